@@ -1,0 +1,321 @@
+/*
+ * One simulated cpu: the per-cpu LWKT scheduler of the threads placed on it (mycpu).
+ *
+ * A thread runs until its generator yields a switch. Every switch releases all of the thread's
+ * tokens; before the thread runs again lwkt_getalltokens() must take them all back, and until it
+ * can, the thread stays on the run queue while others run (a contended token yields the cpu, it
+ * does not block it). A sleeping thread leaves the run queue; a wakeup from any cpu puts it in
+ * this cpu's inbox and rings the doorbell. With nothing runnable the cpu waits on its doorbell.
+ * No thread is preempted between switches, as in LWKT.
+ */
+import { KernelPanic, installPoint, installViolationSink, type ViolationInfo } from "../shm/hooks.js";
+import { globaldataDecl, RTCTL, THREAD, TDF_EXITING } from "../shm/core.js";
+import { Image } from "../shm/image.js";
+import { installFreedBy, slotOf, type Handle } from "../shm/table.js";
+import { lockstatSnapshot, type LockStat } from "../sync/lockstat.js";
+import { installSync, SWITCH_SLEEP, SWITCH_TOKEN, type SyncThread } from "../sync/seam.js";
+import { initSleepQueues, sleepq_deadline, sleepq_park, sleepq_remove, sleepq_timeout, sleepq_wchan, wmesgs } from "../sync/sleep.js";
+import { gd_spinlocks } from "../sync/spinlock.js";
+import { lwkt_getalltokens, lwkt_relalltokens, tokensHeld } from "../sync/token.js";
+import { witnessEdges, type WitnessEdges } from "../sync/witness.js";
+import { FreeStrategy } from "./free.js";
+import { Inboxes } from "./inbox.js";
+import { programById } from "./programs.js";
+import { subseed } from "./rng.js";
+import { imageTables, type MachineSpec } from "./spec.js";
+import type { Strategy } from "./strategy.js";
+import { Thread } from "./thread.js";
+
+export interface ViolationRecord {
+  law: string;
+  message: string;
+  cpu: number;
+  tid: number;
+  pid: number;
+  syscall: string;
+  atSeconds: number;
+  step: number;
+  stack: string;
+  events: unknown[];
+}
+
+export interface ThreadDump {
+  cpu: number;
+  tid: number;
+  pid: number;
+  program: string;
+  syscall: string;
+  state: "running" | "runnable" | "sleeping";
+  wchan: string | null;
+  holds: string[];
+  waitsFor: string | null;
+}
+
+export interface CpuResult {
+  cpu: number;
+  violations: ViolationRecord[];
+  lockstat: LockStat[];
+  witness: WitnessEdges;
+  threads: ThreadDump[];
+  /** Threads that ran to completion here. */
+  exited: number;
+}
+
+/** Longest idle wait before re-checking the stop flag and timeouts (ms). */
+const IDLE_MS = 20;
+
+let current: Thread | null = null;
+
+export class Cpu {
+  readonly image: Image;
+  readonly inbox: Inboxes;
+  readonly strategy: Strategy;
+  private readonly runq: Thread[] = [];
+  private readonly sleeping = new Map<Handle, Thread>();
+  private readonly violations: ViolationRecord[] = [];
+  private readonly i32: Int32Array;
+  private readonly rt: Record<string, number>;
+  private readonly td: { base: number; stride: number; flags: number; prog: number; args: number };
+  private readonly epochMs: number;
+  private exited = 0;
+  /** Hook for the kernel model: a thread's generator finished (its record is the kernel's to free). */
+  onThreadExit: (t: Thread) => void;
+
+  constructor(
+    readonly cpuid: number,
+    readonly spec: MachineSpec,
+    sab: SharedArrayBuffer,
+  ) {
+    this.image = Image.attach(sab, imageTables(spec));
+    this.i32 = this.image.i32;
+    const rt = this.image.table(RTCTL);
+    this.rt = Object.fromEntries(rt.layout.names.map((n) => [n, rt.recordBase(0) + rt.layout.offsets[n]]));
+    const t = this.image.table(THREAD);
+    const o = t.layout.offsets;
+    this.td = { base: t.base, stride: t.layout.stride, flags: o.td_flags, prog: o.td_prog, args: o.td_arg0 };
+    this.inbox = new Inboxes(this.image, spec.maxThreads);
+    this.epochMs = Atomics.load(this.i32, this.rt.rt_epoch_hi) * 2 ** 31 + Atomics.load(this.i32, this.rt.rt_epoch_lo);
+    this.strategy = new FreeStrategy(this.i32, this.rt.rt_quiet, subseed(spec.strategy.seed, cpuid), spec.strategy.chaos);
+    this.onThreadExit = (t) => this.image.table(THREAD).free(t.h, "thread exit");
+    this.install();
+  }
+
+  private install(): void {
+    const cpu = this;
+    installSync(this.image, {
+      current: () => current ?? cpu.noThread(),
+      ready: (h) => cpu.inbox.ready(h),
+      ticks: () => cpu.ticks(),
+      spinWait: () => cpu.strategy.spinWait(),
+      nanotime: () => performance.now() * 1e6,
+    });
+    initSleepQueues();
+    installPoint(() => cpu.strategy.atPoint(), this.strategy.first());
+    installViolationSink((v) => cpu.record(v));
+    installFreedBy(() => (cpu.cpuid << 16) | (current ? slotOf(current.h) + 1 : 0));
+  }
+
+  private noThread(): SyncThread {
+    throw new Error("a kernel primitive was called outside any thread");
+  }
+
+  ticks(): number {
+    if (this.spec.clock === "logical") return Atomics.load(this.i32, this.rt.rt_ticks);
+    return Math.floor(((Date.now() - this.epochMs) * this.spec.hz) / 1000);
+  }
+
+  /** The thread running on this cpu (curthread), or null between threads. */
+  static curthread(): Thread | null {
+    return current;
+  }
+
+  private record(v: ViolationInfo): void {
+    const t = current;
+    this.violations.push({
+      law: v.law,
+      message: v.message,
+      cpu: this.cpuid,
+      tid: t ? slotOf(t.h) : -1,
+      pid: t?.pid ?? 0,
+      syscall: t?.syscall ?? "",
+      atSeconds: (Date.now() - this.epochMs) / 1000,
+      step: 0,
+      stack: new Error(v.message).stack ?? "",
+      events: [],
+    });
+    Atomics.add(this.i32, this.rt.rt_violations, 1);
+    if (this.spec.stopOnViolation) this.stopAll();
+  }
+
+  stopAll(): void {
+    Atomics.store(this.i32, this.rt.rt_stop, 1);
+    for (let c = 0; c < this.spec.cpus; c++) this.inbox.ring(c);
+  }
+
+  private stopped(): boolean {
+    return Atomics.load(this.i32, this.rt.rt_stop) !== 0;
+  }
+
+  /** A handle arrived in the inbox: a sleeper woken, or a new thread to start. */
+  private arrive(h: Handle): void {
+    const t = this.sleeping.get(h);
+    if (t) {
+      this.sleeping.delete(h);
+      this.untime(t);
+      t.needTokens = true;
+      this.runq.push(t);
+      return;
+    }
+    const b = this.td.base + slotOf(h) * this.td.stride;
+    const prog = programById(this.i32[b + this.td.prog]);
+    if (!prog) throw new Error(`cpu ${this.cpuid}: thread ${slotOf(h)} names no registered program`);
+    const args = [0, 1, 2, 3].map((i) => this.i32[b + this.td.args + i]);
+    const nt = new Thread(h, this.cpuid, prog.name, undefined as never);
+    current = nt;
+    nt.gen = prog.run(args);
+    current = null;
+    this.runq.push(nt);
+  }
+
+  private untime(t: Thread): void {
+    if (!t.timed) return;
+    t.timed = false;
+    Atomics.sub(this.i32, this.rt.rt_timed, 1);
+  }
+
+  private checkTimeouts(): number {
+    let next = Infinity;
+    if (this.sleeping.size === 0) return next;
+    const now = this.ticks();
+    for (const t of this.sleeping.values()) {
+      if (!t.timed) continue;
+      const at = sleepq_deadline(t.h);
+      if (at <= now) {
+        if (sleepq_timeout(t.h)) {
+          this.sleeping.delete(t.h);
+          this.untime(t);
+          Atomics.add(this.i32, this.rt.rt_runnable, 1);
+          t.needTokens = true;
+          this.runq.push(t);
+        }
+      } else next = Math.min(next, at - now);
+    }
+    return next;
+  }
+
+  /** Run until the machine stops. */
+  run(): CpuResult {
+    Atomics.add(this.i32, this.rt.rt_started, 1);
+    while (Atomics.load(this.i32, this.rt.rt_go) === 0) Atomics.wait(this.i32, this.rt.rt_go, 0, 50);
+    const doorbell = this.inbox.doorbell(this.cpuid);
+    let blockedInARow = 0;
+    while (!this.stopped()) {
+      const seen = Atomics.load(this.i32, doorbell);
+      this.inbox.drain(this.cpuid, (h) => this.arrive(h));
+      const untilTimeout = this.checkTimeouts();
+      const t = this.runq.shift();
+      if (t === undefined) {
+        const ms = this.spec.clock === "wall" ? Math.min(IDLE_MS, (untilTimeout * 1000) / this.spec.hz) : IDLE_MS;
+        this.strategy.idle(doorbell, seen, ms);
+        continue;
+      }
+      if (t.needTokens) {
+        if (!lwkt_getalltokens(t)) {
+          this.runq.push(t);
+          if (++blockedInARow >= this.runq.length) {
+            blockedInARow = 0;
+            this.strategy.spinWait();
+          }
+          continue;
+        }
+        t.needTokens = false;
+      }
+      blockedInARow = 0;
+      this.step(t);
+    }
+    return this.result();
+  }
+
+  /** Run one thread until it switches out or ends. */
+  private step(t: Thread): void {
+    current = t;
+    let r: IteratorResult<number, void>;
+    try {
+      r = t.gen.next(t.resume);
+    } catch (e) {
+      current = null;
+      if (!(e instanceof KernelPanic)) throw e;
+      this.finish(t); // the violation is recorded; the thread cannot go on
+      return;
+    }
+    current = null;
+    if (gd_spinlocks !== 0 && !r.done) this.record({ law: "spinlock-held-across-switch", message: `thread ${slotOf(t.h)} switched out holding a spin lock` });
+    if (r.done) {
+      this.finish(t);
+      return;
+    }
+    lwkt_relalltokens(t);
+    t.resume = 0;
+    t.needTokens = t.toks.length > 0;
+    if (r.value === SWITCH_SLEEP) {
+      if (sleepq_park(t.h)) {
+        this.sleeping.set(t.h, t);
+        Atomics.sub(this.i32, this.rt.rt_runnable, 1);
+        if (sleepq_deadline(t.h) !== 0) {
+          t.timed = true;
+          Atomics.add(this.i32, this.rt.rt_timed, 1);
+        }
+        return;
+      }
+    } else if (r.value !== SWITCH_TOKEN) {
+      // SWITCH_YIELD: to the back of the queue
+    }
+    this.runq.push(t);
+  }
+
+  private finish(t: Thread): void {
+    if (t.toks.length || t.held.length) {
+      const what = [...tokensHeld(t), ...t.held.map((l) => l.lock)].map((a) => this.image.describe(a)).join(", ");
+      current = t;
+      if (what) this.record({ law: "thread-exit-holding-locks", message: `thread ${slotOf(t.h)} (${t.program}) ended holding ${what}` });
+      lwkt_relalltokens(t);
+      current = null;
+    }
+    sleepq_remove(t.h);
+    Atomics.or(this.i32, this.td.base + slotOf(t.h) * this.td.stride + this.td.flags, TDF_EXITING);
+    Atomics.sub(this.i32, this.rt.rt_runnable, 1);
+    Atomics.sub(this.i32, this.rt.rt_live, 1);
+    this.exited++;
+    this.onThreadExit(t);
+  }
+
+  private dump(t: Thread, state: ThreadDump["state"]): ThreadDump {
+    const wchan = sleepq_wchan(t.h);
+    const d = (a: number) => this.image.describe(a);
+    return {
+      cpu: this.cpuid,
+      tid: slotOf(t.h),
+      pid: t.pid,
+      program: t.program,
+      syscall: t.syscall,
+      state,
+      wchan: wchan ? `${wmesgs.get(t.h) ?? "?"} on ${d(wchan)}` : null,
+      holds: [...tokensHeld(t), ...t.held.map((l) => l.lock)].map(d),
+      waitsFor: t.waitfor ? d(t.waitfor) : null,
+    };
+  }
+
+  private result(): CpuResult {
+    return {
+      cpu: this.cpuid,
+      violations: this.violations,
+      lockstat: lockstatSnapshot(),
+      witness: witnessEdges(),
+      threads: [...this.runq.map((t) => this.dump(t, "runnable")), ...[...this.sleeping.values()].map((t) => this.dump(t, "sleeping"))],
+      exited: this.exited,
+    };
+  }
+}
+
+/** globaldata is declared per machine size; re-exported for the orchestrator. */
+export { globaldataDecl };

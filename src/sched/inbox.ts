@@ -1,0 +1,75 @@
+/*
+ * Each cpu's inbox: a ring of thread handles made runnable there by anyone (a wakeup on another
+ * cpu, a fork placing its child, the orchestrator starting a program). Pushing rings the cpu's
+ * doorbell (the model's IPI). A thread is in at most one inbox at a time -- it must be drained
+ * before it can run and sleep again -- so a ring of maxThreads + 1 never overflows.
+ */
+import { globaldataDecl, RTCTL, THREAD } from "../shm/core.js";
+import type { Image } from "../shm/image.js";
+import { slotOf, type Handle } from "../shm/table.js";
+
+export class Inboxes {
+  private readonly i32: Int32Array;
+  private readonly gd: { base: number; stride: number; lock: number; head: number; tail: number; ring: number; doorbell: number };
+  private readonly td: { base: number; stride: number; cpu: number };
+  private readonly cap: number;
+  readonly runnable: number;
+
+  constructor(img: Image, maxThreads: number) {
+    this.i32 = img.i32;
+    const g = img.table(globaldataDecl(maxThreads));
+    const o = g.layout.offsets;
+    this.gd = { base: g.base, stride: g.layout.stride, lock: o.gd_inq_lock, head: o.gd_inq_head, tail: o.gd_inq_tail, ring: o.gd_inq, doorbell: o.gd_doorbell };
+    const t = img.table(THREAD);
+    this.td = { base: t.base, stride: t.layout.stride, cpu: t.layout.offsets.td_gd };
+    this.cap = maxThreads + 1;
+    const rt = img.table(RTCTL);
+    this.runnable = rt.recordBase(0) + rt.layout.offsets.rt_runnable;
+  }
+
+  doorbell(cpu: number): number {
+    return this.gd.base + cpu * this.gd.stride + this.gd.doorbell;
+  }
+
+  cpuOf(h: Handle): number {
+    return this.i32[this.td.base + slotOf(h) * this.td.stride + this.td.cpu];
+  }
+
+  /** lwkt_schedule from anywhere: count it runnable, queue it on its cpu, ring the doorbell. */
+  ready(h: Handle): void {
+    const cpu = this.cpuOf(h);
+    const g = this.gd.base + cpu * this.gd.stride;
+    const i32 = this.i32;
+    Atomics.add(i32, this.runnable, 1);
+    while (Atomics.compareExchange(i32, g + this.gd.lock, 0, 1) !== 0);
+    const tail = i32[g + this.gd.tail];
+    i32[g + this.gd.ring + tail] = h;
+    i32[g + this.gd.tail] = (tail + 1) % this.cap;
+    Atomics.store(i32, g + this.gd.lock, 0);
+    Atomics.add(i32, g + this.gd.doorbell, 1);
+    Atomics.notify(i32, g + this.gd.doorbell);
+  }
+
+  /** Take everything queued for this cpu. */
+  drain(cpu: number, into: (h: Handle) => void): void {
+    const g = this.gd.base + cpu * this.gd.stride;
+    const i32 = this.i32;
+    if (Atomics.load(i32, g + this.gd.head) === Atomics.load(i32, g + this.gd.tail)) return;
+    while (Atomics.compareExchange(i32, g + this.gd.lock, 0, 1) !== 0);
+    let head = i32[g + this.gd.head];
+    const tail = i32[g + this.gd.tail];
+    const got: Handle[] = [];
+    while (head !== tail) {
+      got.push(i32[g + this.gd.ring + head]);
+      head = (head + 1) % this.cap;
+    }
+    i32[g + this.gd.head] = head;
+    Atomics.store(i32, g + this.gd.lock, 0);
+    for (const h of got) into(h);
+  }
+
+  ring(cpu: number): void {
+    Atomics.add(this.i32, this.doorbell(cpu), 1);
+    Atomics.notify(this.i32, this.doorbell(cpu));
+  }
+}

@@ -1,0 +1,163 @@
+/*
+ * The orchestrator's side of a machine (main thread): builds the image, starts one worker per
+ * cpu from a piscina pool of exactly `cpus` threads, places threads, watches progress without
+ * blocking its event loop, and stops every worker before it returns (no worker outlives a run).
+ */
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Piscina } from "piscina";
+import { RTCTL, TDF_DESCHED, THREAD } from "../shm/core.js";
+import { Image } from "../shm/image.js";
+import { NULL, slotOf, type Handle } from "../shm/table.js";
+import type { CpuResult } from "./cpu.js";
+import { Inboxes } from "./inbox.js";
+import { programId } from "./programs.js";
+import { imageTables, type MachineSpec } from "./spec.js";
+
+/** The package root, whether this file runs from src/ (vitest) or dist/src/ (the CLI). */
+export const PACKAGE_ROOT = (() => {
+  const here = dirname(fileURLToPath(import.meta.url));
+  return here.includes(`${join("dist", "src")}`) ? join(here, "..", "..", "..") : join(here, "..", "..");
+})();
+
+const WORKER = join(PACKAGE_ROOT, "dist", "workers", "cpu.js");
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class Machine {
+  readonly image: Image;
+  readonly inbox: Inboxes;
+  private readonly rt: Record<string, number>;
+  private pool: Piscina | null = null;
+  private tasks: Promise<CpuResult>[] = [];
+  private crash: Error | null = null;
+
+  constructor(readonly spec: MachineSpec) {
+    if (!Number.isInteger(spec.cpus) || spec.cpus < 1 || spec.cpus > 64) throw new Error(`cpus must be 1..64, got ${spec.cpus}`);
+    this.image = Image.create(imageTables(spec));
+    this.inbox = new Inboxes(this.image, spec.maxThreads);
+    const rt = this.image.table(RTCTL);
+    this.rt = Object.fromEntries(rt.layout.names.map((n) => [n, rt.recordBase(0) + rt.layout.offsets[n]]));
+    const now = Date.now();
+    this.image.i32[this.rt.rt_epoch_hi] = Math.floor(now / 2 ** 31);
+    this.image.i32[this.rt.rt_epoch_lo] = now % 2 ** 31;
+    this.image.i32[this.rt.rt_ticks] = 1;
+  }
+
+  private word(name: string): number {
+    return Atomics.load(this.image.i32, this.rt[name]);
+  }
+
+  /** Place a new thread running `program` on `cpu` (round-robin when omitted). NULL when the thread table is full. */
+  spawn(program: string, args: readonly number[] = [], cpu?: number): Handle {
+    const threads = this.image.table(THREAD);
+    const h = threads.alloc();
+    if (h === NULL) return NULL;
+    const v = threads.view(h);
+    v.td_gd = cpu ?? Atomics.add(this.image.i32, this.rt.rt_nextcpu, 1) % this.spec.cpus;
+    v.td_prog = programId(program);
+    [v.td_arg0, v.td_arg1, v.td_arg2, v.td_arg3] = [args[0] ?? 0, args[1] ?? 0, args[2] ?? 0, args[3] ?? 0];
+    Atomics.add(this.image.i32, this.rt.rt_live, 1);
+    this.inbox.ready(h);
+    return h;
+  }
+
+  /** Start every cpu together: resolves once all have attached and been released. */
+  async start(): Promise<void> {
+    const { cpus } = this.spec;
+    this.pool = new Piscina({ filename: WORKER, minThreads: cpus, maxThreads: cpus, concurrentTasksPerWorker: 1, idleTimeout: 60_000 });
+    for (let cpu = 0; cpu < cpus; cpu++) {
+      const t = this.pool.run({ sab: this.image.sab, spec: this.spec, cpu, root: PACKAGE_ROOT });
+      t.catch((e: unknown) => {
+        this.crash ??= e instanceof Error ? e : new Error(String(e));
+        this.requestStop();
+      });
+      this.tasks.push(t);
+    }
+    while (this.word("rt_started") < cpus && !this.crash) await sleep(2);
+    if (this.crash) throw this.crash;
+    Atomics.store(this.image.i32, this.rt.rt_go, 1);
+    Atomics.notify(this.image.i32, this.rt.rt_go);
+  }
+
+  /** Threads runnable or running anywhere. */
+  runnable(): number {
+    return this.word("rt_runnable");
+  }
+  live(): number {
+    return this.word("rt_live");
+  }
+  violations(): number {
+    return this.word("rt_violations");
+  }
+  stopped(): boolean {
+    return this.word("rt_stop") !== 0;
+  }
+  crashed(): Error | null {
+    return this.crash;
+  }
+
+  /**
+   * Wait until nothing is runnable and no timed sleep is pending (logical clock: time jumps to the
+   * next deadline instead). Resolves true when quiescent, false on timeout or stop.
+   */
+  async quiesce(timeoutMs: number): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    let calm = 0;
+    while (Date.now() < until && !this.stopped()) {
+      if (this.runnable() === 0) {
+        if (this.word("rt_timed") === 0) {
+          if (++calm >= 2) return true; // seen twice: not a wakeup in flight between counters
+        } else if (this.spec.clock === "logical") this.advanceToNextDeadline();
+      } else calm = 0;
+      await sleep(calm ? 0 : 1);
+    }
+    return false;
+  }
+
+  /** Logical clock: jump to the earliest timed sleep's deadline and let its cpu notice. */
+  advanceToNextDeadline(): void {
+    const threads = this.image.table(THREAD);
+    let next = Infinity;
+    for (let s = 0; s < threads.capacity; s++) {
+      const h = threads.handleAt(s);
+      if (h === NULL) continue;
+      const b = threads.recordBase(s);
+      if (!(Atomics.load(this.image.i32, b + threads.layout.offsets.td_flags) & TDF_DESCHED)) continue;
+      const at = Atomics.load(this.image.i32, b + threads.layout.offsets.td_timeout);
+      if (at > 0) next = Math.min(next, at);
+    }
+    if (next === Infinity || next <= this.word("rt_ticks")) return;
+    Atomics.store(this.image.i32, this.rt.rt_ticks, next);
+    for (let c = 0; c < this.spec.cpus; c++) this.inbox.ring(c);
+  }
+
+  requestStop(): void {
+    Atomics.store(this.image.i32, this.rt.rt_stop, 1);
+    for (let c = 0; c < this.spec.cpus; c++) this.inbox.ring(c);
+  }
+
+  /** Stop every cpu and collect what each saw. Throws the worker's error if one crashed. */
+  async stop(): Promise<CpuResult[]> {
+    this.requestStop();
+    const settled = await Promise.allSettled(this.tasks);
+    await this.pool?.destroy();
+    this.pool = null;
+    if (this.crash) throw this.crash;
+    return settled.map((s) => (s as PromiseFulfilledResult<CpuResult>).value);
+  }
+
+  /** Wait (without blocking the event loop) until `cond` holds, the machine stops, or ms pass. */
+  async until(cond: () => boolean, ms: number): Promise<boolean> {
+    const end = Date.now() + ms;
+    while (!cond()) {
+      if (this.stopped() || Date.now() > end) return cond();
+      await sleep(2);
+    }
+    return true;
+  }
+
+  threadSlot(h: Handle): number {
+    return slotOf(h);
+  }
+}

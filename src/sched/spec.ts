@@ -1,0 +1,33 @@
+/*
+ * What a machine is made of, as plain data: the orchestrator builds the image from it and hands
+ * it to every cpu, which rebuilds the identical layout and loads the same program modules.
+ */
+import { globaldataDecl, RTCTL, SLEEPQ, SLEEPQ_BUCKETS, THREAD } from "../shm/core.js";
+import type { TableSpec } from "../shm/image.js";
+import type { StrategyConfig } from "./strategy.js";
+
+export interface MachineSpec {
+  cpus: number;
+  /** Capacity of the thread table. */
+  maxThreads: number;
+  /** Kernel and test tables, after the runtime's own. */
+  tables: TableSpec[];
+  /** Modules (paths relative to the package root, compiled JS) that register programs. */
+  modules: string[];
+  strategy: StrategyConfig;
+  /** wall: ticks follow real time (free runs); logical: the orchestrator advances them. */
+  clock: "wall" | "logical";
+  /** Ticks per second. */
+  hz: number;
+  stopOnViolation: boolean;
+}
+
+export function imageTables(spec: MachineSpec): TableSpec[] {
+  return [
+    { decl: RTCTL, capacity: 1 },
+    { decl: globaldataDecl(spec.maxThreads), capacity: spec.cpus },
+    { decl: THREAD, capacity: spec.maxThreads },
+    { decl: SLEEPQ, capacity: SLEEPQ_BUCKETS },
+    ...spec.tables,
+  ];
+}

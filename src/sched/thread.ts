@@ -1,0 +1,31 @@
+/*
+ * A simulated kernel thread on its cpu: the generator that is its kernel stack, its token stack,
+ * the locks it holds, and what the scheduler needs to resume it. The thread record in the image
+ * (struct thread) holds what other cpus must see: sleep-queue state, wait channel, timeout.
+ */
+import type { Handle } from "../shm/table.js";
+import type { Addr } from "../shm/table.js";
+import type { HeldLock, KGen, SyncThread, TokRef } from "../sync/seam.js";
+
+export class Thread implements SyncThread {
+  readonly toks: TokRef[] = [];
+  readonly held: HeldLock[] = [];
+  waitfor: Addr = 0;
+  sigcheck: (() => number) | null = null;
+  /** Value handed to the generator when it resumes. */
+  resume = 0;
+  /** Switched out: every token must be re-taken before it runs (lwkt_getalltokens). */
+  needTokens = false;
+  /** Parked with a timeout (counted in rt_timed). */
+  timed = false;
+  /** For reports: the process and the syscall in progress. */
+  pid = 0;
+  syscall = "";
+
+  constructor(
+    readonly h: Handle,
+    readonly cpu: number,
+    readonly program: string,
+    public gen: KGen,
+  ) {}
+}

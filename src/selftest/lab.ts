@@ -1,0 +1,57 @@
+/*
+ * The primitives' laboratory: a table holding one of every lock kind and the plain counters they
+ * protect, and programs that hammer them from many cpus. Used by the primitive tests, the
+ * benchmarks and the contention demo; a kernel model never touches it.
+ */
+import { CONDVAR, defineStruct, KMUTEX, LOCKMGR, SPINLOCK, TOKEN } from "../shm/struct.js";
+import type { MachineSpec } from "../sched/spec.js";
+
+export const LAB = defineStruct("lab", {
+  tok: TOKEN,
+  tok2: TOKEN,
+  lk: LOCKMGR,
+  lkA: LOCKMGR,
+  lkB: LOCKMGR,
+  spin: SPINLOCK,
+  mtx: KMUTEX,
+  cv: CONDVAR,
+  counter: 1, // the plain counter a lock protects
+  refs: 1, // a refcount
+  flag: 1, // the condition of the check-then-sleep test
+  rounds: 1, // rounds completed by the sleeper
+  phase: 1, // sequencing between test threads
+  readers: 1, // threads inside a shared section
+  writers: 1, // threads inside an exclusive section
+  maxReaders: 1, // most readers seen inside at once
+  exclBroken: 1, // an exclusive section saw someone else inside
+  seq: 1, // order log: next index
+  log0: 1,
+  log1: 1,
+  log2: 1,
+  sawOther: 1, // the token holder saw another thread's update across its sleep
+  heldAfter: 1, // the token holder held its token again when it resumed
+  conflicts: 1, // allocator: a record changed owner under its owner
+  done: 1, // threads finished
+});
+
+/** A record of the lab's scratch table, for allocator and use-after-free tests. */
+export const SCRATCH = defineStruct("scratch", { owner: 1, value: 1 });
+
+export const LAB_MODULE = "src/selftest/programs.js";
+
+export function labSpec(cpus: number, over: Partial<MachineSpec> = {}): MachineSpec {
+  return {
+    cpus,
+    maxThreads: 64,
+    tables: [
+      { decl: LAB, capacity: 1 },
+      { decl: SCRATCH, capacity: 32 },
+    ],
+    modules: [LAB_MODULE],
+    strategy: { name: "free", seed: 1, chaos: 0 },
+    clock: "wall",
+    hz: 1000,
+    stopOnViolation: false,
+    ...over,
+  };
+}

@@ -1,0 +1,63 @@
+/*
+ * The runtime's own tables in the image, shared by both kernels: threads, per-CPU globaldata,
+ * the hashed sleep queues and the machine's run control. Kernel structures (proc, lwp, pgrp...)
+ * are declared by each kernel model in src/kern.
+ */
+import { defineStruct, SPINLOCK } from "./struct.js";
+
+/** The simulated kernel thread (struct thread). */
+export const THREAD = defineStruct("thread", {
+  td_gd: 1, // cpu the thread belongs to; threads do not migrate inside a syscall
+  td_flags: 1, // TDF_*; TDF_TSLEEPQ/TDF_SINTR change only atomically
+  td_wchan: 1, // wait channel (an Addr) while on a sleep queue, else 0
+  td_slnext: 1, // next thread handle on the same sleep-queue bucket
+  td_timeout: 1, // tick at which a timed tsleep gives up, 0 = none
+  td_sleepres: 1, // why the last sleep ended: 0 woken, EWOULDBLOCK, EINTR
+  td_lwp: 1, // the lwp this thread runs (kernel-level handle)
+  td_proc: 1,
+  td_prog: 1, // program to start: hashed name (see sched/programs.ts)
+  td_arg0: 1,
+  td_arg1: 1,
+  td_arg2: 1,
+  td_arg3: 1,
+});
+
+/** TDF_ flags the runtime owns. */
+export const TDF_TSLEEPQ = 0x1; // on a sleep queue (tsleep_interlock or tsleep)
+export const TDF_DESCHED = 0x2; // descheduled by tsleep: only a wakeup or timeout makes it run
+export const TDF_SINTR = 0x4; // sleeping interruptibly (PCATCH): a signal may wake it
+export const TDF_EXITING = 0x8;
+
+/** Sleep-queue hash buckets (kern_synch.c slpque). */
+export const SLEEPQ = defineStruct("sleepq", { sq_lock: SPINLOCK, sq_head: 1 });
+export const SLEEPQ_BUCKETS = 256;
+
+/** Per-CPU globaldata: doorbell (the model's IPI) and the inbox of threads made runnable here. */
+export function globaldataDecl(maxThreads: number) {
+  return defineStruct("globaldata", {
+    gd_cpuid: 1,
+    gd_doorbell: 1, // bumped and notified whenever something is queued for this cpu
+    gd_idle: 1, // 1 while the cpu waits on its doorbell
+    gd_ops: 1, // progress: syscalls completed on this cpu
+    gd_inq_lock: 1,
+    gd_inq_head: 1,
+    gd_inq_tail: 1,
+    gd_inq: maxThreads + 1, // ring of thread handles
+  });
+}
+
+/** The machine's run control (one record). */
+export const RTCTL = defineStruct("rtctl", {
+  rt_stop: 1, // set once: every cpu leaves its loop
+  rt_started: 1, // start barrier: cpus that have attached
+  rt_go: 1, // released by the orchestrator once every cpu attached
+  rt_runnable: 1, // threads runnable or running anywhere (quiescence)
+  rt_timed: 1, // threads in a timed sleep (they will run again by themselves)
+  rt_live: 1, // threads not yet exited
+  rt_ticks: 1, // logical clock (controlled and script modes)
+  rt_epoch_hi: 1, // wall clock start, ms (free mode ticks)
+  rt_epoch_lo: 1,
+  rt_violations: 1,
+  rt_nextcpu: 1, // round-robin placement of new threads
+  rt_quiet: 1, // always 0: a word to wait on for a pure timeout
+});

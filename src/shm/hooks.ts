@@ -1,0 +1,58 @@
+/*
+ * The two hooks every shared access passes through, installed by the runtime of each CPU:
+ *
+ *  - point(): a scheduling point. The interleaving strategy decides what happens there; with
+ *    nothing to inject it is a countdown, so it costs next to nothing on the hot paths.
+ *  - violation(): a kernel law was broken. The runtime records it (CPU, thread, pid, syscall,
+ *    stack, last events) and decides whether the run stops.
+ *
+ * They live at the bottom of the layering (src/shm) because the accessors themselves call them.
+ */
+
+export interface ViolationInfo {
+  law: string;
+  message: string;
+}
+
+export type ViolationSink = (v: ViolationInfo) => void;
+
+/** Thrown after a violation the current thread cannot continue past (a use-after-free). */
+export class KernelPanic extends Error {
+  constructor(readonly law: string, message: string) {
+    super(message);
+    this.name = "KernelPanic";
+  }
+}
+
+let sink: ViolationSink = (v) => {
+  throw new KernelPanic(v.law, v.message);
+};
+
+let countdown = Number.MAX_SAFE_INTEGER;
+let fire: () => number = () => Number.MAX_SAFE_INTEGER;
+
+/**
+ * A scheduling point. `fire` runs the strategy's action and returns how many points to let
+ * pass before the next one.
+ */
+export function point(): void {
+  if (--countdown <= 0) countdown = fire();
+}
+
+export function installPoint(action: () => number, first: number): void {
+  fire = action;
+  countdown = first;
+}
+
+export function installViolationSink(s: ViolationSink): void {
+  sink = s;
+}
+
+export function violation(law: string, message: string): void {
+  sink({ law, message });
+}
+
+/** KKASSERT: an in-line kernel assertion, reported under the law's name. */
+export function KKASSERT(cond: boolean, law: string, message: string): void {
+  if (!cond) sink({ law, message });
+}

@@ -1,0 +1,43 @@
+/*
+ * NetBSD condition variables (kern_condvar.c, NOTES A6). cv_wait enqueues the thread on the cv
+ * before it releases the mutex, sleeps, and re-enters the mutex after; so a waker that changes the
+ * predicate and broadcasts under the same mutex cannot be missed. A broadcast made without the
+ * mutex can be, as in the kernel. Wake-ups may be spurious: callers loop on their predicate.
+ */
+import { violation } from "../shm/hooks.js";
+import type { Addr } from "../shm/table.js";
+import { image, type KGen } from "./seam.js";
+import { mutex_enter, mutex_exit, mutex_owned } from "./kmutex.js";
+import { PCATCH, PINTERLOCKED, tsleep, tsleep_interlock, wakeup, wakeup_one } from "./sleep.js";
+
+function* wait(cv: Addr, mtx: Addr, flags: number, timo: number): KGen<number> {
+  if (!mutex_owned(mtx)) {
+    violation("cv-wait-unlocked", `cv_wait(${image.describe(cv)}) without holding ${image.describe(mtx)}`);
+  }
+  tsleep_interlock(cv, flags);
+  mutex_exit(mtx);
+  const error = yield* tsleep(cv, flags | PINTERLOCKED, "cv", timo);
+  yield* mutex_enter(mtx);
+  return error;
+}
+
+export function* cv_wait(cv: Addr, mtx: Addr): KGen {
+  yield* wait(cv, mtx, 0, 0);
+}
+
+/** cv_wait_sig: 0, or EINTR/ERESTART when a signal ended the wait. */
+export function* cv_wait_sig(cv: Addr, mtx: Addr): KGen<number> {
+  return yield* wait(cv, mtx, PCATCH, 0);
+}
+
+export function* cv_timedwait(cv: Addr, mtx: Addr, timo: number): KGen<number> {
+  return yield* wait(cv, mtx, 0, timo);
+}
+
+export function cv_signal(cv: Addr): void {
+  wakeup_one(cv);
+}
+
+export function cv_broadcast(cv: Addr): void {
+  wakeup(cv);
+}

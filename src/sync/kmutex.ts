@@ -1,0 +1,69 @@
+/*
+ * NetBSD kmutex (kern_mutex.c, NOTES A6): adaptive, non-recursive, owner-checked. The owner word
+ * holds the owning thread; a contended enterer spins briefly, then sleeps on the mutex's address
+ * after announcing itself in the waiters word (the interlocked sleep means no lost wakeup).
+ * A NetBSD mutex is held across sleeps (unlike a token), so it makes witness edges.
+ */
+import { point, violation } from "../shm/hooks.js";
+import type { Addr } from "../shm/table.js";
+import { lockstat_acquired, lockstat_contended, lockstat_released } from "./lockstat.js";
+import { curthread, image, mem, sched, type KGen } from "./seam.js";
+import { PINTERLOCKED, tsleep, tsleep_interlock, wakeup } from "./sleep.js";
+import { witness_order } from "./witness.js";
+
+const WAITERS = 1;
+const SPINS = 64;
+
+export function* mutex_enter(mtx: Addr): KGen {
+  const td = curthread();
+  if (Atomics.load(mem, mtx) === td.h) {
+    violation("mutex-recursion", `mutex_enter(${image.describe(mtx)}): locking against myself`);
+    return;
+  }
+  witness_order(mtx, td.held);
+  point();
+  if (Atomics.compareExchange(mem, mtx, 0, td.h) !== 0) {
+    const t0 = sched.nanotime();
+    td.waitfor = mtx;
+    for (let spins = 0; Atomics.compareExchange(mem, mtx, 0, td.h) !== 0; spins++) {
+      if (spins < SPINS) {
+        sched.spinWait();
+        continue;
+      }
+      tsleep_interlock(mtx, 0);
+      Atomics.add(mem, mtx + WAITERS, 1);
+      if (Atomics.load(mem, mtx) !== 0) yield* tsleep(mtx, PINTERLOCKED, "mutex", 0);
+      Atomics.sub(mem, mtx + WAITERS, 1);
+    }
+    td.waitfor = 0;
+    lockstat_contended(mtx, sched.nanotime() - t0);
+  }
+  td.held.push({ lock: mtx, kind: "mutex", shared: false, since: lockstat_acquired(mtx) });
+}
+
+export function mutex_tryenter(mtx: Addr): boolean {
+  const td = curthread();
+  point();
+  if (Atomics.compareExchange(mem, mtx, 0, td.h) !== 0) return false;
+  td.held.push({ lock: mtx, kind: "mutex", shared: false, since: lockstat_acquired(mtx) });
+  return true;
+}
+
+export function mutex_exit(mtx: Addr): void {
+  const td = curthread();
+  if (Atomics.load(mem, mtx) !== td.h) {
+    violation("mutex-not-owned", `mutex_exit(${image.describe(mtx)}) by a thread that does not own it`);
+    return;
+  }
+  const i = td.held.findLastIndex((l) => l.lock === mtx);
+  lockstat_released(mtx, td.held[i].since);
+  td.held.splice(i, 1);
+  point();
+  Atomics.store(mem, mtx, 0);
+  if (Atomics.load(mem, mtx + WAITERS) > 0) wakeup(mtx);
+}
+
+/** mutex_owned: the current thread holds it. */
+export function mutex_owned(mtx: Addr): boolean {
+  return Atomics.load(mem, mtx) === curthread().h;
+}

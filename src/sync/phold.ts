@@ -1,0 +1,97 @@
+/*
+ * DragonFly process and lwp holds (kern_proc.c, NOTES A7). p_lock counts holders in its low bits;
+ * PLOCK_WAITING asks the last PRELE to wake the staller, PLOCK_ZOMB marks a zombie being reaped.
+ * They take `&p->p_lock` / `&lp->lwp_lock`, so both kernels' structs can use them.
+ */
+import { point, violation } from "../shm/hooks.js";
+import type { Addr } from "../shm/table.js";
+import { image, mem, type KGen } from "./seam.js";
+import { PINTERLOCKED, tsleep, tsleep_interlock, wakeup } from "./sleep.js";
+
+export const PLOCK_WAITING = 0x40000000;
+export const PLOCK_ZOMB = 0x20000000;
+export const PLOCK_MASK = 0x1fffffff;
+
+export function PHOLD(p_lock: Addr): void {
+  point();
+  Atomics.add(mem, p_lock, 1);
+}
+
+export function PRELE(p_lock: Addr): void {
+  for (;;) {
+    point();
+    const o = Atomics.load(mem, p_lock);
+    if ((o & PLOCK_MASK) === 0) {
+      violation("phold-underflow", `PRELE(${image.describe(p_lock)}) with no hold`);
+      return;
+    }
+    if ((o & PLOCK_MASK) === 1 && o & PLOCK_WAITING) {
+      if (Atomics.compareExchange(mem, p_lock, o, (o - 1) & ~PLOCK_WAITING) === o) {
+        wakeup(p_lock);
+        return;
+      }
+    } else if (Atomics.compareExchange(mem, p_lock, o, o - 1) === o) return;
+  }
+}
+
+/** PSTALL: wait until at most n holds remain. */
+export function* PSTALL(p_lock: Addr, wmesg: string, n: number): KGen {
+  for (;;) {
+    point();
+    const o = Atomics.load(mem, p_lock);
+    if ((o & PLOCK_MASK) <= n) return;
+    tsleep_interlock(p_lock, 0);
+    if (Atomics.compareExchange(mem, p_lock, o, o | PLOCK_WAITING) === o) yield* tsleep(p_lock, PINTERLOCKED, wmesg, 0);
+  }
+}
+
+/**
+ * PHOLDZOMB: take the zombie-reaper hold. 0 on success; 1 when another reaper has it -- this
+ * thread then slept, the process may be gone, and the caller must restart its scan.
+ */
+export function* PHOLDZOMB(p_lock: Addr): KGen<number> {
+  for (;;) {
+    point();
+    const o = Atomics.load(mem, p_lock);
+    if (!(o & PLOCK_ZOMB)) {
+      if (Atomics.compareExchange(mem, p_lock, o, (o + 1) | PLOCK_ZOMB) === o) return 0;
+      continue;
+    }
+    tsleep_interlock(p_lock, 0);
+    if (Atomics.compareExchange(mem, p_lock, o, o | PLOCK_WAITING) === o) {
+      yield* tsleep(p_lock, PINTERLOCKED, "phldz", 0);
+      return 1;
+    }
+  }
+}
+
+export function PRELEZOMB(p_lock: Addr): void {
+  for (;;) {
+    point();
+    const o = Atomics.load(mem, p_lock);
+    if (!(o & PLOCK_ZOMB) || (o & PLOCK_MASK) === 0) {
+      violation("phold-underflow", `PRELEZOMB(${image.describe(p_lock)}) without the zombie hold`);
+      return;
+    }
+    if (Atomics.compareExchange(mem, p_lock, o, (o - 1) & ~(PLOCK_ZOMB | PLOCK_WAITING)) === o) {
+      if (o & PLOCK_WAITING) wakeup(p_lock);
+      return;
+    }
+  }
+}
+
+/** LWPHOLD / LWPRELE: an atomic count that keeps an lwp in its tree while an iterator blocks. */
+export function LWPHOLD(lwp_lock: Addr): void {
+  point();
+  Atomics.add(mem, lwp_lock, 1);
+}
+
+export function LWPRELE(lwp_lock: Addr): void {
+  point();
+  if (Atomics.add(mem, lwp_lock, -1) <= 0) violation("lwphold-underflow", `LWPRELE(${image.describe(lwp_lock)}) with no hold`);
+}
+
+/** The hold count, for assertions (`p->p_lock & PLOCK_MASK`). */
+export function holdcount(p_lock: Addr): number {
+  return Atomics.load(mem, p_lock) & PLOCK_MASK;
+}

@@ -1,0 +1,208 @@
+/*
+ * tsleep / wakeup (sys/kern/kern_synch.c, NOTES A3).
+ *
+ * Sleep queues are hashed by wait channel (an image address, as the kernel hashes the ident's
+ * address). tsleep_interlock() puts the thread on the queue *without* descheduling it, so a test
+ * made after the interlock and before tsleep(PINTERLOCKED) cannot lose a wakeup: the wakeup takes
+ * the thread off the queue and tsleep then returns at once.
+ *
+ * Who makes a sleeping thread run again is decided by one atomic word (td_flags):
+ *   TDF_TSLEEPQ  on a sleep queue       -- cleared by whoever dequeues it (wakeup, timeout, signal)
+ *   TDF_DESCHED  off its cpu's run queue -- set by the sleeper's scheduler after the tokens drop
+ * The dequeuer that finds TDF_DESCHED set schedules the thread; a sleeper that sets TDF_DESCHED
+ * and finds TDF_TSLEEPQ already clear was woken in between and does not sleep.
+ */
+import { point } from "../shm/hooks.js";
+import { SLEEPQ, SLEEPQ_BUCKETS, TDF_DESCHED, TDF_SINTR, TDF_TSLEEPQ, THREAD } from "../shm/core.js";
+import { slotOf, type Addr, type Handle } from "../shm/table.js";
+import { EWOULDBLOCK } from "./errno.js";
+import { curthread, image, mem, sched, SWITCH_SLEEP, type KGen } from "./seam.js";
+
+export const PCATCH = 0x100;
+export const PINTERLOCKED = 0x400;
+
+/** Thread-record offsets, fixed once the image is known. */
+let T: { base: number; stride: number; flags: number; wchan: number; next: number; timeout: number; res: number };
+let SQ: { base: number; stride: number; lock: number; head: number };
+
+export function initSleepQueues(): void {
+  const t = image.table(THREAD);
+  const o = t.layout.offsets;
+  T = { base: t.base, stride: t.layout.stride, flags: o.td_flags, wchan: o.td_wchan, next: o.td_slnext, timeout: o.td_timeout, res: o.td_sleepres };
+  const q = image.table(SLEEPQ);
+  SQ = { base: q.base, stride: q.layout.stride, lock: q.layout.offsets.sq_lock, head: q.layout.offsets.sq_head };
+}
+
+const tdw = (h: Handle, off: number): number => T.base + slotOf(h) * T.stride + off;
+const bucketOf = (ident: Addr): number => SQ.base + ((Math.imul(ident, 0x9e3779b1) >>> 24) % SLEEPQ_BUCKETS) * SQ.stride;
+
+/** The queue locks are the runtime's own, below the kernel: not in lockstat, witness or points. */
+function qlock(b: number): void {
+  while (Atomics.compareExchange(mem, b + SQ.lock, 0, 1) !== 0) sched.spinWait();
+}
+function qunlock(b: number): void {
+  Atomics.store(mem, b + SQ.lock, 0);
+}
+
+/** Unlink td from bucket b (bucket locked); false when it is not there. */
+function unlink(b: number, h: Handle): boolean {
+  let prev = 0;
+  for (let cur = mem[b + SQ.head]; cur !== 0; prev = cur, cur = mem[tdw(cur, T.next)]) {
+    if (cur !== h) continue;
+    const next = mem[tdw(cur, T.next)];
+    if (prev === 0) mem[b + SQ.head] = next;
+    else mem[tdw(prev, T.next)] = next;
+    mem[tdw(h, T.next)] = 0;
+    return true;
+  }
+  return false;
+}
+
+/** Take h off its queue if it is still on one; returns the td_flags it had. 0 when not queued. */
+function dequeue(h: Handle, onlyInterruptible: boolean): number {
+  for (;;) {
+    const wchan = Atomics.load(mem, tdw(h, T.wchan));
+    if (wchan === 0) return 0;
+    const b = bucketOf(wchan);
+    qlock(b);
+    if (Atomics.load(mem, tdw(h, T.wchan)) !== wchan) {
+      qunlock(b);
+      continue;
+    }
+    const f = Atomics.load(mem, tdw(h, T.flags));
+    if (!(f & TDF_TSLEEPQ) || (onlyInterruptible && !(f & TDF_SINTR))) {
+      qunlock(b);
+      return 0;
+    }
+    unlink(b, h);
+    Atomics.store(mem, tdw(h, T.wchan), 0);
+    const old = Atomics.and(mem, tdw(h, T.flags), ~(TDF_TSLEEPQ | TDF_SINTR));
+    qunlock(b);
+    return old;
+  }
+}
+
+/** The dequeuer of a descheduled thread schedules it. */
+function resume(h: Handle, old: number, res: number): void {
+  if (!(old & TDF_DESCHED)) return;
+  mem[tdw(h, T.res)] = res;
+  Atomics.and(mem, tdw(h, T.flags), ~TDF_DESCHED);
+  sched.ready(h);
+}
+
+/** tsleep_interlock: queue the current thread on ident without descheduling it. */
+export function tsleep_interlock(ident: Addr, flags: number): void {
+  const h = curthread().h;
+  point();
+  const cur = Atomics.load(mem, tdw(h, T.wchan));
+  if (cur === ident && Atomics.load(mem, tdw(h, T.flags)) & TDF_TSLEEPQ) return;
+  if (cur !== 0) dequeue(h, false);
+  const b = bucketOf(ident);
+  qlock(b);
+  mem[tdw(h, T.next)] = mem[b + SQ.head];
+  mem[b + SQ.head] = h;
+  Atomics.store(mem, tdw(h, T.wchan), ident);
+  Atomics.or(mem, tdw(h, T.flags), TDF_TSLEEPQ | (flags & PCATCH ? TDF_SINTR : 0));
+  qunlock(b);
+}
+
+/**
+ * tsleep: sleep on ident until a wakeup, a timeout of `timo` ticks (0 = none) or, with PCATCH, a
+ * signal. Returns 0, EWOULDBLOCK, or the signal's EINTR/ERESTART. Every token is released while
+ * asleep and re-acquired before this returns.
+ */
+export function* tsleep(ident: Addr, flags: number, wmesg: string, timo: number): KGen<number> {
+  const td = curthread();
+  if (!(flags & PINTERLOCKED)) tsleep_interlock(ident, flags);
+  if (flags & PCATCH && td.sigcheck) {
+    const sig = td.sigcheck();
+    if (sig !== 0) {
+      dequeue(td.h, false);
+      return sig;
+    }
+  }
+  const f = Atomics.load(mem, tdw(td.h, T.flags));
+  if (!(f & TDF_TSLEEPQ) || Atomics.load(mem, tdw(td.h, T.wchan)) !== ident) return 0; // woken already
+  mem[tdw(td.h, T.timeout)] = timo > 0 ? sched.ticks() + timo : 0;
+  mem[tdw(td.h, T.res)] = 0;
+  wmesgs.set(td.h, wmesg);
+  yield SWITCH_SLEEP;
+  wmesgs.delete(td.h);
+  mem[tdw(td.h, T.timeout)] = 0;
+  const res = mem[tdw(td.h, T.res)];
+  if (res === 0 && flags & PCATCH && td.sigcheck) return td.sigcheck();
+  return res;
+}
+
+/** The wait message of a sleeping thread of this cpu, for hang dumps. */
+export const wmesgs = new Map<Handle, string>();
+
+function wakeupN(ident: Addr, max: number): void {
+  point();
+  const b = bucketOf(ident);
+  const woken: [Handle, number][] = [];
+  qlock(b);
+  let prev = 0;
+  for (let cur = mem[b + SQ.head]; cur !== 0 && woken.length < max; ) {
+    const next = mem[tdw(cur, T.next)];
+    if (Atomics.load(mem, tdw(cur, T.wchan)) === ident) {
+      if (prev === 0) mem[b + SQ.head] = next;
+      else mem[tdw(prev, T.next)] = next;
+      mem[tdw(cur, T.next)] = 0;
+      Atomics.store(mem, tdw(cur, T.wchan), 0);
+      woken.push([cur, Atomics.and(mem, tdw(cur, T.flags), ~(TDF_TSLEEPQ | TDF_SINTR))]);
+    } else prev = cur;
+    cur = next;
+  }
+  qunlock(b);
+  for (const [h, old] of woken) resume(h, old, 0);
+}
+
+/** wakeup: every thread sleeping on ident. */
+export function wakeup(ident: Addr): void {
+  wakeupN(ident, Infinity);
+}
+
+/** wakeup_one: the first thread sleeping on ident. */
+export function wakeup_one(ident: Addr): void {
+  wakeupN(ident, 1);
+}
+
+/** A signal reached a thread: end its PCATCH sleep (the sleep returns the signal's error). */
+export function tsleep_signal(h: Handle): void {
+  resume(h, dequeue(h, true), 0);
+}
+
+/**
+ * Scheduler side of tsleep. park(): the thread's tokens are released; deschedule it unless it
+ * was woken meanwhile (returns false then). timeout(): its deadline passed; true when the timeout
+ * won the race and the thread is to run again with EWOULDBLOCK.
+ */
+export function sleepq_park(h: Handle): boolean {
+  const old = Atomics.or(mem, tdw(h, T.flags), TDF_DESCHED);
+  if (old & TDF_TSLEEPQ) return true;
+  Atomics.and(mem, tdw(h, T.flags), ~TDF_DESCHED);
+  return false;
+}
+
+export function sleepq_deadline(h: Handle): number {
+  return mem[tdw(h, T.timeout)];
+}
+
+export function sleepq_timeout(h: Handle): boolean {
+  const old = dequeue(h, false);
+  if (!(old & TDF_DESCHED)) return false;
+  mem[tdw(h, T.res)] = EWOULDBLOCK;
+  Atomics.and(mem, tdw(h, T.flags), ~TDF_DESCHED);
+  return true;
+}
+
+/** A thread that exits while still interlocked on a queue leaves it. */
+export function sleepq_remove(h: Handle): void {
+  dequeue(h, false);
+}
+
+/** The wait channel of a thread (0 when not on a queue), for dumps. */
+export function sleepq_wchan(h: Handle): Addr {
+  return Atomics.load(mem, tdw(h, T.wchan));
+}

@@ -1,0 +1,199 @@
+/*
+ * LWKT tokens (sys/kern/lwkt_token.c, NOTES A1).
+ *
+ * t_count: TOK_EXCLUSIVE | TOK_EXCLREQ | shared count in units of TOK_INCR; t_ref: the owning
+ * thread while exclusive. Each thread keeps a LIFO stack of token references.
+ *
+ * The rule everything in DragonFly leans on: a thread that switches out -- tsleep, a lockmgr
+ * wait, a contended token, a yield -- releases every token it holds, and is resumed only once all
+ * of them are re-acquired (lwkt_relalltokens / lwkt_getalltokens, done by the scheduler). A
+ * contended acquisition does not block the cpu: the thread switches out and its cpu runs others.
+ * So a token serializes only the code between two blocking points; state it guards must be
+ * re-checked after anything that can block.
+ */
+import { point, violation } from "../shm/hooks.js";
+import type { Addr } from "../shm/table.js";
+import { lockstat_acquired, lockstat_contended, lockstat_released } from "./lockstat.js";
+import { curthread, image, mem, sched, SWITCH_TOKEN, SWITCH_YIELD, type KGen, type SyncThread, type TokRef } from "./seam.js";
+
+export const TOK_EXCLUSIVE = 0x1;
+export const TOK_EXCLREQ = 0x2;
+export const TOK_INCR = 0x4;
+export const LWKT_MAXTOKENS = 32;
+
+/** A generator that is already finished: the uncontended path costs no generator object. */
+const DONE_RESULT: IteratorReturnResult<void> = { done: true, value: undefined };
+const DONE: KGen = {
+  next: () => DONE_RESULT,
+  return: () => DONE_RESULT,
+  throw: (e: unknown) => {
+    throw e;
+  },
+  [Symbol.iterator]() {
+    return this;
+  },
+} as KGen;
+
+/** Take the word for one reference; true when this thread now holds it. */
+function trytoken(td: SyncThread, tok: Addr, shared: boolean): boolean {
+  point();
+  for (;;) {
+    const c = Atomics.load(mem, tok);
+    if (c & TOK_EXCLUSIVE) return mem[tok + 1] === td.h; // recursion on our own exclusive hold
+    if (shared) {
+      if (Atomics.compareExchange(mem, tok, c, c + TOK_INCR) === c) return true;
+      continue;
+    }
+    if (c >= TOK_INCR) {
+      if (holdsShared(td, tok)) violation("token-excl-after-shared", `exclusive ${image.describe(tok)} requested while holding it shared: livelock`);
+      return false;
+    }
+    if (Atomics.compareExchange(mem, tok, c, TOK_EXCLUSIVE) === c) {
+      mem[tok + 1] = td.h;
+      return true;
+    }
+  }
+}
+
+function holdsShared(td: SyncThread, tok: Addr): boolean {
+  for (const r of td.toks) if (r.tok === tok && r.shared && r.since >= 0) return true;
+  return false;
+}
+
+/** Does an earlier reference of this thread already hold the token's word? */
+function coveredBelow(td: SyncThread, ref: TokRef): boolean {
+  for (const r of td.toks) {
+    if (r === ref) return false;
+    if (r.tok === ref.tok && r.since !== HELD_NOT) return true;
+  }
+  return false;
+}
+
+/** `since` of a reference whose word is not held (contended, or released at a switch). */
+const HELD_NOT = -1;
+/** `since` of a reference covered by an earlier one of the same thread (recursion). */
+const HELD_BELOW = -2;
+
+function untake(td: SyncThread, ref: TokRef): void {
+  if (ref.since === HELD_NOT || ref.since === HELD_BELOW) return;
+  lockstat_released(ref.tok, ref.since);
+  if (ref.shared && !(Atomics.load(mem, ref.tok) & TOK_EXCLUSIVE && mem[ref.tok + 1] === td.h)) {
+    Atomics.sub(mem, ref.tok, TOK_INCR);
+  } else {
+    mem[ref.tok + 1] = 0;
+    Atomics.and(mem, ref.tok, ~TOK_EXCLUSIVE);
+  }
+  ref.since = HELD_NOT;
+}
+
+function acquire(td: SyncThread, tok: Addr, shared: boolean): KGen {
+  const ref: TokRef = { tok, shared, since: HELD_NOT };
+  td.toks.push(ref);
+  if (td.toks.length > LWKT_MAXTOKENS) violation("token-stack-overflow", `more than ${LWKT_MAXTOKENS} tokens held`);
+  if (coveredBelow(td, ref)) {
+    if (!shared && holdsShared(td, tok) && !(Atomics.load(mem, tok) & TOK_EXCLUSIVE)) {
+      violation("token-excl-after-shared", `exclusive ${image.describe(tok)} requested while holding it shared: livelock`);
+    }
+    ref.since = HELD_BELOW;
+    return DONE;
+  }
+  if (trytoken(td, tok, shared)) {
+    ref.since = lockstat_acquired(tok);
+    return DONE;
+  }
+  return contended(td, ref);
+}
+
+function* contended(td: SyncThread, ref: TokRef): KGen {
+  if (!ref.shared) Atomics.or(mem, ref.tok, TOK_EXCLREQ);
+  const t0 = sched.nanotime();
+  td.waitfor = ref.tok;
+  yield SWITCH_TOKEN; // resumed only once lwkt_getalltokens() took every reference
+  td.waitfor = 0;
+  lockstat_contended(ref.tok, sched.nanotime() - t0);
+}
+
+/** lwkt_gettoken: exclusive (recursive for the owner). Use as `yield* lwkt_gettoken(tok)`. */
+export function lwkt_gettoken(tok: Addr): KGen {
+  return acquire(curthread(), tok, false);
+}
+
+/** lwkt_gettoken_shared: excluded only by another thread's exclusive hold. */
+export function lwkt_gettoken_shared(tok: Addr): KGen {
+  return acquire(curthread(), tok, true);
+}
+
+/** lwkt_reltoken: releases must come in reverse order of acquisition. */
+export function lwkt_reltoken(tok: Addr): void {
+  const td = curthread();
+  const ref = td.toks[td.toks.length - 1];
+  if (ref === undefined || ref.tok !== tok) {
+    violation("token-release-order", `lwkt_reltoken(${image.describe(tok)}) is not the top of the token stack${ref ? ` (top: ${image.describe(ref.tok)})` : " (no token held)"}`);
+    const i = td.toks.findLastIndex((r) => r.tok === tok);
+    if (i < 0) return;
+    untake(td, td.toks[i]);
+    td.toks.splice(i, 1);
+    return;
+  }
+  untake(td, ref);
+  td.toks.pop();
+  point();
+}
+
+/** LWKT_TOKEN_HELD_ANY: the current thread holds the token (in either mode). */
+export function lwkt_token_held(tok: Addr): boolean {
+  for (const r of curthread().toks) if (r.tok === tok) return true;
+  return false;
+}
+
+/** LWKT_TOKEN_HELD_EXCL */
+export function lwkt_token_held_excl(tok: Addr): boolean {
+  const td = curthread();
+  return (Atomics.load(mem, tok) & TOK_EXCLUSIVE) !== 0 && mem[tok + 1] === td.h;
+}
+
+/** lwkt_yield: let other threads of this cpu run (tokens drop and come back). */
+export function* lwkt_yield(): KGen {
+  yield SWITCH_YIELD;
+}
+
+/** Switch-out: release every held token (the scheduler calls this at every switch). */
+export function lwkt_relalltokens(td: SyncThread): void {
+  for (let i = td.toks.length - 1; i >= 0; i--) {
+    const ref = td.toks[i];
+    if (ref.since === HELD_BELOW) ref.since = HELD_NOT;
+    else untake(td, ref);
+  }
+}
+
+/**
+ * Switch-in: take every token of the stack, in address order so two re-acquiring threads cannot
+ * hold-and-wait on each other. All or nothing: on a miss, what was taken is given back and the
+ * thread stays runnable.
+ */
+export function lwkt_getalltokens(td: SyncThread): boolean {
+  const n = td.toks.length;
+  if (n === 0) return true;
+  const order = n === 1 ? td.toks : [...td.toks].sort((a, b) => a.tok - b.tok);
+  for (let i = 0; i < n; i++) {
+    const ref = order[i];
+    if (ref.since !== HELD_NOT) continue;
+    const first = td.toks.find((r) => r.tok === ref.tok)!;
+    if (first !== ref) {
+      ref.since = HELD_BELOW;
+      continue;
+    }
+    const shared = td.toks.every((r) => r.tok !== ref.tok || r.shared);
+    if (!trytoken(td, ref.tok, shared)) {
+      lwkt_relalltokens(td);
+      return false;
+    }
+    ref.since = lockstat_acquired(ref.tok);
+  }
+  return true;
+}
+
+/** The tokens a thread holds, for hang dumps. */
+export function tokensHeld(td: SyncThread): Addr[] {
+  return td.toks.filter((r) => r.since !== HELD_NOT).map((r) => r.tok);
+}
