@@ -6,7 +6,9 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
-import { RTCTL, TDF_DESCHED, THREAD } from "../shm/core.js";
+import { RTCTL, TDF_DESCHED, TF_CALL, TF_DONE, TF_IDLE, THREAD } from "../shm/core.js";
+import { installSync } from "../sync/seam.js";
+import { initSleepQueues, wakeup } from "../sync/sleep.js";
 import { Image } from "../shm/image.js";
 import { NULL, slotOf, type Handle } from "../shm/table.js";
 import type { CpuResult } from "./cpu.js";
@@ -42,6 +44,48 @@ export class Machine {
     this.image.i32[this.rt.rt_epoch_hi] = Math.floor(now / 2 ** 31);
     this.image.i32[this.rt.rt_epoch_lo] = now % 2 ** 31;
     this.image.i32[this.rt.rt_ticks] = 1;
+    this.attachHere();
+  }
+
+  /**
+   * Let the main thread use the image's primitives (boot code, posting script calls, audits).
+   * It is never a kernel thread: it may wake threads but never sleep or take a token.
+   */
+  attachHere(): void {
+    const i32 = this.image.i32;
+    installSync(this.image, {
+      current: () => {
+        throw new Error("the orchestrator is not a kernel thread");
+      },
+      ready: (h) => this.inbox.ready(h),
+      ticks: () => (this.spec.clock === "logical" ? Atomics.load(i32, this.rt.rt_ticks) : Math.floor(((Date.now() - this.epochMs()) * this.spec.hz) / 1000)),
+      spinWait: () => {},
+      nanotime: () => performance.now() * 1e6,
+    });
+    initSleepQueues();
+  }
+
+  private epochMs(): number {
+    return this.word("rt_epoch_hi") * 2 ** 31 + this.word("rt_epoch_lo");
+  }
+
+  /** Post a system call to a scripted thread's trapframe and wake it. */
+  postCall(td: Handle, call: number, args: readonly number[]): void {
+    const tf = this.image.table(THREAD).view(td);
+    tf.tf_call = call;
+    for (let i = 0; i < 6; i++) this.image.i32[tf.ptr("tf_args") + i] = args[i] ?? 0;
+    Atomics.store(this.image.i32, tf.ptr("tf_state"), TF_CALL);
+    wakeup(tf.ptr("tf_state"));
+  }
+
+  /** The result of the last posted call, or null while it is still running. */
+  callResult(td: Handle): { ret: number; errno: number; out: number[] } | null {
+    const threads = this.image.table(THREAD);
+    if (!threads.valid(td)) return null;
+    const tf = threads.view(td);
+    if (Atomics.load(this.image.i32, tf.ptr("tf_state")) !== TF_DONE) return null;
+    Atomics.store(this.image.i32, tf.ptr("tf_state"), TF_IDLE);
+    return { ret: tf.tf_ret, errno: tf.tf_errno, out: Array.from({ length: 4 }, (_, i) => this.image.i32[tf.ptr("tf_out") + i]) };
   }
 
   private word(name: string): number {

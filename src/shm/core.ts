@@ -20,7 +20,18 @@ export const THREAD = defineStruct("thread", {
   td_arg1: 1,
   td_arg2: 1,
   td_arg3: 1,
+  // The trapframe a scripted user thread takes its next system call from (src/kern/usermode.ts).
+  tf_state: 1, // TF_IDLE, TF_CALL (a call is posted), TF_DONE (its result is in)
+  tf_call: 1,
+  tf_args: 6,
+  tf_ret: 1,
+  tf_errno: 1,
+  tf_out: 4,
 });
+
+export const TF_IDLE = 0;
+export const TF_CALL = 1;
+export const TF_DONE = 2;
 
 /** TDF_ flags the runtime owns. */
 export const TDF_TSLEEPQ = 0x1; // on a sleep queue (tsleep_interlock or tsleep)
