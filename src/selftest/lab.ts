@@ -32,6 +32,17 @@ export const LAB = defineStruct("lab", {
   heldAfter: 1, // the token holder held its token again when it resumed
   conflicts: 1, // allocator: a record changed owner under its owner
   done: 1, // threads finished
+  p_lock: 1, // a process hold word for PHOLD/PRELE/PSTALL/PHOLDZOMB
+  hits: 1, // events counted by a test (refcount 1 -> 0 releases, allocations...)
+  // Results a program reports back to the test (errnos, observed states), in order.
+  res0: 1,
+  res1: 1,
+  res2: 1,
+  res3: 1,
+  res4: 1,
+  res5: 1,
+  res6: 1,
+  res7: 1,
 });
 
 /** A record of the lab's scratch table, for allocator and use-after-free tests. */

@@ -159,8 +159,16 @@ function* upgrade(td: SyncThread, lk: Addr, flags: number, excl: boolean): KGen<
   for (;;) {
     point();
     const c = Atomics.load(mem, lk);
-    if ((c & LKC_MASK) === 1 && !(c & LKC_EXCL)) {
-      if (cas(lk, c, (c & ~LKC_UPREQ) | LKC_EXCL)) {
+    if (excl && c & LKC_UPREQ) {
+      // Another upgrade is ahead of us: fail rather than let an exclusive holder in between; the
+      // share is released on failure (kern_lock.c lockmgr_upgrade, LK_EXCLUPGRADE).
+      release(td, lk);
+      return EBUSY;
+    }
+    if ((c & (LKC_UPREQ | LKC_EXCL | LKC_MASK)) === 1) {
+      // Sole sharer and no upgrade pending (with UPREQ set, the count would be the pending
+      // upgrader's to take: it gets granted below instead).
+      if (cas(lk, c, c | LKC_EXCL)) {
         mem[lk + HOLDER] = td.h;
         const h = td.held.findLast((l) => l.lock === lk)!;
         h.shared = false;
@@ -168,8 +176,16 @@ function* upgrade(td: SyncThread, lk: Addr, flags: number, excl: boolean): KGen<
       }
       continue;
     }
+    if (c & LKC_EXCL) {
+      if (mem[lk + HOLDER] === td.h) return 0; // already exclusive: a no-op
+      violation("lockmgr-upgrade-unowned", `lockmgr: upgrade of ${image.describe(lk)} held exclusively by another thread`);
+      return EBUSY;
+    }
+    if (flags & LK_NOWAIT) {
+      release(td, lk); // cannot upgrade without blocking: an error leaves no lock held
+      return EBUSY;
+    }
     if (c & LKC_UPREQ) {
-      if (excl) return EBUSY;
       release(td, lk);
       return yield* lockExclusive(td, lk, flags);
     }

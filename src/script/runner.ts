@@ -1,0 +1,282 @@
+/*
+ * `forkstorm script`: deterministic system calls made by named processes (CONTRACTS.md, Script).
+ *
+ * Steps run in order on the real multi-cpu machinery. A step runs until its call returns or the
+ * whole machine is quiescent (nothing runnable, no timed sleep pending); a call still blocked then
+ * is `pending` and goes on in the background, and `{ "await": i }` waits for it. The logical clock
+ * jumps over idle time, so a kernel's timed sleeps (fork's hz/2 back-off) cost no real time.
+ */
+import { errnoName } from "../sync/errno.js";
+import { Machine } from "../sched/machine.js";
+import type { ViolationRecord } from "../sched/cpu.js";
+import { callNumber, UsageError, type AuditFinding, type KernelModel, type Limits, type PsEntry, type RawResult } from "../kern/kernel.js";
+import { isKernelName, loadKernel } from "../kern/registry.js";
+import type { Handle } from "../shm/table.js";
+
+export interface ScriptStepResult {
+  step: number;
+  ret?: number;
+  errno?: string | null;
+  pending?: boolean;
+  [field: string]: unknown;
+}
+
+export interface PsRow extends Omit<PsEntry, "threads"> {
+  name: string | null;
+}
+
+/** A law broken while the script ran (from a cpu) or found by the final audit. */
+export type ScriptViolation = ViolationRecord | (AuditFinding & { source: "audit" });
+
+export interface ScriptOutput {
+  results: ScriptStepResult[];
+  ps: PsRow[];
+  violations: ScriptViolation[];
+  /** Steps whose `expect` was not met, with what was expected and what came. */
+  unmet: { step: number; expected: Record<string, unknown>; got: ScriptStepResult }[];
+  exitCode: 0 | 1;
+}
+
+interface CallStep {
+  as: string;
+  call: string;
+  args: Record<string, unknown>;
+  name?: string;
+  async: boolean;
+  expect?: Record<string, unknown>;
+}
+interface AwaitStep {
+  await: number;
+  expect?: Record<string, unknown>;
+}
+type Step = CallStep | AwaitStep;
+
+interface Script {
+  kernel: KernelModel;
+  cpus: number;
+  limits: Limits;
+  steps: Step[];
+}
+
+/** How long one step may run in real time before the runner calls the script hung. */
+const STEP_LIMIT_MS = 20_000;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+function fail(where: string, what: string): never {
+  throw new UsageError(`${where}: ${what}`);
+}
+
+/** Check a script's shape and names before anything runs; every problem names its step. */
+async function parseScript(raw: unknown): Promise<Script> {
+  if (!isObject(raw)) fail("script", "must be a JSON object");
+  if (!isKernelName(raw.kernel)) fail("script", `"kernel" must be "dragonfly" or "netbsd", got ${JSON.stringify(raw.kernel)}`);
+  const kernel = await loadKernel(raw.kernel);
+  const cpus = raw.cpus ?? 2;
+  if (!Number.isInteger(cpus) || (cpus as number) < 1 || (cpus as number) > 16) fail("script", `"cpus" must be an integer 1..16`);
+  const limits = kernel.defaultLimits();
+  if (raw.limits !== undefined) {
+    if (!isObject(raw.limits)) fail("script", `"limits" must be an object`);
+    for (const [k, v] of Object.entries(raw.limits)) {
+      if (k === "tables") {
+        if (!isObject(v)) fail("script", `"limits.tables" must be an object`);
+        for (const [t, n] of Object.entries(v)) {
+          if (!(t in limits.tables)) fail("script", `"limits.tables.${t}": no such table (${Object.keys(limits.tables).join(", ")})`);
+          if (!Number.isInteger(n) || (n as number) < 1 || (n as number) > 0xfffe) fail("script", `"limits.tables.${t}" must be an integer 1..65534`);
+          limits.tables[t] = n as number;
+        }
+      } else if (k === "maxproc" || k === "nproc") {
+        if (!Number.isInteger(v) || (v as number) < 1) fail("script", `"limits.${k}" must be a positive integer`);
+        limits[k] = v as number;
+      } else fail("script", `"limits.${k}" is not a limit (maxproc, nproc, tables)`);
+    }
+  }
+  if (!Array.isArray(raw.steps)) fail("script", `"steps" must be an array`);
+  const names = new Set(["init"]);
+  const steps: Step[] = raw.steps.map((s: unknown, i: number): Step => {
+    const where = `step ${i}`;
+    if (!isObject(s)) fail(where, "must be an object");
+    const expect = s.expect;
+    if (expect !== undefined && !isObject(expect)) fail(where, `"expect" must be an object`);
+    if ("await" in s) {
+      const j = s.await;
+      if (!Number.isInteger(j) || (j as number) < 0 || (j as number) >= i) fail(where, `"await" must name an earlier step`);
+      if ("await" in (raw.steps as Record<string, unknown>[])[j as number]) fail(where, `"await" must name a call step`);
+      return { await: j as number, expect };
+    }
+    if (typeof s.call !== "string") fail(where, `"call" must be a string`);
+    if (s.call !== "ps" && !(s.call in kernel.calls)) fail(where, `unknown call "${s.call}" for ${kernel.name}`);
+    const as = s.as ?? "init";
+    if (typeof as !== "string" || !names.has(as)) fail(where, `unknown process ${JSON.stringify(as)} in "as"`);
+    const args = s.args ?? {};
+    if (!isObject(args)) fail(where, `"args" must be an object`);
+    if (s.call !== "ps") {
+      try {
+        kernel.calls[s.call].encode(args, { pid: (v, what) => staticPid(v, what, names) });
+      } catch (e) {
+        if (e instanceof UsageError) fail(where, e.message);
+        throw e;
+      }
+    }
+    if (s.name !== undefined) {
+      if (typeof s.name !== "string" || s.name === "" || /^-?\d+$/.test(s.name)) fail(where, `"name" must be a non-numeric string`);
+      if (!kernel.calls[s.call]?.creates) fail(where, `"${s.call}" creates nothing to name`);
+      names.add(s.name);
+    }
+    if (s.async !== undefined && typeof s.async !== "boolean") fail(where, `"async" must be true or false`);
+    return { as, call: s.call, args, name: s.name as string | undefined, async: s.async === true, expect };
+  });
+  return { kernel, cpus: cpus as number, limits, steps };
+}
+
+function staticPid(v: unknown, what: string, names: ReadonlySet<string>): number {
+  if (Number.isInteger(v)) return v as number;
+  if (typeof v === "string" && names.has(v)) return 1;
+  throw new UsageError(`unknown process ${JSON.stringify(v)} in ${what}`);
+}
+
+/** A name's referent at run time. */
+interface Named {
+  pid: number;
+  tid?: number;
+}
+
+class Run {
+  readonly results: ScriptStepResult[] = [];
+  private readonly names = new Map<string, Named>([["init", { pid: 1 }]]);
+  /** Steps whose call is still in the kernel: the thread it was posted to. */
+  private readonly inflight = new Map<number, Handle>();
+
+  constructor(
+    private readonly m: Machine,
+    private readonly s: Script,
+  ) {}
+
+  private ps(): PsEntry[] {
+    return this.s.kernel.ps(this.m.image);
+  }
+
+  private pidOf(v: unknown): number {
+    if (Number.isInteger(v)) return v as number;
+    const n = this.names.get(v as string);
+    return n && n.pid > 0 ? n.pid : 0x7fffffff; // a name whose creation failed names no process
+  }
+
+  /** The thread that takes the call: the named lwp's, else the process's first idle thread. */
+  private threadFor(as: string): Handle | null {
+    const n = this.names.get(as);
+    if (!n) return null;
+    const p = this.ps().find((e) => e.pid === n.pid);
+    if (!p || p.threads.length === 0) return null;
+    if (n.tid !== undefined) return p.threads.find((t) => t.tid === n.tid)?.td ?? null;
+    const busy = new Set(this.inflight.values());
+    return [...p.threads].sort((a, b) => a.tid - b.tid).find((t) => !busy.has(t.td))?.td ?? null;
+  }
+
+  private shape(i: number, step: CallStep, raw: RawResult): ScriptStepResult {
+    const r: ScriptStepResult = { step: i, ret: raw.ret, errno: raw.errno === 0 ? null : errnoName(raw.errno) };
+    Object.assign(r, this.s.kernel.calls[step.call].decode?.(raw) ?? {});
+    const creates = this.s.kernel.calls[step.call].creates;
+    if (step.name && creates && raw.errno === 0) {
+      const asPid = this.names.get(step.as)!.pid;
+      this.names.set(step.name, creates === "process" ? { pid: raw.ret } : { pid: asPid, tid: raw.ret });
+    }
+    return r;
+  }
+
+  /** Collect any in-flight call that has returned. */
+  private harvest(): void {
+    for (const [i, td] of this.inflight) {
+      const raw = this.m.callResult(td);
+      if (!raw) continue;
+      this.inflight.delete(i);
+      this.results[i] = { ...this.shape(i, this.s.steps[i] as CallStep, raw), late: true };
+    }
+  }
+
+  /** Run until step i's call returns or the machine is quiescent. */
+  private async settle(i: number): Promise<void> {
+    const end = Date.now() + STEP_LIMIT_MS;
+    while (this.inflight.has(i)) {
+      this.harvest();
+      if (!this.inflight.has(i)) return;
+      if (await this.m.quiesce(5)) {
+        this.harvest();
+        return;
+      }
+      if (this.m.crashed()) throw this.m.crashed();
+      if (this.m.stopped() || Date.now() > end) return;
+    }
+  }
+
+  async step(i: number): Promise<void> {
+    const step = this.s.steps[i];
+    if ("await" in step) {
+      await this.settle(step.await);
+      this.results[i] = { ...(this.results[step.await] ?? { step: step.await, pending: true }), step: i, awaited: step.await };
+      return;
+    }
+    if (step.call === "ps") {
+      this.results[i] = { step: i, ret: 0, errno: null, ps: this.table() };
+      return;
+    }
+    const td = this.threadFor(step.as);
+    if (td === null) {
+      this.results[i] = { step: i, ret: -1, errno: "ESRCH", note: `${step.as} has no thread free to make the call` };
+      return;
+    }
+    const args = this.s.kernel.calls[step.call].encode(step.args, { pid: (v) => this.pidOf(v) });
+    this.m.postCall(td, callNumber(this.s.kernel, step.call), args);
+    this.inflight.set(i, td);
+    this.results[i] = { step: i, pending: true };
+    if (!step.async) await this.settle(i);
+    if (this.inflight.has(i)) this.results[i] = { step: i, pending: true };
+  }
+
+  async finish(): Promise<void> {
+    if (this.inflight.size) await this.m.quiesce(STEP_LIMIT_MS);
+    this.harvest();
+  }
+
+  table(): PsRow[] {
+    const byPid = new Map<number, string>();
+    for (const [name, n] of this.names) if (n.tid === undefined) byPid.set(n.pid, name);
+    return this.ps().map(({ threads: _threads, ...p }) => ({ name: byPid.get(p.pid) ?? null, ...p }));
+  }
+}
+
+function meets(got: Record<string, unknown>, expected: Record<string, unknown>): boolean {
+  return Object.entries(expected).every(([k, v]) => JSON.stringify(got[k]) === JSON.stringify(v));
+}
+
+/** Run a script object; throws UsageError when it is malformed. */
+export async function runScript(raw: unknown): Promise<ScriptOutput> {
+  const s = await parseScript(raw);
+  const m = new Machine({
+    cpus: s.cpus,
+    maxThreads: s.limits.tables.thread ?? 256,
+    tables: s.kernel.tables(s.limits),
+    modules: [s.kernel.module],
+    strategy: { name: "free", seed: 1, chaos: 0 },
+    clock: "logical",
+    hz: 100,
+    stopOnViolation: false,
+  });
+  s.kernel.boot(m, s.limits);
+  await m.start();
+  const run = new Run(m, s);
+  let cpuViolations: ViolationRecord[] = [];
+  let audit: ScriptViolation[] = [];
+  let ps: PsRow[] = [];
+  try {
+    for (let i = 0; i < s.steps.length; i++) await run.step(i);
+    await run.finish();
+    ps = run.table();
+    audit = s.kernel.audit(m.image).map((f) => ({ ...f, source: "audit" as const }));
+  } finally {
+    cpuViolations = (await m.stop()).flatMap((r) => r.violations);
+  }
+  const unmet = s.steps.flatMap((step, i) => (step.expect && !meets(run.results[i], step.expect) ? [{ step: i, expected: step.expect, got: run.results[i] }] : []));
+  const violations: ScriptViolation[] = [...cpuViolations, ...audit];
+  return { results: run.results, ps, violations, unmet, exitCode: unmet.length || violations.length ? 1 : 0 };
+}

@@ -1,0 +1,45 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { PACKAGE_ROOT } from "../src/sched/machine.js";
+
+const CLI = join(PACKAGE_ROOT, "dist", "src", "cli.js");
+
+function forkstorm(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("command line", () => {
+  it("rejects an unknown command with one line and exit 2", () => {
+    const r = forkstorm("frobnicate");
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/unknown command "frobnicate"/);
+  });
+
+  it("rejects an unknown option with one line and exit 2", () => {
+    const r = forkstorm("list", "--colour");
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/--colour/);
+  });
+
+  it("reports an unreadable or invalid script file as a usage error", () => {
+    expect(forkstorm("script", join(tmpdir(), "no-such-forkstorm-script.json")).code).toBe(2);
+    const dir = mkdtempSync(join(tmpdir(), "forkstorm-"));
+    writeFileSync(join(dir, "bad.json"), "{ not json");
+    const r = forkstorm("script", join(dir, "bad.json"));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/not valid JSON/);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it("lists the kernels as JSON", () => {
+    const r = forkstorm("list", "--json");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).kernels.map((k: { name: string }) => k.name)).toEqual(["dragonfly", "netbsd"]);
+  });
+});
