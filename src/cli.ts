@@ -8,6 +8,13 @@ import { readFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "./kern/kernel.js";
 import { KERNEL_DESCRIPTIONS, KERNELS } from "./kern/registry.js";
+import cliProgress from "cli-progress";
+import { SCENARIOS } from "../stress/scenarios/index.js";
+import { CATALOG } from "./bugs/catalog.js";
+import { stressSummary } from "./report/summary.js";
+import { hunt, huntSummary } from "./run/hunt.js";
+import { writeJsonAtomic } from "./report/report.js";
+import { stress } from "./run/stress.js";
 import { runScript } from "./script/runner.js";
 import { contentionDemo } from "./selftest/demo.js";
 
@@ -57,10 +64,16 @@ async function cmdScript(argv: string[]): Promise<number> {
 async function cmdList(argv: string[]): Promise<number> {
   const { values } = parse(argv, { json: { type: "boolean" } });
   const kernels = KERNELS.map((name) => ({ name, description: KERNEL_DESCRIPTIONS[name] }));
-  if (values.json) process.stdout.write(JSON.stringify({ kernels }, null, 2) + "\n");
+  const scenarios = SCENARIOS.map((s) => ({ kernel: s.kernel, name: s.name, description: s.description }));
+  const bugs = CATALOG.map((b) => ({ id: b.id, kernel: b.kernel, interlock: b.interlock, description: b.description, caughtBy: b.caughtBy }));
+  if (values.json) process.stdout.write(JSON.stringify({ kernels, scenarios, bugs }, null, 2) + "\n");
   else {
     process.stdout.write("kernels:\n");
     for (const k of kernels) process.stdout.write(`  ${k.name.padEnd(12)} ${k.description}\n`);
+    process.stdout.write("scenarios:\n");
+    for (const s of scenarios) process.stdout.write(`  ${`${s.kernel}/${s.name}`.padEnd(28)} ${s.description}\n`);
+    process.stdout.write("bugs:\n");
+    for (const b of bugs) process.stdout.write(`  ${b.id.padEnd(28)} [${b.interlock}] ${b.description}\n`);
   }
   return EXIT.clean;
 }
@@ -70,7 +83,150 @@ async function cmdDemo(argv: string[]): Promise<number> {
   return contentionDemo((line) => process.stdout.write(line + "\n"));
 }
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { script: cmdScript, list: cmdList, demo: cmdDemo };
+function intOption(v: string | undefined, name: string, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer ${min}..${max}, got "${v}"`);
+  return n;
+}
+
+function numberOption(v: string | undefined, name: string, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || v.trim() === "" || n < min || n > max) throw new UsageError(`--${name} must be a number ${min}..${max}, got "${v}"`);
+  return n;
+}
+
+function kernelOption(v: string | undefined): "dragonfly" | "netbsd" {
+  if (v === undefined) return "dragonfly";
+  if (v !== "dragonfly" && v !== "netbsd") throw new UsageError(`--kernel must be dragonfly or netbsd, got "${v}"`);
+  return v;
+}
+
+function modeOption(v: string | undefined): "free" {
+  if (v === undefined || v === "free") return "free";
+  if (v === "pct" || v === "random") throw new UsageError(`--mode ${v}: the controlled strategies are not built yet; use --mode free`);
+  throw new UsageError(`--mode must be free, pct or random, got "${v}"`);
+}
+
+/** Progress on stderr: a bar on a terminal, a plain line every few seconds otherwise (CI). */
+function progressReporter(total: number, unit: "s" | "ops") {
+  if (process.stderr.isTTY) {
+    const bar = new cliProgress.SingleBar({ format: "stress [{bar}] {percentage}% | {ops} syscalls | {violations} violations", stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
+    bar.start(total, 0, { ops: 0, violations: 0 });
+    return {
+      update: (p: { seconds: number; ops: number; violations: number }) => bar.update(Math.min(total, unit === "s" ? p.seconds : p.ops), { ops: p.ops, violations: p.violations }),
+      stop: () => bar.stop(),
+    };
+  }
+  let next = 0;
+  return {
+    update: (p: { seconds: number; ops: number; violations: number }) => {
+      if (p.seconds < next) return;
+      next = p.seconds + 5;
+      process.stderr.write(`stress: ${p.seconds.toFixed(0)} s, ${p.ops} syscalls, ${p.violations} violations\n`);
+    },
+    stop: () => {},
+  };
+}
+
+async function cmdStress(argv: string[]): Promise<number> {
+  const { values: v } = parse(argv, {
+    kernel: { type: "string" },
+    scenario: { type: "string" },
+    cpus: { type: "string" },
+    seconds: { type: "string" },
+    ops: { type: "string" },
+    mode: { type: "string" },
+    seed: { type: "string" },
+    chaos: { type: "string" },
+    bug: { type: "string", multiple: true },
+    "keep-going": { type: "boolean" },
+    report: { type: "string" },
+    trace: { type: "string" },
+    json: { type: "boolean" },
+    watchdog: { type: "string" },
+  });
+  const kernel = kernelOption(v.kernel);
+  if (v.scenario === "list") {
+    for (const s of SCENARIOS.filter((x) => x.kernel === kernel)) process.stdout.write(`${s.name.padEnd(18)} ${s.description}\n`);
+    return EXIT.clean;
+  }
+  if (v.seconds !== undefined && v.ops !== undefined) throw new UsageError("give --seconds or --ops, not both");
+  const seed = intOption(v.seed, "seed", 0, 2 ** 31 - 1) ?? Math.floor(Math.random() * 2 ** 31);
+  const ops = intOption(v.ops, "ops", 1, Number.MAX_SAFE_INTEGER);
+  const seconds = numberOption(v.seconds, "seconds", 0.1, 86400) ?? (ops === undefined ? 10 : undefined);
+  const opts = {
+    kernel,
+    scenario: v.scenario ?? "mixed",
+    cpus: intOption(v.cpus, "cpus", 1, 64) ?? 4,
+    seconds,
+    ops,
+    mode: modeOption(v.mode),
+    seed,
+    chaos: numberOption(v.chaos, "chaos", 0, 1) ?? 0.001,
+    bugs: v.bug ?? [],
+    keepGoing: v["keep-going"] ?? false,
+    watchdogSeconds: numberOption(v.watchdog, "watchdog", 0.5, 3600),
+    report: v.report,
+    trace: v.trace,
+  };
+  if (!v.json) process.stderr.write(`forkstorm stress: seed ${seed}\n`);
+  const progress = v.json ? null : progressReporter(ops ?? seconds!, ops !== undefined ? "ops" : "s");
+  const abort = new AbortController();
+  const onInt = () => abort.abort();
+  process.once("SIGINT", onInt);
+  try {
+    const out = await stress({ ...opts, signal: abort.signal, onProgress: progress?.update });
+    progress?.stop();
+    process.stdout.write((v.json ? JSON.stringify(out.report, null, 2) : stressSummary(out.report)) + "\n");
+    return out.exitCode;
+  } finally {
+    process.off("SIGINT", onInt);
+    progress?.stop();
+  }
+}
+
+async function cmdHunt(argv: string[]): Promise<number> {
+  const { values: v } = parse(argv, {
+    kernel: { type: "string" },
+    bug: { type: "string", multiple: true },
+    seeds: { type: "string" },
+    budget: { type: "string" },
+    mode: { type: "string" },
+    cpus: { type: "string" },
+    seed: { type: "string" },
+    chaos: { type: "string" },
+    report: { type: "string" },
+    json: { type: "boolean" },
+  });
+  const kernel = v.kernel === undefined || v.kernel === "all" ? "all" : kernelOption(v.kernel);
+  const bugs = !v.bug || v.bug.includes("all") ? "all" : v.bug;
+  const abort = new AbortController();
+  const onInt = () => abort.abort();
+  process.once("SIGINT", onInt);
+  try {
+    const out = await hunt({
+      kernel,
+      bugs,
+      seeds: intOption(v.seeds, "seeds", 1, 1000) ?? 5,
+      budget: numberOption(v.budget, "budget", 0.5, 3600) ?? 30,
+      cpus: intOption(v.cpus, "cpus", 1, 64) ?? 4,
+      mode: modeOption(v.mode),
+      seed: intOption(v.seed, "seed", 0, 2 ** 31 - 1) ?? 1,
+      chaos: numberOption(v.chaos, "chaos", 0, 1) ?? 0.001,
+      signal: abort.signal,
+      onRun: v.json ? undefined : (what, i, r) => process.stderr.write(`hunt: ${what} run ${i + 1}: ${r.detected ? `detected in ${r.seconds.toFixed(3)} s by ${r.law}` : "not detected"}\n`),
+    });
+    if (v.report) writeJsonAtomic(v.report, out.report);
+    process.stdout.write((v.json ? JSON.stringify(out.report, null, 2) : huntSummary(out.report)) + "\n");
+    return out.exitCode;
+  } finally {
+    process.off("SIGINT", onInt);
+  }
+}
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { stress: cmdStress, hunt: cmdHunt, script: cmdScript, list: cmdList, demo: cmdDemo };
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;

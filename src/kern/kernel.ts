@@ -73,8 +73,11 @@ export interface KernelModel {
   readonly calls: Readonly<Record<string, CallSpec>>;
   defaultLimits(): Limits;
   tables(limits: Limits): TableSpec[];
-  /** Build init (pid 1) and the kernel's globals into a fresh image; start init's thread. */
-  boot(m: Machine, limits: Limits): void;
+  /**
+   * Build init (pid 1) and the kernel's globals into a fresh image; start init's thread running
+   * `init.program` (default: the scripted program `<kernel>.script`).
+   */
+  boot(m: Machine, limits: Limits, init?: { program: string; args: readonly number[] }): void;
   ps(img: Image): PsEntry[];
   /** Full-state audits; meaningful when the machine is quiescent. */
   audit(img: Image): AuditFinding[];

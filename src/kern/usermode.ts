@@ -7,8 +7,12 @@
  * parent) leaves the trapframe pending, which is what a script observes. After every call the
  * thread passes through the kernel's return-to-user path, where signals are acted on.
  */
-import { TF_CALL, TF_DONE, THREAD } from "../shm/core.js";
-import { registerProgram } from "../sched/programs.js";
+import { RTCTL, TF_CALL, TF_DONE, THREAD } from "../shm/core.js";
+import { Cpu, cpu_progress } from "../sched/cpu.js";
+import { programId, registerCollector, registerProgram } from "../sched/programs.js";
+import type { Handle } from "../shm/table.js";
+import { ev, EV } from "../shm/trace.js";
+import { errnoName } from "../sync/errno.js";
 import { curthread, image, type KGen } from "../sync/seam.js";
 import { PCATCH, tsleep } from "../sync/sleep.js";
 import type { RawResult } from "./kernel.js";
@@ -17,6 +21,8 @@ import type { RawResult } from "./kernel.js";
 export const EXITED: RawResult = Object.freeze({ ret: 0, errno: 0, out: [] }) as RawResult;
 
 export interface KernelEntry {
+  /** Call names by number (the model's `calls` keys, in order), for reports and traces. */
+  names?: readonly string[];
   /** Run system call number `call` for the current thread. EXITED when the thread is gone. */
   syscall(call: number, args: readonly number[]): KGen<RawResult>;
   /** userret: act on pending signals; false when the thread must end (it exited). */
@@ -25,9 +31,43 @@ export interface KernelEntry {
 
 const entries = new Map<string, KernelEntry>();
 
+/** Per-cpu system-call accounting: calls, successes and errnos by call name. */
+export interface SyscallCount {
+  calls: number;
+  ok: number;
+  errno: Record<string, number>;
+}
+const counts = new Map<string, SyscallCount>();
+registerCollector("syscalls", () => Object.fromEntries(counts));
+
 export function registerKernelEntry(kernel: string, entry: KernelEntry): void {
   entries.set(kernel, entry);
   registerProgram(`${kernel}.script`, () => scripted(entry));
+}
+
+/**
+ * Make system call `call` from the current user thread: what every user program goes through,
+ * so each call is named in reports, traced, counted and seen as progress by the watchdog.
+ */
+export function* syscall(entry: KernelEntry, call: number, args: readonly number[]): KGen<RawResult> {
+  const td = Cpu.curthread()!;
+  const name = entry.names?.[call] ?? `call#${call}`;
+  td.syscall = name;
+  ev(EV.SYSCALL, call);
+  const r = yield* entry.syscall(call, args);
+  if (r === EXITED) return r;
+  ev(EV.SYSRET, call, r.errno);
+  td.syscall = "";
+  let c = counts.get(name);
+  if (!c) counts.set(name, (c = { calls: 0, ok: 0, errno: {} }));
+  c.calls++;
+  if (r.errno === 0) c.ok++;
+  else {
+    const e = errnoName(r.errno);
+    c.errno[e] = (c.errno[e] ?? 0) + 1;
+  }
+  cpu_progress();
+  return r;
 }
 
 /** The trapframe words of the current thread. */
@@ -49,7 +89,7 @@ function* scripted(entry: KernelEntry): KGen {
       continue;
     }
     const args = Array.from({ length: 6 }, (_, i) => image.i32[tf.ptr("tf_args") + i]);
-    const r = yield* entry.syscall(tf.tf_call, args);
+    const r = yield* syscall(entry, tf.tf_call, args);
     if (r === EXITED) return;
     tf.tf_ret = r.ret;
     tf.tf_errno = r.errno;
@@ -57,6 +97,33 @@ function* scripted(entry: KernelEntry): KGen {
     Atomics.store(image.i32, tf.ptr("tf_state"), TF_DONE);
     if (!(yield* entry.userret())) return;
   }
+}
+
+/**
+ * Set where the child of this thread's next fork-like call returns to user mode. C's child
+ * resumes at the same pc and branches on fork's return value; a model program names the branch.
+ */
+export function setForkReturn(program: string, args: readonly number[] = []): void {
+  const tf = trapframe();
+  tf.tf_cprog = programId(program);
+  for (let i = 0; i < 4; i++) image.i32[tf.ptr("tf_cargs") + i] = args[i] ?? 0;
+}
+
+/** lwp_fork's half: the new thread `child` starts where its creator said (or as its creator). */
+export function forkReturn(child: Handle): void {
+  const threads = image.table(THREAD);
+  const p = threads.view(curthread().h);
+  const c = threads.view(child);
+  const own = p.tf_cprog === 0;
+  c.td_prog = own ? p.td_prog : p.tf_cprog;
+  const from = own ? p.ptr("td_arg0") : p.ptr("tf_cargs");
+  for (let i = 0; i < 4; i++) image.i32[c.ptr("td_arg0") + i] = image.i32[from + i];
+}
+
+/** The run is ending: user programs stop making work and exit (stress runs drain before the final audit). */
+export function draining(): boolean {
+  const rt = image.table(RTCTL);
+  return Atomics.load(image.i32, rt.recordBase(0) + rt.layout.offsets.rt_drain) !== 0;
 }
 
 export function kernelEntry(kernel: string): KernelEntry {

@@ -9,8 +9,9 @@
  * No thread is preempted between switches, as in LWKT.
  */
 import { KernelPanic, installPoint, installViolationSink, type ViolationInfo } from "../shm/hooks.js";
-import { globaldataDecl, RTCTL, THREAD, TDF_EXITING } from "../shm/core.js";
+import { RTCTL, THREAD, TDF_EXITING } from "../shm/core.js";
 import { Image } from "../shm/image.js";
+import { ev, EV, installTrace, lastEvents, type TraceEvent } from "../shm/trace.js";
 import { installFreedBy, slotOf, type Handle } from "../shm/table.js";
 import { lockstatSnapshot, type LockStat } from "../sync/lockstat.js";
 import { installSync, SWITCH_SLEEP, SWITCH_TOKEN, type SyncThread } from "../sync/seam.js";
@@ -20,7 +21,7 @@ import { lwkt_getalltokens, lwkt_relalltokens, tokensHeld } from "../sync/token.
 import { witnessEdges, type WitnessEdges } from "../sync/witness.js";
 import { FreeStrategy } from "./free.js";
 import { Inboxes } from "./inbox.js";
-import { programById } from "./programs.js";
+import { collect, programById } from "./programs.js";
 import { subseed } from "./rng.js";
 import { imageTables, type MachineSpec } from "./spec.js";
 import type { Strategy } from "./strategy.js";
@@ -59,12 +60,22 @@ export interface CpuResult {
   threads: ThreadDump[];
   /** Threads that ran to completion here. */
   exited: number;
+  /** The cpu's event ring, oldest first. */
+  events: TraceEvent[];
+  /** What modules registered to report (system-call counts...). */
+  extras: Record<string, unknown>;
 }
 
 /** Longest idle wait before re-checking the stop flag and timeouts (ms). */
 const IDLE_MS = 20;
 
 let current: Thread | null = null;
+let thisCpu: Cpu | null = null;
+
+/** Count one unit of progress (a system call finished) on this cpu: the watchdog reads it. */
+export function cpu_progress(): void {
+  thisCpu?.progress();
+}
 
 export class Cpu {
   readonly image: Image;
@@ -94,10 +105,17 @@ export class Cpu {
     const o = t.layout.offsets;
     this.td = { base: t.base, stride: t.layout.stride, flags: o.td_flags, prog: o.td_prog, args: o.td_arg0 };
     this.inbox = new Inboxes(this.image, spec.maxThreads);
+    this.gdOps = this.inbox.opsWord(cpuid);
     this.epochMs = Atomics.load(this.i32, this.rt.rt_epoch_hi) * 2 ** 31 + Atomics.load(this.i32, this.rt.rt_epoch_lo);
     this.strategy = new FreeStrategy(this.i32, this.rt.rt_quiet, subseed(spec.strategy.seed, cpuid), spec.strategy.chaos);
     this.onThreadExit = (t) => this.image.table(THREAD).free(t.h, "thread exit");
     this.install();
+    thisCpu = this;
+  }
+
+  private gdOps = 0;
+  progress(): void {
+    Atomics.add(this.i32, this.gdOps, 1);
   }
 
   private install(): void {
@@ -113,6 +131,7 @@ export class Cpu {
     installPoint(() => cpu.strategy.atPoint(), this.strategy.first());
     installViolationSink((v) => cpu.record(v));
     installFreedBy(() => (cpu.cpuid << 16) | (current ? slotOf(current.h) + 1 : 0));
+    installTrace(() => (current ? { tid: slotOf(current.h), pid: current.pid } : { tid: -1, pid: 0 }), this.epochMs);
   }
 
   private noThread(): SyncThread {
@@ -141,8 +160,9 @@ export class Cpu {
       atSeconds: (Date.now() - this.epochMs) / 1000,
       step: 0,
       stack: new Error(v.message).stack ?? "",
-      events: [],
+      events: lastEvents(32),
     });
+    ev(EV.VIOLATION, this.violations.length - 1);
     Atomics.add(this.i32, this.rt.rt_violations, 1);
     if (this.spec.stopOnViolation) this.stopAll();
   }
@@ -173,6 +193,7 @@ export class Cpu {
     const nt = new Thread(h, this.cpuid, prog.name, undefined as never);
     current = nt;
     nt.gen = prog.run(args);
+    ev(EV.THREAD_START, programIdOf(b, this));
     current = null;
     this.runq.push(nt);
   }
@@ -282,6 +303,9 @@ export class Cpu {
       current = null;
     }
     sleepq_remove(t.h);
+    current = t;
+    ev(EV.THREAD_EXIT);
+    current = null;
     Atomics.or(this.i32, this.td.base + slotOf(t.h) * this.td.stride + this.td.flags, TDF_EXITING);
     Atomics.sub(this.i32, this.rt.rt_runnable, 1);
     Atomics.sub(this.i32, this.rt.rt_live, 1);
@@ -313,9 +337,12 @@ export class Cpu {
       witness: witnessEdges(),
       threads: [...this.runq.map((t) => this.dump(t, "runnable")), ...[...this.sleeping.values()].map((t) => this.dump(t, "sleeping"))],
       exited: this.exited,
+      events: lastEvents(),
+      extras: collect(),
     };
   }
 }
 
-/** globaldata is declared per machine size; re-exported for the orchestrator. */
-export { globaldataDecl };
+function programIdOf(b: number, cpu: Cpu): number {
+  return cpu.image.i32[b + cpu.image.table(THREAD).layout.offsets.td_prog];
+}

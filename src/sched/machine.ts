@@ -176,6 +176,19 @@ export class Machine {
     for (let c = 0; c < this.spec.cpus; c++) this.inbox.ring(c);
   }
 
+  /** Ask user programs to finish (see usermode.ts draining()). */
+  drain(): void {
+    Atomics.store(this.image.i32, this.rt.rt_drain, 1);
+    for (let c = 0; c < this.spec.cpus; c++) this.inbox.ring(c);
+  }
+
+  /** System calls completed on every cpu so far (progress). */
+  progress(): number {
+    let n = 0;
+    for (let c = 0; c < this.spec.cpus; c++) n += Atomics.load(this.image.i32, this.inbox.opsWord(c));
+    return n;
+  }
+
   requestStop(): void {
     Atomics.store(this.image.i32, this.rt.rt_stop, 1);
     for (let c = 0; c < this.spec.cpus; c++) this.inbox.ring(c);

@@ -25,3 +25,14 @@ export function registerProgram(name: string, run: Program): void {
 export function programById(id: number): { name: string; run: Program } | undefined {
   return programs.get(id);
 }
+
+/** Per-cpu figures a module wants in the cpu's result (merged by the orchestrator). */
+const collectors = new Map<string, () => unknown>();
+
+export function registerCollector(name: string, fn: () => unknown): void {
+  collectors.set(name, fn);
+}
+
+export function collect(): Record<string, unknown> {
+  return Object.fromEntries([...collectors].map(([k, fn]) => [k, fn()]));
+}

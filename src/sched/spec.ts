@@ -20,6 +20,8 @@ export interface MachineSpec {
   /** Ticks per second. */
   hz: number;
   stopOnViolation: boolean;
+  /** Catalogued bugs injected in this run (src/bugs); empty for a clean kernel. */
+  bugs?: string[];
 }
 
 export function imageTables(spec: MachineSpec): TableSpec[] {

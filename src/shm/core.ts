@@ -27,6 +27,10 @@ export const THREAD = defineStruct("thread", {
   tf_ret: 1,
   tf_errno: 1,
   tf_out: 4,
+  // Where a child made by this thread's next fork/vfork/rfork/lwp_create returns to user mode:
+  // a program and its arguments (0: the parent's own program and arguments, as for scripts).
+  tf_cprog: 1,
+  tf_cargs: 4,
 });
 
 export const TF_IDLE = 0;
@@ -71,4 +75,5 @@ export const RTCTL = defineStruct("rtctl", {
   rt_violations: 1,
   rt_nextcpu: 1, // round-robin placement of new threads
   rt_quiet: 1, // always 0: a word to wait on for a pure timeout
+  rt_drain: 1, // set at the end of a stress run: user programs exit, init reaps them all
 });

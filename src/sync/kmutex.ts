@@ -5,6 +5,7 @@
  * A NetBSD mutex is held across sleeps (unlike a token), so it makes witness edges.
  */
 import { point, violation } from "../shm/hooks.js";
+import { ev, EV } from "../shm/trace.js";
 import type { Addr } from "../shm/table.js";
 import { lockstat_acquired, lockstat_contended, lockstat_released } from "./lockstat.js";
 import { curthread, image, mem, sched, type KGen } from "./seam.js";
@@ -25,6 +26,7 @@ export function* mutex_enter(mtx: Addr): KGen {
   if (Atomics.compareExchange(mem, mtx, 0, td.h) !== 0) {
     const t0 = sched.nanotime();
     td.waitfor = mtx;
+    ev(EV.LOCK_WAIT, mtx);
     for (let spins = 0; Atomics.compareExchange(mem, mtx, 0, td.h) !== 0; spins++) {
       if (spins < SPINS) {
         sched.spinWait();
@@ -38,6 +40,7 @@ export function* mutex_enter(mtx: Addr): KGen {
     td.waitfor = 0;
     lockstat_contended(mtx, sched.nanotime() - t0);
   }
+  ev(EV.LOCK_GOT, mtx);
   td.held.push({ lock: mtx, kind: "mutex", shared: false, since: lockstat_acquired(mtx) });
 }
 
@@ -56,6 +59,7 @@ export function mutex_exit(mtx: Addr): void {
     return;
   }
   const i = td.held.findLastIndex((l) => l.lock === mtx);
+  ev(EV.LOCK_REL, mtx);
   lockstat_released(mtx, td.held[i].since);
   td.held.splice(i, 1);
   point();

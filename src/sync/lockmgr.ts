@@ -5,6 +5,7 @@
  * they drop their tokens while they wait; a release wakes them all and they race again.
  */
 import { point, violation } from "../shm/hooks.js";
+import { ev, EV } from "../shm/trace.js";
 import type { Addr } from "../shm/table.js";
 import { EBUSY } from "./errno.js";
 import { lockstat_acquired, lockstat_contended, lockstat_released } from "./lockstat.js";
@@ -38,12 +39,14 @@ function cas(lk: Addr, o: number, n: number): boolean {
 
 /** Record the hold for witness, dumps and lockstat. */
 function held(td: SyncThread, lk: Addr, shared: boolean): void {
+  ev(EV.LOCK_GOT, lk, shared ? 1 : 0);
   td.held.push({ lock: lk, kind: "lockmgr", shared, since: lockstat_acquired(lk) });
 }
 
 function unheld(td: SyncThread, lk: Addr): boolean {
   const i = td.held.findLastIndex((l) => l.lock === lk);
   if (i < 0) return false;
+  ev(EV.LOCK_REL, lk);
   lockstat_released(lk, td.held[i].since);
   td.held.splice(i, 1);
   return true;
@@ -54,6 +57,7 @@ function* waitFor(td: SyncThread, lk: Addr, seen: number, reqbit: number): KGen<
   tsleep_interlock(lk, 0);
   if (!cas(lk, seen, seen | reqbit)) return false; // changed meanwhile: retry at once
   td.waitfor = lk;
+  ev(EV.LOCK_WAIT, lk);
   yield* tsleep(lk, PINTERLOCKED, "lockmgr", 0);
   td.waitfor = 0;
   return true;

@@ -13,6 +13,7 @@
  * and finds TDF_TSLEEPQ already clear was woken in between and does not sleep.
  */
 import { point } from "../shm/hooks.js";
+import { ev, EV } from "../shm/trace.js";
 import { SLEEPQ, SLEEPQ_BUCKETS, TDF_DESCHED, TDF_SINTR, TDF_TSLEEPQ, THREAD } from "../shm/core.js";
 import { slotOf, type Addr, type Handle } from "../shm/table.js";
 import { EWOULDBLOCK } from "./errno.js";
@@ -126,10 +127,12 @@ export function* tsleep(ident: Addr, flags: number, wmesg: string, timo: number)
   mem[tdw(td.h, T.timeout)] = timo > 0 ? sched.ticks() + timo : 0;
   mem[tdw(td.h, T.res)] = 0;
   wmesgs.set(td.h, wmesg);
+  ev(EV.SLEEP, ident);
   yield SWITCH_SLEEP;
   wmesgs.delete(td.h);
   mem[tdw(td.h, T.timeout)] = 0;
   const res = mem[tdw(td.h, T.res)];
+  ev(EV.WOKEN, ident, res);
   if (res === 0 && flags & PCATCH && td.sigcheck) return td.sigcheck();
   return res;
 }
@@ -155,6 +158,7 @@ function wakeupN(ident: Addr, max: number): void {
     cur = next;
   }
   qunlock(b);
+  if (woken.length) ev(EV.WAKEUP, ident, woken.length);
   for (const [h, old] of woken) resume(h, old, 0);
 }
 

@@ -1,0 +1,83 @@
+/*
+ * Reports (CONTRACTS.md): the versioned JSON written atomically whatever the verdict, and the
+ * merging of what every cpu handed back into one view.
+ */
+import { renameSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { CpuResult, ThreadDump, ViolationRecord } from "../sched/cpu.js";
+import { PACKAGE_ROOT } from "../sched/machine.js";
+import { mergeLockstat, type LockStat } from "../sync/lockstat.js";
+import { cyclesIn } from "../sync/witness.js";
+import type { SyscallCount } from "../kern/usermode.js";
+
+export const VERSION: string = (JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string }).version;
+
+export type Verdict = "clean" | "violation" | "hang" | "error" | "interrupted";
+
+export interface StressConfig {
+  kernel: string;
+  scenario: string;
+  cpus: number;
+  mode: string;
+  seed: number;
+  seconds?: number;
+  ops?: number;
+  chaos: number;
+  bugs: string[];
+  keepGoing: boolean;
+}
+
+export interface StressReport {
+  schema: 1;
+  tool: "forkstorm";
+  version: string;
+  command: "stress";
+  config: StressConfig;
+  verdict: Verdict;
+  elapsedSeconds: number;
+  ops: { total: number; bySyscall: Record<string, SyscallCount> };
+  /** Controlled modes only: hash of the event sequence; null in free mode. */
+  eventHash: string | null;
+  steps: number;
+  violations: ViolationRecord[];
+  hang: null | { threads: ThreadDump[] };
+  lockstat: LockStat[];
+  witness: { cycle: string[] }[];
+  /** Internal error text when verdict is "error". */
+  error?: string;
+}
+
+/** Write JSON to a temporary file, then rename it over the target: never a half-written report. */
+export function writeJsonAtomic(file: string, value: unknown): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(value, null, 2) + "\n");
+  renameSync(tmp, file);
+}
+
+export function mergeSyscalls(results: readonly CpuResult[]): { total: number; bySyscall: Record<string, SyscallCount> } {
+  const by: Record<string, SyscallCount> = {};
+  let total = 0;
+  for (const r of results) {
+    const counts = (r.extras.syscalls ?? {}) as Record<string, SyscallCount>;
+    for (const [name, c] of Object.entries(counts)) {
+      const t = (by[name] ??= { calls: 0, ok: 0, errno: {} });
+      t.calls += c.calls;
+      t.ok += c.ok;
+      total += c.calls;
+      for (const [e, n] of Object.entries(c.errno)) t.errno[e] = (t.errno[e] ?? 0) + n;
+    }
+  }
+  return { total, bySyscall: Object.fromEntries(Object.entries(by).sort(([a], [b]) => a.localeCompare(b))) };
+}
+
+export function mergeLocks(results: readonly CpuResult[]): { lockstat: LockStat[]; witness: { cycle: string[] }[] } {
+  return { lockstat: mergeLockstat(results.map((r) => r.lockstat)), witness: cyclesIn(results.map((r) => r.witness)) };
+}
+
+/** Violations in time order, each with the last events of every cpu (not only its own). */
+export function mergeViolations(results: readonly CpuResult[], extra: readonly ViolationRecord[] = []): ViolationRecord[] {
+  const all = [...results.flatMap((r) => r.violations), ...extra].sort((a, b) => a.atSeconds - b.atSeconds);
+  const tails = results.map((r) => ({ cpu: r.cpu, events: r.events.slice(-16) }));
+  return all.map((v) => ({ ...v, events: v.events.length ? v.events : tails }));
+}

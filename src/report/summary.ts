@@ -1,0 +1,39 @@
+/*
+ * The human summary of a stress report: verdict first, then what broke and where, the hang dump,
+ * the busiest system calls and the most contended locks.
+ */
+import type { StressReport } from "./report.js";
+
+export function stressSummary(r: StressReport): string {
+  const c = r.config;
+  const lines: string[] = [];
+  const len = c.ops !== undefined ? `${c.ops} ops` : `${c.seconds} s`;
+  lines.push(`forkstorm stress: ${c.kernel}/${c.scenario}, ${c.cpus} cpus, ${c.mode}, seed ${c.seed}, chaos ${c.chaos}, ${len}${c.bugs.length ? `, bugs ${c.bugs.join(",")}` : ""}`);
+  const rate = r.elapsedSeconds > 0 ? r.ops.total / r.elapsedSeconds / c.cpus : 0;
+  lines.push(`verdict: ${r.verdict.toUpperCase()} after ${r.elapsedSeconds.toFixed(2)} s, ${r.ops.total} system calls (${rate.toFixed(0)} per second per cpu)`);
+  for (const v of r.violations.slice(0, 10)) {
+    lines.push(`  violation [${v.law}] ${v.message}`);
+    if (v.cpu >= 0) lines.push(`    on cpu ${v.cpu}, thread ${v.tid}, pid ${v.pid}${v.syscall ? `, in ${v.syscall}` : ""}, at ${v.atSeconds.toFixed(3)} s`);
+  }
+  if (r.violations.length > 10) lines.push(`  ... and ${r.violations.length - 10} more`);
+  if (r.hang) {
+    lines.push(`  hang: no system call completed for the watchdog's time; threads:`);
+    for (const t of r.hang.threads) lines.push(`    cpu ${t.cpu} tid ${t.tid} pid ${t.pid} ${t.syscall || t.program} ${t.state}${t.wchan ? ` on ${t.wchan}` : ""}${t.holds.length ? ` holds ${t.holds.join(",")}` : ""}${t.waitsFor ? ` waits for ${t.waitsFor}` : ""}`);
+  }
+  if (r.error) lines.push(`  internal error: ${r.error.split("\n")[0]}`);
+  const calls = Object.entries(r.ops.bySyscall).sort((a, b) => b[1].calls - a[1].calls);
+  if (calls.length) {
+    lines.push("system calls:");
+    for (const [name, s] of calls) {
+      const errs = Object.entries(s.errno).map(([e, n]) => `${e} ${n}`).join(", ");
+      lines.push(`  ${name.padEnd(14)} ${String(s.calls).padStart(9)} calls, ${String(s.ok).padStart(9)} ok${errs ? `; ${errs}` : ""}`);
+    }
+  }
+  const locks = r.lockstat.filter((l) => l.contended > 0).slice(0, 6);
+  if (locks.length) {
+    lines.push("most contended locks:");
+    for (const l of locks) lines.push(`  ${l.lock.padEnd(22)} ${String(l.contended).padStart(8)} contended of ${l.acquisitions}, waited ${(l.waitNs / 1e6).toFixed(1)} ms`);
+  }
+  for (const w of r.witness) lines.push(`witness: lock order cycle ${[...w.cycle, w.cycle[0]].join(" -> ")}`);
+  return lines.join("\n");
+}

@@ -1,0 +1,182 @@
+/*
+ * `forkstorm stress`: a scenario on N simulated cpus, free-running with seeded chaos, detectors
+ * live; at the end user programs drain, init reaps everything, and the conservation audit checks
+ * that every table and count is back where boot left it. A watchdog calls a run hung when no
+ * system call completes for a while; the report then holds every thread's state.
+ */
+import { Mutex } from "async-mutex";
+import { CATALOG } from "../bugs/catalog.js";
+import { UsageError, type KernelModel, type Limits } from "../kern/kernel.js";
+import { loadKernel } from "../kern/registry.js";
+import type { CpuResult, ViolationRecord } from "../sched/cpu.js";
+import { Machine } from "../sched/machine.js";
+import { chromeTrace } from "../report/trace.js";
+import { mergeLocks, mergeSyscalls, mergeViolations, VERSION, writeJsonAtomic, type StressConfig, type StressReport, type Verdict } from "../report/report.js";
+import { findScenario } from "../../stress/scenarios/index.js";
+import type { Scenario } from "../../stress/scenarios/types.js";
+
+export interface StressOptions {
+  kernel: "dragonfly" | "netbsd";
+  scenario: string;
+  cpus: number;
+  seconds?: number;
+  ops?: number;
+  mode: "free";
+  seed: number;
+  chaos: number;
+  bugs: string[];
+  keepGoing: boolean;
+  /** Seconds without a completed system call before the run is called hung. */
+  watchdogSeconds?: number;
+  report?: string;
+  trace?: string;
+  /** Called about every 250 ms while running. */
+  onProgress?: (p: { seconds: number; ops: number; violations: number }) => void;
+  /** Aborting stops the run; the report is still written (verdict "interrupted"). */
+  signal?: AbortSignal;
+}
+
+export interface StressOutcome {
+  report: StressReport;
+  exitCode: number;
+}
+
+const VERDICT_EXIT: Record<Verdict, number> = { clean: 0, violation: 1, hang: 3, error: 4, interrupted: 130 };
+const DRAIN_SECONDS = 20;
+const TICK_MS = 50;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** One writer for report files, whatever finishes when (a ^C during a write waits for it). */
+const reportWriter = new Mutex();
+
+function limitsFor(model: KernelModel, sc: Scenario): Limits {
+  const l = model.defaultLimits();
+  return { ...l, ...sc.limits, tables: { ...l.tables, ...(sc.limits.tables ?? {}) } };
+}
+
+export function checkBugs(kernel: string, bugs: readonly string[]): void {
+  for (const id of bugs) {
+    const b = CATALOG.find((e) => e.id === id);
+    if (!b) throw new UsageError(`unknown bug "${id}" (forkstorm list shows the catalogue)`);
+    if (b.kernel !== kernel) throw new UsageError(`bug "${id}" is a ${b.kernel} bug, not ${kernel}`);
+  }
+}
+
+export async function stress(o: StressOptions): Promise<StressOutcome> {
+  const sc = findScenario(o.kernel, o.scenario);
+  checkBugs(o.kernel, o.bugs);
+  const model = await loadKernel(o.kernel);
+  const limits = limitsFor(model, sc);
+  const m = new Machine({
+    cpus: o.cpus,
+    maxThreads: limits.tables.thread ?? 512,
+    tables: model.tables(limits),
+    modules: [model.module, sc.module],
+    strategy: { name: "free", seed: o.seed, chaos: o.chaos },
+    clock: "wall",
+    hz: 100,
+    stopOnViolation: !o.keepGoing,
+    bugs: o.bugs,
+  });
+  model.boot(m, limits, { program: sc.init, args: sc.initArgs });
+  const baseline = new Map(m.image.allTables().map((t) => [t.name, t.inUse()]));
+  const config: StressConfig = { kernel: o.kernel, scenario: sc.name, cpus: o.cpus, mode: o.mode, seed: o.seed, chaos: o.chaos, bugs: o.bugs, keepGoing: o.keepGoing, ...(o.ops !== undefined ? { ops: o.ops } : { seconds: o.seconds ?? 10 }) };
+
+  const t0 = performance.now();
+  const elapsed = () => (performance.now() - t0) / 1000;
+  let verdict: Verdict = "clean";
+  let error: string | undefined;
+  const extra: ViolationRecord[] = [];
+  let results: CpuResult[] = [];
+  try {
+    await m.start();
+    verdict = await watch(m, o, elapsed);
+    if (verdict === "clean" || (verdict === "violation" && o.keepGoing)) {
+      const drained = await drain(m, o);
+      if (!drained) verdict = "hang";
+      else extra.push(...audits(m, model, baseline, elapsed()));
+    }
+  } catch (e) {
+    verdict = "error";
+    error = (e as Error).stack ?? String(e);
+  } finally {
+    try {
+      results = await m.stop();
+    } catch (e) {
+      verdict = "error";
+      error ??= (e as Error).stack ?? String(e);
+    }
+  }
+  const violations = mergeViolations(results, extra);
+  if (verdict === "clean" && violations.length) verdict = "violation";
+  const report: StressReport = {
+    schema: 1,
+    tool: "forkstorm",
+    version: VERSION,
+    command: "stress",
+    config,
+    verdict,
+    elapsedSeconds: Math.round(elapsed() * 1000) / 1000,
+    ops: mergeSyscalls(results),
+    eventHash: null,
+    steps: 0,
+    violations,
+    hang: verdict === "hang" ? { threads: results.flatMap((r) => r.threads) } : null,
+    ...mergeLocks(results),
+    ...(error ? { error } : {}),
+  };
+  await reportWriter.runExclusive(() => {
+    if (o.report) writeJsonAtomic(o.report, report);
+    if (o.trace) writeJsonAtomic(o.trace, chromeTrace(results, (a) => m.image.describe(a), (n) => Object.keys(model.calls)[n] ?? `call#${n}`));
+  });
+  return { report, exitCode: VERDICT_EXIT[verdict] };
+}
+
+/** Run until the length is reached, a violation stops the machine, the watchdog fires or ^C. */
+async function watch(m: Machine, o: StressOptions, elapsed: () => number): Promise<Verdict> {
+  const watchdog = o.watchdogSeconds ?? 10;
+  let lastOps = -1;
+  let lastMove = elapsed();
+  let lastReport = 0;
+  for (;;) {
+    await sleep(TICK_MS);
+    if (m.crashed()) throw m.crashed();
+    const ops = m.progress();
+    const t = elapsed();
+    if (o.onProgress && t - lastReport >= 0.25) {
+      lastReport = t;
+      o.onProgress({ seconds: t, ops, violations: m.violations() });
+    }
+    if (o.signal?.aborted) return "interrupted";
+    if (m.stopped()) return m.violations() ? "violation" : "clean";
+    if (ops !== lastOps) {
+      lastOps = ops;
+      lastMove = t;
+    } else if (t - lastMove > watchdog) return "hang";
+    if (o.ops !== undefined ? ops >= o.ops : t >= (o.seconds ?? 10)) return m.violations() ? "violation" : "clean";
+  }
+}
+
+/** End of run: programs exit, init reaps; done when only init's thread is left and all is quiet. */
+async function drain(m: Machine, o: StressOptions): Promise<boolean> {
+  m.drain();
+  const end = Date.now() + DRAIN_SECONDS * 1000;
+  while (Date.now() < end) {
+    if (m.crashed()) throw m.crashed();
+    if (o.signal?.aborted || m.stopped()) return true;
+    if (m.live() <= 1 && (await m.quiesce(200))) return true;
+    await sleep(TICK_MS);
+  }
+  return false;
+}
+
+/** The conservation audit: after the drain, every table back to its boot count; then the kernel's own audits. */
+function audits(m: Machine, model: KernelModel, baseline: ReadonlyMap<string, number>, at: number): ViolationRecord[] {
+  const found = model.audit(m.image).map((f) => ({ law: f.law, message: f.message }));
+  for (const t of m.image.allTables()) {
+    const was = baseline.get(t.name)!;
+    if (t.inUse() !== was) found.push({ law: "conservation", message: `table ${t.name}: ${t.inUse()} records in use after the drain, ${was} at boot` });
+  }
+  return found.map((f) => ({ ...f, cpu: -1, tid: -1, pid: 0, syscall: "", atSeconds: at, step: 0, stack: "", events: [] }));
+}
