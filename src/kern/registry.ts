@@ -16,8 +16,10 @@ export function isKernelName(s: unknown): s is KernelName {
 }
 
 export async function loadKernel(name: KernelName): Promise<KernelModel> {
-  const mod = (await import(`./${name}/model.js`)) as Record<string, KernelModel>;
-  const model = mod[name];
-  if (!model) throw new Error(`src/kern/${name}/model.ts does not export ${name}`);
-  return model;
+  switch (name) {
+    case "dragonfly":
+      return (await import("./dragonfly/model.js")).dragonfly;
+    case "netbsd":
+      return (await import("./netbsd/model.js")).netbsd;
+  }
 }

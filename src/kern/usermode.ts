@@ -14,7 +14,7 @@ import type { Handle } from "../shm/table.js";
 import { ev, EV } from "../shm/trace.js";
 import { errnoName } from "../sync/errno.js";
 import { curthread, image, type KGen } from "../sync/seam.js";
-import { PCATCH, tsleep } from "../sync/sleep.js";
+import { PCATCH, PINTERLOCKED, tsleep, tsleep_interlock } from "../sync/sleep.js";
 import type { RawResult } from "./kernel.js";
 
 /** What a dispatch returns when the calling thread ended (exit, a fatal signal). */
@@ -47,7 +47,9 @@ export function registerKernelEntry(kernel: string, entry: KernelEntry): void {
 
 /**
  * Make system call `call` from the current user thread: what every user program goes through,
- * so each call is named in reports, traced, counted and seen as progress by the watchdog.
+ * so each call is named in reports, traced, counted and seen as progress by the watchdog. The
+ * thread then passes through userret; EXITED means the thread is gone (exit, or a fatal signal)
+ * and its program must return.
  */
 export function* syscall(entry: KernelEntry, call: number, args: readonly number[]): KGen<RawResult> {
   const td = Cpu.curthread()!;
@@ -67,7 +69,7 @@ export function* syscall(entry: KernelEntry, call: number, args: readonly number
     c.errno[e] = (c.errno[e] ?? 0) + 1;
   }
   cpu_progress();
-  return r;
+  return (yield* entry.userret()) ? r : EXITED;
 }
 
 /** The trapframe words of the current thread. */
@@ -83,8 +85,10 @@ function trapframe() {
 function* scripted(entry: KernelEntry): KGen {
   const tf = trapframe();
   for (;;) {
+    // Interlock before the test, or a call posted between the test and the sleep is never seen.
+    tsleep_interlock(tf.ptr("tf_state"), PCATCH);
     if (tf.tf_state !== TF_CALL) {
-      yield* tsleep(tf.ptr("tf_state"), PCATCH, "ttyin", 0);
+      yield* tsleep(tf.ptr("tf_state"), PCATCH | PINTERLOCKED, "ttyin", 0);
       if (!(yield* entry.userret())) return;
       continue;
     }
@@ -95,7 +99,6 @@ function* scripted(entry: KernelEntry): KGen {
     tf.tf_errno = r.errno;
     for (let i = 0; i < 4; i++) image.i32[tf.ptr("tf_out") + i] = r.out[i] ?? 0;
     Atomics.store(image.i32, tf.ptr("tf_state"), TF_DONE);
-    if (!(yield* entry.userret())) return;
   }
 }
 

@@ -81,6 +81,7 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
   });
   model.boot(m, limits, { program: sc.init, args: sc.initArgs });
   const baseline = new Map(m.image.allTables().map((t) => [t.name, t.inUse()]));
+  const bootThreads = m.live();
   const config: StressConfig = { kernel: o.kernel, scenario: sc.name, cpus: o.cpus, mode: o.mode, seed: o.seed, chaos: o.chaos, bugs: o.bugs, keepGoing: o.keepGoing, ...(o.ops !== undefined ? { ops: o.ops } : { seconds: o.seconds ?? 10 }) };
 
   const t0 = performance.now();
@@ -93,7 +94,7 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     await m.start();
     verdict = await watch(m, o, elapsed);
     if (verdict === "clean" || (verdict === "violation" && o.keepGoing)) {
-      const drained = await drain(m, o);
+      const drained = await drain(m, o, bootThreads);
       if (!drained) verdict = "hang";
       else extra.push(...audits(m, model, baseline, elapsed()));
     }
@@ -158,14 +159,14 @@ async function watch(m: Machine, o: StressOptions, elapsed: () => number): Promi
   }
 }
 
-/** End of run: programs exit, init reaps; done when only init's thread is left and all is quiet. */
-async function drain(m: Machine, o: StressOptions): Promise<boolean> {
+/** End of run: programs exit, init reaps; done when only the threads boot made are left and all is quiet. */
+async function drain(m: Machine, o: StressOptions, bootThreads: number): Promise<boolean> {
   m.drain();
   const end = Date.now() + DRAIN_SECONDS * 1000;
   while (Date.now() < end) {
     if (m.crashed()) throw m.crashed();
     if (o.signal?.aborted || m.stopped()) return true;
-    if (m.live() <= 1 && (await m.quiesce(200))) return true;
+    if (m.live() <= bootThreads && (await m.quiesce(200))) return true;
     await sleep(TICK_MS);
   }
   return false;

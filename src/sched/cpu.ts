@@ -19,10 +19,10 @@ import { initSleepQueues, sleepq_deadline, sleepq_park, sleepq_remove, sleepq_ti
 import { gd_spinlocks } from "../sync/spinlock.js";
 import { lwkt_getalltokens, lwkt_relalltokens, tokensHeld } from "../sync/token.js";
 import { witnessEdges, type WitnessEdges } from "../sync/witness.js";
-import { FreeStrategy } from "./free.js";
+import { Baton } from "./baton.js";
 import { Inboxes } from "./inbox.js";
 import { collect, programById } from "./programs.js";
-import { subseed } from "./rng.js";
+import { makeStrategy } from "./strategies.js";
 import { imageTables, type MachineSpec } from "./spec.js";
 import type { Strategy } from "./strategy.js";
 import { Thread } from "./thread.js";
@@ -64,6 +64,8 @@ export interface CpuResult {
   events: TraceEvent[];
   /** What modules registered to report (system-call counts...). */
   extras: Record<string, unknown>;
+  /** Controlled modes: (step, chosen cpu) pairs of the decisions this cpu took. */
+  decisions: number[];
 }
 
 /** Longest idle wait before re-checking the stop flag and timeouts (ms). */
@@ -106,14 +108,16 @@ export class Cpu {
     this.td = { base: t.base, stride: t.layout.stride, flags: o.td_flags, prog: o.td_prog, args: o.td_arg0 };
     this.inbox = new Inboxes(this.image, spec.maxThreads);
     this.gdOps = this.inbox.opsWord(cpuid);
+    this.nexttoWord = this.inbox.words(cpuid).nextto;
     this.epochMs = Atomics.load(this.i32, this.rt.rt_epoch_hi) * 2 ** 31 + Atomics.load(this.i32, this.rt.rt_epoch_lo);
-    this.strategy = new FreeStrategy(this.i32, this.rt.rt_quiet, subseed(spec.strategy.seed, cpuid), spec.strategy.chaos);
+    this.strategy = makeStrategy(spec, this.image, this.inbox, cpuid, () => this.runq.length);
     this.onThreadExit = (t) => this.image.table(THREAD).free(t.h, "thread exit");
     this.install();
     thisCpu = this;
   }
 
   private gdOps = 0;
+  private nexttoWord = 0;
   progress(): void {
     Atomics.add(this.i32, this.gdOps, 1);
   }
@@ -131,7 +135,12 @@ export class Cpu {
     installPoint(() => cpu.strategy.atPoint(), this.strategy.first());
     installViolationSink((v) => cpu.record(v));
     installFreedBy(() => (cpu.cpuid << 16) | (current ? slotOf(current.h) + 1 : 0));
-    installTrace(() => (current ? { tid: slotOf(current.h), pid: current.pid } : { tid: -1, pid: 0 }), this.epochMs);
+    const baton = this.strategy instanceof Baton ? this.strategy : null;
+    installTrace(
+      () => (current ? { tid: slotOf(current.h), pid: current.pid } : { tid: -1, pid: 0 }),
+      this.epochMs,
+      baton && ((type, tid, a, b) => baton.mix((type << 24) ^ (tid << 12) ^ a ^ Math.imul(b, 31))),
+    );
   }
 
   private noThread(): SyncThread {
@@ -141,6 +150,11 @@ export class Cpu {
   ticks(): number {
     if (this.spec.clock === "logical") return Atomics.load(this.i32, this.rt.rt_ticks);
     return Math.floor(((Date.now() - this.epochMs) * this.spec.hz) / 1000);
+  }
+
+  /** This worker's cpu (mycpu), or null on the orchestrator. */
+  static current(): Cpu | null {
+    return thisCpu;
   }
 
   /** The thread running on this cpu (curthread), or null between threads. */
@@ -158,7 +172,7 @@ export class Cpu {
       pid: t?.pid ?? 0,
       syscall: t?.syscall ?? "",
       atSeconds: (Date.now() - this.epochMs) / 1000,
-      step: 0,
+      step: Atomics.load(this.i32, this.rt.rt_step),
       stack: new Error(v.message).stack ?? "",
       events: lastEvents(32),
     });
@@ -169,6 +183,10 @@ export class Cpu {
 
   stopAll(): void {
     Atomics.store(this.i32, this.rt.rt_stop, 1);
+    if (this.strategy instanceof Baton) {
+      Atomics.store(this.i32, this.rt.rt_baton, -1);
+      Atomics.notify(this.i32, this.rt.rt_baton);
+    }
     for (let c = 0; c < this.spec.cpus; c++) this.inbox.ring(c);
   }
 
@@ -204,9 +222,13 @@ export class Cpu {
     Atomics.sub(this.i32, this.rt.rt_timed, 1);
   }
 
+  /** Wake timed-out sleepers; publish (gd_nextto) and return the ticks to the next deadline. */
   private checkTimeouts(): number {
     let next = Infinity;
-    if (this.sleeping.size === 0) return next;
+    if (this.sleeping.size === 0) {
+      this.i32[this.nexttoWord] = 0;
+      return next;
+    }
     const now = this.ticks();
     for (const t of this.sleeping.values()) {
       if (!t.timed) continue;
@@ -221,6 +243,7 @@ export class Cpu {
         }
       } else next = Math.min(next, at - now);
     }
+    this.i32[this.nexttoWord] = next === Infinity ? 0 : now + next;
     return next;
   }
 
@@ -228,6 +251,7 @@ export class Cpu {
   run(): CpuResult {
     Atomics.add(this.i32, this.rt.rt_started, 1);
     while (Atomics.load(this.i32, this.rt.rt_go) === 0) Atomics.wait(this.i32, this.rt.rt_go, 0, 50);
+    if (this.strategy instanceof Baton) this.strategy.waitTurn();
     const doorbell = this.inbox.doorbell(this.cpuid);
     let blockedInARow = 0;
     while (!this.stopped()) {
@@ -245,7 +269,7 @@ export class Cpu {
           this.runq.push(t);
           if (++blockedInARow >= this.runq.length) {
             blockedInARow = 0;
-            this.strategy.spinWait();
+            this.strategy.spinWait(t.waitfor || undefined);
           }
           continue;
         }
@@ -339,6 +363,7 @@ export class Cpu {
       exited: this.exited,
       events: lastEvents(),
       extras: collect(),
+      decisions: this.strategy instanceof Baton ? this.strategy.decisions : [],
     };
   }
 }

@@ -44,11 +44,12 @@ export class FreeStrategy implements Strategy {
     return this.rng.gap(this.chaos);
   }
 
-  spinWait(): void {
-    // Spin a little, then give the core away briefly: with 2 cores and 4 cpus, the holder may
-    // be waiting for this very core.
-    if (++this.spins & 63) return;
-    Atomics.wait(this.i32, this.quiet, 0, 0.05);
+  spinWait(addr?: Addr): void {
+    // Spin a little, then give the core away: with more cpus than cores, the holder may be
+    // waiting for this very core, and a spinner that keeps it only delays the release.
+    if (++this.spins & 7) return;
+    if (addr === undefined) Atomics.wait(this.i32, this.quiet, 0, 0.02);
+    else Atomics.wait(this.i32, addr, Atomics.load(this.i32, addr), 1);
   }
 
   idle(doorbell: Addr, seen: number, ms: number): void {

@@ -6,7 +6,7 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
-import { RTCTL, TDF_DESCHED, TF_CALL, TF_DONE, TF_IDLE, THREAD } from "../shm/core.js";
+import { RTCTL, TDF_DESCHED, TDF_EXITING, TF_CALL, TF_DONE, TF_IDLE, THREAD } from "../shm/core.js";
 import { installSync } from "../sync/seam.js";
 import { initSleepQueues, wakeup } from "../sync/sleep.js";
 import { Image } from "../shm/image.js";
@@ -15,6 +15,8 @@ import type { CpuResult } from "./cpu.js";
 import { Inboxes } from "./inbox.js";
 import { programId } from "./programs.js";
 import { imageTables, type MachineSpec } from "./spec.js";
+import { makeChooser } from "./strategies.js";
+import { isControlled } from "./strategy.js";
 
 /** The package root, whether this file runs from src/ (vitest) or dist/src/ (the CLI). */
 export const PACKAGE_ROOT = (() => {
@@ -44,6 +46,13 @@ export class Machine {
     this.image.i32[this.rt.rt_epoch_hi] = Math.floor(now / 2 ** 31);
     this.image.i32[this.rt.rt_epoch_lo] = now % 2 ** 31;
     this.image.i32[this.rt.rt_ticks] = 1;
+    if (isControlled(spec.strategy)) {
+      if (spec.clock !== "logical") throw new Error("controlled strategies run on the logical clock");
+      makeChooser(spec, this.image)!.initState();
+      this.image.i32[this.rt.rt_baton] = 0; // cpu 0 decides first
+      this.image.i32[this.rt.rt_hash0] = 0x811c9dc5 | 0;
+      this.image.i32[this.rt.rt_hash1] = spec.strategy.seed | 0;
+    }
     this.attachHere();
   }
 
@@ -76,6 +85,12 @@ export class Machine {
     for (let i = 0; i < 6; i++) this.image.i32[tf.ptr("tf_args") + i] = args[i] ?? 0;
     Atomics.store(this.image.i32, tf.ptr("tf_state"), TF_CALL);
     wakeup(tf.ptr("tf_state"));
+  }
+
+  /** The thread has ended (its record freed, or marked exiting). */
+  threadGone(td: Handle): boolean {
+    const threads = this.image.table(THREAD);
+    return !threads.valid(td) || (Atomics.load(this.image.i32, threads.recordBase(slotOf(td)) + threads.layout.offsets.td_flags) & TDF_EXITING) !== 0;
   }
 
   /** The result of the last posted call, or null while it is still running. */
@@ -152,7 +167,7 @@ export class Machine {
       if (this.runnable() === 0) {
         if (this.word("rt_timed") === 0) {
           if (++calm >= 2) return true; // seen twice: not a wakeup in flight between counters
-        } else if (this.spec.clock === "logical") this.advanceToNextDeadline();
+        } else if (this.spec.clock === "logical" && !isControlled(this.spec.strategy)) this.advanceToNextDeadline();
       } else calm = 0;
       await sleep(calm ? 0 : 1);
     }
@@ -189,8 +204,21 @@ export class Machine {
     return n;
   }
 
+  /** Controlled modes: decisions taken so far, and the hash of decisions and events. */
+  steps(): number {
+    return this.word("rt_step");
+  }
+  eventHash(): string {
+    const h = (x: number) => (x >>> 0).toString(16).padStart(8, "0");
+    return h(this.word("rt_hash0")) + h(this.word("rt_hash1"));
+  }
+
   requestStop(): void {
     Atomics.store(this.image.i32, this.rt.rt_stop, 1);
+    if (isControlled(this.spec.strategy)) {
+      Atomics.store(this.image.i32, this.rt.rt_baton, -1);
+      Atomics.notify(this.image.i32, this.rt.rt_baton);
+    }
     for (let c = 0; c < this.spec.cpus; c++) this.inbox.ring(c);
   }
 

@@ -5,6 +5,7 @@
 import { globaldataDecl, RTCTL, SLEEPQ, SLEEPQ_BUCKETS, THREAD } from "../shm/core.js";
 import type { TableSpec } from "../shm/image.js";
 import type { StrategyConfig } from "./strategy.js";
+export type { StrategyConfig };
 
 export interface MachineSpec {
   cpus: number;

@@ -2,18 +2,36 @@
  * The interleaving strategy: what a cpu does at a scheduling point, when it spins on a lock held
  * elsewhere, and when it has nothing to run. One interface, one small file per strategy:
  *   free.ts    real parallelism with seeded chaos delays (rr's chaos mode, jcstress's noise)
- * A controlled strategy (a baton in the image that exactly one cpu holds between points) fits
- * the same three calls: atPoint() hands the baton on, spinWait() gives it up, idle() leaves the
- * set of runnable cpus.
+ *   baton.ts   controlled: one cpu runs between points, chosen by pct.ts, random.ts or replay.ts
+ * The baton fits the same three calls: atPoint() hands the baton on, spinWait() gives it up,
+ * idle() leaves the set of runnable cpus.
  */
 import type { Addr } from "../shm/table.js";
 
-export interface StrategyConfig {
-  name: "free";
-  seed: number;
-  /** Fraction of scheduling points that inject a delay (free mode). */
-  chaos: number;
-}
+export type StrategyConfig =
+  | {
+      name: "free";
+      seed: number;
+      /** Fraction of scheduling points that inject a delay. */
+      chaos: number;
+    }
+  | { name: "random"; seed: number }
+  | {
+      name: "pct";
+      seed: number;
+      /** The bug depth d: d-1 priority change points. */
+      depth: number;
+      /** k: the step bound change points are drawn from (learned from earlier runs). */
+      stepBound: number;
+    }
+  | {
+      name: "replay";
+      seed: number;
+      /** Run-length encoded decisions [cpu, count, ...] (replay.ts). */
+      schedule: number[];
+    };
+
+export const isControlled = (s: StrategyConfig): boolean => s.name !== "free";
 
 export interface Strategy {
   readonly name: string;
@@ -21,8 +39,11 @@ export interface Strategy {
   first(): number;
   /** Act at a point; return how many points to let pass before the next action. */
   atPoint(): number;
-  /** This cpu cannot progress until another cpu releases something. */
-  spinWait(): void;
+  /**
+   * This cpu cannot progress until another cpu releases something -- the word at `addr`, when
+   * known (a contended token: its releaser notifies the word).
+   */
+  spinWait(addr?: Addr): void;
   /** Nothing runnable here: wait until the doorbell moves off `seen`, or `ms` pass. */
   idle(doorbell: Addr, seen: number, ms: number): void;
 }

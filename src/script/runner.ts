@@ -146,6 +146,8 @@ class Run {
   private readonly names = new Map<string, Named>([["init", { pid: 1 }]]);
   /** Steps whose call is still in the kernel: the thread it was posted to. */
   private readonly inflight = new Map<number, Handle>();
+  /** In-flight steps the script has moved past (their results arrive late). */
+  private readonly movedOn = new Set<number>();
 
   constructor(
     private readonly m: Machine,
@@ -184,35 +186,55 @@ class Run {
     return r;
   }
 
-  /** Collect any in-flight call that has returned. */
+  /** Collect any in-flight call that has returned, or whose thread is gone (exit, lwp_exit, a kill). */
   private harvest(): void {
     for (const [i, td] of this.inflight) {
       const raw = this.m.callResult(td);
-      if (!raw) continue;
+      const late = this.movedOn.has(i) ? { late: true } : {};
+      if (raw) this.results[i] = { ...this.shape(i, this.s.steps[i] as CallStep, raw), ...late };
+      else if (this.m.threadGone(td)) this.results[i] = { step: i, exited: true, ...late };
+      else continue;
       this.inflight.delete(i);
-      this.results[i] = { ...this.shape(i, this.s.steps[i] as CallStep, raw), late: true };
     }
   }
 
-  /** Run until step i's call returns or the machine is quiescent. */
-  private async settle(i: number): Promise<void> {
+  /**
+   * A creating call still blocked (a vfork parent) has already made its child: find it -- the
+   * one new process whose parent is the caller, or the one new lwp of the caller -- and give it
+   * the step's name, so later steps can drive it (make it exec or exit).
+   */
+  private nameUnreturnedChild(step: CallStep, before: ReadonlySet<string>): void {
+    const creates = this.s.kernel.calls[step.call].creates;
+    if (!step.name || !creates || this.names.has(step.name)) return;
+    const asPid = this.names.get(step.as)!.pid;
+    const ps = this.ps();
+    const fresh = creates === "process" ? ps.filter((p) => p.ppid === asPid && !before.has(`${p.pid}`)).map((p) => ({ pid: p.pid })) : (ps.find((p) => p.pid === asPid)?.threads ?? []).filter((t) => !before.has(`${asPid}.${t.tid}`)).map((t) => ({ pid: asPid, tid: t.tid }));
+    if (fresh.length === 1) this.names.set(step.name, fresh[0]);
+  }
+
+  private snapshot(): Set<string> {
+    return new Set(this.ps().flatMap((p) => [`${p.pid}`, ...p.threads.map((t) => `${p.pid}.${t.tid}`)]));
+  }
+
+  /**
+   * Let the machine settle after posting a step: run until it is quiescent -- the call has
+   * returned or is blocked, and whatever it set off (a child starting, a signal delivered, a
+   * zombie reaped) has happened -- so every step sees the same state from run to run.
+   */
+  private async settle(): Promise<void> {
     const end = Date.now() + STEP_LIMIT_MS;
-    while (this.inflight.has(i)) {
-      this.harvest();
-      if (!this.inflight.has(i)) return;
-      if (await this.m.quiesce(5)) {
-        this.harvest();
-        return;
-      }
+    for (;;) {
+      if (await this.m.quiesce(5)) break;
       if (this.m.crashed()) throw this.m.crashed();
-      if (this.m.stopped() || Date.now() > end) return;
+      if (this.m.stopped() || Date.now() > end) break;
     }
+    this.harvest();
   }
 
   async step(i: number): Promise<void> {
     const step = this.s.steps[i];
     if ("await" in step) {
-      await this.settle(step.await);
+      await this.settle();
       this.results[i] = { ...(this.results[step.await] ?? { step: step.await, pending: true }), step: i, awaited: step.await };
       return;
     }
@@ -226,11 +248,15 @@ class Run {
       return;
     }
     const args = this.s.kernel.calls[step.call].encode(step.args, { pid: (v) => this.pidOf(v) });
+    const before = step.name ? this.snapshot() : new Set<string>();
     this.m.postCall(td, callNumber(this.s.kernel, step.call), args);
     this.inflight.set(i, td);
     this.results[i] = { step: i, pending: true };
-    if (!step.async) await this.settle(i);
-    if (this.inflight.has(i)) this.results[i] = { step: i, pending: true };
+    if (!step.async) await this.settle();
+    if (this.inflight.has(i)) {
+      this.movedOn.add(i);
+      this.nameUnreturnedChild(step, before);
+    }
   }
 
   async finish(): Promise<void> {

@@ -54,6 +54,10 @@ export function globaldataDecl(maxThreads: number) {
     gd_doorbell: 1, // bumped and notified whenever something is queued for this cpu
     gd_idle: 1, // 1 while the cpu waits on its doorbell
     gd_ops: 1, // progress: syscalls completed on this cpu
+    // Controlled modes: what the baton holder reads to choose the next cpu (src/sched/baton.ts).
+    gd_nrun: 1, // threads on this cpu's run queue (the inbox is counted from its ring)
+    gd_nextto: 1, // earliest timed-sleep deadline on this cpu, 0 = none
+    gd_spin: 1, // 1 while this cpu cannot progress until another one runs
     gd_inq_lock: 1,
     gd_inq_head: 1,
     gd_inq_tail: 1,
@@ -76,4 +80,9 @@ export const RTCTL = defineStruct("rtctl", {
   rt_nextcpu: 1, // round-robin placement of new threads
   rt_quiet: 1, // always 0: a word to wait on for a pure timeout
   rt_drain: 1, // set at the end of a stress run: user programs exit, init reaps them all
+  rt_baton: 1, // controlled modes: the one cpu allowed to run; -1 = every cpu (stopping)
+  rt_step: 1, // controlled modes: scheduling decisions taken so far
+  rt_hash0: 1, // controlled modes: hash of the decision and event sequence (two 32-bit halves)
+  rt_hash1: 1,
+  rt_chooser: 68, // controlled modes: the strategy's state, shared so every cpu decides alike
 });

@@ -28,7 +28,15 @@ let sink: ViolationSink = (v) => {
   throw new KernelPanic(v.law, v.message);
 };
 
-let countdown = Number.MAX_SAFE_INTEGER;
+/*
+ * The countdown stays a small integer (V8 Smi): a module variable holding a larger number is a
+ * boxed double, and every decrement would allocate a new box -- that made each point() cost
+ * about as much as an Atomics call. Gaps longer than SMI_MAX are paid out in pieces (`carry`),
+ * so "never" (Number.MAX_SAFE_INTEGER) still means never.
+ */
+const SMI_MAX = 0x3fffffff;
+let countdown = SMI_MAX;
+let carry = Number.MAX_SAFE_INTEGER;
 let fire: () => number = () => Number.MAX_SAFE_INTEGER;
 
 /**
@@ -36,12 +44,23 @@ let fire: () => number = () => Number.MAX_SAFE_INTEGER;
  * pass before the next one.
  */
 export function point(): void {
-  if (--countdown <= 0) countdown = fire();
+  if (--countdown <= 0) refill();
+}
+
+function refill(): void {
+  if (carry <= 0) arm(fire());
+  else arm(carry);
+}
+
+function arm(gap: number): void {
+  const n = gap > SMI_MAX ? SMI_MAX : gap;
+  countdown = n | 0;
+  carry = gap - n;
 }
 
 export function installPoint(action: () => number, first: number): void {
   fire = action;
-  countdown = first;
+  arm(first);
 }
 
 export function installViolationSink(s: ViolationSink): void {

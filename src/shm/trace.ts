@@ -42,14 +42,19 @@ let count = 0;
 let who: () => { tid: number; pid: number } = () => ({ tid: -1, pid: 0 });
 let epochMs = 0;
 
-export function installTrace(current: () => { tid: number; pid: number }, epoch: number): void {
+/** Controlled modes: every event is also mixed into the run's hash. */
+let onEvent: ((type: number, tid: number, a: number, b: number) => void) | null = null;
+
+export function installTrace(current: () => { tid: number; pid: number }, epoch: number, hashEvent: typeof onEvent = null): void {
   who = current;
   epochMs = epoch;
+  onEvent = hashEvent;
   next = count = 0;
 }
 
 export function ev(type: number, a = 0, b = 0): void {
   const { tid, pid } = who();
+  onEvent?.(type, tid, a, b);
   const i = next;
   times[i] = performance.timeOrigin + performance.now() - epochMs;
   const o = i * W;

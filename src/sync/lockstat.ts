@@ -21,7 +21,12 @@ const byAddr = new Map<Addr, LockStat>();
 const byClass = new Map<string, LockStat>();
 let sampleTick = 0;
 
+/** One-entry cache in front of byAddr: a hot loop on one lock skips the map. */
+let lastLock: Addr = -1;
+let lastStat: LockStat | undefined;
+
 function statOf(lock: Addr): LockStat {
+  if (lock === lastLock) return lastStat!;
   let s = byAddr.get(lock);
   if (s === undefined) {
     const cls = image.classOf(lock);
@@ -32,19 +37,43 @@ function statOf(lock: Addr): LockStat {
     }
     byAddr.set(lock, s);
   }
+  lastLock = lock;
+  lastStat = s;
   return s;
 }
 
-/** Count an acquisition; returns the hold-start stamp when this one is sampled, else 0. */
+/*
+ * Hold-start times of sampled acquisitions live in a ring here; the holder keeps only a small
+ * integer naming its ring entry (slot and generation). A time itself (a double) in the holder's
+ * record would make V8 box that field, an allocation on every acquisition; the integer stays a
+ * Smi. A hold that outlives STAMPS later samples finds its entry reused and is not counted.
+ */
+const STAMPS = 1024;
+const stamps = new Float64Array(STAMPS);
+const stampGen = new Int32Array(STAMPS);
+let stampNext = 0;
+let stampEpoch = 1;
+
+/** Count an acquisition; returns a hold-stamp handle (> 0) when this one is sampled, else 0. */
 export function lockstat_acquired(lock: Addr): number {
   statOf(lock).acquisitions++;
   if (++sampleTick < HOLD_SAMPLE) return 0;
   sampleTick = 0;
-  return sched.nanotime();
+  const slot = stampNext;
+  if ((stampNext = slot + 1) === STAMPS) {
+    stampNext = 0;
+    stampEpoch = (stampEpoch + 1) & 0x7ffff || 1; // handles stay below 2^30 (a Smi)
+  }
+  stamps[slot] = sched.nanotime();
+  stampGen[slot] = stampEpoch;
+  return stampEpoch * STAMPS + slot + 1;
 }
 
 export function lockstat_released(lock: Addr, since: number): void {
-  if (since !== 0) statOf(lock).holdNs += (sched.nanotime() - since) * HOLD_SAMPLE;
+  if (since <= 0) return;
+  const slot = (since - 1) % STAMPS;
+  if (stampGen[slot] !== ((since - 1 - slot) / STAMPS)) return; // its entry was reused
+  statOf(lock).holdNs += (sched.nanotime() - stamps[slot]) * HOLD_SAMPLE;
 }
 
 /** A contended acquisition that waited `ns`. */
@@ -75,6 +104,8 @@ export function mergeLockstat(all: readonly LockStat[][]): LockStat[] {
 }
 
 export function resetLockstat(): void {
+  lastLock = -1;
+  lastStat = undefined;
   byAddr.clear();
   byClass.clear();
 }

@@ -18,7 +18,7 @@ export type KGen<T = void> = Generator<number, T, number>;
 export interface TokRef {
   tok: Addr;
   shared: boolean;
-  /** lockstat: when the hold started, when sampled; 0 otherwise. */
+  /** lockstat: a hold-stamp handle (lockstat_acquired) when sampled, 0 otherwise; negative in token.ts for a reference not holding the word. */
   since: number;
 }
 

@@ -34,24 +34,36 @@ const DONE: KGen = {
   },
 } as KGen;
 
-/** Take the word for one reference; true when this thread now holds it. */
+/**
+ * Take the word for one reference; true when this thread now holds it. The uncontended case --
+ * a free word -- is one compare-and-swap from 0 with no load before it (an Atomics call costs
+ * as much as the rest of the path); a miss goes on from the value the CAS saw.
+ */
 function trytoken(td: SyncThread, tok: Addr, shared: boolean): boolean {
   point();
+  let c = Atomics.compareExchange(mem, tok, 0, shared ? TOK_INCR : TOK_EXCLUSIVE);
+  if (c === 0) {
+    if (!shared) mem[tok + 1] = td.h;
+    return true;
+  }
   for (;;) {
-    const c = Atomics.load(mem, tok);
     if (c & TOK_EXCLUSIVE) return mem[tok + 1] === td.h; // recursion on our own exclusive hold
     if (shared) {
-      if (Atomics.compareExchange(mem, tok, c, c + TOK_INCR) === c) return true;
+      const seen = Atomics.compareExchange(mem, tok, c, c + TOK_INCR);
+      if (seen === c) return true;
+      c = seen;
       continue;
     }
     if (c >= TOK_INCR) {
       if (holdsShared(td, tok)) violation("token-excl-after-shared", `exclusive ${image.describe(tok)} requested while holding it shared: livelock`);
       return false;
     }
-    if (Atomics.compareExchange(mem, tok, c, TOK_EXCLUSIVE) === c) {
+    const seen = Atomics.compareExchange(mem, tok, c, TOK_EXCLUSIVE);
+    if (seen === c) {
       mem[tok + 1] = td.h;
       return true;
     }
+    c = seen;
   }
 }
 
@@ -77,20 +89,26 @@ const HELD_BELOW = -2;
 function untake(td: SyncThread, ref: TokRef): void {
   if (ref.since === HELD_NOT || ref.since === HELD_BELOW) return;
   lockstat_released(ref.tok, ref.since);
-  if (ref.shared && !(Atomics.load(mem, ref.tok) & TOK_EXCLUSIVE && mem[ref.tok + 1] === td.h)) {
-    Atomics.sub(mem, ref.tok, TOK_INCR);
+  // A shared reference gives back a share unless the thread holds the word exclusively (a shared
+  // request recursing on its own exclusive hold). The holder word is only ever this thread's
+  // own while it holds the token exclusively, so test it (a plain load) before the Atomics load.
+  let old: number;
+  if (ref.shared && !(mem[ref.tok + 1] === td.h && Atomics.load(mem, ref.tok) & TOK_EXCLUSIVE)) {
+    old = Atomics.sub(mem, ref.tok, TOK_INCR);
   } else {
     mem[ref.tok + 1] = 0;
-    Atomics.and(mem, ref.tok, ~TOK_EXCLUSIVE);
+    old = Atomics.and(mem, ref.tok, ~TOK_EXCLUSIVE);
   }
   ref.since = HELD_NOT;
+  // A contender may have parked its cpu on the word (see the scheduler's token wait): tell it.
+  if (old & TOK_EXCLREQ) Atomics.notify(mem, ref.tok);
 }
 
 function acquire(td: SyncThread, tok: Addr, shared: boolean): KGen {
   const ref: TokRef = { tok, shared, since: HELD_NOT };
-  td.toks.push(ref);
-  if (td.toks.length > LWKT_MAXTOKENS) violation("token-stack-overflow", `more than ${LWKT_MAXTOKENS} tokens held`);
-  if (coveredBelow(td, ref)) {
+  const depth = td.toks.push(ref);
+  if (depth > LWKT_MAXTOKENS) violation("token-stack-overflow", `more than ${LWKT_MAXTOKENS} tokens held`);
+  if (depth > 1 && coveredBelow(td, ref)) {
     if (!shared && holdsShared(td, tok) && !(Atomics.load(mem, tok) & TOK_EXCLUSIVE)) {
       violation("token-excl-after-shared", `exclusive ${image.describe(tok)} requested while holding it shared: livelock`);
     }
@@ -105,7 +123,9 @@ function acquire(td: SyncThread, tok: Addr, shared: boolean): KGen {
 }
 
 function* contended(td: SyncThread, ref: TokRef): KGen {
-  if (!ref.shared) Atomics.or(mem, ref.tok, TOK_EXCLREQ);
+  // TOK_EXCLREQ blocks nobody in this revision (NOTES A1); the model also sets it for a shared
+  // contender, as the "someone waits" hint that makes the releaser notify the word.
+  Atomics.or(mem, ref.tok, TOK_EXCLREQ);
   const t0 = sched.nanotime();
   td.waitfor = ref.tok;
   yield SWITCH_TOKEN; // resumed only once lwkt_getalltokens() took every reference

@@ -1,10 +1,41 @@
 /*
- * Every scenario, by kernel and name (`forkstorm list` prints them).
+ * Every scenario, by kernel and name (`forkstorm list` prints them). A scenario is a workload mix
+ * run by a population of worker processes that init keeps replacing, under the scenario's limits.
  */
 import { UsageError, type KernelName } from "../../src/kern/kernel.js";
+import { MIX, mixIndex, type Mix } from "../programs/mixes.js";
 import type { Scenario } from "./types.js";
 
-export const SCENARIOS: readonly Scenario[] = [];
+const MODULE: Record<KernelName, string> = {
+  dragonfly: "stress/programs/dragonfly.js",
+  netbsd: "stress/programs/netbsd.js",
+};
+
+/** Limits roomy enough that only the maxproc scenario lives at the edge. */
+const ROOMY = { maxproc: 160, nproc: 120, tables: { thread: 768 } };
+
+function scenario(kernel: KernelName, name: string, description: string, mix: Mix, population: number, limits: Scenario["limits"] = ROOMY): Scenario {
+  return { kernel, name, description, limits, module: MODULE[kernel], init: `${kernel}.init`, initArgs: [population, mixIndex(mix)] };
+}
+
+export const SCENARIOS: readonly Scenario[] = [
+  scenario("dragonfly", "fork-exit-wait", "shells forking children that exit at once, and reaping them", MIX.forkExitWait, 8),
+  scenario("dragonfly", "vfork-exec", "vfork parents asleep on P_PPWAIT until the child execs or exits", MIX.vforkExec, 8),
+  scenario("dragonfly", "rfork-flags", "rfork with every flag combination, valid and invalid, with and without RFPROC", MIX.rforkFlags, 8),
+  scenario("dragonfly", "lwp-storm", "threaded processes creating lwps that exit on their own, and exiting under them", MIX.lwpStorm, 6),
+  scenario("dragonfly", "reaper-churn", "nested procctl reapers acquiring, releasing and exiting; orphans reparenting; RFNOWAIT", MIX.reaperChurn, 6),
+  scenario("dragonfly", "pgsignal-vs-fork", "killpg racing forks inside the signalled group (pg_lock interlock, ERESTART)", MIX.pgsignalVsFork, 6),
+  scenario("dragonfly", "maxproc-pressure", "forks at maxproc and RLIMIT_NPROC: EAGAIN paths, root's last ten slots", MIX.maxprocPressure, 8, { maxproc: 40, nproc: 12, tables: { thread: 512 } }),
+  scenario("dragonfly", "wait-race", "several lwps of one process waiting at once while its children exit", MIX.waitRace, 6),
+  scenario("dragonfly", "mixed", "everything at once: every syscall, every interlock", MIX.dragonflyMixed, 8),
+  scenario("netbsd", "fork-exit-wait", "shells forking children that exit at once, and reaping them", MIX.forkExitWait, 8),
+  scenario("netbsd", "vfork-exec", "vfork and __vfork14 parents in cv_wait on p_waitcv until the child execs or exits", MIX.vforkExec, 8),
+  scenario("netbsd", "clone-flags", "__clone with every flag combination, valid and invalid", MIX.cloneFlags, 8),
+  scenario("netbsd", "pgsignal-vs-fork", "killpg racing forks inside the signalled group", MIX.pgsignalVsFork, 6),
+  scenario("netbsd", "maxproc-pressure", "forks at maxproc and RLIMIT_NPROC: EAGAIN paths, root's bypass", MIX.maxprocPressure, 8, { maxproc: 40, nproc: 12, tables: { thread: 512 } }),
+  scenario("netbsd", "traced-forks", "forks and vforks of traced processes: PTRACE_FORK/VFORK/VFORK_DONE, SIGTRAP", MIX.tracedFork, 6),
+  scenario("netbsd", "mixed", "everything at once under the one proc_lock", MIX.netbsdMixed, 8),
+];
 
 export function findScenario(kernel: KernelName, name: string): Scenario {
   const s = SCENARIOS.find((x) => x.kernel === kernel && x.name === name);

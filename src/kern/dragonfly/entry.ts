@@ -1,0 +1,13 @@
+/*
+ * The DragonFly worker module: every cpu imports it (KernelModel.module) before it runs. It
+ * registers the kernel entry (the `dragonfly.script` user program, src/kern/usermode.ts) and the
+ * kernel's own thread (the deadlwp task).
+ */
+import { registerProgram } from "../../sched/programs.js";
+import { registerKernelEntry } from "../usermode.js";
+import { CALL_NAMES } from "./calls.js";
+import { deadlwp_task } from "./kern_exit.js";
+import { dfly_syscall, dfly_userret } from "./syscalls.js";
+
+registerKernelEntry("dragonfly", { names: CALL_NAMES, syscall: dfly_syscall, userret: dfly_userret });
+registerProgram("dragonfly.deadlwp", () => deadlwp_task());

@@ -1,0 +1,452 @@
+/*
+ * The other halves of fork (kern_exit.c, kern_exec.c, kern_proc.c at d9d67b59; NOTES B1, B3-B5):
+ * exit1, lwp_exit, kern_wait, lwp_dispose, proc_reparent, the zombie list moves, and exec's
+ * end of the vfork wait.
+ */
+import { KKASSERT, violation } from "../../shm/hooks.js";
+import { THREAD } from "../../shm/core.js";
+import { NULL, type Handle } from "../../shm/table.js";
+import { atomic_add_int, atomic_clear_int, atomic_fetchadd_int, atomic_load_int, atomic_set_int } from "../../sync/atomic.js";
+import { image, type KGen } from "../../sync/seam.js";
+import { ECHILD } from "../../sync/errno.js";
+import { PHOLD, PHOLDZOMB, PRELE, PRELEZOMB, PSTALL, holdcount } from "../../sync/phold.js";
+import { refcount_release } from "../../sync/refcount.js";
+import { PCATCH, PINTERLOCKED, tsleep, tsleep_interlock, tsleep_signal, wakeup } from "../../sync/sleep.js";
+import { spin_lock, spin_unlock } from "../../sync/spinlock.js";
+import { lwkt_gettoken, lwkt_reltoken } from "../../sync/token.js";
+import { credV, G, lwpV, pargsV, pgrpV, procV, sigactsV, tbl, type LwpV, type ProcV } from "./globals.js";
+import {
+  children_insert_head, children_remove, chgproccnt, crfree, curlwp, curproc, fdfree, kmalloc_waitok, leavepgrp,
+  lwp_rb_remove, lwps_of, plimit_free, vmspace_alloc, vmspace_rel,
+} from "./kern_proc.js";
+import { reaper_exit, reaper_get, reaper_drop } from "./kern_fork.js";
+import { ksignal } from "./kern_sig.js";
+import {
+  LWP, LWP_MP_WEXIT, P_EXEC, P_MAYBETHREADED, P_PPWAIT, P_TRACED, P_WEXIT, PARGS, PROC, PS_CLDSIGIGN, PS_NOCLDWAIT,
+  SIGACTS, SIGCHLD, SIGKILL, SIGUSR1, SZOMB, WAIT_ANY, WLINUXCLONE, WNOHANG,
+} from "./structs.js";
+
+// ---------------------------------------------------------------- zombie list moves (kern_proc.c)
+
+function allprocRemove(head: "allproc" | "zombproc", p: ProcV): boolean {
+  const g = G();
+  let prev = NULL;
+  for (let cur = g[head]; cur !== NULL; prev = cur, cur = procV(cur).p_list) {
+    if (cur !== p.h) continue;
+    if (prev === NULL) g[head] = procV(cur).p_list;
+    else procV(prev).p_list = procV(cur).p_list;
+    p.p_list = NULL;
+    return true;
+  }
+  return false;
+}
+
+/** proc_move_allproc_zombie: wait for holds to drain, then allproc -> zombproc as SZOMB. */
+export function* proc_move_allproc_zombie(p: ProcV): KGen {
+  const g = G();
+  yield* PSTALL(p.ptr("p_lock"), "reap1", 0);
+  yield* lwkt_gettoken(g.ptr("proc_token"));
+  PSTALL_check(p);
+  if (!allprocRemove("allproc", p)) violation("proc-list", `exiting pid ${p.p_pid} not on allproc`);
+  p.p_list = g.zombproc;
+  g.zombproc = p.h;
+  p.p_stat = SZOMB;
+  lwkt_reltoken(g.ptr("proc_token"));
+}
+const PSTALL_check = (_p: ProcV) => undefined;
+
+/** proc_remove_zombie: off zombproc and off the parent's children (kern_wait, q->p_token held). */
+export function* proc_remove_zombie(p: ProcV): KGen {
+  const g = G();
+  yield* PSTALL(p.ptr("p_lock"), "reap2", 0);
+  yield* lwkt_gettoken(g.ptr("proc_token"));
+  if (!allprocRemove("zombproc", p)) violation("proc-list", `reaped pid ${p.p_pid} not on zombproc`);
+  children_remove(procV(p.p_pptr), p);
+  p.p_pptr = NULL;
+  lwkt_reltoken(g.ptr("proc_token"));
+}
+
+// ---------------------------------------------------------------- proc_reparent (kern_exit.c:1240-)
+
+export function* proc_reparent(child: ProcV, parent: ProcV): KGen {
+  PHOLD(parent.ptr("p_lock"));
+  for (;;) {
+    const opp = procV(child.p_pptr);
+    PHOLD(opp.ptr("p_lock"));
+    yield* lwkt_gettoken(opp.ptr("p_token"));
+    yield* lwkt_gettoken(child.ptr("p_token"));
+    yield* lwkt_gettoken(parent.ptr("p_token"));
+    if (child.p_pptr !== opp.h) {
+      lwkt_reltoken(parent.ptr("p_token"));
+      lwkt_reltoken(child.ptr("p_token"));
+      lwkt_reltoken(opp.ptr("p_token"));
+      PRELE(opp.ptr("p_lock"));
+      continue;
+    }
+    children_remove(opp, child);
+    children_insert_head(parent, child);
+    child.p_pptr = parent.h;
+    child.p_oppid = 0;
+    lwkt_reltoken(parent.ptr("p_token"));
+    lwkt_reltoken(child.ptr("p_token"));
+    lwkt_reltoken(opp.ptr("p_token"));
+    if (opp.p_children === NULL) wakeup(opp.ptr());
+    PRELE(opp.ptr("p_lock"));
+    break;
+  }
+  PRELE(parent.ptr("p_lock"));
+}
+
+// ---------------------------------------------------------------- killalllwps
+
+/** killalllwps: P_WEXIT, flag and kick every other lwp, wait until only this one is left. p_token held. */
+function* killalllwps(p: ProcV, self: LwpV): KGen {
+  p.p_flags = p.p_flags | P_WEXIT;
+  for (const h of lwps_of(p)) {
+    if (h === self.h) continue;
+    const lp = lwpV(h);
+    atomic_set_int(lp.ptr("lwp_mpflags"), LWP_MP_WEXIT);
+    const td = lp.lwp_thread;
+    if (td !== NULL && image.table(THREAD).valid(td)) tsleep_signal(td);
+  }
+  while (p.p_nthreads > 1) yield* tsleep(p.ptr("p_nthreads"), 0, "killlwps", 0);
+}
+
+// ---------------------------------------------------------------- exit1 (kern_exit.c ~290-645)
+
+/** exit1(rv): the process exits; the calling thread is gone when this returns. */
+export function* exit1(rv: number): KGen {
+  const lp = curlwp();
+  const p = procV(lp.lwp_proc);
+  yield* lwkt_gettoken(p.ptr("p_token"));
+  if (p.p_flags & P_WEXIT) {
+    // Another thread is already exiting the process: this one just leaves.
+    yield* lwp_exit(false, NULL);
+    return;
+  }
+  yield* killalllwps(p, lp);
+  p.p_xstat = rv;
+
+  fdfree(p, NULL); // descriptors (and the fdtol reference)
+
+  // PPWAIT before the zombie move, or proc_move_allproc_zombie blocks on the parent's PHOLD (B1).
+  if (p.p_flags & P_PPWAIT) {
+    if (p.p_pptr !== NULL) atomic_add_int(procV(p.p_pptr).ptr("p_upmap_invfork"), -1);
+    atomic_clear_int(p.ptr("p_flags"), P_PPWAIT);
+    wakeup(procV(p.p_pptr).ptr());
+  }
+
+  yield* proc_move_allproc_zombie(p);
+  atomic_add_int(procV(p.p_pptr).ptr("p_waitgen"), 1);
+
+  const reap = yield* reaper_exit(p);
+
+  // Children go to the nearest live reaper, re-validated per child.
+  let reproc: ProcV | null = null;
+  if (p.p_children !== NULL) {
+    reproc = yield* reaper_get(reap);
+    if (reproc === null) {
+      violation("reaper-none", `exit of pid ${p.p_pid}: reaper_get returned NULL`);
+      reproc = procV(G().initproc);
+      PHOLD(reproc.ptr("p_lock"));
+    }
+    yield* lwkt_gettoken(reproc.ptr("p_token"));
+    let q: Handle;
+    let movedZombie = false;
+    while ((q = p.p_children) !== NULL) {
+      const qv = procV(q);
+      PHOLD(qv.ptr("p_lock"));
+      yield* lwkt_gettoken(qv.ptr("p_token"));
+      if (q !== p.p_children) {
+        lwkt_reltoken(qv.ptr("p_token"));
+        PRELE(qv.ptr("p_lock"));
+        continue;
+      }
+      children_remove(p, qv);
+      children_insert_head(reproc, qv);
+      qv.p_pptr = reproc.h;
+      qv.p_sigparent = SIGCHLD;
+      if (qv.p_stat === SZOMB) movedZombie = true;
+      if (qv.p_flags & P_TRACED) {
+        qv.p_flags = qv.p_flags & ~P_TRACED;
+        yield* ksignal(qv, SIGKILL);
+      }
+      lwkt_reltoken(qv.ptr("p_token"));
+      PRELE(qv.ptr("p_lock"));
+    }
+    lwkt_reltoken(reproc.ptr("p_token"));
+    wakeup(reproc.ptr());
+    if (movedZombie) wake_init_waiter(reproc);
+  }
+
+  // Parent ignores SIGCHLD / NOCLDWAIT: the reaper gets us instead.
+  if (sigactsV(procV(p.p_pptr).p_sigacts).ps_flag & (PS_NOCLDWAIT | PS_CLDSIGIGN)) {
+    if (reproc === null) reproc = yield* reaper_get(reap);
+    if (reproc !== null) yield* proc_reparent(p, reproc);
+  }
+  if (reproc) PRELE(reproc.ptr("p_lock"));
+  if (reap !== NULL) yield* reaper_drop(reap);
+
+  // Signal the (possibly new) parent.
+  const pp = procV(p.p_pptr);
+  PHOLD(pp.ptr("p_lock"));
+  if (p.p_sigparent && pp.h !== G().initproc) {
+    let sig = p.p_sigparent;
+    if (sig !== SIGUSR1 && sig !== SIGCHLD) sig = SIGCHLD;
+    yield* ksignal(pp, sig);
+  } else yield* ksignal(pp, SIGCHLD);
+  if (pp.h === G().initproc) wake_init_waiter(pp);
+  p.p_flags = p.p_flags & ~P_TRACED;
+  PRELE(pp.ptr("p_lock"));
+
+  if (p.p_limit !== NULL) {
+    const l = p.p_limit;
+    p.p_limit = NULL;
+    plimit_free(l);
+  }
+  yield* lwp_exit(true, pp.h);
+}
+
+/**
+ * The model's init is not parked in wait(2) between script calls but in its idle read; the
+ * wakeup(reproc) / SIGCHLD that would end init's wait ends that idle sleep instead, and init's
+ * userret reaps (see syscalls.ts). Nothing else is woken by this.
+ */
+function wake_init_waiter(pp: ProcV): void {
+  if (pp.h !== G().initproc) return;
+  for (const h of lwps_of(pp)) {
+    const td = lwpV(h).lwp_thread;
+    if (td !== NULL && image.table(THREAD).valid(td)) tsleep_signal(td);
+  }
+}
+
+// ---------------------------------------------------------------- lwp_exit / dispose (NOTES B5)
+
+/** lwp_exit(master, waddr): p_token held on entry, released here; the thread ends after. */
+export function* lwp_exit(master: boolean, waddr: Handle): KGen {
+  const lp = curlwp();
+  const p = procV(lp.lwp_proc);
+  atomic_set_int(lp.ptr("lwp_mpflags"), LWP_MP_WEXIT);
+  if (lp.lwp_ucred !== NULL) {
+    const cr = lp.lwp_ucred;
+    lp.lwp_ucred = NULL;
+    crfree(cr);
+  }
+  while (lp.lwp_lock > 0) yield* tsleep(lp.ptr(), 0, "lwpexit", 1);
+  PHOLD(p.ptr("p_lock")); // dropped by lwp_dispose
+  let dowake = false;
+  if (!master) {
+    lwp_rb_remove(p, lp);
+    p.p_nthreads = p.p_nthreads - 1;
+    if (p.p_flags & P_MAYBETHREADED && p.p_nthreads <= 1) dowake = true;
+    // Queue for lwp_dispose once the thread is gone (the per-cpu deadlwp list).
+    const g = G();
+    yield* lwkt_gettoken(g.ptr("deadlwp_token"));
+    lp.lwp_reap_entry = g.deadlwp;
+    g.deadlwp = lp.h;
+    lwkt_reltoken(g.ptr("deadlwp_token"));
+    wakeup(g.ptr("deadlwp"));
+  } else {
+    p.p_nthreads = p.p_nthreads - 1; // kern_wait removes the master lwp
+    if (p.p_flags & P_MAYBETHREADED && p.p_nthreads <= 1) dowake = true;
+  }
+  lwkt_reltoken(p.ptr("p_token"));
+  if (dowake) wakeup(p.ptr("p_nthreads"));
+  if (waddr !== NULL) wakeup(procV(waddr).ptr());
+}
+
+/** lwp_wait: true once the lwp's thread has left its cpu (the runtime freed its record). */
+function lwp_thread_gone(lp: LwpV): boolean {
+  const td = lp.lwp_thread;
+  return td === NULL || !image.table(THREAD).valid(td);
+}
+
+/** lwp_dispose: PRELE the process and free the lwp (and a never-started thread). */
+export function lwp_dispose(lp: LwpV): void {
+  KKASSERT(lp.lwp_lock === 0, "lwp-dispose", `lwp_dispose with lwp_lock ${lp.lwp_lock}`);
+  const p = procV(lp.lwp_proc);
+  const td = lp.lwp_thread;
+  if (td !== NULL && image.table(THREAD).valid(td)) image.table(THREAD).free(td, "lwp_dispose");
+  if (lp.lwp_ucred !== NULL) {
+    crfree(lp.lwp_ucred);
+    lp.lwp_ucred = NULL;
+  }
+  PRELE(p.ptr("p_lock"));
+  tbl(LWP).free(lp.h, "lwp_dispose");
+}
+
+/** reaplwp: lwp_wait + lwp_dispose. */
+function* reaplwp(lp: LwpV): KGen {
+  while (!lwp_thread_gone(lp)) yield* tsleep(lp.ptr(), 0, "lwpwait", 1);
+  lwp_dispose(lp);
+}
+
+/** The deadlwp task: disposes non-master lwps once their threads are gone (per-cpu in the kernel). */
+export function* deadlwp_task(): KGen {
+  const g = G();
+  for (;;) {
+    yield* lwkt_gettoken(g.ptr("deadlwp_token"));
+    let pending = false;
+    let prev = NULL;
+    for (let h = g.deadlwp; h !== NULL; ) {
+      const lp = lwpV(h);
+      const next = lp.lwp_reap_entry;
+      if (lwp_thread_gone(lp) && lp.lwp_lock === 0) {
+        if (prev === NULL) g.deadlwp = next;
+        else lwpV(prev).lwp_reap_entry = next;
+        lwp_dispose(lp);
+      } else {
+        pending = true;
+        prev = h;
+      }
+      h = next;
+    }
+    if (pending) {
+      lwkt_reltoken(g.ptr("deadlwp_token"));
+      yield* tsleep(g.ptr("deadlwp"), 0, "deadlwp", 1);
+    } else {
+      tsleep_interlock(g.ptr("deadlwp"), 0);
+      lwkt_reltoken(g.ptr("deadlwp_token"));
+      yield* tsleep(g.ptr("deadlwp"), PINTERLOCKED, "deadlwp", 0);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- kern_wait (kern_exit.c:930-1230)
+
+export interface WaitResult {
+  error: number;
+  pid: number;
+  status: number;
+}
+
+export function* kern_wait(pid: number, options: number): KGen<WaitResult> {
+  const q = curproc();
+  const res: WaitResult = { error: 0, pid: 0, status: 0 };
+  if (pid === 0) pid = -pgrpV(q.p_pgrp).pg_id;
+  yield* lwkt_gettoken(q.ptr("p_token"));
+  loop: for (;;) {
+    let nfound = 0;
+    let waitgen = atomic_fetchadd_int(q.ptr("p_waitgen"), 0x80000000 | 0);
+    for (let h = q.p_children; h !== NULL; h = procV(h).p_sibling) {
+      const p = procV(h);
+      if (pid !== WAIT_ANY && p.p_pid !== pid && pgrpId(p) !== -pid) continue;
+      if ((p.p_sigparent !== SIGCHLD) !== ((options & WLINUXCLONE) !== 0)) continue;
+      nfound++;
+      if (p.p_stat !== SZOMB) continue;
+      if (yield* PHOLDZOMB(p.ptr("p_lock"))) continue loop; // p may be gone
+      yield* lwkt_gettoken(p.ptr("p_token"));
+      if (p.p_pptr !== q.h) {
+        lwkt_reltoken(p.ptr("p_token"));
+        PRELEZOMB(p.ptr("p_lock"));
+        continue loop;
+      }
+      while (p.p_nthreads > 0) yield* tsleep(p.ptr("p_nthreads"), 0, "lwpzomb", G().hz);
+      let lph: Handle;
+      while ((lph = p.p_lwp_tree) !== NULL) {
+        const lp = lwpV(lph);
+        while (lp.lwp_lock > 0) yield* tsleep(lp.ptr(), 0, "zomblwp", 1);
+        lwp_rb_remove(p, lp);
+        yield* reaplwp(lp);
+      }
+      KKASSERT(p.p_nthreads === 0, "lwp-count", `reaped pid ${p.p_pid} with p_nthreads ${p.p_nthreads}`);
+      PRELE(p.ptr("p_lock"));
+      yield* PSTALL(p.ptr("p_lock"), "reap3", 0);
+      res.pid = p.p_pid;
+      res.status = p.p_xstat;
+      yield* proc_remove_zombie(p);
+      lwkt_reltoken(p.ptr("p_token"));
+      yield* leavepgrp(p);
+      p.p_xstat = 0;
+      chgproccnt(credV(p.p_ucred).cr_ruidinfo, -1, 0);
+      spin_lock(p.ptr("p_spin"));
+      const cr = p.p_ucred;
+      p.p_ucred = NULL;
+      spin_unlock(p.ptr("p_spin"));
+      crfree(cr);
+      const pa = p.p_args;
+      p.p_args = NULL;
+      if (pa !== NULL && refcount_release(pargsV(pa).ptr("ar_ref"))) tbl(PARGS).free(pa, "kern_wait pargs");
+      const ps = p.p_sigacts;
+      p.p_sigacts = NULL;
+      if (ps !== NULL && refcount_release(sigactsV(ps).ptr("ps_refcnt"))) tbl(SIGACTS).free(ps, "kern_wait sigacts");
+      yield* PSTALL(p.ptr("p_lock"), "reap4", 0);
+      lwkt_reltoken(q.ptr("p_token"));
+      // vmspace_exitfree
+      const vm = p.p_vmspace;
+      p.p_vmspace = NULL;
+      if (vm !== NULL) vmspace_rel(vm);
+      yield* lwkt_gettoken(q.ptr("p_token"));
+      yield* PSTALL(p.ptr("p_lock"), "reap5", 0);
+      PHOLD(p.ptr("p_lock"));
+      PRELEZOMB(p.ptr("p_lock"));
+      KKASSERT(holdcount(p.ptr("p_lock")) === 0, "proc-free-held", `pid ${p.p_pid} freed with holds`);
+      if (p.p_reaper !== NULL) violation("reaper-leak", `pid ${p.p_pid} freed with a p_reaper`);
+      tbl(PROC).free(p.h, "kern_wait");
+      atomic_add_int(G().ptr("nprocs"), -1);
+      lwkt_reltoken(q.ptr("p_token"));
+      return res;
+    }
+    if (nfound === 0) {
+      res.error = ECHILD;
+      break;
+    }
+    if (options & WNOHANG) {
+      res.pid = 0;
+      break;
+    }
+    // Sleep, interlocked with p_waitgen.
+    let error = 0;
+    while ((waitgen & 0x7fffffff) === (atomic_load_int(q.ptr("p_waitgen")) & 0x7fffffff)) {
+      tsleep_interlock(q.ptr(), PCATCH);
+      waitgen = atomic_fetchadd_int(q.ptr("p_waitgen"), 0x80000000 | 0);
+      if ((waitgen & 0x7fffffff) === (atomic_load_int(q.ptr("p_waitgen")) & 0x7fffffff)) {
+        error = yield* tsleep(q.ptr(), PCATCH | PINTERLOCKED, "wait", 0);
+        break;
+      }
+    }
+    if (error) {
+      res.error = error;
+      break;
+    }
+  }
+  lwkt_reltoken(q.ptr("p_token"));
+  return res;
+}
+const pgrpId = (p: ProcV) => (p.p_pgrp !== NULL ? pgrpV(p.p_pgrp).pg_id : 0);
+
+// ---------------------------------------------------------------- exec (kern_exec.c, NOTES B1)
+
+/** The exec half that ends a vfork wait: PSTALL exec1, P_EXEC, P_PPWAIT clear + wakeup(p_pptr). */
+export function* kern_exec(): KGen<number> {
+  const p = curproc();
+  yield* PSTALL(p.ptr("p_lock"), "exec1", p.p_flags & P_PPWAIT ? 1 : 0);
+  yield* lwkt_gettoken(p.ptr("p_token"));
+  // execsigs: caught signals revert to the default; a shared sigacts is unshared first.
+  if (sigactsV(p.p_sigacts).ps_refcnt > 1) {
+    const old = sigactsV(p.p_sigacts);
+    const nps = sigactsV(kmalloc_waitok(SIGACTS));
+    nps.ps_refcnt = 1;
+    nps.ps_flag = old.ps_flag;
+    nps.ps_sigignore = old.ps_sigignore;
+    nps.ps_sigcatch = old.ps_sigcatch;
+    p.p_sigacts = nps.h;
+    if (refcount_release(old.ptr("ps_refcnt"))) tbl(SIGACTS).free(old.h, "exec sigacts");
+  }
+  const ps = sigactsV(p.p_sigacts);
+  ps.ps_sigcatch = 0;
+  ps.ps_sigintr = 0;
+  // A shared vmspace (vfork/RFMEM) is replaced by a fresh one.
+  const ovm = p.p_vmspace;
+  p.p_vmspace = vmspace_alloc();
+  vmspace_rel(ovm);
+  for (const h of lwps_of(p)) lwpV(h).lwp_vmspace = p.p_vmspace;
+  p.p_flags = p.p_flags | P_EXEC;
+  if (p.p_pptr !== NULL && p.p_flags & P_PPWAIT) {
+    atomic_add_int(procV(p.p_pptr).ptr("p_upmap_invfork"), -1);
+    atomic_clear_int(p.ptr("p_flags"), P_PPWAIT);
+    wakeup(procV(p.p_pptr).ptr());
+  }
+  lwkt_reltoken(p.ptr("p_token"));
+  return 0;
+}

@@ -1,0 +1,609 @@
+/*
+ * Process bookkeeping the fork path leans on (kern_proc.c, kern_resource.c, kern_descrip.c,
+ * kern_plimit.c, kern_prot.c, vm_fork): lists, pids, pfind, process groups, per-uid counts,
+ * credentials, file tables, limits, vmspace, and the LWKT thread a new lwp runs on.
+ * Where the seed leaves a function to another file, it is modelled as far as the interlocks need.
+ */
+import { KernelPanic, violation } from "../../shm/hooks.js";
+import { RTCTL, THREAD } from "../../shm/core.js";
+import { NULL, type Handle } from "../../shm/table.js";
+import { programId } from "../../sched/programs.js";
+import { atomic_add_int, atomic_fetchadd_int, atomic_load_int } from "../../sync/atomic.js";
+import { curthread, image, sched, type KGen } from "../../sync/seam.js";
+import { PHOLD } from "../../sync/phold.js";
+import { refcount_acquire, refcount_release } from "../../sync/refcount.js";
+import { spin_lock, spin_unlock } from "../../sync/spinlock.js";
+import { lwkt_gettoken, lwkt_gettoken_shared, lwkt_reltoken } from "../../sync/token.js";
+import {
+  credV, fdtolV, fdV, G, lwpV, pgrpV, plimitV, procV, sessV, tbl, uiV, vmV,
+  type LwpV, type ProcV,
+} from "./globals.js";
+import {
+  FDTOL, FILEDESC, LWP, PGRP, PID_MAX, PID_WRAP_TO, PLIMIT, PROC, RLIMIT_NPROC, SESSION, SZOMB, UCRED, UIDINFO, VMSPACE,
+} from "./structs.js";
+
+// ---------------------------------------------------------------- curthread / allocation
+
+export const threadV = (h: Handle) => image.table(THREAD).view(h);
+/** curthread->td_lwp */
+export function curlwp(): LwpV {
+  return lwpV(threadV(curthread().h).td_lwp);
+}
+/** curproc */
+export function curproc(): ProcV {
+  return procV(threadV(curthread().h).td_proc);
+}
+
+/** kmalloc(M_WAITOK) from a table: the model's zones are fixed, so running out is fatal here. */
+export function kmalloc_waitok(decl: { name: string } & Parameters<typeof tbl>[0]): Handle {
+  const h = tbl(decl).alloc();
+  if (h === NULL) {
+    violation("table-exhausted", `kmalloc(M_WAITOK) from a full ${decl.name} table (raise limits.tables.${decl.name})`);
+    throw new KernelPanic("table-exhausted", `${decl.name} table full`);
+  }
+  return h;
+}
+
+// ---------------------------------------------------------------- LIST helpers (walks)
+
+/** LIST_REMOVE from a singly linked list: head is `holder.headField`, links are `link`. */
+function listRemove(head: () => Handle, setHead: (h: Handle) => void, next: (h: Handle) => Handle, setNext: (h: Handle, n: Handle) => void, h: Handle): boolean {
+  let prev = NULL;
+  for (let cur = head(); cur !== NULL; prev = cur, cur = next(cur)) {
+    if (cur !== h) continue;
+    if (prev === NULL) setHead(next(cur));
+    else setNext(prev, next(cur));
+    setNext(h, NULL);
+    return true;
+  }
+  return false;
+}
+
+/** p_children / p_sibling: LIST_INSERT_HEAD (caller holds pptr->p_token). */
+export function children_insert_head(pptr: ProcV, p: ProcV): void {
+  p.p_sibling = pptr.p_children;
+  pptr.p_children = p.h;
+}
+/** LIST_REMOVE(p, p_sibling) (caller holds pptr->p_token). */
+export function children_remove(pptr: ProcV, p: ProcV): void {
+  if (!listRemove(() => pptr.p_children, (h) => (pptr.p_children = h), (h) => procV(h).p_sibling, (h, n) => (procV(h).p_sibling = n), p.h)) {
+    violation("proc-list", `pid ${p.p_pid} not on the children list of pid ${pptr.p_pid}`);
+  }
+}
+
+/** pg_members / p_pglist: LIST_INSERT_AFTER(p1, p2) (caller holds pg_token). */
+export function pglist_insert_after(p1: ProcV, p2: ProcV): void {
+  p2.p_pglist = p1.p_pglist;
+  p1.p_pglist = p2.h;
+}
+export function pglist_insert_head(pg: ReturnType<typeof pgrpV>, p: ProcV): void {
+  p.p_pglist = pg.pg_members;
+  pg.pg_members = p.h;
+}
+export function pglist_remove(pg: ReturnType<typeof pgrpV>, p: ProcV): void {
+  if (!listRemove(() => pg.pg_members, (h) => (pg.pg_members = h), (h) => procV(h).p_pglist, (h, n) => (procV(h).p_pglist = n), p.h)) {
+    violation("pgrp-list", `pid ${p.p_pid} not on the member list of pgrp ${pg.pg_id}`);
+  }
+}
+
+// ---------------------------------------------------------------- lwp tree (keyed by lwp_tid)
+
+/** lwp_rb_tree_RB_INSERT: NULL when inserted, else the lwp already holding that tid. */
+export function lwp_rb_insert(p: ProcV, lp: LwpV): Handle {
+  const tid = lp.lwp_tid;
+  let prev = NULL;
+  for (let cur = p.p_lwp_tree; cur !== NULL; prev = cur, cur = lwpV(cur).lwp_rbnode) {
+    const ct = lwpV(cur).lwp_tid;
+    if (ct === tid) return cur;
+    if (ct > tid) break;
+  }
+  if (prev === NULL) {
+    lp.lwp_rbnode = p.p_lwp_tree;
+    p.p_lwp_tree = lp.h;
+  } else {
+    const pv = lwpV(prev);
+    lp.lwp_rbnode = pv.lwp_rbnode;
+    pv.lwp_rbnode = lp.h;
+  }
+  return NULL;
+}
+export function lwp_rb_remove(p: ProcV, lp: LwpV): void {
+  if (!listRemove(() => p.p_lwp_tree, (h) => (p.p_lwp_tree = h), (h) => lwpV(h).lwp_rbnode, (h, n) => (lwpV(h).lwp_rbnode = n), lp.h)) {
+    violation("lwp-tree", `tid ${lp.lwp_tid} not in the lwp tree of pid ${p.p_pid}`);
+  }
+}
+/** RB_FOREACH snapshot. */
+export function lwps_of(p: ProcV): Handle[] {
+  const out: Handle[] = [];
+  for (let cur = p.p_lwp_tree; cur !== NULL; cur = lwpV(cur).lwp_rbnode) out.push(cur);
+  return out;
+}
+
+// ---------------------------------------------------------------- allproc, pids, pfind
+
+function pidInUse(pid: number): boolean {
+  const g = G();
+  for (const head of [g.allproc, g.zombproc]) {
+    for (let cur = head; cur !== NULL; cur = procV(cur).p_list) {
+      const p = procV(cur);
+      if (p.p_pid === pid || (p.p_pgrp !== NULL && pgrpV(p.p_pgrp).pg_id === pid)) return true;
+    }
+  }
+  for (let pg = g.pgrphead; pg !== NULL; pg = pgrpV(pg).pg_list) if (pgrpV(pg).pg_id === pid) return true;
+  return false;
+}
+
+/**
+ * proc_add_allproc / proc_makepid: the next pid after lastpid not used by a process, process
+ * group or session, wrapping to PID_WRAP_TO; then the process goes on allproc (proc_token).
+ */
+export function* proc_add_allproc(p: ProcV): KGen {
+  const g = G();
+  yield* lwkt_gettoken(g.ptr("proc_token"));
+  let pid = g.lastpid;
+  do {
+    if (++pid > PID_MAX) pid = PID_WRAP_TO;
+  } while (pidInUse(pid));
+  g.lastpid = pid;
+  p.p_pid = pid;
+  p.p_list = g.allproc;
+  g.allproc = p.h;
+  lwkt_reltoken(g.ptr("proc_token"));
+}
+
+/** pfind: a live (non-zombie) process by pid, PHOLD'd; NULL when none. */
+export function* pfind(pid: number): KGen<ProcV | null> {
+  const g = G();
+  yield* lwkt_gettoken_shared(g.ptr("proc_token"));
+  for (let cur = g.allproc; cur !== NULL; cur = procV(cur).p_list) {
+    const p = procV(cur);
+    if (p.p_pid === pid) {
+      PHOLD(p.ptr("p_lock"));
+      lwkt_reltoken(g.ptr("proc_token"));
+      return p;
+    }
+  }
+  lwkt_reltoken(g.ptr("proc_token"));
+  return null;
+}
+
+/** pfindn: any process, zombies included, not held (caller holds proc_token). */
+export function pfindn_locked(pid: number): ProcV | null {
+  const g = G();
+  for (const head of [g.allproc, g.zombproc]) {
+    for (let cur = head; cur !== NULL; cur = procV(cur).p_list) if (procV(cur).p_pid === pid) return procV(cur);
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------- process groups
+
+export function pgref(pg: Handle): void {
+  refcount_acquire(pgrpV(pg).ptr("pg_refs"));
+}
+
+/** pgrel: the 1 -> 0 release unhashes and frees the group under the pgrp hash spin lock. */
+export function pgrel(pg: Handle): void {
+  const v = pgrpV(pg);
+  const g = G();
+  for (;;) {
+    const c = atomic_load_int(v.ptr("pg_refs"));
+    if (c > 1) {
+      if (atomicCas(v.ptr("pg_refs"), c, c - 1)) return;
+      continue;
+    }
+    spin_lock(g.ptr("pgrp_spin"));
+    if (atomicCas(v.ptr("pg_refs"), 1, 0)) {
+      unhashPgrp(pg);
+      spin_unlock(g.ptr("pgrp_spin"));
+      const sess = v.pg_session;
+      tbl(PGRP).free(pg, "pgrel");
+      sessrele(sess);
+      return;
+    }
+    spin_unlock(g.ptr("pgrp_spin"));
+  }
+}
+
+import { atomic_cmpset_int as atomicCas } from "../../sync/atomic.js";
+
+function unhashPgrp(pg: Handle): void {
+  const g = G();
+  listRemove(() => g.pgrphead, (h) => (g.pgrphead = h), (h) => pgrpV(h).pg_list, (h, n) => (pgrpV(h).pg_list = n), pg);
+}
+
+function sessrele(sess: Handle): void {
+  if (refcount_release(sessV(sess).ptr("s_count"))) tbl(SESSION).free(sess, "sessrele");
+}
+
+/** pgfind: the group with that id, referenced (pgref), or NULL. */
+export function pgfind(pgid: number): Handle {
+  const g = G();
+  spin_lock(g.ptr("pgrp_spin"));
+  for (let pg = g.pgrphead; pg !== NULL; pg = pgrpV(pg).pg_list) {
+    const v = pgrpV(pg);
+    if (v.pg_id === pgid && v.pg_refs > 0) {
+      pgref(pg);
+      spin_unlock(g.ptr("pgrp_spin"));
+      return pg;
+    }
+  }
+  spin_unlock(g.ptr("pgrp_spin"));
+  return NULL;
+}
+
+/** A new process group (one ref, the caller's) in session sess (a session ref is taken). */
+export function pgrp_alloc(pgid: number, sess: Handle): Handle {
+  const pg = kmalloc_waitok(PGRP);
+  const v = pgrpV(pg);
+  v.pg_id = pgid;
+  v.pg_session = sess;
+  v.pg_refs = 1;
+  refcount_acquire(sessV(sess).ptr("s_count"));
+  const g = G();
+  spin_lock(g.ptr("pgrp_spin"));
+  v.pg_list = g.pgrphead;
+  g.pgrphead = pg;
+  spin_unlock(g.ptr("pgrp_spin"));
+  return pg;
+}
+
+/**
+ * enterpgrp (kern_proc.c): move p into pgrp pgid, creating it (in p's session) if needed.
+ * pg_token + p_token with a re-check loop, never pg_lock (NOTES B2).
+ */
+export function* enterpgrp(p: ProcV, pgid: number): KGen<number> {
+  let npg = pgfind(pgid); // referenced
+  if (npg === NULL) {
+    const opg = p.p_pgrp;
+    npg = pgrp_alloc(pgid, pgrpV(opg).pg_session);
+  }
+  // Leave the old group and join the new one; p_pgrp is re-checked after each token.
+  for (;;) {
+    const opg = p.p_pgrp;
+    if (opg === npg) {
+      pgrel(npg); // already there: drop the lookup ref
+      return 0;
+    }
+    pgref(opg);
+    yield* lwkt_gettoken(pgrpV(opg).ptr("pg_token"));
+    yield* lwkt_gettoken(p.ptr("p_token"));
+    if (p.p_pgrp !== opg) {
+      lwkt_reltoken(p.ptr("p_token"));
+      lwkt_reltoken(pgrpV(opg).ptr("pg_token"));
+      pgrel(opg);
+      continue;
+    }
+    pglist_remove(pgrpV(opg), p);
+    p.p_pgrp = NULL;
+    lwkt_reltoken(p.ptr("p_token"));
+    lwkt_reltoken(pgrpV(opg).ptr("pg_token"));
+    pgrel(opg); // our temporary ref
+    pgrel(opg); // the membership ref
+    break;
+  }
+  yield* lwkt_gettoken(pgrpV(npg).ptr("pg_token"));
+  yield* lwkt_gettoken(p.ptr("p_token"));
+  pglist_insert_head(pgrpV(npg), p);
+  p.p_pgrp = npg; // the lookup ref becomes the membership ref
+  lwkt_reltoken(p.ptr("p_token"));
+  lwkt_reltoken(pgrpV(npg).ptr("pg_token"));
+  return 0;
+}
+
+/** leavepgrp (kern_proc.c): take p off its group with the re-check loop; drops the membership ref. */
+export function* leavepgrp(p: ProcV): KGen {
+  let pg: Handle;
+  while ((pg = p.p_pgrp) !== NULL) {
+    pgref(pg);
+    yield* lwkt_gettoken(pgrpV(pg).ptr("pg_token"));
+    yield* lwkt_gettoken(p.ptr("p_token"));
+    if (p.p_pgrp !== pg) {
+      lwkt_reltoken(p.ptr("p_token"));
+      lwkt_reltoken(pgrpV(pg).ptr("pg_token"));
+      pgrel(pg);
+      continue;
+    }
+    pglist_remove(pgrpV(pg), p);
+    p.p_pgrp = NULL;
+    lwkt_reltoken(p.ptr("p_token"));
+    lwkt_reltoken(pgrpV(pg).ptr("pg_token"));
+    pgrel(pg);
+    pgrel(pg);
+  }
+}
+
+// ---------------------------------------------------------------- uidinfo, chgproccnt, ucred
+
+/** uifind: the uidinfo of uid, referenced (created on first use). */
+export function uifind(uid: number): Handle {
+  const g = G();
+  spin_lock(g.ptr("uihash_spin"));
+  for (let ui = g.uihead; ui !== NULL; ui = uiV(ui).ui_next) {
+    if (uiV(ui).ui_uid === uid) {
+      atomic_add_int(uiV(ui).ptr("ui_ref"), 1);
+      spin_unlock(g.ptr("uihash_spin"));
+      return ui;
+    }
+  }
+  const ui = kmalloc_waitok(UIDINFO);
+  const v = uiV(ui);
+  v.ui_uid = uid;
+  v.ui_ref = 1;
+  v.ui_next = g.uihead;
+  g.uihead = ui;
+  spin_unlock(g.ptr("uihash_spin"));
+  return ui;
+}
+
+/** uidrop: the last reference unhashes and frees it. */
+export function uidrop(ui: Handle): void {
+  const g = G();
+  spin_lock(g.ptr("uihash_spin"));
+  if (atomic_fetchadd_int(uiV(ui).ptr("ui_ref"), -1) === 1) {
+    if (uiV(ui).ui_proccnt !== 0) violation("uidinfo-proccnt", `uidinfo uid ${uiV(ui).ui_uid} freed with ui_proccnt ${uiV(ui).ui_proccnt}`);
+    listRemove(() => g.uihead, (h) => (g.uihead = h), (h) => uiV(h).ui_next, (h, n) => (uiV(h).ui_next = n), ui);
+    tbl(UIDINFO).free(ui, "uidrop");
+  }
+  spin_unlock(g.ptr("uihash_spin"));
+}
+
+/**
+ * chgproccnt (kern_resource.c): check-then-add, so concurrent forks may overshoot max by the
+ * number of cpus forking at once (by design, NOTES "two facts"). max 0 means no limit.
+ */
+export function chgproccnt(ui: Handle, diff: number, max: number): boolean {
+  const v = uiV(ui);
+  if (diff > 0 && v.ui_proccnt + diff > max && max !== 0) return false;
+  atomic_add_int(v.ptr("ui_proccnt"), diff);
+  if (v.ui_proccnt < 0) kprintf(0);
+  return true;
+}
+
+export function crhold(cr: Handle): Handle {
+  refcount_acquire(credV(cr).ptr("cr_ref"));
+  return cr;
+}
+export function crfree(cr: Handle): void {
+  if (refcount_release(credV(cr).ptr("cr_ref"))) {
+    const ui = credV(cr).cr_ruidinfo;
+    tbl(UCRED).free(cr, "crfree");
+    uidrop(ui);
+  }
+}
+/** A fresh credential for uid (cr_ref 1). */
+export function cralloc(uid: number): Handle {
+  const cr = kmalloc_waitok(UCRED);
+  const v = credV(cr);
+  v.cr_ref = 1;
+  v.cr_uid = uid;
+  v.cr_ruid = uid;
+  v.cr_ruidinfo = uifind(uid);
+  return cr;
+}
+
+// ---------------------------------------------------------------- file tables
+
+export function fdinit(): Handle {
+  const fd = kmalloc_waitok(FILEDESC);
+  fdV(fd).fd_refcnt = 1;
+  fdV(fd).fd_nfiles = 3;
+  return fd;
+}
+/** fdcopy: a private copy of p1's table; ENOMEM when the zone is empty (000:543-546). */
+export function fdcopy(p1: ProcV): Handle {
+  const fd = tbl(FILEDESC).alloc();
+  if (fd === NULL) return NULL;
+  fdV(fd).fd_refcnt = 1;
+  fdV(fd).fd_nfiles = fdV(p1.p_fd).fd_nfiles;
+  return fd;
+}
+export function fdshare(p1: ProcV): Handle {
+  atomic_add_int(fdV(p1.p_fd).ptr("fd_refcnt"), 1);
+  return p1.p_fd;
+}
+/** fdfree(p, repl): drop p's reference to its table (and its fdtol), install repl. */
+export function fdfree(p: ProcV, repl: Handle): void {
+  const fd = p.p_fd;
+  const fdtol = p.p_fdtol;
+  if (fdtol !== NULL) {
+    // filedesc_to_leader: drop this leader's reference; the last one unlinks it from the ring.
+    p.p_fdtol = NULL;
+    const t = fdtolV(fdtol);
+    if (--t.fdl_refcount === 0) {
+      const prev = t.fdl_prev, next = t.fdl_next;
+      if (prev !== fdtol) {
+        fdtolV(prev).fdl_next = next;
+        fdtolV(next).fdl_prev = prev;
+      }
+      tbl(FDTOL).free(fdtol, "fdfree fdtol");
+    }
+  }
+  p.p_fd = repl;
+  if (fd !== NULL && refcount_release(fdV(fd).ptr("fd_refcnt"))) tbl(FILEDESC).free(fd, "fdfree");
+}
+/** filedesc_to_leader_alloc(old, leader): a new ring element after old (or a new ring). */
+export function filedesc_to_leader_alloc(old: Handle, leader: Handle): Handle {
+  const h = kmalloc_waitok(FDTOL);
+  const t = fdtolV(h);
+  t.fdl_refcount = 1;
+  t.fdl_leader = leader;
+  if (old !== NULL) {
+    const o = fdtolV(old);
+    t.fdl_next = o.fdl_next;
+    t.fdl_prev = old;
+    fdtolV(o.fdl_next).fdl_prev = h;
+    o.fdl_next = h;
+  } else {
+    t.fdl_next = h;
+    t.fdl_prev = h;
+  }
+  return h;
+}
+
+// ---------------------------------------------------------------- limits
+
+export function plimit_alloc(nproc: number): Handle {
+  const h = kmalloc_waitok(PLIMIT);
+  const v = plimitV(h);
+  v.p_refcnt = 1;
+  v.pl_nproc_cur = nproc;
+  v.pl_nproc_max = nproc;
+  return h;
+}
+/** plimit_fork: share the parent's limits unless they are exclusive (then copy). */
+export function plimit_fork(p1: ProcV): Handle {
+  const lim = p1.p_limit;
+  const v = plimitV(lim);
+  if (v.p_exclusive) {
+    const h = plimit_alloc(v.pl_nproc_cur);
+    plimitV(h).pl_nproc_max = v.pl_nproc_max;
+    return h;
+  }
+  refcount_acquire(v.ptr("p_refcnt"));
+  return lim;
+}
+export function plimit_free(lim: Handle): void {
+  if (refcount_release(plimitV(lim).ptr("p_refcnt"))) tbl(PLIMIT).free(lim, "plimit_free");
+}
+/** plimit_lwp_fork: a threaded process gets an exclusive copy of its limits. */
+export function plimit_lwp_fork(p: ProcV): void {
+  const v = plimitV(p.p_limit);
+  if (v.p_refcnt === 1) {
+    v.p_exclusive = 1;
+    return;
+  }
+  const h = plimit_alloc(v.pl_nproc_cur);
+  plimitV(h).pl_nproc_max = v.pl_nproc_max;
+  plimitV(h).p_exclusive = 1;
+  const old = p.p_limit;
+  p.p_limit = h;
+  plimit_free(old);
+}
+/** plimit_getadjvalue(RLIMIT_NPROC) of curproc: scaled down by fork depth (kern_plimit.c). */
+export function plimit_getadjvalue(which: number): number {
+  if (which !== RLIMIT_NPROC) return 0;
+  const p = curproc();
+  const v = plimitV(p.p_limit).pl_nproc_cur;
+  const depth = Math.min(p.p_depth, 32 * 5);
+  return v - Math.floor((v * depth) / 320);
+}
+/** setrlimit(RLIMIT_NPROC): copy-on-write of the shared limits (p_token held). */
+export function plimit_modify_nproc(p: ProcV, value: number): void {
+  const old = p.p_limit;
+  const ov = plimitV(old);
+  if (ov.p_refcnt > 1) {
+    const h = plimit_alloc(value);
+    plimitV(h).pl_nproc_max = Math.max(value, ov.pl_nproc_max);
+    plimitV(h).p_exclusive = ov.p_exclusive;
+    p.p_limit = h;
+    plimit_free(old);
+  } else {
+    ov.pl_nproc_cur = value;
+    if (value > ov.pl_nproc_max) ov.pl_nproc_max = value;
+  }
+}
+
+// ---------------------------------------------------------------- vmspace
+
+export function vmspace_alloc(): Handle {
+  const h = kmalloc_waitok(VMSPACE);
+  const v = vmV(h);
+  v.vm_refcnt = 1;
+  v.vm_dsize = 4;
+  v.vm_ssize = 2;
+  return h;
+}
+/** vm_fork(p1, p2, flags): RFMEM shares p1's vmspace, otherwise a copy (p2 NULL: p1 unshares). */
+export function vm_fork(p1: ProcV, p2: ProcV | null, flags: number, RFMEM: number): void {
+  if (p2 === null) {
+    if (flags & RFMEM) return;
+    if (vmV(p1.p_vmspace).vm_refcnt > 1) {
+      const nv = vmspace_alloc();
+      vmspace_rel(p1.p_vmspace);
+      p1.p_vmspace = nv;
+    }
+    return;
+  }
+  if (flags & RFMEM) {
+    refcount_acquire(vmV(p1.p_vmspace).ptr("vm_refcnt"));
+    p2.p_vmspace = p1.p_vmspace;
+  } else {
+    const nv = vmspace_alloc();
+    vmV(nv).vm_dsize = vmV(p1.p_vmspace).vm_dsize;
+    vmV(nv).vm_ssize = vmV(p1.p_vmspace).vm_ssize;
+    p2.p_vmspace = nv;
+  }
+}
+export function vmspace_rel(vm: Handle): void {
+  if (refcount_release(vmV(vm).ptr("vm_refcnt"))) tbl(VMSPACE).free(vm, "vmspace_rel");
+}
+
+// ---------------------------------------------------------------- messages
+
+/** kprintf: the model counts messages (and remembers the last one's id). */
+export function kprintf(id: number): void {
+  const g = G();
+  atomic_add_int(g.ptr("kprintf_count"), 1);
+  g.kprintf_last = id;
+}
+
+/** ppsratecheck(&lastfail, &curfail, maxpps): at most maxpps events per second of ticks. */
+export function ppsratecheck(maxpps: number): boolean {
+  const g = G();
+  const now = sched.ticks();
+  if (now - g.lastfail >= g.hz || g.lastfail === 0) {
+    g.lastfail = now || 1;
+    g.curfail = 1;
+    return true;
+  }
+  if (g.curfail < maxpps) {
+    g.curfail = g.curfail + 1;
+    return true;
+  }
+  g.curfail = g.curfail + 1;
+  return false;
+}
+
+// ---------------------------------------------------------------- LWKT threads for lwps
+
+/**
+ * lwkt_alloc_thread: a thread record that will run `program` once scheduled; it is not
+ * runnable until lwkt_schedule_new (the model's setrunqueue of a fresh lwp).
+ */
+export function lwkt_alloc_thread(program: string, cpu: number): Handle {
+  const threads = image.table(THREAD);
+  const td = threads.alloc();
+  if (td === NULL) {
+    violation("table-exhausted", "lwkt_alloc_thread: thread table full");
+    throw new KernelPanic("table-exhausted", "thread table full");
+  }
+  const v = threads.view(td);
+  v.td_gd = cpu;
+  v.td_prog = programId(program);
+  return td;
+}
+/** First scheduling of a freshly forked thread: counted live, queued on its cpu. */
+export function lwkt_schedule_new(td: Handle): void {
+  atomic_add_int(rtAddr("rt_live"), 1);
+  sched.ready(td);
+}
+/** A thread record never started (lwp_create1 failure): give it back. */
+export function lwkt_free_unstarted(td: Handle): void {
+  image.table(THREAD).free(td, "lwkt_free_thread");
+}
+/** Round-robin cpu placement, or the first cpu of a mask. */
+export function pick_cpu(mask: number): number {
+  const g = G();
+  const ncpus = g.ncpus;
+  if (mask) for (let c = 0; c < ncpus; c++) if (mask & (1 << c)) return c;
+  return (atomic_fetchadd_int(rtAddr("rt_nextcpu"), 1) >>> 0) % ncpus;
+}
+
+/** &rtctl->field: the runtime's run-control record is never kmalloc'd, so it has no handle. */
+function rtAddr(field: "rt_live" | "rt_nextcpu"): number {
+  const rt = image.table(RTCTL);
+  return rt.recordBase(0) + rt.layout.offsets[field];
+}
+
+export { SZOMB, PROC, LWP };

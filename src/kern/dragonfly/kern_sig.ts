@@ -1,0 +1,255 @@
+/*
+ * Signals as far as the fork path needs them (kern_sig.c): the pending mask p_siglist, handler
+ * dispositions in sigacts, ksignal waking a PCATCH sleeper, pgsignal/dokillpg under pg_lock
+ * EXCLUSIVE (the other side of fork1's SHARED interlock, 000:368-386), kern_kill with
+ * CANSIGNAL/reaper_sigtest, sigaction (SA_NOCLDWAIT -> PS_NOCLDWAIT, SIGCHLD SIG_IGN ->
+ * PS_CLDSIGIGN), CURSIG_NOBLOCK, and the userret delivery (default-fatal signals exit).
+ * Stop signals are not modelled (SIGSTOP/SIGCONT are accepted and ignored).
+ */
+import { NULL, type Handle } from "../../shm/table.js";
+import { atomic_add_int, atomic_clear_int, atomic_set_int } from "../../sync/atomic.js";
+import { curthread, image, type KGen } from "../../sync/seam.js";
+import { EINTR, EINVAL, EPERM, ERESTART, ESRCH } from "../../sync/errno.js";
+import { lockmgr, LK_EXCLUSIVE, LK_RELEASE } from "../../sync/lockmgr.js";
+import { PRELE } from "../../sync/phold.js";
+import { tsleep_signal } from "../../sync/sleep.js";
+import { lwkt_gettoken, lwkt_gettoken_shared, lwkt_reltoken } from "../../sync/token.js";
+import { credV, G, lwpV, pgrpV, procV, sigactsV, type LwpV, type ProcV } from "./globals.js";
+import { curlwp, curproc, lwps_of, pfind, pfindn_locked, pgfind, pgref, pgrel, threadV } from "./kern_proc.js";
+import { reaper_sigtest } from "./kern_fork.js";
+import {
+  LWP_MP_WEXIT, NSIG, P_SYSTEM, P_WEXIT, PS_CLDSIGIGN, PS_NOCLDWAIT, SA_NOCLDWAIT, SA_RESTART, SIG_DFL_IGNORE, SIGCHLD,
+  SIGCONT, SIGKILL, SIGSTOP, sigmask, SZOMB,
+} from "./structs.js";
+
+export const SIG_DFL = 0, SIG_IGN = 1, SIG_CATCH = 2;
+
+/** What a pending, unmasked signal would do to p: "catch", "ignore" or "kill". */
+function disposition(ps: Handle, sig: number): "catch" | "ignore" | "kill" {
+  if (sig === SIGKILL) return "kill";
+  const s = sigactsV(ps);
+  const m = sigmask(sig);
+  if (s.ps_sigcatch & m) return "catch";
+  if (s.ps_sigignore & m) return "ignore";
+  if (SIG_DFL_IGNORE & m || sig === SIGSTOP) return "ignore";
+  return "kill";
+}
+
+function pendingOf(p: ProcV, lp: LwpV): number {
+  return (p.p_siglist | lp.lwp_siglist) & ~lp.lwp_sigmask;
+}
+
+/**
+ * CURSIG_NOBLOCK(lp): a pending unmasked signal that would be acted on, without processing
+ * stops (fork1 uses it under pg_lock, 000:382-385). 0 when none.
+ */
+export function CURSIG_NOBLOCK(lp: LwpV): number {
+  const p = procV(lp.lwp_proc);
+  const pend = pendingOf(p, lp);
+  if (pend === 0) return 0;
+  for (let sig = 1; sig < NSIG; sig++) if (pend & sigmask(sig) && disposition(p.p_sigacts, sig) !== "ignore") return sig;
+  return 0;
+}
+
+/**
+ * The PCATCH check of the current thread (installed as its sigcheck): EINTR, or ERESTART when
+ * the pending signal's handler was installed with SA_RESTART; a fatal signal gives EINTR.
+ */
+export function sigcheck_current(): number {
+  const lp = curlwp();
+  const p = procV(lp.lwp_proc);
+  if (p.p_flags & P_WEXIT || lp.lwp_mpflags & LWP_MP_WEXIT) return EINTR;
+  const sig = CURSIG_NOBLOCK(lp);
+  if (sig === 0) return 0;
+  const d = disposition(p.p_sigacts, sig);
+  if (d === "catch") return sigactsV(p.p_sigacts).ps_sigintr & sigmask(sig) ? EINTR : ERESTART;
+  return EINTR;
+}
+
+/** Install the PCATCH check on the current thread. */
+export function install_sigcheck(): void {
+  const td = curthread();
+  if (td.sigcheck === null) td.sigcheck = sigcheck_current;
+}
+
+/** End the interruptible sleep of every thread of p (lwp_signotify). p_token held. */
+export function signotify_all(p: ProcV): void {
+  for (const lp of lwps_of(p)) {
+    const td = lwpV(lp).lwp_thread;
+    if (td !== NULL && image.table(threadTable()).valid(td)) tsleep_signal(td);
+  }
+}
+import { THREAD } from "../../shm/core.js";
+const threadTable = () => THREAD;
+
+/** ksignal / lwpsignal(p, NULL, sig): post sig to p and notify a thread. */
+export function* ksignal(p: ProcV, sig: number): KGen {
+  if (sig <= 0 || sig >= NSIG) return;
+  yield* lwkt_gettoken(p.ptr("p_token"));
+  if (p.p_stat === SZOMB) {
+    lwkt_reltoken(p.ptr("p_token"));
+    return;
+  }
+  const d = disposition(p.p_sigacts, sig);
+  if (d === "ignore" && sig !== SIGCHLD) {
+    // SIG_IGN, or a default-ignore signal: discarded (SIGCHLD still wakes a PCATCH waiter below).
+    lwkt_reltoken(p.ptr("p_token"));
+    return;
+  }
+  if (d !== "ignore") atomic_set_int(p.ptr("p_siglist"), sigmask(sig));
+  signotify_all(p);
+  lwkt_reltoken(p.ptr("p_token"));
+}
+
+/** p_trespass: may cr1 act on cr2 (kern_prot.c). 0 or EPERM. */
+function p_trespass(cr1: Handle, cr2: Handle): number {
+  if (cr1 === cr2) return 0;
+  const a = credV(cr1), b = credV(cr2);
+  if (a.cr_ruid === b.cr_ruid || a.cr_uid === b.cr_ruid || a.cr_ruid === b.cr_uid || a.cr_uid === b.cr_uid) return 0;
+  if (a.cr_uid === 0) return 0;
+  return EPERM;
+}
+
+/** CANSIGNAL(q, sig, initok) (kern_sig.c:101-104). */
+function* CANSIGNAL(q: ProcV, sig: number, initok: boolean): KGen<boolean> {
+  const cp = curproc();
+  if (!p_trespass(cp.p_ucred, q.p_ucred) && (yield* reaper_sigtest(cp, q, initok))) return true;
+  return sig === SIGCONT && pgrpV(q.p_pgrp).pg_session === pgrpV(cp.p_pgrp).pg_session;
+}
+
+/** pgsignal (kern_sig.c): every member of pg, under pg_lock EXCLUSIVE (interlocks fork1). */
+export function* pgsignal(pg: Handle, sig: number): KGen {
+  if (pg === NULL) return;
+  pgref(pg);
+  yield* lockmgr(pgrpV(pg).ptr("pg_lock"), LK_EXCLUSIVE);
+  for (let p = pgrpV(pg).pg_members; p !== NULL; p = procV(p).p_pglist) yield* ksignal(procV(p), sig);
+  yield* lockmgr(pgrpV(pg).ptr("pg_lock"), LK_RELEASE);
+  pgrel(pg);
+}
+
+/** dokillpg (kern_sig.c:664-711): kill(0|-pgid) and killpg; the broadcast for kill(-1). */
+export function* dokillpg(sig: number, pgid: number, all: boolean): KGen<number> {
+  const cp = curproc();
+  let nfound = 0;
+  if (all) {
+    // allproc_scan(killpg_all_callback)
+    const g = G();
+    yield* lwkt_gettoken_shared(g.ptr("proc_token"));
+    const targets: Handle[] = [];
+    for (let h = g.allproc; h !== NULL; h = procV(h).p_list) targets.push(h);
+    lwkt_reltoken(g.ptr("proc_token"));
+    for (const h of targets) {
+      if (!image.table(procTable()).valid(h)) continue;
+      const p = procV(h);
+      if (p.p_pid <= 1 || p.p_flags & P_SYSTEM || p.h === cp.h || !(yield* CANSIGNAL(p, sig, false))) continue;
+      nfound++;
+      if (sig) yield* ksignal(p, sig);
+    }
+    return nfound ? 0 : ESRCH;
+  }
+  let pg: Handle;
+  if (pgid === 0) {
+    pg = cp.p_pgrp;
+    pgref(pg);
+  } else {
+    pg = pgfind(pgid);
+    if (pg === NULL) return ESRCH;
+  }
+  // Must interlock all signals against fork.
+  yield* lockmgr(pgrpV(pg).ptr("pg_lock"), LK_EXCLUSIVE);
+  for (let h = pgrpV(pg).pg_members; h !== NULL; h = procV(h).p_pglist) {
+    const p = procV(h);
+    if (p.p_pid <= 1 || p.p_stat === SZOMB || p.p_flags & P_SYSTEM || !(yield* CANSIGNAL(p, sig, false))) continue;
+    nfound++;
+    if (sig) yield* ksignal(p, sig);
+  }
+  yield* lockmgr(pgrpV(pg).ptr("pg_lock"), LK_RELEASE);
+  pgrel(pg);
+  return nfound ? 0 : ESRCH;
+}
+import { PROC } from "./structs.js";
+const procTable = () => PROC;
+
+/** kern_kill (kern_sig.c:738-): one process, a group, or everyone. */
+export function* kern_kill(sig: number, pid: number): KGen<number> {
+  if (sig < 0 || sig >= NSIG) return EINVAL;
+  if (pid > 0) {
+    const p = yield* pfind(pid);
+    if (p === null) {
+      // A zombie: success without delivery.
+      const g = G();
+      yield* lwkt_gettoken_shared(g.ptr("proc_token"));
+      const z = pfindn_locked(pid);
+      lwkt_reltoken(g.ptr("proc_token"));
+      return z ? 0 : ESRCH;
+    }
+    if (p.h !== curproc().h) {
+      yield* lwkt_gettoken_shared(p.ptr("p_token"));
+      if (!(yield* CANSIGNAL(p, sig, true))) {
+        lwkt_reltoken(p.ptr("p_token"));
+        PRELE(p.ptr("p_lock"));
+        return EPERM;
+      }
+      lwkt_reltoken(p.ptr("p_token"));
+    }
+    if (p.p_flags & P_WEXIT) {
+      PRELE(p.ptr("p_lock"));
+      return 0;
+    }
+    if (sig) yield* ksignal(p, sig);
+    PRELE(p.ptr("p_lock"));
+    return 0;
+  }
+  if (pid === -1) return yield* dokillpg(sig, 0, true);
+  if (pid === 0) return yield* dokillpg(sig, 0, false);
+  return yield* dokillpg(sig, -pid, false);
+}
+
+/** kern_sigaction for the dispositions the model keeps; SIGCHLD sets PS_NOCLDWAIT/PS_CLDSIGIGN. */
+export function* kern_sigaction(sig: number, handler: number, flags: number): KGen<number> {
+  if (sig <= 0 || sig >= NSIG) return EINVAL;
+  if ((sig === SIGKILL || sig === SIGSTOP) && handler !== SIG_DFL) return EINVAL;
+  const p = curproc();
+  yield* lwkt_gettoken(p.ptr("p_token"));
+  const ps = sigactsV(p.p_sigacts);
+  const m = sigmask(sig);
+  ps.ps_sigcatch = handler === SIG_CATCH ? ps.ps_sigcatch | m : ps.ps_sigcatch & ~m;
+  ps.ps_sigignore = handler === SIG_IGN ? ps.ps_sigignore | m : ps.ps_sigignore & ~m;
+  ps.ps_sigintr = handler === SIG_CATCH && !(flags & SA_RESTART) ? ps.ps_sigintr | m : ps.ps_sigintr & ~m;
+  if (sig === SIGCHLD) {
+    if (flags & SA_NOCLDWAIT) {
+      // init never sets PS_NOCLDWAIT.
+      ps.ps_flag = p.p_pid === 1 ? ps.ps_flag & ~PS_NOCLDWAIT : ps.ps_flag | PS_NOCLDWAIT;
+    } else ps.ps_flag = ps.ps_flag & ~PS_NOCLDWAIT;
+    ps.ps_flag = handler === SIG_IGN ? ps.ps_flag | PS_CLDSIGIGN : ps.ps_flag & ~PS_CLDSIGIGN;
+  }
+  // Setting SIG_IGN (or a default-ignore SIG_DFL) discards what is pending.
+  if (handler === SIG_IGN || (handler === SIG_DFL && SIG_DFL_IGNORE & m)) atomic_clear_int(p.ptr("p_siglist"), m);
+  lwkt_reltoken(p.ptr("p_token"));
+  return 0;
+}
+
+/**
+ * issignal/postsig for userret: take pending unmasked signals; a caught one runs its handler
+ * (counted in p_nsigcaught), an ignored one is dropped, a fatal one is returned for sigexit.
+ */
+export function postsig_all(lp: LwpV): { fatal: number; caught: number[] } {
+  const p = procV(lp.lwp_proc);
+  const caught: number[] = [];
+  for (;;) {
+    const pend = pendingOf(p, lp);
+    if (pend === 0) return { fatal: 0, caught };
+    let sig = 1;
+    while (!(pend & sigmask(sig))) sig++;
+    const d = disposition(p.p_sigacts, sig);
+    if (d === "kill") return { fatal: sig, caught };
+    atomic_clear_int(p.ptr("p_siglist"), sigmask(sig));
+    lp.lwp_siglist = lp.lwp_siglist & ~sigmask(sig);
+    if (d === "catch") {
+      caught.push(sig);
+      atomic_add_int(p.ptr("p_nsigcaught"), 1);
+    }
+  }
+}
+
+export { SIGCHLD };

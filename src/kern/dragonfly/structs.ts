@@ -1,0 +1,281 @@
+/*
+ * DragonFly BSD structures of the fork/exit/wait path (sys/sys/proc.h, procctl.h, filedesc.h,
+ * resourcevar.h, ucred.h, signalvar.h at d9d67b59), declared with the kernel's field names.
+ * Flags and values are those of NOTES-kernel.md section D.
+ *
+ * Conventions:
+ *  - Every pointer is a handle (see src/shm/table.ts), 0 = NULL.
+ *  - A BSD LIST is a head field holding the first element and a `*_next` field in each element
+ *    (LIST_INSERT_HEAD / LIST_INSERT_AFTER / LIST_REMOVE are done by walking, see kern_proc.ts).
+ *  - The lwp RB tree (p_lwp_tree, keyed by lwp_tid) is kept as a list sorted by lwp_tid through
+ *    lwp_rbnode: RB_INSERT's collision answer and RB_ROOT/RB_FOREACH behave the same.
+ *  - Embedded locks take the widths of src/shm/struct.ts; kernel code passes p.ptr("p_token").
+ * Audits (src/invariants) may rely on every field documented here.
+ */
+import { defineStruct, LOCKMGR, SPINLOCK, TOKEN } from "../../shm/struct.js";
+
+/** struct proc. The copied region [p_comm .. p_ionice] is bcopy'd by fork1 (000:488-489). */
+export const PROC = defineStruct("proc", {
+  p_list: 1, // next proc on allproc or zombproc (proc_token)
+  p_ucred: 1, // ucred handle (cr_ref held)
+  p_fd: 1, // filedesc handle (fd_refcnt held)
+  p_fdtol: 1, // filedesc_to_leader handle or NULL
+  p_limit: 1, // plimit handle
+  p_waitgen: 1, // kern_wait interlock: bumped by exiting children, top bit = "waiter looked"
+  p_sigacts: 1, // sigacts handle (ps_refcnt held)
+  p_flags: 1, // P_*
+  p_stat: 1, // SIDL..SCORE
+  p_pid: 1,
+  p_pglist: 1, // next member of p_pgrp->pg_members (pg_token)
+  p_pptr: 1, // parent proc
+  p_sibling: 1, // next child of p_pptr (p_pptr->p_token)
+  p_children: 1, // first child (p_token)
+  p_oppid: 1, // saved parent pid (ptrace give-back)
+  p_vmspace: 1, // vmspace handle
+  p_sigparent: 1, // signal sent to the parent at exit (SIGCHLD, or SIGUSR1 with RFLINUXTHPN)
+  p_klist: 1, // knotes attached (count of NOTE_FORK events posted here)
+  p_siglist: 1, // pending signals, bit (sig-1); changed with atomic ops
+  p_nsigcaught: 1, // model: caught signals delivered to a handler (for tests)
+  p_usched: 1,
+  p_textvp: 1,
+  p_start: 1, // microtime at fork (ticks)
+  p_acflag: 1, // AFORK
+  // ---- copied region (p_startcopy .. p_endcopy) ----
+  p_comm: 1,
+  p_nice: 1,
+  p_osrel: 1,
+  p_pgrp: 1, // pgrp handle (a pg_refs reference held while a member)
+  p_rtprio: 1,
+  p_args: 1, // pargs handle (ar_ref)
+  p_xstat: 1,
+  p_depth: 1,
+  p_ionice: 1,
+  // ---- not copied ----
+  p_lock: 1, // PHOLD count | PLOCK_WAITING | PLOCK_ZOMB
+  p_nthreads: 1,
+  p_nstopped: 1,
+  p_lasttid: 1,
+  p_lwp_tree: 1, // first lwp (lowest tid)
+  p_peers: 1, // RFTHREAD peer chain
+  p_leader: 1,
+  p_spin: SPINLOCK,
+  p_token: TOKEN,
+  p_upmap_invfork: 1, // p_upmap->invfork (the model always has a upmap)
+  p_forkid: 1,
+  p_reaper: 1, // sysreaper handle (a refs reference held) or NULL
+});
+/** Fields bcopy'd from parent to child by fork1 (000:488-489). */
+export const PROC_COPIED = ["p_comm", "p_nice", "p_osrel", "p_pgrp", "p_rtprio", "p_args", "p_xstat", "p_depth", "p_ionice"] as const;
+
+/** struct lwp. The copied region [lwp_cpumask .. lwp_rtprio] is bcopy'd by lwp_fork (000:740-742). */
+export const LWP = defineStruct("lwp", {
+  lwp_rbnode: 1, // next lwp in p_lwp_tree (sorted by lwp_tid)
+  lwp_reap_entry: 1, // next lwp on the deadlwp list (the union's other half)
+  lwp_proc: 1,
+  lwp_vmspace: 1,
+  lwp_tid: 1,
+  lwp_flags: 1, // LWP_*
+  lwp_mpflags: 1, // LWP_MP_* (atomic)
+  lwp_stat: 1, // LSRUN/LSSTOP/LSSLEEP
+  lwp_lock: 1, // LWPHOLD count
+  // ---- copied region ----
+  lwp_cpumask: 1,
+  lwp_siglist: 1,
+  lwp_oldsigmask: 1,
+  lwp_sigmask: 1,
+  lwp_sigstk: 1, // ss_flags (SS_DISABLE when reset)
+  lwp_rtprio: 1,
+  // ---- not copied ----
+  lwp_thread: 1, // THREAD handle (src/shm/core.ts)
+  lwp_ucred: 1, // td->td_ucred of lwp_thread (the runtime's thread record has no cred word)
+  lwp_cpbase: 1,
+  lwp_token: TOKEN,
+  lwp_spin: SPINLOCK,
+});
+
+export const PGRP = defineStruct("pgrp", {
+  pg_list: 1, // next pgrp on the pgrp hash (pgrp_spin)
+  pg_members: 1, // first member proc (pg_token)
+  pg_session: 1,
+  pg_id: 1,
+  pg_jobc: 1,
+  pg_refs: 1,
+  pg_token: TOKEN,
+  pg_lock: LOCKMGR, // "pgwt": SHARED in fork1, EXCLUSIVE in pgsignal/dokillpg
+});
+
+export const SESSION = defineStruct("session", {
+  s_count: 1, // references: one per pgrp
+  s_leader: 1,
+  s_sid: 1,
+  s_ttyvp: 1, // controlling tty (always NULL in the model)
+});
+
+/** struct sysreaper (sys/sys/procctl.h). */
+export const SYSREAPER = defineStruct("sysreaper", {
+  lock: LOCKMGR, // "subrp"
+  parent: 1, // upward link, holds a ref on the parent
+  p: 1, // owning process or NULL
+  flags: 1, // REAPER_STAT_*
+  refs: 1,
+});
+
+export const UIDINFO = defineStruct("uidinfo", {
+  ui_next: 1, // uihash chain (uihash_spin)
+  ui_uid: 1,
+  ui_ref: 1,
+  ui_proccnt: 1, // chgproccnt
+});
+
+export const FILEDESC = defineStruct("filedesc", {
+  fd_refcnt: 1,
+  fd_nfiles: 1,
+  fd_spin: SPINLOCK,
+});
+
+/** struct filedesc_to_leader: a ring of leaders sharing one filedesc. */
+export const FDTOL = defineStruct("filedesc_to_leader", {
+  fdl_refcount: 1,
+  fdl_holdcount: 1,
+  fdl_leader: 1,
+  fdl_prev: 1,
+  fdl_next: 1,
+});
+
+export const SIGACTS = defineStruct("sigacts", {
+  ps_refcnt: 1,
+  ps_flag: 1, // PS_NOCLDWAIT | PS_NOCLDSTOP | PS_CLDSIGIGN
+  ps_sigignore: 1, // handler SIG_IGN, bit (sig-1)
+  ps_sigcatch: 1, // handler is a user function
+  ps_sigintr: 1, // caught without SA_RESTART (a PCATCH sleep returns EINTR, else ERESTART)
+});
+
+export const PLIMIT = defineStruct("plimit", {
+  p_refcnt: 1,
+  p_exclusive: 1,
+  pl_nproc_cur: 1, // pl_rlimit[RLIMIT_NPROC].rlim_cur
+  pl_nproc_max: 1,
+  p_spin: SPINLOCK,
+});
+
+export const PARGS = defineStruct("pargs", { ar_ref: 1, ar_length: 1 });
+
+export const UCRED = defineStruct("ucred", {
+  cr_ref: 1,
+  cr_uid: 1,
+  cr_ruid: 1,
+  cr_ruidinfo: 1, // uidinfo of cr_ruid (ui_ref held)
+  cr_prison: 1,
+});
+
+export const VMSPACE = defineStruct("vmspace", {
+  vm_refcnt: 1, // processes/lwps sharing it (RFMEM)
+  vm_holdcnt: 1,
+  vm_dsize: 1,
+  vm_ssize: 1,
+});
+
+/** struct forklist: the at_fork() callout list (000:77-83). */
+export const FORKLIST = defineStruct("forklist", { function: 1, next: 1 });
+
+/** Kernel globals of kern_fork.c, kern_proc.c, kern_resource.c and vmmeter (one record). */
+export const KGLOBALS = defineStruct("dfly_globals", {
+  nprocs: 1, // 000:297 (the model has no proc0: init counts as 1)
+  maxproc: 1,
+  hz: 1,
+  lastpid: 1,
+  allproc: 1, // head of the live process list
+  zombproc: 1, // head of the zombie list
+  proc_token: TOKEN,
+  initproc: 1,
+  reaper_lock: LOCKMGR, // "reapgl" (000:89)
+  forksleep: 1, // 000:91 (its address is the wait channel)
+  lastfail: 1, // ppsratecheck state: tick of the current second window
+  curfail: 1, // ... messages in that window (000:310-311)
+  v_forks: 1, // gd_cnt statistics (000:672-688), summed over cpus
+  v_vforks: 1,
+  v_rforks: 1,
+  v_kthreads: 1,
+  v_forkpages: 1,
+  v_vforkpages: 1,
+  v_rforkpages: 1,
+  v_kthreadpages: 1,
+  knote_fork: 1, // KNOTE(NOTE_FORK) posted (000:709)
+  kprintf_count: 1, // kernel messages printed
+  kprintf_last: 1, // KPRINTF_* id of the last message
+  fork_list: 1, // head of the at_fork callout list (000:83)
+  fork_list_token: TOKEN,
+  callout_seq: 1, // model: callouts run, and the last four (fn id << 16 | child pid)
+  callout_log0: 1,
+  callout_log1: 1,
+  callout_log2: 1,
+  callout_log3: 1,
+  pgrphead: 1,
+  pgrp_spin: SPINLOCK,
+  uihead: 1,
+  uihash_spin: SPINLOCK,
+  deadlwp: 1, // lwps exited, waiting for lwp_dispose (per-cpu in the kernel)
+  deadlwp_token: TOKEN,
+  gd_forkid: 1,
+  ncpus: 1,
+});
+
+// ---- values (NOTES D) ----
+export const SIDL = 1, SACTIVE = 2, SSTOP = 3, SZOMB = 4, SCORE = 5;
+export const STAT_NAMES: Record<number, string> = { [SIDL]: "SIDL", [SACTIVE]: "SACTIVE", [SSTOP]: "SSTOP", [SZOMB]: "SZOMB", [SCORE]: "SCORE" };
+
+export const P_ADVLOCK = 0x1, P_CONTROLT = 0x2, P_SWAPPEDOUT = 0x4, P_SYSVSEM = 0x8, P_PPWAIT = 0x10,
+  P_PROFIL = 0x20, P_POSTEXIT = 0x40, P_SCMOUSE = 0x80, P_SUGID = 0x100, P_SYSTEM = 0x200,
+  P_MAYBETHREADED = 0x400, P_TRACED = 0x800, P_WAITED = 0x1000, P_WEXIT = 0x2000, P_EXEC = 0x4000,
+  P_CONTINUED = 0x8000, P_LOWMEMKILL = 0x10000, P_SWAPWAIT = 0x40000, P_IDLESWAP = 0x400000,
+  P_JAILED = 0x1000000, P_SIGVTALRM = 0x2000000, P_SIGPROF = 0x4000000, P_INEXEC = 0x8000000,
+  P_DIDCHROOT = 0x10000000, P_XCPU = 0x40000000;
+
+export const LSRUN = 1, LSSTOP = 2, LSSLEEP = 3;
+export const LWP_ALTSTACK = 0x1, LWP_OLDMASK = 0x2, LWP_SINTR = 0x8, LWP_SELECT = 0x10, LWP_PASSIVE_ACQ = 0x100, LWP_PAGING = 0x200;
+export const LWP_MP_ONRUNQ = 0x1, LWP_MP_WEXIT = 0x2, LWP_MP_WSTOP = 0x4, LWP_MP_ULOAD = 0x8, LWP_MP_RRFORCE = 0x10, LWP_MP_VNLRU = 0x20;
+export const SS_DISABLE = 0x4;
+
+export const PS_NOCLDWAIT = 1, PS_NOCLDSTOP = 2, PS_CLDSIGIGN = 4;
+
+export const REAPER_STAT_OWNED = 0x1, REAPER_STAT_REALINIT = 0x2;
+export const PROC_REAP_ACQUIRE = 1, PROC_REAP_RELEASE = 2, PROC_REAP_STATUS = 3;
+
+export const RFNAMEG = 1 << 0, RFENVG = 1 << 1, RFFDG = 1 << 2, RFNOTEG = 1 << 3, RFPROC = 1 << 4,
+  RFMEM = 1 << 5, RFNOWAIT = 1 << 6, RFCNAMEG = 1 << 10, RFCENVG = 1 << 11, RFCFDG = 1 << 12,
+  RFTHREAD = 1 << 13, RFSIGSHARE = 1 << 14, RFLINUXTHPN = 1 << 16, RFPGLOCK = 1 << 30, RFPPWAIT = 1 << 31;
+export const RFKERNELONLY = RFPGLOCK | RFPPWAIT;
+export const RF_FLAGS: Record<string, number> = {
+  RFNAMEG, RFENVG, RFFDG, RFNOTEG, RFPROC, RFMEM, RFNOWAIT, RFCNAMEG, RFCENVG, RFCFDG, RFTHREAD,
+  RFSIGSHARE, RFLINUXTHPN, RFPGLOCK, RFPPWAIT,
+};
+
+export const RLIMIT_NPROC = 7;
+export const AFORK = 0x1;
+export const NOTE_FORK = 0x40000000;
+export const PID_MAX = 999999;
+/** proc_makepid: on wrap, pids below 100 are not handed out again. */
+export const PID_WRAP_TO = 100;
+
+/** Signals (sys/signal.h). */
+export const SIGHUP = 1, SIGINT = 2, SIGQUIT = 3, SIGKILL = 9, SIGTERM = 15, SIGSTOP = 17, SIGCONT = 19,
+  SIGCHLD = 20, SIGURG = 16, SIGWINCH = 28, SIGINFO = 29, SIGUSR1 = 30, SIGUSR2 = 31;
+export const NSIG = 32;
+export const SIG_NAMES: Record<string, number> = {
+  SIGHUP, SIGINT, SIGQUIT, SIGKILL, SIGTERM, SIGSTOP, SIGCONT, SIGCHLD, SIGURG, SIGWINCH, SIGINFO, SIGUSR1, SIGUSR2,
+};
+export const sigmask = (sig: number): number => 1 << (sig - 1);
+/** Signals whose default action is to ignore them (the rest terminate; stop signals are not modelled). */
+export const SIG_DFL_IGNORE = sigmask(SIGCHLD) | sigmask(SIGURG) | sigmask(SIGWINCH) | sigmask(SIGINFO) | sigmask(SIGCONT);
+export const SA_RESTART = 0x2, SA_NOCLDSTOP = 0x8, SA_NOCLDWAIT = 0x20;
+export const SA_FLAGS: Record<string, number> = { SA_RESTART, SA_NOCLDSTOP, SA_NOCLDWAIT };
+
+export const WNOHANG = 1, WUNTRACED = 2, WCONTINUED = 4, WLINUXCLONE = 0x80000000 | 0;
+export const WAIT_ANY = -1;
+export const W_EXITCODE = (ret: number, sig: number): number => (ret << 8) | sig;
+
+/** Kernel messages (kprintf ids). */
+export const KPRINTF_MAXPROC = 1, KPRINTF_NPROC = 2;
+
+/** Built-in at_fork callouts (function ids); they log (id << 16 | child pid) in callout_log*. */
+export const FORK_CALLOUTS: Record<string, number> = { A: 1, B: 2, C: 3 };

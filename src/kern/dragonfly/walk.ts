@@ -1,0 +1,43 @@
+/*
+ * Read helpers over a DragonFly image for audits, ps and tests (orchestrator side, machine
+ * quiescent): no locks are taken, so call them only when nothing runs.
+ */
+import type { Image } from "../../shm/image.js";
+import { NULL, type Handle } from "../../shm/table.js";
+import { G, lwpV, procV } from "./globals.js";
+
+/** Every process on allproc, then every zombie on zombproc. */
+export function allprocs(img: Image): Handle[] {
+  const g = G(img);
+  const out: Handle[] = [];
+  for (const head of [g.allproc, g.zombproc]) for (let h = head; h !== NULL; h = procV(h, img).p_list) out.push(h);
+  return out;
+}
+/** The live list only (allproc). */
+export function liveprocs(img: Image): Handle[] {
+  const out: Handle[] = [];
+  for (let h = G(img).allproc; h !== NULL; h = procV(h, img).p_list) out.push(h);
+  return out;
+}
+export function zombprocs(img: Image): Handle[] {
+  const out: Handle[] = [];
+  for (let h = G(img).zombproc; h !== NULL; h = procV(h, img).p_list) out.push(h);
+  return out;
+}
+/** p_children of p (p_sibling chain). */
+export function childrenOf(img: Image, p: Handle): Handle[] {
+  const out: Handle[] = [];
+  for (let h = procV(p, img).p_children; h !== NULL; h = procV(h, img).p_sibling) out.push(h);
+  return out;
+}
+/** The lwps of p, in tid order (p_lwp_tree). */
+export function lwpsOf(img: Image, p: Handle): Handle[] {
+  const out: Handle[] = [];
+  for (let h = procV(p, img).p_lwp_tree; h !== NULL; h = lwpV(h, img).lwp_rbnode) out.push(h);
+  return out;
+}
+/** A process by pid (zombies included), or NULL. */
+export function procByPid(img: Image, pid: number): Handle {
+  for (const h of allprocs(img)) if (procV(h, img).p_pid === pid) return h;
+  return NULL;
+}

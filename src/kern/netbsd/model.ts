@@ -1,0 +1,206 @@
+/*
+ * The NetBSD kernel model, orchestrator side: its tables, how it boots (init, pid 1, uid 0, in a
+ * session and process group of its own), its script calls and its process listing.
+ */
+import { THREAD } from "../../shm/core.js";
+import type { Image, TableSpec } from "../../shm/image.js";
+import { KernelPanic } from "../../shm/hooks.js";
+import { NULL } from "../../shm/table.js";
+import type { Machine } from "../../sched/machine.js";
+import { programId } from "../../sched/programs.js";
+import type { AuditFinding, KernelModel, Limits, PsEntry } from "../kernel.js";
+import { CALLS } from "./calls.js";
+import {
+  CWDINFO, FILEDESC, GLOBALS, KMUTEXOBJ, LSONPROC, LWP, PGRP, PLIMIT, PROC, SACTIVE, SESSION, SIGACTS, STAT_NAMES, UAREA, UIDINFO, VMSPACE,
+} from "./structs.js";
+import { globals, lwpsOf, procRecords } from "./walk.js";
+
+const MODULE = "src/kern/netbsd/entry.js";
+
+function defaultLimits(): Limits {
+  return {
+    maxproc: 64,
+    nproc: 32,
+    tables: {
+      thread: 256,
+      proc: 128,
+      lwp: 256,
+      uarea: 256,
+      pgrp: 128,
+      session: 64,
+      uidinfo: 32,
+      sigacts: 128,
+      filedesc: 128,
+      cwdinfo: 128,
+      plimit: 128,
+      vmspace: 128,
+      kmutexobj: 128,
+    },
+  };
+}
+
+function tables(limits: Limits): TableSpec[] {
+  const t = { ...defaultLimits().tables, ...limits.tables };
+  return [
+    { decl: GLOBALS, capacity: 1 },
+    { decl: PROC, capacity: t.proc },
+    { decl: LWP, capacity: t.lwp },
+    { decl: UAREA, capacity: t.uarea },
+    { decl: KMUTEXOBJ, capacity: t.kmutexobj },
+    { decl: PGRP, capacity: t.pgrp },
+    { decl: SESSION, capacity: t.session },
+    { decl: UIDINFO, capacity: t.uidinfo },
+    { decl: SIGACTS, capacity: t.sigacts },
+    { decl: FILEDESC, capacity: t.filedesc },
+    { decl: CWDINFO, capacity: t.cwdinfo },
+    { decl: PLIMIT, capacity: t.plimit },
+    { decl: VMSPACE, capacity: t.vmspace },
+  ];
+}
+
+function must(h: number, what: string): number {
+  if (h === NULL) throw new Error(`netbsd boot: no room for ${what}`);
+  return h;
+}
+
+/** Counted objects start with one reference (refcount_init on the orchestrator). */
+function boot(m: Machine, limits: Limits, init?: { program: string; args: readonly number[] }): void {
+  const img = m.image;
+  const tb = <T extends Parameters<Image["table"]>[0]>(d: T) => img.table(d);
+  const g = tb(GLOBALS).view(must(tb(GLOBALS).alloc(), "globals"));
+  g.maxproc = limits.maxproc;
+  g.nprocs = 1; // 001:109 counts process 0; the model has no proc0, so init is the one
+  g.nextpid = 1;
+  g.forkfsleep = 0;
+  g.kauth_fork_reserve = 5; // secmodel: the last five slots are root's
+  g.forkhooks = 1;
+  g.nproc_default = limits.nproc;
+  g.hz = m.spec.hz;
+  g.ncpus = m.spec.cpus;
+
+  const ph = must(tb(PROC).alloc(), "init");
+  const p = tb(PROC).view(ph);
+  p.p_pid = 1;
+  p.p_stat = SACTIVE;
+  p.p_uid = 0;
+  p.p_pptr = NULL; // proc0 is not modelled: init has no parent
+  const mo = tb(KMUTEXOBJ).view(must(tb(KMUTEXOBJ).alloc(), "init p_lock"));
+  mo.mo_refcnt = 1;
+  p.p_lock = mo.h;
+  const sa = tb(SIGACTS).view(must(tb(SIGACTS).alloc(), "init sigacts"));
+  sa.sa_refcnt = 1;
+  p.p_sigacts = sa.h;
+  const fd = tb(FILEDESC).view(must(tb(FILEDESC).alloc(), "init filedesc"));
+  fd.fd_refcnt = 1;
+  fd.fd_nfiles = 3;
+  p.p_fd = fd.h;
+  const cw = tb(CWDINFO).view(must(tb(CWDINFO).alloc(), "init cwdinfo"));
+  cw.cwdi_refcnt = 1;
+  p.p_cwdi = cw.h;
+  const pl = tb(PLIMIT).view(must(tb(PLIMIT).alloc(), "init plimit"));
+  pl.pl_refcnt = 1;
+  pl.pl_nproc_cur = limits.nproc;
+  pl.pl_nproc_max = Math.max(limits.nproc, limits.maxproc);
+  p.p_limit = pl.h;
+  const vm = tb(VMSPACE).view(must(tb(VMSPACE).alloc(), "init vmspace"));
+  vm.vm_refcnt = 1;
+  p.p_vmspace = vm.h;
+
+  const ss = tb(SESSION).view(must(tb(SESSION).alloc(), "init session"));
+  ss.s_sid = 1;
+  ss.s_leader = ph;
+  ss.s_count = 1;
+  const pg = tb(PGRP).view(must(tb(PGRP).alloc(), "init pgrp"));
+  pg.pg_id = 1;
+  pg.pg_session = ss.h;
+  pg.pg_members = ph;
+  p.p_pgrp = pg.h;
+
+  const ui = tb(UIDINFO).view(must(tb(UIDINFO).alloc(), "uidinfo 0"));
+  ui.ui_uid = 0;
+  ui.ui_proccnt = 1;
+
+  const l = tb(LWP).view(must(tb(LWP).alloc(), "init lwp"));
+  const ua = must(tb(UAREA).alloc(), "init uarea");
+  tb(UAREA).view(ua).ua_lwp = l.h;
+  l.l_proc = ph;
+  l.l_lid = 1;
+  l.l_stat = LSONPROC;
+  l.l_refcnt = 1;
+  l.l_addr = ua;
+  l.l_startprog = programId(init?.program ?? "netbsd.script");
+  p.p_lwps = l.h;
+  p.p_nlwps = 1;
+  p.p_nrlwps = 1;
+  p.p_nlwpid = 1;
+
+  g.allproc = ph;
+  g.initproc = ph;
+
+  const td = must(m.spawn("netbsd.lwpstart", init?.args ?? []), "init thread");
+  const tv = img.table(THREAD).view(td);
+  tv.td_lwp = l.h;
+  tv.td_proc = ph;
+  l.l_thread = td;
+}
+
+function ps(img: Image): PsEntry[] {
+  const out: PsEntry[] = [];
+  for (const h of procRecords(img)) {
+    try {
+      const e = psEntry(img, h);
+      if (e) out.push(e);
+    } catch (e) {
+      // A record freed under us (the machine is not quiescent): it is gone, leave it out.
+      if (!(e instanceof KernelPanic)) throw e;
+    }
+  }
+  return out.sort((a, b) => a.pid - b.pid);
+}
+
+function psEntry(img: Image, h: number): PsEntry | null {
+  const procs = img.table(PROC);
+  const lt = img.table(LWP);
+  const threads = img.table(THREAD);
+  const pgt = img.table(PGRP);
+  {
+    const p = procs.view(h);
+    if (p.p_pid === 0) return null; // being set up by proc_alloc
+    const pending: number[] = [];
+    for (let s = 1; s <= 32; s++) if (p.p_siglist & (1 << (s - 1))) pending.push(s);
+    const thr: { tid: number; td: number }[] = [];
+    for (const lh of lwpsOf(img, h)) {
+      const l = lt.view(lh);
+      if (l.l_thread !== NULL && threads.valid(l.l_thread)) thr.push({ tid: l.l_lid, td: l.l_thread });
+    }
+    return {
+      pid: p.p_pid,
+      ppid: p.p_pptr !== NULL && procs.valid(p.p_pptr) ? procs.view(p.p_pptr).p_pid : 0,
+      stat: STAT_NAMES[p.p_stat] ?? `S${p.p_stat}`,
+      flags: p.p_flag,
+      pgid: p.p_pgrp !== NULL && pgt.valid(p.p_pgrp) ? pgt.view(p.p_pgrp).pg_id : 0,
+      uid: p.p_uid,
+      nthreads: p.p_nlwps - p.p_nzlwps,
+      pendingSignals: pending,
+      reaper: false,
+      threads: thr,
+    };
+  }
+}
+
+function audit(_img: Image): AuditFinding[] {
+  return [];
+}
+
+export const netbsd: KernelModel = {
+  name: "netbsd",
+  module: MODULE,
+  calls: CALLS,
+  defaultLimits,
+  tables,
+  boot,
+  ps,
+  audit,
+};
+
+export { globals };

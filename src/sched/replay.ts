@@ -1,0 +1,49 @@
+/*
+ * replay: follow a recorded schedule -- the cpu chosen at each decision, run-length encoded as
+ * [cpu, count, cpu, count, ...] -- so a failing controlled run replays exactly, and a schedule
+ * can be shrunk by editing it. Past the end of the record, or where the recorded cpu is not
+ * runnable (the schedule no longer fits the code), it takes the lowest runnable cpu and counts a
+ * divergence.
+ */
+import type { Chooser } from "./chooser.js";
+
+export class ReplayChooser implements Chooser {
+  /** state[0]: entry index into the schedule; state[1]: decisions used of it; state[2]: divergences. */
+  constructor(
+    private readonly state: Int32Array,
+    private readonly schedule: readonly number[],
+  ) {}
+
+  initState(): void {
+    this.state[0] = this.state[1] = this.state[2] = 0;
+  }
+
+  choose(runnable: readonly number[]): number {
+    const s = this.state;
+    while (s[0] < this.schedule.length && s[1] >= this.schedule[s[0] + 1]) {
+      s[0] += 2;
+      s[1] = 0;
+    }
+    if (s[0] >= this.schedule.length) return runnable[0];
+    s[1]++;
+    const want = this.schedule[s[0]];
+    if (runnable.includes(want)) return want;
+    s[2]++;
+    return runnable[0];
+  }
+
+  divergences(): number {
+    return this.state[2];
+  }
+}
+
+/** Run-length encode a sequence of decisions. */
+export function rle(decisions: readonly number[]): number[] {
+  const out: number[] = [];
+  for (const c of decisions) {
+    const n = out.length;
+    if (n && out[n - 2] === c) out[n - 1]++;
+    else out.push(c, 1);
+  }
+  return out;
+}

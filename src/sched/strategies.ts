@@ -1,0 +1,49 @@
+/*
+ * Building a cpu's strategy from the run's configuration (one place for every strategy name).
+ */
+import { RTCTL } from "../shm/core.js";
+import type { Image } from "../shm/image.js";
+import { Baton, type CpuWords } from "./baton.js";
+import { CHOOSER_WORDS, type Chooser } from "./chooser.js";
+import { FreeStrategy } from "./free.js";
+import { Inboxes } from "./inbox.js";
+import { PctChooser } from "./pct.js";
+import { RandomChooser } from "./random.js";
+import { ReplayChooser } from "./replay.js";
+import { subseed } from "./rng.js";
+import type { MachineSpec } from "./spec.js";
+import type { Strategy } from "./strategy.js";
+
+function rtWord(img: Image, field: string): number {
+  const rt = img.table(RTCTL);
+  return rt.recordBase(0) + rt.layout.offsets[field];
+}
+
+/** The chooser's shared state words (rtctl.rt_chooser). */
+function chooserState(img: Image): Int32Array {
+  return new Int32Array(img.sab, rtWord(img, "rt_chooser") * 4, CHOOSER_WORDS);
+}
+
+export function makeChooser(spec: MachineSpec, img: Image): Chooser | null {
+  const s = spec.strategy;
+  const state = chooserState(img);
+  switch (s.name) {
+    case "free":
+      return null;
+    case "random":
+      return new RandomChooser(state, s.seed);
+    case "pct":
+      return new PctChooser(state, s.seed, spec.cpus, s.depth, s.stepBound);
+    case "replay":
+      return new ReplayChooser(state, s.schedule);
+  }
+}
+
+export function makeStrategy(spec: MachineSpec, img: Image, inbox: Inboxes, cpuid: number, runnableHere: () => number): Strategy {
+  const s = spec.strategy;
+  const chooser = makeChooser(spec, img);
+  if (chooser === null) return new FreeStrategy(img.i32, rtWord(img, "rt_quiet"), subseed(s.seed, cpuid), s.name === "free" ? s.chaos : 0);
+  const cpus: CpuWords[] = Array.from({ length: spec.cpus }, (_, c) => inbox.words(c));
+  const rt = { baton: rtWord(img, "rt_baton"), step: rtWord(img, "rt_step"), hash0: rtWord(img, "rt_hash0"), hash1: rtWord(img, "rt_hash1"), ticks: rtWord(img, "rt_ticks"), stop: rtWord(img, "rt_stop") };
+  return new Baton(img.i32, rt, cpus, cpuid, chooser, s.name, runnableHere);
+}

@@ -1,0 +1,65 @@
+/*
+ * DragonFly's own stress actions (rfork with every flag combination, procctl reapers) and the
+ * registration of its user programs in every cpu. Loaded as a scenario module.
+ */
+import { dragonfly } from "../../src/kern/dragonfly/model.js";
+import type { KGen } from "../../src/sync/seam.js";
+import { RF_FLAGS, RFCFDG, RFFDG, RFNOWAIT, RFPGLOCK, RFPPWAIT, RFPROC } from "../../src/kern/dragonfly/structs.js";
+import { gone, reapAll, registerUserPrograms, type User } from "./user.js";
+
+/** Every user-settable RF* flag (RFPGLOCK/RFPPWAIT are kernel-only: rfork must refuse them). */
+const USER_RF = Object.values(RF_FLAGS).filter((f) => f !== RFPGLOCK && f !== RFPPWAIT);
+
+/** A random flag set: mostly valid forks, sometimes the invalid combinations or a no-RFPROC call. */
+function rforkFlags(u: User): number {
+  let flags = 0;
+  for (const f of USER_RF) if (u.rng.below(3) === 0) flags |= f;
+  switch (u.rng.below(10)) {
+    case 0:
+      return flags | RFFDG | RFCFDG; // EINVAL
+    case 1:
+      return flags | (u.rng.below(2) ? RFPGLOCK : RFPPWAIT); // RFKERNELONLY: EINVAL
+    case 2:
+      return flags & ~RFPROC & ~(RFFDG & RFCFDG); // no new process: divorce parts of this one
+    default:
+      return (flags | RFPROC) & ~(flags & RFCFDG ? RFFDG : 0);
+  }
+}
+
+function* rforkAction(u: User): KGen<boolean> {
+  const flags = rforkFlags(u);
+  const r = yield* u.spawn("rfork", { flags }, "exit", [0]);
+  if (gone(r)) return false;
+  if (r.errno === 0 && flags & RFPROC && !(flags & RFNOWAIT)) {
+    const w = yield* u.call("wait", { pid: r.ret });
+    if (gone(w)) return false;
+  }
+  return true;
+}
+
+/** A reaper daemon: acquire, let children orphan grandchildren to us, look, release, reap. */
+function* reaperChurn(u: User): KGen<boolean> {
+  if (gone(yield* u.call("procctl", { cmd: "REAP_ACQUIRE" }))) return false;
+  const kids = 1 + u.rng.below(3);
+  for (let i = 0; i < kids; i++) if (gone(yield* u.spawn("fork", {}, "orphaner", [1 + u.rng.below(3), u.rng.below(3) === 0 ? 1 : 0]))) return false;
+  if (u.rng.below(2) && gone(yield* u.spawn("rfork", { flags: RFPROC | RFNOWAIT | RFFDG }, "linger", [2]))) return false;
+  if (gone(yield* u.call("procctl", { cmd: "REAP_STATUS" }))) return false;
+  const releaseEarly = u.rng.below(2) === 0;
+  if (releaseEarly && gone(yield* u.call("procctl", { cmd: "REAP_RELEASE" }))) return false;
+  if (!(yield* reapAll(u))) return false;
+  if (!releaseEarly && gone(yield* u.call("procctl", { cmd: "REAP_RELEASE" }))) return false;
+  return true;
+}
+
+registerUserPrograms({
+  model: dragonfly,
+  extra: { rforkFlags: rforkAction, reaperChurn },
+  extraPrograms: {
+    /** Fork grandchildren and exit at once, orphaning them; maybe become a reaper first (nesting). */
+    *orphaner(u, [n, nested]) {
+      if (nested && gone(yield* u.call("procctl", { cmd: "REAP_ACQUIRE" }))) return;
+      for (let i = 0; i < n; i++) if (gone(yield* u.spawn("fork", {}, "linger", [1 + u.rng.below(4)]))) return;
+      yield* u.call("exit", { status: 0 });
+    },
+  },
+});

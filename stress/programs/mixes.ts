@@ -1,0 +1,26 @@
+/*
+ * Scenario workloads: the weight of each worker action. Workers receive a mix by its index in
+ * MIXES, so the list is shared by the scenarios (orchestrator) and the programs (every cpu).
+ */
+export type Mix = Readonly<Record<string, number>>;
+
+export const MIX = {
+  forkExitWait: { forkExitWait: 1 },
+  vforkExec: { vforkExec: 3, forkExitWait: 1 },
+  rforkFlags: { rforkFlags: 1 },
+  lwpStorm: { lwpStorm: 3, forkExitWait: 1 },
+  reaperChurn: { reaperChurn: 3, forkExitWait: 1 },
+  pgsignalVsFork: { pgsignalVsFork: 1 },
+  maxprocPressure: { maxprocBurst: 3, setuidFork: 1 },
+  waitRace: { waitRace: 1 },
+  cloneFlags: { cloneFlags: 3, forkExitWait: 1 },
+  tracedFork: { tracedFork: 2, vforkExec: 1 },
+  dragonflyMixed: { forkExitWait: 2, vforkExec: 2, rforkFlags: 2, lwpStorm: 2, reaperChurn: 2, pgsignalVsFork: 1, maxprocBurst: 1, waitRace: 1, setuidFork: 1 },
+  netbsdMixed: { forkExitWait: 2, vforkExec: 2, cloneFlags: 2, lwpStorm: 1, pgsignalVsFork: 1, maxprocBurst: 1, waitRace: 1, setuidFork: 1, tracedFork: 1 },
+} as const satisfies Record<string, Mix>;
+
+export const MIXES: readonly Mix[] = Object.values(MIX);
+
+export function mixIndex(m: Mix): number {
+  return MIXES.indexOf(m);
+}

@@ -1,0 +1,268 @@
+/*
+ * The user programs stress scenarios run, written once for both kernels against the calls of
+ * CONTRACTS.md. Each is small and readable: a shell that forks and waits, a vforker whose child
+ * execs or exits, a threaded process, a reaper daemon orphaning children, a killer sending
+ * killpg, an rfork tester. A worker process picks actions by its scenario's weights, from a
+ * random stream seeded by the run's seed and its pid, so a seed names the run's workload.
+ *
+ * The child of a fork returns to the program named by setForkReturn() before the call (C's child
+ * would branch on fork's return value at the same pc).
+ */
+import type { KernelModel, RawResult } from "../../src/kern/kernel.js";
+export { reapAll, reap, gone };
+import { draining, EXITED, kernelEntry, setForkReturn, syscall } from "../../src/kern/usermode.js";
+import { Cpu } from "../../src/sched/cpu.js";
+import { registerProgram } from "../../src/sched/programs.js";
+import { Rng, subseed } from "../../src/sched/rng.js";
+import { EAGAIN, ECHILD } from "../../src/sync/errno.js";
+import type { KGen } from "../../src/sync/seam.js";
+import { tsleep } from "../../src/sync/sleep.js";
+import { curthread, image } from "../../src/sync/seam.js";
+import { THREAD } from "../../src/shm/core.js";
+
+export const SIGKILL = 9;
+export const SIGTERM = 15;
+export const SIGCHLD = 20;
+export const SIGUSR1 = 30;
+
+/** The actions a worker chooses among; a scenario's mix gives each a weight. */
+export const ACTIONS = ["forkExitWait", "vforkExec", "rforkFlags", "lwpStorm", "reaperChurn", "pgsignalVsFork", "maxprocBurst", "waitRace", "setuidFork", "cloneFlags", "tracedFork"] as const;
+export type Action = (typeof ACTIONS)[number];
+
+import { MIXES } from "./mixes.js";
+
+/** How a kernel's extra actions are made; the common ones use only the shared calls. */
+export interface KernelActions {
+  model: KernelModel;
+  extra: Partial<Record<Action, (u: User) => KGen<boolean>>>;
+  /** Programs the extra actions start in children, registered as `<kernel>.<name>`. */
+  extraPrograms?: Record<string, (u: User, args: readonly number[]) => KGen>;
+}
+
+/** A user thread's view of its kernel: `yield* u.call("fork")`. */
+export class User {
+  readonly rng: Rng;
+  readonly seq: number;
+  constructor(
+    readonly k: KernelActions,
+    seq: number,
+  ) {
+    const seed = Cpu.current()?.spec.strategy.seed ?? 0;
+    this.seq = seq;
+    this.rng = new Rng(subseed(seed, curthread().h, seq));
+  }
+
+  get kernel(): string {
+    return this.k.model.name;
+  }
+
+  /** Make a call by its script name with script-style arguments. EXITED: this thread is gone. */
+  *call(name: string, args: Record<string, unknown> = {}): KGen<RawResult> {
+    const calls = this.k.model.calls;
+    const n = Object.keys(calls).indexOf(name);
+    if (n < 0) throw new Error(`${this.kernel} has no call ${name}`);
+    return yield* syscall(kernelEntry(this.kernel), n, calls[name].encode(args, { pid: (v) => v as number }));
+  }
+
+  /** Fork-like call whose child runs `program(args)`. */
+  *spawn(call: string, args: Record<string, unknown>, program: string, pargs: number[] = []): KGen<RawResult> {
+    setForkReturn(`${this.kernel}.${program}`, pargs);
+    return yield* this.call(call, args);
+  }
+
+  pick<T>(xs: readonly T[]): T {
+    return xs[this.rng.below(xs.length)];
+  }
+}
+
+/** A program body returns false once its thread has exited (EXITED from a call). */
+type Body = (u: User) => KGen<boolean>;
+
+const gone = (r: RawResult) => r === EXITED;
+
+/** Reap one child (or any: pid -1); false when this thread is gone. */
+function* reap(u: User, pid = -1, nohang = false): KGen<boolean> {
+  const r = yield* u.call("wait", { pid, options: nohang ? ["WNOHANG"] : [] });
+  return !gone(r);
+}
+
+/** Reap until there is nothing left to wait for. */
+function* reapAll(u: User): KGen<boolean> {
+  for (;;) {
+    const r = yield* u.call("wait", { pid: -1 });
+    if (gone(r)) return false;
+    if (r.errno === ECHILD) return true;
+  }
+}
+
+const common: Record<string, Body> = {
+  /** A shell: fork a child that exits at once, wait for it. */
+  *forkExitWait(u) {
+    const r = yield* u.spawn("fork", {}, "exit", [u.rng.below(4)]);
+    if (gone(r)) return false;
+    return r.errno === 0 ? yield* reap(u, r.ret) : true;
+  },
+
+  /** vfork: the parent sleeps until its child execs or exits; then reap it. */
+  *vforkExec(u) {
+    const call = u.kernel === "netbsd" && u.rng.below(2) ? "__vfork14" : "vfork";
+    const r = yield* u.spawn(call, {}, "vchild", [u.rng.below(2)]);
+    if (gone(r)) return false;
+    return r.errno === 0 ? yield* reap(u, r.ret) : true;
+  },
+
+  /** A threaded process: lwps that make a few calls and exit on their own. */
+  *lwpStorm(u) {
+    const n = 1 + u.rng.below(4);
+    for (let i = 0; i < n; i++) {
+      const r = yield* u.spawn("lwp_create", {}, "lwp", [1 + u.rng.below(4)]);
+      if (gone(r)) return false;
+    }
+    return !gone(yield* u.call("getpid"));
+  },
+
+  /** killpg racing fork: a group of forkers, signalled while they fork. */
+  *pgsignalVsFork(u) {
+    const leader = yield* u.spawn("fork", {}, "groupleader", [2 + u.rng.below(3)]);
+    if (gone(leader)) return false;
+    if (leader.errno !== 0) return true;
+    // Put the child in a group of its own (it may have done so already: both sides race, as in a shell).
+    if (gone(yield* u.call("setpgid", { pid: leader.ret, pgid: leader.ret }))) return false;
+    for (let i = 0; i < 1 + u.rng.below(3); i++) {
+      if (gone(yield* u.call("getpid"))) return false;
+      const sig = u.rng.below(4) === 0 ? SIGKILL : SIGUSR1;
+      if (gone(yield* u.call("killpg", { pgid: leader.ret, sig }))) return false;
+    }
+    if (gone(yield* u.call("killpg", { pgid: leader.ret, sig: SIGKILL }))) return false;
+    return yield* reap(u, leader.ret);
+  },
+
+  /** Fork without waiting until the limits say EAGAIN, then reap the lot. */
+  *maxprocBurst(u) {
+    for (let i = 0; i < 12; i++) {
+      const r = yield* u.spawn("fork", {}, "linger", [4 + u.rng.below(8)]);
+      if (gone(r)) return false;
+      if (r.errno === EAGAIN) break;
+    }
+    return yield* reapAll(u);
+  },
+
+  /** Several lwps of one process waiting at once while children exit. */
+  *waitRace(u) {
+    const kids = 2 + u.rng.below(4);
+    for (let i = 0; i < kids; i++) if (gone(yield* u.spawn("fork", {}, "linger", [1 + u.rng.below(6)]))) return false;
+    const waiters = 1 + u.rng.below(3);
+    for (let i = 0; i < waiters; i++) if (gone(yield* u.spawn("lwp_create", {}, "waiter"))) return false;
+    return yield* reapAll(u);
+  },
+
+  /** A process of another uid forking against RLIMIT_NPROC. */
+  *setuidFork(u) {
+    const r = yield* u.spawn("fork", {}, "uidforker", [1000 + u.rng.below(3)]);
+    if (gone(r)) return false;
+    return r.errno === 0 ? yield* reap(u, r.ret) : true;
+  },
+};
+
+/** The worker: `actions` weighted picks from its mix, then exit. args: mix, seq. */
+function* worker(k: KernelActions, [mix, seq]: readonly number[]): KGen {
+  const u = new User(k, seq);
+  const weights = MIXES[mix] ?? {};
+  const menu = ACTIONS.filter((a) => (weights[a] ?? 0) > 0 && (common[a] || k.extra[a]));
+  const total = menu.reduce((n, a) => n + weights[a]!, 0);
+  if (gone(yield* u.call("sigaction", { sig: SIGUSR1, handler: "catch" }))) return;
+  for (let i = 0; i < 16 && !draining() && total > 0; i++) {
+    let x = u.rng.below(total);
+    const a = menu.find((m) => (x -= weights[m]!) < 0)!;
+    const body = common[a] ?? k.extra[a]!;
+    if (!(yield* body(u))) return;
+  }
+  yield* u.call("exit", { status: 0 });
+}
+
+/** init: start `population` workers, reap whatever becomes a zombie, replace workers; idle once draining. */
+function* init(k: KernelActions, [population, mix]: readonly number[]): KGen {
+  const u = new User(k, 0);
+  let seq = 1;
+  const start = function* (): KGen<RawResult> {
+    return yield* u.spawn("fork", {}, "worker", [mix, seq++]);
+  };
+  for (let i = 0; i < population; i++) if (gone(yield* start())) return;
+  for (;;) {
+    const r = yield* u.call("wait", { pid: -1 });
+    if (gone(r)) return;
+    if (r.errno === ECHILD && draining()) break;
+    if (!draining() && (r.errno === 0 || r.errno === ECHILD)) if (gone(yield* start())) return;
+  }
+  // Drained: every process is reaped. Sleep until the machine stops (on a channel nobody wakes).
+  const idle = image.table(THREAD).view(curthread().h).ptr("td_wchan");
+  for (;;) yield* tsleep(idle, 0, "idle", 0);
+}
+
+function programs(k: KernelActions): Record<string, (u: User, args: readonly number[]) => KGen> {
+  return {
+    *exit(u, [status]) {
+      yield* u.call("exit", { status });
+    },
+    /** A vfork child: exec (ending the parent's wait) then exit, or exit at once. */
+    *vchild(u, [execFirst]) {
+      if (execFirst && gone(yield* u.call("exec"))) return;
+      yield* u.call("exit", { status: 0 });
+    },
+    /** An lwp: a few calls, then lwp_exit. */
+    *lwp(u, [n]) {
+      for (let i = 0; i < n; i++) if (gone(yield* u.call("getpid"))) return;
+      yield* u.call("lwp_exit");
+    },
+    /** Stay alive for a few calls, then exit (a child holding a process slot). */
+    *linger(u, [n]) {
+      for (let i = 0; i < n; i++) if (gone(yield* u.call("getppid"))) return;
+      yield* u.call("exit", { status: 0 });
+    },
+    /** An lwp that reaps its process's children until none is left. */
+    *waiter(u) {
+      if (!(yield* reapAll(u))) return;
+      yield* u.call("lwp_exit");
+    },
+    /** Leads a process group of forkers that fork and reap while killpg hits them. */
+    *groupleader(u, [n]) {
+      if (gone(yield* u.call("setpgid", { pid: 0, pgid: 0 }))) return;
+      for (let i = 0; i < n; i++) if (gone(yield* u.spawn("fork", {}, "forker", [2 + u.rng.below(3)]))) return;
+      if (!(yield* reapAll(u))) return;
+      yield* u.call("exit", { status: 0 });
+    },
+    /** Fork-and-reap in a loop (a busy shell inside a signalled group). */
+    *forker(u, [n]) {
+      for (let i = 0; i < n; i++) {
+        const r = yield* u.spawn("fork", {}, "exit", [0]);
+        if (gone(r)) return;
+        if (r.errno === 0 && !(yield* reap(u, r.ret))) return;
+      }
+      yield* u.call("exit", { status: 0 });
+    },
+    /** setuid to a non-root uid, then fork against RLIMIT_NPROC and maxproc's last ten. */
+    *uidforker(u, [uid]) {
+      if (gone(yield* u.call("setuid", { uid }))) return;
+      for (let i = 0; i < 6; i++) {
+        const r = yield* u.spawn("fork", {}, "linger", [2]);
+        if (gone(r)) return;
+        if (r.errno === EAGAIN) break;
+      }
+      if (!(yield* reapAll(u))) return;
+      yield* u.call("exit", { status: 0 });
+    },
+    *worker(u, args) {
+      yield* worker(u.k, args);
+    },
+    ...k.extraPrograms,
+  };
+}
+
+/** Register one kernel's user programs as `<kernel>.<name>`. */
+export function registerUserPrograms(k: KernelActions): void {
+  const all = programs(k);
+  for (const [name, body] of Object.entries(all)) {
+    registerProgram(`${k.model.name}.${name}`, (args) => body(new User(k, args[3] ?? 0), args));
+  }
+  registerProgram(`${k.model.name}.init`, (args) => init(k, args));
+}
