@@ -14,6 +14,7 @@ import { CATALOG } from "./bugs/catalog.js";
 import { stressSummary } from "./report/summary.js";
 import { hunt, huntSummary } from "./run/hunt.js";
 import { writeJsonAtomic } from "./report/report.js";
+import { replay, type ReplayOutcome } from "./run/replay.js";
 import { stress } from "./run/stress.js";
 import { runScript } from "./script/runner.js";
 import { contentionDemo } from "./selftest/demo.js";
@@ -103,9 +104,9 @@ function kernelOption(v: string | undefined): "dragonfly" | "netbsd" {
   return v;
 }
 
-function modeOption(v: string | undefined): "free" {
-  if (v === undefined || v === "free") return "free";
-  if (v === "pct" || v === "random") throw new UsageError(`--mode ${v}: the controlled strategies are not built yet; use --mode free`);
+function modeOption(v: string | undefined): "free" | "pct" | "random" {
+  if (v === undefined) return "free";
+  if (v === "free" || v === "pct" || v === "random") return v;
   throw new UsageError(`--mode must be free, pct or random, got "${v}"`);
 }
 
@@ -146,6 +147,8 @@ async function cmdStress(argv: string[]): Promise<number> {
     trace: { type: "string" },
     json: { type: "boolean" },
     watchdog: { type: "string" },
+    depth: { type: "string" },
+    "step-bound": { type: "string" },
   });
   const kernel = kernelOption(v.kernel);
   if (v.scenario === "list") {
@@ -168,6 +171,8 @@ async function cmdStress(argv: string[]): Promise<number> {
     bugs: v.bug ?? [],
     keepGoing: v["keep-going"] ?? false,
     watchdogSeconds: numberOption(v.watchdog, "watchdog", 0.5, 3600),
+    depth: intOption(v.depth, "depth", 1, 16),
+    stepBound: intOption(v["step-bound"], "step-bound", 1, 1e9),
     report: v.report,
     trace: v.trace,
   };
@@ -226,7 +231,25 @@ async function cmdHunt(argv: string[]): Promise<number> {
   }
 }
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { stress: cmdStress, hunt: cmdHunt, script: cmdScript, list: cmdList, demo: cmdDemo };
+async function cmdReplay(argv: string[]): Promise<number> {
+  const { values: v, positionals } = parse(argv, { "follow-schedule": { type: "boolean" }, json: { type: "boolean" } }, 1);
+  const file = positionals[0];
+  if (!file) throw new UsageError("a REPORT file is required");
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(code ? `cannot read ${file}: ${code}` : `${file} is not valid JSON: ${(e as Error).message}`);
+  }
+  const out = await replay(raw, v["follow-schedule"] ?? false);
+  const line = (x: ReplayOutcome["original"]) => `${x.verdict}${x.law ? ` [${x.law}] at step ${x.step}` : ""}, hash ${x.eventHash}`;
+  if (v.json) process.stdout.write(JSON.stringify({ reproduced: out.reproduced, original: out.original, replayed: out.replayed }, null, 2) + "\n");
+  else process.stdout.write(`original: ${line(out.original)}\nreplayed: ${line(out.replayed)}\n${out.reproduced ? "REPRODUCED" : "DIVERGED"}\n`);
+  return out.reproduced ? EXIT.clean : EXIT.violation;
+}
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { stress: cmdStress, hunt: cmdHunt, replay: cmdReplay, script: cmdScript, list: cmdList, demo: cmdDemo };
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;

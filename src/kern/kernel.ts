@@ -81,6 +81,11 @@ export interface KernelModel {
   ps(img: Image): PsEntry[];
   /** Full-state audits; meaningful when the machine is quiescent. */
   audit(img: Image): AuditFinding[];
+  /**
+   * Tables whose records the kernel never gives back (NetBSD's uidinfo): the conservation audit
+   * skips them; the kernel's own audits check their contents instead.
+   */
+  readonly persistentTables?: readonly string[];
 }
 
 /** Call numbers are positions in the kernel's call list (the same in every worker). */

@@ -38,7 +38,11 @@ export interface SyscallCount {
   errno: Record<string, number>;
 }
 const counts = new Map<string, SyscallCount>();
-registerCollector("syscalls", () => Object.fromEntries(counts));
+registerCollector(
+  "syscalls",
+  () => Object.fromEntries(counts),
+  () => counts.clear(),
+);
 
 export function registerKernelEntry(kernel: string, entry: KernelEntry): void {
   entries.set(kernel, entry);

@@ -26,6 +26,9 @@ export interface StressConfig {
   chaos: number;
   bugs: string[];
   keepGoing: boolean;
+  /** pct only */
+  depth?: number;
+  stepBound?: number;
 }
 
 export interface StressReport {
@@ -40,6 +43,8 @@ export interface StressReport {
   /** Controlled modes only: hash of the event sequence; null in free mode. */
   eventHash: string | null;
   steps: number;
+  /** Controlled modes: the decisions taken, run-length encoded [cpu, count, ...] (null if too long). */
+  schedule?: number[] | null;
   violations: ViolationRecord[];
   hang: null | { threads: ThreadDump[] };
   lockstat: LockStat[];

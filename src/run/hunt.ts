@@ -8,6 +8,8 @@ import { CATALOG, type BugEntry } from "../bugs/catalog.js";
 import { UsageError, type KernelName } from "../kern/kernel.js";
 import { KERNELS } from "../kern/registry.js";
 import { VERSION } from "../report/report.js";
+import type { Piscina } from "piscina";
+import { cpuPool } from "../sched/machine.js";
 import { stress, type StressOptions } from "./stress.js";
 
 export interface HuntOptions {
@@ -16,13 +18,15 @@ export interface HuntOptions {
   seeds: number;
   budget: number;
   cpus: number;
-  mode: "free";
+  mode: "free" | "pct" | "random";
   /** First seed; run i uses seed + i. */
   seed: number;
   chaos: number;
   /** The scenario of the clean baseline. */
   baselineScenario?: string;
-  onRun?: (what: string, i: number, outcome: { detected: boolean; seconds: number; law: string | null }) => void;
+  /** Controlled modes: system calls per execution (each execution is one short run). */
+  opsPerExecution?: number;
+  onRun?: (what: string, i: number, outcome: { detected: boolean; seconds: number; law: string | null; executions?: number }) => void;
   signal?: AbortSignal;
 }
 
@@ -35,6 +39,9 @@ export interface HuntBugRow {
   detected: number;
   secondsToDetect: number[];
   medianSecondsToDetect: number | null;
+  /** Controlled modes: executions (short runs, each with its own seed) until the first detection. */
+  executionsToDetect?: number[];
+  medianExecutionsToDetect?: number | null;
   detectedBy: string[];
 }
 
@@ -81,25 +88,30 @@ export async function hunt(o: HuntOptions): Promise<{ report: HuntReport; exitCo
     signal: o.signal,
   });
 
+  const controlled = o.mode !== "free";
+  const pools = new Map<number, Piscina>();
+  const pool = () => pools.get(o.cpus) ?? pools.set(o.cpus, cpuPool(o.cpus)).get(o.cpus)!;
   const rows: HuntBugRow[] = [];
-  for (const b of bugs) {
-    const row: HuntBugRow = { id: b.id, kernel: b.kernel, interlock: b.interlock, description: b.description, runs: 0, detected: 0, secondsToDetect: [], medianSecondsToDetect: null, detectedBy: [] };
-    for (let i = 0; i < o.seeds && !o.signal?.aborted; i++) {
-      const { report } = await stress({ ...base(b.kernel, o.seed + i), scenario: b.scenario, bugs: [b.id] });
-      row.runs++;
-      const first = report.violations[0];
-      const detected = report.verdict === "violation" || report.verdict === "hang";
-      const seconds = first ? first.atSeconds : report.elapsedSeconds;
-      const law = first?.law ?? (report.verdict === "hang" ? "watchdog-hang" : null);
-      if (detected) {
-        row.detected++;
-        row.secondsToDetect.push(Math.round(seconds * 1000) / 1000);
-        if (law && !row.detectedBy.includes(law)) row.detectedBy.push(law);
+  try {
+    for (const b of bugs) {
+      const row: HuntBugRow = { id: b.id, kernel: b.kernel, interlock: b.interlock, description: b.description, runs: 0, detected: 0, secondsToDetect: [], medianSecondsToDetect: null, ...(controlled ? { executionsToDetect: [] } : {}), detectedBy: [] };
+      for (let i = 0; i < o.seeds && !o.signal?.aborted; i++) {
+        const r = controlled ? await executions(o, b, o.seed + i * 100_003, pool()) : await freeRun(o, b, o.seed + i, base);
+        row.runs++;
+        if (r.detected) {
+          row.detected++;
+          row.secondsToDetect.push(Math.round(r.seconds * 1000) / 1000);
+          row.executionsToDetect?.push(r.executions);
+          if (r.law && !row.detectedBy.includes(r.law)) row.detectedBy.push(r.law);
+        }
+        o.onRun?.(b.id, i, r);
       }
-      o.onRun?.(b.id, i, { detected, seconds, law });
+      row.medianSecondsToDetect = median(row.secondsToDetect);
+      if (controlled) row.medianExecutionsToDetect = median(row.executionsToDetect!);
+      rows.push(row);
     }
-    row.medianSecondsToDetect = median(row.secondsToDetect);
-    rows.push(row);
+  } finally {
+    for (const p of pools.values()) await p.destroy();
   }
 
   const baseline: HuntReport["baseline"] = [];
@@ -124,10 +136,64 @@ export async function hunt(o: HuntOptions): Promise<{ report: HuntReport; exitCo
   return { report, exitCode: o.signal?.aborted ? 130 : pass ? 0 : 1 };
 }
 
+interface RunOutcome {
+  detected: boolean;
+  seconds: number;
+  law: string | null;
+  executions: number;
+}
+
+/** Free mode: one run of the whole budget; detected when it ends on a violation or a hang. */
+async function freeRun(o: HuntOptions, b: BugEntry, seed: number, base: (k: KernelName, seed: number) => Omit<StressOptions, "scenario">): Promise<RunOutcome> {
+  const { report } = await stress({ ...base(b.kernel, seed), scenario: b.scenario, bugs: [b.id] });
+  const first = report.violations[0];
+  const detected = report.verdict === "violation" || report.verdict === "hang";
+  return { detected, seconds: first ? first.atSeconds : report.elapsedSeconds, law: first?.law ?? (report.verdict === "hang" ? "watchdog-hang" : null), executions: 1 };
+}
+
+/**
+ * Controlled modes: short executions, each from its own seed, until one detects the bug or the
+ * budget runs out. PCT's step bound k is learned from the previous execution's length.
+ */
+async function executions(o: HuntOptions, b: BugEntry, seed0: number, pool: Piscina): Promise<RunOutcome> {
+  const t0 = performance.now();
+  let stepBound = 20_000;
+  for (let e = 0; ; e++) {
+    const seconds = (performance.now() - t0) / 1000;
+    if (seconds >= o.budget || o.signal?.aborted) return { detected: false, seconds, law: null, executions: e };
+    const { report } = await stress({
+      kernel: b.kernel,
+      scenario: b.scenario,
+      cpus: o.cpus,
+      ops: o.opsPerExecution ?? 150 * o.cpus,
+      seconds: o.budget - seconds,
+      mode: o.mode,
+      seed: seed0 + e,
+      chaos: 0,
+      depth: 3,
+      stepBound,
+      bugs: [b.id],
+      keepGoing: false,
+      watchdogSeconds: Math.min(5, Math.max(1, o.budget - seconds)),
+      signal: o.signal,
+      pool,
+    });
+    if (report.steps > 0) stepBound = report.steps;
+    if (report.verdict === "violation" || report.verdict === "hang") {
+      const first = report.violations[0];
+      return { detected: true, seconds: (performance.now() - t0) / 1000, law: first?.law ?? "watchdog-hang", executions: e + 1 };
+    }
+  }
+}
+
 export function huntSummary(r: HuntReport): string {
   const lines = [`forkstorm hunt: ${r.verdict.toUpperCase()} (${r.config.seeds} seeds, ${r.config.budget} s budget, ${r.config.cpus} cpus, ${r.config.mode})`];
-  lines.push(`${"bug".padEnd(30)} ${"interlock".padEnd(22)} detected  median s  law`);
-  for (const b of r.bugs) lines.push(`${b.id.padEnd(30)} ${b.interlock.padEnd(22)} ${`${b.detected}/${b.runs}`.padStart(8)}  ${(b.medianSecondsToDetect?.toFixed(3) ?? "-").padStart(8)}  ${b.detectedBy.join(",")}`);
+  const execs = r.config.mode !== "free";
+  lines.push(`${"bug".padEnd(30)} ${"interlock".padEnd(22)} detected  median s${execs ? "  median execs" : ""}  law`);
+  for (const b of r.bugs)
+    lines.push(
+      `${b.id.padEnd(30)} ${b.interlock.padEnd(22)} ${`${b.detected}/${b.runs}`.padStart(8)}  ${(b.medianSecondsToDetect?.toFixed(3) ?? "-").padStart(8)}${execs ? `  ${String(b.medianExecutionsToDetect ?? "-").padStart(12)}` : ""}  ${b.detectedBy.join(",")}`,
+    );
   for (const b of r.baseline) lines.push(`baseline ${b.kernel}: ${b.runs} runs, ${b.seconds} s, ${b.violations} violations${b.laws.length ? ` (${b.laws.join(",")})` : ""}`);
   return lines.join("\n");
 }

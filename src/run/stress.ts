@@ -5,11 +5,14 @@
  * system call completes for a while; the report then holds every thread's state.
  */
 import { Mutex } from "async-mutex";
+import type { Piscina } from "piscina";
 import { CATALOG } from "../bugs/catalog.js";
 import { UsageError, type KernelModel, type Limits } from "../kern/kernel.js";
 import { loadKernel } from "../kern/registry.js";
 import type { CpuResult, ViolationRecord } from "../sched/cpu.js";
 import { Machine } from "../sched/machine.js";
+import { rle } from "../sched/replay.js";
+import type { MachineSpec } from "../sched/spec.js";
 import { chromeTrace } from "../report/trace.js";
 import { mergeLocks, mergeSyscalls, mergeViolations, VERSION, writeJsonAtomic, type StressConfig, type StressReport, type Verdict } from "../report/report.js";
 import { findScenario } from "../../stress/scenarios/index.js";
@@ -21,9 +24,15 @@ export interface StressOptions {
   cpus: number;
   seconds?: number;
   ops?: number;
-  mode: "free";
+  mode: "free" | "pct" | "random" | "replay";
   seed: number;
   chaos: number;
+  /** pct: the bug depth d (d-1 priority change points); default 3. */
+  depth?: number;
+  /** pct: the step bound k change points are drawn from (learned from earlier runs); default 20000. */
+  stepBound?: number;
+  /** replay: the recorded schedule to follow (run-length encoded decisions). */
+  schedule?: number[];
   bugs: string[];
   keepGoing: boolean;
   /** Seconds without a completed system call before the run is called hung. */
@@ -34,6 +43,8 @@ export interface StressOptions {
   onProgress?: (p: { seconds: number; ops: number; violations: number }) => void;
   /** Aborting stops the run; the report is still written (verdict "interrupted"). */
   signal?: AbortSignal;
+  /** Worker threads to run on (a hunt's executions share one pool); default: a pool of its own. */
+  pool?: Piscina;
 }
 
 export interface StressOutcome {
@@ -68,21 +79,36 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
   checkBugs(o.kernel, o.bugs);
   const model = await loadKernel(o.kernel);
   const limits = limitsFor(model, sc);
+  const controlled = o.mode !== "free";
   const m = new Machine({
     cpus: o.cpus,
     maxThreads: limits.tables.thread ?? 512,
     tables: model.tables(limits),
     modules: [model.module, sc.module],
-    strategy: { name: "free", seed: o.seed, chaos: o.chaos },
-    clock: "wall",
+    strategy: strategyOf(o),
+    clock: controlled ? "logical" : "wall",
     hz: 100,
     stopOnViolation: !o.keepGoing,
     bugs: o.bugs,
-  });
+    drainAtOps: o.ops,
+  }, o.pool ?? null);
   model.boot(m, limits, { program: sc.init, args: sc.initArgs });
   const baseline = new Map(m.image.allTables().map((t) => [t.name, t.inUse()]));
   const bootThreads = m.live();
-  const config: StressConfig = { kernel: o.kernel, scenario: sc.name, cpus: o.cpus, mode: o.mode, seed: o.seed, chaos: o.chaos, bugs: o.bugs, keepGoing: o.keepGoing, ...(o.ops !== undefined ? { ops: o.ops } : { seconds: o.seconds ?? 10 }) };
+  const config: StressConfig = {
+    kernel: o.kernel,
+    scenario: sc.name,
+    cpus: o.cpus,
+    mode: o.mode,
+    seed: o.seed,
+    chaos: controlled ? 0 : o.chaos,
+    bugs: o.bugs,
+    keepGoing: o.keepGoing,
+    ...(o.ops !== undefined ? { ops: o.ops } : { seconds: o.seconds ?? 10 }),
+    ...(o.mode === "pct" ? { depth: o.depth ?? 3, stepBound: o.stepBound ?? 20000 } : {}),
+  };
+  let hashAtEnd = "";
+  let stepsAtEnd = 0;
 
   const t0 = performance.now();
   const elapsed = () => (performance.now() - t0) / 1000;
@@ -96,8 +122,10 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     if (verdict === "clean" || (verdict === "violation" && o.keepGoing)) {
       const drained = await drain(m, o, bootThreads);
       if (!drained) verdict = "hang";
-      else extra.push(...audits(m, model, baseline, elapsed()));
+      else extra.push(...audits(m, model, baseline, elapsed(), m.steps()));
     }
+    hashAtEnd = m.eventHash();
+    stepsAtEnd = m.steps();
   } catch (e) {
     verdict = "error";
     error = (e as Error).stack ?? String(e);
@@ -120,8 +148,9 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     verdict,
     elapsedSeconds: Math.round(elapsed() * 1000) / 1000,
     ops: mergeSyscalls(results),
-    eventHash: null,
-    steps: 0,
+    eventHash: controlled ? hashAtEnd : null,
+    steps: stepsAtEnd,
+    ...(controlled ? { schedule: scheduleOf(results) } : {}),
     violations,
     hang: verdict === "hang" ? { threads: results.flatMap((r) => r.threads) } : null,
     ...mergeLocks(results),
@@ -132,6 +161,29 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     if (o.trace) writeJsonAtomic(o.trace, chromeTrace(results, (a) => m.image.describe(a), (n) => Object.keys(model.calls)[n] ?? `call#${n}`));
   });
   return { report, exitCode: VERDICT_EXIT[verdict] };
+}
+
+function strategyOf(o: StressOptions): MachineSpec["strategy"] {
+  switch (o.mode) {
+    case "free":
+      return { name: "free", seed: o.seed, chaos: o.chaos };
+    case "random":
+      return { name: "random", seed: o.seed };
+    case "pct":
+      return { name: "pct", seed: o.seed, depth: o.depth ?? 3, stepBound: o.stepBound ?? 20000 };
+    case "replay":
+      if (!o.schedule) throw new UsageError("replay mode needs a recorded schedule");
+      return { name: "replay", seed: o.seed, schedule: o.schedule };
+  }
+}
+
+/** The run's decisions, in step order, run-length encoded (null when too long to keep). */
+function scheduleOf(results: readonly CpuResult[]): number[] | null {
+  const pairs: [number, number][] = [];
+  for (const r of results) for (let i = 0; i < r.decisions.length; i += 2) pairs.push([r.decisions[i], r.decisions[i + 1]]);
+  pairs.sort((a, b) => a[0] - b[0]);
+  const out = rle(pairs.map((p) => p[1]));
+  return out.length <= 400_000 ? out : null;
 }
 
 /** Run until the length is reached, a violation stops the machine, the watchdog fires or ^C. */
@@ -155,7 +207,9 @@ async function watch(m: Machine, o: StressOptions, elapsed: () => number): Promi
       lastOps = ops;
       lastMove = t;
     } else if (t - lastMove > watchdog) return "hang";
-    if (o.ops !== undefined ? ops >= o.ops : t >= (o.seconds ?? 10)) return m.violations() ? "violation" : "clean";
+    // Every thread asleep and no timed sleep pending: nothing can ever run again.
+    if (!m.draining() && m.runnable() === 0 && m.timed() === 0 && (await m.quiesce(20)) && !m.draining()) return "hang";
+    if (o.ops !== undefined ? m.draining() : t >= (o.seconds ?? 10)) return m.violations() ? "violation" : "clean";
   }
 }
 
@@ -163,21 +217,28 @@ async function watch(m: Machine, o: StressOptions, elapsed: () => number): Promi
 async function drain(m: Machine, o: StressOptions, bootThreads: number): Promise<boolean> {
   m.drain();
   const end = Date.now() + DRAIN_SECONDS * 1000;
+  let dead = 0;
   while (Date.now() < end) {
     if (m.crashed()) throw m.crashed();
     if (o.signal?.aborted || m.stopped()) return true;
     if (m.live() <= bootThreads && (await m.quiesce(200))) return true;
+    // Threads left but nothing runnable and no timed sleep pending, twice in a row: nothing can
+    // ever wake them (a stress run posts no calls from outside), so the drain is hung already.
+    if (m.live() > bootThreads && (await m.quiesce(200))) {
+      if (++dead >= 2) return false;
+    } else dead = 0;
     await sleep(TICK_MS);
   }
   return false;
 }
 
 /** The conservation audit: after the drain, every table back to its boot count; then the kernel's own audits. */
-function audits(m: Machine, model: KernelModel, baseline: ReadonlyMap<string, number>, at: number): ViolationRecord[] {
+function audits(m: Machine, model: KernelModel, baseline: ReadonlyMap<string, number>, at: number, step: number): ViolationRecord[] {
   const found = model.audit(m.image).map((f) => ({ law: f.law, message: f.message }));
   for (const t of m.image.allTables()) {
+    if (model.persistentTables?.includes(t.name)) continue;
     const was = baseline.get(t.name)!;
     if (t.inUse() !== was) found.push({ law: "conservation", message: `table ${t.name}: ${t.inUse()} records in use after the drain, ${was} at boot` });
   }
-  return found.map((f) => ({ ...f, cpu: -1, tid: -1, pid: 0, syscall: "", atSeconds: at, step: 0, stack: "", events: [] }));
+  return found.map((f) => ({ ...f, cpu: -1, tid: -1, pid: 0, syscall: "", atSeconds: at, step, stack: "", events: [] }));
 }

@@ -15,6 +15,8 @@ import type { Strategy } from "./strategy.js";
 export interface CpuWords {
   nrun: Addr;
   nextto: Addr;
+  /** 1 while the cpu waits for a lock held elsewhere: not chosen until some cpu progresses. */
+  spin: Addr;
   inqHead: Addr;
   inqTail: Addr;
 }
@@ -57,13 +59,21 @@ export class Baton implements Strategy {
 
   /** A point: decide, and run on only if chosen. Every point is a decision. */
   atPoint(): number {
+    // This cpu is making progress: whatever the spinners wait for may have changed.
+    for (const w of this.cpus) if (this.i32[w.spin]) this.i32[w.spin] = 0;
     this.decide(true);
     return 1;
   }
 
-  /** Not progressing: let another runnable cpu run, if any. */
+  /**
+   * Not progressing: let another runnable cpu run. The spinner stays out of the choice until
+   * some cpu progresses -- otherwise two spinners could hand the baton to each other forever
+   * while the holder, never chosen, never releases.
+   */
   spinWait(_addr?: Addr): void {
+    this.i32[this.cpus[this.me].spin] = 1;
     this.decide(false, true);
+    this.i32[this.cpus[this.me].spin] = 0;
   }
 
   /** Nothing runnable here: hand the baton on; when nobody can run, wait a little and return. */
@@ -91,14 +101,20 @@ export class Baton implements Strategy {
     i32[rt.hash1] = Math.imul((i32[rt.hash1] + v) ^ (i32[rt.hash1] >>> 15), 0x85ebca6b);
   }
 
-  private runnableCpus(selfRunnable: boolean, ticks: number): number[] {
+  /**
+   * The cpus that can run now. This cpu counts when `selfCan` (it is mid-thread or has queued
+   * threads) or, unless it spins, when work arrived in its inbox or a sleep of its timed out.
+   */
+  private runnableCpus(selfCan: boolean, spinning: boolean, ticks: number): number[] {
     const { i32 } = this;
     const out: number[] = [];
     for (let c = 0; c < this.cpus.length; c++) {
       const w = this.cpus[c];
+      const me = c === this.me;
+      if (me ? spinning && !selfCan : i32[w.spin]) continue;
       const to = i32[w.nextto];
-      if (c === this.me ? selfRunnable || this.runnableHere() > 0 : i32[w.nrun] > 0) out.push(c);
-      else if ( Atomics.load(i32, w.inqHead) !== Atomics.load(i32, w.inqTail) || (to !== 0 && to <= ticks)) out.push(c);
+      const queued = Atomics.load(i32, w.inqHead) !== Atomics.load(i32, w.inqTail) || (to !== 0 && to <= ticks);
+      if ((me ? selfCan : i32[w.nrun] > 0) || queued) out.push(c);
     }
     return out;
   }
@@ -114,7 +130,8 @@ export class Baton implements Strategy {
     // decision passes it over.
     i32[this.cpus[this.me].nrun] = this.runnableHere() + (selfRunnable || spinning ? 1 : 0);
     let ticks = i32[rt.ticks];
-    let runnable = this.runnableCpus(selfRunnable && !spinning, ticks);
+    const selfCan = !spinning && (selfRunnable || this.runnableHere() > 0);
+    let runnable = this.runnableCpus(selfCan, spinning, ticks);
     if (runnable.length === 0) {
       // Nobody can run: move logical time to the earliest deadline anywhere.
       let next = 0;
@@ -125,13 +142,21 @@ export class Baton implements Strategy {
       if (next > ticks) {
         i32[rt.ticks] = ticks = next;
         this.mix(0x7fff0000 | (next & 0xffff));
-        runnable = this.runnableCpus(selfRunnable && !spinning, ticks);
+        runnable = this.runnableCpus(selfCan, spinning, ticks);
       }
     }
-    if (runnable.length === 0 && spinning) runnable = [this.me]; // alone: spin on
-    if (runnable.length === 0) return false;
+    let chosen = -1;
+    if (runnable.length === 0 && spinning) {
+      // Only spinners are left: the one that can progress is among them. Take them in turn
+      // (not by the strategy's preference, which could pick the same blocked spinner forever).
+      for (let k = 1; k <= this.cpus.length && chosen < 0; k++) {
+        const c = (this.me + k) % this.cpus.length;
+        if (i32[this.cpus[c].spin] || c === this.me) chosen = c;
+      }
+    }
+    if (runnable.length === 0 && chosen < 0) return false;
     const step = i32[rt.step]++;
-    const chosen = runnable.length === 1 ? runnable[0] : this.chooser.choose(runnable, this.me, step);
+    if (chosen < 0) chosen = runnable.length === 1 ? runnable[0] : this.chooser.choose(runnable, this.me, step);
     this.mix((step << 6) ^ chosen);
     if (this.decisions.length < this.recordLimit) this.decisions.push(step, chosen);
     if (chosen !== this.me) {

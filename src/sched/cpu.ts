@@ -13,15 +13,16 @@ import { RTCTL, THREAD, TDF_EXITING } from "../shm/core.js";
 import { Image } from "../shm/image.js";
 import { ev, EV, installTrace, lastEvents, type TraceEvent } from "../shm/trace.js";
 import { installFreedBy, slotOf, type Handle } from "../shm/table.js";
-import { lockstatSnapshot, type LockStat } from "../sync/lockstat.js";
+import { lockstatSnapshot, resetLockstat, type LockStat } from "../sync/lockstat.js";
 import { installSync, SWITCH_SLEEP, SWITCH_TOKEN, type SyncThread } from "../sync/seam.js";
 import { initSleepQueues, sleepq_deadline, sleepq_park, sleepq_remove, sleepq_timeout, sleepq_wchan, wmesgs } from "../sync/sleep.js";
 import { gd_spinlocks } from "../sync/spinlock.js";
 import { lwkt_getalltokens, lwkt_relalltokens, tokensHeld } from "../sync/token.js";
-import { witnessEdges, type WitnessEdges } from "../sync/witness.js";
+import { resetWitness, witnessEdges, type WitnessEdges } from "../sync/witness.js";
+import { installBugs } from "../bugs/switch.js";
 import { Baton } from "./baton.js";
 import { Inboxes } from "./inbox.js";
-import { collect, programById } from "./programs.js";
+import { collect, programById, resetCollectors } from "./programs.js";
 import { makeStrategy } from "./strategies.js";
 import { imageTables, type MachineSpec } from "./spec.js";
 import type { Strategy } from "./strategy.js";
@@ -120,10 +121,20 @@ export class Cpu {
   private nexttoWord = 0;
   progress(): void {
     Atomics.add(this.i32, this.gdOps, 1);
+    const limit = this.spec.drainAtOps;
+    if (limit !== undefined && !Atomics.load(this.i32, this.rt.rt_drain)) {
+      let ops = 0;
+      for (let c = 0; c < this.spec.cpus; c++) ops += Atomics.load(this.i32, this.inbox.opsWord(c));
+      if (ops >= limit) Atomics.store(this.i32, this.rt.rt_drain, 1);
+    }
   }
 
   private install(): void {
     const cpu = this;
+    // A pooled worker runs one machine after another: start every per-cpu record afresh.
+    resetLockstat();
+    resetWitness();
+    resetCollectors();
     installSync(this.image, {
       current: () => current ?? cpu.noThread(),
       ready: (h) => cpu.inbox.ready(h),
@@ -132,6 +143,7 @@ export class Cpu {
       nanotime: () => performance.now() * 1e6,
     });
     initSleepQueues();
+    installBugs(this.spec.bugs ?? []);
     installPoint(() => cpu.strategy.atPoint(), this.strategy.first());
     installViolationSink((v) => cpu.record(v));
     installFreedBy(() => (cpu.cpuid << 16) | (current ? slotOf(current.h) + 1 : 0));

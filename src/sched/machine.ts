@@ -28,15 +28,26 @@ const WORKER = join(PACKAGE_ROOT, "dist", "workers", "cpu.js");
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A pool of exactly `cpus` worker threads, one per simulated cpu, reusable run after run. */
+export function cpuPool(cpus: number): Piscina {
+  return new Piscina({ filename: WORKER, minThreads: cpus, maxThreads: cpus, concurrentTasksPerWorker: 1, idleTimeout: 60_000 });
+}
+
 export class Machine {
   readonly image: Image;
   readonly inbox: Inboxes;
   private readonly rt: Record<string, number>;
   private pool: Piscina | null = null;
+  /** The pool was handed in (a hunt's executions share one): stop() leaves it running. */
+  private readonly sharedPool: Piscina | null;
   private tasks: Promise<CpuResult>[] = [];
   private crash: Error | null = null;
 
-  constructor(readonly spec: MachineSpec) {
+  constructor(
+    readonly spec: MachineSpec,
+    pool: Piscina | null = null,
+  ) {
+    this.sharedPool = pool;
     if (!Number.isInteger(spec.cpus) || spec.cpus < 1 || spec.cpus > 64) throw new Error(`cpus must be 1..64, got ${spec.cpus}`);
     this.image = Image.create(imageTables(spec));
     this.inbox = new Inboxes(this.image, spec.maxThreads);
@@ -124,7 +135,7 @@ export class Machine {
   /** Start every cpu together: resolves once all have attached and been released. */
   async start(): Promise<void> {
     const { cpus } = this.spec;
-    this.pool = new Piscina({ filename: WORKER, minThreads: cpus, maxThreads: cpus, concurrentTasksPerWorker: 1, idleTimeout: 60_000 });
+    this.pool = this.sharedPool ?? cpuPool(cpus);
     for (let cpu = 0; cpu < cpus; cpu++) {
       const t = this.pool.run({ sab: this.image.sab, spec: this.spec, cpu, root: PACKAGE_ROOT });
       t.catch((e: unknown) => {
@@ -148,6 +159,13 @@ export class Machine {
   }
   violations(): number {
     return this.word("rt_violations");
+  }
+  draining(): boolean {
+    return this.word("rt_drain") !== 0;
+  }
+  /** Threads in a timed sleep. */
+  timed(): number {
+    return this.word("rt_timed");
   }
   stopped(): boolean {
     return this.word("rt_stop") !== 0;
@@ -226,7 +244,7 @@ export class Machine {
   async stop(): Promise<CpuResult[]> {
     this.requestStop();
     const settled = await Promise.allSettled(this.tasks);
-    await this.pool?.destroy();
+    if (!this.sharedPool) await this.pool?.destroy();
     this.pool = null;
     if (this.crash) throw this.crash;
     return settled.map((s) => (s as PromiseFulfilledResult<CpuResult>).value);

@@ -26,13 +26,20 @@ export function programById(id: number): { name: string; run: Program } | undefi
   return programs.get(id);
 }
 
-/** Per-cpu figures a module wants in the cpu's result (merged by the orchestrator). */
-const collectors = new Map<string, () => unknown>();
+/**
+ * Per-cpu figures a module wants in the cpu's result (merged by the orchestrator), and how to
+ * start them afresh: a pooled worker runs one machine after another.
+ */
+const collectors = new Map<string, { collect: () => unknown; reset: () => void }>();
 
-export function registerCollector(name: string, fn: () => unknown): void {
-  collectors.set(name, fn);
+export function registerCollector(name: string, collect: () => unknown, reset: () => void): void {
+  collectors.set(name, { collect, reset });
 }
 
 export function collect(): Record<string, unknown> {
-  return Object.fromEntries([...collectors].map(([k, fn]) => [k, fn()]));
+  return Object.fromEntries([...collectors].map(([k, c]) => [k, c.collect()]));
+}
+
+export function resetCollectors(): void {
+  for (const c of collectors.values()) c.reset();
 }

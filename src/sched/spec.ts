@@ -23,6 +23,11 @@ export interface MachineSpec {
   stopOnViolation: boolean;
   /** Catalogued bugs injected in this run (src/bugs); empty for a clean kernel. */
   bugs?: string[];
+  /**
+   * Set rt_drain once this many system calls completed. Done by the cpus themselves, so in a
+   * controlled run the drain starts at the same step every time.
+   */
+  drainAtOps?: number;
 }
 
 export function imageTables(spec: MachineSpec): TableSpec[] {

@@ -3,17 +3,19 @@
  * the thread record: args[0] is usually an iteration count.
  */
 import { point } from "../shm/hooks.js";
-import { NULL } from "../shm/table.js";
+import { NULL, slotOf, type Handle } from "../shm/table.js";
 import { registerProgram } from "../sched/programs.js";
 import { atomic_add_int } from "../sync/atomic.js";
 import { cv_broadcast, cv_wait } from "../sync/condvar.js";
-import { mutex_enter, mutex_exit } from "../sync/kmutex.js";
-import { lockinfo, lockmgr, LK_EXCLUSIVE, LK_RELEASE, LK_SHARED } from "../sync/lockmgr.js";
+import { mutex_enter, mutex_exit, mutex_owned } from "../sync/kmutex.js";
+import { LKC_SHREQ, LKC_UPREQ, lockinfo, lockmgr, lockstatus, LK_CANRECURSE, LK_DOWNGRADE, LK_EXCLUPGRADE, LK_EXCLUSIVE, LK_RELEASE, LK_SHARED, LK_UPGRADE } from "../sync/lockmgr.js";
+import { EINTR } from "../sync/errno.js";
+import { holdcount, PHOLD, PHOLDZOMB, PLOCK_WAITING, PLOCK_ZOMB, PRELE, PRELEZOMB, PSTALL } from "../sync/phold.js";
 import { refcount_acquire, refcount_release } from "../sync/refcount.js";
-import { image, type KGen } from "../sync/seam.js";
-import { PINTERLOCKED, tsleep, tsleep_interlock, wakeup } from "../sync/sleep.js";
+import { curthread, image, type KGen } from "../sync/seam.js";
+import { PCATCH, PINTERLOCKED, tsleep, tsleep_interlock, wakeup } from "../sync/sleep.js";
 import { spin_lock, spin_unlock } from "../sync/spinlock.js";
-import { lwkt_gettoken, lwkt_gettoken_shared, lwkt_reltoken, lwkt_token_held_excl } from "../sync/token.js";
+import { lwkt_gettoken, lwkt_gettoken_shared, lwkt_reltoken, lwkt_token_held_excl, lwkt_yield } from "../sync/token.js";
 import { LAB, SCRATCH } from "./lab.js";
 
 const lab = () => image.table(LAB).view(image.table(LAB).handleAt(0));
@@ -184,9 +186,11 @@ registerProgram("lab.ppwait-waker", function* ([rounds]) {
   const l = lab();
   const ident = l.ptr("flag");
   for (let i = 0; i < rounds; i++) {
-    while (Atomics.load(image.i32, ident) !== 0 || Atomics.load(image.i32, l.ptr("rounds")) !== i) {
+    for (let spins = 0; Atomics.load(image.i32, ident) !== 0 || Atomics.load(image.i32, l.ptr("rounds")) !== i; spins++) {
       if (Atomics.load(image.i32, l.ptr("done")) !== 0) return;
       point();
+      // Give the cpu back now and then, so a machine whose sleeper lost its wakeup can be stopped.
+      if ((spins & 1023) === 1023) yield* lwkt_yield();
     }
     Atomics.store(image.i32, ident, 1);
     wakeup(ident);
@@ -202,6 +206,10 @@ registerProgram("lab.wp-reader1", function* () {
   l.phase = 1;
   while (l.phase !== 3) yield* tsleep(l.ptr("phase"), 0, "wp1", 1);
   yield* tsleep(l.ptr("refs"), 0, "wp1b", 20); // the second reader has had time to try
+  // Writer preference: the second reader is kept out of a lock held only shared, because a
+  // writer is queued. res0 = holds just before this release (ours alone), res1 = SHREQ posted.
+  res(l, 0, lockinfo(lk).count);
+  res(l, 1, Atomics.load(image.i32, lk) & LKC_SHREQ ? 1 : 0);
   log(l, 1);
   yield* lockmgr(lk, LK_RELEASE);
   finish();
@@ -267,6 +275,7 @@ registerProgram("lab.uaf", function* ([stale]) {
   const t = image.table(SCRATCH);
   const h = t.alloc();
   const r = t.view(h);
+  lab().res0 = slotOf(h);
   r.value = 7;
   const again = t.view(h).value; // a good dereference
   t.free(h, "lab.uaf free");
@@ -291,3 +300,344 @@ registerProgram("lab.cv", function* ([waiter]) {
 });
 
 export { lockinfo };
+
+/*
+ * Programs added for the foundation tests (test/foundation). Results go to lab.res0..res7,
+ * orderings to the log (log0..log2), so the test can read them from the main thread.
+ */
+
+function res(l: ReturnType<typeof lab>, i: number, v: number): void {
+  Atomics.store(image.i32, l.ptr("res0") + i, v);
+}
+
+/** Sleep one tick at a time until `cond` holds (a polite poll that gives the cpu away). */
+function* until(l: ReturnType<typeof lab>, cond: () => boolean): KGen {
+  while (!cond()) yield* tsleep(l.ptr("res7"), 0, "until", 1);
+}
+
+/**
+ * lockmgr modes in one thread. args[0] selects the case:
+ *  0: SHARED, UPGRADE (sole sharer: at once), DOWNGRADE, RELEASE
+ *  1: EXCLUSIVE, EXCLUSIVE|LK_CANRECURSE, RELEASE, RELEASE
+ *  2: EXCLUSIVE, EXCLUSIVE without LK_CANRECURSE ("locking against myself"), RELEASE
+ *  3: EXCLUSIVE, UPGRADE (already exclusive: a no-op), RELEASE
+ *  4: EXCLUSIVE, SHARED|LK_CANRECURSE (counts as one more hold), RELEASE, RELEASE
+ */
+registerProgram("lab.lk-single", function* ([which]) {
+  const l = lab();
+  const lk = l.ptr("lk");
+  const count = () => lockinfo(lk).count;
+  switch (which) {
+    case 0:
+      yield* lockmgr(lk, LK_SHARED);
+      res(l, 0, yield* lockmgr(lk, LK_UPGRADE));
+      res(l, 1, lockstatus(lk) === LK_EXCLUSIVE ? 1 : 0);
+      res(l, 2, yield* lockmgr(lk, LK_DOWNGRADE));
+      res(l, 3, lockinfo(lk).excl ? 1 : 0);
+      res(l, 4, count());
+      yield* lockmgr(lk, LK_RELEASE);
+      res(l, 5, count());
+      break;
+    case 1:
+      yield* lockmgr(lk, LK_EXCLUSIVE);
+      res(l, 0, yield* lockmgr(lk, LK_EXCLUSIVE | LK_CANRECURSE));
+      res(l, 1, count());
+      yield* lockmgr(lk, LK_RELEASE);
+      res(l, 2, count());
+      res(l, 3, lockstatus(lk) === LK_EXCLUSIVE ? 1 : 0);
+      yield* lockmgr(lk, LK_RELEASE);
+      res(l, 4, count());
+      res(l, 5, lockinfo(lk).excl ? 1 : 0);
+      break;
+    case 2:
+      yield* lockmgr(lk, LK_EXCLUSIVE);
+      res(l, 0, yield* lockmgr(lk, LK_EXCLUSIVE));
+      res(l, 1, count());
+      yield* lockmgr(lk, LK_RELEASE);
+      res(l, 2, count());
+      break;
+    case 3:
+      yield* lockmgr(lk, LK_EXCLUSIVE);
+      res(l, 0, yield* lockmgr(lk, LK_UPGRADE));
+      res(l, 1, count());
+      res(l, 2, lockstatus(lk) === LK_EXCLUSIVE ? 1 : 0);
+      yield* lockmgr(lk, LK_RELEASE);
+      res(l, 3, count());
+      break;
+    case 4:
+      yield* lockmgr(lk, LK_EXCLUSIVE);
+      res(l, 0, yield* lockmgr(lk, LK_SHARED | LK_CANRECURSE));
+      res(l, 1, count());
+      yield* lockmgr(lk, LK_RELEASE);
+      yield* lockmgr(lk, LK_RELEASE);
+      res(l, 2, count());
+      break;
+  }
+  finish();
+});
+
+/**
+ * Two sharers, both upgrading. args: [role, how]. Role 0 upgrades first (LK_UPGRADE: it gives up
+ * its share, posts UPREQ and waits for the grant). Role 1 then asks with LK_EXCLUPGRADE (how=1:
+ * must fail EBUSY and release its share, which grants role 0) or LK_UPGRADE (how=0: it gives its
+ * share to role 0 and waits for exclusive behind it). Log: 1 = role 0 exclusive, 2 = role 1 done.
+ */
+registerProgram("lab.lk-upg", function* ([role, how]) {
+  const l = lab();
+  const lk = l.ptr("lk");
+  yield* lockmgr(lk, LK_SHARED);
+  atomic_add_int(l.ptr("readers"), 1);
+  yield* until(l, () => Atomics.load(image.i32, l.ptr("readers")) === 2);
+  if (role === 0) {
+    res(l, 0, yield* lockmgr(lk, LK_UPGRADE));
+    res(l, 1, lockstatus(lk) === LK_EXCLUSIVE ? 1 : 0);
+    log(l, 1);
+    yield* lockmgr(lk, LK_RELEASE);
+  } else {
+    yield* until(l, () => (Atomics.load(image.i32, lk) & LKC_UPREQ) !== 0);
+    const e = yield* lockmgr(lk, how ? LK_EXCLUPGRADE : LK_UPGRADE);
+    res(l, 2, e);
+    res(l, 3, curthread().held.length); // an EBUSY leaves nothing held; a success holds it once
+    res(l, 4, lockstatus(lk) === LK_EXCLUSIVE ? 1 : 0);
+    log(l, 2);
+    if (e === 0) yield* lockmgr(lk, LK_RELEASE);
+  }
+  finish();
+});
+
+/**
+ * LK_DOWNGRADE lets a waiting reader in while the downgrader still holds its share.
+ * Role 0: EXCLUSIVE, wait for the reader to queue (SHREQ), DOWNGRADE, see the reader inside.
+ * Role 1: SHARED (waits for the downgrade).
+ */
+registerProgram("lab.lk-down", function* ([role]) {
+  const l = lab();
+  const lk = l.ptr("lk");
+  if (role === 0) {
+    yield* lockmgr(lk, LK_EXCLUSIVE);
+    l.phase = 1;
+    yield* until(l, () => (Atomics.load(image.i32, lk) & LKC_SHREQ) !== 0);
+    res(l, 0, yield* lockmgr(lk, LK_DOWNGRADE));
+    yield* until(l, () => Atomics.load(image.i32, l.ptr("readers")) === 1);
+    res(l, 1, lockinfo(lk).count); // both of us share it
+    res(l, 2, lockinfo(lk).excl ? 1 : 0);
+    atomic_add_int(l.ptr("phase"), 1);
+    yield* lockmgr(lk, LK_RELEASE);
+  } else {
+    yield* until(l, () => l.phase === 1);
+    yield* lockmgr(lk, LK_SHARED);
+    atomic_add_int(l.ptr("readers"), 1);
+    yield* until(l, () => l.phase === 2);
+    yield* lockmgr(lk, LK_RELEASE);
+  }
+  finish();
+});
+
+/** A timed sleep nobody wakes: res0 = what tsleep returned. args[0] = ticks. */
+registerProgram("lab.sleep-timeout", function* ([ticks]) {
+  const l = lab();
+  res(l, 0, yield* tsleep(l.ptr("res6"), 0, "timeout", ticks));
+  finish();
+});
+
+/** Sleep on `flag` until woken (interlocked, so `readers` counts only queued sleepers). */
+registerProgram("lab.sleep-one", function* () {
+  const l = lab();
+  const ident = l.ptr("flag");
+  tsleep_interlock(ident, 0);
+  atomic_add_int(l.ptr("readers"), 1);
+  const e = yield* tsleep(ident, PINTERLOCKED, "one", 0);
+  if (e === 0) atomic_add_int(l.ptr("rounds"), 1);
+  finish();
+});
+
+/**
+ * A sleep a signal may end: args [pcatch, slot]. The thread's sigcheck reports EINTR once the
+ * test sets `hits`. res[slot] = what tsleep returned.
+ */
+registerProgram("lab.sleep-sig", function* ([pcatch, slot]) {
+  const l = lab();
+  const ident = l.ptr("flag");
+  const hits = l.ptr("hits");
+  curthread().sigcheck = () => (Atomics.load(image.i32, hits) !== 0 ? EINTR : 0);
+  const pf = pcatch ? PCATCH : 0;
+  tsleep_interlock(ident, pf);
+  atomic_add_int(l.ptr("readers"), 1);
+  res(l, slot, yield* tsleep(ident, PINTERLOCKED | pf, "sig", 0));
+  atomic_add_int(l.ptr("rounds"), 1);
+  finish();
+});
+
+/**
+ * A condvar ping-pong under the mutex, args [role, rounds]: role 1 sets phase 1 and counts,
+ * role 0 waits for phase 1 and resets it. After every cv_wait the waiter must own the mutex
+ * again (res1 counts the times it did not).
+ */
+registerProgram("lab.cv-pingpong", function* ([role, rounds]) {
+  const l = lab();
+  const mtx = l.ptr("mtx");
+  const cv = l.ptr("cv");
+  const want = role === 0 ? 1 : 0;
+  for (let i = 0; i < rounds; i++) {
+    yield* mutex_enter(mtx);
+    while (l.phase !== want) {
+      yield* cv_wait(cv, mtx);
+      if (!mutex_owned(mtx)) atomic_add_int(l.ptr("res1"), 1);
+    }
+    if (role === 1) bump(l);
+    l.phase = 1 - want;
+    cv_broadcast(cv);
+    mutex_exit(mtx);
+  }
+  finish();
+});
+
+/**
+ * cv_wait gives the mutex up while it waits and re-enters it: role 0 waits holding the mutex;
+ * role 1 can only enter the mutex because cv_wait released it. res0 = role 0 owned the mutex
+ * after cv_wait; res1 = role 1 got the mutex while role 0 was inside cv_wait.
+ */
+registerProgram("lab.cv-reenter", function* ([role]) {
+  const l = lab();
+  const mtx = l.ptr("mtx");
+  const cv = l.ptr("cv");
+  if (role === 0) {
+    yield* mutex_enter(mtx);
+    l.readers = 1; // inside, about to wait
+    while (l.phase === 0) yield* cv_wait(cv, mtx);
+    res(l, 0, mutex_owned(mtx) ? 1 : 0);
+    mutex_exit(mtx);
+  } else {
+    yield* until(l, () => Atomics.load(image.i32, l.ptr("readers")) === 1);
+    yield* mutex_enter(mtx);
+    res(l, 1, 1);
+    l.phase = 1;
+    cv_broadcast(cv);
+    mutex_exit(mtx);
+  }
+  finish();
+});
+
+/** mutex_exit by a thread that does not own the mutex (role 1) while role 0 holds it. */
+registerProgram("lab.mutex-nonowner", function* ([role]) {
+  const l = lab();
+  const mtx = l.ptr("mtx");
+  if (role === 0) {
+    yield* mutex_enter(mtx);
+    l.phase = 1;
+    yield* until(l, () => l.phase === 2);
+    mutex_exit(mtx);
+  } else {
+    yield* until(l, () => l.phase === 1);
+    mutex_exit(mtx); // not ours: reported, and the owner keeps it
+    res(l, 0, Atomics.load(image.i32, mtx) !== 0 ? 1 : 0);
+    l.phase = 2;
+  }
+  finish();
+});
+
+/** Misused refcounts: args[0] 0 = release below zero, 1 = acquire from zero. */
+registerProgram("lab.refbad", function* ([mode]) {
+  const l = lab();
+  if (mode === 0) refcount_release(l.ptr("refs"));
+  else refcount_acquire(l.ptr("refs"));
+  finish();
+});
+
+/** n releases of a shared count: exactly one caller in the whole machine sees 1 -> 0 (hits). */
+registerProgram("lab.refdrop", function* ([n]) {
+  const l = lab();
+  for (let i = 0; i < n; i++) if (refcount_release(l.ptr("refs"))) atomic_add_int(l.ptr("hits"), 1);
+  finish();
+});
+
+/** n PHOLD/PRELE pairs on p_lock. */
+registerProgram("lab.phold", function* ([n]) {
+  const l = lab();
+  const p = l.ptr("p_lock");
+  for (let i = 0; i < n; i++) {
+    PHOLD(p);
+    PRELE(p);
+  }
+  finish();
+});
+
+/** PSTALL waits for the holds to drain: role 0 holds until role 1 waits; log 1 = PRELE, 2 = stall over. */
+registerProgram("lab.pstall", function* ([role]) {
+  const l = lab();
+  const p = l.ptr("p_lock");
+  if (role === 0) {
+    PHOLD(p);
+    l.phase = 1;
+    yield* until(l, () => (Atomics.load(image.i32, p) & PLOCK_WAITING) !== 0);
+    log(l, 1);
+    PRELE(p);
+  } else {
+    yield* until(l, () => l.phase === 1);
+    yield* PSTALL(p, "pstall", 0);
+    res(l, 0, holdcount(p));
+    log(l, 2);
+  }
+  finish();
+});
+
+/**
+ * PHOLDZOMB: role 0 takes the zombie hold; role 1's attempt sleeps and returns 1 (restart your
+ * scan) once role 0 drops it, and its retry then returns 0.
+ */
+registerProgram("lab.pholdzomb", function* ([role]) {
+  const l = lab();
+  const p = l.ptr("p_lock");
+  if (role === 0) {
+    res(l, 0, yield* PHOLDZOMB(p));
+    l.phase = 1;
+    yield* until(l, () => (Atomics.load(image.i32, p) & PLOCK_WAITING) !== 0);
+    log(l, 1);
+    PRELEZOMB(p);
+  } else {
+    yield* until(l, () => l.phase === 1);
+    res(l, 1, yield* PHOLDZOMB(p));
+    log(l, 2);
+    res(l, 2, yield* PHOLDZOMB(p));
+    res(l, 3, Atomics.load(image.i32, p) & PLOCK_ZOMB ? 1 : 0);
+    PRELEZOMB(p);
+    res(l, 4, Atomics.load(image.i32, p));
+  }
+  finish();
+});
+
+/** Misused holds: args[0] 0 = PRELE with no hold, 1 = PRELEZOMB without the zombie hold. */
+registerProgram("lab.phold-bad", function* ([mode]) {
+  const l = lab();
+  if (mode === 0) PRELE(l.ptr("p_lock"));
+  else PRELEZOMB(l.ptr("p_lock"));
+  finish();
+});
+
+/** Allocate the scratch table dry: hits = records obtained, res0 = 1 when the next alloc was NULL. */
+registerProgram("lab.exhaust", function* () {
+  const l = lab();
+  const t = image.table(SCRATCH);
+  const got: Handle[] = [];
+  for (let h = t.alloc(); h !== NULL; h = t.alloc()) got.push(h);
+  l.hits = got.length;
+  res(l, 0, t.alloc() === NULL ? 1 : 0);
+  for (const h of got) t.free(h, "lab.exhaust");
+  res(l, 1, t.alloc() !== NULL ? 1 : 0); // freed records can be had again
+  finish();
+});
+
+/** A thread that ends holding a token (args[0] = 0) or releases tokens out of order (1). */
+registerProgram("lab.token-misuse", function* ([mode]) {
+  const l = lab();
+  const tok = l.ptr("tok");
+  const tok2 = l.ptr("tok2");
+  yield* lwkt_gettoken(tok);
+  if (mode === 0) return; // ends holding tok
+  yield* lwkt_gettoken(tok2);
+  lwkt_reltoken(tok); // not the top of the stack
+  res(l, 0, curthread().toks.length);
+  lwkt_reltoken(tok2);
+  res(l, 1, curthread().toks.length);
+  finish();
+});

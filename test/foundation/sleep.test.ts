@@ -1,0 +1,128 @@
+/*
+ * tsleep / wakeup: the LWKT rule that a sleeping token holder lends its token out and gets it
+ * back before it resumes; the interlocked check-then-sleep that cannot lose a wakeup (and the
+ * same loop without the interlock, which does); timeouts, wakeup_one, and PCATCH sleeps.
+ */
+import { describe, expect, it } from "vitest";
+import { EINTR, EWOULDBLOCK } from "../../src/sync/errno.js";
+import { tsleep_signal, wakeup, wakeup_one } from "../../src/sync/sleep.js";
+import { boot, laws, run, type Lab } from "./harness.js";
+
+const ROUNDS = 10_000;
+
+/** Start a ppwait sleeper/waker pair; resolve when the rounds stop advancing for `stallMs`. */
+async function ppwait(lab: Lab, interlocked: number, stallMs: number, limitMs: number): Promise<{ rounds: number; stalled: boolean }> {
+  const { m, l } = lab;
+  m.spawn("lab.ppwait-sleeper", [ROUNDS, interlocked], 0);
+  m.spawn("lab.ppwait-waker", [ROUNDS], 1);
+  await m.start();
+  const rounds = () => Atomics.load(m.image.i32, l.ptr("rounds"));
+  const end = Date.now() + limitMs;
+  let last = -1;
+  let since = Date.now();
+  while (rounds() < ROUNDS && Date.now() < end) {
+    const r = rounds();
+    if (r !== last) {
+      last = r;
+      since = Date.now();
+    } else if (Date.now() - since > stallMs) break;
+    await m.until(() => false, 50);
+  }
+  const r = rounds();
+  return { rounds: r, stalled: r < ROUNDS };
+}
+
+describe("LWKT tokens across a sleep", () => {
+  it("a sleeping holder's token is taken by another cpu and is held again when it resumes", async () => {
+    const lab = boot(4);
+    const o = await run(lab, [
+      ["lab.token-sleeper", [], 0],
+      ["lab.token-taker", [], 1],
+    ], { ms: 10_000 });
+    expect(o.finished).toBe(true);
+    expect(lab.l.sawOther).toBe(1);
+    expect(lab.l.heldAfter).toBe(1);
+    expect(laws(o)).toEqual([]);
+  }, 20_000);
+});
+
+describe("check-then-sleep (start_forked_proc's P_PPWAIT wait)", () => {
+  it("with tsleep_interlock never loses a wakeup over 10,000 rounds", async () => {
+    const lab = boot(4);
+    const { rounds } = await ppwait(lab, 1, 5_000, 40_000);
+    const res = await lab.m.stop();
+    expect(rounds).toBe(ROUNDS);
+    expect(res.flatMap((r) => r.violations)).toEqual([]);
+  }, 60_000);
+
+  it("without the interlock loses one and hangs (seen by a bounded wait)", async () => {
+    // Chaos stalls at a fraction of the scheduling points widen the window between the test
+    // and the sleep; a few seeds, each must hang.
+    for (const seed of [1, 2, 3]) {
+      const lab = boot(4, { strategy: { name: "free", seed, chaos: 0.05 } });
+      const { rounds, stalled } = await ppwait(lab, 0, 2_000, 20_000);
+      const res = await lab.m.stop();
+      expect(stalled).toBe(true);
+      expect(rounds).toBeLessThan(ROUNDS);
+      // The sleeper is left asleep on the flag for good.
+      const sleeper = res.flatMap((r) => r.threads).find((t) => t.program === "lab.ppwait-sleeper");
+      expect(sleeper?.state).toBe("sleeping");
+      expect(sleeper?.wchan).toMatch(/^ppwait on lab\[0\]\.flag$/);
+    }
+  }, 60_000);
+});
+
+describe("tsleep and wakeup", () => {
+  it("a timed-out tsleep returns EWOULDBLOCK", async () => {
+    const lab = boot(4);
+    const o = await run(lab, [["lab.sleep-timeout", [5], 2]], { ms: 5_000 });
+    expect(o.finished).toBe(true);
+    expect(lab.res(0)).toBe(EWOULDBLOCK);
+    expect(laws(o)).toEqual([]);
+  }, 10_000);
+
+  it("wakeup_one wakes exactly one sleeper; wakeup wakes the rest", async () => {
+    const lab = boot(4);
+    const { m, l } = lab;
+    for (const cpu of [0, 1, 2]) m.spawn("lab.sleep-one", [], cpu);
+    await m.start();
+    const w = (f: "readers" | "rounds") => Atomics.load(m.image.i32, l.ptr(f));
+    try {
+      expect(await m.until(() => w("readers") === 3, 5_000)).toBe(true);
+      wakeup_one(l.ptr("flag"));
+      expect(await m.until(() => w("rounds") >= 1, 5_000)).toBe(true);
+      await m.until(() => w("rounds") > 1, 300); // give a wrong second wake-up time to show
+      expect(w("rounds")).toBe(1);
+      wakeup(l.ptr("flag"));
+      expect(await m.until(() => w("rounds") === 3, 5_000)).toBe(true);
+    } finally {
+      const res = await m.stop();
+      expect(res.flatMap((r) => r.violations)).toEqual([]);
+    }
+  }, 20_000);
+
+  it("tsleep_signal ends a PCATCH sleep with the signal's error and leaves others asleep", async () => {
+    const lab = boot(4);
+    const { m, l } = lab;
+    const catcher = m.spawn("lab.sleep-sig", [1, 0], 0);
+    const plain = m.spawn("lab.sleep-sig", [0, 1], 1);
+    await m.start();
+    const w = (f: "readers" | "rounds") => Atomics.load(m.image.i32, l.ptr(f));
+    try {
+      expect(await m.until(() => w("readers") === 2, 5_000)).toBe(true);
+      Atomics.store(m.image.i32, l.ptr("hits"), 1); // a signal is pending for both
+      tsleep_signal(plain); // not interruptible: stays asleep
+      tsleep_signal(catcher);
+      expect(await m.until(() => w("rounds") >= 1, 5_000)).toBe(true);
+      await m.until(() => w("rounds") > 1, 300);
+      expect(w("rounds")).toBe(1);
+      expect(lab.res(0)).toBe(EINTR);
+      wakeup(l.ptr("flag"));
+      expect(await m.until(() => w("rounds") === 2, 5_000)).toBe(true);
+      expect(lab.res(1)).toBe(0);
+    } finally {
+      const res = await m.stop();
+      expect(res.flatMap((r) => r.violations)).toEqual([]);
+    }
+  }, 20_000);
+});
