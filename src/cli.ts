@@ -9,13 +9,13 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "./kern/kernel.js";
 import { KERNEL_DESCRIPTIONS, KERNELS } from "./kern/registry.js";
 import cliProgress from "cli-progress";
-import { SCENARIOS } from "../stress/scenarios/index.js";
+import { findScenario, SCENARIOS } from "../stress/scenarios/index.js";
 import { CATALOG } from "./bugs/catalog.js";
 import { stressSummary } from "./report/summary.js";
 import { hunt, huntSummary } from "./run/hunt.js";
 import { writeJsonAtomic } from "./report/report.js";
 import { replay, type ReplayOutcome } from "./run/replay.js";
-import { stress } from "./run/stress.js";
+import { checkBugs, stress } from "./run/stress.js";
 import { runScript } from "./script/runner.js";
 import { contentionDemo } from "./selftest/demo.js";
 
@@ -149,6 +149,7 @@ async function cmdStress(argv: string[]): Promise<number> {
     watchdog: { type: "string" },
     depth: { type: "string" },
     "step-bound": { type: "string" },
+    "plant-crash": { type: "string" },
   });
   const kernel = kernelOption(v.kernel);
   if (v.scenario === "list") {
@@ -173,9 +174,12 @@ async function cmdStress(argv: string[]): Promise<number> {
     watchdogSeconds: numberOption(v.watchdog, "watchdog", 0.5, 3600),
     depth: intOption(v.depth, "depth", 1, 16),
     stepBound: intOption(v["step-bound"], "step-bound", 1, 1e9),
+    plantCrashAfterOps: intOption(v["plant-crash"], "plant-crash", 1, 1e9),
     report: v.report,
     trace: v.trace,
   };
+  findScenario(opts.kernel, opts.scenario);
+  checkBugs(opts.kernel, opts.bugs);
   if (!v.json) process.stderr.write(`forkstorm stress: seed ${seed}\n`);
   const progress = v.json ? null : progressReporter(ops ?? seconds!, ops !== undefined ? "ops" : "s");
   const abort = new AbortController();

@@ -4,7 +4,6 @@
  */
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { installBugs } from "../src/bugs/switch.js";
 import { Cpu, type CpuResult } from "../src/sched/cpu.js";
 import type { MachineSpec } from "../src/sched/spec.js";
 
@@ -17,7 +16,6 @@ export interface CpuTask {
 }
 
 export default async function runCpu(task: CpuTask): Promise<CpuResult> {
-  installBugs(task.spec.bugs ?? []);
   for (const m of task.spec.modules) await import(pathToFileURL(join(task.root, "dist", m)).href);
   return new Cpu(task.cpu, task.spec, task.sab).run();
 }

@@ -82,6 +82,11 @@ export interface KernelModel {
   /** Full-state audits; meaningful when the machine is quiescent. */
   audit(img: Image): AuditFinding[];
   /**
+   * Laws checked while the machine runs, from the orchestrator, on a state in flux: a finding
+   * counts only when it persists over several samples (a wakeup in flight is not a lost one).
+   */
+  liveLaws?(img: Image): AuditFinding[];
+  /**
    * Tables whose records the kernel never gives back (NetBSD's uidinfo): the conservation audit
    * skips them; the kernel's own audits check their contents instead.
    */

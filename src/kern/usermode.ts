@@ -59,8 +59,11 @@ export function* syscall(entry: KernelEntry, call: number, args: readonly number
   const td = Cpu.curthread()!;
   const name = entry.names?.[call] ?? `call#${call}`;
   td.syscall = name;
+  const rec = image.table(THREAD).view(td.h);
+  rec.td_syscall = call + 1;
   ev(EV.SYSCALL, call);
   const r = yield* entry.syscall(call, args);
+  if (r !== EXITED) rec.td_syscall = 0;
   if (r === EXITED) return r;
   ev(EV.SYSRET, call, r.errno);
   td.syscall = "";

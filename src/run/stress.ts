@@ -43,6 +43,8 @@ export interface StressOptions {
   onProgress?: (p: { seconds: number; ops: number; violations: number }) => void;
   /** Aborting stops the run; the report is still written (verdict "interrupted"). */
   signal?: AbortSignal;
+  /** Harness self-test: make cpu 0's worker throw after this many of its system calls. */
+  plantCrashAfterOps?: number;
   /** Worker threads to run on (a hunt's executions share one pool); default: a pool of its own. */
   pool?: Piscina;
 }
@@ -91,6 +93,7 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     stopOnViolation: !o.keepGoing,
     bugs: o.bugs,
     drainAtOps: o.ops,
+    plantCrashAfterOps: o.plantCrashAfterOps,
   }, o.pool ?? null);
   model.boot(m, limits, { program: sc.init, args: sc.initArgs });
   const baseline = new Map(m.image.allTables().map((t) => [t.name, t.inUse()]));
@@ -118,7 +121,7 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
   let results: CpuResult[] = [];
   try {
     await m.start();
-    verdict = await watch(m, o, elapsed);
+    verdict = await watch(m, model, o, elapsed, extra);
     if (verdict === "clean" || (verdict === "violation" && o.keepGoing)) {
       const drained = await drain(m, o, bootThreads);
       if (!drained) verdict = "hang";
@@ -130,11 +133,11 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     verdict = "error";
     error = (e as Error).stack ?? String(e);
   } finally {
-    try {
-      results = await m.stop();
-    } catch (e) {
+    const stopped = await m.stopCollecting();
+    results = stopped.results;
+    if (stopped.crash) {
       verdict = "error";
-      error ??= (e as Error).stack ?? String(e);
+      error ??= stopped.crash.stack ?? String(stopped.crash);
     }
   }
   const violations = mergeViolations(results, extra);
@@ -187,8 +190,9 @@ function scheduleOf(results: readonly CpuResult[]): number[] | null {
 }
 
 /** Run until the length is reached, a violation stops the machine, the watchdog fires or ^C. */
-async function watch(m: Machine, o: StressOptions, elapsed: () => number): Promise<Verdict> {
+async function watch(m: Machine, model: KernelModel, o: StressOptions, elapsed: () => number, found: ViolationRecord[]): Promise<Verdict> {
   const watchdog = o.watchdogSeconds ?? 10;
+  const live = new LiveLaws(model, m);
   let lastOps = -1;
   let lastMove = elapsed();
   let lastReport = 0;
@@ -203,6 +207,14 @@ async function watch(m: Machine, o: StressOptions, elapsed: () => number): Promi
     }
     if (o.signal?.aborted) return "interrupted";
     if (m.stopped()) return m.violations() ? "violation" : "clean";
+    const lasting = live.sample(t);
+    if (lasting.length) {
+      found.push(...lasting);
+      if (!o.keepGoing) {
+        m.requestStop();
+        return "violation";
+      }
+    }
     if (ops !== lastOps) {
       lastOps = ops;
       lastMove = t;
@@ -210,6 +222,42 @@ async function watch(m: Machine, o: StressOptions, elapsed: () => number): Promi
     // Every thread asleep and no timed sleep pending: nothing can ever run again.
     if (!m.draining() && m.runnable() === 0 && m.timed() === 0 && (await m.quiesce(20)) && !m.draining()) return "hang";
     if (o.ops !== undefined ? m.draining() : t >= (o.seconds ?? 10)) return m.violations() ? "violation" : "clean";
+  }
+}
+
+/**
+ * The kernel's live laws, sampled every LIVE_SAMPLE_MS while the cpus run. A finding is reported
+ * once it has been seen in LIVE_PERSIST samples in a row -- a state in flux (a wakeup on its way)
+ * passes, a lost one stays -- and only once.
+ */
+const LIVE_SAMPLE_MS = 100;
+const LIVE_PERSIST = 3;
+
+class LiveLaws {
+  private readonly streak = new Map<string, number>();
+  private readonly reported = new Set<string>();
+  private last = -Infinity;
+
+  constructor(
+    private readonly model: KernelModel,
+    private readonly m: Machine,
+  ) {}
+
+  sample(t: number): ViolationRecord[] {
+    if (!this.model.liveLaws || (t - this.last) * 1000 < LIVE_SAMPLE_MS) return [];
+    this.last = t;
+    const seen = new Map(this.model.liveLaws(this.m.image).map((f) => [`${f.law}\0${f.message}`, f]));
+    for (const k of this.streak.keys()) if (!seen.has(k)) this.streak.delete(k);
+    const out: ViolationRecord[] = [];
+    for (const [k, f] of seen) {
+      const n = (this.streak.get(k) ?? 0) + 1;
+      this.streak.set(k, n);
+      if (n >= LIVE_PERSIST && !this.reported.has(k)) {
+        this.reported.add(k);
+        out.push({ law: f.law, message: `${f.message} (seen for ${((LIVE_PERSIST - 1) * LIVE_SAMPLE_MS) / 1000} s)`, cpu: -1, tid: -1, pid: 0, syscall: "", atSeconds: t, step: this.m.steps(), stack: "", events: [] });
+      }
+    }
+    return out;
   }
 }
 

@@ -132,6 +132,13 @@ export class Baton implements Strategy {
     let ticks = i32[rt.ticks];
     const selfCan = !spinning && (selfRunnable || this.runnableHere() > 0);
     let runnable = this.runnableCpus(selfCan, spinning, ticks);
+    if (runnable.length === 0 && !spinning) {
+      // Only cpus marked as spinning have work: what they waited for may be gone (nobody else
+      // runs to clear their marks), so let them try again.
+      let any = false;
+      for (let c = 0; c < this.cpus.length; c++) if (c !== this.me && i32[this.cpus[c].spin]) (i32[this.cpus[c].spin] = 0), (any = true);
+      if (any) runnable = this.runnableCpus(selfCan, spinning, ticks);
+    }
     if (runnable.length === 0) {
       // Nobody can run: move logical time to the earliest deadline anywhere.
       let next = 0;

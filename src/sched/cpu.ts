@@ -120,7 +120,8 @@ export class Cpu {
   private gdOps = 0;
   private nexttoWord = 0;
   progress(): void {
-    Atomics.add(this.i32, this.gdOps, 1);
+    const mine = Atomics.add(this.i32, this.gdOps, 1) + 1;
+    if (this.cpuid === 0 && mine === this.spec.plantCrashAfterOps) throw new Error("planted worker exception (harness self-test)");
     const limit = this.spec.drainAtOps;
     if (limit !== undefined && !Atomics.load(this.i32, this.rt.rt_drain)) {
       let ops = 0;

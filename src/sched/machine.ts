@@ -242,12 +242,19 @@ export class Machine {
 
   /** Stop every cpu and collect what each saw. Throws the worker's error if one crashed. */
   async stop(): Promise<CpuResult[]> {
+    const { results, crash } = await this.stopCollecting();
+    if (crash) throw crash;
+    return results;
+  }
+
+  /** Stop every cpu; keep what the cpus that did not crash saw, and the crash if one did. */
+  async stopCollecting(): Promise<{ results: CpuResult[]; crash: Error | null }> {
     this.requestStop();
     const settled = await Promise.allSettled(this.tasks);
     if (!this.sharedPool) await this.pool?.destroy();
     this.pool = null;
-    if (this.crash) throw this.crash;
-    return settled.map((s) => (s as PromiseFulfilledResult<CpuResult>).value);
+    const results = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
+    return { results, crash: this.crash };
   }
 
   /** Wait (without blocking the event loop) until `cond` holds, the machine stops, or ms pass. */

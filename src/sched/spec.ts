@@ -28,6 +28,8 @@ export interface MachineSpec {
    * controlled run the drain starts at the same step every time.
    */
   drainAtOps?: number;
+  /** Harness self-test: cpu 0 throws (a worker crash) once it completed this many system calls. */
+  plantCrashAfterOps?: number;
 }
 
 export function imageTables(spec: MachineSpec): TableSpec[] {

@@ -16,6 +16,8 @@ export const THREAD = defineStruct("thread", {
   td_lwp: 1, // the lwp this thread runs (kernel-level handle)
   td_proc: 1,
   td_prog: 1, // program to start: hashed name (see sched/programs.ts)
+  td_wmesg: 1, // what the thread last slept for: wmesgId() of tsleep's wmesg (live laws read it)
+  td_syscall: 1, // the system call in progress: its number + 1, 0 in user mode (live laws read it)
   td_arg0: 1,
   td_arg1: 1,
   td_arg2: 1,
@@ -86,3 +88,10 @@ export const RTCTL = defineStruct("rtctl", {
   rt_hash1: 1,
   rt_chooser: 68, // controlled modes: the strategy's state, shared so every cpu decides alike
 });
+
+/** A wait message as the image stores it (td_wmesg): a hash of the string. */
+export function wmesgId(wmesg: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < wmesg.length; i++) h = Math.imul(h ^ wmesg.charCodeAt(i), 0x01000193);
+  return h | 1;
+}

@@ -25,12 +25,11 @@ export function PRELE(p_lock: Addr): void {
       violation("phold-underflow", `PRELE(${image.describe(p_lock)}) with no hold`);
       return;
     }
-    if ((o & PLOCK_MASK) === 1 && o & PLOCK_WAITING) {
-      if (Atomics.compareExchange(mem, p_lock, o, (o - 1) & ~PLOCK_WAITING) === o) {
-        wakeup(p_lock);
-        return;
-      }
-    } else if (Atomics.compareExchange(mem, p_lock, o, o - 1) === o) return;
+    // Any release wakes a staller (PSTALL waits for "at most n", not only for zero).
+    if (Atomics.compareExchange(mem, p_lock, o, (o - 1) & ~PLOCK_WAITING) === o) {
+      if (o & PLOCK_WAITING) wakeup(p_lock);
+      return;
+    }
   }
 }
 

@@ -14,7 +14,7 @@
  */
 import { point } from "../shm/hooks.js";
 import { ev, EV } from "../shm/trace.js";
-import { SLEEPQ, SLEEPQ_BUCKETS, TDF_DESCHED, TDF_SINTR, TDF_TSLEEPQ, THREAD } from "../shm/core.js";
+import { SLEEPQ, SLEEPQ_BUCKETS, TDF_DESCHED, TDF_SINTR, TDF_TSLEEPQ, THREAD, wmesgId } from "../shm/core.js";
 import { slotOf, type Addr, type Handle } from "../shm/table.js";
 import { EWOULDBLOCK } from "./errno.js";
 import { curthread, image, mem, sched, SWITCH_SLEEP, type KGen } from "./seam.js";
@@ -23,13 +23,13 @@ export const PCATCH = 0x100;
 export const PINTERLOCKED = 0x400;
 
 /** Thread-record offsets, fixed once the image is known. */
-let T: { base: number; stride: number; flags: number; wchan: number; next: number; timeout: number; res: number };
+let T: { base: number; stride: number; flags: number; wchan: number; next: number; timeout: number; res: number; wmesg: number };
 let SQ: { base: number; stride: number; lock: number; head: number };
 
 export function initSleepQueues(): void {
   const t = image.table(THREAD);
   const o = t.layout.offsets;
-  T = { base: t.base, stride: t.layout.stride, flags: o.td_flags, wchan: o.td_wchan, next: o.td_slnext, timeout: o.td_timeout, res: o.td_sleepres };
+  T = { base: t.base, stride: t.layout.stride, flags: o.td_flags, wchan: o.td_wchan, next: o.td_slnext, timeout: o.td_timeout, res: o.td_sleepres, wmesg: o.td_wmesg };
   const q = image.table(SLEEPQ);
   SQ = { base: q.base, stride: q.layout.stride, lock: q.layout.offsets.sq_lock, head: q.layout.offsets.sq_head };
 }
@@ -127,6 +127,7 @@ export function* tsleep(ident: Addr, flags: number, wmesg: string, timo: number)
   mem[tdw(td.h, T.timeout)] = timo > 0 ? sched.ticks() + timo : 0;
   mem[tdw(td.h, T.res)] = 0;
   wmesgs.set(td.h, wmesg);
+  mem[tdw(td.h, T.wmesg)] = wmesgIdOf(wmesg);
   ev(EV.SLEEP, ident);
   yield SWITCH_SLEEP;
   wmesgs.delete(td.h);
@@ -135,6 +136,13 @@ export function* tsleep(ident: Addr, flags: number, wmesg: string, timo: number)
   ev(EV.WOKEN, ident, res);
   if (res === 0 && flags & PCATCH && td.sigcheck) return td.sigcheck();
   return res;
+}
+
+const wmesgIds = new Map<string, number>();
+function wmesgIdOf(wmesg: string): number {
+  let id = wmesgIds.get(wmesg);
+  if (id === undefined) wmesgIds.set(wmesg, (id = wmesgId(wmesg)));
+  return id;
 }
 
 /** The wait message of a sleeping thread of this cpu, for hang dumps. */

@@ -16,7 +16,9 @@ export const MIX = {
   cloneFlags: { cloneFlags: 3, forkExitWait: 1 },
   tracedFork: { tracedFork: 2, vforkExec: 1 },
   dragonflyMixed: { forkExitWait: 2, vforkExec: 2, rforkFlags: 2, lwpStorm: 2, reaperChurn: 2, pgsignalVsFork: 1, maxprocBurst: 1, waitRace: 1, setuidFork: 1 },
-  netbsdMixed: { forkExitWait: 2, vforkExec: 2, cloneFlags: 2, lwpStorm: 1, pgsignalVsFork: 1, maxprocBurst: 1, waitRace: 1, setuidFork: 1, tracedFork: 1 },
+  // No waitRace: its waiter lwps outlive it and reap the next vfork's child under the parent's
+  // feet, the seed's own use-after-free at 001:592 (docs/findings.md, NetBSD).
+  netbsdMixed: { forkExitWait: 2, vforkExec: 2, cloneFlags: 2, lwpStorm: 1, pgsignalVsFork: 1, maxprocBurst: 1, setuidFork: 1, tracedFork: 1 },
 } as const satisfies Record<string, Mix>;
 
 export const MIXES: readonly Mix[] = Object.values(MIX);

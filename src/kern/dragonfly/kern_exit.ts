@@ -13,7 +13,8 @@ import { PHOLD, PHOLDZOMB, PRELE, PRELEZOMB, PSTALL, holdcount } from "../../syn
 import { refcount_release } from "../../sync/refcount.js";
 import { PCATCH, PINTERLOCKED, tsleep, tsleep_interlock, tsleep_signal, wakeup } from "../../sync/sleep.js";
 import { spin_lock, spin_unlock } from "../../sync/spinlock.js";
-import { lwkt_gettoken, lwkt_reltoken } from "../../sync/token.js";
+import { lwkt_gettoken, lwkt_reltoken, lwkt_yield } from "../../sync/token.js";
+import { bug } from "../../bugs/switch.js";
 import { credV, G, lwpV, pargsV, pgrpV, procV, sigactsV, tbl, type LwpV, type ProcV } from "./globals.js";
 import {
   children_insert_head, children_remove, chgproccnt, crfree, curlwp, curproc, fdfree, kmalloc_waitok, leavepgrp,
@@ -130,13 +131,19 @@ export function* exit1(rv: number): KGen {
   fdfree(p, NULL); // descriptors (and the fdtol reference)
 
   // PPWAIT before the zombie move, or proc_move_allproc_zombie blocks on the parent's PHOLD (B1).
-  if (p.p_flags & P_PPWAIT) {
+  const ppwaitLate = bug("df.exit-ppwait-after-zombie"); // wrong: PSTALL in the zombie move waits on the vforker's PHOLD
+  if (p.p_flags & P_PPWAIT && !ppwaitLate) {
+    if (p.p_pptr !== NULL) atomic_add_int(procV(p.p_pptr).ptr("p_upmap_invfork"), -1);
+    atomic_clear_int(p.ptr("p_flags"), P_PPWAIT);
+    if (!bug("df.exit-ppwait-no-wakeup")) wakeup(procV(p.p_pptr).ptr()); // wrong: the vforker sleeps on
+  }
+
+  yield* proc_move_allproc_zombie(p);
+  if (p.p_flags & P_PPWAIT && ppwaitLate) {
     if (p.p_pptr !== NULL) atomic_add_int(procV(p.p_pptr).ptr("p_upmap_invfork"), -1);
     atomic_clear_int(p.ptr("p_flags"), P_PPWAIT);
     wakeup(procV(p.p_pptr).ptr());
   }
-
-  yield* proc_move_allproc_zombie(p);
   atomic_add_int(procV(p.p_pptr).ptr("p_waitgen"), 1);
 
   const reap = yield* reaper_exit(p);
@@ -277,7 +284,13 @@ export function lwp_dispose(lp: LwpV): void {
 
 /** reaplwp: lwp_wait + lwp_dispose. */
 function* reaplwp(lp: LwpV): KGen {
-  while (!lwp_thread_gone(lp)) yield* tsleep(lp.ptr(), 0, "lwpwait", 1);
+  // lwp_wait polls with tsleep(lp, 0, "lwpwait3", 1) until the thread has left its cpu. The
+  // exiting thread needs only a few more steps (it is past lwp_exit and never blocks again),
+  // while a model tick is 10 ms of wall time: yield a few times first, then poll by the tick.
+  for (let spins = 0; !lwp_thread_gone(lp); spins++) {
+    if (spins < 8) yield* lwkt_yield();
+    else yield* tsleep(lp.ptr(), 0, "lwpwait", 1);
+  }
   lwp_dispose(lp);
 }
 
@@ -334,7 +347,8 @@ export function* kern_wait(pid: number, options: number): KGen<WaitResult> {
       if ((p.p_sigparent !== SIGCHLD) !== ((options & WLINUXCLONE) !== 0)) continue;
       nfound++;
       if (p.p_stat !== SZOMB) continue;
-      if (yield* PHOLDZOMB(p.ptr("p_lock"))) continue loop; // p may be gone
+      if (bug("df.wait-pholdzomb-no-recheck")) yield* PHOLDZOMB(p.ptr("p_lock")); // wrong: failure ignored, p may be reaped by now
+      else if (yield* PHOLDZOMB(p.ptr("p_lock"))) continue loop; // p may be gone
       yield* lwkt_gettoken(p.ptr("p_token"));
       if (p.p_pptr !== q.h) {
         lwkt_reltoken(p.ptr("p_token"));
@@ -445,7 +459,7 @@ export function* kern_exec(): KGen<number> {
   if (p.p_pptr !== NULL && p.p_flags & P_PPWAIT) {
     atomic_add_int(procV(p.p_pptr).ptr("p_upmap_invfork"), -1);
     atomic_clear_int(p.ptr("p_flags"), P_PPWAIT);
-    wakeup(procV(p.p_pptr).ptr());
+    if (!bug("df.exec-ppwait-no-wakeup")) wakeup(procV(p.p_pptr).ptr()); // wrong: the vforker sleeps on
   }
   lwkt_reltoken(p.ptr("p_token"));
   return 0;

@@ -16,6 +16,7 @@ import { refcount_acquire, refcount_init, refcount_release } from "../../sync/re
 import { PINTERLOCKED, tsleep, tsleep_interlock } from "../../sync/sleep.js";
 import { lwkt_gettoken, lwkt_gettoken_shared, lwkt_reltoken } from "../../sync/token.js";
 import { TDF_EXITING } from "../../shm/core.js";
+import { bug } from "../../bugs/switch.js";
 import { forklistV, G, lwpV, pargsV, procV, reapV, sessV, pgrpV, sigactsV, tbl, vmV, type LwpV, type ProcV } from "./globals.js";
 import {
   chgproccnt, children_insert_head, crhold, curlwp, curproc, fdcopy, fdfree, fdinit, fdshare, filedesc_to_leader_alloc,
@@ -23,7 +24,7 @@ import {
   pick_cpu, plimit_fork, plimit_getadjvalue, plimit_lwp_fork, ppsratecheck, proc_add_allproc, pglist_insert_after, vm_fork,
 } from "./kern_proc.js";
 import { lwp_dispose } from "./kern_exit.js";
-import { CURSIG_NOBLOCK } from "./kern_sig.js";
+import { CURSIG_NOBLOCK, pgsignal_fork_check } from "./kern_sig.js";
 import {
   AFORK, FORKLIST, KPRINTF_MAXPROC, KPRINTF_NPROC, LSRUN, LWP, LWP_ALTSTACK, LWP_MP_WEXIT, NOTE_FORK, P_CONTROLT,
   P_JAILED, P_MAYBETHREADED, P_PPWAIT, P_PROFIL, P_SUGID, PROC, PROC_COPIED, PROC_REAP_ACQUIRE, PROC_REAP_RELEASE,
@@ -120,7 +121,9 @@ export function* lwp_create1(params: LwpParams, umask: number | null): KGen<{ er
     const m0 = umask & active;
     if (m0 !== 0) mask = m0;
   }
-  yield* lwkt_gettoken(p.ptr("p_token")); // 000:232
+  // wrong (df.lwp-tid-no-ptoken): the tid pick and tree insert without p_token
+  const tok = !bug("df.lwp-tid-no-ptoken");
+  if (tok) yield* lwkt_gettoken(p.ptr("p_token")); // 000:232
   plimit_lwp_fork(p); // 000:233
   const lp = yield* lwp_fork(curlwp(), p, RFPROC | RFMEM, mask); // 000:234
   let error = 0; // cpu_prepare_lwp: always succeeds in the model (000:235)
@@ -135,13 +138,13 @@ export function* lwp_create1(params: LwpParams, umask: number | null): KGen<{ er
     tdv.td_flags = tdv.td_flags | TDF_EXITING;
     PHOLD(p.ptr("p_lock")); // lwp_dispose expects a held proc
     lwp_dispose(lp);
-    lwkt_reltoken(p.ptr("p_token"));
+    if (tok) lwkt_reltoken(p.ptr("p_token"));
     return { error, tid: 0 };
   }
   const tid = lp.lwp_tid;
   lp.lwp_stat = LSRUN; // 000:250-251
   lwkt_schedule_new(lp.lwp_thread);
-  lwkt_reltoken(p.ptr("p_token")); // 000:253
+  if (tok) lwkt_reltoken(p.ptr("p_token")); // 000:253
   return { error: 0, tid };
 }
 
@@ -188,14 +191,20 @@ export function* fork1(lp1: LwpV, flags: number): KGen<{ error: number; p2: Proc
 
     // Interlock against process group signal delivery (000:368-386).
     const p1grp = p1.p_pgrp;
-    if (flags & RFPGLOCK && (plkgrp = p1.p_pgrp) !== NULL) {
+    if (bug("df.fork-no-pglock")) {
+      // wrong: no pg_lock interlock at all; a killpg can finish between here and the pglist insert
+    } else if (flags & RFPGLOCK && (plkgrp = p1.p_pgrp) !== NULL) {
       pgref(plkgrp);
       yield* lockmgr(pgrpV(plkgrp).ptr("pg_lock"), LK_SHARED);
-      if (CURSIG_NOBLOCK(lp1)) {
+      if (bug("df.fork-no-cursig-recheck")) {
+        // wrong: a killpg delivered before the shared lock was taken goes unnoticed
+      } else if (CURSIG_NOBLOCK(lp1)) {
         error = ERESTART;
         break body;
       }
     }
+    // Detector (pgsignal-missed-by-fork): the group-signal generation from here to the pglist insert.
+    const pgsigseq = flags & RFPGLOCK ? pgrpV(p1grp).pg_sigseq : 0;
 
     // maxproc, with the last ten slots kept for root (000:388-403).
     const cred = lwpV(lp1.h).lwp_ucred; // lp1->lwp_thread->td_ucred
@@ -208,7 +217,7 @@ export function* fork1(lp1: LwpV, flags: number): KGen<{ error: number; p2: Proc
     }
 
     // Count before blocking can occur (000:405-409).
-    atomic_add_int(g.ptr("nprocs"), 1);
+    if (!bug("df.nprocs-after-block")) atomic_add_int(g.ptr("nprocs"), 1);
 
     // RLIMIT_NPROC per uid, root included (000:411-433).
     const ok = chgproccnt(credRuidinfo(cred), 1, plimit_getadjvalue(RLIMIT_NPROC));
@@ -222,6 +231,9 @@ export function* fork1(lp1: LwpV, flags: number): KGen<{ error: number; p2: Proc
 
     // Allocate and zero (000:438).
     p2 = procV(kmalloc_waitok(PROC));
+    // Detector (maxproc-overshoot): check-then-add may overshoot maxproc by at most one fork per
+    // cpu (NOTES "two facts"); every allocated proc is counted in nprocs before it is allocated.
+    KKASSERT(tbl(PROC).inUse() <= g.maxproc + g.ncpus, "maxproc-overshoot", `${tbl(PROC).inUse()} procs allocated, maxproc ${g.maxproc} + ${g.ncpus} cpus`);
 
     g.gd_forkid = g.gd_forkid + g.ncpus; // 000:449-450 (one shared counter in the model)
     p2.p_forkid = g.gd_forkid;
@@ -245,6 +257,7 @@ export function* fork1(lp1: LwpV, flags: number): KGen<{ error: number; p2: Proc
       p2.p_leader = p1.p_leader;
     } else p2.p_leader = p2.h;
     yield* proc_add_allproc(p2); // addressable from here on (000:483)
+    if (bug("df.nprocs-after-block")) atomic_add_int(g.ptr("nprocs"), 1); // wrong: counted after proc_token may have blocked
 
     // The copied region (000:488-489).
     for (const f of PROC_COPIED) p2[f] = p1[f];
@@ -258,7 +271,8 @@ export function* fork1(lp1: LwpV, flags: number): KGen<{ error: number; p2: Proc
     // Signal actions (000:513-526).
     if (flags & RFSIGSHARE) {
       p2.p_sigacts = p1.p_sigacts;
-      refcount_acquire(sigactsV(p2.p_sigacts).ptr("ps_refcnt"));
+      // wrong (df.fork-sigshare-no-ref): the shared sigacts is not counted for the child
+      if (!bug("df.fork-sigshare-no-ref")) refcount_acquire(sigactsV(p2.p_sigacts).ptr("ps_refcnt"));
     } else {
       p2.p_sigacts = kmalloc_waitok(SIGACTS);
       const src = sigactsV(p1.p_sigacts), dst = sigactsV(p2.p_sigacts);
@@ -279,7 +293,7 @@ export function* fork1(lp1: LwpV, flags: number): KGen<{ error: number; p2: Proc
     } else if (flags & RFFDG) {
       const fd = fdcopy(p1);
       if (fd === NULL) {
-        error = ENOMEM; // 000:544-546: p2 stays SIDL on allproc (modelled as is)
+        error = ENOMEM; // 000:544-546: p2 stays SIDL on allproc, nothing undone (seed defect D1, docs/findings.md)
         break body;
       }
       p2.p_fd = fd;
@@ -312,6 +326,7 @@ export function* fork1(lp1: LwpV, flags: number): KGen<{ error: number; p2: Proc
     yield* lwkt_gettoken(pgrpV(p1grp).ptr("pg_token"));
     pglist_insert_after(p1, p2);
     lwkt_reltoken(pgrpV(p1grp).ptr("pg_token"));
+    if (flags & RFPGLOCK) pgsignal_fork_check(p1, lp1, p1grp, pgsigseq);
 
     // Attach to the parent, or to the reaper with RFNOWAIT (000:618-635).
     let pptr: ProcV;
@@ -324,9 +339,13 @@ export function* fork1(lp1: LwpV, flags: number): KGen<{ error: number; p2: Proc
     } else pptr = p1;
     p2.p_pptr = pptr.h;
     p2.p_children = NULL; // LIST_INIT
-    yield* lwkt_gettoken(pptr.ptr("p_token"));
-    children_insert_head(pptr, p2);
-    lwkt_reltoken(pptr.ptr("p_token"));
+    if (bug("df.fork-children-no-ptoken") && pptr.h !== p1.h) {
+      children_insert_head(pptr, p2); // wrong: the reaper's p_children without its p_token
+    } else {
+      yield* lwkt_gettoken(pptr.ptr("p_token"));
+      children_insert_head(pptr, p2);
+      lwkt_reltoken(pptr.ptr("p_token"));
+    }
     if (flags & RFNOWAIT) PRELE(pptr.ptr("p_lock"));
 
     PHOLD(p1.ptr("p_lock")); // PRELE'd in start_forked_proc (000:658)
@@ -487,6 +506,11 @@ export function* start_forked_proc(lp1: LwpV, p2: ProcV): KGen {
   // vfork: wait until the child clears P_PPWAIT (000:924-929).
   const p1 = procV(lp1.lwp_proc);
   let pflags: number;
+  if (bug("df.ppwait-no-interlock")) {
+    // wrong: test, then sleep; a clear + wakeup between the two is lost
+    while (p2.p_flags & P_PPWAIT) yield* tsleep(p1.ptr(), 0, "ppwait", 0);
+    return;
+  }
   while ((pflags = p2.p_flags) & P_PPWAIT) {
     tsleep_interlock(p1.ptr(), 0);
     if (atomic_cmpset_int(p2.ptr("p_flags"), pflags, pflags)) yield* tsleep(p1.ptr(), PINTERLOCKED, "ppwait", 0);
@@ -613,7 +637,8 @@ export function* reaper_exit(p: ProcV): KGen<Handle> {
     const rv = reapV(reap);
     yield* lockmgr(rv.ptr("lock"), LK_EXCLUSIVE);
     p.p_reaper = rv.parent;
-    if (p.p_reaper !== NULL) reaper_hold(p.p_reaper);
+    // wrong (df.reaper-exit-no-hold): p_reaper now points at the parent reaper without a reference
+    if (p.p_reaper !== NULL && !bug("df.reaper-exit-no-hold")) reaper_hold(p.p_reaper);
     rv.p = NULL;
     yield* lockmgr(rv.ptr("lock"), LK_RELEASE);
     yield* reaper_drop(reap);

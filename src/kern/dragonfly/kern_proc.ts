@@ -4,7 +4,7 @@
  * credentials, file tables, limits, vmspace, and the LWKT thread a new lwp runs on.
  * Where the seed leaves a function to another file, it is modelled as far as the interlocks need.
  */
-import { KernelPanic, violation } from "../../shm/hooks.js";
+import { KernelPanic, KKASSERT, violation } from "../../shm/hooks.js";
 import { RTCTL, THREAD } from "../../shm/core.js";
 import { NULL, type Handle } from "../../shm/table.js";
 import { programId } from "../../sched/programs.js";
@@ -13,7 +13,7 @@ import { curthread, image, sched, type KGen } from "../../sync/seam.js";
 import { PHOLD } from "../../sync/phold.js";
 import { refcount_acquire, refcount_release } from "../../sync/refcount.js";
 import { spin_lock, spin_unlock } from "../../sync/spinlock.js";
-import { lwkt_gettoken, lwkt_gettoken_shared, lwkt_reltoken } from "../../sync/token.js";
+import { lwkt_gettoken, lwkt_gettoken_shared, lwkt_reltoken, lwkt_token_held_excl } from "../../sync/token.js";
 import {
   credV, fdtolV, fdV, G, lwpV, pgrpV, plimitV, procV, sessV, tbl, uiV, vmV,
   type LwpV, type ProcV,
@@ -61,11 +61,13 @@ function listRemove(head: () => Handle, setHead: (h: Handle) => void, next: (h: 
 
 /** p_children / p_sibling: LIST_INSERT_HEAD (caller holds pptr->p_token). */
 export function children_insert_head(pptr: ProcV, p: ProcV): void {
+  KKASSERT(lwkt_token_held_excl(pptr.ptr("p_token")), "token-not-held", `LIST_INSERT_HEAD on p_children of pid ${pptr.p_pid} without its p_token`);
   p.p_sibling = pptr.p_children;
   pptr.p_children = p.h;
 }
 /** LIST_REMOVE(p, p_sibling) (caller holds pptr->p_token). */
 export function children_remove(pptr: ProcV, p: ProcV): void {
+  KKASSERT(lwkt_token_held_excl(pptr.ptr("p_token")), "token-not-held", `LIST_REMOVE from p_children of pid ${pptr.p_pid} without its p_token`);
   if (!listRemove(() => pptr.p_children, (h) => (pptr.p_children = h), (h) => procV(h).p_sibling, (h, n) => (procV(h).p_sibling = n), p.h)) {
     violation("proc-list", `pid ${p.p_pid} not on the children list of pid ${pptr.p_pid}`);
   }
@@ -250,42 +252,41 @@ export function pgrp_alloc(pgid: number, sess: Handle): Handle {
 
 /**
  * enterpgrp (kern_proc.c): move p into pgrp pgid, creating it (in p's session) if needed.
- * pg_token + p_token with a re-check loop, never pg_lock (NOTES B2).
+ * pg_token + p_token with a re-check loop, never pg_lock (NOTES B2). As in the kernel, p_pgrp
+ * goes straight from the old group to the new one while the new group's pg_token, p_token and
+ * the old group's pg_token are all held: p_pgrp is never NULL for a live process, so fork1,
+ * setpgid, kern_wait and CANSIGNAL may read it under p_token alone.
  */
 export function* enterpgrp(p: ProcV, pgid: number): KGen<number> {
   let npg = pgfind(pgid); // referenced
   if (npg === NULL) {
-    const opg = p.p_pgrp;
-    npg = pgrp_alloc(pgid, pgrpV(opg).pg_session);
+    npg = pgrp_alloc(pgid, pgrpV(p.p_pgrp).pg_session);
+  } else if (npg === p.p_pgrp) {
+    pgrel(npg); // already there: drop the lookup ref
+    return 0;
   }
-  // Leave the old group and join the new one; p_pgrp is re-checked after each token.
-  for (;;) {
-    const opg = p.p_pgrp;
-    if (opg === npg) {
-      pgrel(npg); // already there: drop the lookup ref
-      return 0;
-    }
+  yield* lwkt_gettoken(pgrpV(npg).ptr("pg_token"));
+  yield* lwkt_gettoken(p.ptr("p_token"));
+  // Replace p->p_pgrp, handling races: every gettoken may block and drop the others.
+  let opg: Handle;
+  while ((opg = p.p_pgrp) !== NULL) {
     pgref(opg);
     yield* lwkt_gettoken(pgrpV(opg).ptr("pg_token"));
-    yield* lwkt_gettoken(p.ptr("p_token"));
-    if (p.p_pgrp !== opg) {
-      lwkt_reltoken(p.ptr("p_token"));
+    if (opg !== p.p_pgrp) {
       lwkt_reltoken(pgrpV(opg).ptr("pg_token"));
       pgrel(opg);
       continue;
     }
     pglist_remove(pgrpV(opg), p);
-    p.p_pgrp = NULL;
-    lwkt_reltoken(p.ptr("p_token"));
-    lwkt_reltoken(pgrpV(opg).ptr("pg_token"));
-    pgrel(opg); // our temporary ref
-    pgrel(opg); // the membership ref
     break;
   }
-  yield* lwkt_gettoken(pgrpV(npg).ptr("pg_token"));
-  yield* lwkt_gettoken(p.ptr("p_token"));
-  pglist_insert_head(pgrpV(npg), p);
   p.p_pgrp = npg; // the lookup ref becomes the membership ref
+  pglist_insert_head(pgrpV(npg), p);
+  if (opg !== NULL) {
+    lwkt_reltoken(pgrpV(opg).ptr("pg_token"));
+    pgrel(opg); // our temporary ref
+    pgrel(opg); // the old membership ref
+  }
   lwkt_reltoken(p.ptr("p_token"));
   lwkt_reltoken(pgrpV(npg).ptr("pg_token"));
   return 0;
@@ -405,19 +406,26 @@ export function fdshare(p1: ProcV): Handle {
 /** fdfree(p, repl): drop p's reference to its table (and its fdtol), install repl. */
 export function fdfree(p: ProcV, repl: Handle): void {
   const fd = p.p_fd;
+  if (fd === NULL) {
+    p.p_fd = repl; // "certain daemons might not have file descriptors"
+    return;
+  }
   const fdtol = p.p_fdtol;
   if (fdtol !== NULL) {
-    // filedesc_to_leader: drop this leader's reference; the last one unlinks it from the ring.
-    p.p_fdtol = NULL;
+    // filedesc_to_leader: drop this leader's reference under the shared table's fd_spin (as
+    // kern_descrip.c fdfree does); the last one unlinks it from the ring and frees it after.
+    spin_lock(fdV(fd).ptr("fd_spin"));
     const t = fdtolV(fdtol);
-    if (--t.fdl_refcount === 0) {
+    t.fdl_refcount = t.fdl_refcount - 1;
+    const last = t.fdl_refcount === 0 && t.fdl_holdcount === 0;
+    if (last) {
       const prev = t.fdl_prev, next = t.fdl_next;
-      if (prev !== fdtol) {
-        fdtolV(prev).fdl_next = next;
-        fdtolV(next).fdl_prev = prev;
-      }
-      tbl(FDTOL).free(fdtol, "fdfree fdtol");
+      fdtolV(next).fdl_prev = prev;
+      fdtolV(prev).fdl_next = next;
     }
+    p.p_fdtol = NULL;
+    spin_unlock(fdV(fd).ptr("fd_spin"));
+    if (last) tbl(FDTOL).free(fdtol, "fdfree fdtol");
   }
   p.p_fd = repl;
   if (fd !== NULL && refcount_release(fdV(fd).ptr("fd_refcnt"))) tbl(FILEDESC).free(fd, "fdfree");

@@ -11,7 +11,7 @@ import { atomic_add_int, atomic_clear_int, atomic_set_int } from "../../sync/ato
 import { curthread, image, type KGen } from "../../sync/seam.js";
 import { EINTR, EINVAL, EPERM, ERESTART, ESRCH } from "../../sync/errno.js";
 import { lockmgr, LK_EXCLUSIVE, LK_RELEASE } from "../../sync/lockmgr.js";
-import { PRELE } from "../../sync/phold.js";
+import { PHOLD, PRELE } from "../../sync/phold.js";
 import { tsleep_signal } from "../../sync/sleep.js";
 import { lwkt_gettoken, lwkt_gettoken_shared, lwkt_reltoken } from "../../sync/token.js";
 import { credV, G, lwpV, pgrpV, procV, sigactsV, type LwpV, type ProcV } from "./globals.js";
@@ -82,23 +82,35 @@ export function signotify_all(p: ProcV): void {
 import { THREAD } from "../../shm/core.js";
 const threadTable = () => THREAD;
 
-/** ksignal / lwpsignal(p, NULL, sig): post sig to p and notify a thread. */
-export function* ksignal(p: ProcV, sig: number): KGen {
+/** ksignal / lwpsignal(p, NULL, sig): post sig to p and notify a thread (pg: the walk's group, if any). */
+export function* ksignal(p: ProcV, sig: number, pg: Handle = NULL): KGen {
   if (sig <= 0 || sig >= NSIG) return;
+  // kern_sig.c lwpsignal: PHOLD before the token, which may block; the hold keeps kern_wait
+  // (PSTALL reap3..reap5) from freeing p meanwhile. An exiting process gets nothing.
+  PHOLD(p.ptr("p_lock"));
   yield* lwkt_gettoken(p.ptr("p_token"));
-  if (p.p_stat === SZOMB) {
+  if (p.p_flags & P_WEXIT || p.p_stat === SZOMB) {
     lwkt_reltoken(p.ptr("p_token"));
+    PRELE(p.ptr("p_lock"));
     return;
   }
   const d = disposition(p.p_sigacts, sig);
   if (d === "ignore" && sig !== SIGCHLD) {
     // SIG_IGN, or a default-ignore signal: discarded (SIGCHLD still wakes a PCATCH waiter below).
     lwkt_reltoken(p.ptr("p_token"));
+    PRELE(p.ptr("p_lock"));
     return;
   }
-  if (d !== "ignore") atomic_set_int(p.ptr("p_siglist"), sigmask(sig));
+  if (d !== "ignore") {
+    atomic_set_int(p.ptr("p_siglist"), sigmask(sig));
+    if (pg !== NULL) {
+      p.p_pgsiggrp = pg;
+      atomic_set_int(p.ptr("p_pgsigpend"), sigmask(sig));
+    }
+  }
   signotify_all(p);
   lwkt_reltoken(p.ptr("p_token"));
+  PRELE(p.ptr("p_lock"));
 }
 
 /** p_trespass: may cr1 act on cr2 (kern_prot.c). 0 or EPERM. */
@@ -122,7 +134,8 @@ export function* pgsignal(pg: Handle, sig: number): KGen {
   if (pg === NULL) return;
   pgref(pg);
   yield* lockmgr(pgrpV(pg).ptr("pg_lock"), LK_EXCLUSIVE);
-  for (let p = pgrpV(pg).pg_members; p !== NULL; p = procV(p).p_pglist) yield* ksignal(procV(p), sig);
+  for (let p = pgrpV(pg).pg_members; p !== NULL; p = procV(p).p_pglist) yield* ksignal(procV(p), sig, pg);
+  if (sig) atomic_add_int(pgrpV(pg).ptr("pg_sigseq"), 1);
   yield* lockmgr(pgrpV(pg).ptr("pg_lock"), LK_RELEASE);
   pgrel(pg);
 }
@@ -161,8 +174,9 @@ export function* dokillpg(sig: number, pgid: number, all: boolean): KGen<number>
     const p = procV(h);
     if (p.p_pid <= 1 || p.p_stat === SZOMB || p.p_flags & P_SYSTEM || !(yield* CANSIGNAL(p, sig, false))) continue;
     nfound++;
-    if (sig) yield* ksignal(p, sig);
+    if (sig) yield* ksignal(p, sig, pg);
   }
+  if (sig) atomic_add_int(pgrpV(pg).ptr("pg_sigseq"), 1);
   yield* lockmgr(pgrpV(pg).ptr("pg_lock"), LK_RELEASE);
   pgrel(pg);
   return nfound ? 0 : ESRCH;
@@ -224,7 +238,10 @@ export function* kern_sigaction(sig: number, handler: number, flags: number): KG
     ps.ps_flag = handler === SIG_IGN ? ps.ps_flag | PS_CLDSIGIGN : ps.ps_flag & ~PS_CLDSIGIGN;
   }
   // Setting SIG_IGN (or a default-ignore SIG_DFL) discards what is pending.
-  if (handler === SIG_IGN || (handler === SIG_DFL && SIG_DFL_IGNORE & m)) atomic_clear_int(p.ptr("p_siglist"), m);
+  if (handler === SIG_IGN || (handler === SIG_DFL && SIG_DFL_IGNORE & m)) {
+    atomic_clear_int(p.ptr("p_siglist"), m);
+    atomic_clear_int(p.ptr("p_pgsigpend"), m);
+  }
   lwkt_reltoken(p.ptr("p_token"));
   return 0;
 }
@@ -244,6 +261,7 @@ export function postsig_all(lp: LwpV): { fatal: number; caught: number[] } {
     const d = disposition(p.p_sigacts, sig);
     if (d === "kill") return { fatal: sig, caught };
     atomic_clear_int(p.ptr("p_siglist"), sigmask(sig));
+    atomic_clear_int(p.ptr("p_pgsigpend"), sigmask(sig));
     lp.lwp_siglist = lp.lwp_siglist & ~sigmask(sig);
     if (d === "catch") {
       caught.push(sig);
@@ -253,3 +271,23 @@ export function postsig_all(lp: LwpV): { fatal: number; caught: number[] } {
 }
 
 export { SIGCHLD };
+
+/**
+ * Detector "pgsignal-missed-by-fork" (the law fork1's pg_lock interlock keeps, 000:368-386): a
+ * child put on its parent's group list must not have missed a signal sent to that group. Called
+ * by fork1 right after the child is on the pglist; seq is pg_sigseq read where fork1 passed its
+ * CURSIG_NOBLOCK check. Under pg_lock SHARED no walk of the group can complete in between, and a
+ * walk completed before left an actionable signal pending on the parent, which the check refuses.
+ */
+export function pgsignal_fork_check(p1: ProcV, lp1: LwpV, pg: Handle, seq: number): void {
+  const now = pgrpV(pg).pg_sigseq;
+  if (now !== seq) {
+    violation("pgsignal-missed-by-fork", `pid ${p1.p_pid} forked into pgrp ${pgrpV(pg).pg_id} while ${now - seq} group signal(s) completed: the child missed them`);
+    return;
+  }
+  const sig = CURSIG_NOBLOCK(lp1);
+  if (sig !== 0 && p1.p_pgsigpend & sigmask(sig) && p1.p_pgsiggrp === pg) {
+    violation("pgsignal-missed-by-fork", `pid ${p1.p_pid} forked with group signal ${sig} of pgrp ${pgrpV(pg).pg_id} pending: the child missed it`);
+  }
+}
+import { violation } from "../../shm/hooks.js";

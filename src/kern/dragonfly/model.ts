@@ -10,6 +10,8 @@ import { UsageError, type ArgContext, type CallSpec, type KernelModel, type Limi
 import { CALL_NAMES, type CallName } from "./calls.js";
 import { credV, fdV, G, lwpV, pgrpV, plimitV, procV, reapV, sessV, sigactsV, tbl, uiV, vmV } from "./globals.js";
 import { allprocs, lwpsOf } from "./walk.js";
+import { auditDragonfly } from "../../invariants/dragonfly.js";
+import { dragonflyLiveLaws } from "../../invariants/live.js";
 import {
   FDTOL, FILEDESC, FORK_CALLOUTS, FORKLIST, KGLOBALS, LWP, LSRUN, P_SYSTEM, PARGS, PGRP, PLIMIT, PROC, PROC_REAP_ACQUIRE,
   PROC_REAP_RELEASE, PROC_REAP_STATUS, REAPER_STAT_OWNED, REAPER_STAT_REALINIT, RF_FLAGS, SA_FLAGS, SA_RESTART, SACTIVE,
@@ -291,5 +293,6 @@ export const dragonfly: KernelModel = {
   tables,
   boot,
   ps,
-  audit: () => [],
+  audit: auditDragonfly,
+  liveLaws: dragonflyLiveLaws,
 };

@@ -63,6 +63,8 @@ export const PROC = defineStruct("proc", {
   p_upmap_invfork: 1, // p_upmap->invfork (the model always has a upmap)
   p_forkid: 1,
   p_reaper: 1, // sysreaper handle (a refs reference held) or NULL
+  p_pgsigpend: 1, // detector: bits of p_siglist last posted by a walk of a process group
+  p_pgsiggrp: 1, // detector: the pgrp of that walk
 });
 /** Fields bcopy'd from parent to child by fork1 (000:488-489). */
 export const PROC_COPIED = ["p_comm", "p_nice", "p_osrel", "p_pgrp", "p_rtprio", "p_args", "p_xstat", "p_depth", "p_ionice"] as const;
@@ -102,6 +104,7 @@ export const PGRP = defineStruct("pgrp", {
   pg_refs: 1,
   pg_token: TOKEN,
   pg_lock: LOCKMGR, // "pgwt": SHARED in fork1, EXCLUSIVE in pgsignal/dokillpg
+  pg_sigseq: 1, // detector: group-signal walks completed (bumped under pg_lock EXCLUSIVE)
 });
 
 export const SESSION = defineStruct("session", {

@@ -38,9 +38,13 @@ function* sys_setpgid(pid: number, pgid: number): KGen<number> {
       return ESRCH;
     }
   } else targ = cur;
+  // kern_prot.c sys_setpgid: the target's p_token is held from here to the end (enterpgrp
+  // takes it again, recursively); p_pgrp and the session are checked under it.
+  yield* lwkt_gettoken(targ.ptr("p_token"));
   try {
+    if (targ.p_pgrp === NULL || pgrpV(targ.p_pgrp).pg_session !== pgrpV(cur.p_pgrp).pg_session) return EPERM;
     if (pgid === 0) pgid = targ.p_pid;
-    const sess = pgrpV(targ.p_pgrp).pg_session;
+    const sess = pgrpV(cur.p_pgrp).pg_session;
     if (pgid !== targ.p_pid) {
       const pg = pgfind(pgid);
       if (pg === NULL) return EPERM;
@@ -50,6 +54,7 @@ function* sys_setpgid(pid: number, pgid: number): KGen<number> {
     }
     return yield* enterpgrp(targ, pgid);
   } finally {
+    lwkt_reltoken(targ.ptr("p_token"));
     if (held) PRELE(targ.ptr("p_lock"));
   }
 }

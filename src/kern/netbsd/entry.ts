@@ -19,7 +19,7 @@ import { child_return, fork1, sys___clone, sys___vfork14, sys_fork, sys_vfork, t
 import { curlwp, LWPSTART, p_lock } from "./kern_proc.js";
 import { issignal, issignal_peek, ISSIG_EXIT_LWP, ISSIG_NONE, killpg1, sys_kill, sys_sigaction } from "./kern_sig.js";
 import { sys__lwp_create, sys_getppid, sys_kevent_proc, sys_ptrace, sys_setpgid, sys_setrlimit_nproc, sys_setuid, sys_sysctl } from "./sys_misc.js";
-import { G, L, LSONPROC, LSSTOP, LW_WEXIT, P, SIGKILL, sigmask, SSTOP, W_EXITCODE, WNOHANG, type LwpView, type ProcView } from "./structs.js";
+import { G, L, LSONPROC, LSSTOP, LW_WEXIT, P, SIGKILL, sigmask, SSTOP, W_EXITCODE, WALLSIG, WNOHANG, type LwpView, type ProcView } from "./structs.js";
 
 const ok = (ret: number, out: number[] = []): RawResult => ({ ret, errno: 0, out });
 const err = (errno: number): RawResult => ({ ret: -1, errno, out: [] });
@@ -120,7 +120,7 @@ function* userret(): KGen<boolean> {
   }
   if (p.h === G().initproc) {
     for (;;) {
-      const w = yield* sys_wait(p, -1, WNOHANG);
+      const w = yield* sys_wait(p, -1, WNOHANG | WALLSIG); // every zombie, whatever its exit signal
       if (w.error || w.pid === 0) break;
     }
   }

@@ -2,12 +2,14 @@
  * The other halves of fork under proc_lock (NOTES B6): exit1 with exit_lwps, lwp_exit, wait
  * (find_stopped_child + proc_free) and exec's end of the vfork wait.
  */
+import { bug } from "../../bugs/switch.js";
 import { violation, KKASSERT } from "../../shm/hooks.js";
+import { nprocs_check } from "./kern_fork.js";
 import { NULL } from "../../shm/table.js";
 import { atomic_add_int } from "../../sync/atomic.js";
 import { cv_broadcast, cv_wait, cv_wait_sig } from "../../sync/condvar.js";
 import { ECHILD } from "../../sync/errno.js";
-import { mutex_enter, mutex_exit } from "../../sync/kmutex.js";
+import { mutex_enter, mutex_exit, mutex_owned } from "../../sync/kmutex.js";
 import { image, type KGen } from "../../sync/seam.js";
 import { tsleep_signal } from "../../sync/sleep.js";
 import { THREAD } from "../../shm/core.js";
@@ -18,7 +20,7 @@ import {
 import { lwp_stopwait, proc_stop, psignal, sigacts } from "./kern_sig.js";
 import {
   G, L, LSZOMB, PGRP, PROC, LW_WEXIT, P, PK_CLDSIGIGN, PK_EXEC, PK_NOCLDWAIT, PL_PPWAIT, proc_lock, PS_STOPEXEC, PS_WEXIT, PSL_TRACED, PSL_TRACEFORK, PSL_TRACEVFORK,
-  PSL_TRACEVFORK_DONE, SDEAD, SDYING, SIGACTS, SIGCHLD, SIGKILL, SIGSTOP, SSTOP, SZOMB, W_STOPCODE, WNOHANG, WUNTRACED,
+  PSL_TRACEVFORK_DONE, SDEAD, SDYING, SIGACTS, SIGCHLD, SIGKILL, SIGSTOP, SSTOP, SZOMB, W_STOPCODE, WALLSIG, WALTSIG, WNOHANG, WUNTRACED,
   type LwpView, type ProcView,
 } from "./structs.js";
 
@@ -53,6 +55,8 @@ export function* lwp_exit(p: ProcView, l: LwpView): KGen {
 
 /** Ending the vfork wait, as exec and exit do it under proc_lock (NOTES B6). */
 function vfork_release(p: ProcView): void {
+  // p_lflag is proc_lock's, and the parent tests PL_PPWAIT and sleeps under it (001:591-592).
+  KKASSERT(mutex_owned(proc_lock()), "proc-lock-not-held", `vfork_release of pid ${p.p_pid} without proc_lock`);
   if (p.p_lflag & PL_PPWAIT) {
     p.p_lflag &= ~PL_PPWAIT;
     cv_broadcast(P(p.p_pptr).ptr("p_waitcv"));
@@ -85,11 +89,17 @@ export function* exit1(p: ProcView, l: LwpView, status: number): KGen<boolean> {
   uvmspace_free(p.p_vmspace);
   p.p_vmspace = NULL;
 
-  yield* mutex_enter(proc_lock());
-  vfork_release(p);
+  if (bug("nb.exit-ppwait-unlocked")) {
+    vfork_release(p); // clears PL_PPWAIT and broadcasts before taking proc_lock
+    yield* mutex_enter(proc_lock());
+  } else {
+    yield* mutex_enter(proc_lock());
+    vfork_release(p);
+  }
 
-  // Forget p as the original parent of processes traced away from it.
-  for (const h of LIST_ITER(G().allproc, P, "p_list")) if (P(h).p_opptr === p.h) P(h).p_opptr = NULL;
+  // Forget p as the original parent of processes traced away from it, the living and the zombies
+  // (a zombie the tracer reaps later goes to init, not to a parent that is gone by then).
+  for (const list of [G().allproc, G().zombproc]) for (const h of LIST_ITER(list, P, "p_list")) if (P(h).p_opptr === p.h) P(h).p_opptr = NULL;
 
   // Give orphaned children to init; traced ones go back to their original parent and die.
   const initproc = G().initproc;
@@ -148,7 +158,12 @@ export interface WaitResult {
   status: number;
 }
 
-function matches(child: ProcView, parent: ProcView, pid: number): boolean {
+/** P_EXITSIG: a traced child reports to its tracer with SIGCHLD whatever its own exit signal. */
+const P_EXITSIG = (p: ProcView): number => (p.p_slflag & PSL_TRACED ? SIGCHLD : p.p_exitsig);
+
+function matches(child: ProcView, parent: ProcView, pid: number, options: number): boolean {
+  // find_stopped_child: without WALLSIG, wait(2) sees only SIGCHLD children, WALTSIG only the others.
+  if (!(options & WALLSIG) && (options & WALTSIG ? child.p_exitsig === SIGCHLD : P_EXITSIG(child) !== SIGCHLD)) return false;
   if (pid === -1) return true;
   if (pid > 0) return child.p_pid === pid;
   const pgid = pid === 0 ? (parent.p_pgrp === NULL ? -1 : pgidOf(parent)) : -pid;
@@ -166,7 +181,7 @@ export function* sys_wait(parent: ProcView, pid: number, options: number): KGen<
     let found = false;
     for (const ch of LIST_ITER(parent.p_children, P, "p_sibling")) {
       const child = P(ch);
-      if (!matches(child, parent, pid)) continue;
+      if (!matches(child, parent, pid, options)) continue;
       found = true;
       if (child.p_stat === SZOMB) {
         const r = { error: 0, pid: child.p_pid, status: child.p_xstat };
@@ -232,6 +247,7 @@ function* proc_free(p: ProcView, parent: ProcView): KGen {
   if (p.p_vmspace !== NULL) uvmspace_free(p.p_vmspace);
   // proc_free_pid: the pid and the process count go back.
   atomic_add_int(G().ptr("nprocs"), -1);
+  nprocs_check("proc_free");
   image.table(PROC).free(p.h, "proc_free");
 }
 

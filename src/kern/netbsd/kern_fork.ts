@@ -2,9 +2,11 @@
  * NetBSD kern_fork.c 1.209 (seed 001), function by function: sys_fork, sys_vfork, sys___vfork14,
  * sys___clone, fork1, child_return. Comments cite the seed's own line numbers (001:NNN).
  */
+import { bug } from "../../bugs/switch.js";
 import { KKASSERT } from "../../shm/hooks.js";
 import { NULL } from "../../shm/table.js";
-import { atomic_add_int, atomic_fetchadd_int } from "../../sync/atomic.js";
+import { THREAD } from "../../shm/core.js";
+import { atomic_add_int, atomic_fetchadd_int, atomic_load_int } from "../../sync/atomic.js";
 import { cv_wait } from "../../sync/condvar.js";
 import { EAGAIN, EINVAL, ENOMEM } from "../../sync/errno.js";
 import { mutex_enter, mutex_exit } from "../../sync/kmutex.js";
@@ -18,7 +20,7 @@ import {
   AFORK, CLONE_CSIGNAL, CLONE_FILES, CLONE_FS, CLONE_PID, CLONE_PTRACE, CLONE_SIGHAND, CLONE_VFORK, CLONE_VM, COPY_FIELDS, FORK_CLEANFILES, FORK_NOWAIT,
   FORK_PPWAIT, FORK_SHARECWD, FORK_SHAREFILES, FORK_SHARESIGS, FORK_SHAREVM, FORK_SYSTEM, G, L, LP_VFORKWAIT, LSRUN, LSSTOP, P, PK_32, PK_CLDSIGIGN,
   PK_NOCLDWAIT, PK_SUGID, PK_SYSTEM, PL_CONTROLT, PL_PPWAIT, proc_lock, PS_NOCLDSTOP, PS_STOPEXEC, PS_STOPFORK, PSL_TRACED, PSL_TRACEFORK,
-  PSL_TRACEVFORK, PSL_TRACEVFORK_DONE, PGRP, ROOT, SACTIVE, SESSION, SIGCHLD, SIGTRAP, SSTOP, ZERO_FIELDS, _NSIG,
+  PSL_TRACEVFORK, PSL_TRACEVFORK_DONE, PGRP, PROC, ROOT, SACTIVE, SESSION, SIGCHLD, SIGTRAP, SSTOP, ZERO_FIELDS, _NSIG,
   type LwpView, type ProcView,
 } from "./structs.js";
 
@@ -90,7 +92,11 @@ export function* fork1(l1: LwpView, flags: number, exitsig: number): KGen<ForkRe
   const p1 = P(l1.l_proc);
   const uid = p1.p_uid; // 001:226
   const g = G();
-  const tnprocs = atomic_fetchadd_int(g.ptr("nprocs"), 1) + 1; // atomic_inc_uint_nv (001:227)
+  let tnprocs: number;
+  const nonatomic = bug("nb.nprocs-nonatomic");
+  if (nonatomic) tnprocs = g.nprocs + 1; // a plain read, written back after chgproccnt below
+  else tnprocs = atomic_fetchadd_int(g.ptr("nprocs"), 1) + 1; // atomic_inc_uint_nv (001:227)
+  nprocs_check("fork1");
 
   // A global limit on the number of processes (001:229-237).
   let error: number;
@@ -99,7 +105,10 @@ export function* fork1(l1: LwpView, flags: number, exitsig: number): KGen<ForkRe
 
   if (error) {
     // 001:239-247
-    atomic_add_int(g.ptr("nprocs"), -1);
+    if (bug("nb.maxproc-no-undo") || nonatomic) {
+      // forgets atomic_dec_uint(&nprocs): every refused fork leaks one count
+      // (nb.nprocs-nonatomic: nothing was written yet, nothing to undo)
+    } else atomic_add_int(g.ptr("nprocs"), -1);
     if (ratecheck()) g.tablefull = g.tablefull + 1; // tablefull("proc", "increase kern.maxproc or NPROC")
     const fs = g.forkfsleep;
     if (fs) yield* kpause("forkmx", fs);
@@ -108,9 +117,12 @@ export function* fork1(l1: LwpView, flags: number, exitsig: number): KGen<ForkRe
 
   // Enforce limits (001:249-263).
   const count = yield* chgproccnt(uid, 1);
+  if (nonatomic) g.nprocs = tnprocs; // lost update: forks that counted meanwhile are overwritten
   if (count > plimit(p1.p_limit).pl_nproc_cur) {
     if (kauth_authorize_rlimit_bypass(p1) !== 0) {
-      yield* chgproccnt(uid, -1);
+      if (bug("nb.nproc-no-undo")) {
+        // forgets chgproccnt(uid, -1): the uid keeps a count for a process it never got
+      } else yield* chgproccnt(uid, -1);
       atomic_add_int(g.ptr("nprocs"), -1);
       const fs = g.forkfsleep;
       if (fs) yield* kpause("forkulim", fs);
@@ -146,7 +158,9 @@ export function* fork1(l1: LwpView, flags: number, exitsig: number): KGen<ForkRe
   // Share the lock if the processes share signal state (001:328-336).
   if (flags & FORK_SHARESIGS) {
     p2.p_lock = p1.p_lock;
-    mutex_obj_hold(p1.p_lock);
+    if (bug("nb.sharesigs-no-hold")) {
+      // shares the mutex object without mutex_obj_hold: the first proc_free frees it under the other
+    } else mutex_obj_hold(p1.p_lock);
   } else p2.p_lock = yield* mutex_obj_alloc();
 
   p2.p_uid = p1.p_uid; // kauth_proc_fork (001:338)
@@ -229,7 +243,9 @@ export function* fork1(l1: LwpView, flags: number, exitsig: number): KGen<ForkRe
   }
 
   LIST_INSERT_AFTER(p1.h, p2.h, P, "p_pglist"); // 001:497 (p2->p_pgrp was copied from p1)
-  LIST_INSERT_HEAD(g, "allproc", p2.h, P, "p_list"); // 001:498
+  if (bug("nb.allproc-unlocked")) {
+    // links the child into allproc after dropping proc_lock (below), racing every other fork and exit
+  } else LIST_INSERT_HEAD(g, "allproc", p2.h, P, "p_list"); // 001:498
 
   p2.p_trace_enabled = 0; // trace_is_enabled (001:500)
 
@@ -269,6 +285,11 @@ export function* fork1(l1: LwpView, flags: number, exitsig: number): KGen<ForkRe
   // Return the child's pid to the parent (001:562-569).
   const retval = p2.p_pid;
   mutex_exit(p2lock);
+  if (bug("nb.allproc-unlocked")) {
+    mutex_exit(proc_lock());
+    LIST_INSERT_HEAD(g, "allproc", p2.h, P, "p_list");
+    yield* mutex_enter(proc_lock());
+  }
 
   // Let the parent know that we are tracing its child (001:573-586).
   if (tracefork || tracevfork) {
@@ -282,8 +303,11 @@ export function* fork1(l1: LwpView, flags: number, exitsig: number): KGen<ForkRe
   }
 
   // Preserve vfork's synchronisation: sleep until the child execs or exits (001:588-593).
-  while (p2.p_lflag & PL_PPWAIT) // XXX: p2 can go invalid
-    yield* cv_wait(p1.ptr("p_waitcv"), proc_lock());
+  while (p2.p_lflag & PL_PPWAIT) {
+    // XXX: p2 can go invalid
+    if (bug("nb.ppwait-wrong-cv")) yield* cv_wait(p2.ptr("p_waitcv"), proc_lock()); // the child's condvar: nobody broadcasts it
+    else yield* cv_wait(p1.ptr("p_waitcv"), proc_lock());
+  }
 
   // 001:595-610
   if (tracevforkdone) {
@@ -298,6 +322,21 @@ export function* fork1(l1: LwpView, flags: number, exitsig: number): KGen<ForkRe
   return { error: 0, pid: retval };
 }
 
+
+/**
+ * nprocs against the proc records (an in-line law, O(1)): fork1 counts before proc_alloc and
+ * proc_free uncounts before the record goes, so the two differ by at most the threads inside
+ * those windows. A drift beyond the live threads is a lost or leaked count.
+ */
+export function nprocs_check(where: string): void {
+  const n = atomic_load_int(G().ptr("nprocs"));
+  const records = image.table(PROC).inUse();
+  const threads = image.table(THREAD).inUse();
+  // Slack: the threads that may be inside either window, plus one per cpu for the three reads
+  // not being taken at the same instant.
+  const slack = threads + G().ncpus;
+  KKASSERT(Math.abs(n - records) <= slack, "nprocs-drift", `${where}: nprocs ${n} but ${records} proc records (${threads} threads)`);
+}
 
 /**
  * proc_changeparent (sys_ptrace_common.c): t becomes traced by p, remembering its parent in

@@ -15,7 +15,7 @@ import { refcount_acquire, refcount_init, refcount_release } from "../../sync/re
 import { curthread, image, sched, type KGen } from "../../sync/seam.js";
 import { tsleep } from "../../sync/sleep.js";
 import {
-  CWDINFO, FILEDESC, G, KMUTEXOBJ, L, LSIDL, LWP, P, PGRP, PLIMIT, PROC, proc_lock, p_lock, SDEAD, SESSION, SIDL, SIGACTS, SZOMB, UAREA, UIDINFO, VMSPACE,
+  CWDINFO, FILEDESC, G, KMUTEXOBJ, L, LSIDL, LWP, P, PGRP, PLIMIT, PROC, proc_lock, p_lock, SDEAD, SESSION, SIDL, SIGACTS, SIGCHLD, SZOMB, UAREA, UIDINFO, VMSPACE,
   type LwpView, type ProcView,
 } from "./structs.js";
 
@@ -417,6 +417,8 @@ export function proc_reparent(child: ProcView, parent: Handle): void {
     op.p_nstopchild--;
     P(parent).p_nstopchild++;
   }
+  // A child of init reports with SIGCHLD, whatever exit signal its creator chose.
+  if (parent === G().initproc) child.p_exitsig = SIGCHLD;
   if (!LIST_REMOVE(op, "p_children", child.h, P, "p_sibling")) violation("child-list", `pid ${child.p_pid} missing from its parent's p_children`);
   LIST_INSERT_HEAD(P(parent), "p_children", child.h, P, "p_sibling");
   child.p_pptr = parent;

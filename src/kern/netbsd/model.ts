@@ -14,6 +14,8 @@ import {
   CWDINFO, FILEDESC, GLOBALS, KMUTEXOBJ, LSONPROC, LWP, PGRP, PLIMIT, PROC, SACTIVE, SESSION, SIGACTS, STAT_NAMES, UAREA, UIDINFO, VMSPACE,
 } from "./structs.js";
 import { globals, lwpsOf, procRecords } from "./walk.js";
+import { auditNetbsd } from "../../invariants/netbsd.js";
+import { netbsdLiveLaws } from "../../invariants/live.js";
 
 const MODULE = "src/kern/netbsd/entry.js";
 
@@ -21,20 +23,22 @@ function defaultLimits(): Limits {
   return {
     maxproc: 64,
     nproc: 32,
+    // Per-process pools roomier than any scenario's maxproc (160): NetBSD's pools grow, so running
+    // out of records before maxproc would be a hang of ours (forks asleep in pool_get), not the kernel's.
     tables: {
-      thread: 256,
-      proc: 128,
-      lwp: 256,
-      uarea: 256,
-      pgrp: 128,
-      session: 64,
+      thread: 512,
+      proc: 224,
+      lwp: 512,
+      uarea: 512,
+      pgrp: 224,
+      session: 128,
       uidinfo: 32,
-      sigacts: 128,
-      filedesc: 128,
-      cwdinfo: 128,
-      plimit: 128,
-      vmspace: 128,
-      kmutexobj: 128,
+      sigacts: 224,
+      filedesc: 224,
+      cwdinfo: 224,
+      plimit: 224,
+      vmspace: 224,
+      kmutexobj: 224,
     },
   };
 }
@@ -188,8 +192,8 @@ function psEntry(img: Image, h: number): PsEntry | null {
   }
 }
 
-function audit(_img: Image): AuditFinding[] {
-  return [];
+function audit(img: Image): AuditFinding[] {
+  return auditNetbsd(img);
 }
 
 export const netbsd: KernelModel = {
@@ -201,6 +205,8 @@ export const netbsd: KernelModel = {
   boot,
   ps,
   audit,
+  liveLaws: netbsdLiveLaws,
+  persistentTables: ["uidinfo"], // uid_find creates, nothing frees (kern_uidinfo.c); law uid-proccnt checks the counts
 };
 
 export { globals };

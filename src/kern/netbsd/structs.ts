@@ -275,7 +275,11 @@ export const PTRACE_EVENTS: Record<string, number> = { PTRACE_FORK, PTRACE_VFORK
 // wait
 export const WNOHANG = 0x1;
 export const WUNTRACED = 0x2;
-export const WAIT_OPTIONS: Record<string, number> = { WNOHANG, WUNTRACED };
+/** Wait only for children whose exit signal is not SIGCHLD (Linux __WCLONE). */
+export const WALTSIG = 0x4;
+/** Wait for children whatever their exit signal (Linux __WALL). */
+export const WALLSIG = 0x8;
+export const WAIT_OPTIONS: Record<string, number> = { WNOHANG, WUNTRACED, WALTSIG, WALLSIG };
 export const WAIT_ANY = -1;
 export const W_EXITCODE = (ret: number, sig: number): number => ((ret & 0xff) << 8) | sig;
 export const W_STOPCODE = (sig: number): number => (sig << 8) | 0x7f;

@@ -158,10 +158,12 @@ export function* sys__lwp_create(p: ProcView, l1: LwpView): KGen<{ error: number
   l2.l_sigmask = l1.l_sigmask;
   const lock = p_lock(p);
   yield* mutex_enter(lock);
+  // Read the lid before the lwp may run: it can exit and be freed before we return.
+  const lid = l2.l_lid;
   l2.l_stat = LSRUN;
   lwp_start_thread(l2, false);
   mutex_exit(lock);
-  return { error: 0, lid: l2.l_lid };
+  return { error: 0, lid };
 }
 
 /** getppid */
