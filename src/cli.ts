@@ -22,9 +22,14 @@ import { contentionDemo } from "./selftest/demo.js";
 export const EXIT = { clean: 0, violation: 1, usage: 2, hang: 3, internal: 4, interrupted: 130 } as const;
 
 const USAGE = `usage: forkstorm <command> [options]
-  stress [options]     a stress run (see --help)
-  hunt [options]       run the bug catalogue and the clean baseline
-  replay REPORT        re-run a controlled-mode run from its report
+  stress [options]     a stress run: --kernel dragonfly|netbsd --scenario NAME|list --cpus N
+                       --seconds S | --ops N --mode free|pct|random --seed N --chaos P --bug ID
+                       --keep-going --report FILE --trace FILE --json [--depth D --step-bound K
+                       --watchdog S; --plant-crash N makes cpu 0 throw: a harness self-test]
+  hunt [options]       run the bug catalogue and the clean baseline: --kernel dragonfly|netbsd|all
+                       --bug ID|all --seeds N --budget S --mode free|pct|random --cpus N
+                       --report FILE --json
+  replay REPORT        re-run a controlled-mode run from its report [--follow-schedule] [--json]
   script FILE|-        run a deterministic syscall script; print results as JSON
   list [--json]        kernels, scenarios and bugs
   demo                 the primitives' contention demo: a race the harness catches`;

@@ -12,6 +12,8 @@
  * The goal: an uncontended LWKT token get+release within 1.5x the raw CAS spin lock.
  */
 import { Bench } from "tinybench";
+import { batonHandOff, pingPongFloor } from "./baton.js";
+import { forkScaling } from "./scaling.js";
 import { THREAD } from "../shm/core.js";
 import { Image } from "../shm/image.js";
 import { NULL } from "../shm/table.js";
@@ -200,6 +202,19 @@ async function main(): Promise<void> {
   const ratio = nsPerOp.get("token get+release")! / floor;
   const met = ratio <= GOAL;
   console.log(`token get+release = ${ratio.toFixed(2)}x the raw CAS spin lock; goal <= ${GOAL}x: ${met ? "MET" : "NOT MET"}`);
+  const floorNs = await pingPongFloor();
+  const baton = await batonHandOff();
+  const batonRatio = baton.ns / floorNs;
+  console.log(`\ncontrolled-mode baton hand-off (2 cpus, random strategy, ${baton.handoffs} hand-offs in ${baton.steps} steps):`);
+  console.table([
+    { "hand-off": "Atomics.wait/notify ping-pong (floor)", "ns/hand-off": Number(floorNs.toFixed(0)), "x floor": 1 },
+    { "hand-off": "baton (decision + hand-off + the step's work)", "ns/hand-off": Number(baton.ns.toFixed(0)), "x floor": Number(batonRatio.toFixed(2)) },
+  ]);
+  console.log(`baton hand-off = ${batonRatio.toFixed(2)}x the ping-pong floor; goal <= 2x: ${batonRatio <= 2 ? "MET" : "NOT MET"}`);
+
+  console.log("\nfork throughput (fork-exit-wait, free, no chaos, 4 s per row):");
+  console.table(await forkScaling([1, 2], 4));
+
   // Sanity: every lock is free again and the counts are back where they started.
   if (Atomics.load(i32, tok) !== 0 || Atomics.load(i32, lk) !== 0 || Atomics.load(i32, mtx) !== 0 || Atomics.load(i32, refs) !== 1 || Atomics.load(i32, p_lock) !== 0) {
     throw new Error("bench: a primitive left state behind");

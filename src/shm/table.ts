@@ -146,9 +146,17 @@ export class Table<F extends FieldWidths = FieldWidths> {
     return ((Atomics.load(this.i32, b + HDR_GEN) & GEN_MASK) << 16) | (slot + 1);
   }
 
-  /** The record's base word, after checking the handle; a stale one is a use-after-free. */
+  /**
+   * The record's base word, after checking the handle; a stale one is a use-after-free. Plain
+   * loads, as the field accessors make: an aligned 32-bit word is never torn, and this check sits
+   * on every dereference (view creation), so it must cost no more than a field read.
+   */
   checked(h: Handle, what: string): number {
-    if (this.valid(h)) return this.recordBase(slotOf(h));
+    const slot = (h & 0xffff) - 1;
+    if (slot >= 0 && slot < this.capacity) {
+      const b = this.base + slot * this.layout.stride;
+      if (this.i32[b + HDR_STATE] === ST_USED && (this.i32[b + HDR_GEN] & GEN_MASK) === ((h >>> 16) & GEN_MASK)) return b;
+    }
     throw this.stale(h, what);
   }
 
