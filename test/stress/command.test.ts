@@ -73,3 +73,24 @@ describe("forkstorm stress: failures still give a report", () => {
     expect(rep.elapsedSeconds).toBeLessThan(30);
   });
 });
+
+describe("forkstorm stress: a clean run's files", () => {
+  it("writes the versioned report and a Chrome trace with one track per cpu", () => {
+    const report = join(dir, "clean.json");
+    const trace = join(dir, "clean-trace.json");
+    const r = forkstorm("stress", "--seconds", "2", "--cpus", "3", "--seed", "5", "--report", report, "--trace", trace);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/verdict: CLEAN/);
+    const rep = JSON.parse(readFileSync(report, "utf8"));
+    expect(rep).toMatchObject({ schema: 1, tool: "forkstorm", command: "stress", verdict: "clean", eventHash: null, violations: [], hang: null });
+    expect(rep.config).toMatchObject({ kernel: "dragonfly", scenario: "mixed", cpus: 3, mode: "free", seed: 5, seconds: 2, bugs: [] });
+    expect(rep.ops.total).toBeGreaterThan(0);
+    expect(rep.ops.bySyscall.fork.calls).toBeGreaterThan(0);
+    expect(Array.isArray(rep.lockstat) && rep.lockstat.length > 0).toBe(true);
+    expect(rep.witness).toEqual([]);
+    const t = JSON.parse(readFileSync(trace, "utf8"));
+    const tracks = t.traceEvents.filter((e: { ph: string; name: string }) => e.ph === "M" && e.name === "thread_name").map((e: { args: { name: string } }) => e.args.name);
+    expect(tracks.sort()).toEqual(["cpu0", "cpu1", "cpu2"]);
+    expect(t.traceEvents.some((e: { ph: string; name: string }) => e.ph === "B" && e.name === "fork")).toBe(true);
+  });
+});
