@@ -7,10 +7,9 @@
 import { readFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "./kern/kernel.js";
-import { KERNEL_DESCRIPTIONS, KERNELS } from "./kern/registry.js";
 import cliProgress from "cli-progress";
 import { findScenario, SCENARIOS } from "../stress/scenarios/index.js";
-import { CATALOG } from "./bugs/catalog.js";
+import { listCatalog } from "./run/list.js";
 import { stressSummary } from "./report/summary.js";
 import { hunt, huntSummary } from "./run/hunt.js";
 import { writeJsonAtomic } from "./report/report.js";
@@ -69,9 +68,7 @@ async function cmdScript(argv: string[]): Promise<number> {
 
 async function cmdList(argv: string[]): Promise<number> {
   const { values } = parse(argv, { json: { type: "boolean" } });
-  const kernels = KERNELS.map((name) => ({ name, description: KERNEL_DESCRIPTIONS[name] }));
-  const scenarios = SCENARIOS.map((s) => ({ kernel: s.kernel, name: s.name, description: s.description }));
-  const bugs = CATALOG.map((b) => ({ id: b.id, kernel: b.kernel, interlock: b.interlock, description: b.description, caughtBy: b.caughtBy }));
+  const { kernels, scenarios, bugs } = listCatalog();
   if (values.json) process.stdout.write(JSON.stringify({ kernels, scenarios, bugs }, null, 2) + "\n");
   else {
     process.stdout.write("kernels:\n");
@@ -279,6 +276,12 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.internal;
   }
 }
+
+// A reader that went away (`forkstorm list | head`) is not an error of ours.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw e;
+});
 
 main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
