@@ -37,6 +37,36 @@ describe("command line", () => {
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 
+  it("script: an unmet expectation exits 1 and says which step; a met one exits 0", () => {
+    const dir = mkdtempSync(join(tmpdir(), "forkstorm-"));
+    const script = (expect: unknown) => ({ kernel: "dragonfly", steps: [{ as: "init", call: "fork", name: "sh" }, { as: "sh", call: "getppid", expect }] });
+    writeFileSync(join(dir, "ok.json"), JSON.stringify(script({ ret: 1, errno: null })));
+    writeFileSync(join(dir, "unmet.json"), JSON.stringify(script({ ret: 7 })));
+    const ok = forkstorm("script", join(dir, "ok.json"));
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout).results[1]).toMatchObject({ step: 1, ret: 1, errno: null });
+    const bad = forkstorm("script", join(dir, "unmet.json"));
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/step 1: expected \{"ret":7\}/);
+  });
+
+  it("script: a malformed script is a usage error naming the step", () => {
+    const dir = mkdtempSync(join(tmpdir(), "forkstorm-"));
+    const cases: [unknown, RegExp][] = [
+      [{ kernel: "dragonfly", steps: [{ as: "init", call: "frobnicate" }] }, /step 0: unknown call "frobnicate"/],
+      [{ kernel: "dragonfly", steps: [{ as: "init", call: "fork" }, { as: "ghost", call: "getpid" }] }, /step 1: unknown process "ghost"/],
+      [{ kernel: "dragonfly", steps: [{ as: "init", call: "rfork", args: { flags: ["RFPROC", "RFBOGUS"] } }] }, /step 0: .*RFBOGUS/],
+      [{ kernel: "solaris", steps: [] }, /"kernel" must be "dragonfly" or "netbsd"/],
+    ];
+    for (const [script, message] of cases) {
+      writeFileSync(join(dir, "s.json"), JSON.stringify(script));
+      const r = forkstorm("script", join(dir, "s.json"));
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).toMatch(message);
+    }
+  });
+
   it("lists the kernels as JSON", () => {
     const r = forkstorm("list", "--json");
     expect(r.code).toBe(0);
