@@ -80,9 +80,12 @@ export function mergeLocks(results: readonly CpuResult[]): { lockstat: LockStat[
   return { lockstat: mergeLockstat(results.map((r) => r.lockstat)), witness: cyclesIn(results.map((r) => r.witness)) };
 }
 
-/** Violations in time order, each with the last events of every cpu (not only its own). */
+/**
+ * Violations in time order, each with the last events of every cpu: its own cpu's as they were
+ * when it broke the law, the others' as they were when the run stopped.
+ */
 export function mergeViolations(results: readonly CpuResult[], extra: readonly ViolationRecord[] = []): ViolationRecord[] {
   const all = [...results.flatMap((r) => r.violations), ...extra].sort((a, b) => a.atSeconds - b.atSeconds);
   const tails = results.map((r) => ({ cpu: r.cpu, events: r.events.slice(-16) }));
-  return all.map((v) => ({ ...v, events: v.events.length ? v.events : tails }));
+  return all.map((v) => ({ ...v, events: [...(v.cpu >= 0 ? [{ cpu: v.cpu, events: v.events }] : []), ...tails.filter((t) => t.cpu !== v.cpu)] }));
 }
