@@ -12,6 +12,7 @@ import { loadKernel } from "../kern/registry.js";
 import type { CpuResult, ViolationRecord } from "../sched/cpu.js";
 import { Machine } from "../sched/machine.js";
 import { rle } from "../sched/replay.js";
+import { isControlled } from "../sched/strategy.js";
 import type { MachineSpec } from "../sched/spec.js";
 import { chromeTrace } from "../report/trace.js";
 import { mergeLocks, mergeSyscalls, mergeViolations, VERSION, writeJsonAtomic, type StressConfig, type StressReport, type Verdict } from "../report/report.js";
@@ -124,7 +125,10 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     verdict = await watch(m, model, o, elapsed, extra);
     if (verdict === "clean" || (verdict === "violation" && o.keepGoing)) {
       const drained = await drain(m, o, bootThreads);
-      if (!drained) verdict = "hang";
+      if (!drained) {
+        verdict = "hang";
+        if (controlled) extra.push(...liveNow(model, m, elapsed()));
+      }
       else extra.push(...audits(m, model, baseline, elapsed(), m.steps()));
     }
     hashAtEnd = m.eventHash();
@@ -220,7 +224,10 @@ async function watch(m: Machine, model: KernelModel, o: StressOptions, elapsed: 
       lastMove = t;
     } else if (t - lastMove > watchdog) return "hang";
     // Every thread asleep and no timed sleep pending: nothing can ever run again.
-    if (!m.draining() && m.runnable() === 0 && m.timed() === 0 && (await m.quiesce(20)) && !m.draining()) return "hang";
+    if (!m.draining() && m.runnable() === 0 && m.timed() === 0 && (await m.quiesce(20)) && !m.draining()) {
+      if (o.mode !== "free") found.push(...liveNow(model, m, elapsed()));
+      return "hang";
+    }
     if (o.ops !== undefined ? m.draining() : t >= (o.seconds ?? 10)) return m.violations() ? "violation" : "clean";
   }
 }
@@ -244,7 +251,10 @@ class LiveLaws {
   ) {}
 
   sample(t: number): ViolationRecord[] {
-    if (!this.model.liveLaws || (t - this.last) * 1000 < LIVE_SAMPLE_MS) return [];
+    // Controlled modes: persistence in wall time means nothing -- the strategy may pass over the
+    // cpu whose wakeup is in flight for any number of steps (PCT does, by design) -- so the live
+    // laws are read only once nothing can run any more (liveNow, on a hang).
+    if (!this.model.liveLaws || isControlled(this.m.spec.strategy) || (t - this.last) * 1000 < LIVE_SAMPLE_MS) return [];
     this.last = t;
     const seen = new Map(this.model.liveLaws(this.m.image).map((f) => [`${f.law}\0${f.message}`, f]));
     for (const k of this.streak.keys()) if (!seen.has(k)) this.streak.delete(k);
@@ -259,6 +269,11 @@ class LiveLaws {
     }
     return out;
   }
+}
+
+/** Controlled modes, once nothing can run: the live laws' findings are final. */
+function liveNow(model: KernelModel, m: Machine, at: number): ViolationRecord[] {
+  return (model.liveLaws?.(m.image) ?? []).map((f) => ({ law: f.law, message: `${f.message} (nothing can run any more)`, cpu: -1, tid: -1, pid: 0, syscall: "", atSeconds: at, step: m.steps(), stack: "", events: [] }));
 }
 
 /** End of run: programs exit, init reaps; done when only the threads boot made are left and all is quiet. */

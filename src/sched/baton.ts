@@ -19,6 +19,12 @@ export interface CpuWords {
   spin: Addr;
   inqHead: Addr;
   inqTail: Addr;
+  /**
+   * The cpu's doorbell: a cpu waiting for the baton sleeps on its own doorbell, and the holder
+   * handing the baton over rings only the chosen cpu's -- one futex wake per hand-off, instead of
+   * waking every waiter on the shared baton word. A stop rings every doorbell.
+   */
+  doorbell: Addr;
 }
 
 export interface BatonWords {
@@ -30,8 +36,13 @@ export interface BatonWords {
   stop: Addr;
 }
 
-/** Spins before a waiting cpu sleeps on the baton word (the next holder is often on a core). */
-const SPINS = 200;
+/**
+ * Spins before a waiting cpu sleeps on its doorbell. A hand-off to a cpu that is still spinning
+ * costs a store and a load; one that sleeps costs a futex wake and a reschedule (several µs). A
+ * spinner also takes a core from the holder, so spin only when there are cores to spare: the
+ * caller picks the count from the number of cpus against the cores (see strategies.ts).
+ */
+export const SPINS_DEFAULT = 2000;
 
 export class Baton implements Strategy {
   readonly name: string;
@@ -49,9 +60,31 @@ export class Baton implements Strategy {
     private readonly runnableHere: () => number,
     /** Keep at most this many decisions for the schedule record. */
     private readonly recordLimit = 2_000_000,
+    /** Spins before sleeping in waitTurn(). */
+    private readonly spins = SPINS_DEFAULT,
   ) {
     this.name = name;
+    this.nc = cpus.length;
+    this.spinW = Int32Array.from(cpus, (w) => w.spin);
+    this.nrunW = Int32Array.from(cpus, (w) => w.nrun);
+    this.nexttoW = Int32Array.from(cpus, (w) => w.nextto);
+    this.headW = Int32Array.from(cpus, (w) => w.inqHead);
+    this.tailW = Int32Array.from(cpus, (w) => w.inqTail);
+    this.bellW = Int32Array.from(cpus, (w) => w.doorbell);
+    this.runnable = new Array<number>(cpus.length).fill(0);
+    this.runnable.length = 0;
   }
+
+  // Word addresses per cpu, flattened (the decision path reads them at every point).
+  private readonly nc: number;
+  private readonly spinW: Int32Array;
+  private readonly nrunW: Int32Array;
+  private readonly nexttoW: Int32Array;
+  private readonly headW: Int32Array;
+  private readonly tailW: Int32Array;
+  private readonly bellW: Int32Array;
+  /** The runnable set of the current decision, reused from one decision to the next. */
+  private readonly runnable: number[];
 
   first(): number {
     return 1;
@@ -60,7 +93,8 @@ export class Baton implements Strategy {
   /** A point: decide, and run on only if chosen. Every point is a decision. */
   atPoint(): number {
     // This cpu is making progress: whatever the spinners wait for may have changed.
-    for (const w of this.cpus) if (this.i32[w.spin]) this.i32[w.spin] = 0;
+    const { i32, spinW, nc } = this;
+    for (let c = 0; c < nc; c++) if (i32[spinW[c]]) i32[spinW[c]] = 0;
     this.decide(true);
     return 1;
   }
@@ -71,9 +105,9 @@ export class Baton implements Strategy {
    * while the holder, never chosen, never releases.
    */
   spinWait(_addr?: Addr): void {
-    this.i32[this.cpus[this.me].spin] = 1;
+    this.i32[this.spinW[this.me]] = 1;
     this.decide(false, true);
-    this.i32[this.cpus[this.me].spin] = 0;
+    this.i32[this.spinW[this.me]] = 0;
   }
 
   /** Nothing runnable here: hand the baton on; when nobody can run, wait a little and return. */
@@ -83,14 +117,30 @@ export class Baton implements Strategy {
 
   /** Wait until this cpu holds the baton (or the machine stops). */
   waitTurn(): void {
-    const { i32 } = this;
-    for (let spins = 0; ; spins++) {
-      const b = Atomics.load(i32, this.rt.baton);
-      if (b === this.me || b === -1) return;
-      if (Atomics.load(i32, this.rt.stop)) return;
-      if (spins < SPINS) continue;
-      Atomics.wait(i32, this.rt.baton, b, 50);
+    const { i32, me } = this;
+    const baton = this.rt.baton;
+    const bell = this.bellW[me];
+    for (let spins = this.spins; spins > 0; spins--) {
+      const b = Atomics.load(i32, baton);
+      if (b === me || b === -1) return;
     }
+    for (;;) {
+      // Read the doorbell before the baton: a hand-off stores the baton and then rings, so a
+      // ring between the two reads makes the wait return at once (no lost hand-off).
+      const seen = Atomics.load(i32, bell);
+      const b = Atomics.load(i32, baton);
+      if (b === me || b === -1) return;
+      if (Atomics.load(i32, this.rt.stop)) return;
+      Atomics.wait(i32, bell, seen, 50);
+    }
+  }
+
+  /** Give the baton to `c` and wake it (it sleeps on its doorbell, or spins on the baton). */
+  private handTo(c: number): void {
+    const { i32 } = this;
+    Atomics.store(i32, this.rt.baton, c);
+    Atomics.add(i32, this.bellW[c], 1);
+    Atomics.notify(i32, this.bellW[c], 1);
   }
 
   /** Mix a value into the run's hash (called only by the baton holder). */
@@ -106,15 +156,18 @@ export class Baton implements Strategy {
    * threads) or, unless it spins, when work arrived in its inbox or a sleep of its timed out.
    */
   private runnableCpus(selfCan: boolean, spinning: boolean, ticks: number): number[] {
-    const { i32 } = this;
-    const out: number[] = [];
-    for (let c = 0; c < this.cpus.length; c++) {
-      const w = this.cpus[c];
+    const { i32, nc } = this;
+    const out = this.runnable;
+    out.length = 0;
+    for (let c = 0; c < nc; c++) {
       const me = c === this.me;
-      if (me ? spinning && !selfCan : i32[w.spin]) continue;
-      const to = i32[w.nextto];
-      const queued = Atomics.load(i32, w.inqHead) !== Atomics.load(i32, w.inqTail) || (to !== 0 && to <= ticks);
-      if ((me ? selfCan : i32[w.nrun] > 0) || queued) out.push(c);
+      if (me ? spinning && !selfCan : i32[this.spinW[c]]) continue;
+      if (me ? selfCan : i32[this.nrunW[c]] > 0) {
+        out.push(c);
+        continue;
+      }
+      const to = i32[this.nexttoW[c]];
+      if ((to !== 0 && to <= ticks) || Atomics.load(i32, this.headW[c]) !== Atomics.load(i32, this.tailW[c])) out.push(c);
     }
     return out;
   }
@@ -128,9 +181,10 @@ export class Baton implements Strategy {
     if (Atomics.load(i32, rt.baton) === -1) return true; // stopping: everyone runs free
     // A spinning cpu still has its thread mid-run: others must see it runnable, only this
     // decision passes it over.
-    i32[this.cpus[this.me].nrun] = this.runnableHere() + (selfRunnable || spinning ? 1 : 0);
+    const here = this.runnableHere();
+    i32[this.nrunW[this.me]] = here + (selfRunnable || spinning ? 1 : 0);
     let ticks = i32[rt.ticks];
-    const selfCan = !spinning && (selfRunnable || this.runnableHere() > 0);
+    const selfCan = !spinning && (selfRunnable || here > 0);
     let runnable = this.runnableCpus(selfCan, spinning, ticks);
     if (runnable.length === 0 && !spinning) {
       // Only cpus marked as spinning have work: what they waited for may be gone (nobody else
@@ -167,8 +221,7 @@ export class Baton implements Strategy {
     this.mix((step << 6) ^ chosen);
     if (this.decisions.length < this.recordLimit) this.decisions.push(step, chosen);
     if (chosen !== this.me) {
-      Atomics.store(i32, rt.baton, chosen);
-      Atomics.notify(i32, rt.baton);
+      this.handTo(chosen);
       this.waitTurn();
     }
     return true;

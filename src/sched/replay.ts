@@ -8,7 +8,12 @@
 import type { Chooser } from "./chooser.js";
 
 export class ReplayChooser implements Chooser {
-  /** state[0]: entry index into the schedule; state[1]: decisions used of it; state[2]: divergences. */
+  /**
+   * state[0]: index of the schedule entry holding the current step; state[1]: the step that entry
+   * starts at; state[2]: divergences. The schedule records every decision, including those the
+   * baton takes without asking a chooser (one runnable cpu, or only spinners left), so the entry
+   * is found by the decision's step, not by counting calls to choose().
+   */
   constructor(
     private readonly state: Int32Array,
     private readonly schedule: readonly number[],
@@ -18,14 +23,13 @@ export class ReplayChooser implements Chooser {
     this.state[0] = this.state[1] = this.state[2] = 0;
   }
 
-  choose(runnable: readonly number[]): number {
+  choose(runnable: readonly number[], _current: number, step: number): number {
     const s = this.state;
-    while (s[0] < this.schedule.length && s[1] >= this.schedule[s[0] + 1]) {
+    while (s[0] < this.schedule.length && step >= s[1] + this.schedule[s[0] + 1]) {
+      s[1] += this.schedule[s[0] + 1];
       s[0] += 2;
-      s[1] = 0;
     }
     if (s[0] >= this.schedule.length) return runnable[0];
-    s[1]++;
     const want = this.schedule[s[0]];
     if (runnable.includes(want)) return want;
     s[2]++;

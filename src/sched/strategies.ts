@@ -1,9 +1,10 @@
 /*
  * Building a cpu's strategy from the run's configuration (one place for every strategy name).
  */
+import { availableParallelism } from "node:os";
 import { RTCTL } from "../shm/core.js";
 import type { Image } from "../shm/image.js";
-import { Baton, type CpuWords } from "./baton.js";
+import { Baton, SPINS_DEFAULT, type CpuWords } from "./baton.js";
 import { CHOOSER_WORDS, type Chooser } from "./chooser.js";
 import { FreeStrategy } from "./free.js";
 import { Inboxes } from "./inbox.js";
@@ -13,6 +14,9 @@ import { ReplayChooser } from "./replay.js";
 import { subseed } from "./rng.js";
 import type { MachineSpec } from "./spec.js";
 import type { Strategy } from "./strategy.js";
+
+/** Spins before a waiting cpu sleeps, when there are more cpus than cores. */
+const SPINS_OVERCOMMITTED = 50;
 
 function rtWord(img: Image, field: string): number {
   const rt = img.table(RTCTL);
@@ -43,7 +47,10 @@ export function makeStrategy(spec: MachineSpec, img: Image, inbox: Inboxes, cpui
   const s = spec.strategy;
   const chooser = makeChooser(spec, img);
   if (chooser === null) return new FreeStrategy(img.i32, rtWord(img, "rt_quiet"), subseed(s.seed, cpuid), s.name === "free" ? s.chaos : 0);
-  const cpus: CpuWords[] = Array.from({ length: spec.cpus }, (_, c) => inbox.words(c));
+  const cpus: CpuWords[] = Array.from({ length: spec.cpus }, (_, c) => ({ ...inbox.words(c), doorbell: inbox.doorbell(c) }));
+  // Waiting cpus spin for the baton only when every cpu can have a core (overcommitted, a
+  // spinner would take the core the holder needs); how long they spin never changes a decision.
+  const spins = spec.cpus <= availableParallelism() ? SPINS_DEFAULT : SPINS_OVERCOMMITTED;
   const rt = { baton: rtWord(img, "rt_baton"), step: rtWord(img, "rt_step"), hash0: rtWord(img, "rt_hash0"), hash1: rtWord(img, "rt_hash1"), ticks: rtWord(img, "rt_ticks"), stop: rtWord(img, "rt_stop") };
-  return new Baton(img.i32, rt, cpus, cpuid, chooser, s.name, runnableHere);
+  return new Baton(img.i32, rt, cpus, cpuid, chooser, s.name, runnableHere, undefined, spins);
 }
