@@ -52,7 +52,7 @@ export interface HuntReport {
   command: "hunt";
   config: Omit<HuntOptions, "onRun" | "signal">;
   verdict: "pass" | "fail";
-  baseline: { kernel: KernelName; runs: number; seconds: number; violations: number; laws: string[] }[];
+  baseline: { kernel: KernelName; runs: number; seconds: number; violations: number; laws: string[]; executions?: number }[];
   bugs: HuntBugRow[];
 }
 
@@ -92,6 +92,7 @@ export async function hunt(o: HuntOptions): Promise<{ report: HuntReport; exitCo
   const pools = new Map<number, Piscina>();
   const pool = () => pools.get(o.cpus) ?? pools.set(o.cpus, cpuPool(o.cpus)).get(o.cpus)!;
   const rows: HuntBugRow[] = [];
+  let baseline: Baseline[];
   try {
     for (const b of bugs) {
       const row: HuntBugRow = { id: b.id, kernel: b.kernel, interlock: b.interlock, description: b.description, runs: 0, detected: 0, secondsToDetect: [], medianSecondsToDetect: null, ...(controlled ? { executionsToDetect: [] } : {}), detectedBy: [] };
@@ -110,30 +111,47 @@ export async function hunt(o: HuntOptions): Promise<{ report: HuntReport; exitCo
       if (controlled) row.medianExecutionsToDetect = median(row.executionsToDetect!);
       rows.push(row);
     }
+
+    baseline = [];
+    for (const kernel of kernels) baseline.push(await cleanBaseline(o, kernel, base, controlled ? pool() : null));
   } finally {
     for (const p of pools.values()) await p.destroy();
-  }
-
-  const baseline: HuntReport["baseline"] = [];
-  for (const kernel of kernels) {
-    const row = { kernel, runs: 0, seconds: 0, violations: 0, laws: [] as string[] };
-    for (let i = 0; i < o.seeds && !o.signal?.aborted; i++) {
-      const { report } = await stress({ ...base(kernel, o.seed + i), scenario: o.baselineScenario ?? "mixed" });
-      row.runs++;
-      row.seconds += report.elapsedSeconds;
-      row.violations += report.violations.length + (report.verdict === "hang" || report.verdict === "error" ? 1 : 0);
-      for (const v of report.violations) if (!row.laws.includes(v.law)) row.laws.push(v.law);
-      if (report.verdict === "hang" && !row.laws.includes("watchdog-hang")) row.laws.push("watchdog-hang");
-      o.onRun?.(`baseline ${kernel}`, i, { detected: report.verdict !== "clean", seconds: report.elapsedSeconds, law: report.violations[0]?.law ?? null });
-    }
-    row.seconds = Math.round(row.seconds * 100) / 100;
-    baseline.push(row);
   }
 
   const pass = !o.signal?.aborted && rows.every((r) => r.runs === o.seeds && r.detected === r.runs) && baseline.every((b) => b.violations === 0);
   const { onRun: _onRun, signal: _signal, ...config } = o;
   const report: HuntReport = { schema: 1, tool: "forkstorm", version: VERSION, command: "hunt", config, verdict: pass ? "pass" : "fail", baseline, bugs: rows };
   return { report, exitCode: o.signal?.aborted ? 130 : pass ? 0 : 1 };
+}
+
+type Baseline = HuntReport["baseline"][number];
+
+/**
+ * The clean kernel on the same budget: free mode, one run of the budget per seed; controlled
+ * modes, short executions filling the budget, each bounded by system calls (so each replays).
+ */
+async function cleanBaseline(o: HuntOptions, kernel: KernelName, base: (k: KernelName, seed: number) => Omit<StressOptions, "scenario">, pool: Piscina | null): Promise<Baseline> {
+  const row: Baseline = { kernel, runs: 0, seconds: 0, violations: 0, laws: [], ...(pool ? { executions: 0 } : {}) };
+  const scenario = o.baselineScenario ?? "mixed";
+  for (let i = 0; i < o.seeds && !o.signal?.aborted; i++) {
+    const t0 = performance.now();
+    for (let e = 0; ; e++) {
+      const left = o.budget - (performance.now() - t0) / 1000;
+      if ((pool ? left <= 0 : e > 0) || o.signal?.aborted) break;
+      const run = pool ? { ...base(kernel, o.seed + i * 100_003 + e), scenario, ops: o.opsPerExecution ?? 150 * o.cpus, seconds: left, chaos: 0, pool } : { ...base(kernel, o.seed + i), scenario };
+      const { report } = await stress(run);
+      if (pool) row.executions!++;
+      row.violations += report.violations.length + (report.verdict === "hang" || report.verdict === "error" ? 1 : 0);
+      for (const v of report.violations) if (!row.laws.includes(v.law)) row.laws.push(v.law);
+      if (report.verdict === "hang" && !row.laws.includes("watchdog-hang")) row.laws.push("watchdog-hang");
+    }
+    row.runs++;
+    const seconds = (performance.now() - t0) / 1000;
+    row.seconds += seconds;
+    o.onRun?.(`baseline ${kernel}`, i, { detected: row.violations > 0, seconds, law: row.laws[0] ?? null });
+  }
+  row.seconds = Math.round(row.seconds * 100) / 100;
+  return row;
 }
 
 interface RunOutcome {
@@ -194,6 +212,6 @@ export function huntSummary(r: HuntReport): string {
     lines.push(
       `${b.id.padEnd(30)} ${b.interlock.padEnd(22)} ${`${b.detected}/${b.runs}`.padStart(8)}  ${(b.medianSecondsToDetect?.toFixed(3) ?? "-").padStart(8)}${execs ? `  ${String(b.medianExecutionsToDetect ?? "-").padStart(12)}` : ""}  ${b.detectedBy.join(",")}`,
     );
-  for (const b of r.baseline) lines.push(`baseline ${b.kernel}: ${b.runs} runs, ${b.seconds} s, ${b.violations} violations${b.laws.length ? ` (${b.laws.join(",")})` : ""}`);
+  for (const b of r.baseline) lines.push(`baseline ${b.kernel}: ${b.runs} runs${b.executions !== undefined ? ` (${b.executions} executions)` : ""}, ${b.seconds} s, ${b.violations} violations${b.laws.length ? ` (${b.laws.join(",")})` : ""}`);
   return lines.join("\n");
 }
