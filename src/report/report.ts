@@ -43,6 +43,8 @@ export interface StressReport {
   /** Controlled modes only: hash of the event sequence; null in free mode. */
   eventHash: string | null;
   steps: number;
+  /** Controlled modes: the decisions among them where more than one cpu could run. */
+  choices?: number;
   /** Controlled modes: the decisions taken, run-length encoded [cpu, count, ...] (null if too long). */
   schedule?: number[] | null;
   violations: ViolationRecord[];

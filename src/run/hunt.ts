@@ -196,7 +196,7 @@ async function executions(o: HuntOptions, b: BugEntry, seed0: number, pool: Pisc
       signal: o.signal,
       pool,
     });
-    if (report.steps > 0) stepBound = report.steps;
+    if (report.choices) stepBound = report.choices;
     if (report.verdict === "violation" || report.verdict === "hang") {
       const first = report.violations[0];
       return { detected: true, seconds: (performance.now() - t0) / 1000, law: first?.law ?? "watchdog-hang", executions: e + 1 };

@@ -113,6 +113,7 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
   };
   let hashAtEnd = "";
   let stepsAtEnd = 0;
+  let choicesAtEnd = 0;
 
   const t0 = performance.now();
   const elapsed = () => (performance.now() - t0) / 1000;
@@ -133,6 +134,7 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     }
     hashAtEnd = m.eventHash();
     stepsAtEnd = m.steps();
+    choicesAtEnd = m.choices();
   } catch (e) {
     verdict = "error";
     error = (e as Error).stack ?? String(e);
@@ -157,6 +159,7 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     ops: mergeSyscalls(results),
     eventHash: controlled ? hashAtEnd : null,
     steps: stepsAtEnd,
+    ...(controlled ? { choices: choicesAtEnd } : {}),
     ...(controlled ? { schedule: scheduleOf(results) } : {}),
     violations,
     hang: verdict === "hang" ? { threads: results.flatMap((r) => r.threads) } : null,

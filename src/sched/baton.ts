@@ -30,6 +30,8 @@ export interface CpuWords {
 export interface BatonWords {
   baton: Addr;
   step: Addr;
+  /** Decisions with more than one runnable cpu: the only ones a strategy really takes. */
+  choices: Addr;
   hash0: Addr;
   hash1: Addr;
   ticks: Addr;
@@ -217,7 +219,7 @@ export class Baton implements Strategy {
     }
     if (runnable.length === 0 && chosen < 0) return false;
     const step = i32[rt.step]++;
-    if (chosen < 0) chosen = runnable.length === 1 ? runnable[0] : this.chooser.choose(runnable, this.me, step);
+    if (chosen < 0) chosen = runnable.length === 1 ? runnable[0] : this.chooser.choose(runnable, this.me, step, i32[rt.choices]++);
     this.mix((step << 6) ^ chosen);
     if (this.decisions.length < this.recordLimit) this.decisions.push(step, chosen);
     if (chosen !== this.me) {

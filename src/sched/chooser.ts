@@ -12,10 +12,11 @@ export interface Chooser {
   /** Write the initial state (once, by the orchestrator, before any cpu runs). */
   initState(): void;
   /**
-   * Choose among `runnable` (cpu ids, ascending, never empty). `current` is the cpu deciding
-   * (it may or may not be runnable); `step` counts decisions from 0.
+   * Choose among `runnable` (cpu ids, ascending, at least two). `current` is the cpu deciding
+   * (it may or may not be runnable); `step` counts every decision from 0, `choice` only those
+   * with more than one runnable cpu (the ones that reach a strategy).
    */
-  choose(runnable: readonly number[], current: number, step: number): number;
+  choose(runnable: readonly number[], current: number, step: number, choice: number): number;
 }
 
 /** Words of shared state a chooser may use. */

@@ -226,6 +226,10 @@ export class Machine {
   steps(): number {
     return this.word("rt_step");
   }
+  /** Controlled modes: decisions where more than one cpu could run (PCT's step count). */
+  choices(): number {
+    return this.word("rt_choices");
+  }
   eventHash(): string {
     const h = (x: number) => (x >>> 0).toString(16).padStart(8, "0");
     return h(this.word("rt_hash0")) + h(this.word("rt_hash1"));

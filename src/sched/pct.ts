@@ -6,7 +6,11 @@
  * d-1 change points, drawn uniformly from the first k steps, the running cpu's priority drops
  * below every initial one (to d-1-i at the i-th point). For n cpus and k steps a bug of depth d
  * is found with probability at least 1/(n * k^(d-1)). k is learned from earlier runs (the
- * caller passes the previous run's step count), since a change point past the end is wasted.
+ * caller passes the previous run's count), since a change point past the end is wasted.
+ *
+ * A step here is a decision with a real choice (more than one runnable cpu): a change point on
+ * a decision where only one cpu could run changes nothing, so counting only real choices keeps
+ * k small -- often a tenth of all scheduling points -- and every change point effective.
  */
 import { Rng } from "./rng.js";
 import type { Chooser } from "./chooser.js";
@@ -44,9 +48,9 @@ export class PctChooser implements Chooser {
     this.initial.forEach((p, cpu) => (this.state[1 + cpu] = p));
   }
 
-  choose(runnable: readonly number[], current: number, step: number): number {
+  choose(runnable: readonly number[], current: number, _step: number, choice: number): number {
     const s = this.state;
-    while (s[0] < this.changeAt.length && this.changeAt[s[0]] <= step) {
+    while (s[0] < this.changeAt.length && this.changeAt[s[0]] <= choice) {
       s[1 + current] = this.changeAt.length - 1 - s[0];
       s[0]++;
     }

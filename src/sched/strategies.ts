@@ -51,6 +51,6 @@ export function makeStrategy(spec: MachineSpec, img: Image, inbox: Inboxes, cpui
   // Waiting cpus spin for the baton only when every cpu can have a core (overcommitted, a
   // spinner would take the core the holder needs); how long they spin never changes a decision.
   const spins = spec.cpus <= availableParallelism() ? SPINS_DEFAULT : SPINS_OVERCOMMITTED;
-  const rt = { baton: rtWord(img, "rt_baton"), step: rtWord(img, "rt_step"), hash0: rtWord(img, "rt_hash0"), hash1: rtWord(img, "rt_hash1"), ticks: rtWord(img, "rt_ticks"), stop: rtWord(img, "rt_stop") };
+  const rt = { baton: rtWord(img, "rt_baton"), step: rtWord(img, "rt_step"), choices: rtWord(img, "rt_choices"), hash0: rtWord(img, "rt_hash0"), hash1: rtWord(img, "rt_hash1"), ticks: rtWord(img, "rt_ticks"), stop: rtWord(img, "rt_stop") };
   return new Baton(img.i32, rt, cpus, cpuid, chooser, s.name, runnableHere, undefined, spins);
 }

@@ -84,6 +84,7 @@ export const RTCTL = defineStruct("rtctl", {
   rt_drain: 1, // set at the end of a stress run: user programs exit, init reaps them all
   rt_baton: 1, // controlled modes: the one cpu allowed to run; -1 = every cpu (stopping)
   rt_step: 1, // controlled modes: scheduling decisions taken so far
+  rt_choices: 1, // controlled modes: decisions where more than one cpu could run (PCT's steps)
   rt_hash0: 1, // controlled modes: hash of the decision and event sequence (two 32-bit halves)
   rt_hash1: 1,
   rt_chooser: 68, // controlled modes: the strategy's state, shared so every cpu decides alike
