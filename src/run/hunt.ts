@@ -8,8 +8,7 @@ import { CATALOG, type BugEntry } from "../bugs/catalog.js";
 import { UsageError, type KernelName } from "../kern/kernel.js";
 import { KERNELS } from "../kern/registry.js";
 import { VERSION } from "../report/report.js";
-import type { Piscina } from "piscina";
-import { cpuPool } from "../sched/machine.js";
+import { CpuPool } from "../sched/machine.js";
 import { stress, type StressOptions } from "./stress.js";
 
 export interface HuntOptions {
@@ -89,15 +88,14 @@ export async function hunt(o: HuntOptions): Promise<{ report: HuntReport; exitCo
   });
 
   const controlled = o.mode !== "free";
-  const pools = new Map<number, Piscina>();
-  const pool = () => pools.get(o.cpus) ?? pools.set(o.cpus, cpuPool(o.cpus)).get(o.cpus)!;
+  const pool = new CpuPool(o.cpus);
   const rows: HuntBugRow[] = [];
   let baseline: Baseline[];
   try {
     for (const b of bugs) {
       const row: HuntBugRow = { id: b.id, kernel: b.kernel, interlock: b.interlock, description: b.description, runs: 0, detected: 0, secondsToDetect: [], medianSecondsToDetect: null, ...(controlled ? { executionsToDetect: [] } : {}), detectedBy: [] };
       for (let i = 0; i < o.seeds && !o.signal?.aborted; i++) {
-        const r = controlled ? await executions(o, b, o.seed + i * 100_003, pool()) : await freeRun(o, b, o.seed + i, base);
+        const r = controlled ? await executions(o, b, o.seed + i * 100_003, pool) : await freeRun(o, b, o.seed + i, base);
         row.runs++;
         if (r.detected) {
           row.detected++;
@@ -113,9 +111,9 @@ export async function hunt(o: HuntOptions): Promise<{ report: HuntReport; exitCo
     }
 
     baseline = [];
-    for (const kernel of kernels) baseline.push(await cleanBaseline(o, kernel, base, controlled ? pool() : null));
+    for (const kernel of kernels) baseline.push(await cleanBaseline(o, kernel, base, controlled ? pool : null));
   } finally {
-    for (const p of pools.values()) await p.destroy();
+    await pool.discard();
   }
 
   const pass = !o.signal?.aborted && rows.every((r) => r.runs === o.seeds && r.detected === r.runs) && baseline.every((b) => b.violations === 0);
@@ -130,7 +128,7 @@ type Baseline = HuntReport["baseline"][number];
  * The clean kernel on the same budget: free mode, one run of the budget per seed; controlled
  * modes, short executions filling the budget, each bounded by system calls (so each replays).
  */
-async function cleanBaseline(o: HuntOptions, kernel: KernelName, base: (k: KernelName, seed: number) => Omit<StressOptions, "scenario">, pool: Piscina | null): Promise<Baseline> {
+async function cleanBaseline(o: HuntOptions, kernel: KernelName, base: (k: KernelName, seed: number) => Omit<StressOptions, "scenario">, pool: CpuPool | null): Promise<Baseline> {
   const row: Baseline = { kernel, runs: 0, seconds: 0, violations: 0, laws: [], ...(pool ? { executions: 0 } : {}) };
   const scenario = o.baselineScenario ?? "mixed";
   for (let i = 0; i < o.seeds && !o.signal?.aborted; i++) {
@@ -173,7 +171,7 @@ async function freeRun(o: HuntOptions, b: BugEntry, seed: number, base: (k: Kern
  * Controlled modes: short executions, each from its own seed, until one detects the bug or the
  * budget runs out. PCT's step bound k is learned from the previous execution's length.
  */
-async function executions(o: HuntOptions, b: BugEntry, seed0: number, pool: Piscina): Promise<RunOutcome> {
+async function executions(o: HuntOptions, b: BugEntry, seed0: number, pool: CpuPool): Promise<RunOutcome> {
   const t0 = performance.now();
   let stepBound = 20_000;
   for (let e = 0; ; e++) {

@@ -5,12 +5,11 @@
  * system call completes for a while; the report then holds every thread's state.
  */
 import { Mutex } from "async-mutex";
-import type { Piscina } from "piscina";
 import { CATALOG } from "../bugs/catalog.js";
 import { UsageError, type KernelModel, type Limits } from "../kern/kernel.js";
 import { loadKernel } from "../kern/registry.js";
 import type { CpuResult, ViolationRecord } from "../sched/cpu.js";
-import { Machine } from "../sched/machine.js";
+import { Machine, type CpuPool } from "../sched/machine.js";
 import { rle } from "../sched/replay.js";
 import { isControlled } from "../sched/strategy.js";
 import type { MachineSpec } from "../sched/spec.js";
@@ -47,7 +46,7 @@ export interface StressOptions {
   /** Harness self-test: make cpu 0's worker throw after this many of its system calls. */
   plantCrashAfterOps?: number;
   /** Worker threads to run on (a hunt's executions share one pool); default: a pool of its own. */
-  pool?: Piscina;
+  pool?: CpuPool;
 }
 
 export interface StressOutcome {

@@ -72,6 +72,9 @@ export interface CpuResult {
 /** Longest idle wait before re-checking the stop flag and timeouts (ms). */
 const IDLE_MS = 20;
 
+/** Unwinds a thread spinning on a lock when the machine stops (see spinWait above). */
+class MachineStopping extends Error {}
+
 let current: Thread | null = null;
 let thisCpu: Cpu | null = null;
 
@@ -140,7 +143,12 @@ export class Cpu {
       current: () => current ?? cpu.noThread(),
       ready: (h) => cpu.inbox.ready(h),
       ticks: () => cpu.ticks(),
-      spinWait: () => cpu.strategy.spinWait(),
+      spinWait: () => {
+        // A holder that died (a panicked thread keeps its spin lock) never releases: a spinner
+        // must still notice the machine stopping, or its worker never returns.
+        if (cpu.stopped()) throw new MachineStopping();
+        cpu.strategy.spinWait();
+      },
       nanotime: () => performance.now() * 1e6,
     });
     initSleepQueues();
@@ -203,7 +211,7 @@ export class Cpu {
     for (let c = 0; c < this.spec.cpus; c++) this.inbox.ring(c);
   }
 
-  private stopped(): boolean {
+  stopped(): boolean {
     return Atomics.load(this.i32, this.rt.rt_stop) !== 0;
   }
 
@@ -302,6 +310,7 @@ export class Cpu {
       r = t.gen.next(t.resume);
     } catch (e) {
       current = null;
+      if (e instanceof MachineStopping) return; // the run is over: the thread is left as it is
       if (!(e instanceof KernelPanic)) throw e;
       this.finish(t); // the violation is recorded; the thread cannot go on
       return;

@@ -28,9 +28,30 @@ const WORKER = join(PACKAGE_ROOT, "dist", "workers", "cpu.js");
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A pool of exactly `cpus` worker threads, one per simulated cpu, reusable run after run. */
-export function cpuPool(cpus: number): Piscina {
+/** How long a stopping cpu may take to hand back its results. */
+const STOP_MS = 15_000;
+
+function newPool(cpus: number): Piscina {
   return new Piscina({ filename: WORKER, minThreads: cpus, maxThreads: cpus, concurrentTasksPerWorker: 1, idleTimeout: 60_000 });
+}
+
+/**
+ * A pool of exactly `cpus` worker threads, one per simulated cpu, reused run after run (a hunt's
+ * executions). A run whose cpu wedged discards it; the next run gets fresh workers.
+ */
+export class CpuPool {
+  private pool: Piscina | null = null;
+  constructor(readonly cpus: number) {}
+
+  get(): Piscina {
+    return (this.pool ??= newPool(this.cpus));
+  }
+
+  async discard(): Promise<void> {
+    const p = this.pool;
+    this.pool = null;
+    await p?.destroy();
+  }
 }
 
 export class Machine {
@@ -39,13 +60,13 @@ export class Machine {
   private readonly rt: Record<string, number>;
   private pool: Piscina | null = null;
   /** The pool was handed in (a hunt's executions share one): stop() leaves it running. */
-  private readonly sharedPool: Piscina | null;
+  private readonly sharedPool: CpuPool | null;
   private tasks: Promise<CpuResult>[] = [];
   private crash: Error | null = null;
 
   constructor(
     readonly spec: MachineSpec,
-    pool: Piscina | null = null,
+    pool: CpuPool | null = null,
   ) {
     this.sharedPool = pool;
     if (!Number.isInteger(spec.cpus) || spec.cpus < 1 || spec.cpus > 64) throw new Error(`cpus must be 1..64, got ${spec.cpus}`);
@@ -135,7 +156,8 @@ export class Machine {
   /** Start every cpu together: resolves once all have attached and been released. */
   async start(): Promise<void> {
     const { cpus } = this.spec;
-    this.pool = this.sharedPool ?? cpuPool(cpus);
+    if (this.sharedPool && this.sharedPool.cpus !== cpus) throw new Error(`a pool of ${this.sharedPool.cpus} workers cannot run ${cpus} cpus`);
+    this.pool = this.sharedPool ? this.sharedPool.get() : newPool(cpus);
     for (let cpu = 0; cpu < cpus; cpu++) {
       const t = this.pool.run({ sab: this.image.sab, spec: this.spec, cpu, root: PACKAGE_ROOT });
       t.catch((e: unknown) => {
@@ -254,10 +276,19 @@ export class Machine {
   /** Stop every cpu; keep what the cpus that did not crash saw, and the crash if one did. */
   async stopCollecting(): Promise<{ results: CpuResult[]; crash: Error | null }> {
     this.requestStop();
-    const settled = await Promise.allSettled(this.tasks);
+    // A cpu wedged in a loop of its own never answers: give up on it after STOP_MS and
+    // terminate the workers rather than hang the command.
+    let wedged = false;
+    const deadline = new Promise<"late">((r) => setTimeout(() => r("late"), STOP_MS).unref());
+    const settled = await Promise.race([Promise.allSettled(this.tasks), deadline]);
+    if (settled === "late") {
+      wedged = true;
+      this.crash ??= new Error(`a cpu did not stop within ${STOP_MS / 1000} s of the stop request (wedged in a loop)`);
+    }
     if (!this.sharedPool) await this.pool?.destroy();
+    else if (wedged) await this.sharedPool.discard();
     this.pool = null;
-    const results = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
+    const results = settled === "late" ? [] : settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
     return { results, crash: this.crash };
   }
 

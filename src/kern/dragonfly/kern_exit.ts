@@ -47,14 +47,15 @@ export function* proc_move_allproc_zombie(p: ProcV): KGen {
   const g = G();
   yield* PSTALL(p.ptr("p_lock"), "reap1", 0);
   yield* lwkt_gettoken(g.ptr("proc_token"));
-  PSTALL_check(p);
+  // reap1a: a hold taken while we waited for proc_token (allproc_scan PHOLDs under it) is waited
+  // out again with proc_token held, so a held process never leaves allproc under its scanner.
+  yield* PSTALL(p.ptr("p_lock"), "reap1a", 0);
   if (!allprocRemove("allproc", p)) violation("proc-list", `exiting pid ${p.p_pid} not on allproc`);
   p.p_list = g.zombproc;
   g.zombproc = p.h;
   p.p_stat = SZOMB;
   lwkt_reltoken(g.ptr("proc_token"));
 }
-const PSTALL_check = (_p: ProcV) => undefined;
 
 /** proc_remove_zombie: off zombproc and off the parent's children (kern_wait, q->p_token held). */
 export function* proc_remove_zombie(p: ProcV): KGen {
@@ -204,6 +205,9 @@ export function* exit1(rv: number): KGen {
   } else yield* ksignal(pp, SIGCHLD);
   if (pp.h === G().initproc) wake_init_waiter(pp);
   p.p_flags = p.p_flags & ~P_TRACED;
+  // pp may be gone by the time lwp_exit wakes it ("a wild pointer now but still the correct
+  // wakeup() target"): keep the wait channel's address, taken while pp is held, not pp.
+  const waddr = pp.ptr();
   PRELE(pp.ptr("p_lock"));
 
   if (p.p_limit !== NULL) {
@@ -211,7 +215,7 @@ export function* exit1(rv: number): KGen {
     p.p_limit = NULL;
     plimit_free(l);
   }
-  yield* lwp_exit(true, pp.h);
+  yield* lwp_exit(true, waddr);
 }
 
 /**
@@ -229,8 +233,11 @@ function wake_init_waiter(pp: ProcV): void {
 
 // ---------------------------------------------------------------- lwp_exit / dispose (NOTES B5)
 
-/** lwp_exit(master, waddr): p_token held on entry, released here; the thread ends after. */
-export function* lwp_exit(master: boolean, waddr: Handle): KGen {
+/**
+ * lwp_exit(master, waddr): p_token held on entry, released here; the thread ends after. waddr is
+ * a wait channel (0: none), only ever passed to wakeup(): the parent it names holds no hold.
+ */
+export function* lwp_exit(master: boolean, waddr: number): KGen {
   const lp = curlwp();
   const p = procV(lp.lwp_proc);
   atomic_set_int(lp.ptr("lwp_mpflags"), LWP_MP_WEXIT);
@@ -259,7 +266,7 @@ export function* lwp_exit(master: boolean, waddr: Handle): KGen {
   }
   lwkt_reltoken(p.ptr("p_token"));
   if (dowake) wakeup(p.ptr("p_nthreads"));
-  if (waddr !== NULL) wakeup(procV(waddr).ptr());
+  if (waddr !== 0) wakeup(waddr);
 }
 
 /** lwp_wait: true once the lwp's thread has left its cpu (the runtime freed its record). */

@@ -10,7 +10,7 @@ import { NULL, type Handle } from "../../shm/table.js";
 import { programId } from "../../sched/programs.js";
 import { atomic_add_int, atomic_fetchadd_int, atomic_load_int } from "../../sync/atomic.js";
 import { curthread, image, sched, type KGen } from "../../sync/seam.js";
-import { PHOLD } from "../../sync/phold.js";
+import { PHOLD, PRELE } from "../../sync/phold.js";
 import { refcount_acquire, refcount_release } from "../../sync/refcount.js";
 import { spin_lock, spin_unlock } from "../../sync/spinlock.js";
 import { lwkt_gettoken, lwkt_gettoken_shared, lwkt_reltoken, lwkt_token_held_excl } from "../../sync/token.js";
@@ -123,16 +123,24 @@ export function lwps_of(p: ProcV): Handle[] {
 
 // ---------------------------------------------------------------- allproc, pids, pfind
 
+/**
+ * Is pid taken by a process (allproc or zombproc, proc_token held by the caller) or by a process
+ * group? proc_makepid walks allproc, allpgrp and allsess, each under the lock that guards it. The
+ * model's pgrp hash is guarded by pgrp_spin (pgfind, pgrp_alloc, pgrel's unhash), so it is walked
+ * under pgrp_spin; a group's id is not read through a process's p_pgrp, which leavepgrp may clear
+ * and pgrel free meanwhile (it holds pg_token and p_token, not proc_token). Sessions are only made
+ * at boot (sid 1, init's pid), so no session list is walked.
+ */
 function pidInUse(pid: number): boolean {
   const g = G();
   for (const head of [g.allproc, g.zombproc]) {
-    for (let cur = head; cur !== NULL; cur = procV(cur).p_list) {
-      const p = procV(cur);
-      if (p.p_pid === pid || (p.p_pgrp !== NULL && pgrpV(p.p_pgrp).pg_id === pid)) return true;
-    }
+    for (let cur = head; cur !== NULL; cur = procV(cur).p_list) if (procV(cur).p_pid === pid) return true;
   }
-  for (let pg = g.pgrphead; pg !== NULL; pg = pgrpV(pg).pg_list) if (pgrpV(pg).pg_id === pid) return true;
-  return false;
+  spin_lock(g.ptr("pgrp_spin"));
+  let used = false;
+  for (let pg = g.pgrphead; pg !== NULL && !used; pg = pgrpV(pg).pg_list) used = pgrpV(pg).pg_id === pid;
+  spin_unlock(g.ptr("pgrp_spin"));
+  return used;
 }
 
 /**
@@ -167,6 +175,30 @@ export function* pfind(pid: number): KGen<ProcV | null> {
   }
   lwkt_reltoken(g.ptr("proc_token"));
   return null;
+}
+
+/**
+ * allproc_scan (kern_proc.c): cb on every process on allproc that is not a zombie, PHOLD'd while
+ * cb runs (cb may block, which drops proc_token until it resumes). proc_token guards the list and
+ * the hold keeps the process on it (proc_move_allproc_zombie PSTALLs with proc_token held, reap1a),
+ * so p_list is still this list's link once cb returns. cb returning < 0 ends the scan.
+ */
+export function* allproc_scan(cb: (p: ProcV) => KGen<number>): KGen {
+  const g = G();
+  yield* lwkt_gettoken_shared(g.ptr("proc_token"));
+  for (let h = g.allproc; h !== NULL; ) {
+    const p = procV(h);
+    if (p.p_stat === SZOMB) {
+      h = p.p_list;
+      continue;
+    }
+    PHOLD(p.ptr("p_lock"));
+    const r = yield* cb(p);
+    h = p.p_list;
+    PRELE(p.ptr("p_lock"));
+    if (r < 0) break;
+  }
+  lwkt_reltoken(g.ptr("proc_token"));
 }
 
 /** pfindn: any process, zombies included, not held (caller holds proc_token). */

@@ -15,7 +15,7 @@ import { PHOLD, PRELE } from "../../sync/phold.js";
 import { tsleep_signal } from "../../sync/sleep.js";
 import { lwkt_gettoken, lwkt_gettoken_shared, lwkt_reltoken } from "../../sync/token.js";
 import { credV, G, lwpV, pgrpV, procV, sigactsV, type LwpV, type ProcV } from "./globals.js";
-import { curlwp, curproc, lwps_of, pfind, pfindn_locked, pgfind, pgref, pgrel, threadV } from "./kern_proc.js";
+import { allproc_scan, curlwp, curproc, lwps_of, pfind, pfindn_locked, pgfind, pgref, pgrel, threadV } from "./kern_proc.js";
 import { reaper_sigtest } from "./kern_fork.js";
 import {
   LWP_MP_WEXIT, NSIG, P_SYSTEM, P_WEXIT, PS_CLDSIGIGN, PS_NOCLDWAIT, SA_NOCLDWAIT, SA_RESTART, SIG_DFL_IGNORE, SIGCHLD,
@@ -129,12 +129,43 @@ function* CANSIGNAL(q: ProcV, sig: number, initok: boolean): KGen<boolean> {
   return sig === SIGCONT && pgrpV(q.p_pgrp).pg_session === pgrpV(cp.p_pgrp).pg_session;
 }
 
+/**
+ * The members of pg, each PHOLD'd while fn runs (fn may block: CANSIGNAL's reaper lock, ksignal's
+ * p_token). The caller holds pg_lock EXCLUSIVE, which keeps fork1 from adding members but is not
+ * the member list's lock: enterpgrp and leavepgrp change pg_members under pg_token, so the walk
+ * holds pg_token (re-acquired whenever fn blocked). Without the hold, a member could exit and be
+ * reaped while fn sleeps -- kern_wait's leavepgrp and free come after its PSTALL reap3, which the
+ * hold keeps it from passing -- and the walk would read the freed process's p_pglist (allproc_scan
+ * holds its processes the same way). A member that setpgid moved to another group while fn slept
+ * (enterpgrp does not take pg_lock) no longer links into pg: the walk starts again at the head,
+ * passing over the members it has already handled.
+ */
+function* pgrp_foreach_held(pg: Handle, fn: (p: ProcV) => KGen): KGen {
+  const pgv = pgrpV(pg);
+  const done = new Set<Handle>();
+  yield* lwkt_gettoken(pgv.ptr("pg_token"));
+  let h = pgv.pg_members;
+  while (h !== NULL) {
+    const p = procV(h);
+    if (done.has(h)) {
+      h = p.p_pglist;
+      continue;
+    }
+    done.add(h);
+    PHOLD(p.ptr("p_lock"));
+    yield* fn(p);
+    h = p.p_pgrp === pg ? p.p_pglist : pgv.pg_members;
+    PRELE(p.ptr("p_lock"));
+  }
+  lwkt_reltoken(pgv.ptr("pg_token"));
+}
+
 /** pgsignal (kern_sig.c): every member of pg, under pg_lock EXCLUSIVE (interlocks fork1). */
 export function* pgsignal(pg: Handle, sig: number): KGen {
   if (pg === NULL) return;
   pgref(pg);
   yield* lockmgr(pgrpV(pg).ptr("pg_lock"), LK_EXCLUSIVE);
-  for (let p = pgrpV(pg).pg_members; p !== NULL; p = procV(p).p_pglist) yield* ksignal(procV(p), sig, pg);
+  yield* pgrp_foreach_held(pg, (p) => ksignal(p, sig, pg));
   if (sig) atomic_add_int(pgrpV(pg).ptr("pg_sigseq"), 1);
   yield* lockmgr(pgrpV(pg).ptr("pg_lock"), LK_RELEASE);
   pgrel(pg);
@@ -145,19 +176,13 @@ export function* dokillpg(sig: number, pgid: number, all: boolean): KGen<number>
   const cp = curproc();
   let nfound = 0;
   if (all) {
-    // allproc_scan(killpg_all_callback)
-    const g = G();
-    yield* lwkt_gettoken_shared(g.ptr("proc_token"));
-    const targets: Handle[] = [];
-    for (let h = g.allproc; h !== NULL; h = procV(h).p_list) targets.push(h);
-    lwkt_reltoken(g.ptr("proc_token"));
-    for (const h of targets) {
-      if (!image.table(procTable()).valid(h)) continue;
-      const p = procV(h);
-      if (p.p_pid <= 1 || p.p_flags & P_SYSTEM || p.h === cp.h || !(yield* CANSIGNAL(p, sig, false))) continue;
+    // allproc_scan(killpg_all_callback): each process PHOLD'd across CANSIGNAL and ksignal.
+    yield* allproc_scan(function* (p) {
+      if (p.p_pid <= 1 || p.p_flags & P_SYSTEM || p.h === cp.h || !(yield* CANSIGNAL(p, sig, false))) return 0;
       nfound++;
       if (sig) yield* ksignal(p, sig);
-    }
+      return 0;
+    });
     return nfound ? 0 : ESRCH;
   }
   let pg: Handle;
@@ -170,12 +195,11 @@ export function* dokillpg(sig: number, pgid: number, all: boolean): KGen<number>
   }
   // Must interlock all signals against fork.
   yield* lockmgr(pgrpV(pg).ptr("pg_lock"), LK_EXCLUSIVE);
-  for (let h = pgrpV(pg).pg_members; h !== NULL; h = procV(h).p_pglist) {
-    const p = procV(h);
-    if (p.p_pid <= 1 || p.p_stat === SZOMB || p.p_flags & P_SYSTEM || !(yield* CANSIGNAL(p, sig, false))) continue;
+  yield* pgrp_foreach_held(pg, function* (p) {
+    if (p.p_pid <= 1 || p.p_stat === SZOMB || p.p_flags & P_SYSTEM || !(yield* CANSIGNAL(p, sig, false))) return;
     nfound++;
     if (sig) yield* ksignal(p, sig, pg);
-  }
+  });
   if (sig) atomic_add_int(pgrpV(pg).ptr("pg_sigseq"), 1);
   yield* lockmgr(pgrpV(pg).ptr("pg_lock"), LK_RELEASE);
   pgrel(pg);
