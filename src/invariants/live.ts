@@ -6,14 +6,23 @@
  * vfork-lost-wakeup: a vfork parent asleep in its wait while none of its children still has the
  * vfork flag set. The flag was cleared (exec or exit) but the parent was not woken: it will sleep
  * forever (P_PPWAIT, 000:924-929 and NOTES B1; PL_PPWAIT, 001:592-593 and NOTES B6).
+ *
+ * uid-proccnt-leak (NetBSD): a uid's ui_proccnt above its processes by more than the system
+ * calls in flight could explain. chgproccnt counts before the process exists (001:247-256) and
+ * proc_free uncounts after it is gone, so the excess at any instant is bounded by the threads
+ * inside a call (plus init, which reaps on its way back to user mode); a leaked count stays.
+ *
+ * nprocs-undercount (DragonFly): nprocs below the proc records in use. fork1 counts before it
+ * allocates (000:405-409, 438) and kern_wait frees before it uncounts, so at every instant
+ * nprocs >= records; a count lost for good (an undo of what was never counted) stays below.
  */
 import { TDF_DESCHED, THREAD, wmesgId } from "../shm/core.js";
 import type { Image } from "../shm/image.js";
 import { NULL, type Handle } from "../shm/table.js";
 import type { AuditFinding } from "../kern/kernel.js";
-import { P_PPWAIT, PROC as DF_PROC } from "../kern/dragonfly/structs.js";
+import { KGLOBALS, P_PPWAIT, PROC as DF_PROC } from "../kern/dragonfly/structs.js";
 import { CALL_NAMES as DF_CALLS } from "../kern/dragonfly/calls.js";
-import { PL_PPWAIT, PROC as NB_PROC } from "../kern/netbsd/structs.js";
+import { PL_PPWAIT, PROC as NB_PROC, UIDINFO } from "../kern/netbsd/structs.js";
 import { CALL_NAMES as NB_CALLS } from "../kern/netbsd/calls.js";
 import type { FieldWidths, StructDecl } from "../shm/struct.js";
 
@@ -64,8 +73,46 @@ export function dragonflyLiveLaws(img: Image): AuditFinding[] {
       const pid = procs.view(s.proc).p_pid;
       out.push({ law: "vfork-lost-wakeup", message: `pid ${pid} sleeps in ${DF_CALLS[s.syscall] ?? "vfork"}'s P_PPWAIT wait, but no child of it has P_PPWAIT any more: its wakeup was lost` });
     }
+    const g = img.table(KGLOBALS);
+    const nprocs = g.view(g.handleAt(0)).nprocs;
+    const records = procs.inUse();
+    if (nprocs < records) out.push({ law: "nprocs-undercount", message: `nprocs is below the proc records in use: a count was lost` });
     return out;
   });
+}
+
+/** Calls that count a process before it exists, or move counts (setuid). */
+const NB_COUNTING = new Set(["fork", "vfork", "__vfork14", "clone", "fork1", "setuid"].map((n) => (NB_CALLS as readonly string[]).indexOf(n)).filter((i) => i >= 0));
+
+function uidLeaks(img: Image): AuditFinding[] {
+  const threads = img.table(THREAD);
+  const procs = img.table(NB_PROC);
+  // In flight: init (it reaps on its way back to user mode), every thread in a counting call, and
+  // every other thread inside a call except one parked on its own p_waitcv (a wait with nothing
+  // to reap holds no count).
+  let inflight = 1;
+  for (let s = 0; s < threads.capacity; s++) {
+    const td = threads.handleAt(s);
+    if (td === NULL) continue;
+    const v = threads.view(td);
+    if (v.td_syscall === 0) continue;
+    const parked = v.td_flags & TDF_DESCHED && procs.valid(v.td_proc) && v.td_wchan === procs.view(v.td_proc).ptr("p_waitcv");
+    if (NB_COUNTING.has(v.td_syscall - 1) || !parked) inflight++;
+  }
+  const byUid = new Map<number, number>();
+  for (let s = 0; s < procs.capacity; s++) {
+    const h = procs.handleAt(s);
+    if (h !== NULL) byUid.set(procs.view(h).p_uid, (byUid.get(procs.view(h).p_uid) ?? 0) + 1);
+  }
+  const uis = img.table(UIDINFO);
+  const out: AuditFinding[] = [];
+  for (let s = 0; s < uis.capacity; s++) {
+    const h = uis.handleAt(s);
+    if (h === NULL) continue;
+    const ui = uis.view(h);
+    if (ui.ui_proccnt - (byUid.get(ui.ui_uid) ?? 0) > inflight) out.push({ law: "uid-proccnt-leak", message: `uid ${ui.ui_uid}: ui_proccnt exceeds its processes by more than the calls in flight: counts were leaked` });
+  }
+  return out;
 }
 
 const NB_VFORKS = new Set(["vfork", "__vfork14", "clone", "fork1"].map((n) => (NB_CALLS as readonly string[]).indexOf(n)).filter((i) => i >= 0));
@@ -80,6 +127,7 @@ export function netbsdLiveLaws(img: Image): AuditFinding[] {
       const pid = procs.view(s.proc).p_pid;
       out.push({ law: "vfork-lost-wakeup", message: `pid ${pid} sleeps on its p_waitcv in ${NB_CALLS[s.syscall]}, but no child of it has PL_PPWAIT any more: its wakeup was lost` });
     }
+    out.push(...uidLeaks(img));
     return out;
   });
 }

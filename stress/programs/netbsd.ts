@@ -5,7 +5,7 @@
  */
 import { netbsd } from "../../src/kern/netbsd/model.js";
 import {
-  CLONE_FILES, CLONE_FS, CLONE_PID, CLONE_PTRACE, CLONE_SIGHAND, CLONE_VFORK, CLONE_VM, PTRACE_FORK, PTRACE_VFORK, PTRACE_VFORK_DONE, SIGCHLD, SIGUSR1,
+  CLONE_FILES, CLONE_FS, CLONE_PID, CLONE_PTRACE, CLONE_SIGHAND, CLONE_VFORK, CLONE_VM, PTRACE_FORK, PTRACE_VFORK_DONE, SIGCHLD, SIGUSR1,
 } from "../../src/kern/netbsd/structs.js";
 import { ECHILD } from "../../src/sync/errno.js";
 import type { KGen } from "../../src/sync/seam.js";
@@ -45,7 +45,13 @@ function* cloneAction(u: User): KGen<boolean> {
   return !gone(yield* u.call("wait", { pid: r.ret, options }));
 }
 
-const EVENTS = [PTRACE_FORK, PTRACE_VFORK, PTRACE_VFORK_DONE];
+/*
+ * PTRACE_VFORK is left out: with it, a vfork child goes to the tracer and its exec/exit wakes the
+ * tracer's p_waitcv, not the vforking parent's -- the seed's lost wakeup (docs/findings.md N1),
+ * which the vfork-lost-wakeup law reports on every such vfork. Its script reproduces it; keeping
+ * it here would hide everything else this scenario can find.
+ */
+const EVENTS = [PTRACE_FORK, PTRACE_VFORK_DONE];
 
 /** A debugger and its target, both children of this worker; reap both. */
 function* tracedFork(u: User): KGen<boolean> {
