@@ -14,7 +14,7 @@ import { draining, EXITED, kernelEntry, setForkReturn, syscall } from "../../src
 import { Cpu } from "../../src/sched/cpu.js";
 import { registerProgram } from "../../src/sched/programs.js";
 import { Rng, subseed } from "../../src/sched/rng.js";
-import { EAGAIN, ECHILD } from "../../src/sync/errno.js";
+import { EAGAIN, ECHILD, EINTR, ERESTART } from "../../src/sync/errno.js";
 import type { KGen } from "../../src/sync/seam.js";
 import { tsleep } from "../../src/sync/sleep.js";
 import { curthread, image } from "../../src/sync/seam.js";
@@ -80,10 +80,16 @@ type Body = (u: User) => KGen<boolean>;
 
 const gone = (r: RawResult) => r === EXITED;
 
-/** Reap one child (or any: pid -1); false when this thread is gone. */
+/**
+ * Reap one child (or any: pid -1), retrying a wait a caught signal interrupted, as a shell's
+ * waitpid loop does; false when this thread is gone.
+ */
 function* reap(u: User, pid = -1, nohang = false): KGen<boolean> {
-  const r = yield* u.call("wait", { pid, options: nohang ? ["WNOHANG"] : [] });
-  return !gone(r);
+  for (;;) {
+    const r = yield* u.call("wait", { pid, options: nohang ? ["WNOHANG"] : [] });
+    if (gone(r)) return false;
+    if (r.errno !== EINTR && r.errno !== ERESTART) return true;
+  }
 }
 
 /** Reap until there is nothing left to wait for. */
