@@ -54,7 +54,9 @@ function* rforkAction(u: User): KGen<boolean> {
   if (gone(r)) return false;
   // A waited-for child is reaped before the next rfork (the wait retried across signals): a
   // sharer exiting while its parent forks on is the seed's fdtol race (noFdtolRace above).
-  if (r.errno === 0 && flags & RFPROC && !(flags & RFNOWAIT) && !(yield* reap(u, r.ret))) return false;
+  // An RFLINUXTHPN child signals its parent with SIGUSR1, and only a WLINUXCLONE wait sees it.
+  const options = flags & RFLINUXTHPN ? ["WLINUXCLONE"] : [];
+  if (r.errno === 0 && flags & RFPROC && !(flags & RFNOWAIT) && !(yield* reap(u, r.ret, false, options))) return false;
   return true;
 }
 

@@ -84,9 +84,9 @@ const gone = (r: RawResult) => r === EXITED;
  * Reap one child (or any: pid -1), retrying a wait a caught signal interrupted, as a shell's
  * waitpid loop does; false when this thread is gone.
  */
-function* reap(u: User, pid = -1, nohang = false): KGen<boolean> {
+function* reap(u: User, pid = -1, nohang = false, options: string[] = []): KGen<boolean> {
   for (;;) {
-    const r = yield* u.call("wait", { pid, options: nohang ? ["WNOHANG"] : [] });
+    const r = yield* u.call("wait", { pid, options: nohang ? ["WNOHANG", ...options] : options });
     if (gone(r)) return false;
     if (r.errno !== EINTR && r.errno !== ERESTART) return true;
   }

@@ -15,7 +15,7 @@ import { dragonflyLiveLaws } from "../../invariants/live.js";
 import {
   FDTOL, FILEDESC, FORK_CALLOUTS, FORKLIST, KGLOBALS, LWP, LSRUN, P_SYSTEM, PARGS, PGRP, PLIMIT, PROC, PROC_REAP_ACQUIRE,
   PROC_REAP_RELEASE, PROC_REAP_STATUS, REAPER_STAT_OWNED, REAPER_STAT_REALINIT, RF_FLAGS, SA_FLAGS, SA_RESTART, SACTIVE,
-  SESSION, SIG_NAMES, SIGACTS, SIGCHLD, sigmask, STAT_NAMES, SYSREAPER, UCRED, UIDINFO, VMSPACE, WNOHANG,
+  SESSION, SIG_NAMES, SIGACTS, SIGCHLD, sigmask, STAT_NAMES, SYSREAPER, UCRED, UIDINFO, VMSPACE, WLINUXCLONE, WNOHANG,
 } from "./structs.js";
 
 const int = (v: unknown, what: string): number => {
@@ -65,7 +65,7 @@ const CALLS: Record<CallName, CallSpec> = {
   wait: {
     encode: (a, ctx) => {
       obj(a, ["pid", "options"]);
-      return [pidArg(ctx, a.pid, "pid", -1), flagBits(a.options, { WNOHANG }, "wait option")];
+      return [pidArg(ctx, a.pid, "pid", -1), flagBits(a.options, { WNOHANG, WLINUXCLONE }, "wait option")];
     },
     decode: (r) => ({ pid: r.errno ? 0 : r.out[0], status: r.errno ? 0 : r.out[1] }),
   },
