@@ -119,3 +119,42 @@ export function refcountLaw<F extends FieldWidths>(
     } else if (c === 0) f.add(`${rec(t.name, h)} is allocated with no reference: leaked`);
   }
 }
+
+/** What the process-list laws read of a kernel's state (both kernels keep allproc + zombproc). */
+export interface ProcLists {
+  readonly listErrors: readonly string[];
+  readonly live: readonly Handle[];
+  readonly zomb: readonly Handle[];
+  readonly listed: readonly Handle[];
+  readonly onList: ReadonlySet<Handle>;
+  readonly P: Table;
+  readonly g: { nprocs: number };
+  p(h: Handle): { p_stat: number; p_pid: number };
+  name(h: Handle): string;
+}
+
+/**
+ * proc-lists: well-formed, disjoint lists; the right p_stat on each (`liveStat` says which are
+ * allowed on allproc); unique pids; every allocated proc record listed.
+ */
+export function checkProcLists(s: ProcLists, f: Findings, liveStat: (st: number) => boolean, zombStat: number, statName: (st: number) => string): void {
+  for (const e of s.listErrors) f.add(e);
+  const zs = new Set(s.zomb);
+  for (const h of s.live) {
+    if (zs.has(h)) f.add(`${s.name(h)} is on both allproc and zombproc`);
+    const st = s.p(h).p_stat;
+    if (!liveStat(st)) f.add(`${s.name(h)} on allproc has p_stat ${statName(st)}`);
+  }
+  for (const h of s.zomb) if (s.p(h).p_stat !== zombStat) f.add(`${s.name(h)} on zombproc has p_stat ${statName(s.p(h).p_stat)}`);
+  for (const [pid, n] of tally(s.listed.map((h) => s.p(h).p_pid))) {
+    if (n > 1) f.add(`pid ${pid} is used by ${n} processes`);
+    if (pid <= 0) f.add(`a listed process has pid ${pid}`);
+  }
+  for (const h of records(s.P)) if (!s.onList.has(h)) f.add(`${s.name(h)} is allocated but on neither allproc nor zombproc`);
+}
+
+/** nprocs: the count equals the processes on allproc plus zombproc. */
+export function checkNprocs(s: ProcLists, f: Findings): void {
+  const n = s.live.length + s.zomb.length;
+  if (s.g.nprocs !== n) f.add(`nprocs is ${s.g.nprocs} but allproc has ${s.live.length} and zombproc ${s.zomb.length} (${n})`);
+}

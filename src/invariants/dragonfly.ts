@@ -25,7 +25,7 @@ import {
   FDTOL, FILEDESC, KGLOBALS, LWP, LWP_MP_WEXIT, P_PPWAIT, PARGS, PGRP, PLIMIT, PROC, REAPER_STAT_OWNED, REAPER_STAT_REALINIT,
   SACTIVE, SCORE, SESSION, SIDL, SIGACTS, SSTOP, STAT_NAMES, SYSREAPER, SZOMB, UCRED, UIDINFO, VMSPACE,
 } from "../kern/dragonfly/structs.js";
-import { Findings, rec, records, refcountLaw, runLaws, tally, walk, type AuditFinding, type Law } from "./common.js";
+import { checkNprocs, checkProcLists, Findings, rec, records, refcountLaw, runLaws, tally, walk, type AuditFinding, type Law } from "./common.js";
 
 /** What every law needs: the tables, the two process lists and names for messages. */
 class DState {
@@ -95,27 +95,10 @@ const LIVE_STATS = new Set([SIDL, SACTIVE, SSTOP, SCORE]);
 const procLists = law(
   "proc-lists",
   "allproc and zombproc are well-formed lists of allocated records, disjoint; allproc holds no SZOMB and zombproc only SZOMB; pids are unique; every allocated proc record is on one of them",
-  (s, f) => {
-    for (const e of s.listErrors) f.add(e);
-    const zs = new Set(s.zomb);
-    for (const h of s.live) {
-      if (zs.has(h)) f.add(`${s.name(h)} is on both allproc and zombproc`);
-      const st = s.p(h).p_stat;
-      if (!LIVE_STATS.has(st)) f.add(`${s.name(h)} on allproc has p_stat ${STAT_NAMES[st] ?? st}`);
-    }
-    for (const h of s.zomb) if (s.p(h).p_stat !== SZOMB) f.add(`${s.name(h)} on zombproc has p_stat ${STAT_NAMES[s.p(h).p_stat] ?? s.p(h).p_stat}`);
-    for (const [pid, n] of tally(s.listed.map((h) => s.p(h).p_pid))) {
-      if (n > 1) f.add(`pid ${pid} is used by ${n} processes`);
-      if (pid <= 0) f.add(`a listed process has pid ${pid}`);
-    }
-    for (const h of records(s.P)) if (!s.onList.has(h)) f.add(`${s.name(h)} is allocated but on neither allproc nor zombproc`);
-  },
+  (s, f) => checkProcLists(s, f, (st) => LIVE_STATS.has(st), SZOMB, (st) => `${STAT_NAMES[st] ?? st}`),
 );
 
-const nprocsLaw = law("nprocs", "nprocs equals the number of processes on allproc plus zombproc (fork1 counts before allocating, kern_wait uncounts after freeing)", (s, f) => {
-  const n = s.live.length + s.zomb.length;
-  if (s.g.nprocs !== n) f.add(`nprocs is ${s.g.nprocs} but allproc has ${s.live.length} and zombproc ${s.zomb.length} (${n})`);
-});
+const nprocsLaw = law("nprocs", "nprocs equals the number of processes on allproc plus zombproc (fork1 counts before allocating, kern_wait uncounts after freeing)", checkNprocs);
 
 const maxprocLaw = law(
   "maxproc-overshoot",

@@ -18,7 +18,7 @@ import {
   CWDINFO, FILEDESC, GLOBALS, KMUTEXOBJ, LSZOMB, LWP, PGRP, PL_PPWAIT, PLIMIT, PROC, SACTIVE, SDEAD, SESSION, SIGACTS, SSTOP,
   STAT_NAMES, SZOMB, UAREA, UIDINFO, VMSPACE,
 } from "../kern/netbsd/structs.js";
-import { Findings, rec, records, refcountLaw, runLaws, tally, walk, type AuditFinding, type Law } from "./common.js";
+import { checkNprocs, checkProcLists, Findings, rec, records, refcountLaw, runLaws, tally, walk, type AuditFinding, type Law } from "./common.js";
 
 class NState {
   readonly P;
@@ -77,27 +77,10 @@ const law = (name: string, doc: string, check: Check): Law => ({
 const procLists = law(
   "proc-lists",
   "allproc and zombproc are well-formed, disjoint lists of allocated records; allproc holds SACTIVE/SSTOP processes and zombproc SZOMB ones (SIDL, SDYING and SDEAD are only passed through); pids are unique; every allocated proc record is listed",
-  (s, f) => {
-    for (const e of s.listErrors) f.add(e);
-    const zs = new Set(s.zomb);
-    for (const h of s.live) {
-      if (zs.has(h)) f.add(`${s.name(h)} is on both allproc and zombproc`);
-      const st = s.p(h).p_stat;
-      if (st !== SACTIVE && st !== SSTOP) f.add(`${s.name(h)} on allproc has p_stat ${STAT_NAMES[st] ?? st}`);
-    }
-    for (const h of s.zomb) if (s.p(h).p_stat !== SZOMB) f.add(`${s.name(h)} on zombproc has p_stat ${STAT_NAMES[s.p(h).p_stat] ?? s.p(h).p_stat}`);
-    for (const [pid, n] of tally(s.listed.map((h) => s.p(h).p_pid))) {
-      if (n > 1) f.add(`pid ${pid} is used by ${n} processes`);
-      if (pid <= 0) f.add(`a listed process has pid ${pid}`);
-    }
-    for (const h of records(s.P)) if (!s.onList.has(h)) f.add(`${s.name(h)} is allocated but on neither allproc nor zombproc`);
-  },
+  (s, f) => checkProcLists(s, f, (st) => st === SACTIVE || st === SSTOP, SZOMB, (st) => `${STAT_NAMES[st] ?? st}`),
 );
 
-const nprocsLaw = law("nprocs", "nprocs equals the processes on allproc plus zombproc (fork1 counts first, proc_free_pid uncounts)", (s, f) => {
-  const n = s.live.length + s.zomb.length;
-  if (s.g.nprocs !== n) f.add(`nprocs is ${s.g.nprocs} but allproc has ${s.live.length} and zombproc ${s.zomb.length} (${n})`);
-});
+const nprocsLaw = law("nprocs", "nprocs equals the processes on allproc plus zombproc (fork1 counts first, proc_free_pid uncounts)", checkNprocs);
 
 const maxprocLaw = law(
   "maxproc",
