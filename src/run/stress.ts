@@ -10,7 +10,6 @@ import { UsageError, type KernelModel, type Limits } from "../kern/kernel.js";
 import { loadKernel } from "../kern/registry.js";
 import type { CpuResult, ViolationRecord } from "../sched/cpu.js";
 import { Machine, type CpuPool } from "../sched/machine.js";
-import { rle } from "../sched/replay.js";
 import { isControlled } from "../sched/strategy.js";
 import type { MachineSpec } from "../sched/spec.js";
 import { chromeTrace } from "../report/trace.js";
@@ -186,12 +185,23 @@ function strategyOf(o: StressOptions): MachineSpec["strategy"] {
   }
 }
 
-/** The run's decisions, in step order, run-length encoded (null when too long to keep). */
+/**
+ * The run's decisions, in step order, run-length encoded; null when too long to keep, or when a
+ * cpu's record was cut short (the runs would not meet end to end).
+ */
 function scheduleOf(results: readonly CpuResult[]): number[] | null {
-  const pairs: [number, number][] = [];
-  for (const r of results) for (let i = 0; i < r.decisions.length; i += 2) pairs.push([r.decisions[i], r.decisions[i + 1]]);
-  pairs.sort((a, b) => a[0] - b[0]);
-  const out = rle(pairs.map((p) => p[1]));
+  const runs: [number, number, number][] = [];
+  for (const r of results) for (let i = 0; i < r.decisions.length; i += 3) runs.push([r.decisions[i], r.decisions[i + 1], r.decisions[i + 2]]);
+  runs.sort((a, b) => a[0] - b[0]);
+  const out: number[] = [];
+  let step = 0;
+  for (const [first, cpu, count] of runs) {
+    if (first !== step) return null;
+    step += count;
+    const n = out.length;
+    if (n && out[n - 2] === cpu) out[n - 1] += count;
+    else out.push(cpu, count);
+  }
   return out.length <= 400_000 ? out : null;
 }
 

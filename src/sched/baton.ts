@@ -6,6 +6,14 @@
  * to someone else; an idle cpu is not runnable. Time is logical: it moves only when no cpu can
  * run, straight to the earliest sleep deadline. Every decision and every traced event is mixed
  * into a hash, so the same seed and configuration give the same hash, event for event.
+ *
+ * A hand-off should cost little more than one cache line crossing between cores (the
+ * Atomics.wait/notify ping-pong floor in the bench). What every decision moves (step, choices,
+ * the hash, the strategy's state) travels with the baton: the holder keeps it in fields and
+ * writes it back, into the baton's own cache line, in one burst just before it hands the baton
+ * on (or goes idle, or stops). Waiters spin on that line; a burst of stores takes it from them
+ * once, where stores spread over a decision would lose it to their reads again and again. Only
+ * a waiter that gave up spinning and sleeps on its doorbell costs a futex wake.
  */
 import type { Addr } from "../shm/table.js";
 import type { Chooser } from "./chooser.js";
@@ -20,11 +28,12 @@ export interface CpuWords {
   inqHead: Addr;
   inqTail: Addr;
   /**
-   * The cpu's doorbell: a cpu waiting for the baton sleeps on its own doorbell, and the holder
-   * handing the baton over rings only the chosen cpu's -- one futex wake per hand-off, instead of
-   * waking every waiter on the shared baton word. A stop rings every doorbell.
+   * The cpu's doorbell: a cpu that waited too long for the baton sleeps on its own doorbell, and
+   * the holder handing the baton over rings only the chosen cpu's. A stop rings every doorbell.
    */
   doorbell: Addr;
+  /** 1 while the cpu may sleep on its doorbell: a hand-off to a cpu still spinning rings nothing. */
+  idle: Addr;
 }
 
 export interface BatonWords {
@@ -34,6 +43,8 @@ export interface BatonWords {
   choices: Addr;
   hash0: Addr;
   hash1: Addr;
+  /** The strategy's state words (Chooser.words of them). */
+  chooser: Addr;
   ticks: Addr;
   stop: Addr;
 }
@@ -48,20 +59,34 @@ export const SPINS_DEFAULT = 2000;
 
 export class Baton implements Strategy {
   readonly name: string;
-  /** (step, chosen cpu) of the decisions this cpu took, for the run's schedule record. */
+  /**
+   * The decisions this cpu took, for the run's schedule record, as runs of
+   * (first step, chosen cpu, count): a holder that keeps choosing itself extends one run.
+   */
   readonly decisions: number[] = [];
+
+  /*
+   * The holder's copies of rt.step, rt.choices, rt.hash0, rt.hash1 and (in chooserState, the
+   * array the chooser works on) rt.chooser. Invariant: valid only while this cpu holds the
+   * baton; loaded by take(), written back by publish().
+   */
+  private step = 0;
+  private choices = 0;
+  private hash0 = 0;
+  private hash1 = 0;
 
   constructor(
     private readonly i32: Int32Array,
     private readonly rt: BatonWords,
-    private readonly cpus: readonly CpuWords[],
+    cpus: readonly CpuWords[],
     private readonly me: number,
     private readonly chooser: Chooser,
+    private readonly chooserState: Int32Array,
     name: string,
     /** How many threads this cpu could run right now (its queue, plus the one running, if any). */
     private readonly runnableHere: () => number,
-    /** Keep at most this many decisions for the schedule record. */
-    private readonly recordLimit = 2_000_000,
+    /** Keep at most this many decision runs for the schedule record. */
+    private readonly recordLimit = 1_000_000,
     /** Spins before sleeping in waitTurn(). */
     private readonly spins = SPINS_DEFAULT,
   ) {
@@ -73,11 +98,11 @@ export class Baton implements Strategy {
     this.headW = Int32Array.from(cpus, (w) => w.inqHead);
     this.tailW = Int32Array.from(cpus, (w) => w.inqTail);
     this.bellW = Int32Array.from(cpus, (w) => w.doorbell);
-    this.runnable = new Array<number>(cpus.length).fill(0);
-    this.runnable.length = 0;
+    this.idleW = Int32Array.from(cpus, (w) => w.idle);
+    this.runnable = new Int32Array(cpus.length);
   }
 
-  // Word addresses per cpu, flattened (the decision path reads them at every point).
+  // Word addresses per cpu, flattened: the decision path reads them at every point.
   private readonly nc: number;
   private readonly spinW: Int32Array;
   private readonly nrunW: Int32Array;
@@ -85,8 +110,10 @@ export class Baton implements Strategy {
   private readonly headW: Int32Array;
   private readonly tailW: Int32Array;
   private readonly bellW: Int32Array;
-  /** The runnable set of the current decision, reused from one decision to the next. */
-  private readonly runnable: number[];
+  private readonly idleW: Int32Array;
+  /** The runnable set of the current decision: its first nRunnable entries, ascending. */
+  private readonly runnable: Int32Array;
+  private nRunnable = 0;
 
   first(): number {
     return 1;
@@ -96,8 +123,8 @@ export class Baton implements Strategy {
   atPoint(): number {
     // This cpu is making progress: whatever the spinners wait for may have changed.
     const { i32, spinW, nc } = this;
-    for (let c = 0; c < nc; c++) if (i32[spinW[c]]) i32[spinW[c]] = 0;
-    this.decide(true);
+    for (let c = 0; c < nc; c++) if (i32[spinW[c]] !== 0) i32[spinW[c]] = 0;
+    this.decide(true, false);
     return 1;
   }
 
@@ -114,7 +141,9 @@ export class Baton implements Strategy {
 
   /** Nothing runnable here: hand the baton on; when nobody can run, wait a little and return. */
   idle(_doorbell: Addr, _seen: number, ms: number): void {
-    if (!this.decide(false)) Atomics.wait(this.i32, this.rt.baton, this.me, Math.min(ms, 2));
+    if (this.decide(false, false)) return;
+    this.publish(); // the orchestrator reads the counters of a quiescent machine
+    Atomics.wait(this.i32, this.rt.baton, this.me, Math.min(ms, 2));
   }
 
   /** Wait until this cpu holds the baton (or the machine stops). */
@@ -122,110 +151,151 @@ export class Baton implements Strategy {
     const { i32, me } = this;
     const baton = this.rt.baton;
     const bell = this.bellW[me];
-    for (let spins = this.spins; spins > 0; spins--) {
-      const b = Atomics.load(i32, baton);
-      if (b === me || b === -1) return;
-    }
     for (;;) {
-      // Read the doorbell before the baton: a hand-off stores the baton and then rings, so a
-      // ring between the two reads makes the wait return at once (no lost hand-off).
-      const seen = Atomics.load(i32, bell);
-      const b = Atomics.load(i32, baton);
-      if (b === me || b === -1) return;
-      if (Atomics.load(i32, this.rt.stop)) return;
-      Atomics.wait(i32, bell, seen, 50);
+      const seen = Atomics.load(i32, bell); // before the last look at the baton (see below)
+      let b = Atomics.load(i32, baton);
+      for (let spins = this.spins; b !== me && b !== -1 && spins > 0; spins--) b = Atomics.load(i32, baton);
+      if (b === me) return this.take();
+      if (b === -1 || Atomics.load(i32, this.rt.stop) !== 0) return;
+      // Going to sleep. Announce it, then look at the baton once more: handTo stores the baton,
+      // then reads idle -- one of the two sees the other's write, so either this look finds the
+      // baton or the holder rings the doorbell (and the wait returns at once).
+      Atomics.store(i32, this.idleW[me], 1);
+      if (Atomics.load(i32, baton) !== me) Atomics.wait(i32, bell, seen, 50);
+      Atomics.store(i32, this.idleW[me], 0);
     }
   }
 
-  /** Give the baton to `c` and wake it (it sleeps on its doorbell, or spins on the baton). */
+  /** Give the baton to `c`; wake it only if it went to sleep. */
   private handTo(c: number): void {
     const { i32 } = this;
+    this.publish();
     Atomics.store(i32, this.rt.baton, c);
+    if (Atomics.load(i32, this.idleW[c]) === 0) return;
     Atomics.add(i32, this.bellW[c], 1);
     Atomics.notify(i32, this.bellW[c], 1);
   }
 
+  /** The baton arrived: load what travels with it. */
+  private take(): void {
+    const { i32, rt, chooserState } = this;
+    this.step = i32[rt.step];
+    this.choices = i32[rt.choices];
+    this.hash0 = i32[rt.hash0];
+    this.hash1 = i32[rt.hash1];
+    for (let w = this.chooser.words - 1; w >= 0; w--) chooserState[w] = i32[rt.chooser + w];
+  }
+
+  /** Write what travels with the baton back to the image (before the baton leaves this cpu). */
+  publish(): void {
+    const { i32, rt, chooserState } = this;
+    if (Atomics.load(i32, rt.baton) !== this.me) return; // not the holder: its copies are stale
+    i32[rt.step] = this.step;
+    i32[rt.choices] = this.choices;
+    i32[rt.hash0] = this.hash0;
+    i32[rt.hash1] = this.hash1;
+    for (let w = this.chooser.words - 1; w >= 0; w--) i32[rt.chooser + w] = chooserState[w];
+  }
+
+  /** The step of the decision that let the current work run (for violation records). */
+  currentStep(): number {
+    return this.step;
+  }
+
   /** Mix a value into the run's hash (called only by the baton holder). */
   mix(v: number): void {
-    const { i32, rt } = this;
-    if (Atomics.load(i32, rt.baton) !== this.me) return; // stopping: what runs now is not the run
-    i32[rt.hash0] = Math.imul(i32[rt.hash0] ^ v, 0x01000193);
-    i32[rt.hash1] = Math.imul((i32[rt.hash1] + v) ^ (i32[rt.hash1] >>> 15), 0x85ebca6b);
+    if (Atomics.load(this.i32, this.rt.baton) !== this.me) return; // stopping: what runs now is not the run
+    this.hash0 = Math.imul(this.hash0 ^ v, 0x01000193);
+    this.hash1 = Math.imul((this.hash1 + v) ^ (this.hash1 >>> 15), 0x85ebca6b);
   }
 
   /**
-   * The cpus that can run now. This cpu counts when `selfCan` (it is mid-thread or has queued
-   * threads) or, unless it spins, when work arrived in its inbox or a sleep of its timed out.
+   * Collect the cpus that can run now into `runnable`. This cpu counts when `selfCan` (it is
+   * mid-thread or has queued threads) or, unless it spins, when work arrived in its inbox or a
+   * sleep of its timed out.
    */
-  private runnableCpus(selfCan: boolean, spinning: boolean, ticks: number): number[] {
-    const { i32, nc } = this;
-    const out = this.runnable;
-    out.length = 0;
+  private collectRunnable(selfCan: boolean, spinning: boolean, ticks: number): number {
+    const { i32, nc, me, runnable } = this;
+    let n = 0;
     for (let c = 0; c < nc; c++) {
-      const me = c === this.me;
-      if (me ? spinning && !selfCan : i32[this.spinW[c]]) continue;
-      if (me ? selfCan : i32[this.nrunW[c]] > 0) {
-        out.push(c);
-        continue;
-      }
-      const to = i32[this.nexttoW[c]];
-      if ((to !== 0 && to <= ticks) || Atomics.load(i32, this.headW[c]) !== Atomics.load(i32, this.tailW[c])) out.push(c);
+      if (c === me) {
+        if (selfCan) runnable[n++] = c;
+        else if (!spinning && this.hasWork(c, ticks)) runnable[n++] = c;
+      } else if (i32[this.spinW[c]] === 0 && (i32[this.nrunW[c]] > 0 || this.hasWork(c, ticks))) runnable[n++] = c;
     }
-    return out;
+    return (this.nRunnable = n);
+  }
+
+  /** Work arrived in cpu c's inbox, or one of its sleeps timed out. */
+  private hasWork(c: number, ticks: number): boolean {
+    const i32 = this.i32;
+    const to = i32[this.nexttoW[c]];
+    return (to !== 0 && to <= ticks) || Atomics.load(i32, this.headW[c]) !== Atomics.load(i32, this.tailW[c]);
+  }
+
+  /** Nobody can run: move logical time to the earliest deadline anywhere (false if none). */
+  private advanceTime(): boolean {
+    const { i32, rt, nc } = this;
+    const ticks = i32[rt.ticks];
+    let next = 0;
+    for (let c = 0; c < nc; c++) {
+      const to = i32[this.nexttoW[c]];
+      if (to !== 0 && (next === 0 || to < next)) next = to;
+    }
+    if (next <= ticks) return false;
+    i32[rt.ticks] = next;
+    this.mix(0x7fff0000 | (next & 0xffff));
+    return true;
   }
 
   /**
    * Take one decision. Returns false when no cpu can run at all (not even after moving time);
    * the caller keeps the baton and looks again later.
    */
-  private decide(selfRunnable: boolean, spinning = false): boolean {
-    const { i32, rt } = this;
+  private decide(selfRunnable: boolean, spinning: boolean): boolean {
+    const { i32, rt, nc, me } = this;
     if (Atomics.load(i32, rt.baton) === -1) return true; // stopping: everyone runs free
     // A spinning cpu still has its thread mid-run: others must see it runnable, only this
     // decision passes it over.
     const here = this.runnableHere();
-    i32[this.nrunW[this.me]] = here + (selfRunnable || spinning ? 1 : 0);
-    let ticks = i32[rt.ticks];
+    const nrun = here + (selfRunnable || spinning ? 1 : 0);
+    if (i32[this.nrunW[me]] !== nrun) i32[this.nrunW[me]] = nrun; // an unchanged line stays shared
     const selfCan = !spinning && (selfRunnable || here > 0);
-    let runnable = this.runnableCpus(selfCan, spinning, ticks);
-    if (runnable.length === 0 && !spinning) {
+    let n = this.collectRunnable(selfCan, spinning, i32[rt.ticks]);
+    if (n === 0 && !spinning) {
       // Only cpus marked as spinning have work: what they waited for may be gone (nobody else
       // runs to clear their marks), so let them try again.
       let any = false;
-      for (let c = 0; c < this.cpus.length; c++) if (c !== this.me && i32[this.cpus[c].spin]) (i32[this.cpus[c].spin] = 0), (any = true);
-      if (any) runnable = this.runnableCpus(selfCan, spinning, ticks);
+      for (let c = 0; c < nc; c++) if (c !== me && i32[this.spinW[c]] !== 0) (i32[this.spinW[c]] = 0), (any = true);
+      if (any) n = this.collectRunnable(selfCan, spinning, i32[rt.ticks]);
     }
-    if (runnable.length === 0) {
-      // Nobody can run: move logical time to the earliest deadline anywhere.
-      let next = 0;
-      for (const w of this.cpus) {
-        const to = i32[w.nextto];
-        if (to !== 0 && (next === 0 || to < next)) next = to;
-      }
-      if (next > ticks) {
-        i32[rt.ticks] = ticks = next;
-        this.mix(0x7fff0000 | (next & 0xffff));
-        runnable = this.runnableCpus(selfCan, spinning, ticks);
-      }
-    }
+    if (n === 0 && this.advanceTime()) n = this.collectRunnable(selfCan, spinning, i32[rt.ticks]);
     let chosen = -1;
-    if (runnable.length === 0 && spinning) {
+    if (n === 0 && spinning) {
       // Only spinners are left: the one that can progress is among them. Take them in turn
       // (not by the strategy's preference, which could pick the same blocked spinner forever).
-      for (let k = 1; k <= this.cpus.length && chosen < 0; k++) {
-        const c = (this.me + k) % this.cpus.length;
-        if (i32[this.cpus[c].spin] || c === this.me) chosen = c;
+      for (let k = 1; k <= nc && chosen < 0; k++) {
+        const c = (me + k) % nc;
+        if (c === me || i32[this.spinW[c]] !== 0) chosen = c;
       }
     }
-    if (runnable.length === 0 && chosen < 0) return false;
-    const step = i32[rt.step]++;
-    if (chosen < 0) chosen = runnable.length === 1 ? runnable[0] : this.chooser.choose(runnable, this.me, step, i32[rt.choices]++);
+    if (n === 0 && chosen < 0) return false;
+    const step = this.step++;
+    if (chosen < 0) chosen = n === 1 ? this.runnable[0] : this.chooser.choose(this.runnable, n, me, step, this.choices++);
     this.mix((step << 6) ^ chosen);
-    if (this.decisions.length < this.recordLimit) this.decisions.push(step, chosen);
-    if (chosen !== this.me) {
+    this.record(step, chosen);
+    if (chosen !== me) {
       this.handTo(chosen);
       this.waitTurn();
     }
     return true;
+  }
+
+  /** Add a decision to the schedule record, extending the last run when it continues it. */
+  private record(step: number, chosen: number): void {
+    const d = this.decisions;
+    const k = d.length - 3;
+    if (k >= 0 && d[k + 1] === chosen && d[k] + d[k + 2] === step) d[k + 2]++;
+    else if (d.length < 3 * this.recordLimit) d.push(step, chosen, 1);
   }
 }

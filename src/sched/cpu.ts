@@ -65,7 +65,7 @@ export interface CpuResult {
   events: TraceEvent[];
   /** What modules registered to report (system-call counts...). */
   extras: Record<string, unknown>;
-  /** Controlled modes: (step, chosen cpu) pairs of the decisions this cpu took. */
+  /** Controlled modes: the decisions this cpu took, as runs of (first step, chosen cpu, count). */
   decisions: number[];
 }
 
@@ -193,7 +193,7 @@ export class Cpu {
       pid: t?.pid ?? 0,
       syscall: t?.syscall ?? "",
       atSeconds: (Date.now() - this.epochMs) / 1000,
-      step: Atomics.load(this.i32, this.rt.rt_step),
+      step: this.strategy instanceof Baton ? this.strategy.currentStep() : 0,
       stack: new Error(v.message).stack ?? "",
       events: lastEvents(32),
     });
@@ -205,6 +205,7 @@ export class Cpu {
   stopAll(): void {
     Atomics.store(this.i32, this.rt.rt_stop, 1);
     if (this.strategy instanceof Baton) {
+      this.strategy.publish();
       Atomics.store(this.i32, this.rt.rt_baton, -1);
       Atomics.notify(this.i32, this.rt.rt_baton);
     }
@@ -247,7 +248,7 @@ export class Cpu {
   private checkTimeouts(): number {
     let next = Infinity;
     if (this.sleeping.size === 0) {
-      this.i32[this.nexttoWord] = 0;
+      if (this.i32[this.nexttoWord] !== 0) this.i32[this.nexttoWord] = 0; // baton holders read this line
       return next;
     }
     const now = this.ticks();

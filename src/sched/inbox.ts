@@ -10,7 +10,7 @@ import { slotOf, type Handle } from "../shm/table.js";
 
 export class Inboxes {
   private readonly i32: Int32Array;
-  private readonly gd: { base: number; stride: number; lock: number; head: number; tail: number; ring: number; doorbell: number; ops: number; nrun: number; nextto: number; spin: number };
+  private readonly gd: { base: number; stride: number; lock: number; head: number; tail: number; ring: number; doorbell: number; ops: number; nrun: number; nextto: number; spin: number; idle: number };
   private readonly td: { base: number; stride: number; cpu: number };
   private readonly cap: number;
   readonly runnable: number;
@@ -19,7 +19,7 @@ export class Inboxes {
     this.i32 = img.i32;
     const g = img.table(globaldataDecl(maxThreads));
     const o = g.layout.offsets;
-    this.gd = { base: g.base, stride: g.layout.stride, lock: o.gd_inq_lock, head: o.gd_inq_head, tail: o.gd_inq_tail, ring: o.gd_inq, doorbell: o.gd_doorbell, ops: o.gd_ops, nrun: o.gd_nrun, nextto: o.gd_nextto, spin: o.gd_spin };
+    this.gd = { base: g.base, stride: g.layout.stride, lock: o.gd_inq_lock, head: o.gd_inq_head, tail: o.gd_inq_tail, ring: o.gd_inq, doorbell: o.gd_doorbell, ops: o.gd_ops, nrun: o.gd_nrun, nextto: o.gd_nextto, spin: o.gd_spin, idle: o.gd_idle };
     const t = img.table(THREAD);
     this.td = { base: t.base, stride: t.layout.stride, cpu: t.layout.offsets.td_gd };
     this.cap = maxThreads + 1;
@@ -37,9 +37,9 @@ export class Inboxes {
   }
 
   /** The words a controlled strategy reads of a cpu (baton.ts). */
-  words(cpu: number): { nrun: number; nextto: number; spin: number; inqHead: number; inqTail: number } {
+  words(cpu: number): { nrun: number; nextto: number; spin: number; inqHead: number; inqTail: number; idle: number } {
     const g = this.gd.base + cpu * this.gd.stride;
-    return { nrun: g + this.gd.nrun, nextto: g + this.gd.nextto, spin: g + this.gd.spin, inqHead: g + this.gd.head, inqTail: g + this.gd.tail };
+    return { nrun: g + this.gd.nrun, nextto: g + this.gd.nextto, spin: g + this.gd.spin, inqHead: g + this.gd.head, inqTail: g + this.gd.tail, idle: g + this.gd.idle };
   }
 
   cpuOf(h: Handle): number {

@@ -21,6 +21,8 @@ export class PctChooser implements Chooser {
   /** Initial priorities d .. d+n-1 in a seeded random order (distinct). */
   private readonly initial: number[];
 
+  readonly words: number;
+
   /**
    * state[0]: index of the next change point; state[1 + cpu]: the cpu's current priority.
    * Invariant: priorities stay distinct (initial ones are >= d, lowered ones are 0..d-2).
@@ -32,6 +34,7 @@ export class PctChooser implements Chooser {
     depth: number,
     stepBound: number,
   ) {
+    this.words = 1 + cpus;
     const rng = new Rng(seed);
     const order = Array.from({ length: cpus }, (_, i) => i);
     for (let i = cpus - 1; i > 0; i--) {
@@ -48,14 +51,14 @@ export class PctChooser implements Chooser {
     this.initial.forEach((p, cpu) => (this.state[1 + cpu] = p));
   }
 
-  choose(runnable: readonly number[], current: number, _step: number, choice: number): number {
+  choose(runnable: Int32Array, n: number, current: number, _step: number, choice: number): number {
     const s = this.state;
     while (s[0] < this.changeAt.length && this.changeAt[s[0]] <= choice) {
       s[1 + current] = this.changeAt.length - 1 - s[0];
       s[0]++;
     }
     let best = runnable[0];
-    for (const c of runnable) if (s[1 + c] > s[1 + best]) best = c;
+    for (let i = 1; i < n; i++) if (s[1 + runnable[i]] > s[1 + best]) best = runnable[i];
     return best;
   }
 }

@@ -4,9 +4,11 @@
  * (a specific d-step ordering is hit with probability decaying geometrically in d), which is
  * what pct.ts improves on.
  */
-import { sharedRandom, type Chooser } from "./chooser.js";
+import { stateRandom, type Chooser } from "./chooser.js";
 
 export class RandomChooser implements Chooser {
+  readonly words = 1;
+
   /** state[0]: the random stream's position, seeded once. */
   constructor(
     private readonly state: Int32Array,
@@ -17,7 +19,7 @@ export class RandomChooser implements Chooser {
     this.state[0] = this.seed;
   }
 
-  choose(runnable: readonly number[]): number {
-    return runnable[Math.floor(sharedRandom(this.state, 0) * runnable.length)];
+  choose(runnable: Int32Array, n: number): number {
+    return runnable[Math.floor(stateRandom(this.state, 0) * n)];
   }
 }

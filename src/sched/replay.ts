@@ -8,6 +8,8 @@
 import type { Chooser } from "./chooser.js";
 
 export class ReplayChooser implements Chooser {
+  readonly words = 3;
+
   /**
    * state[0]: index of the schedule entry holding the current step; state[1]: the step that entry
    * starts at; state[2]: divergences. The schedule records every decision, including those the
@@ -23,7 +25,7 @@ export class ReplayChooser implements Chooser {
     this.state[0] = this.state[1] = this.state[2] = 0;
   }
 
-  choose(runnable: readonly number[], _current: number, step: number): number {
+  choose(runnable: Int32Array, n: number, _current: number, step: number): number {
     const s = this.state;
     while (s[0] < this.schedule.length && step >= s[1] + this.schedule[s[0] + 1]) {
       s[1] += this.schedule[s[0] + 1];
@@ -31,7 +33,7 @@ export class ReplayChooser implements Chooser {
     }
     if (s[0] >= this.schedule.length) return runnable[0];
     const want = this.schedule[s[0]];
-    if (runnable.includes(want)) return want;
+    for (let i = 0; i < n; i++) if (runnable[i] === want) return want;
     s[2]++;
     return runnable[0];
   }
@@ -39,15 +41,4 @@ export class ReplayChooser implements Chooser {
   divergences(): number {
     return this.state[2];
   }
-}
-
-/** Run-length encode a sequence of decisions. */
-export function rle(decisions: readonly number[]): number[] {
-  const out: number[] = [];
-  for (const c of decisions) {
-    const n = out.length;
-    if (n && out[n - 2] === c) out[n - 1]++;
-    else out.push(c, 1);
-  }
-  return out;
 }

@@ -23,14 +23,14 @@ function rtWord(img: Image, field: string): number {
   return rt.recordBase(0) + rt.layout.offsets[field];
 }
 
-/** The chooser's shared state words (rtctl.rt_chooser). */
-function chooserState(img: Image): Int32Array {
+/** The chooser's state words in the image (rtctl.rt_chooser), where the baton carries them. */
+export function chooserWords(img: Image): Int32Array {
   return new Int32Array(img.sab, rtWord(img, "rt_chooser") * 4, CHOOSER_WORDS);
 }
 
-export function makeChooser(spec: MachineSpec, img: Image): Chooser | null {
+/** The run's chooser, working on `state` (null in free mode). */
+export function makeChooser(spec: MachineSpec, state: Int32Array): Chooser | null {
   const s = spec.strategy;
-  const state = chooserState(img);
   switch (s.name) {
     case "free":
       return null;
@@ -45,12 +45,13 @@ export function makeChooser(spec: MachineSpec, img: Image): Chooser | null {
 
 export function makeStrategy(spec: MachineSpec, img: Image, inbox: Inboxes, cpuid: number, runnableHere: () => number): Strategy {
   const s = spec.strategy;
-  const chooser = makeChooser(spec, img);
+  const chooserState = new Int32Array(CHOOSER_WORDS); // this cpu's copy: baton.ts carries it
+  const chooser = makeChooser(spec, chooserState);
   if (chooser === null) return new FreeStrategy(img.i32, rtWord(img, "rt_quiet"), subseed(s.seed, cpuid), s.name === "free" ? s.chaos : 0);
   const cpus: CpuWords[] = Array.from({ length: spec.cpus }, (_, c) => ({ ...inbox.words(c), doorbell: inbox.doorbell(c) }));
   // Waiting cpus spin for the baton only when every cpu can have a core (overcommitted, a
   // spinner would take the core the holder needs); how long they spin never changes a decision.
   const spins = spec.cpus <= availableParallelism() ? SPINS_DEFAULT : SPINS_OVERCOMMITTED;
-  const rt = { baton: rtWord(img, "rt_baton"), step: rtWord(img, "rt_step"), choices: rtWord(img, "rt_choices"), hash0: rtWord(img, "rt_hash0"), hash1: rtWord(img, "rt_hash1"), ticks: rtWord(img, "rt_ticks"), stop: rtWord(img, "rt_stop") };
-  return new Baton(img.i32, rt, cpus, cpuid, chooser, s.name, runnableHere, undefined, spins);
+  const rt = { baton: rtWord(img, "rt_baton"), step: rtWord(img, "rt_step"), choices: rtWord(img, "rt_choices"), hash0: rtWord(img, "rt_hash0"), hash1: rtWord(img, "rt_hash1"), chooser: rtWord(img, "rt_chooser"), ticks: rtWord(img, "rt_ticks"), stop: rtWord(img, "rt_stop") };
+  return new Baton(img.i32, rt, cpus, cpuid, chooser, chooserState, s.name, runnableHere, undefined, spins);
 }

@@ -36,6 +36,12 @@ registerProgram("lab.unprotected", function* ([n]) {
   finish();
 });
 
+/** Scheduling points and nothing else: what the scheduler itself costs per step. */
+registerProgram("lab.points", function* ([n]) {
+  for (let i = 0; i < n; i++) point();
+  finish();
+});
+
 registerProgram("lab.atomic", function* ([n]) {
   const l = lab();
   for (let i = 0; i < n; i++) atomic_add_int(l.ptr("counter"), 1);
