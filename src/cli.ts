@@ -12,6 +12,7 @@ import { findScenario, SCENARIOS } from "../stress/scenarios/index.js";
 import { listCatalog } from "./run/list.js";
 import { stressSummary } from "./report/summary.js";
 import { hunt, huntSummary } from "./run/hunt.js";
+import { MAX_DEPTH } from "./sched/pct.js";
 import { writeJsonAtomic } from "./report/report.js";
 import { replay, type ReplayOutcome } from "./run/replay.js";
 import { checkBugs, stress } from "./run/stress.js";
@@ -27,7 +28,7 @@ const USAGE = `usage: forkstorm <command> [options]
                        --watchdog S; --plant-crash N makes cpu 0 throw: a harness self-test]
   hunt [options]       run the bug catalogue and the clean baseline: --kernel dragonfly|netbsd|all
                        --bug ID|all --seeds N --budget S --mode free|pct|random --cpus N
-                       --report FILE --json
+                       --depth D --report FILE --json
   replay REPORT        re-run a controlled-mode run from its report [--follow-schedule] [--json]
   script FILE|-        run a deterministic syscall script; print results as JSON
   list [--json]        kernels, scenarios and bugs
@@ -174,7 +175,7 @@ async function cmdStress(argv: string[]): Promise<number> {
     bugs: v.bug ?? [],
     keepGoing: v["keep-going"] ?? false,
     watchdogSeconds: numberOption(v.watchdog, "watchdog", 0.5, 3600),
-    depth: intOption(v.depth, "depth", 1, 16),
+    depth: intOption(v.depth, "depth", 1, MAX_DEPTH),
     stepBound: intOption(v["step-bound"], "step-bound", 1, 1e9),
     plantCrashAfterOps: intOption(v["plant-crash"], "plant-crash", 1, 1e9),
     report: v.report,
@@ -208,6 +209,7 @@ async function cmdHunt(argv: string[]): Promise<number> {
     cpus: { type: "string" },
     seed: { type: "string" },
     chaos: { type: "string" },
+    depth: { type: "string" },
     report: { type: "string" },
     json: { type: "boolean" },
   });
@@ -226,6 +228,7 @@ async function cmdHunt(argv: string[]): Promise<number> {
       mode: modeOption(v.mode),
       seed: intOption(v.seed, "seed", 0, 2 ** 31 - 1) ?? 1,
       chaos: numberOption(v.chaos, "chaos", 0, 1) ?? 0.001,
+      depth: intOption(v.depth, "depth", 1, MAX_DEPTH),
       signal: abort.signal,
       onRun: v.json ? undefined : (what, i, r) => process.stderr.write(`hunt: ${what} run ${i + 1}: ${r.detected ? `detected in ${r.seconds.toFixed(3)} s by ${r.law}` : "not detected"}\n`),
     });

@@ -45,6 +45,8 @@ export interface StressReport {
   steps: number;
   /** Controlled modes: the decisions among them where more than one cpu could run. */
   choices?: number;
+  /** pct mode: the weighted steps the run took (pct.ts), the k a following run should draw from. */
+  pctSteps?: number;
   /** Controlled modes: the decisions taken, run-length encoded [cpu, count, ...] (null if too long). */
   schedule?: number[] | null;
   violations: ViolationRecord[];

@@ -11,6 +11,9 @@ import { VERSION } from "../report/report.js";
 import { CpuPool } from "../sched/machine.js";
 import { stress, type StressOptions } from "./stress.js";
 
+/** pct hunts: the depth each execution runs with unless --depth says otherwise (see below). */
+export const HUNT_DEPTH = 20;
+
 export interface HuntOptions {
   kernel: KernelName | "all";
   bugs: string[] | "all";
@@ -23,6 +26,8 @@ export interface HuntOptions {
   chaos: number;
   /** The scenario of the clean baseline. */
   baselineScenario?: string;
+  /** pct mode: the bug depth d (d-1 priority change points per execution); default HUNT_DEPTH. */
+  depth?: number;
   /** Controlled modes: system calls per execution (each execution is one short run). */
   opsPerExecution?: number;
   onRun?: (what: string, i: number, outcome: { detected: boolean; seconds: number; law: string | null; executions?: number }) => void;
@@ -82,6 +87,7 @@ export async function hunt(o: HuntOptions): Promise<{ report: HuntReport; exitCo
     mode: o.mode,
     seed,
     chaos: o.chaos,
+    ...(o.mode === "pct" ? { depth: o.depth ?? HUNT_DEPTH } : {}),
     bugs: [],
     keepGoing: false,
     signal: o.signal,
@@ -186,7 +192,7 @@ async function executions(o: HuntOptions, b: BugEntry, seed0: number, pool: CpuP
       mode: o.mode,
       seed: seed0 + e,
       chaos: 0,
-      depth: 3,
+      depth: o.depth ?? HUNT_DEPTH,
       stepBound,
       bugs: [b.id],
       keepGoing: false,
@@ -194,7 +200,7 @@ async function executions(o: HuntOptions, b: BugEntry, seed0: number, pool: CpuP
       signal: o.signal,
       pool,
     });
-    if (report.choices) stepBound = report.choices;
+    if (report.pctSteps) stepBound = report.pctSteps;
     if (report.verdict === "violation" || report.verdict === "hang") {
       const first = report.violations[0];
       return { detected: true, seconds: (performance.now() - t0) / 1000, law: first?.law ?? "watchdog-hang", executions: e + 1 };

@@ -10,6 +10,7 @@ import { UsageError, type KernelModel, type Limits } from "../kern/kernel.js";
 import { loadKernel } from "../kern/registry.js";
 import type { CpuResult, ViolationRecord } from "../sched/cpu.js";
 import { Machine, type CpuPool } from "../sched/machine.js";
+import { PctChooser } from "../sched/pct.js";
 import { isControlled } from "../sched/strategy.js";
 import type { MachineSpec } from "../sched/spec.js";
 import { chromeTrace } from "../report/trace.js";
@@ -112,6 +113,7 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
   let hashAtEnd = "";
   let stepsAtEnd = 0;
   let choicesAtEnd = 0;
+  let pctStepsAtEnd = 0;
 
   const t0 = performance.now();
   const elapsed = () => (performance.now() - t0) / 1000;
@@ -133,6 +135,7 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     hashAtEnd = m.eventHash();
     stepsAtEnd = m.steps();
     choicesAtEnd = m.choices();
+    if (o.mode === "pct") pctStepsAtEnd = PctChooser.stepsTaken(m.chooserState(), o.cpus);
   } catch (e) {
     verdict = "error";
     error = (e as Error).stack ?? String(e);
@@ -158,6 +161,7 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     eventHash: controlled ? hashAtEnd : null,
     steps: stepsAtEnd,
     ...(controlled ? { choices: choicesAtEnd } : {}),
+    ...(o.mode === "pct" ? { pctSteps: pctStepsAtEnd } : {}),
     ...(controlled ? { schedule: scheduleOf(results) } : {}),
     violations,
     hang: verdict === "hang" ? { threads: results.flatMap((r) => r.threads) } : null,

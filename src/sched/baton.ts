@@ -15,6 +15,7 @@
  * once, where stores spread over a decision would lose it to their reads again and again. Only
  * a waiter that gave up spinning and sleeps on its doorbell costs a futex wake.
  */
+import { POINT_SYNC, type PointKind } from "../shm/hooks.js";
 import type { Addr } from "../shm/table.js";
 import type { Chooser } from "./chooser.js";
 import type { Strategy } from "./strategy.js";
@@ -119,12 +120,15 @@ export class Baton implements Strategy {
     return 1;
   }
 
-  /** A point: decide, and run on only if chosen. Every point is a decision. */
-  atPoint(): number {
+  /**
+   * A point: decide, and run on only if chosen. Every point is a decision; its kind goes to the
+   * chooser, which may weigh it.
+   */
+  atPoint(kind: PointKind): number {
     // This cpu is making progress: whatever the spinners wait for may have changed.
     const { i32, spinW, nc } = this;
     for (let c = 0; c < nc; c++) if (i32[spinW[c]] !== 0) i32[spinW[c]] = 0;
-    this.decide(true, false);
+    this.decide(true, false, kind);
     return 1;
   }
 
@@ -135,13 +139,16 @@ export class Baton implements Strategy {
    */
   spinWait(_addr?: Addr): void {
     this.i32[this.spinW[this.me]] = 1;
-    this.decide(false, true);
+    this.decide(false, true, POINT_SYNC);
     this.i32[this.spinW[this.me]] = 0;
   }
 
-  /** Nothing runnable here: hand the baton on; when nobody can run, wait a little and return. */
+  /**
+   * Nothing runnable here: hand the baton on; when nobody can run, wait a little and return.
+   * (This decision and spinWait's are synchronization points: the cpu is blocked.)
+   */
   idle(_doorbell: Addr, _seen: number, ms: number): void {
-    if (this.decide(false, false)) return;
+    if (this.decide(false, false, POINT_SYNC)) return;
     this.publish(); // the orchestrator reads the counters of a quiescent machine
     Atomics.wait(this.i32, this.rt.baton, this.me, Math.min(ms, 2));
   }
@@ -252,7 +259,7 @@ export class Baton implements Strategy {
    * Take one decision. Returns false when no cpu can run at all (not even after moving time);
    * the caller keeps the baton and looks again later.
    */
-  private decide(selfRunnable: boolean, spinning: boolean): boolean {
+  private decide(selfRunnable: boolean, spinning: boolean, kind: PointKind): boolean {
     const { i32, rt, nc, me } = this;
     if (Atomics.load(i32, rt.baton) === -1) return true; // stopping: everyone runs free
     // A spinning cpu still has its thread mid-run: others must see it runnable, only this
@@ -281,7 +288,7 @@ export class Baton implements Strategy {
     }
     if (n === 0 && chosen < 0) return false;
     const step = this.step++;
-    if (chosen < 0) chosen = n === 1 ? this.runnable[0] : this.chooser.choose(this.runnable, n, me, step, this.choices++);
+    if (chosen < 0) chosen = n === 1 ? this.runnable[0] : this.chooser.choose(this.runnable, n, me, step, this.choices++, kind);
     this.mix((step << 6) ^ chosen);
     this.record(step, chosen);
     if (chosen !== me) {

@@ -9,6 +9,8 @@
  * image (rtctl.rt_chooser) when it arrives and writes back when it leaves. What is fixed by the
  * seed may be kept per instance.
  */
+import type { PointKind } from "../shm/hooks.js";
+
 export interface Chooser {
   /** Words of `state` the strategy uses (the baton copies only these). */
   readonly words: number;
@@ -18,8 +20,9 @@ export interface Chooser {
    * Choose among the first `n` entries of `runnable` (cpu ids, ascending, at least two).
    * `current` is the cpu deciding (it may or may not be runnable); `step` counts every decision
    * from 0, `choice` only those with more than one runnable cpu (the ones that reach a strategy).
+   * `kind`: what the point is at (hooks.ts).
    */
-  choose(runnable: Int32Array, n: number, current: number, step: number, choice: number): number;
+  choose(runnable: Int32Array, n: number, current: number, step: number, choice: number, kind: PointKind): number;
 }
 
 /** Words of shared state a chooser may use. */

@@ -153,7 +153,7 @@ export class Cpu {
     });
     initSleepQueues();
     installBugs(this.spec.bugs ?? []);
-    installPoint(() => cpu.strategy.atPoint(), this.strategy.first());
+    installPoint((kind) => cpu.strategy.atPoint(kind), this.strategy.first());
     installViolationSink((v) => cpu.record(v));
     installFreedBy(() => (cpu.cpuid << 16) | (current ? slotOf(current.h) + 1 : 0));
     const baton = this.strategy instanceof Baton ? this.strategy : null;

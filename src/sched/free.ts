@@ -5,6 +5,7 @@
  * drawn from the seed (geometric gaps), so a point that injects nothing is one decrement.
  * Not replayable instruction by instruction: a failing run keeps its seed and configuration.
  */
+import type { PointKind } from "../shm/hooks.js";
 import type { Addr } from "../shm/table.js";
 import { Rng } from "./rng.js";
 import type { Strategy } from "./strategy.js";
@@ -32,7 +33,7 @@ export class FreeStrategy implements Strategy {
     return this.rng.gap(this.chaos);
   }
 
-  atPoint(): number {
+  atPoint(_kind: PointKind): number {
     const us = this.rng.below(MAX_STALL_US);
     if (this.rng.below(4) === 0) {
       // Sleep-like stall: the OS may run the other cpus' threads on this core meanwhile.

@@ -252,6 +252,10 @@ export class Machine {
   choices(): number {
     return this.word("rt_choices");
   }
+  /** Controlled modes: the strategy's state words, as the last holder left them. */
+  chooserState(): Int32Array {
+    return chooserWords(this.image);
+  }
   eventHash(): string {
     const h = (x: number) => (x >>> 0).toString(16).padStart(8, "0");
     return h(this.word("rt_hash0")) + h(this.word("rt_hash1"));

@@ -9,22 +9,41 @@
  * caller passes the previous run's count), since a change point past the end is wasted.
  *
  * A step here is a decision with a real choice (more than one runnable cpu): a change point on
- * a decision where only one cpu could run changes nothing, so counting only real choices keeps
- * k small -- often a tenth of all scheduling points -- and every change point effective.
+ * a decision where only one cpu could run changes nothing. Steps are weighed by the kind of
+ * point (hooks.ts): a plain field access counts 1, a lock, token, atomic or refcount operation
+ * SYNC_WEIGHT, a sleep's interlock or a wakeup SLEEP_WEIGHT. The paper's step is a
+ * synchronization event; the model also schedules at every field access, so that a missing lock
+ * can lose an update for real. Counted alike, the common points would dilute k: in a vfork
+ * cycle there are about 600 field points, 200 sync points and 10 sleep points, so a race whose
+ * window is one sleep point (a test, then a sleep without the interlock) would be as rare as
+ * one inside a list insertion. Weighed, a change point is about as likely to land on each class
+ * as a whole -- where wakeups are lost, where interlocks are skipped, between two field
+ * accesses -- and the rare points get their share.
  */
+import { POINT_FIELD, POINT_SLEEP, POINT_SYNC, type PointKind } from "../shm/hooks.js";
 import { Rng } from "./rng.js";
 import type { Chooser } from "./chooser.js";
 
+/** The deepest --depth accepted (d-1 change points per run). */
+export const MAX_DEPTH = 64;
+
+/** What a step counts for, by the kind of its point, against 1 for a field access. */
+export const SYNC_WEIGHT = 4;
+export const SLEEP_WEIGHT = 64;
+const WEIGHT: Record<PointKind, number> = { [POINT_FIELD]: 1, [POINT_SYNC]: SYNC_WEIGHT, [POINT_SLEEP]: SLEEP_WEIGHT };
+
 export class PctChooser implements Chooser {
-  /** Ascending steps at which the running cpu's priority drops; d-1 of them, fixed by the seed. */
+  readonly words: number;
+  /** Ascending weighted steps at which the running cpu's priority drops; d-1 of them, fixed by the seed. */
   private readonly changeAt: number[];
   /** Initial priorities d .. d+n-1 in a seeded random order (distinct). */
   private readonly initial: number[];
-
-  readonly words: number;
+  /** Index of the weighted-step clock in the state. */
+  private readonly clock: number;
 
   /**
-   * state[0]: index of the next change point; state[1 + cpu]: the cpu's current priority.
+   * state[0]: index of the next change point; state[1 + cpu]: the cpu's current priority;
+   * state[1 + n]: the weighted-step clock.
    * Invariant: priorities stay distinct (initial ones are >= d, lowered ones are 0..d-2).
    */
   constructor(
@@ -34,7 +53,8 @@ export class PctChooser implements Chooser {
     depth: number,
     stepBound: number,
   ) {
-    this.words = 1 + cpus;
+    this.words = 2 + cpus;
+    this.clock = 1 + cpus;
     const rng = new Rng(seed);
     const order = Array.from({ length: cpus }, (_, i) => i);
     for (let i = cpus - 1; i > 0; i--) {
@@ -49,16 +69,25 @@ export class PctChooser implements Chooser {
   initState(): void {
     this.state[0] = 0;
     this.initial.forEach((p, cpu) => (this.state[1 + cpu] = p));
+    this.state[this.clock] = 0;
   }
 
-  choose(runnable: Int32Array, n: number, current: number, _step: number, choice: number): number {
+  choose(runnable: Int32Array, n: number, current: number, _step: number, _choice: number, kind: PointKind): number {
     const s = this.state;
-    while (s[0] < this.changeAt.length && this.changeAt[s[0]] <= choice) {
+    const end = s[this.clock] + WEIGHT[kind];
+    s[this.clock] = end;
+    // A change point anywhere in this step's weight falls on this step.
+    while (s[0] < this.changeAt.length && this.changeAt[s[0]] < end) {
       s[1 + current] = this.changeAt.length - 1 - s[0];
       s[0]++;
     }
     let best = runnable[0];
     for (let i = 1; i < n; i++) if (s[1 + runnable[i]] > s[1 + best]) best = runnable[i];
     return best;
+  }
+
+  /** The weighted steps a run took (its state after the run): the next run's k. */
+  static stepsTaken(state: Int32Array, cpus: number): number {
+    return state[1 + cpus];
   }
 }

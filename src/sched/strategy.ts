@@ -6,6 +6,7 @@
  * The baton fits the same three calls: atPoint() hands the baton on, spinWait() gives it up,
  * idle() leaves the set of runnable cpus.
  */
+import type { PointKind } from "../shm/hooks.js";
 import type { Addr } from "../shm/table.js";
 
 export type StrategyConfig =
@@ -37,8 +38,8 @@ export interface Strategy {
   readonly name: string;
   /** Points to let pass before the first atPoint(). */
   first(): number;
-  /** Act at a point; return how many points to let pass before the next action. */
-  atPoint(): number;
+  /** Act at a point of this kind (hooks.ts); return how many points to let pass before the next action. */
+  atPoint(kind: PointKind): number;
   /**
    * This cpu cannot progress until another cpu releases something -- the word at `addr`, when
    * known (a contended token: its releaser notifies the word).

@@ -1,8 +1,10 @@
 /*
  * The two hooks every shared access passes through, installed by the runtime of each CPU:
  *
- *  - point(): a scheduling point. The interleaving strategy decides what happens there; with
- *    nothing to inject it is a countdown, so it costs next to nothing on the hot paths.
+ *  - point(), syncPoint(), sleepPoint(): a scheduling point, at a field access, a
+ *    synchronization operation, or a sleep or wakeup. The interleaving strategy decides what
+ *    happens there; with nothing to inject it is a countdown, so it costs next to nothing on
+ *    the hot paths.
  *  - violation(): a kernel law was broken. The runtime records it (CPU, thread, pid, syscall,
  *    stack, last events) and decides whether the run stops.
  *
@@ -37,18 +39,40 @@ let sink: ViolationSink = (v) => {
 const SMI_MAX = 0x3fffffff;
 let countdown = SMI_MAX;
 let carry = Number.MAX_SAFE_INTEGER;
-let fire: () => number = () => Number.MAX_SAFE_INTEGER;
+/**
+ * What a scheduling point is at. The countdown is shared by all three; only the strategy hears
+ * the difference (pct.ts weighs them).
+ */
+export type PointKind = typeof POINT_FIELD | typeof POINT_SYNC | typeof POINT_SLEEP;
+/** A plain field access: where a missing lock lets two cpus interleave for real. */
+export const POINT_FIELD = 0;
+/** A lock, a token, an atomic, a refcount or a hold: where an interlock is taken or skipped. */
+export const POINT_SYNC = 1;
+/** A sleep's interlock or a wakeup: where a wakeup is caught or lost. */
+export const POINT_SLEEP = 2;
+
+let fire: (kind: PointKind) => number = () => Number.MAX_SAFE_INTEGER;
 
 /**
- * A scheduling point. `fire` runs the strategy's action and returns how many points to let
- * pass before the next one.
+ * A scheduling point at a plain field access. `fire` runs the strategy's action and returns how
+ * many points to let pass before the next one.
  */
 export function point(): void {
-  if (--countdown <= 0) refill();
+  if (--countdown <= 0) refill(POINT_FIELD);
 }
 
-function refill(): void {
-  if (carry <= 0) arm(fire());
+/** A scheduling point at a synchronization operation (src/sync). */
+export function syncPoint(): void {
+  if (--countdown <= 0) refill(POINT_SYNC);
+}
+
+/** A scheduling point at tsleep_interlock or a wakeup (src/sync/sleep.ts). */
+export function sleepPoint(): void {
+  if (--countdown <= 0) refill(POINT_SLEEP);
+}
+
+function refill(kind: PointKind): void {
+  if (carry <= 0) arm(fire(kind));
   else arm(carry);
 }
 
@@ -58,7 +82,7 @@ function arm(gap: number): void {
   carry = gap - n;
 }
 
-export function installPoint(action: () => number, first: number): void {
+export function installPoint(action: (kind: PointKind) => number, first: number): void {
   fire = action;
   arm(first);
 }

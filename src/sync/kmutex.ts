@@ -4,7 +4,7 @@
  * after announcing itself in the waiters word (the interlocked sleep means no lost wakeup).
  * A NetBSD mutex is held across sleeps (unlike a token), so it makes witness edges.
  */
-import { point, violation } from "../shm/hooks.js";
+import { syncPoint, violation } from "../shm/hooks.js";
 import { ev, EV } from "../shm/trace.js";
 import type { Addr } from "../shm/table.js";
 import { lockstat_acquired, lockstat_contended, lockstat_released } from "./lockstat.js";
@@ -22,7 +22,7 @@ export function* mutex_enter(mtx: Addr): KGen {
     return;
   }
   witness_order(mtx, td.held);
-  point();
+  syncPoint();
   if (Atomics.compareExchange(mem, mtx, 0, td.h) !== 0) {
     const t0 = sched.nanotime();
     td.waitfor = mtx;
@@ -46,7 +46,7 @@ export function* mutex_enter(mtx: Addr): KGen {
 
 export function mutex_tryenter(mtx: Addr): boolean {
   const td = curthread();
-  point();
+  syncPoint();
   if (Atomics.compareExchange(mem, mtx, 0, td.h) !== 0) return false;
   td.held.push({ lock: mtx, kind: "mutex", shared: false, since: lockstat_acquired(mtx) });
   return true;
@@ -62,7 +62,7 @@ export function mutex_exit(mtx: Addr): void {
   ev(EV.LOCK_REL, mtx);
   lockstat_released(mtx, td.held[i].since);
   td.held.splice(i, 1);
-  point();
+  syncPoint();
   Atomics.store(mem, mtx, 0);
   if (Atomics.load(mem, mtx + WAITERS) > 0) wakeup(mtx);
 }

@@ -4,7 +4,7 @@
  * holder. Waiters sleep with tsleep_interlock + tsleep(PINTERLOCKED) on the lock's address, so
  * they drop their tokens while they wait; a release wakes them all and they race again.
  */
-import { point, violation } from "../shm/hooks.js";
+import { syncPoint, violation } from "../shm/hooks.js";
 import { ev, EV } from "../shm/trace.js";
 import type { Addr } from "../shm/table.js";
 import { EBUSY } from "./errno.js";
@@ -67,7 +67,7 @@ function* lockShared(td: SyncThread, lk: Addr, flags: number): KGen<number> {
   const t0 = sched.nanotime();
   let waited = false;
   for (;;) {
-    point();
+    syncPoint();
     const c = Atomics.load(mem, lk);
     if (c & LKC_EXCL && mem[lk + HOLDER] === td.h) {
       if (!(flags & LK_CANRECURSE)) {
@@ -93,7 +93,7 @@ function* lockExclusive(td: SyncThread, lk: Addr, flags: number): KGen<number> {
   const t0 = sched.nanotime();
   let waited = false;
   for (;;) {
-    point();
+    syncPoint();
     const c = Atomics.load(mem, lk);
     if (c & LKC_EXCL && mem[lk + HOLDER] === td.h) {
       if (!(flags & LK_CANRECURSE)) {
@@ -126,7 +126,7 @@ function release(td: SyncThread, lk: Addr): number {
     return EBUSY;
   }
   for (;;) {
-    point();
+    syncPoint();
     const c = Atomics.load(mem, lk);
     const count = c & LKC_MASK;
     if (count === 0) {
@@ -161,7 +161,7 @@ function release(td: SyncThread, lk: Addr): number {
  */
 function* upgrade(td: SyncThread, lk: Addr, flags: number, excl: boolean): KGen<number> {
   for (;;) {
-    point();
+    syncPoint();
     const c = Atomics.load(mem, lk);
     if (excl && c & LKC_UPREQ) {
       // Another upgrade is ahead of us: fail rather than let an exclusive holder in between; the

@@ -3,7 +3,7 @@
  * PLOCK_WAITING asks the last PRELE to wake the staller, PLOCK_ZOMB marks a zombie being reaped.
  * They take `&p->p_lock` / `&lp->lwp_lock`, so both kernels' structs can use them.
  */
-import { point, violation } from "../shm/hooks.js";
+import { syncPoint, violation } from "../shm/hooks.js";
 import type { Addr } from "../shm/table.js";
 import { image, mem, type KGen } from "./seam.js";
 import { PINTERLOCKED, tsleep, tsleep_interlock, wakeup } from "./sleep.js";
@@ -13,13 +13,13 @@ export const PLOCK_ZOMB = 0x20000000;
 export const PLOCK_MASK = 0x1fffffff;
 
 export function PHOLD(p_lock: Addr): void {
-  point();
+  syncPoint();
   Atomics.add(mem, p_lock, 1);
 }
 
 export function PRELE(p_lock: Addr): void {
   for (;;) {
-    point();
+    syncPoint();
     const o = Atomics.load(mem, p_lock);
     if ((o & PLOCK_MASK) === 0) {
       violation("phold-underflow", `PRELE(${image.describe(p_lock)}) with no hold`);
@@ -36,7 +36,7 @@ export function PRELE(p_lock: Addr): void {
 /** PSTALL: wait until at most n holds remain. */
 export function* PSTALL(p_lock: Addr, wmesg: string, n: number): KGen {
   for (;;) {
-    point();
+    syncPoint();
     const o = Atomics.load(mem, p_lock);
     if ((o & PLOCK_MASK) <= n) return;
     tsleep_interlock(p_lock, 0);
@@ -50,7 +50,7 @@ export function* PSTALL(p_lock: Addr, wmesg: string, n: number): KGen {
  */
 export function* PHOLDZOMB(p_lock: Addr): KGen<number> {
   for (;;) {
-    point();
+    syncPoint();
     const o = Atomics.load(mem, p_lock);
     if (!(o & PLOCK_ZOMB)) {
       if (Atomics.compareExchange(mem, p_lock, o, (o + 1) | PLOCK_ZOMB) === o) return 0;
@@ -66,7 +66,7 @@ export function* PHOLDZOMB(p_lock: Addr): KGen<number> {
 
 export function PRELEZOMB(p_lock: Addr): void {
   for (;;) {
-    point();
+    syncPoint();
     const o = Atomics.load(mem, p_lock);
     if (!(o & PLOCK_ZOMB) || (o & PLOCK_MASK) === 0) {
       violation("phold-underflow", `PRELEZOMB(${image.describe(p_lock)}) without the zombie hold`);
@@ -81,12 +81,12 @@ export function PRELEZOMB(p_lock: Addr): void {
 
 /** LWPHOLD / LWPRELE: an atomic count that keeps an lwp in its tree while an iterator blocks. */
 export function LWPHOLD(lwp_lock: Addr): void {
-  point();
+  syncPoint();
   Atomics.add(mem, lwp_lock, 1);
 }
 
 export function LWPRELE(lwp_lock: Addr): void {
-  point();
+  syncPoint();
   if (Atomics.add(mem, lwp_lock, -1) <= 0) violation("lwphold-underflow", `LWPRELE(${image.describe(lwp_lock)}) with no hold`);
 }
 

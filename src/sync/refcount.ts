@@ -3,7 +3,7 @@
  * caller to free. The kernel does not stop an acquire from zero or a release below zero; the
  * model reports both, since either means a freed object was (or will be) used.
  */
-import { point, violation } from "../shm/hooks.js";
+import { syncPoint, violation } from "../shm/hooks.js";
 import type { Addr } from "../shm/table.js";
 import { image, mem } from "./seam.js";
 
@@ -12,14 +12,14 @@ export function refcount_init(p: Addr, n: number): void {
 }
 
 export function refcount_acquire(p: Addr): void {
-  point();
+  syncPoint();
   const old = Atomics.add(mem, p, 1);
   if (old <= 0) violation("refcount-acquire-from-zero", `refcount_acquire(${image.describe(p)}) from ${old}`);
 }
 
 /** True for the one caller that took the count from 1 to 0 (it frees the object). */
 export function refcount_release(p: Addr): boolean {
-  point();
+  syncPoint();
   const old = Atomics.add(mem, p, -1);
   if (old <= 0) violation("refcount-underflow", `refcount_release(${image.describe(p)}) below zero (was ${old})`);
   return old === 1;

@@ -12,7 +12,7 @@
  * The dequeuer that finds TDF_DESCHED set schedules the thread; a sleeper that sets TDF_DESCHED
  * and finds TDF_TSLEEPQ already clear was woken in between and does not sleep.
  */
-import { point } from "../shm/hooks.js";
+import { sleepPoint } from "../shm/hooks.js";
 import { ev, EV } from "../shm/trace.js";
 import { SLEEPQ, SLEEPQ_BUCKETS, TDF_DESCHED, TDF_SINTR, TDF_TSLEEPQ, THREAD, wmesgId } from "../shm/core.js";
 import { slotOf, type Addr, type Handle } from "../shm/table.js";
@@ -94,7 +94,7 @@ function resume(h: Handle, old: number, res: number): void {
 /** tsleep_interlock: queue the current thread on ident without descheduling it. */
 export function tsleep_interlock(ident: Addr, flags: number): void {
   const h = curthread().h;
-  point();
+  sleepPoint();
   const cur = Atomics.load(mem, tdw(h, T.wchan));
   if (cur === ident && Atomics.load(mem, tdw(h, T.flags)) & TDF_TSLEEPQ) return;
   if (cur !== 0) dequeue(h, false);
@@ -149,7 +149,7 @@ function wmesgIdOf(wmesg: string): number {
 export const wmesgs = new Map<Handle, string>();
 
 function wakeupN(ident: Addr, max: number): void {
-  point();
+  sleepPoint();
   const b = bucketOf(ident);
   const woken: [Handle, number][] = [];
   qlock(b);

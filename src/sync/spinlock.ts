@@ -3,7 +3,7 @@
  * and cannot run its other threads (it is in a critical section). Nothing may block while a spin
  * lock is held: the scheduler asserts gd_spinlocks == 0 at every switch.
  */
-import { point, violation } from "../shm/hooks.js";
+import { syncPoint, violation } from "../shm/hooks.js";
 import type { Addr } from "../shm/table.js";
 import { lockstat_acquired, lockstat_contended, lockstat_released } from "./lockstat.js";
 import { curthread, image, mem, sched } from "./seam.js";
@@ -15,7 +15,7 @@ export let gd_spinlocks = 0;
 export function spin_lock(spin: Addr): void {
   const td = curthread();
   witness_order(spin, td.held);
-  point();
+  syncPoint();
   if (Atomics.compareExchange(mem, spin, 0, 1) !== 0) {
     const t0 = sched.nanotime();
     td.waitfor = spin;
@@ -29,7 +29,7 @@ export function spin_lock(spin: Addr): void {
 }
 
 export function spin_trylock(spin: Addr): boolean {
-  point();
+  syncPoint();
   if (Atomics.compareExchange(mem, spin, 0, 1) !== 0) return false;
   const td = curthread();
   mem[spin + 1] = td.h;
@@ -46,6 +46,6 @@ export function spin_unlock(spin: Addr): void {
   td.held.splice(i, 1);
   gd_spinlocks--;
   mem[spin + 1] = 0;
-  point();
+  syncPoint();
   Atomics.store(mem, spin, 0);
 }

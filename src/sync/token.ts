@@ -11,7 +11,7 @@
  * So a token serializes only the code between two blocking points; state it guards must be
  * re-checked after anything that can block.
  */
-import { point, violation } from "../shm/hooks.js";
+import { syncPoint, violation } from "../shm/hooks.js";
 import type { Addr } from "../shm/table.js";
 import { lockstat_acquired, lockstat_contended, lockstat_released } from "./lockstat.js";
 import { curthread, image, mem, sched, SWITCH_TOKEN, SWITCH_YIELD, type KGen, type SyncThread, type TokRef } from "./seam.js";
@@ -40,7 +40,7 @@ const DONE: KGen = {
  * as much as the rest of the path); a miss goes on from the value the CAS saw.
  */
 function trytoken(td: SyncThread, tok: Addr, shared: boolean): boolean {
-  point();
+  syncPoint();
   let c = Atomics.compareExchange(mem, tok, 0, shared ? TOK_INCR : TOK_EXCLUSIVE);
   if (c === 0) {
     if (!shared) mem[tok + 1] = td.h;
@@ -157,7 +157,7 @@ export function lwkt_reltoken(tok: Addr): void {
   }
   untake(td, ref);
   td.toks.pop();
-  point();
+  syncPoint();
 }
 
 /** LWKT_TOKEN_HELD_ANY: the current thread holds the token (in either mode). */

@@ -246,11 +246,15 @@ function programs(k: KernelActions): Record<string, (u: User, args: readonly num
       }
       yield* u.call("exit", { status: 0 });
     },
-    /** setuid to a non-root uid, then fork against RLIMIT_NPROC and maxproc's last ten. */
+    /**
+     * setuid to a non-root uid, then fork against RLIMIT_NPROC and maxproc's last ten: more
+     * children than the scenarios' RLIMIT_NPROC (12), each lingering long enough that one
+     * forker alone usually reaches the limit, whatever the interleaving.
+     */
     *uidforker(u, [uid]) {
       if (gone(yield* u.call("setuid", { uid }))) return;
-      for (let i = 0; i < 6; i++) {
-        const r = yield* u.spawn("fork", {}, "linger", [2]);
+      for (let i = 0; i < 16; i++) {
+        const r = yield* u.spawn("fork", {}, "linger", [4]);
         if (gone(r)) return;
         if (r.errno === EAGAIN) break;
       }

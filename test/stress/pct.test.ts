@@ -1,0 +1,61 @@
+/*
+ * PCT's weighted steps (src/sched/pct.ts): a change point falls on the step whose weight covers
+ * it, so a sleep point stands for SLEEP_WEIGHT field accesses; and a race whose window is a
+ * single sleep point (the vfork test-then-sleep without tsleep_interlock) is found by a pct hunt.
+ */
+import { describe, expect, it } from "vitest";
+import { hunt } from "../../src/run/hunt.js";
+import { POINT_FIELD, POINT_SLEEP, POINT_SYNC, type PointKind } from "../../src/shm/hooks.js";
+import { PctChooser, SLEEP_WEIGHT, SYNC_WEIGHT } from "../../src/sched/pct.js";
+
+/** Feed a fresh 2-cpu, depth-2 chooser points of one kind, cpu 0 deciding; the choice at which cpu 1 first wins. */
+function firstSwitch(kind: PointKind, seed: number, stepBound: number): number {
+  const state = new Int32Array(8);
+  const pct = new PctChooser(state, seed, 2, 2, stepBound);
+  pct.initState();
+  const both = Int32Array.of(0, 1);
+  // Start where cpu 0 has the higher priority, so the one change point (lowering cpu 0) shows.
+  if (pct.choose(both, 2, 0, 0, 0, POINT_FIELD) !== 0) return -1;
+  for (let choice = 1; choice < stepBound + 1; choice++) if (pct.choose(both, 2, 0, choice, choice, kind) === 1) return choice;
+  return Infinity;
+}
+
+describe("pct weighs its steps by the kind of point", () => {
+  it("a change point lands SLEEP_WEIGHT times sooner on sleep points, SYNC_WEIGHT times on sync points", () => {
+    let compared = 0;
+    for (let seed = 1; seed <= 40; seed++) {
+      const field = firstSwitch(POINT_FIELD, seed, 10_000);
+      if (field < 0) continue; // cpu 1 started on top: no switch to observe
+      expect(field).toBeLessThanOrEqual(10_000);
+      // Field steps end at weighted step choice + 1, so the change point sits at `field`. The
+      // first step (a field step) ends at 1; choice j of weight W ends at 1 + j*W, and takes the
+      // change point once that passes it.
+      expect(firstSwitch(POINT_SLEEP, seed, 10_000)).toBe(Math.floor((field - 1) / SLEEP_WEIGHT) + 1);
+      expect(firstSwitch(POINT_SYNC, seed, 10_000)).toBe(Math.floor((field - 1) / SYNC_WEIGHT) + 1);
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(10);
+  });
+
+  it("reports the weighted steps a run took, for the next run's bound", () => {
+    const state = new Int32Array(8);
+    const pct = new PctChooser(state, 3, 2, 3, 1000);
+    pct.initState();
+    const both = Int32Array.of(0, 1);
+    pct.choose(both, 2, 0, 0, 0, POINT_FIELD);
+    pct.choose(both, 2, 0, 1, 1, POINT_SYNC);
+    pct.choose(both, 2, 0, 2, 2, POINT_SLEEP);
+    expect(PctChooser.stepsTaken(state, 2)).toBe(1 + SYNC_WEIGHT + SLEEP_WEIGHT);
+  });
+});
+
+describe("a pct hunt", () => {
+  it("finds a lost wakeup whose window is one sleep point (df.ppwait-no-interlock)", async () => {
+    const { report } = await hunt({ kernel: "dragonfly", bugs: ["df.ppwait-no-interlock"], seeds: 2, budget: 10, cpus: 4, mode: "pct", seed: 1, chaos: 0 });
+    const row = report.bugs[0];
+    expect(row.detected).toBe(2);
+    expect(row.detectedBy.every((law) => ["vfork-lost-wakeup", "watchdog-hang"].includes(law))).toBe(true);
+    expect(Math.max(...row.executionsToDetect!)).toBeLessThanOrEqual(30);
+    expect(report.baseline[0].violations).toBe(0);
+  }, 300_000);
+});
