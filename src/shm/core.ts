@@ -82,16 +82,18 @@ export const RTCTL = defineStruct("rtctl", {
   rt_nextcpu: 1, // round-robin placement of new threads
   rt_quiet: 1, // always 0: a word to wait on for a pure timeout
   rt_drain: 1, // set at the end of a stress run: user programs exit, init reaps them all
-  // Controlled modes. What the baton holder reads and writes at every decision sits together,
-  // padded off the words other cpus touch, so a hand-off moves as few cache lines as it can.
+  // Controlled modes. The baton word has a cache line of its own: waiting cpus spin on it, and
+  // a store to a line they read loses it to them again. What travels with the baton (baton.ts)
+  // sits on the next line, written in one burst by the holder, read once by the receiver.
   rt_pad0: 15,
   rt_baton: 1, // the one cpu allowed to run; -1 = every cpu (stopping)
+  rt_pad1: 15,
   rt_step: 1, // scheduling decisions taken so far (written back at hand-offs: baton.ts)
   rt_choices: 1, // decisions where more than one cpu could run (PCT's steps)
   rt_hash0: 1, // hash of the decision and event sequence (two 32-bit halves)
   rt_hash1: 1,
   rt_chooser: 68, // the strategy's state, shared so every cpu decides alike
-  rt_pad1: 15,
+  rt_pad2: 15,
 });
 
 /** A wait message as the image stores it (td_wmesg): a hash of the string. */
