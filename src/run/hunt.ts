@@ -52,6 +52,11 @@ export interface HuntBugRow {
   /** Controlled modes: executions (short runs, each with its own seed) until the first detection. */
   executionsToDetect?: number[];
   medianExecutionsToDetect?: number | null;
+  /**
+   * Controlled modes: for each detection, the stress command that runs the detecting execution
+   * again -- the same interleaving, the same violation at the same step (forkstorm replay).
+   */
+  reproduce?: string[];
   detectedBy: string[];
 }
 
@@ -105,7 +110,7 @@ export async function hunt(o: HuntOptions): Promise<{ report: HuntReport; exitCo
   let baseline: Baseline[];
   try {
     for (const b of bugs) {
-      const row: HuntBugRow = { id: b.id, kernel: b.kernel, interlock: b.interlock, description: b.description, runs: 0, detected: 0, secondsToDetect: [], medianSecondsToDetect: null, ...(controlled ? { executionsToDetect: [] } : {}), detectedBy: [] };
+      const row: HuntBugRow = { id: b.id, kernel: b.kernel, interlock: b.interlock, description: b.description, runs: 0, detected: 0, secondsToDetect: [], medianSecondsToDetect: null, ...(controlled ? { executionsToDetect: [], reproduce: [] } : {}), detectedBy: [] };
       for (let i = 0; i < o.seeds && !o.signal?.aborted; i++) {
         const r = controlled ? await executions(o, b, o.seed + i * 100_003, pool) : await freeRun(o, b, o.seed + i, base);
         row.runs++;
@@ -113,6 +118,7 @@ export async function hunt(o: HuntOptions): Promise<{ report: HuntReport; exitCo
           row.detected++;
           row.secondsToDetect.push(Math.round(r.seconds * 1000) / 1000);
           row.executionsToDetect?.push(r.executions);
+          if (r.reproduce) row.reproduce?.push(r.reproduce);
           if (r.law && !row.detectedBy.includes(r.law)) row.detectedBy.push(r.law);
         }
         o.onRun?.(b.id, i, r);
@@ -169,6 +175,7 @@ interface RunOutcome {
   seconds: number;
   law: string | null;
   executions: number;
+  reproduce?: string;
 }
 
 /** Free mode: one run of the whole budget; detected when it ends on a violation or a hang. */
@@ -189,18 +196,20 @@ async function executions(o: HuntOptions, b: BugEntry, seed0: number, pool: CpuP
   for (let e = 0; ; e++) {
     const seconds = (performance.now() - t0) / 1000;
     if (seconds >= o.budget || o.signal?.aborted) return { detected: false, seconds, law: null, executions: e };
-    const { report } = await stress({
+    const run = {
       kernel: b.kernel,
       scenario: b.scenario,
       cpus: o.cpus,
       ops: o.opsPerExecution ?? 150 * o.cpus,
-      seconds: o.budget - seconds,
       mode: o.mode,
       seed: seed0 + e,
-      chaos: 0,
-      depth: o.depth ?? HUNT_DEPTH,
-      stepBound,
+      ...(o.mode === "pct" ? { depth: o.depth ?? HUNT_DEPTH, stepBound } : {}),
       bugs: [b.id],
+    };
+    const { report } = await stress({
+      ...run,
+      seconds: o.budget - seconds,
+      chaos: 0,
       keepGoing: false,
       watchdogSeconds: Math.min(5, Math.max(1, o.budget - seconds)),
       signal: o.signal,
@@ -209,9 +218,15 @@ async function executions(o: HuntOptions, b: BugEntry, seed0: number, pool: CpuP
     if (report.pctSteps) stepBound = report.pctSteps;
     if (report.verdict === "violation" || report.verdict === "hang") {
       const first = report.violations[0];
-      return { detected: true, seconds: (performance.now() - t0) / 1000, law: first?.law ?? "watchdog-hang", executions: e + 1 };
+      return { detected: true, seconds: (performance.now() - t0) / 1000, law: first?.law ?? "watchdog-hang", executions: e + 1, reproduce: stressCommand(run) };
     }
   }
+}
+
+/** The command line that runs one controlled execution again. */
+function stressCommand(r: { kernel: string; scenario: string; cpus: number; ops: number; mode: string; seed: number; depth?: number; stepBound?: number; bugs: string[] }): string {
+  const pct = r.depth !== undefined ? ` --depth ${r.depth} --step-bound ${r.stepBound}` : "";
+  return `forkstorm stress --kernel ${r.kernel} --scenario ${r.scenario} --cpus ${r.cpus} --ops ${r.ops} --mode ${r.mode} --seed ${r.seed}${pct}${r.bugs.map((id) => ` --bug ${id}`).join("")}`;
 }
 
 export function huntSummary(r: HuntReport): string {
@@ -222,6 +237,7 @@ export function huntSummary(r: HuntReport): string {
     lines.push(
       `${b.id.padEnd(30)} ${b.interlock.padEnd(22)} ${`${b.detected}/${b.runs}`.padStart(8)}  ${(b.medianSecondsToDetect?.toFixed(3) ?? "-").padStart(8)}${execs ? `  ${String(b.medianExecutionsToDetect ?? "-").padStart(12)}` : ""}  ${b.detectedBy.join(",")}`,
     );
+  for (const b of r.bugs) if (b.reproduce?.length) lines.push(`reproduce ${b.id}: ${b.reproduce[0]}`);
   for (const b of r.baseline) lines.push(`baseline ${b.kernel}: ${b.runs} runs${b.executions !== undefined ? ` (${b.executions} executions)` : ""}, ${b.seconds} s, ${b.violations} violations${b.laws.length ? ` (${b.laws.join(",")})` : ""}`);
   return lines.join("\n");
 }

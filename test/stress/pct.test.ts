@@ -1,9 +1,15 @@
 /*
  * PCT's weighted steps (src/sched/pct.ts): a change point falls on the step whose weight covers
  * it, so a sleep point stands for SLEEP_WEIGHT field accesses; and a race whose window is a
- * single sleep point (the vfork test-then-sleep without tsleep_interlock) is found by a pct hunt.
+ * single sleep point (the vfork test-then-sleep without tsleep_interlock) is found by a pct hunt,
+ * whose report says how to run the detecting execution again.
  */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { PACKAGE_ROOT } from "../../src/sched/machine.js";
 import { hunt } from "../../src/run/hunt.js";
 import { POINT_FIELD, POINT_SLEEP, POINT_SYNC, type PointKind } from "../../src/shm/hooks.js";
 import { PctChooser, SLEEP_WEIGHT, SYNC_WEIGHT } from "../../src/sched/pct.js";
@@ -57,5 +63,20 @@ describe("a pct hunt", () => {
     expect(row.detectedBy.every((law) => ["vfork-lost-wakeup", "watchdog-hang"].includes(law))).toBe(true);
     expect(Math.max(...row.executionsToDetect!)).toBeLessThanOrEqual(30);
     expect(report.baseline[0].violations).toBe(0);
+
+    // The detecting execution, run again from the printed command, breaks the same law; its
+    // report replays to the same step and hash.
+    expect(row.reproduce).toHaveLength(2);
+    const [cmd, ...args] = row.reproduce![0].split(" ");
+    expect(cmd).toBe("forkstorm");
+    const cli = join(PACKAGE_ROOT, "dist", "src", "cli.js");
+    const file = join(mkdtempSync(join(tmpdir(), "forkstorm-pct-")), "r.json");
+    const again = spawnSync(process.execPath, [cli, ...args, "--report", file], { encoding: "utf8", timeout: 120_000 });
+    expect([1, 3]).toContain(again.status);
+    const rerun = JSON.parse(readFileSync(file, "utf8"));
+    expect(row.detectedBy).toContain(rerun.violations[0].law);
+    const replayed = spawnSync(process.execPath, [cli, "replay", file], { encoding: "utf8", timeout: 120_000 });
+    expect(replayed.stdout).toMatch(/^REPRODUCED$/m);
+    expect(replayed.status).toBe(0);
   }, 300_000);
 });
