@@ -4,14 +4,21 @@
  * the way rr's chaos mode and jcstress's randomisation do. The countdown to the next stall is
  * drawn from the seed (geometric gaps), so a point that injects nothing is one decrement.
  * Not replayable instruction by instruction: a failing run keeps its seed and configuration.
+ *
+ * A sleep's interlock or a wakeup stalls SLEEP_BOOST times as often as other points: a lost
+ * wakeup's window is often that one point (a test, then a sleep without tsleep_interlock), and
+ * such points are a few in a hundred. The countdown runs at the boosted rate; a point of another
+ * kind where it expires stalls only one time in SLEEP_BOOST, so the other points keep `chaos`.
  */
-import type { PointKind } from "../shm/hooks.js";
+import { POINT_SLEEP, type PointKind } from "../shm/hooks.js";
 import type { Addr } from "../shm/table.js";
 import { Rng } from "./rng.js";
 import type { Strategy } from "./strategy.js";
 
 /** Longest injected stall, in microseconds. */
 const MAX_STALL_US = 50;
+/** How much more often a sleep point stalls than any other. */
+export const SLEEP_BOOST = 16;
 
 export class FreeStrategy implements Strategy {
   readonly name = "free";
@@ -29,11 +36,17 @@ export class FreeStrategy implements Strategy {
     this.rng = new Rng(seed);
   }
 
-  first(): number {
-    return this.rng.gap(this.chaos);
+  /** Points between two looks at a stall: the boosted rate (see above). */
+  private gap(): number {
+    return this.rng.gap(Math.min(1, this.chaos * SLEEP_BOOST));
   }
 
-  atPoint(_kind: PointKind): number {
+  first(): number {
+    return this.gap();
+  }
+
+  atPoint(kind: PointKind): number {
+    if (kind !== POINT_SLEEP && this.rng.below(SLEEP_BOOST) !== 0) return this.gap();
     const us = this.rng.below(MAX_STALL_US);
     if (this.rng.below(4) === 0) {
       // Sleep-like stall: the OS may run the other cpus' threads on this core meanwhile.
@@ -42,7 +55,7 @@ export class FreeStrategy implements Strategy {
       const until = performance.now() + us / 1000;
       while (performance.now() < until);
     }
-    return this.rng.gap(this.chaos);
+    return this.gap();
   }
 
   spinWait(addr?: Addr): void {
