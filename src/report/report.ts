@@ -2,9 +2,9 @@
  * Reports (CONTRACTS.md): the versioned JSON written atomically whatever the verdict, and the
  * merging of what every cpu handed back into one view.
  */
-import { renameSync, writeFileSync } from "node:fs";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { accessSync, constants, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, dirname, join, resolve } from "node:path";
 import type { CpuResult, ThreadDump, ViolationRecord } from "../sched/cpu.js";
 import { PACKAGE_ROOT } from "../sched/machine.js";
 import { mergeLockstat, type LockStat } from "../sync/lockstat.js";
@@ -57,11 +57,71 @@ export interface StressReport {
   error?: string;
 }
 
-/** Write JSON to a temporary file, then rename it over the target: never a half-written report. */
+/**
+ * Why `file` cannot be written, or null when it can: checked before a run, so that a run is
+ * never spent only to fail at the end. Writing needs the directory (temporary file, rename).
+ */
+export function checkOutputPath(file: string): string | null {
+  if (file === "") return "an empty file name";
+  const at = statSync(file, { throwIfNoEntry: false });
+  if (at?.isDirectory()) return "is a directory";
+  const dir = dirname(resolve(file));
+  const d = statSync(dir, { throwIfNoEntry: false });
+  if (!d) return `directory ${dir} does not exist`;
+  if (!d.isDirectory()) return `${dir} is not a directory`;
+  try {
+    accessSync(dir, constants.W_OK);
+    if (at) accessSync(file, constants.W_OK);
+  } catch {
+    return at ? "is not writable" : `directory ${dir} is not writable`;
+  }
+  return null;
+}
+
+/** Write JSON to a temporary file, then rename it over the target: never a half-written file, and no temporary file left behind. */
 export function writeJsonAtomic(file: string, value: unknown): void {
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(value, null, 2) + "\n");
-  renameSync(tmp, file);
+  try {
+    writeFileSync(tmp, JSON.stringify(value, null, 2) + "\n");
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** A file that could not be written where asked (after the up-front check passed: disk full, directory gone...). */
+export interface WriteFailure {
+  file: string;
+  /** The system's reason (ENOSPC...). */
+  error: string;
+  /** Where the content went instead, or null if that failed too. */
+  savedTo: string | null;
+}
+
+/**
+ * Write JSON atomically; if that fails, save it in the temporary directory instead, so that what
+ * a run found is never lost to a write error. Null when written where asked.
+ */
+export function writeJsonOrSave(file: string, value: unknown): WriteFailure | null {
+  try {
+    writeJsonAtomic(file, value);
+    return null;
+  } catch (e) {
+    const error = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    const fallback = join(tmpdir(), `forkstorm-${process.pid}-${basename(file)}`);
+    try {
+      writeJsonAtomic(fallback, value);
+      return { file, error, savedTo: fallback };
+    } catch {
+      return { file, error, savedTo: null };
+    }
+  }
+}
+
+/** One line saying what became of a file that could not be written. */
+export function describeWriteFailure(f: WriteFailure): string {
+  return `could not write ${f.file} (${f.error}); ${f.savedTo ? `it is in ${f.savedTo} instead` : "nor a copy in the temporary directory"}`;
 }
 
 export function mergeSyscalls(results: readonly CpuResult[]): { total: number; bySyscall: Record<string, SyscallCount> } {

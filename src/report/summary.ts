@@ -2,9 +2,16 @@
  * The human summary of a stress report: verdict first, then what broke and where, the hang dump,
  * the busiest system calls and the most contended locks.
  */
-import type { StressReport } from "./report.js";
+import type { StressReport, WriteFailure } from "./report.js";
 
-export function stressSummary(r: StressReport): string {
+/** The files the run wrote, for the summary to say where they are. */
+export interface SummaryFiles {
+  report?: string;
+  trace?: string;
+  unwritten?: readonly WriteFailure[];
+}
+
+export function stressSummary(r: StressReport, files: SummaryFiles = {}): string {
   const c = r.config;
   const lines: string[] = [];
   const len = c.ops !== undefined ? `${c.ops} ops` : `${c.seconds} s`;
@@ -13,7 +20,8 @@ export function stressSummary(r: StressReport): string {
   lines.push(`verdict: ${r.verdict.toUpperCase()} after ${r.elapsedSeconds.toFixed(2)} s, ${r.ops.total} system calls (${rate.toFixed(0)} per second per cpu)`);
   for (const v of r.violations.slice(0, 10)) {
     lines.push(`  violation [${v.law}] ${v.message}`);
-    if (v.cpu >= 0) lines.push(`    on cpu ${v.cpu}, thread ${v.tid}, pid ${v.pid}${v.syscall ? `, in ${v.syscall}` : ""}, at ${v.atSeconds.toFixed(3)} s`);
+    const where = v.cpu >= 0 ? `on cpu ${v.cpu}, thread ${v.tid}, pid ${v.pid}${v.syscall ? `, in ${v.syscall}` : ""}, ` : "";
+    lines.push(`    ${where}at ${v.atSeconds.toFixed(3)} s${r.eventHash !== null ? `, step ${v.step}` : ""}`);
   }
   if (r.violations.length > 10) lines.push(`  ... and ${r.violations.length - 10} more`);
   if (r.hang) {
@@ -35,5 +43,16 @@ export function stressSummary(r: StressReport): string {
     for (const l of locks) lines.push(`  ${l.lock.padEnd(22)} ${String(l.contended).padStart(8)} contended of ${l.acquisitions}, waited ${(l.waitNs / 1e6).toFixed(1)} ms`);
   }
   for (const w of r.witness) lines.push(`witness: lock order cycle ${[...w.cycle, w.cycle[0]].join(" -> ")}`);
+  lines.push(...whereWritten(files));
   return lines.join("\n");
+}
+
+function whereWritten(f: SummaryFiles): string[] {
+  const lines: string[] = [];
+  for (const [what, file] of [["report", f.report], ["trace", f.trace]] as const) {
+    if (file === undefined) continue;
+    const failed = f.unwritten?.find((u) => u.file === file);
+    lines.push(`${what}: ${failed ? (failed.savedTo ? `${failed.savedTo} (could not write ${file}: ${failed.error})` : `not written (${file}: ${failed.error})`) : file}`);
+  }
+  return lines;
 }

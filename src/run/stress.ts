@@ -4,6 +4,7 @@
  * that every table and count is back where boot left it. A watchdog calls a run hung when no
  * system call completes for a while; the report then holds every thread's state.
  */
+import { resolve } from "node:path";
 import { Mutex } from "async-mutex";
 import { CATALOG } from "../bugs/catalog.js";
 import { UsageError, type KernelModel, type Limits } from "../kern/kernel.js";
@@ -14,7 +15,7 @@ import { PctChooser } from "../sched/pct.js";
 import { isControlled } from "../sched/strategy.js";
 import type { MachineSpec } from "../sched/spec.js";
 import { chromeTrace } from "../report/trace.js";
-import { mergeLocks, mergeSyscalls, mergeViolations, VERSION, writeJsonAtomic, type StressConfig, type StressReport, type Verdict } from "../report/report.js";
+import { checkOutputPath, mergeLocks, mergeSyscalls, mergeViolations, VERSION, writeJsonOrSave, type StressConfig, type StressReport, type Verdict, type WriteFailure } from "../report/report.js";
 import { findScenario } from "../../stress/scenarios/index.js";
 import type { Scenario } from "../../stress/scenarios/types.js";
 
@@ -52,6 +53,8 @@ export interface StressOptions {
 export interface StressOutcome {
   report: StressReport;
   exitCode: number;
+  /** Report or trace files that could not be written where asked (and where they went instead). */
+  unwritten: WriteFailure[];
 }
 
 const VERDICT_EXIT: Record<Verdict, number> = { clean: 0, violation: 1, hang: 3, error: 4, interrupted: 130 };
@@ -76,9 +79,19 @@ export function checkBugs(kernel: string, bugs: readonly string[]): void {
   }
 }
 
+/** The report and trace files must be writable, and distinct, before a run is spent on them. */
+function checkOutputs(o: StressOptions): void {
+  for (const [what, file] of [["report", o.report], ["trace", o.trace]] as const) {
+    const problem = file === undefined ? null : checkOutputPath(file);
+    if (problem) throw new UsageError(`${what} ${file}: ${problem}`);
+  }
+  if (o.report !== undefined && o.trace !== undefined && resolve(o.report) === resolve(o.trace)) throw new UsageError(`the report and the trace both name ${o.report}: give each its own file`);
+}
+
 export async function stress(o: StressOptions): Promise<StressOutcome> {
   const sc = findScenario(o.kernel, o.scenario);
   checkBugs(o.kernel, o.bugs);
+  checkOutputs(o);
   const model = await loadKernel(o.kernel);
   const limits = limitsFor(model, sc);
   const controlled = o.mode !== "free";
@@ -168,11 +181,13 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     ...mergeLocks(results),
     ...(error ? { error } : {}),
   };
+  const unwritten: WriteFailure[] = [];
   await reportWriter.runExclusive(() => {
-    if (o.report) writeJsonAtomic(o.report, report);
-    if (o.trace) writeJsonAtomic(o.trace, chromeTrace(results, (a) => m.image.describe(a), (n) => Object.keys(model.calls)[n] ?? `call#${n}`));
+    const note = (f: WriteFailure | null) => f && unwritten.push(f);
+    if (o.report) note(writeJsonOrSave(o.report, report));
+    if (o.trace) note(writeJsonOrSave(o.trace, chromeTrace(results, (a) => m.image.describe(a), (n) => Object.keys(model.calls)[n] ?? `call#${n}`)));
   });
-  return { report, exitCode: VERDICT_EXIT[verdict] };
+  return { report, exitCode: VERDICT_EXIT[verdict], unwritten };
 }
 
 function strategyOf(o: StressOptions): MachineSpec["strategy"] {
