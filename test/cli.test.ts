@@ -73,3 +73,41 @@ describe("command line", () => {
     expect(JSON.parse(r.stdout).kernels.map((k: { name: string }) => k.name)).toEqual(["dragonfly", "netbsd"]);
   });
 });
+
+describe("command line: options, help and version", () => {
+  const oneLine = (r: { code: number | null; stderr: string }, message: RegExp) => {
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(message);
+  };
+
+  it("says what a value may be, for negative numbers too", () => {
+    oneLine(forkstorm("stress", "--cpus", "-3"), /--cpus must be an integer from 1 to 64, got "-3"/);
+    oneLine(forkstorm("stress", "--seconds", "-1"), /--seconds must be a number from 0.1 to 86400, got "-1"/);
+    oneLine(forkstorm("stress", "--seed", "-5"), /--seed must be an integer from 0 to 2147483647, got "-5"/);
+    oneLine(forkstorm("stress", "--cpus"), /--cpus needs a value \(N\)/);
+    oneLine(forkstorm("stress", "--report", "--json"), /--report needs a value \(FILE\) before --json/);
+    oneLine(forkstorm("stress", "--cpus", "2", "--cpus", "3"), /--cpus is given twice/);
+    oneLine(forkstorm("hunt", "--kernel", "linux"), /--kernel must be all, dragonfly or netbsd, got "linux"/);
+  });
+
+  it("refuses --chaos with a controlled mode instead of ignoring it", () => {
+    oneLine(forkstorm("stress", "--mode", "pct", "--chaos", "0.5"), /--chaos applies to free mode only/);
+    oneLine(forkstorm("hunt", "--mode", "random", "--chaos", "0.5"), /--chaos applies to free mode only/);
+  });
+
+  it("prints the version, the command list and each command's options", () => {
+    const version = forkstorm("--version");
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^forkstorm \d+\.\d+\.\d+$/);
+    const top = forkstorm("--help");
+    expect(top.code).toBe(0);
+    for (const c of ["stress", "hunt", "replay", "script", "list", "demo"]) expect(top.stdout).toMatch(new RegExp(`^  ${c} `, "m"));
+    const stress = forkstorm("stress", "--help");
+    expect(stress.code).toBe(0);
+    expect(stress.stdout).toMatch(/^usage: forkstorm stress \[options\]/);
+    expect(stress.stdout).toMatch(/--cpus N +simulated cpus = worker threads; default 4/);
+    expect(stress.stdout).not.toMatch(/plant-crash/); // a harness self-test, not for users
+    expect(forkstorm("replay", "--help").stdout).toMatch(/^usage: forkstorm replay REPORT/);
+  });
+});

@@ -3,10 +3,11 @@
  * the trace files.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { writeJsonAtomic } from "../../src/report/report.js";
 import { PACKAGE_ROOT } from "../../src/sched/machine.js";
 
 const CLI = join(PACKAGE_ROOT, "dist", "src", "cli.js");
@@ -24,7 +25,7 @@ describe("forkstorm stress: usage errors", () => {
     [["stress", "--scenario", "nope"], /no scenario "nope" for dragonfly/],
     [["stress", "--bug", "df.no-such-bug"], /unknown bug "df.no-such-bug"/],
     [["stress", "--seconds", "1", "--ops", "5"], /--seconds or --ops, not both/],
-    [["stress", "--chaos", "2"], /--chaos must be a number 0..1/],
+    [["stress", "--chaos", "2"], /--chaos must be a number from 0 to 1/],
     [["stress", "--kernel", "linux"], /--kernel must be dragonfly or netbsd/],
     [["hunt", "--seeds", "0"], /--seeds must be an integer/],
     [["replay"], /a REPORT file is required/],
@@ -50,28 +51,34 @@ describe("forkstorm stress: failures still give a report", () => {
     expect(rep.ops.total).toBeGreaterThan(0); // what the surviving cpus saw is kept
   });
 
-  it("^C stops the workers, writes the report and exits 130", async () => {
-    const report = join(dir, "int.json");
-    const child = spawn(process.execPath, [CLI, "stress", "--seconds", "60", "--cpus", "2", "--seed", "4", "--report", report], { stdio: ["ignore", "pipe", "pipe"] });
-    let err = "";
-    child.stderr.on("data", (d) => (err += d));
-    await new Promise<void>((res) => {
-      const poll = setInterval(() => {
-        if (/seed 4/.test(err)) {
-          clearInterval(poll);
-          setTimeout(() => {
-            child.kill("SIGINT");
-            res();
-          }, 1500);
-        }
-      }, 50);
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    it(`${sig} stops the workers, writes the report, prints the summary and exits 130`, async () => {
+      const report = join(dir, `int-${sig}.json`);
+      const child = spawn(process.execPath, [CLI, "stress", "--seconds", "60", "--cpus", "2", "--seed", "4", "--report", report], { stdio: ["ignore", "pipe", "pipe"] });
+      let err = "";
+      let out = "";
+      child.stderr.on("data", (d) => (err += d));
+      child.stdout.on("data", (d) => (out += d));
+      await new Promise<void>((res) => {
+        const poll = setInterval(() => {
+          if (/seed 4/.test(err)) {
+            clearInterval(poll);
+            setTimeout(() => {
+              child.kill(sig);
+              res();
+            }, 1500);
+          }
+        }, 50);
+      });
+      const code = await new Promise<number | null>((res) => child.on("exit", (c) => res(c)));
+      expect(code).toBe(130);
+      const rep = JSON.parse(readFileSync(report, "utf8"));
+      expect(rep.verdict).toBe("interrupted");
+      expect(rep.elapsedSeconds).toBeLessThan(30);
+      expect(out).toMatch(/verdict: INTERRUPTED/);
+      expect(out).toContain(`report: ${report}`);
     });
-    const code = await new Promise<number | null>((res) => child.on("exit", (c) => res(c)));
-    expect(code).toBe(130);
-    const rep = JSON.parse(readFileSync(report, "utf8"));
-    expect(rep.verdict).toBe("interrupted");
-    expect(rep.elapsedSeconds).toBeLessThan(30);
-  });
+  }
 });
 
 describe("forkstorm stress: a clean run's files", () => {
@@ -92,5 +99,41 @@ describe("forkstorm stress: a clean run's files", () => {
     const tracks = t.traceEvents.filter((e: { ph: string; name: string }) => e.ph === "M" && e.name === "thread_name").map((e: { args: { name: string } }) => e.args.name);
     expect(tracks.sort()).toEqual(["cpu0", "cpu1", "cpu2"]);
     expect(t.traceEvents.some((e: { ph: string; name: string }) => e.ph === "B" && e.name === "fork")).toBe(true);
+  });
+});
+
+describe("forkstorm stress: output files", () => {
+  const oneLine = (r: { code: number | null; stderr: string }, message: RegExp) => {
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(message);
+  };
+
+  it("checks every output path before running", () => {
+    oneLine(forkstorm("stress", "--seconds", "30", "--report", "/nonexistent/dir/r.json"), /--report \/nonexistent\/dir\/r.json: directory \/nonexistent\/dir does not exist/);
+    oneLine(forkstorm("stress", "--seconds", "30", "--trace", dir), /--trace .*: is a directory/);
+    oneLine(forkstorm("stress", "--seconds", "30", "--report", join(dir, "x.json"), "--trace", join(dir, "x.json")), /--report and --trace both name/);
+    oneLine(forkstorm("hunt", "--budget", "30", "--report", "/nonexistent/h.json"), /--report \/nonexistent\/h.json: directory \/nonexistent does not exist/);
+  });
+
+  it("a write that fails after the run keeps the summary, the finding and no temporary file", async () => {
+    const gone = mkdtempSync(join(tmpdir(), "forkstorm-gone-"));
+    const child = spawn(process.execPath, [CLI, "stress", "--seconds", "2", "--cpus", "2", "--seed", "6", "--report", join(gone, "r.json")], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    setTimeout(() => rmSync(gone, { recursive: true }), 500);
+    const code = await new Promise<number | null>((res) => child.on("exit", (c) => res(c)));
+    expect(code).toBe(4); // a clean run whose report is not where it was asked
+    expect(out).toMatch(/verdict: CLEAN/);
+    const saved = /report: (\S+) \(could not write .*r\.json: ENOENT\)/.exec(out);
+    expect(saved, out).not.toBeNull();
+    expect(JSON.parse(readFileSync(saved![1], "utf8")).verdict).toBe("clean");
+    rmSync(saved![1]);
+  });
+
+  it("writes atomically and leaves no temporary file when the rename fails", () => {
+    const target = mkdtempSync(join(tmpdir(), "forkstorm-target-")); // a directory: the rename fails
+    expect(() => writeJsonAtomic(target, { x: 1 })).toThrow();
+    expect(readdirSync(tmpdir()).filter((f) => f.startsWith(basename(target)) && f.endsWith(".tmp"))).toEqual([]);
   });
 });

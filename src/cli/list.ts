@@ -1,0 +1,29 @@
+/*
+ * `forkstorm list`: the kernels, scenarios and bugs.
+ */
+import { listCatalog } from "../run/list.js";
+import { EXIT } from "./exit.js";
+import { command, flag } from "./options.js";
+
+export const listCommand = command({
+  name: "list",
+  summary: "kernels, scenarios and bugs, with one-line descriptions",
+  options: {
+    json: flag("print the catalogue as JSON"),
+  },
+  async run(v) {
+    const { kernels, scenarios, bugs } = listCatalog();
+    if (v.json) {
+      process.stdout.write(JSON.stringify({ kernels, scenarios, bugs }, null, 2) + "\n");
+      return EXIT.clean;
+    }
+    const out = (line: string) => process.stdout.write(line + "\n");
+    out("kernels:");
+    for (const k of kernels) out(`  ${k.name.padEnd(12)} ${k.description}`);
+    out("scenarios:");
+    for (const s of scenarios) out(`  ${`${s.kernel}/${s.name}`.padEnd(28)} ${s.description}`);
+    out("bugs:");
+    for (const b of bugs) out(`  ${b.id.padEnd(28)} [${b.interlock}] ${b.description}`);
+    return EXIT.clean;
+  },
+});

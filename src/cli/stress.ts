@@ -1,0 +1,85 @@
+/*
+ * `forkstorm stress`: its options, and the run as the command line shows it (progress on
+ * stderr, the summary or the JSON report on stdout).
+ */
+import { findScenario, SCENARIOS } from "../../stress/scenarios/index.js";
+import { UsageError } from "../kern/kernel.js";
+import { describeWriteFailure } from "../report/report.js";
+import { stressSummary } from "../report/summary.js";
+import { checkBugs, stress } from "../run/stress.js";
+import { MAX_DEPTH } from "../sched/pct.js";
+import { EXIT } from "./exit.js";
+import { command, flag, hidden, int, num, oneOf, outputFile, text, texts } from "./options.js";
+import { progressReporter } from "./progress.js";
+
+export const MODES = ["free", "pct", "random"] as const;
+export const SEED_MAX = 2 ** 31 - 1;
+export const DEFAULT_CHAOS = 0.001;
+
+export const stressCommand = command({
+  name: "stress",
+  summary: "a stress run: a scenario on N simulated cpus with the detectors live",
+  about: `Free mode runs the cpus truly in parallel (chaos widens the race windows); pct and random
+run one cpu at a time, reproducibly: with --ops N a run is a function of its seed (forkstorm replay).`,
+  interruptible: true,
+  options: {
+    kernel: oneOf(["dragonfly", "netbsd"], "the kernel model"),
+    scenario: text("NAME", `the workload ("list" lists the kernel's scenarios)`, "mixed"),
+    cpus: int("N", "simulated cpus = worker threads", 1, 64, 4),
+    seconds: { ...num("S", "run length in seconds, from when the cpus are up", 0.1, 86400), defaultText: "10 (unless --ops)" },
+    ops: int("N", "run length in system calls (controlled modes: reproducible)", 1, Number.MAX_SAFE_INTEGER),
+    mode: oneOf(MODES, "interleaving strategy"),
+    seed: { ...int("N", "the strategy's seed, printed and kept in the report", 0, SEED_MAX), defaultText: "random" },
+    chaos: { ...num("P", "free mode: fraction of scheduling points that inject a delay", 0, 1), defaultText: String(DEFAULT_CHAOS) },
+    bug: texts("ID", "inject a catalogued bug (forkstorm list)"),
+    "keep-going": flag("count violations instead of stopping at the first"),
+    report: outputFile("write the JSON report there (atomically, whatever the verdict)"),
+    trace: outputFile("write a Chrome trace-event JSON (Perfetto) of the last events per cpu"),
+    json: flag("print the JSON report on stdout instead of the human summary"),
+    depth: int("D", "pct: the bug depth d (d-1 priority change points)", 1, MAX_DEPTH, 3),
+    "step-bound": int("K", "pct: the steps change points are drawn from", 1, 1e9, 20000),
+    watchdog: num("S", "seconds without a completed system call before the run is called hung", 0.5, 3600, 10),
+    "plant-crash": hidden(int("N", "harness self-test: cpu 0 throws after N system calls", 1, 1e9)),
+  },
+  async run(v, _pos, ctx) {
+    if (v.scenario === "list") {
+      for (const s of SCENARIOS.filter((x) => x.kernel === v.kernel)) process.stdout.write(`${s.name.padEnd(18)} ${s.description}\n`);
+      return EXIT.clean;
+    }
+    if (v.seconds !== undefined && v.ops !== undefined) throw new UsageError("give --seconds or --ops, not both");
+    if (v.chaos !== undefined && v.mode !== "free") throw new UsageError(`--chaos applies to free mode only: ${v.mode} mode decides every interleaving itself`);
+    const seed = v.seed ?? Math.floor(Math.random() * 2 ** 31);
+    const seconds = v.seconds ?? (v.ops === undefined ? 10 : undefined);
+    const opts = {
+      kernel: v.kernel,
+      scenario: v.scenario ?? "mixed",
+      cpus: v.cpus,
+      seconds,
+      ops: v.ops,
+      mode: v.mode,
+      seed,
+      chaos: v.chaos ?? DEFAULT_CHAOS,
+      bugs: v.bug,
+      keepGoing: v["keep-going"],
+      watchdogSeconds: v.watchdog,
+      depth: v.depth,
+      stepBound: v["step-bound"],
+      plantCrashAfterOps: v["plant-crash"],
+      report: v.report,
+      trace: v.trace,
+    };
+    findScenario(opts.kernel, opts.scenario); // bad names are told before the seed line
+    checkBugs(opts.kernel, opts.bugs);
+    if (!v.json) ctx.say(`seed ${seed}`);
+    const progress = v.json ? null : progressReporter(v.ops ?? seconds!, v.ops !== undefined ? "ops" : "s");
+    try {
+      const out = await stress({ ...opts, signal: ctx.signal, onProgress: progress?.update });
+      progress?.stop();
+      process.stdout.write((v.json ? JSON.stringify(out.report, null, 2) : stressSummary(out.report, { report: v.report, trace: v.trace, unwritten: out.unwritten })) + "\n");
+      if (v.json) for (const f of out.unwritten) ctx.say(describeWriteFailure(f)); // the summary says it otherwise
+      return out.unwritten.length && out.exitCode === EXIT.clean ? EXIT.internal : out.exitCode;
+    } finally {
+      progress?.stop();
+    }
+  },
+});
