@@ -8,7 +8,7 @@
  * no slot is ever handed to two owners; an exhausted table returns NULL, which the caller turns
  * into ENOMEM or EAGAIN as the kernel does.
  */
-import { HDR_FREED_BY, HDR_FREED_SITE, HDR_GEN, HDR_STATE, type FieldLayout, type FieldWidths, type StructDecl } from "./struct.js";
+import { HDR_FREED_BY, HDR_FREED_SITE, HDR_GEN, HDR_STATE, HDR_WORDS, type FieldLayout, type FieldWidths, type StructDecl } from "./struct.js";
 import { point, violation, KernelPanic } from "./hooks.js";
 
 /** A word index into the image: the model's kernel address (`&p->p_token`). */
@@ -56,7 +56,14 @@ export class Table<F extends FieldWidths = FieldWidths> {
   /** Word index of the first record (control words sit just before it). */
   readonly base: number;
   readonly end: number;
-  readonly View: new (h: Handle) => View<F>;
+  /** By word offset in a record: the field that starts there, or "&" (a header or inner word). */
+  readonly fieldAt: readonly string[];
+  /** By word offset: the lock class of an address there (`proc.p_token`), for lockstat and witness. */
+  readonly classAt: readonly string[];
+  /** The view class in use (plain, or observed: see observe()). */
+  private View: ViewClass;
+  /** The cached view of each slot (see view()). */
+  private readonly views: (CachedView | undefined)[];
 
   constructor(
     readonly i32: Int32Array,
@@ -66,11 +73,26 @@ export class Table<F extends FieldWidths = FieldWidths> {
     ctrl: number,
   ) {
     if (capacity < 1 || capacity > 0xfffe) throw new Error(`table ${decl.name}: capacity ${capacity} out of range`);
+    for (const f of VIEW_MEMBERS) if (Object.hasOwn(decl.fields, f)) throw new Error(`table ${decl.name}: a field may not be named ${f} (a view member)`);
     this.name = decl.name;
     this.ctrl = ctrl;
     this.base = ctrl + TABLE_CTRL_WORDS;
     this.end = this.base + capacity * layout.stride;
-    this.View = this.makeViewClass();
+    const fieldAt = new Array<string>(layout.stride).fill("&");
+    for (const f of layout.names) fieldAt[layout.offsets[f]] = f;
+    this.fieldAt = fieldAt;
+    this.classAt = fieldAt.map((f) => `${this.name}.${f}`);
+    this.View = this.makeViewClass(null);
+    this.views = new Array<CachedView | undefined>(capacity).fill(undefined);
+  }
+
+  /**
+   * Report every field access through this table's views to `observer` (null: stop). Views made
+   * before the switch keep their class, so switch before the run starts.
+   */
+  observe(observer: AccessObserver | null): void {
+    this.View = this.makeViewClass(observer);
+    this.views.fill(undefined);
   }
 
   private readonly ctrl: number;
@@ -108,7 +130,7 @@ export class Table<F extends FieldWidths = FieldWidths> {
       const b = this.recordBase(slot);
       point();
       if (Atomics.compareExchange(i32, b + HDR_STATE, ST_FREE, ST_USED) === ST_FREE) {
-        i32.fill(0, b + HDR_STATE + 1, b + this.layout.stride);
+        i32.fill(0, b + HDR_WORDS, b + this.layout.stride);
         Atomics.add(i32, this.ctrl + 1, 1);
         return ((Atomics.load(i32, b + HDR_GEN) & GEN_MASK) << 16) | (slot + 1);
       }
@@ -149,7 +171,8 @@ export class Table<F extends FieldWidths = FieldWidths> {
   /**
    * The record's base word, after checking the handle; a stale one is a use-after-free. Plain
    * loads, as the field accessors make: an aligned 32-bit word is never torn, and this check sits
-   * on every dereference (view creation), so it must cost no more than a field read.
+   * on hot paths (a view made for a new handle, every free), so it must cost no more than a field
+   * read.
    */
   checked(h: Handle, what: string): number {
     const slot = (h & 0xffff) - 1;
@@ -160,8 +183,26 @@ export class Table<F extends FieldWidths = FieldWidths> {
     throw this.stale(h, what);
   }
 
+  /**
+   * The view of a live record. Views are immutable (handle, base, generation) and cached one per
+   * slot, so a dereference allocates nothing: a hit costs the same generation check as a miss,
+   * and a stale handle is reported here as it always was.
+   */
   view(h: Handle): View<F> {
-    return new this.View(h);
+    const v = this.views[(h & 0xffff) - 1];
+    if (v !== undefined && v.h === h) {
+      this.liveBase(v, "deref");
+      return v as unknown as View<F>;
+    }
+    const b = this.checked(h, "deref");
+    return (this.views[(h & 0xffff) - 1] = new this.View(h, b, genOf(h))) as unknown as View<F>;
+  }
+
+  /** The base word of a view's record while it is still the one the view names; else a use-after-free. */
+  liveBase(v: CachedView, what: string): number {
+    const b = v.$b;
+    if ((this.i32[b + HDR_GEN] & GEN_MASK) !== v.$g || this.i32[b + HDR_STATE] !== ST_USED) throw this.stale(v.h, what);
+    return b;
   }
 
   /** Report a dereference through a handle that no longer names a live record. */
@@ -172,50 +213,117 @@ export class Table<F extends FieldWidths = FieldWidths> {
       return new KernelPanic("null-deref", `NULL ${this.name} (${what})`);
     }
     const b = this.recordBase(slot);
-    const by = this.i32[b + HDR_FREED_BY];
-    const site = siteNames.get(this.i32[b + HDR_FREED_SITE]) ?? "an unknown site";
-    const msg = `use-after-free: ${this.name}[${slot}] generation ${genOf(h)} (now ${this.i32[b + HDR_GEN] & GEN_MASK}), ${what}; freed at ${site} by cpu ${by >>> 16} thread ${(by & 0xffff) - 1}`;
+    const now = this.i32[b + HDR_GEN] & GEN_MASK;
+    const msg = `use-after-free: ${this.name}[${slot}] generation ${genOf(h)} (now ${now}), ${what}; ${this.freedAt(b, genOf(h), now)}`;
     violation("use-after-free", msg);
     return new KernelPanic("use-after-free", msg);
   }
 
-  private makeViewClass(): new (h: Handle) => View<F> {
-    // The view checks the generation on every access: a view can outlive the record it names.
+  /**
+   * Who freed generation `gen`. The header keeps the last free's site and cpu until the next
+   * free (alloc does not clear them), so a use through a handle one generation old is named even
+   * after the slot was reused.
+   */
+  private freedAt(b: number, gen: number, now: number): string {
+    if (now !== ((gen + 1) & GEN_MASK || 1)) return "freed, and the slot reused, more than once since";
+    const by = this.i32[b + HDR_FREED_BY];
+    const site = siteNames.get(this.i32[b + HDR_FREED_SITE]) ?? "an unknown site";
+    const reused = this.i32[b + HDR_STATE] === ST_USED ? " (the slot is in use again)" : "";
+    return `freed at ${site} by cpu ${by >>> 16} thread ${(by & 0xffff) - 1}${reused}`;
+  }
+
+  /**
+   * The record view class: a getter and a setter per one-word field, each a scheduling point
+   * that then checks the generation -- a view can outlive its record, and the record can be freed
+   * and reused by whoever ran at that very point -- and then reads or writes the word. Fields are
+   * assigned in the constructor, not declared as class fields: at ES2022 a class field is a
+   * defineProperty per instance, which cost a third of a cpu's time when a view was made per
+   * dereference.
+   *
+   * With an observer, every access also reports (address, write) right before it is made, after
+   * its point: what a field-level detector needs (see AccessObserver).
+   */
+  private makeViewClass(observer: AccessObserver | null): ViewClass {
     const table = this;
-    const i32 = this.i32;
-    class RecordView {
-      readonly h: Handle;
-      readonly b: number;
-      readonly g: number;
-      constructor(h: Handle) {
+    // A Map, not the layout's object: ptr() is shared by every table, and a keyed load over all
+    // their field names goes megamorphic (measured: it was most of ptr's cost).
+    const offsetOf = new Map(Object.entries(this.layout.offsets));
+    class RecordView implements CachedView {
+      declare readonly h: Handle;
+      declare readonly $b: number;
+      declare readonly $g: number;
+      constructor(h: Handle, b: number, g: number) {
         this.h = h;
-        this.b = table.checked(h, "deref");
-        this.g = genOf(h);
+        this.$b = b;
+        this.$g = g;
       }
       ptr(field?: string): Addr {
-        this.live(field ?? "&");
-        return field === undefined ? this.b : this.b + table.layout.offsets[field];
-      }
-      live(field: string): void {
-        if ((i32[this.b + HDR_GEN] & GEN_MASK) !== this.g || i32[this.b + HDR_STATE] !== ST_USED) throw table.stale(this.h, field);
+        if (field === undefined) return table.liveBase(this, "&");
+        return table.liveBase(this, field) + offsetOf.get(field)!;
       }
     }
     for (const field of this.layout.names) {
       if (this.decl.fields[field] !== 1) continue;
       const off = this.layout.offsets[field];
-      Object.defineProperty(RecordView.prototype, field, {
-        get(this: RecordView) {
-          this.live(field);
-          point();
-          return i32[this.b + off];
-        },
-        set(this: RecordView, v: number) {
-          this.live(field);
-          point();
-          i32[this.b + off] = v;
-        },
-      });
+      const accessors = observer === null ? plainAccessors(table, field, off) : observedAccessors(table, field, off, observer);
+      Object.defineProperty(RecordView.prototype, field, accessors);
     }
-    return RecordView as unknown as new (h: Handle) => View<F>;
+    return RecordView;
   }
+}
+
+/** What a table keeps of a view (the View type adds the fields). */
+interface CachedView {
+  readonly h: Handle;
+  /** Base word of the record. */
+  readonly $b: number;
+  /** Generation of h: the record is the one named while its header still carries it. */
+  readonly $g: number;
+  ptr(field?: string): Addr;
+}
+
+/** A view's own members: a struct field of one of these names would be shadowed by it. */
+const VIEW_MEMBERS = ["h", "$b", "$g", "ptr", "constructor"];
+
+type ViewClass = new (h: Handle, b: number, g: number) => CachedView;
+
+/**
+ * The seam for field-level detectors. A happens-before race detector (FastTrack) needs, at every
+ * shared field access, the address, whether it reads or writes, and the running thread (which
+ * it asks the scheduler for: curthread() in src/sync/seam.ts). Table.observe() installs one;
+ * the table then generates its views a second time with accessors that call it. The plain
+ * accessors carry no test or call for it, so a run without a detector pays nothing.
+ */
+export type AccessObserver = (addr: Addr, write: boolean) => void;
+
+function plainAccessors(table: Table, field: string, off: number): PropertyDescriptor {
+  const i32 = table.i32;
+  return {
+    get(this: CachedView) {
+      point();
+      return i32[table.liveBase(this, field) + off];
+    },
+    set(this: CachedView, v: number) {
+      point();
+      i32[table.liveBase(this, field) + off] = v;
+    },
+  };
+}
+
+function observedAccessors(table: Table, field: string, off: number, observer: AccessObserver): PropertyDescriptor {
+  const i32 = table.i32;
+  return {
+    get(this: CachedView) {
+      point();
+      const a = table.liveBase(this, field) + off;
+      observer(a, false);
+      return i32[a];
+    },
+    set(this: CachedView, v: number) {
+      point();
+      const a = table.liveBase(this, field) + off;
+      observer(a, true);
+      i32[a] = v;
+    },
+  };
 }

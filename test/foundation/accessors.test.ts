@@ -1,0 +1,131 @@
+/*
+ * The struct accessors (src/shm/table.ts): every field access is a scheduling point and then a
+ * generation check, so a record freed and reused by whoever ran at that point is reported, not
+ * read or written silently (issue 10 item 7); views are cached per slot, so a dereference makes
+ * no object; and the observer seam reports (address, write) for field-level detectors.
+ * One thread, no machine: the point hook is driven by hand.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Image } from "../../src/shm/image.js";
+import { installPoint, installViolationSink, KernelPanic, type ViolationInfo } from "../../src/shm/hooks.js";
+import { defineStruct, TOKEN } from "../../src/shm/struct.js";
+import type { Table } from "../../src/shm/table.js";
+
+const REC = defineStruct("rec", { a: 1, lock: TOKEN, b: 1 });
+const NEVER = Number.MAX_SAFE_INTEGER;
+
+let violations: ViolationInfo[] = [];
+let t: Table<(typeof REC)["fields"]>;
+
+beforeEach(() => {
+  violations = [];
+  installViolationSink((v) => violations.push(v));
+  installPoint(() => NEVER, NEVER);
+  t = Image.create([{ decl: REC, capacity: 1 }]).table(REC); // one slot: a new record reuses it
+});
+
+afterEach(() => {
+  installPoint(() => NEVER, NEVER);
+  installViolationSink((v) => {
+    throw new KernelPanic(v.law, v.message);
+  });
+});
+
+/** At the next scheduling point, free the record `h` and allocate its slot again with a = 9. */
+function reuseAtNextPoint(h: number): void {
+  let fired = false;
+  installPoint(() => {
+    if (fired) return NEVER; // the allocation below is a point too
+    fired = true;
+    t.free(h, "the other cpu");
+    const again = t.alloc();
+    t.i32[t.recordBase(0) + t.layout.offsets.a] = 9;
+    expect(again).not.toBe(h);
+    return NEVER;
+  }, 1);
+}
+
+describe("a record freed and reused at the access's own scheduling point", () => {
+  it("a read is reported as a use-after-free naming the field, not answered from the new record", () => {
+    const h = t.alloc();
+    const v = t.view(h);
+    v.a = 5;
+    reuseAtNextPoint(h);
+    expect(() => v.a).toThrow(KernelPanic);
+    expect(violations.map((x) => x.law)).toEqual(["use-after-free"]);
+    expect(violations[0].message).toContain("rec[0]");
+    expect(violations[0].message).toContain(", a;");
+    expect(violations[0].message).toContain("freed at the other cpu");
+    expect(violations[0].message).toContain("(the slot is in use again)");
+  });
+
+  it("a write is reported and does not land in the new record", () => {
+    const h = t.alloc();
+    const v = t.view(h);
+    reuseAtNextPoint(h);
+    expect(() => {
+      v.a = 1;
+    }).toThrow(KernelPanic);
+    expect(violations.map((x) => x.law)).toEqual(["use-after-free"]);
+    expect(t.i32[t.recordBase(0) + t.layout.offsets.a]).toBe(9);
+  });
+
+  it("stays silent when the record lives through the point", () => {
+    const h = t.alloc();
+    const v = t.view(h);
+    v.a = 5;
+    let points = 0;
+    installPoint(() => (points++, 1), 1);
+    expect(v.a).toBe(5);
+    v.b = 6;
+    expect(v.b).toBe(6);
+    expect(points).toBe(3); // one point per access
+    expect(violations).toEqual([]);
+  });
+});
+
+describe("view cache", () => {
+  it("a handle's view is made once; a reused slot gets a new view and the stale handle is reported", () => {
+    const h = t.alloc();
+    const v1 = t.view(h);
+    expect(t.view(h)).toBe(v1);
+    t.free(h, "test");
+    const h2 = t.alloc();
+    const v2 = t.view(h2);
+    expect(v2).not.toBe(v1);
+    expect(t.view(h2)).toBe(v2);
+    expect(v2.h).toBe(h2);
+    expect(violations).toEqual([]);
+    expect(() => t.view(h)).toThrow(KernelPanic);
+    expect(violations.map((x) => x.law)).toEqual(["use-after-free"]);
+  });
+
+  it("ptr gives the field's address and checks the generation", () => {
+    const h = t.alloc();
+    const v = t.view(h);
+    expect(v.ptr("lock")).toBe(t.recordBase(0) + t.layout.offsets.lock);
+    expect(v.ptr()).toBe(t.recordBase(0));
+    t.free(h, "test");
+    expect(() => v.ptr("lock")).toThrow(KernelPanic);
+  });
+});
+
+describe("access observer (the seam for field-level detectors)", () => {
+  it("reports every field read and write with its address, after the point; nothing once removed", () => {
+    const seen: [number, boolean][] = [];
+    t.observe((addr, write) => seen.push([addr, write]));
+    const h = t.alloc();
+    const v = t.view(h);
+    v.a = 3;
+    expect(v.b).toBe(0);
+    v.ptr("lock"); // an address is not an access
+    const base = t.recordBase(0);
+    expect(seen).toEqual([
+      [base + t.layout.offsets.a, true],
+      [base + t.layout.offsets.b, false],
+    ]);
+    t.observe(null);
+    expect(t.view(h).a).toBe(3);
+    expect(seen).toHaveLength(2);
+  });
+});
