@@ -14,6 +14,8 @@ export interface TableSpec {
 export class Image {
   readonly i32: Int32Array;
   private readonly tables = new Map<string, Table>();
+  /** tables by StructDecl.id, filled as they are asked for: every dereference asks. */
+  private readonly byDecl: (Table | undefined)[] = [];
   private readonly ordered: Table[] = [];
 
   private constructor(readonly sab: SharedArrayBuffer, specs: readonly TableSpec[]) {
@@ -47,8 +49,12 @@ export class Image {
   }
 
   table<F extends FieldWidths>(decl: StructDecl<F>): Table<F> {
+    const known = this.byDecl[decl.id];
+    if (known !== undefined) return known as unknown as Table<F>;
+    // By name: a declaration made again (globaldataDecl) names the same table.
     const t = this.tables.get(decl.name);
     if (!t) throw new Error(`image: no table ${decl.name}`);
+    this.byDecl[decl.id] = t;
     return t as unknown as Table<F>;
   }
 
@@ -62,14 +68,14 @@ export class Image {
 
   /** The table, slot and field an address falls in. */
   locate(addr: Addr): { table: Table; slot: number; field: string } | null {
-    for (const t of this.ordered) {
-      if (addr < t.base || addr >= t.end) continue;
-      const slot = Math.floor((addr - t.base) / t.layout.stride);
-      const off = addr - t.recordBase(slot);
-      let field = "&";
-      for (const name of t.layout.names) if (t.layout.offsets[name] === off) field = name;
-      return { table: t, slot, field };
-    }
+    const t = this.tableAt(addr);
+    if (t === null) return null;
+    const slot = Math.floor((addr - t.base) / t.layout.stride);
+    return { table: t, slot, field: t.fieldAt[addr - t.recordBase(slot)] };
+  }
+
+  private tableAt(addr: Addr): Table | null {
+    for (const t of this.ordered) if (addr >= t.base && addr < t.end) return t;
     return null;
   }
 
@@ -81,7 +87,7 @@ export class Image {
 
   /** The lock class of an address (`proc.p_token`): what lockstat and witness key on. */
   classOf(addr: Addr): string {
-    const at = this.locate(addr);
-    return at ? `${at.table.name}.${at.field}` : `@${addr}`;
+    const t = this.tableAt(addr);
+    return t ? t.classAt[(addr - t.base) % t.layout.stride] : `@${addr}`;
   }
 }

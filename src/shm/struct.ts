@@ -24,13 +24,17 @@ export type FieldWidths = Readonly<Record<string, number>>;
 export interface StructDecl<F extends FieldWidths = FieldWidths> {
   readonly name: string;
   readonly fields: F;
+  /** Unique per declaration in this thread: the image finds a table by it (Image.table) with no hashing. */
+  readonly id: number;
 }
+
+let declarations = 0;
 
 export function defineStruct<const F extends FieldWidths>(name: string, fields: F): StructDecl<F> {
   for (const [field, width] of Object.entries(fields)) {
     if (!Number.isInteger(width) || width < 1) throw new Error(`struct ${name}: field ${field} has width ${width}`);
   }
-  return { name, fields };
+  return { name, fields, id: declarations++ };
 }
 
 /** Words every record starts with, before its fields (see table.ts). */
