@@ -39,6 +39,17 @@ export interface KernelActions {
   extraPrograms?: Record<string, (u: User, args: readonly number[]) => KGen>;
 }
 
+/** A program names processes by pid already: encode() takes them as they are. */
+const PIDS_AS_GIVEN = { pid: (v: unknown) => v as number };
+
+/** A kernel's call numbers by name (the order of its `calls`, as its entry numbers them), made once. */
+const callNumbers = new WeakMap<object, ReadonlyMap<string, number>>();
+function callNumber(calls: KernelModel["calls"], name: string): number {
+  let m = callNumbers.get(calls);
+  if (m === undefined) callNumbers.set(calls, (m = new Map(Object.keys(calls).map((c, i) => [c, i]))));
+  return m.get(name) ?? -1;
+}
+
 /** A user thread's view of its kernel: `yield* u.call("fork")`. */
 export class User {
   readonly rng: Rng;
@@ -59,9 +70,9 @@ export class User {
   /** Make a call by its script name with script-style arguments. EXITED: this thread is gone. */
   *call(name: string, args: Record<string, unknown> = {}): KGen<RawResult> {
     const calls = this.k.model.calls;
-    const n = Object.keys(calls).indexOf(name);
+    const n = callNumber(calls, name);
     if (n < 0) throw new Error(`${this.kernel} has no call ${name}`);
-    return yield* syscall(kernelEntry(this.kernel), n, calls[name].encode(args, { pid: (v) => v as number }));
+    return yield* syscall(kernelEntry(this.kernel), n, calls[name].encode(args, PIDS_AS_GIVEN));
   }
 
   /** Fork-like call whose child runs `program(args)`. */
