@@ -1,0 +1,128 @@
+/*
+ * This build's speed against another checkout's, side by side in one run (issue 13's figures):
+ *
+ *   node dist/src/bench/compare.js BASELINE_ROOT [--rounds N] [--seconds S] [--only forks|token|baton]
+ *   node dist/src/bench/compare.js BASELINE_ROOT --hashes [SEEDS]
+ *
+ * BASELINE_ROOT is a checkout with its dist/ built (e.g. `git worktree add ../base d42010b &&
+ * cd ../base && npx tsc`). Every figure is taken by a fresh process (probe.ts), the two builds
+ * alternating and swapping order each round, so on a loaded machine both see the same load and
+ * the ratios hold even when the absolute figures do not. Per round it prints:
+ *   - one-cpu fork-exit-wait forks/s of each kernel, both builds, and this one's speed-up;
+ *   - uncontended token get+release over the raw CAS spin lock, both builds;
+ *   - baton hand-off over the wait/notify ping-pong floor, both builds;
+ * and then each ratio's median, min and max over the rounds. With --hashes it runs the same
+ * controlled runs (both kernels, pct and random, seeds 1..SEEDS, default 3) on both builds and
+ * says whether each event hash is the same: a speed change must not change a run.
+ */
+import { execFileSync } from "node:child_process";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+const probe = resolve(here, "dist/src/bench/probe.js");
+
+interface Options {
+  baseline: string;
+  rounds: number;
+  seconds: number;
+  only: string | null;
+  /** --hashes: compare event hashes over this many seeds instead of timing. */
+  hashSeeds: number;
+}
+
+function parse(argv: string[]): Options {
+  const o: Options = { baseline: "", rounds: 3, seconds: 4, only: null, hashSeeds: 0 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--rounds") o.rounds = Number(argv[++i]);
+    else if (a === "--seconds") o.seconds = Number(argv[++i]);
+    else if (a === "--only") o.only = argv[++i];
+    else if (a === "--hashes") o.hashSeeds = /^\d+$/.test(argv[i + 1] ?? "") ? Number(argv[++i]) : 3;
+    else o.baseline = resolve(a);
+  }
+  if (!o.baseline || !(o.rounds >= 1) || !(o.seconds > 0)) {
+    console.error("usage: compare.js BASELINE_ROOT [--rounds N] [--seconds S] [--only forks|token|baton] [--hashes [SEEDS]]");
+    process.exit(2);
+  }
+  return o;
+}
+
+function measure(root: string, args: string[]): Record<string, number> {
+  return JSON.parse(run(root, args));
+}
+
+function run(root: string, args: string[]): string {
+  const out = execFileSync(process.execPath, [probe, root, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  return out.trim().split("\n").at(-1)!;
+}
+
+/** The same controlled runs on both builds: is every event hash unchanged? */
+function compareHashes(o: Options): boolean {
+  let same = true;
+  for (const kernel of ["dragonfly", "netbsd"])
+    for (const mode of ["pct", "random"])
+      for (let seed = 1; seed <= o.hashSeeds; seed++) {
+        const [b, t] = [run(o.baseline, ["hash", kernel, mode, String(seed)]), run(here, ["hash", kernel, mode, String(seed)])];
+        same &&= b === t;
+        console.log(`${kernel} ${mode} seed ${seed}: ${b === t ? `same ${t}` : `DIFFERENT: baseline ${b}, this ${t}`}`);
+      }
+  return same;
+}
+
+/** Both builds, in the given order; returns [baseline, this]. */
+function sideBySide(o: Options, round: number, args: string[]): [Record<string, number>, Record<string, number>] {
+  if (round % 2 === 0) {
+    const b = measure(o.baseline, args);
+    return [b, measure(here, args)];
+  }
+  const t = measure(here, args);
+  return [measure(o.baseline, args), t];
+}
+
+const spread = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  return `median ${median.toFixed(2)}, min ${s[0].toFixed(2)}, max ${s.at(-1)!.toFixed(2)}`;
+};
+
+function main(): void {
+  const o = parse(process.argv.slice(2));
+  if (o.hashSeeds > 0) {
+    if (!compareHashes(o)) process.exitCode = 1;
+    return;
+  }
+  const want = (what: string) => o.only === null || o.only === what;
+  const ratios = new Map<string, number[]>();
+  const note = (key: string, v: number) => ratios.set(key, [...(ratios.get(key) ?? []), v]);
+  console.log(`baseline ${o.baseline}\nthis     ${here}\n(node ${process.version}; ${o.rounds} rounds, builds alternating)`);
+  for (let round = 0; round < o.rounds; round++) {
+    console.log(`\nround ${round + 1}`);
+    if (want("forks"))
+      for (const kernel of ["dragonfly", "netbsd"]) {
+        const [b, t] = sideBySide(o, round, ["forks", kernel, String(o.seconds)]);
+        const x = t.forksPerSecond / b.forksPerSecond;
+        note(`${kernel} forks/s, this over baseline`, x);
+        console.log(`  ${kernel.padEnd(9)} 1 cpu forks/s: baseline ${b.forksPerSecond.toFixed(0)}, this ${t.forksPerSecond.toFixed(0)} (x${x.toFixed(2)})`);
+      }
+    if (want("token")) {
+      const [b, t] = sideBySide(o, round, ["token"]);
+      note("token get+release / CAS floor, baseline", b.tokenNs / b.casNs);
+      note("token get+release / CAS floor, this", t.tokenNs / t.casNs);
+      for (const [name, r] of [["baseline", b], ["this", t]] as const)
+        console.log(`  token ${name.padEnd(8)} ${r.tokenNs.toFixed(1)} ns, CAS floor ${r.casNs.toFixed(1)} ns: x${(r.tokenNs / r.casNs).toFixed(2)}`);
+    }
+    if (want("baton")) {
+      const [b, t] = sideBySide(o, round, ["baton"]);
+      note("baton hand-off / ping-pong floor, baseline", b.batonNs / b.floorNs);
+      note("baton hand-off / ping-pong floor, this", t.batonNs / t.floorNs);
+      for (const [name, r] of [["baseline", b], ["this", t]] as const)
+        console.log(`  baton ${name.padEnd(8)} ${r.batonNs.toFixed(0)} ns, floor ${r.floorNs.toFixed(0)} ns: x${(r.batonNs / r.floorNs).toFixed(2)}`);
+    }
+  }
+  console.log("\nover the rounds:");
+  for (const [key, xs] of ratios) console.log(`  ${key}: ${spread(xs)}`);
+}
+
+main();

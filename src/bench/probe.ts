@@ -1,0 +1,119 @@
+/*
+ * One speed measurement of one build of forkstorm, for compare.ts: `node probe.js ROOT WHAT`
+ * loads the compiled modules of the checkout at ROOT (its dist/) and prints one JSON line.
+ *
+ *   forks KERNEL SECONDS  one-cpu fork-exit-wait, free, no chaos, seed 1: forks per second
+ *   token                 uncontended lwkt_gettoken + lwkt_reltoken and the raw CAS spin lock
+ *                         (compareExchange + store), interleaved, best round's median, ns/op
+ *   baton                 the Atomics.wait/notify ping-pong floor, then the baton hand-off, ns
+ *   hash KERNEL MODE SEED a controlled run (mixed, 3 cpus, 300 ops): its event hash and steps
+ *
+ * It uses only modules and exports every build since d42010b has, so an older checkout can be
+ * measured by a newer probe.
+ */
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+
+const [rootArg, what, ...rest] = process.argv.slice(2);
+const root = resolve(rootArg ?? ".");
+const load = (path: string) => import(pathToFileURL(resolve(root, "dist", path)).href);
+
+async function forks(kernel: string, seconds: number): Promise<Record<string, number>> {
+  const { stress } = await load("src/run/stress.js");
+  const { report } = await stress({ kernel, scenario: "fork-exit-wait", cpus: 1, seconds, mode: "free", seed: 1, chaos: 0, bugs: [], keepGoing: false });
+  if (report.verdict !== "clean") throw new Error(`${kernel} fork-exit-wait ended ${report.verdict}`);
+  return { forksPerSecond: (report.ops.bySyscall.fork?.ok ?? 0) / report.elapsedSeconds };
+}
+
+const BATCH = 2000;
+const SAMPLES = 25;
+const ROUNDS = 7;
+
+async function token(): Promise<Record<string, number>> {
+  const [{ Image }, { imageTables }, { LAB, labSpec }, { THREAD }, { Thread }, { installSync }, { initSleepQueues }, tok] = await Promise.all([
+    load("src/shm/image.js"),
+    load("src/sched/spec.js"),
+    load("src/selftest/lab.js"),
+    load("src/shm/core.js"),
+    load("src/sched/thread.js"),
+    load("src/sync/seam.js"),
+    load("src/sync/sleep.js"),
+    load("src/sync/token.js"),
+  ]);
+  const image = Image.create(imageTables(labSpec(1)));
+  const td = new Thread(image.table(THREAD).alloc(), 0, "probe", undefined);
+  const fail = () => {
+    throw new Error("probe: nothing blocks here");
+  };
+  installSync(image, { current: () => td, ready: fail, ticks: () => 0, spinWait: () => {}, nanotime: () => performance.now() * 1e6 });
+  initSleepQueues();
+  const labs = image.table(LAB);
+  const lab = labs.view(labs.alloc());
+  const i32: Int32Array = image.i32;
+  const t = lab.ptr("tok");
+  const raw = lab.ptr("res0");
+  const cas = () => {
+    for (let i = 0; i < BATCH; i++) {
+      while (Atomics.compareExchange(i32, raw, 0, 1) !== 0);
+      Atomics.store(i32, raw, 0);
+    }
+  };
+  // Driven as kernel code calls it: yield* inside a generator (it never yields here).
+  const tokens = () => {
+    const g = (function* () {
+      for (let i = 0; i < BATCH; i++) {
+        yield* tok.lwkt_gettoken(t);
+        tok.lwkt_reltoken(t);
+      }
+    })();
+    if (!g.next().done) fail();
+  };
+  const best = { casNs: Infinity, tokenNs: Infinity };
+  for (let round = 0; round < ROUNDS; round++) {
+    best.casNs = Math.min(best.casNs, medianNs(cas));
+    best.tokenNs = Math.min(best.tokenNs, medianNs(tokens));
+  }
+  return best;
+}
+
+/** ns per operation: the median of SAMPLES timed batches. */
+function medianNs(batch: () => void): number {
+  const ns: number[] = [];
+  for (let s = 0; s < SAMPLES; s++) {
+    const t0 = performance.now();
+    batch();
+    ns.push(((performance.now() - t0) * 1e6) / BATCH);
+  }
+  return ns.sort((a, b) => a - b)[SAMPLES >> 1];
+}
+
+async function baton(): Promise<Record<string, number>> {
+  const { pingPongFloor, batonHandOff } = await load("src/bench/baton.js");
+  const floorNs: number = await pingPongFloor();
+  const { ns } = await batonHandOff();
+  return { floorNs, batonNs: ns };
+}
+
+async function hash(kernel: string, mode: string, seed: number): Promise<Record<string, number | string>> {
+  const { stress } = await load("src/run/stress.js");
+  const { report } = await stress({ kernel, scenario: "mixed", cpus: 3, ops: 300, mode, seed, chaos: 0, bugs: [], keepGoing: false });
+  return { eventHash: report.eventHash, steps: report.steps, verdict: report.verdict };
+}
+
+async function main(): Promise<void> {
+  let out: Record<string, number | string>;
+  if (what === "forks") out = await forks(rest[0], Number(rest[1] ?? 4));
+  else if (what === "token") out = await token();
+  else if (what === "baton") out = await baton();
+  else if (what === "hash") out = await hash(rest[0], rest[1], Number(rest[2]));
+  else throw new Error(`probe: unknown measurement ${what} (forks KERNEL SECONDS | token | baton | hash KERNEL MODE SEED)`);
+  console.log(JSON.stringify(out));
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(`probe: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(4);
+  },
+);
