@@ -9,7 +9,7 @@
  */
 import { RTCTL, TF_CALL, TF_DONE, THREAD } from "../shm/core.js";
 import { Cpu, cpu_progress } from "../sched/cpu.js";
-import { programId, registerCollector, registerProgram } from "../sched/programs.js";
+import { programById, programId, registerCollector, registerProgram } from "../sched/programs.js";
 import type { Handle } from "../shm/table.js";
 import { ev, EV } from "../shm/trace.js";
 import { errnoName } from "../sync/errno.js";
@@ -128,6 +128,15 @@ export function forkReturn(child: Handle): void {
   c.td_prog = own ? p.td_prog : p.tf_cprog;
   const from = own ? p.ptr("td_arg0") : p.ptr("tf_cargs");
   for (let i = 0; i < 4; i++) image.i32[c.ptr("td_arg0") + i] = image.i32[from + i];
+}
+
+/**
+ * Program `id` is a kernel's scripted program. The script runner's init is parked in its idle
+ * read, not in wait(2), so the kernels' userret reaps init's zombies for it; a stress run's init
+ * program reaps with wait(2) itself and must see every worker it started end.
+ */
+export function isScriptProgram(id: number): boolean {
+  return programById(id)?.name.endsWith(".script") ?? false;
 }
 
 /** The run is ending: user programs stop making work and exit (stress runs drain before the final audit). */

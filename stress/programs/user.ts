@@ -181,14 +181,20 @@ const common: Record<string, Body> = {
   },
 };
 
-/** The worker: `actions` weighted picks from its mix, then exit. args: mix, seq. */
-function* worker(k: KernelActions, [mix, seq]: readonly number[]): KGen {
+/** Actions a worker takes before it exits and init replaces it. */
+const WORKER_ACTIONS = 16;
+
+/**
+ * The worker: weighted picks from its mix, then exit. args: mix, seq, persistent (1: pick until
+ * the run drains, as a will-it-scale task loops; 0: WORKER_ACTIONS picks).
+ */
+function* worker(k: KernelActions, [mix, seq, persistent]: readonly number[]): KGen {
   const u = new User(k, seq);
   const weights = MIXES[mix] ?? {};
   const menu = ACTIONS.filter((a) => (weights[a] ?? 0) > 0 && (common[a] || k.extra[a]));
   const total = menu.reduce((n, a) => n + weights[a]!, 0);
   if (gone(yield* u.call("sigaction", { sig: SIGUSR1, handler: "catch" }))) return;
-  for (let i = 0; i < 16 && !draining() && total > 0; i++) {
+  for (let i = 0; (persistent || i < WORKER_ACTIONS) && !draining() && total > 0; i++) {
     let x = u.rng.below(total);
     const a = menu.find((m) => (x -= weights[m]!) < 0)!;
     const body = common[a] ?? k.extra[a]!;
@@ -197,19 +203,33 @@ function* worker(k: KernelActions, [mix, seq]: readonly number[]): KGen {
   yield* u.call("exit", { status: 0 });
 }
 
-/** init: start `population` workers, reap whatever becomes a zombie, replace workers; idle once draining. */
-function* init(k: KernelActions, [population, mix]: readonly number[]): KGen {
+/**
+ * init: start `population` workers (0: one per cpu), reap whatever becomes a zombie, replace
+ * each worker that ends (not the orphans it also reaps: they would grow the population); idle
+ * once draining. args: population, mix, persistent (handed to the workers).
+ */
+function* init(k: KernelActions, [perScenario, mix, persistent]: readonly number[]): KGen {
   const u = new User(k, 0);
+  const population = perScenario || (Cpu.current()?.spec.cpus ?? 1);
   let seq = 1;
-  const start = function* (): KGen<RawResult> {
-    return yield* u.spawn("fork", {}, "worker", [mix, seq++]);
+  const workers = new Set<number>();
+  /** Start workers up to the population; stop at a failed fork (EAGAIN at maxproc), retried after the next reap. */
+  const replenish = function* (): KGen<boolean> {
+    while (!draining() && workers.size < population) {
+      const r = yield* u.spawn("fork", {}, "worker", [mix, seq++, persistent]);
+      if (gone(r)) return false;
+      if (r.errno !== 0) break;
+      workers.add(r.ret);
+    }
+    return true;
   };
-  for (let i = 0; i < population; i++) if (gone(yield* start())) return;
+  if (!(yield* replenish())) return;
   for (;;) {
     const r = yield* u.call("wait", { pid: -1 });
     if (gone(r)) return;
     if (r.errno === ECHILD && draining()) break;
-    if (!draining() && (r.errno === 0 || r.errno === ECHILD)) if (gone(yield* start())) return;
+    if (r.errno === 0) workers.delete(r.ret);
+    if (!(yield* replenish())) return;
   }
   // Drained: every process is reaped. Sleep until the machine stops (on a channel nobody wakes).
   const idle = image.table(THREAD).view(curthread().h).ptr("td_wchan");

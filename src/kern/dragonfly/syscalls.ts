@@ -9,7 +9,7 @@ import { curthread, image, type KGen } from "../../sync/seam.js";
 import { EINVAL, EPERM, ESRCH } from "../../sync/errno.js";
 import { PRELE } from "../../sync/phold.js";
 import { lwkt_gettoken, lwkt_reltoken } from "../../sync/token.js";
-import { EXITED } from "../usermode.js";
+import { EXITED, isScriptProgram } from "../usermode.js";
 import type { RawResult } from "../kernel.js";
 import { CALL_NAMES } from "./calls.js";
 import { credV, G, lwpV, pgrpV, plimitV, procV, type ProcV } from "./globals.js";
@@ -216,7 +216,8 @@ export function* dfly_syscall(call: number, a: readonly number[]): KGen<RawResul
 
 /**
  * userret: an lwp told to exit leaves; pending signals are taken (a fatal one exits the
- * process); init reaps every zombie child it has with WNOHANG waits (its SIGCHLD handling).
+ * process); the scripted init reaps every zombie child it has with WNOHANG waits (its SIGCHLD
+ * handling; a stress run's init waits for its children itself).
  */
 export function* dfly_userret(): KGen<boolean> {
   install_sigcheck();
@@ -235,7 +236,7 @@ export function* dfly_userret(): KGen<boolean> {
     yield* exit1(W_EXITCODE(0, fatal));
     return false;
   }
-  if (p.h === G().initproc) {
+  if (p.h === G().initproc && isScriptProgram(threadOf(curthread().h).td_prog)) {
     void caught.includes(SIGCHLD);
     void sigmask;
     for (;;) {

@@ -12,7 +12,7 @@ import { EINVAL, EPERM } from "../../sync/errno.js";
 import { mutex_enter, mutex_exit } from "../../sync/kmutex.js";
 import { curthread, image, type KGen } from "../../sync/seam.js";
 import type { RawResult } from "../kernel.js";
-import { EXITED, registerKernelEntry } from "../usermode.js";
+import { EXITED, isScriptProgram, registerKernelEntry } from "../usermode.js";
 import { CALL_NAMES, type CallName } from "./calls.js";
 import { exit1, lwp_exit, sys_execve, sys_wait } from "./kern_exit.js";
 import { child_return, fork1, sys___clone, sys___vfork14, sys_fork, sys_vfork, type ForkResult } from "./kern_fork.js";
@@ -103,7 +103,8 @@ function* syscall(call: number, a: readonly number[]): KGen<RawResult> {
 
 /**
  * userret: act on pending signals (stop, continue, die, run a handler); an lwp whose process is
- * exiting leaves. init then reaps every zombie child of its own (WNOHANG waits).
+ * exiting leaves. The scripted init then reaps every zombie child of its own (WNOHANG waits; a
+ * stress run's init waits for its children itself).
  */
 function* userret(): KGen<boolean> {
   const l = curlwp();
@@ -118,7 +119,7 @@ function* userret(): KGen<boolean> {
     yield* exit1(p, l, r); // killed by signal r: the wait status is the signal number
     return false;
   }
-  if (p.h === G().initproc) {
+  if (p.h === G().initproc && isScriptProgram(l.l_startprog)) {
     for (;;) {
       const w = yield* sys_wait(p, -1, WNOHANG | WALLSIG); // every zombie, whatever its exit signal
       if (w.error || w.pid === 0) break;
