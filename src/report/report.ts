@@ -10,6 +10,7 @@ import { PACKAGE_ROOT } from "../sched/machine.js";
 import { mergeLockstat, type LockStat } from "../sync/lockstat.js";
 import { cyclesIn } from "../sync/witness.js";
 import type { SyscallCount } from "../kern/usermode.js";
+import type { SchedStat } from "../sched/schedstat.js";
 
 export const VERSION: string = (JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string }).version;
 
@@ -53,6 +54,8 @@ export interface StressReport {
   hang: null | { threads: ThreadDump[] };
   lockstat: LockStat[];
   witness: { cycle: string[] }[];
+  /** Free mode: where the cpus' time went, summed over cpus (src/sched/schedstat.ts). */
+  schedstat?: SchedStat;
   /** Internal error text when verdict is "error". */
   error?: string;
 }

@@ -12,6 +12,7 @@ import { loadKernel } from "../kern/registry.js";
 import type { CpuResult, ViolationRecord } from "../sched/cpu.js";
 import { Machine, type CpuPool } from "../sched/machine.js";
 import { PctChooser } from "../sched/pct.js";
+import { mergeSchedstat, type SchedStat } from "../sched/schedstat.js";
 import { isControlled } from "../sched/strategy.js";
 import type { MachineSpec } from "../sched/spec.js";
 import { chromeTrace } from "../report/trace.js";
@@ -106,6 +107,7 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     stopOnViolation: !o.keepGoing,
     bugs: o.bugs,
     drainAtOps: o.ops,
+    placement: sc.placement,
     plantCrashAfterOps: o.plantCrashAfterOps,
   }, o.pool ?? null);
   model.boot(m, limits, { program: sc.init, args: sc.initArgs });
@@ -179,6 +181,7 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     violations,
     hang: verdict === "hang" ? { threads: results.flatMap((r) => r.threads) } : null,
     ...mergeLocks(results),
+    ...(controlled ? {} : { schedstat: mergeSchedstat(results.map((r) => r.extras.schedstat as SchedStat)) }),
     ...(error ? { error } : {}),
   };
   const unwritten: WriteFailure[] = [];

@@ -110,7 +110,7 @@ export class Cpu {
     const t = this.image.table(THREAD);
     const o = t.layout.offsets;
     this.td = { base: t.base, stride: t.layout.stride, flags: o.td_flags, prog: o.td_prog, args: o.td_arg0 };
-    this.inbox = new Inboxes(this.image, spec.maxThreads);
+    this.inbox = new Inboxes(this.image, spec.maxThreads, cpuid);
     this.gdOps = this.inbox.opsWord(cpuid);
     this.nexttoWord = this.inbox.words(cpuid).nextto;
     this.epochMs = Atomics.load(this.i32, this.rt.rt_epoch_hi) * 2 ** 31 + Atomics.load(this.i32, this.rt.rt_epoch_lo);

@@ -13,6 +13,7 @@
 import { POINT_SLEEP, type PointKind } from "../shm/hooks.js";
 import type { Addr } from "../shm/table.js";
 import { Rng } from "./rng.js";
+import { schedstat } from "./schedstat.js";
 import type { Strategy } from "./strategy.js";
 
 /** Longest injected stall, in microseconds. */
@@ -48,6 +49,7 @@ export class FreeStrategy implements Strategy {
   atPoint(kind: PointKind): number {
     if (kind !== POINT_SLEEP && this.rng.below(SLEEP_BOOST) !== 0) return this.gap();
     const us = this.rng.below(MAX_STALL_US);
+    const t0 = performance.now();
     if (this.rng.below(4) === 0) {
       // Sleep-like stall: the OS may run the other cpus' threads on this core meanwhile.
       Atomics.wait(this.i32, this.quiet, 0, us / 1000);
@@ -55,6 +57,8 @@ export class FreeStrategy implements Strategy {
       const until = performance.now() + us / 1000;
       while (performance.now() < until);
     }
+    schedstat.stalls++;
+    schedstat.stallNs += (performance.now() - t0) * 1e6;
     return this.gap();
   }
 
@@ -62,11 +66,17 @@ export class FreeStrategy implements Strategy {
     // Spin a little, then give the core away: with more cpus than cores, the holder may be
     // waiting for this very core, and a spinner that keeps it only delays the release.
     if (++this.spins & 7) return;
+    const t0 = performance.now();
     if (addr === undefined) Atomics.wait(this.i32, this.quiet, 0, 0.02);
     else Atomics.wait(this.i32, addr, Atomics.load(this.i32, addr), 1);
+    schedstat.spinWaits++;
+    schedstat.spinNs += (performance.now() - t0) * 1e6;
   }
 
   idle(doorbell: Addr, seen: number, ms: number): void {
+    const t0 = performance.now();
     Atomics.wait(this.i32, doorbell, seen, ms);
+    schedstat.idleWaits++;
+    schedstat.idleNs += (performance.now() - t0) * 1e6;
   }
 }

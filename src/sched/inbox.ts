@@ -7,6 +7,7 @@
 import { globaldataDecl, RTCTL, THREAD } from "../shm/core.js";
 import type { Image } from "../shm/image.js";
 import { slotOf, type Handle } from "../shm/table.js";
+import { schedstat } from "./schedstat.js";
 
 export class Inboxes {
   private readonly i32: Int32Array;
@@ -15,7 +16,8 @@ export class Inboxes {
   private readonly cap: number;
   readonly runnable: number;
 
-  constructor(img: Image, maxThreads: number) {
+  /** `self`: the cpu this worker runs (its readies are counted in schedstat), -1 on the orchestrator. */
+  constructor(img: Image, maxThreads: number, private readonly self = -1) {
     this.i32 = img.i32;
     const g = img.table(globaldataDecl(maxThreads));
     const o = g.layout.offsets;
@@ -58,7 +60,12 @@ export class Inboxes {
     i32[g + this.gd.tail] = (tail + 1) % this.cap;
     Atomics.store(i32, g + this.gd.lock, 0);
     Atomics.add(i32, g + this.gd.doorbell, 1);
-    Atomics.notify(i32, g + this.gd.doorbell);
+    const woke = Atomics.notify(i32, g + this.gd.doorbell);
+    if (cpu === this.self) schedstat.readyLocal++;
+    else if (this.self >= 0) {
+      schedstat.readyRemote++;
+      schedstat.doorbellWakes += woke;
+    }
   }
 
   /** Take everything queued for this cpu. */
