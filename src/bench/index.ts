@@ -49,6 +49,7 @@ function setup() {
     ticks: () => 0,
     spinWait: () => {},
     nanotime: () => performance.now() * 1e6,
+    newThreadCpu: () => 0,
   });
   initSleepQueues();
   const labs = image.table(LAB);

@@ -23,6 +23,7 @@ import { installBugs } from "../bugs/switch.js";
 import { Baton } from "./baton.js";
 import { Inboxes } from "./inbox.js";
 import { collect, programById, resetCollectors } from "./programs.js";
+import { placer } from "./placement.js";
 import { makeStrategy } from "./strategies.js";
 import { imageTables, type MachineSpec } from "./spec.js";
 import type { Strategy } from "./strategy.js";
@@ -150,6 +151,7 @@ export class Cpu {
         cpu.strategy.spinWait();
       },
       nanotime: () => performance.now() * 1e6,
+      newThreadCpu: placer(this.spec.placement ?? "spread", this.rt.rt_nextcpu, this.spec.cpus, this.cpuid, () => current?.pid ?? 0),
     });
     initSleepQueues();
     installBugs(this.spec.bugs ?? []);

@@ -102,6 +102,9 @@ export class Machine {
       ticks: () => (this.spec.clock === "logical" ? Atomics.load(i32, this.rt.rt_ticks) : Math.floor(((Date.now() - this.epochMs()) * this.spec.hz) / 1000)),
       spinWait: () => {},
       nanotime: () => performance.now() * 1e6,
+      newThreadCpu: () => {
+        throw new Error("the orchestrator creates no lwp (Machine.spawn places its threads)");
+      },
     });
     initSleepQueues();
   }

@@ -4,6 +4,7 @@
  */
 import { globaldataDecl, RTCTL, SLEEPQ, SLEEPQ_BUCKETS, THREAD } from "../shm/core.js";
 import type { TableSpec } from "../shm/image.js";
+import type { Placement } from "./placement.js";
 import type { StrategyConfig } from "./strategy.js";
 export type { StrategyConfig };
 
@@ -28,6 +29,8 @@ export interface MachineSpec {
    * controlled run the drain starts at the same step every time.
    */
   drainAtOps?: number;
+  /** Where a new lwp's thread starts (placement.ts); default spread. */
+  placement?: Placement;
   /** Harness self-test: cpu 0 throws (a worker crash) once it completed this many system calls. */
   plantCrashAfterOps?: number;
 }

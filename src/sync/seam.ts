@@ -53,6 +53,8 @@ export interface SchedServices {
   spinWait(): void;
   /** Nanoseconds, for lockstat. */
   nanotime(): number;
+  /** usched: the cpu a new lwp's thread starts on (src/sched/placement.ts). */
+  newThreadCpu(): number;
 }
 
 export let sched: SchedServices;

@@ -15,11 +15,21 @@ const MODULE: Record<KernelName, string> = {
 const ROOMY = { maxproc: 160, nproc: 120, tables: { thread: 768 } };
 
 function scenario(kernel: KernelName, name: string, description: string, mix: Mix, population: number, limits: Scenario["limits"] = ROOMY): Scenario {
-  return { kernel, name, description, limits, module: MODULE[kernel], init: `${kernel}.init`, initArgs: [population, mixIndex(mix)] };
+  return { kernel, name, description, limits, module: MODULE[kernel], init: `${kernel}.init`, initArgs: [population, mixIndex(mix), 0] };
+}
+
+/**
+ * will-it-scale's fork test: one shell per cpu that forks and reaps for the whole run, each
+ * child starting and exiting on its shell's cpu. Only the kernel's shared state crosses cpus.
+ */
+function affine(kernel: KernelName): Scenario {
+  const description = "will-it-scale style: one persistent shell per cpu forking children that exit at once, each child on its shell's cpu";
+  return { ...scenario(kernel, "fork-exit-wait-affine", description, MIX.forkExitWait, 0), initArgs: [0, mixIndex(MIX.forkExitWait), 1], placement: "affine" };
 }
 
 export const SCENARIOS: readonly Scenario[] = [
   scenario("dragonfly", "fork-exit-wait", "shells forking children that exit at once, and reaping them", MIX.forkExitWait, 8),
+  affine("dragonfly"),
   scenario("dragonfly", "vfork-exec", "vfork parents asleep on P_PPWAIT until the child execs or exits", MIX.vforkExec, 8),
   scenario("dragonfly", "rfork-flags", "rfork with every flag combination, valid and invalid, with and without RFPROC", MIX.rforkFlags, 8),
   scenario("dragonfly", "lwp-storm", "threaded processes creating lwps that exit on their own, and exiting under them", MIX.lwpStorm, 6),
@@ -29,6 +39,7 @@ export const SCENARIOS: readonly Scenario[] = [
   scenario("dragonfly", "wait-race", "several lwps of one process waiting at once while its children exit", MIX.waitRace, 6),
   scenario("dragonfly", "mixed", "everything at once: every syscall, every interlock", MIX.dragonflyMixed, 8),
   scenario("netbsd", "fork-exit-wait", "shells forking children that exit at once, and reaping them", MIX.forkExitWait, 8),
+  affine("netbsd"),
   scenario("netbsd", "vfork-exec", "vfork and __vfork14 parents in cv_wait on p_waitcv until the child execs or exits", MIX.vforkExec, 8),
   scenario("netbsd", "clone-flags", "__clone with every flag combination, valid and invalid", MIX.cloneFlags, 8),
   scenario("netbsd", "pgsignal-vs-fork", "killpg racing forks inside the signalled group", MIX.pgsignalVsFork, 6),

@@ -3,6 +3,7 @@
  * process tree and keeps it populated. Weights live in the init program's arguments.
  */
 import type { KernelName, Limits } from "../../src/kern/kernel.js";
+import type { Placement } from "../../src/sched/placement.js";
 
 export interface Scenario {
   readonly name: string;
@@ -11,7 +12,9 @@ export interface Scenario {
   readonly limits: Partial<Omit<Limits, "tables">> & { tables?: Record<string, number> };
   /** Worker module (dist-relative) that registers the scenario's user programs. */
   readonly module: string;
-  /** The program init runs instead of the scripted one, and its arguments. */
+  /** The program init runs instead of the scripted one, and its arguments (population, mix, persistent). */
   readonly init: string;
   readonly initArgs: readonly number[];
+  /** Where new threads start (src/sched/placement.ts); default spread. */
+  readonly placement?: Placement;
 }

@@ -632,16 +632,15 @@ export function lwkt_schedule_new(td: Handle): void {
 export function lwkt_free_unstarted(td: Handle): void {
   image.table(THREAD).free(td, "lwkt_free_thread");
 }
-/** Round-robin cpu placement, or the first cpu of a mask. */
+/** The first cpu of a mask, or where the scheduler places a new thread (usched). */
 export function pick_cpu(mask: number): number {
-  const g = G();
-  const ncpus = g.ncpus;
+  const ncpus = G().ncpus;
   if (mask) for (let c = 0; c < ncpus; c++) if (mask & (1 << c)) return c;
-  return (atomic_fetchadd_int(rtAddr("rt_nextcpu"), 1) >>> 0) % ncpus;
+  return sched.newThreadCpu();
 }
 
 /** &rtctl->field: the runtime's run-control record is never kmalloc'd, so it has no handle. */
-function rtAddr(field: "rt_live" | "rt_nextcpu"): number {
+function rtAddr(field: "rt_live"): number {
   const rt = image.table(RTCTL);
   return rt.recordBase(0) + rt.layout.offsets[field];
 }

@@ -363,8 +363,8 @@ export function lwp_free(l: LwpView): void {
 }
 
 /**
- * Start the simulated thread that runs an lwp's user side, on the next cpu in turn (a forked
- * child starts elsewhere). It runs where its creator said (forkReturn: setForkReturn's program,
+ * Start the simulated thread that runs an lwp's user side, on the cpu the scheduler places it
+ * (src/sched/placement.ts: by default the next in turn, so a forked child starts elsewhere). It runs where its creator said (forkReturn: setForkReturn's program,
  * or the creator's own); the thread first passes through the "netbsd.lwpstart" trampoline
  * (entry.ts), which does the kernel's start-up of the lwp (child_return for a forked child).
  */
@@ -376,7 +376,7 @@ export function lwp_start_thread(l: LwpView, forked: boolean): void {
     return;
   }
   const td = threads.view(h);
-  td.td_gd = (atomic_fetchadd_int(rtAddr("rt_nextcpu"), 1) >>> 0) % G().ncpus;
+  td.td_gd = sched.newThreadCpu();
   forkReturn(h);
   // "As its creator": the creator's own program, not the trampoline it started in.
   l.l_startprog = td.td_prog === programId(LWPSTART) ? curlwp().l_startprog : td.td_prog;
@@ -390,7 +390,7 @@ export function lwp_start_thread(l: LwpView, forked: boolean): void {
 }
 
 /** &rtctl->field: the runtime's run-control record is never kmalloc'd, so it has no handle. */
-function rtAddr(field: "rt_live" | "rt_nextcpu"): number {
+function rtAddr(field: "rt_live"): number {
   const rt = image.table(RTCTL);
   return rt.recordBase(0) + rt.layout.offsets[field];
 }

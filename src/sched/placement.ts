@@ -1,0 +1,28 @@
+/*
+ * Where a new lwp's thread starts (the model's usched): MachineSpec.placement.
+ *  - spread: round-robin over the cpus (rtctl.rt_nextcpu). A forked child usually starts on
+ *    another cpu than its parent, so parent and child meet across cpus: what race hunting wants.
+ *  - affine: on its creator's cpu, as DragonFly's lwp_fork places it (000:778) and NetBSD's
+ *    lwp_create inherits l_cpu, with no balancer moving it after. Init's children -- the
+ *    workers -- are still spread: init stands for the harness that pins one shell per cpu, as
+ *    will-it-scale does. Nothing crosses cpus but the kernel's own shared state, so this is the
+ *    workload that shows what the kernel's locks let scale.
+ * Either way the choice is a scheduling point, like the atomic it was in the kernel code.
+ */
+import { syncPoint } from "../shm/hooks.js";
+import { atomic_fetchadd_int } from "../sync/atomic.js";
+
+export type Placement = "spread" | "affine";
+
+/** The pid of init, whose children are spread under either placement. */
+const INIT_PID = 1;
+
+export function placer(placement: Placement, nextcpu: number, cpus: number, cpuid: number, creatorPid: () => number): () => number {
+  const spread = () => (atomic_fetchadd_int(nextcpu, 1) >>> 0) % cpus;
+  if (placement === "spread") return spread;
+  return () => {
+    if (creatorPid() === INIT_PID) return spread();
+    syncPoint();
+    return cpuid;
+  };
+}
