@@ -60,7 +60,9 @@ export class Inboxes {
     i32[g + this.gd.tail] = (tail + 1) % this.cap;
     Atomics.store(i32, g + this.gd.lock, 0);
     Atomics.add(i32, g + this.gd.doorbell, 1);
-    const woke = Atomics.notify(i32, g + this.gd.doorbell);
+    // Only a cpu that said it sleeps needs the futex wake (free.ts and baton.ts set gd_idle
+    // before they sleep on the doorbell, then look at it once more).
+    const woke = Atomics.load(i32, g + this.gd.idle) !== 0 ? Atomics.notify(i32, g + this.gd.doorbell) : 0;
     if (cpu === this.self) schedstat.readyLocal++;
     else if (this.self >= 0) {
       schedstat.readyRemote++;

@@ -47,11 +47,12 @@ export function makeStrategy(spec: MachineSpec, img: Image, inbox: Inboxes, cpui
   const s = spec.strategy;
   const chooserState = new Int32Array(CHOOSER_WORDS); // this cpu's copy: baton.ts carries it
   const chooser = makeChooser(spec, chooserState);
-  if (chooser === null) return new FreeStrategy(img.i32, rtWord(img, "rt_quiet"), subseed(s.seed, cpuid), s.name === "free" ? s.chaos : 0);
+  const spareCores = spec.cpus <= availableParallelism();
+  if (chooser === null) return new FreeStrategy(img.i32, rtWord(img, "rt_quiet"), subseed(s.seed, cpuid), s.name === "free" ? s.chaos : 0, inbox.words(cpuid).idle, spareCores);
   const cpus: CpuWords[] = Array.from({ length: spec.cpus }, (_, c) => ({ ...inbox.words(c), doorbell: inbox.doorbell(c) }));
   // Waiting cpus spin for the baton only when every cpu can have a core (overcommitted, a
   // spinner would take the core the holder needs); how long they spin never changes a decision.
-  const spins = spec.cpus <= availableParallelism() ? SPINS_DEFAULT : SPINS_OVERCOMMITTED;
+  const spins = spareCores ? SPINS_DEFAULT : SPINS_OVERCOMMITTED;
   const rt = { baton: rtWord(img, "rt_baton"), step: rtWord(img, "rt_step"), choices: rtWord(img, "rt_choices"), hash0: rtWord(img, "rt_hash0"), hash1: rtWord(img, "rt_hash1"), chooser: rtWord(img, "rt_chooser"), ticks: rtWord(img, "rt_ticks"), stop: rtWord(img, "rt_stop") };
   return new Baton(img.i32, rt, cpus, cpuid, chooser, chooserState, s.name, runnableHere, undefined, spins);
 }
