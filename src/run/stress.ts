@@ -47,6 +47,8 @@ export interface StressOptions {
   signal?: AbortSignal;
   /** Harness self-test: make cpu 0's worker throw after this many of its system calls. */
   plantCrashAfterOps?: number;
+  /** lockstat keeps each lock class's acquiring and waiting kernel functions (a little slower). */
+  lockSites?: boolean;
   /** Worker threads to run on (a hunt's executions share one pool); default: a pool of its own. */
   pool?: CpuPool;
 }
@@ -108,6 +110,7 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     bugs: o.bugs,
     drainAtOps: o.ops,
     placement: sc.placement,
+    lockSites: o.lockSites,
     plantCrashAfterOps: o.plantCrashAfterOps,
   }, o.pool ?? null);
   model.boot(m, limits, { program: sc.init, args: sc.initArgs });

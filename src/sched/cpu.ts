@@ -137,7 +137,7 @@ export class Cpu {
   private install(): void {
     const cpu = this;
     // A pooled worker runs one machine after another: start every per-cpu record afresh.
-    resetLockstat();
+    resetLockstat(this.spec.lockSites);
     resetWitness();
     resetCollectors();
     installSync(this.image, {

@@ -29,6 +29,8 @@ export interface MachineSpec {
    * controlled run the drain starts at the same step every time.
    */
   drainAtOps?: number;
+  /** lockstat keeps the acquiring and waiting kernel functions of each lock class (sync/lockstat.ts). */
+  lockSites?: boolean;
   /** Where a new lwp's thread starts (placement.ts); default spread. */
   placement?: Placement;
   /** Harness self-test: cpu 0 throws (a worker crash) once it completed this many system calls. */

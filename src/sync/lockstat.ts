@@ -1,45 +1,126 @@
 /*
- * lockstat: per lock class (`proc.p_token`, `pgrp.pg_lock`...), acquisitions, contended
- * acquisitions, time spent waiting and time held. Counters are per cpu (no shared cache line on
- * the hot path) and merged when the run ends. Hold time is sampled on one acquisition in
- * HOLD_SAMPLE and scaled, so an uncontended token stays close to the cost of its CAS.
+ * lockstat: per lock class (`proc.p_token`, `pgrp.pg_lock`...), in the terms of Linux's lock_stat
+ * and NetBSD's lockstat(8): acquisitions, contentions, wait time and hold time (min / avg / max /
+ * total, and log2 histograms). Counters are per cpu (no shared cache line on the hot path) and
+ * merged when the run ends. Hold time is sampled on one acquisition in HOLD_SAMPLE and scaled,
+ * so an uncontended token stays close to the cost of its CAS.
+ *
+ * Wait totals are summed over the waiting threads: two threads waiting 1 ms at once count 2 ms,
+ * so a class's wait total can exceed the run's length (lock_stat's waittime-total does the same).
+ *
+ * With sites on (resetLockstat(true): benchmarks, HTML reports), each class also keeps its
+ * kernel functions: the one that acquired (sampled, one acquisition in SITE_SAMPLE, scaled) and
+ * the one that waited (every contention) -- the first caller outside src/sync on the stack.
  */
 import type { Addr } from "../shm/table.js";
 import { image, sched } from "./seam.js";
+
+/** Buckets of a histogram: bucket i counts times in [2^i, 2^(i+1)) ns (the last one: and above). */
+export const HIST_BUCKETS = 40;
+
+/** One kernel function's share of a lock class. */
+export interface LockSite {
+  fn: string;
+  /** Acquisitions made in this function (sampled and scaled: an estimate). */
+  acquisitions: number;
+  /** Contended acquisitions that waited in this function, and their wait (exact). */
+  contended: number;
+  waitNs: number;
+  waitMaxNs: number;
+}
 
 export interface LockStat {
   lock: string;
   acquisitions: number;
   contended: number;
+  /** Total wait, summed over threads (see above). */
   waitNs: number;
+  /** Total hold, estimated from sampled holds. */
   holdNs: number;
+  waitMinNs: number;
+  waitMaxNs: number;
+  /** Sampled holds: their count, min and max. */
+  holdSamples: number;
+  holdMinNs: number;
+  holdMaxNs: number;
+  waitHist: number[];
+  holdHist: number[];
+  /** Empty unless sites were on; by contentions, then acquisitions. */
+  sites: LockSite[];
 }
 
 const HOLD_SAMPLE = 16;
+const SITE_SAMPLE = 256;
 
-const byAddr = new Map<Addr, LockStat>();
-const byClass = new Map<string, LockStat>();
+interface ClassStat extends Omit<LockStat, "sites"> {
+  siteMap: Map<string, LockSite>;
+}
+
+const byAddr = new Map<Addr, ClassStat>();
+const byClass = new Map<string, ClassStat>();
 let sampleTick = 0;
+let siteTick = 0;
+let sitesOn = false;
 
 /** One-entry cache in front of byAddr: a hot loop on one lock skips the map. */
 let lastLock: Addr = -1;
-let lastStat: LockStat | undefined;
+let lastStat: ClassStat | undefined;
 
-function statOf(lock: Addr): LockStat {
+function newClass(lock: string): ClassStat {
+  return {
+    lock, acquisitions: 0, contended: 0, waitNs: 0, holdNs: 0, waitMinNs: Infinity, waitMaxNs: 0, holdSamples: 0, holdMinNs: Infinity, holdMaxNs: 0,
+    waitHist: new Array<number>(HIST_BUCKETS).fill(0), holdHist: new Array<number>(HIST_BUCKETS).fill(0), siteMap: new Map(),
+  };
+}
+
+function statOf(lock: Addr): ClassStat {
   if (lock === lastLock) return lastStat!;
   let s = byAddr.get(lock);
   if (s === undefined) {
     const cls = image.classOf(lock);
     s = byClass.get(cls);
-    if (s === undefined) {
-      s = { lock: cls, acquisitions: 0, contended: 0, waitNs: 0, holdNs: 0 };
-      byClass.set(cls, s);
-    }
+    if (s === undefined) byClass.set(cls, (s = newClass(cls)));
     byAddr.set(lock, s);
   }
   lastLock = lock;
   lastStat = s;
   return s;
+}
+
+export function histBucket(ns: number): number {
+  return ns < 2 ? 0 : Math.min(HIST_BUCKETS - 1, Math.floor(Math.log2(ns)));
+}
+
+/**
+ * The kernel function on the stack: the first caller outside src/sync (generator resumptions,
+ * frames without a file, are skipped). Tokens a thread takes back at switch-in are the
+ * scheduler's doing: they are named for the primitive that took them.
+ */
+function callerFn(): string {
+  const limit = Error.stackTraceLimit;
+  const prepare = Error.prepareStackTrace;
+  Error.stackTraceLimit = 12;
+  Error.prepareStackTrace = (_e, cs) => cs;
+  const holder: { stack?: unknown } = {};
+  Error.captureStackTrace(holder, callerFn);
+  const frames = holder.stack as NodeJS.CallSite[];
+  Error.stackTraceLimit = limit;
+  Error.prepareStackTrace = prepare;
+  let primitive = "(sync)";
+  for (const f of frames) {
+    const file = f.getFileName();
+    if (!file) continue;
+    if (/[/\\]sync[/\\]/.test(file)) primitive = f.getFunctionName() ?? primitive;
+    else if (/[/\\]sched[/\\]/.test(file)) return `${primitive} (switch-in)`;
+    else return f.getFunctionName() ?? `${file.slice(file.lastIndexOf("/") + 1)}:${f.getLineNumber()}`;
+  }
+  return primitive;
+}
+
+function siteOf(s: ClassStat, fn: string): LockSite {
+  let site = s.siteMap.get(fn);
+  if (site === undefined) s.siteMap.set(fn, (site = { fn, acquisitions: 0, contended: 0, waitNs: 0, waitMaxNs: 0 }));
+  return site;
 }
 
 /*
@@ -56,7 +137,12 @@ let stampEpoch = 1;
 
 /** Count an acquisition; returns a hold-stamp handle (> 0) when this one is sampled, else 0. */
 export function lockstat_acquired(lock: Addr): number {
-  statOf(lock).acquisitions++;
+  const s = statOf(lock);
+  s.acquisitions++;
+  if (sitesOn && ++siteTick >= SITE_SAMPLE) {
+    siteTick = 0;
+    siteOf(s, callerFn()).acquisitions += SITE_SAMPLE;
+  }
   if (++sampleTick < HOLD_SAMPLE) return 0;
   sampleTick = 0;
   const slot = stampNext;
@@ -73,7 +159,13 @@ export function lockstat_released(lock: Addr, since: number): void {
   if (since <= 0) return;
   const slot = (since - 1) % STAMPS;
   if (stampGen[slot] !== ((since - 1 - slot) / STAMPS)) return; // its entry was reused
-  statOf(lock).holdNs += (sched.nanotime() - stamps[slot]) * HOLD_SAMPLE;
+  const ns = sched.nanotime() - stamps[slot];
+  const s = statOf(lock);
+  s.holdNs += ns * HOLD_SAMPLE;
+  s.holdSamples++;
+  if (ns < s.holdMinNs) s.holdMinNs = ns;
+  if (ns > s.holdMaxNs) s.holdMaxNs = ns;
+  s.holdHist[histBucket(ns)]++;
 }
 
 /** A contended acquisition that waited `ns`. */
@@ -81,31 +173,77 @@ export function lockstat_contended(lock: Addr, ns: number): void {
   const s = statOf(lock);
   s.contended++;
   s.waitNs += ns;
+  if (ns < s.waitMinNs) s.waitMinNs = ns;
+  if (ns > s.waitMaxNs) s.waitMaxNs = ns;
+  s.waitHist[histBucket(ns)]++;
+  if (!sitesOn) return;
+  const site = siteOf(s, callerFn());
+  site.contended++;
+  site.waitNs += ns;
+  if (ns > site.waitMaxNs) site.waitMaxNs = ns;
+}
+
+const round = (x: number) => (Number.isFinite(x) ? Math.round(x) : 0);
+
+function sortSites(sites: LockSite[]): LockSite[] {
+  return sites.sort((a, b) => b.contended - a.contended || b.acquisitions - a.acquisitions || a.fn.localeCompare(b.fn));
 }
 
 export function lockstatSnapshot(): LockStat[] {
-  return [...byClass.values()].map((s) => ({ ...s, waitNs: Math.round(s.waitNs), holdNs: Math.round(s.holdNs) }));
+  return [...byClass.values()].map(({ siteMap, ...s }) => ({
+    ...s,
+    waitNs: round(s.waitNs), holdNs: round(s.holdNs), waitMinNs: round(s.waitMinNs), waitMaxNs: round(s.waitMaxNs), holdMinNs: round(s.holdMinNs), holdMaxNs: round(s.holdMaxNs),
+    waitHist: [...s.waitHist], holdHist: [...s.holdHist],
+    sites: sortSites([...siteMap.values()].map((x) => ({ ...x, waitNs: round(x.waitNs), waitMaxNs: round(x.waitMaxNs) }))),
+  }));
 }
+
+/** Min of two recorded minimums, where 0 with no samples means "none". */
+const minOf = (a: number, na: number, b: number, nb: number) => (na === 0 ? b : nb === 0 ? a : Math.min(a, b));
 
 export function mergeLockstat(all: readonly LockStat[][]): LockStat[] {
   const m = new Map<string, LockStat>();
   for (const list of all)
     for (const s of list) {
       const t = m.get(s.lock);
-      if (!t) m.set(s.lock, { ...s });
-      else {
-        t.acquisitions += s.acquisitions;
-        t.contended += s.contended;
-        t.waitNs += s.waitNs;
-        t.holdNs += s.holdNs;
+      if (!t) {
+        m.set(s.lock, { ...s, waitHist: [...s.waitHist], holdHist: [...s.holdHist], sites: s.sites.map((x) => ({ ...x })) });
+        continue;
+      }
+      t.waitMinNs = minOf(t.waitMinNs, t.contended, s.waitMinNs, s.contended);
+      t.holdMinNs = minOf(t.holdMinNs, t.holdSamples, s.holdMinNs, s.holdSamples);
+      t.acquisitions += s.acquisitions;
+      t.contended += s.contended;
+      t.waitNs += s.waitNs;
+      t.holdNs += s.holdNs;
+      t.holdSamples += s.holdSamples;
+      t.waitMaxNs = Math.max(t.waitMaxNs, s.waitMaxNs);
+      t.holdMaxNs = Math.max(t.holdMaxNs, s.holdMaxNs);
+      for (let i = 0; i < HIST_BUCKETS; i++) {
+        t.waitHist[i] += s.waitHist[i];
+        t.holdHist[i] += s.holdHist[i];
+      }
+      for (const x of s.sites) {
+        const y = t.sites.find((z) => z.fn === x.fn);
+        if (!y) t.sites.push({ ...x });
+        else {
+          y.acquisitions += x.acquisitions;
+          y.contended += x.contended;
+          y.waitNs += x.waitNs;
+          y.waitMaxNs = Math.max(y.waitMaxNs, x.waitMaxNs);
+        }
       }
     }
+  for (const s of m.values()) sortSites(s.sites);
   return [...m.values()].sort((a, b) => b.contended - a.contended || b.acquisitions - a.acquisitions);
 }
 
-export function resetLockstat(): void {
+/** Start afresh (a pooled worker runs one machine after another); `sites`: keep kernel functions. */
+export function resetLockstat(sites = false): void {
   lastLock = -1;
   lastStat = undefined;
   byAddr.clear();
   byClass.clear();
+  sitesOn = sites;
+  siteTick = 0;
 }
