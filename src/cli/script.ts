@@ -12,7 +12,8 @@ export const scriptCommand = command({
   options: {},
   async run(_v, [file]) {
     const out = await runScript(readJsonFile(file));
-    process.stdout.write(JSON.stringify({ results: out.results, ps: out.ps, violations: out.violations, unmet: out.unmet }, null, 2) + "\n");
+    process.stdout.write(JSON.stringify({ results: out.results, ps: out.ps, violations: out.violations, unmet: out.unmet, ...(out.auditSkipped ? { auditSkipped: out.auditSkipped } : {}) }, null, 2) + "\n");
+    if (out.auditSkipped) process.stderr.write(`note: ${out.auditSkipped}\n`);
     for (const u of out.unmet) process.stderr.write(`step ${u.step}: expected ${JSON.stringify(u.expected)}, got ${JSON.stringify(u.got)}\n`);
     return out.exitCode;
   },

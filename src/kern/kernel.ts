@@ -71,6 +71,8 @@ export interface KernelModel {
   readonly module: string;
   /** Every call a script may make, by its script name (CONTRACTS.md). */
   readonly calls: Readonly<Record<string, CallSpec>>;
+  /** The kernel's may-block points, by the names scripts' "blockAt" uses (src/sync/mayblock.ts). */
+  readonly mayBlockSites: readonly string[];
   defaultLimits(): Limits;
   tables(limits: Limits): TableSpec[];
   /**

@@ -1,10 +1,14 @@
 /*
- * `forkstorm script`: deterministic system calls made by named processes (CONTRACTS.md, Script).
+ * `forkstorm script`: deterministic system calls made by named processes (CONTRACTS.md, Script;
+ * docs/scripts.md for what this runner adds).
  *
  * Steps run in order on the real multi-cpu machinery. A step runs until its call returns or the
  * whole machine is quiescent (nothing runnable, no timed sleep pending); a call still blocked then
  * is `pending` and goes on in the background, and `{ "await": i }` waits for it. The logical clock
  * jumps over idle time, so a kernel's timed sleeps (fork's hz/2 back-off) cost no real time.
+ * A call with `"blockAt": SITE` really sleeps at that may-block point of the kernel (an
+ * allocation that has to wait for memory, src/sync/mayblock.ts) until `{ "unblock": i }`: the
+ * steps in between run inside that window.
  */
 import { errnoName } from "../sync/errno.js";
 import { Machine } from "../sched/machine.js";
@@ -12,10 +16,14 @@ import type { ViolationRecord } from "../sched/cpu.js";
 import { callNumber, UsageError, type AuditFinding, type KernelModel, type Limits, type PsEntry, type RawResult } from "../kern/kernel.js";
 import { isKernelName, loadKernel } from "../kern/registry.js";
 import type { Handle } from "../shm/table.js";
+import { THREAD } from "../shm/core.js";
+import { wmesgId } from "../shm/core.js";
+import { labArm, labHeld, labRelease, LAB_SLOTS } from "../sync/mayblock.js";
+import { memwaitMessage } from "../sync/kmem.js";
 
 export interface ScriptStepResult {
   step: number;
-  ret?: number;
+  ret?: number | null;
   errno?: string | null;
   pending?: boolean;
   [field: string]: unknown;
@@ -34,6 +42,8 @@ export interface ScriptOutput {
   violations: ScriptViolation[];
   /** Steps whose `expect` was not met, with what was expected and what came. */
   unmet: { step: number; expected: Record<string, unknown>; got: ScriptStepResult }[];
+  /** Why the end audit was not run (a call still asleep for memory at the end), when it was not. */
+  auditSkipped?: string;
   exitCode: 0 | 1;
 }
 
@@ -43,13 +53,21 @@ interface CallStep {
   args: Record<string, unknown>;
   name?: string;
   async: boolean;
+  /** A may-block point of the kernel where this call sleeps until an `unblock` step. */
+  blockAt?: string;
+  /** Process names the step's arguments refer to (pid and pgid positions). */
+  refs: string[];
   expect?: Record<string, unknown>;
 }
 interface AwaitStep {
   await: number;
   expect?: Record<string, unknown>;
 }
-type Step = CallStep | AwaitStep;
+interface UnblockStep {
+  unblock: number;
+  expect?: Record<string, unknown>;
+}
+type Step = CallStep | AwaitStep | UnblockStep;
 
 interface Script {
   kernel: KernelModel;
@@ -93,26 +111,24 @@ async function parseScript(raw: unknown): Promise<Script> {
   }
   if (!Array.isArray(raw.steps)) fail("script", `"steps" must be an array`);
   const names = new Set(["init"]);
-  const steps: Step[] = raw.steps.map((s: unknown, i: number): Step => {
+  const rawSteps = raw.steps as unknown[];
+  const steps: Step[] = rawSteps.map((s: unknown, i: number): Step => {
     const where = `step ${i}`;
     if (!isObject(s)) fail(where, "must be an object");
     const expect = s.expect;
     if (expect !== undefined && !isObject(expect)) fail(where, `"expect" must be an object`);
-    if ("await" in s) {
-      const j = s.await;
-      if (!Number.isInteger(j) || (j as number) < 0 || (j as number) >= i) fail(where, `"await" must name an earlier step`);
-      if ("await" in (raw.steps as Record<string, unknown>[])[j as number]) fail(where, `"await" must name a call step`);
-      return { await: j as number, expect };
-    }
+    if ("await" in s || "unblock" in s) return parseControl(s, i, rawSteps, expect);
     if (typeof s.call !== "string") fail(where, `"call" must be a string`);
     if (s.call !== "ps" && !(s.call in kernel.calls)) fail(where, `unknown call "${s.call}" for ${kernel.name}`);
+    if (s.as === undefined && s.call !== "ps") fail(where, `"as" is required: the process that makes the call ("init" at the start)`);
     const as = s.as ?? "init";
     if (typeof as !== "string" || !names.has(as)) fail(where, `unknown process ${JSON.stringify(as)} in "as"`);
     const args = s.args ?? {};
     if (!isObject(args)) fail(where, `"args" must be an object`);
+    const refs: string[] = [];
     if (s.call !== "ps") {
       try {
-        kernel.calls[s.call].encode(args, { pid: (v, what) => staticPid(v, what, names) });
+        kernel.calls[s.call].encode(args, { pid: (v, what) => staticPid(v, what, names, refs) });
       } catch (e) {
         if (e instanceof UsageError) fail(where, e.message);
         throw e;
@@ -121,17 +137,42 @@ async function parseScript(raw: unknown): Promise<Script> {
     if (s.name !== undefined) {
       if (typeof s.name !== "string" || s.name === "" || /^-?\d+$/.test(s.name)) fail(where, `"name" must be a non-numeric string`);
       if (!kernel.calls[s.call]?.creates) fail(where, `"${s.call}" creates nothing to name`);
+      if (names.has(s.name)) fail(where, `the name ${JSON.stringify(s.name)} is already taken`);
       names.add(s.name);
     }
     if (s.async !== undefined && typeof s.async !== "boolean") fail(where, `"async" must be true or false`);
-    return { as, call: s.call, args, name: s.name as string | undefined, async: s.async === true, expect };
+    if (s.blockAt !== undefined && (typeof s.blockAt !== "string" || !kernel.mayBlockSites.includes(s.blockAt))) {
+      fail(where, `"blockAt" must be one of ${kernel.name}'s may-block points: ${kernel.mayBlockSites.join(", ")}`);
+    }
+    return { as, call: s.call, args, name: s.name as string | undefined, async: s.async === true, blockAt: s.blockAt as string | undefined, refs: [as, ...refs], expect };
   });
+  const held = steps.filter((s) => "blockAt" in s && s.blockAt !== undefined).length;
+  if (held > LAB_SLOTS) fail("script", `at most ${LAB_SLOTS} steps may use "blockAt"`);
   return { kernel, cpus: cpus as number, limits, steps };
 }
 
-function staticPid(v: unknown, what: string, names: ReadonlySet<string>): number {
+/** `{ "await": i }` and `{ "unblock": i }`: i names an earlier call step (one with blockAt for unblock). */
+function parseControl(s: Record<string, unknown>, i: number, raw: unknown[], expect: Record<string, unknown> | undefined): Step {
+  const where = `step ${i}`;
+  const key = "await" in s ? "await" : "unblock";
+  if ("await" in s && "unblock" in s) fail(where, `a step is either "await" or "unblock"`);
+  const j = s[key];
+  if (!Number.isInteger(j) || (j as number) < 0 || (j as number) >= i) fail(where, `"${key}" must name an earlier step`);
+  const target = raw[j as number] as Record<string, unknown>;
+  if (!("call" in target)) fail(where, `"${key}" must name a call step`);
+  if (key === "unblock") {
+    if (target.blockAt === undefined) fail(where, `"unblock" must name a step with "blockAt"`);
+    return { unblock: j as number, expect };
+  }
+  return { await: j as number, expect };
+}
+
+function staticPid(v: unknown, what: string, names: ReadonlySet<string>, refs: string[]): number {
   if (Number.isInteger(v)) return v as number;
-  if (typeof v === "string" && names.has(v)) return 1;
+  if (typeof v === "string" && names.has(v)) {
+    refs.push(v);
+    return 1;
+  }
   throw new UsageError(`unknown process ${JSON.stringify(v)} in ${what}`);
 }
 
@@ -148,6 +189,10 @@ class Run {
   private readonly inflight = new Map<number, Handle>();
   /** In-flight steps the script has moved past (their results arrive late). */
   private readonly movedOn = new Set<number>();
+  /** Names of children whose creating call has not returned yet, with what existed before it. */
+  private readonly unnamed = new Map<string, { step: CallStep; before: Set<string> }>();
+  /** Steps with blockAt: their lab slot (src/sync/mayblock.ts). */
+  private readonly slots = new Map<number, number>();
 
   constructor(
     private readonly m: Machine,
@@ -169,10 +214,12 @@ class Run {
     const n = this.names.get(as);
     if (!n) return null;
     const p = this.ps().find((e) => e.pid === n.pid);
-    if (!p || p.threads.length === 0) return null;
-    if (n.tid !== undefined) return p.threads.find((t) => t.tid === n.tid)?.td ?? null;
+    if (!p) return null;
+    // A zombie's lwp keeps its record after its thread is gone: only live threads take calls.
+    const live = p.threads.filter((t) => !this.m.threadGone(t.td));
+    if (n.tid !== undefined) return live.find((t) => t.tid === n.tid)?.td ?? null;
     const busy = new Set(this.inflight.values());
-    return [...p.threads].sort((a, b) => a.tid - b.tid).find((t) => !busy.has(t.td))?.td ?? null;
+    return [...live].sort((a, b) => a.tid - b.tid).find((t) => !busy.has(t.td))?.td ?? null;
   }
 
   private shape(i: number, step: CallStep, raw: RawResult): ScriptStepResult {
@@ -183,17 +230,27 @@ class Run {
       const asPid = this.names.get(step.as)!.pid;
       this.names.set(step.name, creates === "process" ? { pid: raw.ret } : { pid: asPid, tid: raw.ret });
     }
+    if (step.name) this.unnamed.delete(step.name);
     return r;
   }
 
-  /** Collect any in-flight call that has returned, or whose thread is gone (exit, lwp_exit, a kill). */
+  /**
+   * Collect any in-flight call that has returned, or whose thread is gone. exit and lwp_exit
+   * never return: their result is ret 0, errno null and `exited`; any other call whose thread
+   * ended inside it (a fatal signal) gives ret and errno null with `exited`. A result collected
+   * after the script moved past its step carries `late`.
+   */
   private harvest(): void {
     for (const [i, td] of this.inflight) {
       const raw = this.m.callResult(td);
       const late = this.movedOn.has(i) ? { late: true } : {};
-      if (raw) this.results[i] = { ...this.shape(i, this.s.steps[i] as CallStep, raw), ...late };
-      else if (this.m.threadGone(td)) this.results[i] = { step: i, exited: true, ...late };
-      else continue;
+      const step = this.s.steps[i] as CallStep;
+      if (raw) this.results[i] = { ...this.shape(i, step, raw), ...late };
+      else if (this.m.threadGone(td)) {
+        const exits = step.call === "exit" || step.call === "lwp_exit";
+        this.results[i] = { step: i, ret: exits ? 0 : null, errno: null, exited: true, ...late };
+        if (step.name) this.unnamed.delete(step.name);
+      } else continue;
       this.inflight.delete(i);
     }
   }
@@ -209,7 +266,26 @@ class Run {
     const asPid = this.names.get(step.as)!.pid;
     const ps = this.ps();
     const fresh = creates === "process" ? ps.filter((p) => p.ppid === asPid && !before.has(`${p.pid}`)).map((p) => ({ pid: p.pid })) : (ps.find((p) => p.pid === asPid)?.threads ?? []).filter((t) => !before.has(`${asPid}.${t.tid}`)).map((t) => ({ pid: asPid, tid: t.tid }));
-    if (fresh.length === 1) this.names.set(step.name, fresh[0]);
+    if (fresh.length === 1) {
+      this.names.set(step.name, fresh[0]);
+      this.unnamed.delete(step.name);
+    }
+  }
+
+  /**
+   * A step uses names whose creating call (an async step, or one still blocked) has not named
+   * its child yet: let the machine settle, then look for the child again.
+   */
+  private async resolveNames(step: CallStep): Promise<string | null> {
+    const waiting = step.refs.filter((n) => this.unnamed.has(n));
+    if (waiting.length === 0) return null;
+    await this.settle();
+    for (const n of waiting) {
+      const u = this.unnamed.get(n);
+      if (u) this.nameUnreturnedChild(u.step, u.before);
+    }
+    const missing = waiting.filter((n) => !this.names.has(n));
+    return missing.length ? `${missing.join(", ")} not created (yet)` : null;
   }
 
   private snapshot(): Set<string> {
@@ -238,30 +314,63 @@ class Run {
       this.results[i] = { ...(this.results[step.await] ?? { step: step.await, pending: true }), step: i, awaited: step.await };
       return;
     }
+    if ("unblock" in step) {
+      const slot = this.slots.get(step.unblock);
+      const held = slot !== undefined && labHeld(this.m.image, slot);
+      if (slot !== undefined) labRelease(this.m.image, slot);
+      this.slots.delete(step.unblock);
+      await this.settle();
+      this.results[i] = { step: i, unblocked: step.unblock, held };
+      return;
+    }
     if (step.call === "ps") {
       this.results[i] = { step: i, ret: 0, errno: null, ps: this.table() };
       return;
     }
-    const td = this.threadFor(step.as);
+    const unresolved = await this.resolveNames(step);
+    const td = unresolved ? null : this.threadFor(step.as);
     if (td === null) {
-      this.results[i] = { step: i, ret: -1, errno: "ESRCH", note: `${step.as} has no thread free to make the call` };
+      this.results[i] = { step: i, ret: -1, errno: "ESRCH", note: unresolved ?? `${step.as} has no thread free to make the call` };
       return;
     }
     const args = this.s.kernel.calls[step.call].encode(step.args, { pid: (v) => this.pidOf(v) });
     const before = step.name ? this.snapshot() : new Set<string>();
+    if (step.blockAt !== undefined) this.slots.set(i, labArm(this.m.image, td, step.blockAt));
     this.m.postCall(td, callNumber(this.s.kernel, step.call), args);
     this.inflight.set(i, td);
     this.results[i] = { step: i, pending: true };
     if (!step.async) await this.settle();
     if (this.inflight.has(i)) {
       this.movedOn.add(i);
+      if (step.name) this.unnamed.set(step.name, { step, before });
       this.nameUnreturnedChild(step, before);
+      const slot = this.slots.get(i);
+      if (slot !== undefined && labHeld(this.m.image, slot)) this.results[i] = { step: i, pending: true, heldAt: step.blockAt };
     }
   }
 
+  /** Calls held at a may-block point that no step unblocked go on now, before the results are taken. */
   async finish(): Promise<void> {
+    for (const slot of this.slots.values()) labRelease(this.m.image, slot);
+    this.slots.clear();
     if (this.inflight.size) await this.m.quiesce(STEP_LIMIT_MS);
     this.harvest();
+  }
+
+  /**
+   * Steps still in the kernel waiting for memory: an allocation that cannot fail (kmalloc
+   * M_WAITOK, pool_get PR_WAITOK) found its table full and sleeps until a record is freed.
+   */
+  memoryWaits(): { step: number; table: string }[] {
+    const threads = this.m.image.table(THREAD);
+    const ids = new Map(Object.keys(this.s.limits.tables).map((t) => [wmesgId(memwaitMessage(t)), t]));
+    const out: { step: number; table: string }[] = [];
+    for (const [i, td] of this.inflight) {
+      if (!threads.valid(td)) continue;
+      const table = ids.get(threads.view(td).td_wmesg);
+      if (table !== undefined && threads.view(td).td_wchan !== 0) out.push({ step: i, table });
+    }
+    return out;
   }
 
   table(): PsRow[] {
@@ -294,15 +403,20 @@ export async function runScript(raw: unknown): Promise<ScriptOutput> {
   let cpuViolations: ViolationRecord[] = [];
   let audit: ScriptViolation[] = [];
   let ps: PsRow[] = [];
+  let auditSkipped: string | null = null;
   try {
     for (let i = 0; i < s.steps.length; i++) await run.step(i);
     await run.finish();
     ps = run.table();
-    audit = s.kernel.audit(m.image).map((f) => ({ ...f, source: "audit" as const }));
+    // The audit's laws hold between calls; a call asleep for memory is in the middle of one.
+    const waits = run.memoryWaits();
+    for (const w of waits) run.results[w.step] = { ...run.results[w.step], waitingFor: `a free ${w.table} record (limits.tables.${w.table} = ${s.limits.tables[w.table]})` };
+    if (waits.length) auditSkipped = `step${waits.length > 1 ? "s" : ""} ${waits.map((w) => w.step).join(", ")} still wait${waits.length > 1 ? "" : "s"} for memory inside the kernel: the state is mid-call, so the end audit was not run`;
+    else audit = s.kernel.audit(m.image).map((f) => ({ ...f, source: "audit" as const }));
   } finally {
     cpuViolations = (await m.stop()).flatMap((r) => r.violations);
   }
   const unmet = s.steps.flatMap((step, i) => (step.expect && !meets(run.results[i], step.expect) ? [{ step: i, expected: step.expect, got: run.results[i] }] : []));
   const violations: ScriptViolation[] = [...cpuViolations, ...audit];
-  return { results: run.results, ps, violations, unmet, exitCode: unmet.length || violations.length ? 1 : 0 };
+  return { results: run.results, ps, violations, unmet, ...(auditSkipped ? { auditSkipped } : {}), exitCode: unmet.length || violations.length ? 1 : 0 };
 }

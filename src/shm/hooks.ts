@@ -71,6 +71,23 @@ export function sleepPoint(): void {
   if (--countdown <= 0) refill(POINT_SLEEP);
 }
 
+/**
+ * A may-block point (src/sync/mayblock.ts): a place where the kernel may sleep without a wait
+ * channel of its own. It counts down like any point; when the strategy is to act here,
+ * `switchOut` runs first (the thread gives up what a switch gives up), so the strategy's action
+ * -- a stall, another cpu's turn -- falls inside the window. True when it acted.
+ */
+export function blockPoint(switchOut: () => void): boolean {
+  if (--countdown > 0) return false;
+  if (carry > 0) {
+    arm(carry);
+    return false;
+  }
+  switchOut();
+  arm(fire(POINT_SLEEP));
+  return true;
+}
+
 function refill(kind: PointKind): void {
   if (carry <= 0) arm(fire(kind));
   else arm(carry);

@@ -13,7 +13,7 @@ describe("dragonfly process groups", () => {
       kernel: "dragonfly",
       cpus: 4,
       steps: [
-        { call: "fork", name: "sh" },
+        { as: "init", call: "fork", name: "sh" },
         { as: "sh", call: "fork", name: "job" },
         { as: "job", call: "fork", name: "k1", async: true },
         { as: "sh", call: "setpgid", args: { pid: "job", pgid: "job" }, async: true },

@@ -5,7 +5,7 @@ const df = (steps: unknown[], extra: Record<string, unknown> = {}) => runScript(
 
 describe("dragonfly fork semantics", () => {
   it("a vfork parent stays blocked while its child neither execs nor exits", async () => {
-    const out = await df([{ call: "fork", name: "sh" }, { as: "sh", call: "vfork" }, { call: "ps" }]);
+    const out = await df([{ as: "init", call: "fork", name: "sh" }, { as: "sh", call: "vfork" }, { call: "ps" }]);
     expect(out.results[1]).toEqual({ step: 1, pending: true });
     const child = out.ps.find((p) => p.pid === 3)!;
     expect(child.ppid).toBe(2);
@@ -15,7 +15,7 @@ describe("dragonfly fork semantics", () => {
 
   it("a vfork child's tid is the vforker's tid (origlp->lwp_tid - 1, then +1)", async () => {
     const out = await df([
-      { call: "fork", name: "p" },
+      { as: "init", call: "fork", name: "p" },
       { as: "p", call: "lwp_create", name: "t2" },
       { as: "t2", call: "vfork" },
       { call: "ps" },
@@ -27,11 +27,11 @@ describe("dragonfly fork semantics", () => {
 
   it("REAP_STATUS without a reaper reports zeros and the first child", async () => {
     const out = await df([
-      { call: "fork", name: "p" },
+      { as: "init", call: "fork", name: "p" },
       { as: "p", call: "procctl", args: { cmd: "REAP_STATUS" } },
       { as: "p", call: "fork", name: "c" },
       { as: "p", call: "procctl", args: { cmd: "REAP_STATUS" } },
-      { call: "procctl", args: { cmd: "REAP_STATUS" } },
+      { as: "init", call: "procctl", args: { cmd: "REAP_STATUS" } },
       { as: "p", call: "procctl", args: { cmd: 42 } },
       { as: "p", call: "procctl", args: { cmd: "REAP_STATUS", pid: "init" } },
     ]);
@@ -45,7 +45,7 @@ describe("dragonfly fork semantics", () => {
 
   it("init reaps zombie children by itself, including orphans handed to it", async () => {
     const out = await df([
-      { call: "fork", name: "a" },
+      { as: "init", call: "fork", name: "a" },
       { as: "a", call: "fork", name: "b" },
       { as: "b", call: "exit" },
       { as: "a", call: "exit" },
@@ -55,20 +55,20 @@ describe("dragonfly fork semantics", () => {
   }, 30_000);
 
   it("bad flag names and bad arguments are usage errors", async () => {
-    await expect(df([{ call: "rfork", args: { flags: ["RFBOGUS"] } }])).rejects.toThrow(/RFBOGUS/);
-    await expect(df([{ call: "procctl", args: { cmd: "REAP_NOPE" } }])).rejects.toThrow(/cmd/);
-    await expect(df([{ call: "sigaction", args: { sig: "SIGNOPE", handler: "catch" } }])).rejects.toThrow(/SIGNOPE/);
-    await expect(df([{ call: "setrlimit", args: { resource: "CPU", value: 1 } }])).rejects.toThrow(/NPROC/);
+    await expect(df([{ as: "init", call: "rfork", args: { flags: ["RFBOGUS"] } }])).rejects.toThrow(/RFBOGUS/);
+    await expect(df([{ as: "init", call: "procctl", args: { cmd: "REAP_NOPE" } }])).rejects.toThrow(/cmd/);
+    await expect(df([{ as: "init", call: "sigaction", args: { sig: "SIGNOPE", handler: "catch" } }])).rejects.toThrow(/SIGNOPE/);
+    await expect(df([{ as: "init", call: "setrlimit", args: { resource: "CPU", value: 1 } }])).rejects.toThrow(/NPROC/);
   });
 
   it("a default-fatal signal ends the process; exec ends a vfork wait", async () => {
     const out = await df([
-      { call: "fork", name: "p" },
+      { as: "init", call: "fork", name: "p" },
       { as: "p", call: "fork", name: "c" },
-      { call: "kill", args: { pid: "c", sig: "SIGTERM" } },
+      { as: "init", call: "kill", args: { pid: "c", sig: "SIGTERM" } },
       { as: "p", call: "wait", args: { pid: "c" } },
-      { call: "kill", args: { pid: 999, sig: "SIGTERM" } },
-      { call: "kill", args: { pid: "p", sig: 77 } },
+      { as: "init", call: "kill", args: { pid: 999, sig: "SIGTERM" } },
+      { as: "init", call: "kill", args: { pid: "p", sig: 77 } },
     ]);
     expect(out.results[3]).toMatchObject({ pid: 3, status: 15 });
     expect(out.results[4]).toMatchObject({ errno: "ESRCH" });

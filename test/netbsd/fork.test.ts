@@ -76,7 +76,7 @@ describe("netbsd fork1", () => {
   }
 
   it("a vfork parent whose child neither execs nor exits is still pending at the end", async () => {
-    const o = await runScript({ kernel: "netbsd", steps: [{ call: "fork", name: "sh" }, { as: "sh", call: "vfork" }] });
+    const o = await runScript({ kernel: "netbsd", steps: [{ as: "init", call: "fork", name: "sh" }, { as: "sh", call: "vfork" }] });
     expect(o.results[1]).toEqual({ step: 1, pending: true });
     expect(o.exitCode).toBe(0);
   }, 30_000);
@@ -116,7 +116,7 @@ describe("netbsd seed finding", () => {
     expect(ps14.find((p) => p.pid === 5)).toMatchObject({ stat: "SZOMB", ppid: 2 });
     // The vfork never returns: it was still blocked when the script moved on, and its thread
     // later died on the use-after-free.
-    expect(o.results[8]).toEqual({ step: 8, exited: true, late: true });
+    expect(o.results[8]).toEqual({ step: 8, ret: null, errno: null, exited: true, late: true });
     const uaf = o.violations.find((v) => v.law === "use-after-free");
     expect(uaf?.message).toMatch(/proc\[\d+\].*p_lflag; freed at proc_free/);
   }, 30_000);

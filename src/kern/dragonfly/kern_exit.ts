@@ -14,10 +14,11 @@ import { refcount_release } from "../../sync/refcount.js";
 import { PCATCH, PINTERLOCKED, tsleep, tsleep_interlock, tsleep_signal, wakeup } from "../../sync/sleep.js";
 import { spin_lock, spin_unlock } from "../../sync/spinlock.js";
 import { lwkt_gettoken, lwkt_reltoken, lwkt_yield } from "../../sync/token.js";
+import { mayblock } from "../../sync/mayblock.js";
 import { bug } from "../../bugs/switch.js";
 import { credV, G, lwpV, pargsV, pgrpV, procV, sigactsV, tbl, type LwpV, type ProcV } from "./globals.js";
 import {
-  children_insert_head, children_remove, chgproccnt, crfree, curlwp, curproc, fdfree, kmalloc_waitok, leavepgrp,
+  children_insert_head, children_remove, chgproccnt, crfree, curlwp, curproc, fdfree, kfree, kmalloc_waitok, leavepgrp,
   lwp_rb_remove, lwps_of, plimit_free, vmspace_alloc, vmspace_rel,
 } from "./kern_proc.js";
 import { reaper_exit, reaper_get, reaper_drop } from "./kern_fork.js";
@@ -129,7 +130,7 @@ export function* exit1(rv: number): KGen {
   yield* killalllwps(p, lp);
   p.p_xstat = rv;
 
-  fdfree(p, NULL); // descriptors (and the fdtol reference)
+  yield* fdfree(p, NULL); // descriptors (and the fdtol reference); may block
 
   // PPWAIT before the zombie move, or proc_move_allproc_zombie blocks on the parent's PHOLD (B1).
   const ppwaitLate = bug("df.exit-ppwait-after-zombie"); // wrong: PSTALL in the zombie move waits on the vforker's PHOLD
@@ -286,7 +287,7 @@ export function lwp_dispose(lp: LwpV): void {
     lp.lwp_ucred = NULL;
   }
   PRELE(p.ptr("p_lock"));
-  tbl(LWP).free(lp.h, "lwp_dispose");
+  kfree(LWP, lp.h, "lwp_dispose");
 }
 
 /** reaplwp: lwp_wait + lwp_dispose. */
@@ -387,13 +388,14 @@ export function* kern_wait(pid: number, options: number): KGen<WaitResult> {
       crfree(cr);
       const pa = p.p_args;
       p.p_args = NULL;
-      if (pa !== NULL && refcount_release(pargsV(pa).ptr("ar_ref"))) tbl(PARGS).free(pa, "kern_wait pargs");
+      if (pa !== NULL && refcount_release(pargsV(pa).ptr("ar_ref"))) kfree(PARGS, pa, "kern_wait pargs");
       const ps = p.p_sigacts;
       p.p_sigacts = NULL;
-      if (ps !== NULL && refcount_release(sigactsV(ps).ptr("ps_refcnt"))) tbl(SIGACTS).free(ps, "kern_wait sigacts");
+      if (ps !== NULL && refcount_release(sigactsV(ps).ptr("ps_refcnt"))) kfree(SIGACTS, ps, "kern_wait sigacts");
       yield* PSTALL(p.ptr("p_lock"), "reap4", 0);
       lwkt_reltoken(q.ptr("p_token"));
-      // vmspace_exitfree
+      // vmspace_exitfree: tears down the address space, may block
+      yield* mayblock("vmspace_exitfree");
       const vm = p.p_vmspace;
       p.p_vmspace = NULL;
       if (vm !== NULL) vmspace_rel(vm);
@@ -403,7 +405,7 @@ export function* kern_wait(pid: number, options: number): KGen<WaitResult> {
       PRELEZOMB(p.ptr("p_lock"));
       KKASSERT(holdcount(p.ptr("p_lock")) === 0, "proc-free-held", `pid ${p.p_pid} freed with holds`);
       if (p.p_reaper !== NULL) violation("reaper-leak", `pid ${p.p_pid} freed with a p_reaper`);
-      tbl(PROC).free(p.h, "kern_wait");
+      kfree(PROC, p.h, "kern_wait");
       atomic_add_int(G().ptr("nprocs"), -1);
       lwkt_reltoken(q.ptr("p_token"));
       return res;
@@ -446,20 +448,20 @@ export function* kern_exec(): KGen<number> {
   // execsigs: caught signals revert to the default; a shared sigacts is unshared first.
   if (sigactsV(p.p_sigacts).ps_refcnt > 1) {
     const old = sigactsV(p.p_sigacts);
-    const nps = sigactsV(kmalloc_waitok(SIGACTS));
+    const nps = sigactsV(yield* kmalloc_waitok(SIGACTS));
     nps.ps_refcnt = 1;
     nps.ps_flag = old.ps_flag;
     nps.ps_sigignore = old.ps_sigignore;
     nps.ps_sigcatch = old.ps_sigcatch;
     p.p_sigacts = nps.h;
-    if (refcount_release(old.ptr("ps_refcnt"))) tbl(SIGACTS).free(old.h, "exec sigacts");
+    if (refcount_release(old.ptr("ps_refcnt"))) kfree(SIGACTS, old.h, "exec sigacts");
   }
   const ps = sigactsV(p.p_sigacts);
   ps.ps_sigcatch = 0;
   ps.ps_sigintr = 0;
   // A shared vmspace (vfork/RFMEM) is replaced by a fresh one.
   const ovm = p.p_vmspace;
-  p.p_vmspace = vmspace_alloc();
+  p.p_vmspace = yield* vmspace_alloc();
   vmspace_rel(ovm);
   for (const h of lwps_of(p)) lwpV(h).lwp_vmspace = p.p_vmspace;
   p.p_flags = p.p_flags | P_EXEC;

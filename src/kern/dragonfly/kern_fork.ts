@@ -20,7 +20,7 @@ import { bug } from "../../bugs/switch.js";
 import { forklistV, G, lwpV, pargsV, procV, reapV, sessV, pgrpV, sigactsV, tbl, vmV, type LwpV, type ProcV } from "./globals.js";
 import {
   chgproccnt, children_insert_head, crhold, curlwp, curproc, fdcopy, fdfree, fdinit, fdshare, filedesc_to_leader_alloc,
-  kmalloc_waitok, kprintf, lwkt_alloc_thread, lwkt_schedule_new, lwp_rb_insert, lwp_rb_remove, lwps_of, pgref, pgrel,
+  kfree, kmalloc_waitok, kprintf, lwkt_alloc_thread, lwkt_schedule_new, lwp_rb_insert, lwp_rb_remove, lwps_of, pgref, pgrel,
   pick_cpu, plimit_fork, plimit_getadjvalue, plimit_lwp_fork, ppsratecheck, proc_add_allproc, pglist_insert_after, vm_fork,
 } from "./kern_proc.js";
 import { lwp_dispose } from "./kern_exit.js";
@@ -124,7 +124,7 @@ export function* lwp_create1(params: LwpParams, umask: number | null): KGen<{ er
   // wrong (df.lwp-tid-no-ptoken): the tid pick and tree insert without p_token
   const tok = !bug("df.lwp-tid-no-ptoken");
   if (tok) yield* lwkt_gettoken(p.ptr("p_token")); // 000:232
-  plimit_lwp_fork(p); // 000:233
+  yield* plimit_lwp_fork(p); // 000:233
   const lp = yield* lwp_fork(curlwp(), p, RFPROC | RFMEM, mask); // 000:234
   let error = 0; // cpu_prepare_lwp: always succeeds in the model (000:235)
   if (params.fault) error = EFAULT; // copyout(&lp->lwp_tid, params.lwp_tid1) (000:238-240)
@@ -171,18 +171,18 @@ export function* fork1(lp1: LwpV, flags: number): KGen<{ error: number; p2: Proc
         error = EINVAL;
         break body;
       }
-      vm_fork(p1, null, flags, RFMEM);
+      yield* vm_fork(p1, null, flags, RFMEM); // 000:336
       if ((flags & RFMEM) === 0) wake_umtx_threads(p1);
-      if (flags & RFCFDG) fdfree(p1, fdinit()); // 000:343-347
+      if (flags & RFCFDG) yield* fdfree(p1, yield* fdinit()); // 000:343-347
       if (flags & RFFDG) {
         const fd = p1.p_fd;
         if (fdRefcnt(fd) > 1) {
-          const newfd = fdcopy(p1);
+          const newfd = yield* fdcopy(p1);
           if (newfd === NULL) {
             error = ENOMEM;
             break body;
           }
-          fdfree(p1, newfd);
+          yield* fdfree(p1, newfd);
         }
       }
       error = 0;
@@ -230,7 +230,7 @@ export function* fork1(lp1: LwpV, flags: number): KGen<{ error: number; p2: Proc
     }
 
     // Allocate and zero (000:438).
-    p2 = procV(kmalloc_waitok(PROC));
+    p2 = procV(yield* kmalloc_waitok(PROC)); // may block: p1's p_token is dropped and re-taken
     // Detector (maxproc-overshoot): check-then-add may overshoot maxproc by at most one fork per
     // cpu (NOTES "two facts"); every allocated proc is counted in nprocs before it is allocated.
     KKASSERT(tbl(PROC).inUse() <= g.maxproc + g.ncpus, "maxproc-overshoot", `${tbl(PROC).inUse()} procs allocated, maxproc ${g.maxproc} + ${g.ncpus} cpus`);
@@ -274,7 +274,7 @@ export function* fork1(lp1: LwpV, flags: number): KGen<{ error: number; p2: Proc
       // wrong (df.fork-sigshare-no-ref): the shared sigacts is not counted for the child
       if (!bug("df.fork-sigshare-no-ref")) refcount_acquire(sigactsV(p2.p_sigacts).ptr("ps_refcnt"));
     } else {
-      p2.p_sigacts = kmalloc_waitok(SIGACTS);
+      p2.p_sigacts = yield* kmalloc_waitok(SIGACTS);
       const src = sigactsV(p1.p_sigacts), dst = sigactsV(p2.p_sigacts);
       dst.ps_flag = src.ps_flag;
       dst.ps_sigignore = src.ps_sigignore;
@@ -288,10 +288,10 @@ export function* fork1(lp1: LwpV, flags: number): KGen<{ error: number; p2: Proc
     // File descriptors (000:539-570).
     let fdtol: Handle;
     if (flags & RFCFDG) {
-      p2.p_fd = fdinit();
+      p2.p_fd = yield* fdinit();
       fdtol = NULL;
     } else if (flags & RFFDG) {
-      const fd = fdcopy(p1);
+      const fd = yield* fdcopy(p1);
       if (fd === NULL) {
         error = ENOMEM; // 000:544-546: p2 stays SIDL on allproc, nothing undone (seed defect D1, docs/findings.md)
         break body;
@@ -300,16 +300,17 @@ export function* fork1(lp1: LwpV, flags: number): KGen<{ error: number; p2: Proc
       fdtol = NULL;
     } else {
       p2.p_fd = fdshare(p1);
-      if (p1.p_fdtol === NULL) p1.p_fdtol = filedesc_to_leader_alloc(NULL, p1.p_leader);
+      // 000:551-554: tested, then set after an allocation that may block, with no second look.
+      if (p1.p_fdtol === NULL) p1.p_fdtol = yield* filedesc_to_leader_alloc(NULL, p1.p_leader);
       if (flags & RFTHREAD) {
         fdtol = p1.p_fdtol; // shared table, shared leaders
         fdtolRef(fdtol);
       } else {
-        fdtol = filedesc_to_leader_alloc(p1.p_fdtol, p2.h); // different leaders
+        fdtol = yield* filedesc_to_leader_alloc(p1.p_fdtol, p2.h); // different leaders
       }
     }
     p2.p_fdtol = fdtol;
-    p2.p_limit = plimit_fork(p1); // 000:571
+    p2.p_limit = yield* plimit_fork(p1); // 000:571
 
     if ((p2.p_depth & 31) !== 31) p2.p_depth = p2.p_depth + 1; // 000:576-577
 
@@ -350,7 +351,7 @@ export function* fork1(lp1: LwpV, flags: number): KGen<{ error: number; p2: Proc
 
     PHOLD(p1.ptr("p_lock")); // PRELE'd in start_forked_proc (000:658)
 
-    vm_fork(p1, p2, flags, RFMEM); // 000:660
+    yield* vm_fork(p1, p2, flags, RFMEM); // 000:660
     if ((flags & RFMEM) === 0) wake_umtx_threads(p1);
 
     yield* lwp_fork(lp1, p2, flags, null); // 000:670
@@ -407,7 +408,7 @@ function fdtolRef(fdtol: Handle): number {
 // ---------------------------------------------------------------- lwp_fork (000:727-830)
 
 export function* lwp_fork(origlp: LwpV, destproc: ProcV, flags: number, mask: number | null): KGen<LwpV> {
-  const lp = lwpV(kmalloc_waitok(LWP)); // 000:735
+  const lp = lwpV(yield* kmalloc_waitok(LWP)); // 000:735
   lp.lwp_proc = destproc.h;
   lp.lwp_vmspace = destproc.p_vmspace;
   lp.lwp_stat = LSRUN;
@@ -427,7 +428,7 @@ export function* lwp_fork(origlp: LwpV, destproc: ProcV, flags: number, mask: nu
   } else lp.lwp_flags = lp.lwp_flags | (origlp.lwp_flags & LWP_ALTSTACK);
 
   // The thread, on a cpu of its mask (000:778-789); not runnable until setrunqueue.
-  const td = lwkt_alloc_thread(USER_PROGRAM, pick_cpu(mask ?? 0));
+  const td = yield* lwkt_alloc_thread(USER_PROGRAM, pick_cpu(mask ?? 0));
   forkReturn(td); // where the new lwp returns to user mode: its creator's choice (usermode.ts)
   lp.lwp_thread = td;
   lp.lwp_ucred = crhold(destproc.p_ucred); // td->td_ucred
@@ -463,9 +464,9 @@ function run_fork_callout(fn: number, _p1: ProcV, p2: ProcV, _flags: number): vo
 }
 
 /** at_fork: append fn to the callout list; under INVARIANTS a duplicate is removed first and warned about. */
-export function at_fork(fn: number): number {
+export function* at_fork(fn: number): KGen<number> {
   if (rm_at_fork(fn)) kprintf(3); // "WARNING: fork callout entry already present" (000:848-851)
-  const ep = forklistV(kmalloc_waitok(FORKLIST));
+  const ep = forklistV(yield* kmalloc_waitok(FORKLIST)); // 000:853
   ep.function = fn;
   const g = G();
   // TAILQ_INSERT_TAIL (000:855)
@@ -486,7 +487,7 @@ export function rm_at_fork(fn: number): number {
     if (forklistV(ep).function !== fn) continue;
     if (prev === NULL) g.fork_list = forklistV(ep).next;
     else forklistV(prev).next = forklistV(ep).next;
-    tbl(FORKLIST).free(ep, "rm_at_fork");
+    kfree(FORKLIST, ep, "rm_at_fork");
     return 1;
   }
   return 0;
@@ -532,12 +533,13 @@ export function* sys_procctl(id: number, cmd: number): KGen<{ error: number; sta
   switch (cmd) {
     case PROC_REAP_ACQUIRE: {
       yield* lwkt_gettoken(p.ptr("p_token"));
-      const reap = reapV(kmalloc_waitok(SYSREAPER));
+      // 000:950-957: the allocation may block; whether p became a reaper meanwhile is decided after it.
+      const reap = reapV(yield* kmalloc_waitok(SYSREAPER));
       if (p.p_reaper === NULL || reapV(p.p_reaper).p !== p.h) {
         reaper_init(p, reap.h);
         error = 0;
       } else {
-        tbl(SYSREAPER).free(reap.h, "procctl REAP_ACQUIRE");
+        kfree(SYSREAPER, reap.h, "procctl REAP_ACQUIRE");
         error = EALREADY;
       }
       lwkt_reltoken(p.ptr("p_token"));
@@ -608,7 +610,7 @@ export function* reaper_drop(next: Handle): KGen {
       KKASSERT(rv.p === NULL, "reaper-free-owned", `reaper freed while owned by ${rv.p}`);
       yield* lockmgr(g.ptr("reaper_lock"), LK_EXCLUSIVE);
       rv.parent = NULL;
-      tbl(SYSREAPER).free(reap, "reaper_drop");
+      kfree(SYSREAPER, reap, "reaper_drop");
       yield* lockmgr(g.ptr("reaper_lock"), LK_RELEASE);
     } else next = NULL;
   }

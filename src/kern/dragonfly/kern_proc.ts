@@ -5,6 +5,8 @@
  * Where the seed leaves a function to another file, it is modelled as far as the interlocks need.
  */
 import { KernelPanic, KKASSERT, violation } from "../../shm/hooks.js";
+import { zalloc_waitok, zfree } from "../../sync/kmem.js";
+import { mayblock } from "../../sync/mayblock.js";
 import { RTCTL, THREAD } from "../../shm/core.js";
 import { NULL, type Handle } from "../../shm/table.js";
 import { programId } from "../../sched/programs.js";
@@ -34,14 +36,30 @@ export function curproc(): ProcV {
   return procV(threadV(curthread().h).td_proc);
 }
 
-/** kmalloc(M_WAITOK) from a table: the model's zones are fixed, so running out is fatal here. */
-export function kmalloc_waitok(decl: { name: string } & Parameters<typeof tbl>[0]): Handle {
-  const h = tbl(decl).alloc();
-  if (h === NULL) {
-    violation("table-exhausted", `kmalloc(M_WAITOK) from a full ${decl.name} table (raise limits.tables.${decl.name})`);
-    throw new KernelPanic("table-exhausted", `${decl.name} table full`);
-  }
-  return h;
+/**
+ * kmalloc(M_WAITOK) from a table (src/sync/kmem.ts): a may-block point -- every token of the
+ * caller may be dropped and re-taken across it (NOTES A1) -- that never fails; with the zone
+ * empty it sleeps until a record is freed. `site` names the point for scripts' blockAt.
+ */
+export function kmalloc_waitok(decl: Parameters<typeof tbl>[0], site = `kmalloc:${decl.name}`): KGen<Handle> {
+  return zalloc_waitok(tbl(decl), site);
+}
+
+/**
+ * DragonFly's may-block points, by site name: every kmalloc(M_WAITOK) (named by its malloc type,
+ * e.g. kmalloc:proc for fork1's 000:438, kmalloc:sigacts 000:517, kmalloc:lwp 000:735,
+ * kmalloc:sysreaper 000:950, kmalloc:plimit for plimit_fork / plimit_lwp_fork / setrlimit,
+ * kmalloc:vmspace for vm_fork's copy and exec), and the functions that may sleep on their own.
+ */
+export const DRAGONFLY_MAYBLOCK_SITES = [
+  "kmalloc:proc", "kmalloc:sigacts", "kmalloc:lwp", "kmalloc:sysreaper", "kmalloc:plimit", "kmalloc:vmspace", "kmalloc:pgrp",
+  "kmalloc:uidinfo", "kmalloc:ucred", "kmalloc:forklist", "fdinit", "fdcopy", "fdfree", "filedesc_to_leader_alloc", "vm_fork",
+  "lwkt_alloc_thread", "vmspace_relexit", "vmspace_exitfree",
+] as const;
+
+/** kfree: back to the zone, waking a kmalloc asleep on it. */
+export function kfree(decl: Parameters<typeof tbl>[0], h: Handle, site: string): void {
+  zfree(tbl(decl), h, site);
 }
 
 // ---------------------------------------------------------------- LIST helpers (walks)
@@ -231,7 +249,7 @@ export function pgrel(pg: Handle): void {
       unhashPgrp(pg);
       spin_unlock(g.ptr("pgrp_spin"));
       const sess = v.pg_session;
-      tbl(PGRP).free(pg, "pgrel");
+      kfree(PGRP, pg, "pgrel");
       sessrele(sess);
       return;
     }
@@ -247,7 +265,7 @@ function unhashPgrp(pg: Handle): void {
 }
 
 function sessrele(sess: Handle): void {
-  if (refcount_release(sessV(sess).ptr("s_count"))) tbl(SESSION).free(sess, "sessrele");
+  if (refcount_release(sessV(sess).ptr("s_count"))) kfree(SESSION, sess, "sessrele");
 }
 
 /** pgfind: the group with that id, referenced (pgref), or NULL. */
@@ -266,9 +284,13 @@ export function pgfind(pgid: number): Handle {
   return NULL;
 }
 
-/** A new process group (one ref, the caller's) in session sess (a session ref is taken). */
-export function pgrp_alloc(pgid: number, sess: Handle): Handle {
-  const pg = kmalloc_waitok(PGRP);
+/**
+ * A new process group (one ref, the caller's) in session sess (a session ref is taken).
+ * enterpgrp (kern_proc.c 686-747) allocates after its pgfind missed and hashes the group without
+ * looking again: a concurrent setpgid to the same new pgid can hash a second one meanwhile.
+ */
+export function* pgrp_alloc(pgid: number, sess: Handle): KGen<Handle> {
+  const pg = yield* kmalloc_waitok(PGRP);
   const v = pgrpV(pg);
   v.pg_id = pgid;
   v.pg_session = sess;
@@ -292,7 +314,7 @@ export function pgrp_alloc(pgid: number, sess: Handle): Handle {
 export function* enterpgrp(p: ProcV, pgid: number): KGen<number> {
   let npg = pgfind(pgid); // referenced
   if (npg === NULL) {
-    npg = pgrp_alloc(pgid, pgrpV(p.p_pgrp).pg_session);
+    npg = yield* pgrp_alloc(pgid, pgrpV(p.p_pgrp).pg_session);
   } else if (npg === p.p_pgrp) {
     pgrel(npg); // already there: drop the lookup ref
     return 0;
@@ -348,21 +370,42 @@ export function* leavepgrp(p: ProcV): KGen {
 
 // ---------------------------------------------------------------- uidinfo, chgproccnt, ucred
 
-/** uifind: the uidinfo of uid, referenced (created on first use). */
-export function uifind(uid: number): Handle {
+/** uilookup + uihold under uihash_spin: the uidinfo of uid referenced, or NULL. */
+function uilookup_hold(uid: number): Handle {
   const g = G();
   spin_lock(g.ptr("uihash_spin"));
-  for (let ui = g.uihead; ui !== NULL; ui = uiV(ui).ui_next) {
-    if (uiV(ui).ui_uid === uid) {
-      atomic_add_int(uiV(ui).ptr("ui_ref"), 1);
-      spin_unlock(g.ptr("uihash_spin"));
-      return ui;
-    }
-  }
-  const ui = kmalloc_waitok(UIDINFO);
+  let ui = g.uihead;
+  while (ui !== NULL && uiV(ui).ui_uid !== uid) ui = uiV(ui).ui_next;
+  if (ui !== NULL) atomic_add_int(uiV(ui).ptr("ui_ref"), 1);
+  spin_unlock(g.ptr("uihash_spin"));
+  return ui;
+}
+
+/** uifind (kern_resource.c 984-998): the uidinfo of uid, referenced (created on first use). */
+export function* uifind(uid: number): KGen<Handle> {
+  const ui = uilookup_hold(uid);
+  return ui !== NULL ? ui : yield* uicreate(uid);
+}
+
+/**
+ * uicreate (kern_resource.c 942-978): allocate (may block), then look again under the hash lock:
+ * another thread may have created the uid's record meanwhile, and then ours goes back.
+ */
+function* uicreate(uid: number): KGen<Handle> {
+  const ui = yield* kmalloc_waitok(UIDINFO);
   const v = uiV(ui);
   v.ui_uid = uid;
   v.ui_ref = 1;
+  const g = G();
+  spin_lock(g.ptr("uihash_spin"));
+  let tmp = g.uihead;
+  while (tmp !== NULL && uiV(tmp).ui_uid !== uid) tmp = uiV(tmp).ui_next;
+  if (tmp !== NULL) {
+    atomic_add_int(uiV(tmp).ptr("ui_ref"), 1);
+    spin_unlock(g.ptr("uihash_spin"));
+    kfree(UIDINFO, ui, "uicreate race");
+    return tmp;
+  }
   v.ui_next = g.uihead;
   g.uihead = ui;
   spin_unlock(g.ptr("uihash_spin"));
@@ -376,7 +419,7 @@ export function uidrop(ui: Handle): void {
   if (atomic_fetchadd_int(uiV(ui).ptr("ui_ref"), -1) === 1) {
     if (uiV(ui).ui_proccnt !== 0) violation("uidinfo-proccnt", `uidinfo uid ${uiV(ui).ui_uid} freed with ui_proccnt ${uiV(ui).ui_proccnt}`);
     listRemove(() => g.uihead, (h) => (g.uihead = h), (h) => uiV(h).ui_next, (h, n) => (uiV(h).ui_next = n), ui);
-    tbl(UIDINFO).free(ui, "uidrop");
+    kfree(UIDINFO, ui, "uidrop");
   }
   spin_unlock(g.ptr("uihash_spin"));
 }
@@ -400,43 +443,53 @@ export function crhold(cr: Handle): Handle {
 export function crfree(cr: Handle): void {
   if (refcount_release(credV(cr).ptr("cr_ref"))) {
     const ui = credV(cr).cr_ruidinfo;
-    tbl(UCRED).free(cr, "crfree");
+    kfree(UCRED, cr, "crfree");
     uidrop(ui);
   }
 }
 /** A fresh credential for uid (cr_ref 1). */
-export function cralloc(uid: number): Handle {
-  const cr = kmalloc_waitok(UCRED);
+export function* cralloc(uid: number): KGen<Handle> {
+  const cr = yield* kmalloc_waitok(UCRED);
   const v = credV(cr);
   v.cr_ref = 1;
   v.cr_uid = uid;
   v.cr_ruid = uid;
-  v.cr_ruidinfo = uifind(uid);
+  v.cr_ruidinfo = yield* uifind(uid);
   return cr;
 }
 
 // ---------------------------------------------------------------- file tables
 
-export function fdinit(): Handle {
-  const fd = kmalloc_waitok(FILEDESC);
+/** fdinit (kern_descrip.c 1788-1825): a fresh table; its kmalloc may block. */
+export function* fdinit(): KGen<Handle> {
+  const fd = yield* kmalloc_waitok(FILEDESC, "fdinit");
   fdV(fd).fd_refcnt = 1;
   fdV(fd).fd_nfiles = 3;
   return fd;
 }
-/** fdcopy: a private copy of p1's table; ENOMEM when the zone is empty (000:543-546). */
-export function fdcopy(p1: ProcV): Handle {
+/**
+ * fdcopy (kern_descrip.c 1847-1965): a private copy of p1's table. fdp is read before the
+ * allocation, which may block (M_WAITOK|M_NULLOK) and then gives NULL when memory is short:
+ * ENOMEM for fork1 (000:543-546).
+ */
+export function* fdcopy(p1: ProcV): KGen<Handle> {
+  const fdp = p1.p_fd;
+  yield* mayblock("fdcopy");
   const fd = tbl(FILEDESC).alloc();
   if (fd === NULL) return NULL;
   fdV(fd).fd_refcnt = 1;
-  fdV(fd).fd_nfiles = fdV(p1.p_fd).fd_nfiles;
+  fdV(fd).fd_nfiles = fdV(fdp).fd_nfiles;
   return fd;
 }
 export function fdshare(p1: ProcV): Handle {
   atomic_add_int(fdV(p1.p_fd).ptr("fd_refcnt"), 1);
   return p1.p_fd;
 }
-/** fdfree(p, repl): drop p's reference to its table (and its fdtol), install repl. */
-export function fdfree(p: ProcV, repl: Handle): void {
+/**
+ * fdfree(p, repl) (kern_descrip.c 1973-2130): drop p's reference to its table (and its fdtol),
+ * install repl. The last reference closes every descriptor first (closef may block).
+ */
+export function* fdfree(p: ProcV, repl: Handle): KGen {
   const fd = p.p_fd;
   if (fd === NULL) {
     p.p_fd = repl; // "certain daemons might not have file descriptors"
@@ -457,14 +510,22 @@ export function fdfree(p: ProcV, repl: Handle): void {
     }
     p.p_fdtol = NULL;
     spin_unlock(fdV(fd).ptr("fd_spin"));
-    if (last) tbl(FDTOL).free(fdtol, "fdfree fdtol");
+    if (last) kfree(FDTOL, fdtol, "fdfree fdtol");
   }
+  if (!refcount_release(fdV(fd).ptr("fd_refcnt"))) {
+    p.p_fd = repl;
+    return;
+  }
+  yield* mayblock("fdfree"); // closef of every open descriptor (kern_descrip.c 2084-2095)
   p.p_fd = repl;
-  if (fd !== NULL && refcount_release(fdV(fd).ptr("fd_refcnt"))) tbl(FILEDESC).free(fd, "fdfree");
+  kfree(FILEDESC, fd, "fdfree");
 }
-/** filedesc_to_leader_alloc(old, leader): a new ring element after old (or a new ring). */
-export function filedesc_to_leader_alloc(old: Handle, leader: Handle): Handle {
-  const h = kmalloc_waitok(FDTOL);
+/**
+ * filedesc_to_leader_alloc(old, leader) (kern_descrip.c 2695-2716): a new ring element after old
+ * (or a new ring). `old` is the caller's, taken before the allocation, which may block.
+ */
+export function* filedesc_to_leader_alloc(old: Handle, leader: Handle): KGen<Handle> {
+  const h = yield* kmalloc_waitok(FDTOL, "filedesc_to_leader_alloc");
   const t = fdtolV(h);
   t.fdl_refcount = 1;
   t.fdl_leader = leader;
@@ -483,20 +544,26 @@ export function filedesc_to_leader_alloc(old: Handle, leader: Handle): Handle {
 
 // ---------------------------------------------------------------- limits
 
-export function plimit_alloc(nproc: number): Handle {
-  const h = kmalloc_waitok(PLIMIT);
+export function* plimit_alloc(nproc: number): KGen<Handle> {
+  const h = yield* kmalloc_waitok(PLIMIT);
   const v = plimitV(h);
   v.p_refcnt = 1;
   v.pl_nproc_cur = nproc;
   v.pl_nproc_max = nproc;
   return h;
 }
-/** plimit_fork: share the parent's limits unless they are exclusive (then copy). */
-export function plimit_fork(p1: ProcV): Handle {
+/**
+ * plimit_fork (kern_plimit.c 121-144): share the parent's limits. Exclusive ones (made so for a
+ * threaded process) go back to shared when p1 is their only user and single-threaded again;
+ * otherwise the child gets a copy -- the kmalloc may block. (The kernel also keeps the reference
+ * it took on the original in that case, a leak the model leaves out: see docs/findings.md.)
+ */
+export function* plimit_fork(p1: ProcV): KGen<Handle> {
   const lim = p1.p_limit;
   const v = plimitV(lim);
+  if (v.p_exclusive && v.p_refcnt === 1 && p1.p_nthreads === 1) v.p_exclusive = 0;
   if (v.p_exclusive) {
-    const h = plimit_alloc(v.pl_nproc_cur);
+    const h = yield* plimit_alloc(v.pl_nproc_cur);
     plimitV(h).pl_nproc_max = v.pl_nproc_max;
     return h;
   }
@@ -504,19 +571,19 @@ export function plimit_fork(p1: ProcV): Handle {
   return lim;
 }
 export function plimit_free(lim: Handle): void {
-  if (refcount_release(plimitV(lim).ptr("p_refcnt"))) tbl(PLIMIT).free(lim, "plimit_free");
+  if (refcount_release(plimitV(lim).ptr("p_refcnt"))) kfree(PLIMIT, lim, "plimit_free");
 }
-/** plimit_lwp_fork: a threaded process gets an exclusive copy of its limits. */
-export function plimit_lwp_fork(p: ProcV): void {
-  const v = plimitV(p.p_limit);
+/** plimit_lwp_fork (kern_plimit.c 154-173): a threaded process gets an exclusive copy of its limits. */
+export function* plimit_lwp_fork(p: ProcV): KGen {
+  const old = p.p_limit;
+  const v = plimitV(old);
   if (v.p_refcnt === 1) {
     v.p_exclusive = 1;
     return;
   }
-  const h = plimit_alloc(v.pl_nproc_cur);
+  const h = yield* plimit_alloc(v.pl_nproc_cur);
   plimitV(h).pl_nproc_max = v.pl_nproc_max;
   plimitV(h).p_exclusive = 1;
-  const old = p.p_limit;
   p.p_limit = h;
   plimit_free(old);
 }
@@ -529,11 +596,11 @@ export function plimit_getadjvalue(which: number): number {
   return v - Math.floor((v * depth) / 320);
 }
 /** setrlimit(RLIMIT_NPROC): copy-on-write of the shared limits (p_token held). */
-export function plimit_modify_nproc(p: ProcV, value: number): void {
+export function* plimit_modify_nproc(p: ProcV, value: number): KGen {
   const old = p.p_limit;
   const ov = plimitV(old);
   if (ov.p_refcnt > 1) {
-    const h = plimit_alloc(value);
+    const h = yield* plimit_alloc(value);
     plimitV(h).pl_nproc_max = Math.max(value, ov.pl_nproc_max);
     plimitV(h).p_exclusive = ov.p_exclusive;
     p.p_limit = h;
@@ -546,20 +613,24 @@ export function plimit_modify_nproc(p: ProcV, value: number): void {
 
 // ---------------------------------------------------------------- vmspace
 
-export function vmspace_alloc(): Handle {
-  const h = kmalloc_waitok(VMSPACE);
+export function* vmspace_alloc(): KGen<Handle> {
+  const h = yield* kmalloc_waitok(VMSPACE);
   const v = vmV(h);
   v.vm_refcnt = 1;
   v.vm_dsize = 4;
   v.vm_ssize = 2;
   return h;
 }
-/** vm_fork(p1, p2, flags): RFMEM shares p1's vmspace, otherwise a copy (p2 NULL: p1 unshares). */
-export function vm_fork(p1: ProcV, p2: ProcV | null, flags: number, RFMEM: number): void {
+/**
+ * vm_fork(p1, p2, flags) (vm_glue.c): RFMEM shares p1's vmspace, otherwise a copy (p2 NULL: p1
+ * unshares). It locks and copies maps: it may block, shared or not.
+ */
+export function* vm_fork(p1: ProcV, p2: ProcV | null, flags: number, RFMEM: number): KGen {
+  yield* mayblock("vm_fork");
   if (p2 === null) {
     if (flags & RFMEM) return;
     if (vmV(p1.p_vmspace).vm_refcnt > 1) {
-      const nv = vmspace_alloc();
+      const nv = yield* vmspace_alloc();
       vmspace_rel(p1.p_vmspace);
       p1.p_vmspace = nv;
     }
@@ -569,14 +640,14 @@ export function vm_fork(p1: ProcV, p2: ProcV | null, flags: number, RFMEM: numbe
     refcount_acquire(vmV(p1.p_vmspace).ptr("vm_refcnt"));
     p2.p_vmspace = p1.p_vmspace;
   } else {
-    const nv = vmspace_alloc();
+    const nv = yield* vmspace_alloc();
     vmV(nv).vm_dsize = vmV(p1.p_vmspace).vm_dsize;
     vmV(nv).vm_ssize = vmV(p1.p_vmspace).vm_ssize;
     p2.p_vmspace = nv;
   }
 }
 export function vmspace_rel(vm: Handle): void {
-  if (refcount_release(vmV(vm).ptr("vm_refcnt"))) tbl(VMSPACE).free(vm, "vmspace_rel");
+  if (refcount_release(vmV(vm).ptr("vm_refcnt"))) kfree(VMSPACE, vm, "vmspace_rel");
 }
 
 // ---------------------------------------------------------------- messages
@@ -609,9 +680,11 @@ export function ppsratecheck(maxpps: number): boolean {
 
 /**
  * lwkt_alloc_thread: a thread record that will run `program` once scheduled; it is not
- * runnable until lwkt_schedule_new (the model's setrunqueue of a fresh lwp).
+ * runnable until lwkt_schedule_new (the model's setrunqueue of a fresh lwp). Allocating the
+ * thread and its stack may block. The thread table is the runtime's: running out is fatal.
  */
-export function lwkt_alloc_thread(program: string, cpu: number): Handle {
+export function* lwkt_alloc_thread(program: string, cpu: number): KGen<Handle> {
+  yield* mayblock("lwkt_alloc_thread");
   const threads = image.table(THREAD);
   const td = threads.alloc();
   if (td === NULL) {

@@ -2,6 +2,7 @@
  * The DragonFly KernelModel (orchestrator side): tables, boot (init, its reaper, pgrp and
  * session, the globals), call encoding for scripts, ps and audits.
  */
+import { DRAGONFLY_MAYBLOCK_SITES } from "./kern_proc.js";
 import { THREAD } from "../../shm/core.js";
 import type { Image, TableSpec } from "../../shm/image.js";
 import { NULL } from "../../shm/table.js";
@@ -10,6 +11,7 @@ import { UsageError, type ArgContext, type CallSpec, type KernelModel, type Limi
 import { CALL_NAMES, type CallName } from "./calls.js";
 import { credV, fdV, G, lwpV, pgrpV, plimitV, procV, reapV, sessV, sigactsV, tbl, uiV, vmV } from "./globals.js";
 import { allprocs, lwpsOf } from "./walk.js";
+import { MAYBLOCK_TABLE } from "../../sync/mayblock.js";
 import { auditDragonfly } from "../../invariants/dragonfly.js";
 import { dragonflyLiveLaws } from "../../invariants/live.js";
 import {
@@ -185,6 +187,7 @@ function tables(limits: Limits): TableSpec[] {
     { decl: UCRED, capacity: cap("ucred", 3 * mp + 32) },
     { decl: VMSPACE, capacity: cap("vmspace", mp + 16) },
     { decl: FORKLIST, capacity: cap("forklist", 16) },
+    MAYBLOCK_TABLE,
   ];
 }
 
@@ -262,23 +265,31 @@ function boot(m: Machine, limits: Limits, init?: { program: string; args: readon
   void P_SYSTEM;
 }
 
+/**
+ * The process table as ps shows it. Read on the orchestrator while the cpus may run: every
+ * handle is checked before it is followed (a group freed under its members, a kernel defect a
+ * script may provoke, shows as pgid 0 here and is the audit's to report).
+ */
 function ps(img: Image): PsEntry[] {
+  const P = img.table(PROC);
+  const ok = <F extends Parameters<typeof tbl>[0]>(d: F, h: number) => h !== NULL && tbl(d, img).valid(h);
   const out: PsEntry[] = [];
   for (const h of allprocs(img)) {
+    if (!P.valid(h)) continue;
     const p = procV(h, img);
     const pend: number[] = [];
     for (let s = 1; s < 32; s++) if (p.p_siglist & sigmask(s)) pend.push(s);
-    const threads = lwpsOf(img, h).map((l) => ({ tid: lwpV(l, img).lwp_tid, td: lwpV(l, img).lwp_thread }));
+    const threads = lwpsOf(img, h).filter((l) => ok(LWP, l)).map((l) => ({ tid: lwpV(l, img).lwp_tid, td: lwpV(l, img).lwp_thread }));
     out.push({
       pid: p.p_pid,
-      ppid: p.p_pptr !== NULL ? procV(p.p_pptr, img).p_pid : 0,
+      ppid: ok(PROC, p.p_pptr) ? procV(p.p_pptr, img).p_pid : 0,
       stat: STAT_NAMES[p.p_stat] ?? String(p.p_stat),
       flags: p.p_flags,
-      pgid: p.p_pgrp !== NULL ? pgrpV(p.p_pgrp, img).pg_id : 0,
-      uid: p.p_ucred !== NULL ? credV(p.p_ucred, img).cr_ruid : -1,
+      pgid: ok(PGRP, p.p_pgrp) ? pgrpV(p.p_pgrp, img).pg_id : 0,
+      uid: ok(UCRED, p.p_ucred) ? credV(p.p_ucred, img).cr_ruid : -1,
       nthreads: p.p_nthreads,
       pendingSignals: pend,
-      reaper: p.p_reaper !== NULL && reapV(p.p_reaper, img).p === h,
+      reaper: ok(SYSREAPER, p.p_reaper) && reapV(p.p_reaper, img).p === h,
       threads,
     });
   }
@@ -289,6 +300,7 @@ export const dragonfly: KernelModel = {
   name: "dragonfly",
   module: "src/kern/dragonfly/entry.js",
   calls,
+  mayBlockSites: DRAGONFLY_MAYBLOCK_SITES,
   defaultLimits: () => ({ maxproc: DEFAULT_MAXPROC, nproc: 32, tables: defaultTables(DEFAULT_MAXPROC) }),
   tables,
   boot,

@@ -69,7 +69,7 @@ function* sys_setuid(uid: number): KGen<number> {
     lwkt_reltoken(p.ptr("p_token"));
     return EPERM;
   }
-  const ncr = cralloc(uid);
+  const ncr = yield* cralloc(uid);
   chgproccnt(o.cr_ruidinfo, -1, 0);
   chgproccnt(credV(ncr).cr_ruidinfo, 1, 0);
   p.p_ucred = ncr;
@@ -94,21 +94,23 @@ function* sys_setrlimit_nproc(value: number): KGen<number> {
     lwkt_reltoken(p.ptr("p_token"));
     return EPERM;
   }
-  plimit_modify_nproc(p, value);
+  yield* plimit_modify_nproc(p, value);
   lwkt_reltoken(p.ptr("p_token"));
   return 0;
 }
 
-/** sys_lwp_exit: the last thread exits the process. */
-function* sys_lwp_exit(): KGen {
+/** sys_lwp_exit: the last thread exits the process (init's last thread may not: EPERM, as exit). */
+function* sys_lwp_exit(): KGen<number> {
   const p = curproc();
   yield* lwkt_gettoken(p.ptr("p_token"));
   if (p.p_nthreads === 1 && !(p.p_flags & P_WEXIT)) {
     lwkt_reltoken(p.ptr("p_token"));
+    if (p.h === G().initproc) return EPERM;
     yield* exit1(W_EXITCODE(0, 0));
-    return;
+    return 0;
   }
   yield* lwp_exit(false, NULL);
+  return 0;
 }
 
 export function* dfly_syscall(call: number, a: readonly number[]): KGen<RawResult> {
@@ -132,6 +134,8 @@ export function* dfly_syscall(call: number, a: readonly number[]): KGen<RawResul
       return r.error ? err(r.error) : ok(r.pid);
     }
     case "exit":
+      // init may not exit: exit1 panics "Going nowhere without my init!" (kern_exit.c 304-307).
+      if (p.h === G().initproc) return err(EPERM);
       yield* exit1(W_EXITCODE(a[0] & 0xff, 0));
       return EXITED;
     case "wait": {
@@ -179,9 +183,10 @@ export function* dfly_syscall(call: number, a: readonly number[]): KGen<RawResul
       const r = yield* sys_lwp_create2({ fault: a[1] !== 0 }, a[0]);
       return r.error ? err(r.error) : ok(r.tid);
     }
-    case "lwp_exit":
-      yield* sys_lwp_exit();
-      return EXITED;
+    case "lwp_exit": {
+      const e = yield* sys_lwp_exit();
+      return e ? err(e) : EXITED;
+    }
     case "procctl": {
       const id = a[1] === 0 ? p.p_pid : a[1];
       const r = yield* sys_procctl(id, a[0]);
@@ -189,7 +194,7 @@ export function* dfly_syscall(call: number, a: readonly number[]): KGen<RawResul
       return r.status ? ok(0, [r.status.flags, r.status.refs, r.status.pid_head]) : ok(0);
     }
     case "at_fork":
-      return ok(at_fork(a[0]));
+      return ok(yield* at_fork(a[0]));
     case "rm_at_fork":
       return ok(rm_at_fork(a[0]));
     case "vmstat": {

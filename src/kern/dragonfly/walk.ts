@@ -5,12 +5,16 @@
 import type { Image } from "../../shm/image.js";
 import { NULL, type Handle } from "../../shm/table.js";
 import { G, lwpV, procV } from "./globals.js";
+import { LWP, PROC } from "./structs.js";
+
+/** A walk stops at a stale handle (a list a kernel defect left dangling): the audits report those. */
+const live = (img: Image, decl: typeof PROC | typeof LWP, h: Handle): boolean => img.table(decl as typeof PROC).valid(h);
 
 /** Every process on allproc, then every zombie on zombproc. */
 export function allprocs(img: Image): Handle[] {
   const g = G(img);
   const out: Handle[] = [];
-  for (const head of [g.allproc, g.zombproc]) for (let h = head; h !== NULL; h = procV(h, img).p_list) out.push(h);
+  for (const head of [g.allproc, g.zombproc]) for (let h = head; h !== NULL && live(img, PROC, h); h = procV(h, img).p_list) out.push(h);
   return out;
 }
 /** The live list only (allproc). */
@@ -33,7 +37,7 @@ export function childrenOf(img: Image, p: Handle): Handle[] {
 /** The lwps of p, in tid order (p_lwp_tree). */
 export function lwpsOf(img: Image, p: Handle): Handle[] {
   const out: Handle[] = [];
-  for (let h = procV(p, img).p_lwp_tree; h !== NULL; h = lwpV(h, img).lwp_rbnode) out.push(h);
+  for (let h = procV(p, img).p_lwp_tree; h !== NULL && live(img, LWP, h); h = lwpV(h, img).lwp_rbnode) out.push(h);
   return out;
 }
 /** A process by pid (zombies included), or NULL. */

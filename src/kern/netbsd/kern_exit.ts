@@ -14,7 +14,7 @@ import { image, type KGen } from "../../sync/seam.js";
 import { tsleep_signal } from "../../sync/sleep.js";
 import { THREAD } from "../../shm/core.js";
 import {
-  chgproccnt, cwdfree, fd_free, isLive, lim_free, LIST_INSERT_HEAD, LIST_ITER, LIST_REMOVE, lwp_free, mutex_obj_free, p_lock, proc_leavepgrp, proc_reparent,
+  chgproccnt, cwdfree, fd_free, pool_put, isLive, lim_free, LIST_INSERT_HEAD, LIST_ITER, LIST_REMOVE, lwp_free, mutex_obj_free, p_lock, proc_leavepgrp, proc_reparent,
   sigactsfree, sigactsinit, uvmspace_alloc, uvmspace_free,
 } from "./kern_proc.js";
 import { lwp_stopwait, proc_stop, psignal, sigacts } from "./kern_sig.js";
@@ -248,7 +248,7 @@ function* proc_free(p: ProcView, parent: ProcView): KGen {
   // proc_free_pid: the pid and the process count go back.
   atomic_add_int(G().ptr("nprocs"), -1);
   nprocs_check("proc_free");
-  image.table(PROC).free(p.h, "proc_free");
+  pool_put(image.table(PROC), p.h, "proc_free");
 }
 
 /**

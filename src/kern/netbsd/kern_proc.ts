@@ -6,7 +6,8 @@
  */
 import { RTCTL, THREAD } from "../../shm/core.js";
 import { violation, KKASSERT } from "../../shm/hooks.js";
-import { NULL, type Handle } from "../../shm/table.js";
+import { NULL, type Handle, type Table } from "../../shm/table.js";
+import { zalloc_waitok, zfree } from "../../sync/kmem.js";
 import { programId } from "../../sched/programs.js";
 import { forkReturn } from "../usermode.js";
 import { atomic_add_int, atomic_fetchadd_int } from "../../sync/atomic.js";
@@ -118,9 +119,9 @@ export function proc_leavepgrp(p: ProcView): void {
 function pg_delete(pgh: Handle): void {
   const pg = pgrpv(pgh);
   const sh = pg.pg_session;
-  image.table(PGRP).free(pgh, "pg_delete");
+  pool_put(image.table(PGRP), pgh, "pg_delete");
   const s = image.table(SESSION).view(sh);
-  if (--s.s_count === 0) image.table(SESSION).free(sh, "pg_delete session");
+  if (--s.s_count === 0) pool_put(image.table(SESSION), sh, "pg_delete session");
 }
 
 /** A new session and process group led by p (init at boot; setsid). */
@@ -131,7 +132,7 @@ export function pgrp_create(p: ProcView, newsession: boolean, session: Handle): 
   if (newsession) {
     sh = image.table(SESSION).alloc();
     if (sh === NULL) {
-      image.table(PGRP).free(pgh, "pgrp_create");
+      pool_put(image.table(PGRP), pgh, "pgrp_create");
       return NULL;
     }
     const s = image.table(SESSION).view(sh);
@@ -152,18 +153,26 @@ export function* kpause(wmesg: string, ticks: number): KGen {
   yield* tsleep(G().ptr("ticks0"), 0, wmesg, Math.max(1, ticks));
 }
 
-/** Allocate from a table as a PR_WAITOK pool does: wait until a record is free. */
-export function* pool_get(table: { alloc(): Handle }, wmesg: string): KGen<Handle> {
-  for (;;) {
-    const h = table.alloc();
-    if (h !== NULL) return h;
-    yield* kpause(wmesg, 1);
-  }
+/**
+ * pool_get(PR_WAITOK) from a table (src/sync/kmem.ts): may sleep, never fails; with the pool
+ * empty it sleeps until a record is put back (pool_put: every free here goes through zfree).
+ * `site`, the allocating function, names the may-block point for scripts' blockAt.
+ */
+export function pool_get(table: Table, site: string): KGen<Handle> {
+  return zalloc_waitok(table, site);
+}
+
+/** NetBSD's may-block points, by site name (every pool_get below). */
+export const NETBSD_MAYBLOCK_SITES = ["proc_alloc", "mutex_obj_alloc", "sigactsinit", "fd_new", "cwdinit", "lim_copy", "uvmspace_alloc", "lwp_create"] as const;
+
+/** pool_put: back to the pool, waking a pool_get asleep on it. */
+export function pool_put(table: Table, h: Handle, site: string): void {
+  zfree(table, h, site);
 }
 
 /** proc_alloc: a new proc in SIDL with a fresh pid (kern_proc.c). */
 export function* proc_alloc(): KGen<Handle> {
-  const h = yield* pool_get(image.table(PROC), "procalloc");
+  const h = yield* pool_get(image.table(PROC), "proc_alloc");
   const p = P(h);
   p.p_stat = SIDL;
   p.p_pid = atomic_fetchadd_int(G().ptr("nextpid"), 1) + 1;
@@ -176,7 +185,7 @@ export function uvm_uarea_alloc(): Handle {
 }
 
 export function uvm_uarea_free(ua: Handle): void {
-  if (ua !== NULL) image.table(UAREA).free(ua, "uvm_uarea_free");
+  if (ua !== NULL) pool_put(image.table(UAREA), ua, "uvm_uarea_free");
 }
 
 // ---- uidinfo ----------------------------------------------------------------------------------
@@ -214,7 +223,7 @@ export function* chgproccnt(uid: number, diff: number): KGen<number> {
 // ---- shared sub-structures --------------------------------------------------------------------
 
 export function* mutex_obj_alloc(): KGen<Handle> {
-  const h = yield* pool_get(image.table(KMUTEXOBJ), "mutexobj");
+  const h = yield* pool_get(image.table(KMUTEXOBJ), "mutex_obj_alloc");
   refcount_init(image.table(KMUTEXOBJ).view(h).ptr("mo_refcnt"), 1);
   return h;
 }
@@ -223,7 +232,7 @@ export function mutex_obj_hold(h: Handle): void {
 }
 export function mutex_obj_free(h: Handle): void {
   const t = image.table(KMUTEXOBJ);
-  if (refcount_release(t.view(h).ptr("mo_refcnt"))) t.free(h, "mutex_obj_free");
+  if (refcount_release(t.view(h).ptr("mo_refcnt"))) pool_put(t, h, "mutex_obj_free");
 }
 
 /** sigactsinit: share the parent's sigacts, or copy it (kern_sig.c). */
@@ -233,7 +242,7 @@ export function* sigactsinit(p1: ProcView | null, share: boolean): KGen<Handle> 
     refcount_acquire(t.view(p1.p_sigacts).ptr("sa_refcnt"));
     return p1.p_sigacts;
   }
-  const h = yield* pool_get(t, "sigacts");
+  const h = yield* pool_get(t, "sigactsinit");
   const ps = t.view(h);
   refcount_init(ps.ptr("sa_refcnt"), 1);
   if (p1 !== null) {
@@ -247,7 +256,7 @@ export function* sigactsinit(p1: ProcView | null, share: boolean): KGen<Handle> 
 }
 export function sigactsfree(h: Handle): void {
   const t = image.table(SIGACTS);
-  if (refcount_release(t.view(h).ptr("sa_refcnt"))) t.free(h, "sigactsfree");
+  if (refcount_release(t.view(h).ptr("sa_refcnt"))) pool_put(t, h, "sigactsfree");
 }
 
 /** fd_share (001:354-355): the child uses the parent's table. */
@@ -258,14 +267,14 @@ export function fd_share(p1: ProcView, p2: ProcView): void {
 /** fd_init(NULL) / fd_copy(): a new table, clean or a copy of p1's. */
 export function* fd_new(copyFrom: ProcView | null): KGen<Handle> {
   const t = image.table(FILEDESC);
-  const h = yield* pool_get(t, "fdalloc");
+  const h = yield* pool_get(t, "fd_new");
   refcount_init(t.view(h).ptr("fd_refcnt"), 1);
   t.view(h).fd_nfiles = copyFrom ? t.view(copyFrom.p_fd).fd_nfiles : 3;
   return h;
 }
 export function fd_free(h: Handle): void {
   const t = image.table(FILEDESC);
-  if (refcount_release(t.view(h).ptr("fd_refcnt"))) t.free(h, "fd_free");
+  if (refcount_release(t.view(h).ptr("fd_refcnt"))) pool_put(t, h, "fd_free");
 }
 
 export function cwdshare(p1: ProcView, p2: ProcView): void {
@@ -280,7 +289,7 @@ export function* cwdinit(): KGen<Handle> {
 }
 export function cwdfree(h: Handle): void {
   const t = image.table(CWDINFO);
-  if (refcount_release(t.view(h).ptr("cwdi_refcnt"))) t.free(h, "cwdfree");
+  if (refcount_release(t.view(h).ptr("cwdi_refcnt"))) pool_put(t, h, "cwdfree");
 }
 
 export const plimit = (h: Handle) => image.table(PLIMIT).view(h);
@@ -289,7 +298,7 @@ export function lim_addref(h: Handle): void {
 }
 /** lim_copy: a private, not-yet-writeable copy. */
 export function* lim_copy(h: Handle): KGen<Handle> {
-  const n = yield* pool_get(image.table(PLIMIT), "plimitpl");
+  const n = yield* pool_get(image.table(PLIMIT), "lim_copy");
   const o = plimit(h);
   const c = plimit(n);
   refcount_init(c.ptr("pl_refcnt"), 1);
@@ -298,7 +307,7 @@ export function* lim_copy(h: Handle): KGen<Handle> {
   return n;
 }
 export function lim_free(h: Handle): void {
-  if (refcount_release(plimit(h).ptr("pl_refcnt"))) image.table(PLIMIT).free(h, "lim_free");
+  if (refcount_release(plimit(h).ptr("pl_refcnt"))) pool_put(image.table(PLIMIT), h, "lim_free");
 }
 /** lim_privatise: give p a limit structure of its own before writing it (p_lock not needed here). */
 export function* lim_privatise(p: ProcView): KGen<Handle> {
@@ -323,13 +332,13 @@ export function* uvm_proc_fork(p1: ProcView, p2: ProcView, shared: boolean): KGe
 }
 export function* uvmspace_alloc(): KGen<Handle> {
   const t = image.table(VMSPACE);
-  const h = yield* pool_get(t, "vmsppl");
+  const h = yield* pool_get(t, "uvmspace_alloc");
   refcount_init(t.view(h).ptr("vm_refcnt"), 1);
   return h;
 }
 export function uvmspace_free(h: Handle): void {
   const t = image.table(VMSPACE);
-  if (refcount_release(t.view(h).ptr("vm_refcnt"))) t.free(h, "uvmspace_free");
+  if (refcount_release(t.view(h).ptr("vm_refcnt"))) pool_put(t, h, "uvmspace_free");
 }
 
 // ---- lwps -------------------------------------------------------------------------------------
@@ -339,7 +348,7 @@ export function uvmspace_free(h: Handle): void {
  * (NOTES B6); the lwp starts LSIDL, its thread is started by setrunnable/lwp_start.
  */
 export function* lwp_create(p2: ProcView, uaddr: Handle): KGen<LwpView> {
-  const lh = yield* pool_get(image.table(LWP), "lwppl");
+  const lh = yield* pool_get(image.table(LWP), "lwp_create");
   const l2 = L(lh);
   l2.l_proc = p2.h;
   l2.l_stat = LSIDL;
@@ -359,7 +368,7 @@ export function* lwp_create(p2: ProcView, uaddr: Handle): KGen<LwpView> {
 /** lwp_free: the lwp record and its u-area go back (its thread has ended). */
 export function lwp_free(l: LwpView): void {
   uvm_uarea_free(l.l_addr);
-  image.table(LWP).free(l.h, "lwp_free");
+  pool_put(image.table(LWP), l.h, "lwp_free");
 }
 
 /**

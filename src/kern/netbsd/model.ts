@@ -2,6 +2,8 @@
  * The NetBSD kernel model, orchestrator side: its tables, how it boots (init, pid 1, uid 0, in a
  * session and process group of its own), its script calls and its process listing.
  */
+import { MAYBLOCK_TABLE } from "../../sync/mayblock.js";
+import { NETBSD_MAYBLOCK_SITES } from "./kern_proc.js";
 import { THREAD } from "../../shm/core.js";
 import type { Image, TableSpec } from "../../shm/image.js";
 import { KernelPanic } from "../../shm/hooks.js";
@@ -59,6 +61,7 @@ function tables(limits: Limits): TableSpec[] {
     { decl: CWDINFO, capacity: t.cwdinfo },
     { decl: PLIMIT, capacity: t.plimit },
     { decl: VMSPACE, capacity: t.vmspace },
+    MAYBLOCK_TABLE,
   ];
 }
 
@@ -200,6 +203,7 @@ export const netbsd: KernelModel = {
   name: "netbsd",
   module: MODULE,
   calls: CALLS,
+  mayBlockSites: NETBSD_MAYBLOCK_SITES,
   defaultLimits,
   tables,
   boot,
