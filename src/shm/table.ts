@@ -233,42 +233,41 @@ export class Table<F extends FieldWidths = FieldWidths> {
   }
 
   /**
-   * The record view class: a getter and a setter per one-word field, each a scheduling point
-   * that then checks the generation -- a view can outlive its record, and the record can be freed
-   * and reused by whoever ran at that very point -- and then reads or writes the word. Fields are
-   * assigned in the constructor, not declared as class fields: at ES2022 a class field is a
-   * defineProperty per instance, which cost a third of a cpu's time when a view was made per
-   * dereference.
+   * The record view class, generated from the declaration for this table alone: a getter and a
+   * setter per one-word field, each a scheduling point that then checks the generation -- a view
+   * can outlive its record, and the record can be freed and reused by whoever ran at that very
+   * point -- and then reads or writes the word; ptr() is a switch on the field name. Generated
+   * code per table, with the offsets as constants, because closures shared by all tables see
+   * every table's view shape and every field name at each property access and go megamorphic;
+   * and no class fields, because at ES2022 each is a defineProperty per instance.
    *
    * With an observer, every access also reports (address, write) right before it is made, after
    * its point: what a field-level detector needs (see AccessObserver).
    */
   private makeViewClass(observer: AccessObserver | null): ViewClass {
-    const table = this;
-    // A Map, not the layout's object: ptr() is shared by every table, and a keyed load over all
-    // their field names goes megamorphic (measured: it was most of ptr's cost).
-    const offsetOf = new Map(Object.entries(this.layout.offsets));
-    class RecordView implements CachedView {
-      declare readonly h: Handle;
-      declare readonly $b: number;
-      declare readonly $g: number;
-      constructor(h: Handle, b: number, g: number) {
-        this.h = h;
-        this.$b = b;
-        this.$g = g;
+    const { offsets, names } = this.layout;
+    const live = (what: string) =>
+      `if ((i32[this.$b + ${HDR_GEN}] & ${GEN_MASK}) !== this.$g || i32[this.$b + ${HDR_STATE}] !== ${ST_USED}) throw table.stale(this.h, ${what});`;
+    const observe = (off: number, write: boolean) => (observer === null ? "" : `observer(this.$b + ${off}, ${write});`);
+    const accessors = names
+      .filter((f) => this.decl.fields[f] === 1)
+      .map((f) => {
+        const name = JSON.stringify(f);
+        const off = offsets[f];
+        return `get [${name}]() { point(); ${live(name)} ${observe(off, false)} return i32[this.$b + ${off}]; }
+          set [${name}](v) { point(); ${live(name)} ${observe(off, true)} i32[this.$b + ${off}] = v; }`;
+      });
+    const source = `const OFF = { ${names.map((f) => `${JSON.stringify(f)}: ${offsets[f]}`).join(", ")} };
+    return class ${this.name.replace(/\W/g, "_")}_view {
+      constructor(h, b, g) { this.h = h; this.$b = b; this.$g = g; }
+      ptr(field) {
+        ${live('field === undefined ? "&" : field')}
+        return field === undefined ? this.$b : this.$b + OFF[field];
       }
-      ptr(field?: string): Addr {
-        if (field === undefined) return table.liveBase(this, "&");
-        return table.liveBase(this, field) + offsetOf.get(field)!;
-      }
-    }
-    for (const field of this.layout.names) {
-      if (this.decl.fields[field] !== 1) continue;
-      const off = this.layout.offsets[field];
-      const accessors = observer === null ? plainAccessors(table, field, off) : observedAccessors(table, field, off, observer);
-      Object.defineProperty(RecordView.prototype, field, accessors);
-    }
-    return RecordView;
+      ${accessors.join("\n")}
+    };
+    //# sourceURL=forkstorm:view/${this.name}`;
+    return new Function("i32", "table", "point", "observer", source)(this.i32, this, point, observer) as ViewClass;
   }
 }
 
@@ -295,35 +294,3 @@ type ViewClass = new (h: Handle, b: number, g: number) => CachedView;
  * accessors carry no test or call for it, so a run without a detector pays nothing.
  */
 export type AccessObserver = (addr: Addr, write: boolean) => void;
-
-function plainAccessors(table: Table, field: string, off: number): PropertyDescriptor {
-  const i32 = table.i32;
-  return {
-    get(this: CachedView) {
-      point();
-      return i32[table.liveBase(this, field) + off];
-    },
-    set(this: CachedView, v: number) {
-      point();
-      i32[table.liveBase(this, field) + off] = v;
-    },
-  };
-}
-
-function observedAccessors(table: Table, field: string, off: number, observer: AccessObserver): PropertyDescriptor {
-  const i32 = table.i32;
-  return {
-    get(this: CachedView) {
-      point();
-      const a = table.liveBase(this, field) + off;
-      observer(a, false);
-      return i32[a];
-    },
-    set(this: CachedView, v: number) {
-      point();
-      const a = table.liveBase(this, field) + off;
-      observer(a, true);
-      i32[a] = v;
-    },
-  };
-}
