@@ -8,7 +8,8 @@
  * cd ../base && npx tsc`). Every figure is taken by a fresh process (probe.ts), the two builds
  * alternating and swapping order each round, so on a loaded machine both see the same load and
  * the ratios hold even when the absolute figures do not. Per round it prints:
- *   - one-cpu fork-exit-wait forks/s of each kernel, both builds, and this one's speed-up;
+ *   - one-cpu fork-exit-wait forks/s of each kernel, both builds, and this one's speed-up, by
+ *     wall time and by the process's cpu time (a second view on a loaded machine);
  *   - uncontended token get+release over the raw CAS spin lock, both builds;
  *   - baton hand-off over the wait/notify ping-pong floor, both builds;
  * and then each ratio's median, min and max over the rounds. With --hashes it runs the same
@@ -103,8 +104,13 @@ function main(): void {
       for (const kernel of ["dragonfly", "netbsd"]) {
         const [b, t] = sideBySide(o, round, ["forks", kernel, String(o.seconds)]);
         const x = t.forksPerSecond / b.forksPerSecond;
+        const xc = t.forksPerCpuSecond / b.forksPerCpuSecond;
         note(`${kernel} forks/s, this over baseline`, x);
-        console.log(`  ${kernel.padEnd(9)} 1 cpu forks/s: baseline ${b.forksPerSecond.toFixed(0)}, this ${t.forksPerSecond.toFixed(0)} (x${x.toFixed(2)})`);
+        note(`${kernel} forks per cpu-second, this over baseline`, xc);
+        console.log(
+          `  ${kernel.padEnd(9)} 1 cpu forks/s: baseline ${b.forksPerSecond.toFixed(0)}, this ${t.forksPerSecond.toFixed(0)} (x${x.toFixed(2)}); ` +
+            `per cpu-second: baseline ${b.forksPerCpuSecond.toFixed(0)}, this ${t.forksPerCpuSecond.toFixed(0)} (x${xc.toFixed(2)})`,
+        );
       }
     if (want("token")) {
       const [b, t] = sideBySide(o, round, ["token"]);

@@ -2,7 +2,8 @@
  * One speed measurement of one build of forkstorm, for compare.ts: `node probe.js ROOT WHAT`
  * loads the compiled modules of the checkout at ROOT (its dist/) and prints one JSON line.
  *
- *   forks KERNEL SECONDS  one-cpu fork-exit-wait, free, no chaos, seed 1: forks per second
+ *   forks KERNEL SECONDS  one-cpu fork-exit-wait, free, no chaos, seed 1: forks per second of wall
+ *                         time and per second of the process's cpu time
  *   token                 uncontended lwkt_gettoken + lwkt_reltoken and the raw CAS spin lock
  *                         (compareExchange + store), interleaved, best round's median, ns/op
  *   baton                 the Atomics.wait/notify ping-pong floor, then the baton hand-off, ns
@@ -20,9 +21,13 @@ const load = (path: string) => import(pathToFileURL(resolve(root, "dist", path))
 
 async function forks(kernel: string, seconds: number): Promise<Record<string, number>> {
   const { stress } = await load("src/run/stress.js");
+  const cpu0 = process.cpuUsage();
   const { report } = await stress({ kernel, scenario: "fork-exit-wait", cpus: 1, seconds, mode: "free", seed: 1, chaos: 0, bugs: [], keepGoing: false });
+  const cpu = process.cpuUsage(cpu0);
   if (report.verdict !== "clean") throw new Error(`${kernel} fork-exit-wait ended ${report.verdict}`);
-  return { forksPerSecond: (report.ops.bySyscall.fork?.ok ?? 0) / report.elapsedSeconds };
+  const forks = report.ops.bySyscall.fork?.ok ?? 0;
+  // Per second of this process's cpu time too (the worker's, and the orchestrator's little).
+  return { forksPerSecond: forks / report.elapsedSeconds, forksPerCpuSecond: forks / ((cpu.user + cpu.system) / 1e6) };
 }
 
 const BATCH = 2000;
