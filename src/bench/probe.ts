@@ -5,7 +5,8 @@
  *   forks KERNEL SECONDS  one-cpu fork-exit-wait, free, no chaos, seed 1: forks per second of wall
  *                         time and per second of the process's cpu time
  *   token                 uncontended lwkt_gettoken + lwkt_reltoken and the raw CAS spin lock
- *                         (compareExchange + store), interleaved, best round's median, ns/op
+ *                         (compareExchange + store), interleaved batches, the fastest batch's
+ *                         ns/op (interference only ever adds time)
  *   baton                 the Atomics.wait/notify ping-pong floor, then the baton hand-off, ns
  *   hash KERNEL MODE SEED a controlled run (mixed, 3 cpus, 300 ops): its event hash and steps
  *
@@ -31,8 +32,7 @@ async function forks(kernel: string, seconds: number): Promise<Record<string, nu
 }
 
 const BATCH = 2000;
-const SAMPLES = 25;
-const ROUNDS = 7;
+const BATCHES = 300;
 
 async function token(): Promise<Record<string, number>> {
   const [{ Image }, { imageTables }, { LAB, labSpec }, { THREAD }, { Thread }, { installSync }, { initSleepQueues }, tok] = await Promise.all([
@@ -74,22 +74,18 @@ async function token(): Promise<Record<string, number>> {
     if (!g.next().done) fail();
   };
   const best = { casNs: Infinity, tokenNs: Infinity };
-  for (let round = 0; round < ROUNDS; round++) {
-    best.casNs = Math.min(best.casNs, medianNs(cas));
-    best.tokenNs = Math.min(best.tokenNs, medianNs(tokens));
+  for (let b = 0; b < BATCHES; b++) {
+    best.casNs = Math.min(best.casNs, timedNs(cas));
+    best.tokenNs = Math.min(best.tokenNs, timedNs(tokens));
   }
   return best;
 }
 
-/** ns per operation: the median of SAMPLES timed batches. */
-function medianNs(batch: () => void): number {
-  const ns: number[] = [];
-  for (let s = 0; s < SAMPLES; s++) {
-    const t0 = performance.now();
-    batch();
-    ns.push(((performance.now() - t0) * 1e6) / BATCH);
-  }
-  return ns.sort((a, b) => a - b)[SAMPLES >> 1];
+/** ns per operation of one batch. */
+function timedNs(batch: () => void): number {
+  const t0 = performance.now();
+  batch();
+  return ((performance.now() - t0) * 1e6) / BATCH;
 }
 
 async function baton(): Promise<Record<string, number>> {
