@@ -1,14 +1,19 @@
 /*
- * Chrome trace-event JSON (loads in Perfetto and chrome://tracing): one track per cpu showing the
- * system calls, lock waits and sleeping-lock holds, sleeps, and violations, from the last events
- * each cpu kept.
+ * Chrome trace-event JSON (loads in Perfetto and chrome://tracing), from the last events each cpu
+ * kept: one track per cpu with the system calls, sleeps and violations, and the lock waits and
+ * holds (tokens, lockmgr locks, mutexes) as async slices, one track per thread and lock. Locks
+ * need tracks of their own: a hold does not nest inside the cpu's slices -- a sleep releases the
+ * thread's tokens after it began, and a lockmgr lock stays held across it.
  */
 import type { CpuResult } from "../sched/cpu.js";
 import type { TraceEvent } from "../shm/trace.js";
 
 interface ChromeEvent {
   name: string;
-  ph: "B" | "E" | "i" | "M";
+  ph: "B" | "E" | "i" | "M" | "b" | "e";
+  /** Async slices: their category and the id that pairs b with e. */
+  cat?: string;
+  id?: string;
   ts?: number;
   pid: number;
   tid: number;
@@ -30,6 +35,28 @@ export function chromeTrace(results: readonly CpuResult[], describe: (addr: numb
       if (i < 0) return; // began before the ring's window
       while (open.length > i) out.push({ name: open.pop()!, ph: "E", ts: e.us, pid: 0, tid: r.cpu });
     };
+    // Lock slices, keyed by thread and lock: at most one wait open, holds nested (recursion).
+    const waits = new Set<string>();
+    const holds = new Map<string, number>();
+    const lockSlice = (ph: "b" | "e", what: "wait" | "hold", tid: number, a: number, us: number) =>
+      out.push({ name: `${what} ${describe(a)}`, cat: "lock", id: `cpu${r.cpu}.t${tid}.${a}`, ph, ts: us, pid: 0, tid: r.cpu, args: { tid } });
+    const lockEvent = (e: TraceEvent) => {
+      const key = `${e.tid}.${e.a}`;
+      if (e.type === "lock_wait") {
+        if (!waits.has(key)) lockSlice("b", "wait", e.tid, e.a, e.us);
+        waits.add(key);
+      } else if (e.type === "lock_got") {
+        if (waits.delete(key)) lockSlice("e", "wait", e.tid, e.a, e.us);
+        holds.set(key, (holds.get(key) ?? 0) + 1);
+        lockSlice("b", "hold", e.tid, e.a, e.us);
+      } else {
+        const n = holds.get(key) ?? 0; // 0: the hold began before the ring's window
+        if (n === 0) return;
+        lockSlice("e", "hold", e.tid, e.a, e.us);
+        if (n === 1) holds.delete(key);
+        else holds.set(key, n - 1);
+      }
+    };
     for (const e of r.events) {
       const who = { tid: e.tid, pid: e.pid };
       switch (e.type) {
@@ -46,14 +73,9 @@ export function chromeTrace(results: readonly CpuResult[], describe: (addr: numb
           end(`sleep ${describe(e.a)}`, e);
           break;
         case "lock_wait":
-          slice(`wait ${describe(e.a)}`, e, who);
-          break;
         case "lock_got":
-          end(`wait ${describe(e.a)}`, e);
-          slice(`hold ${describe(e.a)}`, e, who);
-          break;
         case "lock_rel":
-          end(`hold ${describe(e.a)}`, e);
+          lockEvent(e);
           break;
         case "violation":
           out.push({ name: `VIOLATION: ${r.violations[e.a]?.law ?? "?"}`, ph: "i", s: "g", ts: e.us, pid: 0, tid: r.cpu, args: { ...who, message: r.violations[e.a]?.message } });
@@ -64,6 +86,9 @@ export function chromeTrace(results: readonly CpuResult[], describe: (addr: numb
     }
     const last = r.events.at(-1)?.us ?? 0;
     while (open.length) out.push({ name: open.pop()!, ph: "E", ts: last, pid: 0, tid: r.cpu });
+    const unkey = (key: string) => key.split(".").map(Number);
+    for (const key of waits) lockSlice("e", "wait", unkey(key)[0], unkey(key)[1], last);
+    for (const [key, n] of holds) for (let d = 0; d < n; d++) lockSlice("e", "hold", unkey(key)[0], unkey(key)[1], last);
   }
   return { traceEvents: out, displayTimeUnit: "ms" };
 }

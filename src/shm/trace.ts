@@ -2,9 +2,11 @@
  * The per-cpu event ring: the last EVENTS_PER_CPU things each cpu did, kept in the worker's own
  * memory (only this cpu writes it) and handed back when the cpu stops. A violation carries the
  * tail of it, and `--trace` turns it into a Chrome trace-event timeline, one track per cpu.
- * Only the informative events are recorded -- system calls, sleeps, wakeups, lock waits and
- * sleeping-lock holds -- not every uncontended token, so the ring stays off the hot path.
+ * Recorded: system calls, sleeps, wakeups, lock waits and holds (tokens included), violations,
+ * thread starts and ends. Token events are the most frequent by far, so they are untimed
+ * (evLock): no clock read, and lastEvents() places each between the timed events around it.
  */
+import { slotOf, type Handle } from "./table.js";
 
 export const EV = {
   SYSCALL: 1, // a = call, b = 0 (enter)
@@ -13,7 +15,7 @@ export const EV = {
   WOKEN: 4, // a = wait channel, b = result
   WAKEUP: 5, // a = wait channel (this thread woke sleepers there)
   LOCK_WAIT: 6, // a = lock
-  LOCK_GOT: 7, // a = lock, b = 1 when it had to wait
+  LOCK_GOT: 7, // a = lock, b = lockmgr: 1 when shared
   LOCK_REL: 8, // a = lock
   VIOLATION: 9, // a = index in the cpu's violation list
   THREAD_START: 10,
@@ -22,8 +24,12 @@ export const EV = {
 
 export const EV_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(EV).map(([k, v]) => [v, k.toLowerCase()]));
 
-export const EVENTS_PER_CPU = 4096;
+/** Room for a few hundred system calls with their token events (a power of two). */
+export const EVENTS_PER_CPU = 8192;
+const MASK = EVENTS_PER_CPU - 1;
 const W = 5; // type, tid, pid, a, b
+/** In the type word: an event recorded without a time (evLock). */
+const UNTIMED = 0x100;
 
 export interface TraceEvent {
   /** Microseconds since the machine's epoch. */
@@ -37,8 +43,9 @@ export interface TraceEvent {
 
 const times = new Float64Array(EVENTS_PER_CPU);
 const words = new Int32Array(EVENTS_PER_CPU * W);
+/** The next entry to write; `full` once the ring went round. */
 let next = 0;
-let count = 0;
+let full = false;
 let who: () => { tid: number; pid: number } = () => ({ tid: -1, pid: 0 });
 let epochMs = 0;
 
@@ -49,32 +56,64 @@ export function installTrace(current: () => { tid: number; pid: number }, epoch:
   who = current;
   epochMs = epoch;
   onEvent = hashEvent;
-  next = count = 0;
+  next = 0;
+  full = false;
 }
 
-export function ev(type: number, a = 0, b = 0): void {
-  const { tid, pid } = who();
-  onEvent?.(type, tid, a, b);
+/** Write one entry; returns its index. */
+function put(type: number, tid: number, pid: number, a: number, b: number): number {
   const i = next;
-  times[i] = performance.timeOrigin + performance.now() - epochMs;
   const o = i * W;
   words[o] = type;
   words[o + 1] = tid;
   words[o + 2] = pid;
   words[o + 3] = a;
   words[o + 4] = b;
-  next = (i + 1) % EVENTS_PER_CPU;
-  if (count < EVENTS_PER_CPU) count++;
+  next = (i + 1) & MASK;
+  if (next === 0) full = true;
+  return i;
 }
 
-/** The last `n` events, oldest first. */
+export function ev(type: number, a = 0, b = 0): void {
+  const { tid, pid } = who();
+  onEvent?.(type, tid, a, b);
+  times[put(type, tid, pid, a, b)] = performance.timeOrigin + performance.now() - epochMs;
+}
+
+/**
+ * A lock event of thread `td`, untimed (no clock read: tokens are taken and dropped all the time)
+ * and not mixed into a controlled run's hash: the decisions already fix when it happens, and
+ * every hash recorded before tokens were traced stays valid. The thread is named, not taken as
+ * the current one: a switch releases and re-takes tokens outside any thread.
+ */
+export function evLock(type: number, td: { readonly h: Handle; readonly pid: number }, a: number, b: number): void {
+  put(type | UNTIMED, slotOf(td.h), td.pid, a, b);
+}
+
+/** The last `n` events, oldest first; untimed ones spread evenly between their timed neighbours. */
 export function lastEvents(n = EVENTS_PER_CPU): TraceEvent[] {
-  const k = Math.min(n, count);
+  const k = Math.min(n, full ? EVENTS_PER_CPU : next);
   const out: TraceEvent[] = [];
   for (let j = k; j > 0; j--) {
-    const i = (next - j + EVENTS_PER_CPU) % EVENTS_PER_CPU;
+    const i = (next - j) & MASK;
     const o = i * W;
-    out.push({ us: Math.round(times[i] * 1000), type: EV_NAMES[words[o]] ?? String(words[o]), tid: words[o + 1], pid: words[o + 2], a: words[o + 3], b: words[o + 4] });
+    const type = words[o] & ~UNTIMED;
+    const us = words[o] & UNTIMED ? NaN : times[i] * 1000;
+    out.push({ us, type: EV_NAMES[type] ?? String(type), tid: words[o + 1], pid: words[o + 2], a: words[o + 3], b: words[o + 4] });
   }
+  placeUntimed(out);
   return out;
+}
+
+function placeUntimed(out: TraceEvent[]): void {
+  let before = -1; // index of the last timed event
+  for (let j = 0; j <= out.length; j++) {
+    if (j < out.length && Number.isNaN(out[j].us)) continue;
+    const from = before >= 0 ? out[before].us : j < out.length ? out[j].us : 0;
+    const to = j < out.length ? out[j].us : from;
+    const gap = j - before;
+    for (let u = before + 1; u < j; u++) out[u].us = from + ((to - from) * (u - before)) / gap;
+    before = j;
+  }
+  for (const e of out) e.us = Math.round(e.us);
 }

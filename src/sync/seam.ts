@@ -34,6 +34,8 @@ export interface HeldLock {
 export interface SyncThread {
   readonly h: Handle;
   readonly cpu: number;
+  /** The process it runs for (0 until the kernel says), for trace events. */
+  readonly pid: number;
   readonly toks: TokRef[];
   readonly held: HeldLock[];
   /** The lock this thread is waiting for, for hang dumps (0 when none). */

@@ -10,9 +10,14 @@
  * contended acquisition does not block the cpu: the thread switches out and its cpu runs others.
  * So a token serializes only the code between two blocking points; state it guards must be
  * re-checked after anything that can block.
+ *
+ * Every hold and wait goes to the cpu's event ring (LOCK_GOT, LOCK_WAIT, LOCK_REL), the switch's
+ * releases and re-acquisitions too, so a trace shows who held p_token when. They are the most
+ * frequent events there are, so they are recorded without reading the clock (evLock).
  */
 import { syncPoint, violation } from "../shm/hooks.js";
 import type { Addr } from "../shm/table.js";
+import { EV, evLock } from "../shm/trace.js";
 import { lockstat_acquired, lockstat_contended, lockstat_released } from "./lockstat.js";
 import { curthread, image, mem, sched, SWITCH_TOKEN, SWITCH_YIELD, type KGen, type SyncThread, type TokRef } from "./seam.js";
 
@@ -86,7 +91,8 @@ const HELD_NOT = -1;
 /** `since` of a reference covered by an earlier one of the same thread (recursion). */
 const HELD_BELOW = -2;
 
-function untake(td: SyncThread, ref: TokRef): void {
+/** Give back the word one reference holds; `traced`: record the release (not a failed switch-in's). */
+function untake(td: SyncThread, ref: TokRef, traced: boolean): void {
   if (ref.since === HELD_NOT || ref.since === HELD_BELOW) return;
   lockstat_released(ref.tok, ref.since);
   // A shared reference gives back a share unless the thread holds the word exclusively (a shared
@@ -100,15 +106,47 @@ function untake(td: SyncThread, ref: TokRef): void {
     old = Atomics.and(mem, ref.tok, ~TOK_EXCLUSIVE);
   }
   ref.since = HELD_NOT;
+  if (traced) evLock(EV.LOCK_REL, td, ref.tok, 0);
   // A contender may have parked its cpu on the word (see the scheduler's token wait): tell it.
   if (old & TOK_EXCLREQ) Atomics.notify(mem, ref.tok);
 }
 
+/*
+ * References are recycled: a token stack only grows and shrinks at its top, so a reference
+ * popped off one is free, and fork takes and drops a dozen tokens. Per cpu, like the stacks.
+ */
+const spareRefs: TokRef[] = [];
+
+function newRef(tok: Addr, shared: boolean, since: number): TokRef {
+  const ref = spareRefs.pop();
+  if (ref === undefined) return { tok, shared, since };
+  ref.tok = tok;
+  ref.shared = shared;
+  ref.since = since;
+  return ref;
+}
+
 function acquire(td: SyncThread, tok: Addr, shared: boolean): KGen {
-  const ref: TokRef = { tok, shared, since: HELD_NOT };
+  const toks = td.toks;
+  // The common case first: nothing held below, so no recursion to look for.
+  if (toks.length === 0) {
+    if (trytoken(td, tok, shared)) {
+      toks.push(newRef(tok, shared, lockstat_acquired(tok)));
+      evLock(EV.LOCK_GOT, td, tok, 0);
+      return DONE;
+    }
+    const ref = newRef(tok, shared, HELD_NOT);
+    toks.push(ref);
+    return contended(td, ref);
+  }
+  return acquireNested(td, tok, shared);
+}
+
+function acquireNested(td: SyncThread, tok: Addr, shared: boolean): KGen {
+  const ref = newRef(tok, shared, HELD_NOT);
   const depth = td.toks.push(ref);
   if (depth > LWKT_MAXTOKENS) violation("token-stack-overflow", `more than ${LWKT_MAXTOKENS} tokens held`);
-  if (depth > 1 && coveredBelow(td, ref)) {
+  if (coveredBelow(td, ref)) {
     if (!shared && holdsShared(td, tok) && !(Atomics.load(mem, tok) & TOK_EXCLUSIVE)) {
       violation("token-excl-after-shared", `exclusive ${image.describe(tok)} requested while holding it shared: livelock`);
     }
@@ -117,6 +155,7 @@ function acquire(td: SyncThread, tok: Addr, shared: boolean): KGen {
   }
   if (trytoken(td, tok, shared)) {
     ref.since = lockstat_acquired(tok);
+    evLock(EV.LOCK_GOT, td, tok, 0);
     return DONE;
   }
   return contended(td, ref);
@@ -128,6 +167,7 @@ function* contended(td: SyncThread, ref: TokRef): KGen {
   Atomics.or(mem, ref.tok, TOK_EXCLREQ);
   const t0 = sched.nanotime();
   td.waitfor = ref.tok;
+  evLock(EV.LOCK_WAIT, td, ref.tok, 0);
   yield SWITCH_TOKEN; // resumed only once lwkt_getalltokens() took every reference
   td.waitfor = 0;
   lockstat_contended(ref.tok, sched.nanotime() - t0);
@@ -146,17 +186,19 @@ export function lwkt_gettoken_shared(tok: Addr): KGen {
 /** lwkt_reltoken: releases must come in reverse order of acquisition. */
 export function lwkt_reltoken(tok: Addr): void {
   const td = curthread();
-  const ref = td.toks[td.toks.length - 1];
+  const toks = td.toks;
+  const ref = toks[toks.length - 1];
   if (ref === undefined || ref.tok !== tok) {
     violation("token-release-order", `lwkt_reltoken(${image.describe(tok)}) is not the top of the token stack${ref ? ` (top: ${image.describe(ref.tok)})` : " (no token held)"}`);
     const i = td.toks.findLastIndex((r) => r.tok === tok);
     if (i < 0) return;
-    untake(td, td.toks[i]);
-    td.toks.splice(i, 1);
+    untake(td, td.toks[i], true);
+    spareRefs.push(td.toks.splice(i, 1)[0]);
     return;
   }
-  untake(td, ref);
-  td.toks.pop();
+  untake(td, ref, true);
+  toks.pop();
+  spareRefs.push(ref);
   syncPoint();
 }
 
@@ -179,17 +221,21 @@ export function* lwkt_yield(): KGen {
 
 /** Switch-out: release every held token (the scheduler calls this at every switch). */
 export function lwkt_relalltokens(td: SyncThread): void {
+  releaseAll(td, true);
+}
+
+function releaseAll(td: SyncThread, traced: boolean): void {
   for (let i = td.toks.length - 1; i >= 0; i--) {
     const ref = td.toks[i];
     if (ref.since === HELD_BELOW) ref.since = HELD_NOT;
-    else untake(td, ref);
+    else untake(td, ref, traced);
   }
 }
 
 /**
  * Switch-in: take every token of the stack, in address order so two re-acquiring threads cannot
  * hold-and-wait on each other. All or nothing: on a miss, what was taken is given back and the
- * thread stays runnable.
+ * thread stays runnable. Only a complete switch-in is traced: the holds it starts.
  */
 export function lwkt_getalltokens(td: SyncThread): boolean {
   const n = td.toks.length;
@@ -205,11 +251,12 @@ export function lwkt_getalltokens(td: SyncThread): boolean {
     }
     const shared = td.toks.every((r) => r.tok !== ref.tok || r.shared);
     if (!trytoken(td, ref.tok, shared)) {
-      lwkt_relalltokens(td);
+      releaseAll(td, false);
       return false;
     }
     ref.since = lockstat_acquired(ref.tok);
   }
+  for (const ref of td.toks) if (ref.since !== HELD_BELOW) evLock(EV.LOCK_GOT, td, ref.tok, 0);
   return true;
 }
 
