@@ -1,10 +1,53 @@
 /*
- * The library API (CONTRACTS.md): what the command line wraps, returning the same objects the
- * JSON reports hold, so a vitest suite can assert on them.
+ * The library API (docs/api.md): what the command line wraps, returning the same objects the
+ * JSON reports hold, so a test suite can assert on them. Every option may be left out and takes
+ * the command line's default. A run's outcome is a verdict in its report; what is thrown is a
+ * UsageError (bad input) or an InternalError (a fault of forkstorm), both ForkstormErrors.
  */
-export { stress, type StressOptions, type StressOutcome } from "./run/stress.js";
-export { hunt, type HuntOptions, type HuntReport } from "./run/hunt.js";
-export { replay, type ReplayOutcome } from "./run/replay.js";
-export { runScript, type ScriptOutput } from "./script/runner.js";
+import { ForkstormError, InternalError } from "./errors.js";
+import { resolveHuntOptions, resolveStressOptions, type HuntOptions, type StressOptions } from "./api/options.js";
+import { stress as runStress, type StressOutcome } from "./run/stress.js";
+import { hunt as runHunt, type HuntReport } from "./run/hunt.js";
+import { replay as runReplay, type ReplayOutcome } from "./run/replay.js";
+import { runScript as runScriptObject, type ScriptOutput } from "./script/runner.js";
+
+export { ForkstormError, UsageError, InternalError } from "./errors.js";
+export { STRESS_DEFAULTS, HUNT_DEFAULTS, RANGES, MODES, type StressOptions, type HuntOptions, type Mode } from "./api/options.js";
 export { listCatalog, type Catalog } from "./run/list.js";
-export type { StressReport } from "./report/report.js";
+export { huntSummary, type HuntReport, type HuntBugRow } from "./run/hunt.js";
+export { stressSummary } from "./report/summary.js";
+export type { StressOutcome } from "./run/stress.js";
+export type { ReplayOutcome } from "./run/replay.js";
+export type { ScriptOutput, ScriptStepResult, ScriptViolation, PsRow } from "./script/runner.js";
+export type { StressReport, StressConfig, Verdict } from "./report/report.js";
+export type { ViolationRecord } from "./sched/cpu.js";
+export type { KernelName } from "./kern/kernel.js";
+
+/** Anything thrown that is not a ForkstormError is a fault of ours: say so, keep the cause. */
+async function typed<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    throw e instanceof ForkstormError ? e : new InternalError(e);
+  }
+}
+
+/** A stress run (`forkstorm stress`): resolves to its report and the CLI's exit code. */
+export function stress(options: StressOptions = {}): Promise<StressOutcome> {
+  return typed(() => runStress(resolveStressOptions(options)));
+}
+
+/** The bug catalogue against the clean kernel (`forkstorm hunt`). */
+export function hunt(options: HuntOptions = {}): Promise<{ report: HuntReport; exitCode: number }> {
+  return typed(() => runHunt(resolveHuntOptions(options)));
+}
+
+/** Re-run a controlled-mode run from its report (`forkstorm replay`). */
+export function replay(report: unknown, followSchedule = false): Promise<ReplayOutcome> {
+  return typed(() => runReplay(report, followSchedule));
+}
+
+/** Run a deterministic syscall script (`forkstorm script`), given as the parsed JSON object. */
+export function runScript(script: unknown): Promise<ScriptOutput> {
+  return typed(() => runScriptObject(script));
+}

@@ -28,9 +28,7 @@ export interface RawResult {
 }
 
 /** Thrown by a CallSpec when a script's arguments are malformed (usage error, exit 2). */
-export class UsageError extends Error {
-  override name = "UsageError";
-}
+export { UsageError } from "../errors.js";
 
 export interface ArgContext {
   /** A process name (or number) in a pid/pgid position, resolved to a pid. */

@@ -3,10 +3,17 @@
  * runs of at most `budget` seconds each, and the clean kernel on the same budget. A bug counts as
  * detected in a run when the run ends on a violation or a hang; the law that caught it is kept.
  * The hunt passes when every bug is detected in every run and the baseline shows no violation.
+ *
+ * The work is a plan of runs, round by round: every bug's i-th run, then every kernel's i-th
+ * baseline run, then round i+1. A time budget shares the time out along the plan (so every bug
+ * gets a run before any gets a second one), and a shard k/N runs the plan positions that are
+ * k-1 modulo N; each run's seeds depend only on its place in the plan, so the shards' reports
+ * merge (merge.ts) into the report of the whole hunt, timings aside.
  */
 import { CATALOG, type BugEntry } from "../bugs/catalog.js";
 import { UsageError, type KernelName } from "../kern/kernel.js";
 import { KERNELS } from "../kern/registry.js";
+import { stressCommand } from "../report/command.js";
 import { VERSION } from "../report/report.js";
 import { CpuPool } from "../sched/machine.js";
 import { stress, type StressOptions } from "./stress.js";
@@ -20,14 +27,21 @@ import { stress, type StressOptions } from "./stress.js";
  */
 export const HUNT_DEPTH = 20;
 
+/** Shard `index` of `count` (1-based, as --shard k/N writes it). */
+export interface Shard {
+  index: number;
+  count: number;
+}
+
 export interface HuntOptions {
   kernel: KernelName | "all";
   bugs: string[] | "all";
-  seeds: number;
+  /** Runs per bug and baseline runs per kernel; null (with a time budget only): rounds until the time is spent. */
+  seeds: number | null;
   budget: number;
   cpus: number;
   mode: "free" | "pct" | "random";
-  /** First seed; run i uses seed + i. */
+  /** First seed; run i uses seed + i (controlled modes: seed + i * 100003, one per execution on from there). */
   seed: number;
   chaos: number;
   /** The scenario of the clean baseline. */
@@ -36,8 +50,14 @@ export interface HuntOptions {
   depth?: number;
   /** Controlled modes: system calls per execution (each execution is one short run). */
   opsPerExecution?: number;
+  /** Seconds for the whole hunt: each run gets a fair share of what is left, and the hunt ends within it. */
+  timeBudget?: number;
+  /** Run only this shard of the plan. */
+  shard?: Shard;
   onRun?: (what: string, i: number, outcome: { detected: boolean; seconds: number; law: string | null; executions?: number }) => void;
   signal?: AbortSignal;
+  /** Worker threads to run on; default: a pool of the hunt's own, discarded at the end. */
+  pool?: CpuPool;
 }
 
 export interface HuntBugRow {
@@ -60,15 +80,57 @@ export interface HuntBugRow {
   detectedBy: string[];
 }
 
+/** One run of the plan, as it counted. */
+export interface HuntRun {
+  /** Its place in the plan (round-major; see the file's head). */
+  position: number;
+  /** The bug injected; null for a run of the clean baseline. */
+  bug: string | null;
+  kernel: KernelName;
+  /** Its round: the bug's (or baseline's) i-th run. */
+  round: number;
+  /** The run's seed (controlled modes: its first execution's). */
+  seed: number;
+  /** A bug run: the bug was detected. A baseline run: a law was broken (a false positive). */
+  detected: boolean;
+  /** Seconds to the detection, or the run's length when nothing was detected. */
+  seconds: number;
+  /** The law that caught the bug (a bug run); the first law broken (a baseline run). */
+  law: string | null;
+  /** Controlled modes: executions run (to the detection, for a bug run). */
+  executions?: number;
+  /** A baseline run: violations, and the laws they broke. */
+  violations?: number;
+  laws?: string[];
+  /**
+   * The stress command that runs the detecting execution again: controlled modes, a bug's
+   * detection; any mode, a baseline's first violation.
+   */
+  reproduce?: string;
+}
+
+export interface HuntCoverage {
+  /** Runs that counted, of the plan's (null: as many as the time budget allowed). */
+  runs: number;
+  planned: number | null;
+  /** Runs a time budget or an interrupt cut short before they found anything: counted neither way. */
+  cut: number;
+  /** Bugs (by id) and baselines ("baseline KERNEL") of the plan that got no run at all. */
+  notRun: string[];
+}
+
 export interface HuntReport {
   schema: 1;
   tool: "forkstorm";
   version: string;
   command: "hunt";
-  config: Omit<HuntOptions, "onRun" | "signal">;
+  config: Omit<HuntOptions, "onRun" | "signal" | "pool">;
   verdict: "pass" | "fail";
   baseline: { kernel: KernelName; runs: number; seconds: number; violations: number; laws: string[]; executions?: number }[];
   bugs: HuntBugRow[];
+  coverage: HuntCoverage;
+  /** Every run that counted, in plan order: what merge.ts puts shards together from. */
+  runLog: HuntRun[];
 }
 
 export function median(xs: readonly number[]): number | null {
@@ -88,114 +150,164 @@ export function chooseBugs(kernel: KernelName | "all", ids: string[] | "all"): B
   });
 }
 
-export async function hunt(o: HuntOptions): Promise<{ report: HuntReport; exitCode: number }> {
-  const bugs = chooseBugs(o.kernel, o.bugs);
-  const kernels = o.kernel === "all" ? [...KERNELS] : [o.kernel];
-  const base = (kernel: KernelName, seed: number): Omit<StressOptions, "scenario"> => ({
-    kernel,
-    cpus: o.cpus,
-    seconds: o.budget,
-    mode: o.mode,
-    seed,
-    chaos: o.chaos,
-    ...(o.mode === "pct" ? { depth: o.depth ?? HUNT_DEPTH } : {}),
-    bugs: [],
-    keepGoing: false,
-    signal: o.signal,
-  });
-
-  const controlled = o.mode !== "free";
-  const pool = new CpuPool(o.cpus);
-  const rows: HuntBugRow[] = [];
-  let baseline: Baseline[];
-  try {
-    for (const b of bugs) {
-      const row: HuntBugRow = { id: b.id, kernel: b.kernel, interlock: b.interlock, description: b.description, runs: 0, detected: 0, secondsToDetect: [], medianSecondsToDetect: null, ...(controlled ? { executionsToDetect: [], reproduce: [] } : {}), detectedBy: [] };
-      for (let i = 0; i < o.seeds && !o.signal?.aborted; i++) {
-        const r = controlled ? await executions(o, b, o.seed + i * 100_003, pool) : await freeRun(o, b, o.seed + i, base);
-        row.runs++;
-        if (r.detected) {
-          row.detected++;
-          row.secondsToDetect.push(Math.round(r.seconds * 1000) / 1000);
-          row.executionsToDetect?.push(r.executions);
-          if (r.reproduce) row.reproduce?.push(r.reproduce);
-          if (r.law && !row.detectedBy.includes(r.law)) row.detectedBy.push(r.law);
-        }
-        o.onRun?.(b.id, i, r);
-      }
-      row.medianSecondsToDetect = median(row.secondsToDetect);
-      if (controlled) row.medianExecutionsToDetect = median(row.executionsToDetect!);
-      rows.push(row);
-    }
-
-    baseline = [];
-    for (const kernel of kernels) baseline.push(await cleanBaseline(o, kernel, base, controlled ? pool : null));
-  } finally {
-    await pool.discard();
-  }
-
-  const pass = !o.signal?.aborted && rows.every((r) => r.runs === o.seeds && r.detected === r.runs) && baseline.every((b) => b.violations === 0);
-  const { onRun: _onRun, signal: _signal, ...config } = o;
-  const report: HuntReport = { schema: 1, tool: "forkstorm", version: VERSION, command: "hunt", config, verdict: pass ? "pass" : "fail", baseline, bugs: rows };
-  return { report, exitCode: o.signal?.aborted ? 130 : pass ? 0 : 1 };
+/** A round of the plan: its slots, the bugs then the kernels' baselines. */
+interface Slot {
+  bug: BugEntry | null;
+  kernel: KernelName;
 }
 
-type Baseline = HuntReport["baseline"][number];
+function slotsOf(o: Pick<HuntOptions, "kernel" | "bugs">): Slot[] {
+  const kernels = o.kernel === "all" ? [...KERNELS] : [o.kernel];
+  return [...chooseBugs(o.kernel, o.bugs).map((b) => ({ bug: b, kernel: b.kernel })), ...kernels.map((k) => ({ bug: null, kernel: k }))];
+}
+
+const slotName = (s: Slot) => s.bug?.id ?? `baseline ${s.kernel}`;
+
+const inShard = (position: number, shard: Shard | undefined) => !shard || position % shard.count === shard.index - 1;
 
 /**
- * The clean kernel on the same budget: free mode, one run of the budget per seed; controlled
- * modes, short executions filling the budget, each bounded by system calls (so each replays).
+ * The slots a shard ever runs (slot j of round r is at position r * P + j, and positions repeat
+ * their residues modulo N after N rounds), and how many runs its plan holds (null: unbounded).
  */
-async function cleanBaseline(o: HuntOptions, kernel: KernelName, base: (k: KernelName, seed: number) => Omit<StressOptions, "scenario">, pool: CpuPool | null): Promise<Baseline> {
-  const row: Baseline = { kernel, runs: 0, seconds: 0, violations: 0, laws: [], ...(pool ? { executions: 0 } : {}) };
-  const scenario = o.baselineScenario ?? "mixed";
-  for (let i = 0; i < o.seeds && !o.signal?.aborted; i++) {
-    const t0 = performance.now();
-    for (let e = 0; ; e++) {
-      const left = o.budget - (performance.now() - t0) / 1000;
-      if ((pool ? left <= 0 : e > 0) || o.signal?.aborted) break;
-      const run = pool ? { ...base(kernel, o.seed + i * 100_003 + e), scenario, ops: o.opsPerExecution ?? 150 * o.cpus, seconds: left, chaos: 0, pool } : { ...base(kernel, o.seed + i), scenario };
-      const { report } = await stress(run);
-      if (pool) row.executions!++;
-      row.violations += report.violations.length + (report.verdict === "hang" || report.verdict === "error" ? 1 : 0);
-      for (const v of report.violations) if (!row.laws.includes(v.law)) row.laws.push(v.law);
-      if (report.verdict === "hang" && !row.laws.includes("watchdog-hang")) row.laws.push("watchdog-hang");
-    }
-    row.runs++;
-    const seconds = (performance.now() - t0) / 1000;
-    row.seconds += seconds;
-    o.onRun?.(`baseline ${kernel}`, i, { detected: row.violations > 0, seconds, law: row.laws[0] ?? null });
+export function shardPlan(o: Pick<HuntOptions, "kernel" | "bugs" | "seeds" | "shard">): { slots: Slot[]; planned: number | null } {
+  const all = slotsOf(o);
+  const p = all.length;
+  const count = o.shard?.count ?? 1;
+  const rounds = Math.min(o.seeds ?? count, count);
+  const slots = all.filter((_, j) => Array.from({ length: rounds }, (_, r) => r * p + j).some((pos) => inShard(pos, o.shard)));
+  let planned: number | null = null;
+  if (o.seeds !== null) {
+    planned = 0;
+    for (let pos = 0; pos < p * o.seeds; pos++) if (inShard(pos, o.shard)) planned++;
   }
-  row.seconds = Math.round(row.seconds * 100) / 100;
-  return row;
+  return { slots, planned };
 }
 
-interface RunOutcome {
-  detected: boolean;
-  seconds: number;
-  law: string | null;
-  executions: number;
-  reproduce?: string;
+/** A run's outcome, or null when it was cut short before it found anything. */
+type Outcome = Omit<HuntRun, "position" | "bug" | "kernel" | "round"> | null;
+
+/** Stop starting runs with less than this left of a time budget; keep this much to stop the last one. */
+const MIN_RUN_SECONDS = 0.25;
+const stopReserve = (timeBudget: number) => Math.min(2, 0.05 * timeBudget);
+
+export async function hunt(o: HuntOptions): Promise<{ report: HuntReport; exitCode: number }> {
+  if (o.seeds === null && o.timeBudget === undefined) throw new UsageError("a hunt without a number of seeds needs a time budget");
+  const slots = slotsOf(o);
+  const t0 = performance.now();
+  const left = () => (o.timeBudget === undefined ? Infinity : o.timeBudget - stopReserve(o.timeBudget) - (performance.now() - t0) / 1000);
+  // The time budget's end cuts the run in flight; an interrupt (o.signal) ends the hunt.
+  const deadline = new AbortController();
+  const timer = o.timeBudget === undefined ? null : setTimeout(() => deadline.abort(), Math.max(0, left()) * 1000);
+  const signal = o.signal ? AbortSignal.any([o.signal, deadline.signal]) : deadline.signal;
+  const pool = o.pool ?? new CpuPool(o.cpus);
+  const runLog: HuntRun[] = [];
+  let cut = 0;
+  /**
+   * Seconds a run that finds nothing takes beyond its budget (starting the cpus, the drain, the
+   * audits), averaged: a share leaves room for it.
+   */
+  let overhead = 0.5;
+  try {
+    rounds: for (let round = 0; o.seeds === null || round < o.seeds; round++) {
+      const mine = slots.map((s, j) => ({ ...s, position: round * slots.length + j })).filter((u) => inShard(u.position, o.shard));
+      for (let j = 0; j < mine.length; j++) {
+        const u = mine[j];
+        // A fair share of what is left: the runs left in this round, and in the rounds after it
+        // when their number is known (so every bug's i-th run still fits).
+        const runsLeft = mine.length - j + (o.seeds === null ? 0 : (o.seeds - round - 1) * mine.length);
+        const share = left() / runsLeft - overhead;
+        if (signal.aborted || left() < MIN_RUN_SECONDS) break rounds;
+        const budget = Math.max(MIN_RUN_SECONDS, Math.min(o.budget, share));
+        const t = performance.now();
+        const r = u.bug ? await bugRun(o, u.bug, round, budget, signal, pool) : await baselineRun(o, u.kernel, round, budget, signal, pool);
+        if (r === null) {
+          cut++;
+          continue;
+        }
+        if (!r.detected || !u.bug) overhead = 0.5 * overhead + 0.5 * Math.max(0, (performance.now() - t) / 1000 - budget);
+        runLog.push({ position: u.position, bug: u.bug?.id ?? null, kernel: u.kernel, round, ...r });
+        o.onRun?.(u.bug ? u.bug.id : `baseline ${u.kernel}`, round, r);
+      }
+    }
+  } finally {
+    if (timer) clearTimeout(timer);
+    if (!o.pool) await pool.discard();
+  }
+  const { onRun: _onRun, signal: _signal, pool: _pool, ...config } = o;
+  const report = tabulate(config, runLog, cut);
+  const interrupted = o.signal?.aborted ?? false;
+  return { report, exitCode: interrupted ? 130 : report.verdict === "pass" ? 0 : 1 };
 }
 
-/** Free mode: one run of the whole budget; detected when it ends on a violation or a hang. */
-async function freeRun(o: HuntOptions, b: BugEntry, seed: number, base: (k: KernelName, seed: number) => Omit<StressOptions, "scenario">): Promise<RunOutcome> {
-  const { report } = await stress({ ...base(b.kernel, seed), scenario: b.scenario, bugs: [b.id] });
+/**
+ * The report of a hunt from the runs that counted (a hunt's own, or its shards' put together):
+ * a row per bug and per baseline kernel, what the plan covered, and the verdict.
+ */
+export function tabulate(config: HuntReport["config"], runs: readonly HuntRun[], cut: number): HuntReport {
+  const log = [...runs].sort((a, b) => a.position - b.position);
+  const controlled = config.mode !== "free";
+  const { slots, planned } = shardPlan(config);
+  const bugs: HuntBugRow[] = chooseBugs(config.kernel, config.bugs).map((b) => {
+    const mine = log.filter((r) => r.bug === b.id);
+    const hits = mine.filter((r) => r.detected);
+    return {
+      id: b.id,
+      kernel: b.kernel,
+      interlock: b.interlock,
+      description: b.description,
+      runs: mine.length,
+      detected: hits.length,
+      secondsToDetect: hits.map((r) => r.seconds),
+      medianSecondsToDetect: median(hits.map((r) => r.seconds)),
+      ...(controlled ? { executionsToDetect: hits.map((r) => r.executions!), medianExecutionsToDetect: median(hits.map((r) => r.executions!)), reproduce: hits.flatMap((r) => (r.reproduce ? [r.reproduce] : [])) } : {}),
+      detectedBy: [...new Set(hits.flatMap((r) => (r.law ? [r.law] : [])))],
+    };
+  });
+  const kernels = config.kernel === "all" ? [...KERNELS] : [config.kernel];
+  const baseline = kernels.map((kernel) => {
+    const mine = log.filter((r) => r.bug === null && r.kernel === kernel);
+    return {
+      kernel,
+      runs: mine.length,
+      seconds: Math.round(mine.reduce((s, r) => s + r.seconds, 0) * 100) / 100,
+      violations: mine.reduce((s, r) => s + r.violations!, 0),
+      laws: [...new Set(mine.flatMap((r) => r.laws!))],
+      ...(controlled ? { executions: mine.reduce((s, r) => s + r.executions!, 0) } : {}),
+    };
+  });
+  const notRun = slots.filter((s) => !log.some((r) => r.bug === (s.bug?.id ?? null) && r.kernel === s.kernel)).map(slotName);
+  const complete = config.timeBudget !== undefined || log.length === planned;
+  const pass = complete && notRun.length === 0 && bugs.every((r) => r.detected === r.runs) && baseline.every((b) => b.violations === 0);
+  return { schema: 1, tool: "forkstorm", version: VERSION, command: "hunt", config, verdict: pass ? "pass" : "fail", baseline, bugs, coverage: { runs: log.length, planned, cut, notRun }, runLog: log };
+}
+
+/** The seed of a bug's or baseline's i-th run (controlled modes: its first execution's). */
+const seedOf = (o: HuntOptions, round: number) => (o.mode === "free" ? o.seed + round : o.seed + round * 100_003);
+
+const round3 = (s: number) => Math.round(s * 1000) / 1000;
+
+/** A bug's run: free mode, one run of the budget; controlled modes, executions until one detects it. */
+async function bugRun(o: HuntOptions, b: BugEntry, round: number, budget: number, signal: AbortSignal, pool: CpuPool): Promise<Outcome> {
+  const seed = seedOf(o, round);
+  if (o.mode !== "free") return executions(o, b, seed, budget, signal, pool);
+  const { report } = await stress({ kernel: b.kernel, scenario: b.scenario, cpus: o.cpus, seconds: budget, mode: "free", seed, chaos: o.chaos, bugs: [b.id], keepGoing: false, signal, pool });
   const first = report.violations[0];
-  const detected = report.verdict === "violation" || report.verdict === "hang";
-  return { detected, seconds: first ? first.atSeconds : report.elapsedSeconds, law: first?.law ?? (report.verdict === "hang" ? "watchdog-hang" : null), executions: 1 };
+  const detected = first !== undefined || report.verdict === "hang";
+  if (!detected && report.verdict === "interrupted") return null;
+  return { seed, detected, seconds: round3(first ? first.atSeconds : report.elapsedSeconds), law: first?.law ?? (detected ? "watchdog-hang" : null) };
 }
 
 /**
  * Controlled modes: short executions, each from its own seed, until one detects the bug or the
  * budget runs out. PCT's step bound k is learned from the previous execution's length.
  */
-async function executions(o: HuntOptions, b: BugEntry, seed0: number, pool: CpuPool): Promise<RunOutcome> {
+async function executions(o: HuntOptions, b: BugEntry, seed0: number, budget: number, signal: AbortSignal, pool: CpuPool): Promise<Outcome> {
   const t0 = performance.now();
   let stepBound = 20_000;
   for (let e = 0; ; e++) {
     const seconds = (performance.now() - t0) / 1000;
-    if (seconds >= o.budget || o.signal?.aborted) return { detected: false, seconds, law: null, executions: e };
+    if (signal.aborted) return null;
+    if (seconds >= budget) return { seed: seed0, detected: false, seconds: round3(seconds), law: null, executions: e };
     const run = {
       kernel: b.kernel,
       scenario: b.scenario,
@@ -206,32 +318,54 @@ async function executions(o: HuntOptions, b: BugEntry, seed0: number, pool: CpuP
       ...(o.mode === "pct" ? { depth: o.depth ?? HUNT_DEPTH, stepBound } : {}),
       bugs: [b.id],
     };
-    const { report } = await stress({
-      ...run,
-      seconds: o.budget - seconds,
-      chaos: 0,
-      keepGoing: false,
-      watchdogSeconds: Math.min(5, Math.max(1, o.budget - seconds)),
-      signal: o.signal,
-      pool,
-    });
+    const { report } = await stress({ ...run, seconds: budget - seconds, chaos: 0, keepGoing: false, watchdogSeconds: Math.min(5, Math.max(1, budget - seconds)), signal, pool });
     if (report.pctSteps) stepBound = report.pctSteps;
     if (report.verdict === "violation" || report.verdict === "hang") {
       const first = report.violations[0];
-      return { detected: true, seconds: (performance.now() - t0) / 1000, law: first?.law ?? "watchdog-hang", executions: e + 1, reproduce: stressCommand(run) };
+      return { seed: seed0, detected: true, seconds: round3((performance.now() - t0) / 1000), law: first?.law ?? "watchdog-hang", executions: e + 1, reproduce: stressCommand(run) };
     }
   }
 }
 
-/** The command line that runs one controlled execution again. */
-function stressCommand(r: { kernel: string; scenario: string; cpus: number; ops: number; mode: string; seed: number; depth?: number; stepBound?: number; bugs: string[] }): string {
-  const pct = r.depth !== undefined ? ` --depth ${r.depth} --step-bound ${r.stepBound}` : "";
-  return `forkstorm stress --kernel ${r.kernel} --scenario ${r.scenario} --cpus ${r.cpus} --ops ${r.ops} --mode ${r.mode} --seed ${r.seed}${pct}${r.bugs.map((id) => ` --bug ${id}`).join("")}`;
+/**
+ * The clean kernel on a run's budget: free mode, one run of the budget; controlled modes, short
+ * executions filling the budget, each bounded by system calls (so each replays).
+ */
+async function baselineRun(o: HuntOptions, kernel: KernelName, round: number, budget: number, signal: AbortSignal, pool: CpuPool): Promise<Outcome> {
+  const controlled = o.mode !== "free";
+  const scenario = o.baselineScenario ?? "mixed";
+  const seed = seedOf(o, round);
+  const laws: string[] = [];
+  let violations = 0;
+  let executions = 0;
+  let reproduce: string | undefined;
+  const t0 = performance.now();
+  for (;;) {
+    const rest = budget - (performance.now() - t0) / 1000;
+    if ((controlled ? rest <= 0 : executions > 0) || signal.aborted) break;
+    const common = { kernel, scenario, cpus: o.cpus, keepGoing: false, signal, pool, bugs: [] };
+    const run: StressOptions = controlled
+      ? { ...common, mode: o.mode, seed: seed + executions, ops: o.opsPerExecution ?? 150 * o.cpus, seconds: rest, chaos: 0, ...(o.mode === "pct" ? { depth: o.depth ?? HUNT_DEPTH } : {}) }
+      : { ...common, mode: "free", seed, seconds: budget, chaos: o.chaos };
+    const { report } = await stress(run);
+    if (report.verdict === "interrupted" && report.violations.length === 0) break;
+    executions++;
+    violations += report.violations.length + (report.verdict === "hang" || report.verdict === "error" ? 1 : 0);
+    for (const v of report.violations) if (!laws.includes(v.law)) laws.push(v.law);
+    if (report.verdict === "hang" && !laws.includes("watchdog-hang")) laws.push("watchdog-hang");
+    if (laws.length) reproduce ??= stressCommand(report.config);
+  }
+  if (violations === 0 && signal.aborted) return null;
+  const seconds = round3((performance.now() - t0) / 1000);
+  return { seed, detected: violations > 0, seconds, law: laws[0] ?? null, violations, laws, ...(controlled ? { executions } : {}), ...(reproduce ? { reproduce } : {}) };
 }
 
 export function huntSummary(r: HuntReport): string {
-  const lines = [`forkstorm hunt: ${r.verdict.toUpperCase()} (${r.config.seeds} seeds, ${r.config.budget} s budget, ${r.config.cpus} cpus, ${r.config.mode})`];
-  const execs = r.config.mode !== "free";
+  const c = r.config;
+  const seeds = c.seeds === null ? "seeds while time lasts" : `${c.seeds} seeds`;
+  const extras = [c.timeBudget !== undefined ? `time budget ${c.timeBudget} s` : "", c.shard ? `shard ${c.shard.index}/${c.shard.count}` : ""].filter(Boolean);
+  const lines = [`forkstorm hunt: ${r.verdict.toUpperCase()} (${seeds}, ${c.budget} s budget, ${c.cpus} cpus, ${c.mode}${extras.map((x) => `, ${x}`).join("")})`];
+  const execs = c.mode !== "free";
   lines.push(`${"bug".padEnd(30)} ${"interlock".padEnd(22)} detected  median s${execs ? "  median execs" : ""}  law`);
   for (const b of r.bugs)
     lines.push(
@@ -239,5 +373,13 @@ export function huntSummary(r: HuntReport): string {
     );
   for (const b of r.bugs) if (b.reproduce?.length) lines.push(`reproduce ${b.id}: ${b.reproduce[0]}`);
   for (const b of r.baseline) lines.push(`baseline ${b.kernel}: ${b.runs} runs${b.executions !== undefined ? ` (${b.executions} executions)` : ""}, ${b.seconds} s, ${b.violations} violations${b.laws.length ? ` (${b.laws.join(",")})` : ""}`);
+  lines.push(coverageLine(r.coverage));
   return lines.join("\n");
+}
+
+function coverageLine(c: HuntCoverage): string {
+  const of = c.planned === null ? "" : ` of ${c.planned} planned`;
+  const cut = c.cut ? `; ${c.cut} cut short by the time budget or an interrupt (not counted)` : "";
+  const missing = c.notRun.length ? `; never ran: ${c.notRun.join(", ")}` : "";
+  return `covered: ${c.runs} runs${of}${cut}${missing}`;
 }

@@ -1,0 +1,17 @@
+/*
+ * The one-line command that runs a stress run again: pasted into a terminal, it gives the same
+ * run -- event for event in the controlled modes (bounded by --ops), the same configuration and
+ * seed in free mode. Hunts print it per detection; JUnit failures and vitest messages end with it.
+ */
+import type { StressConfig } from "./report.js";
+
+/** The free-mode chaos the command line assumes when --chaos is not given. */
+const CLI_CHAOS = 0.001;
+
+export function stressCommand(c: Omit<StressConfig, "chaos" | "keepGoing"> & { chaos?: number; keepGoing?: boolean }): string {
+  const length = c.ops !== undefined ? `--ops ${c.ops}` : `--seconds ${c.seconds}`;
+  const chaos = c.mode === "free" && c.chaos !== undefined && c.chaos !== CLI_CHAOS ? ` --chaos ${c.chaos}` : "";
+  const pct = c.mode === "pct" && c.depth !== undefined ? ` --depth ${c.depth} --step-bound ${c.stepBound}` : "";
+  const bugs = c.bugs.map((id) => ` --bug ${id}`).join("");
+  return `forkstorm stress --kernel ${c.kernel} --scenario ${c.scenario} --cpus ${c.cpus} ${length} --mode ${c.mode} --seed ${c.seed}${chaos}${pct}${bugs}${c.keepGoing ? " --keep-going" : ""}`;
+}
