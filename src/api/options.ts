@@ -176,16 +176,17 @@ export function resolveHuntOptions(o: HuntOptions = {}): HuntRun {
   };
 }
 
+const MAX_SHARDS = 10_000;
+const shardOk = (s: Shard) => typeof s === "object" && s !== null && Number.isInteger(s.index) && Number.isInteger(s.count) && s.count <= MAX_SHARDS && s.index >= 1 && s.index <= s.count;
+
 function checkShard(s: Shard): void {
-  const ok = typeof s === "object" && s !== null && Number.isInteger(s.index) && Number.isInteger(s.count) && s.count >= 1 && s.count <= 10_000 && s.index >= 1 && s.index <= s.count;
-  if (!ok) throw new UsageError(`shard must be { index, count } with 1 <= index <= count <= 10000, got ${JSON.stringify(s)}`);
+  if (!shardOk(s)) throw new UsageError(`shard must be { index, count } with 1 <= index <= count <= ${MAX_SHARDS}, got ${JSON.stringify(s)}`);
 }
 
-/** The command line's K/N ("2/4": the second of four shards). */
-export function parseShard(text: string): Shard {
+/** The command line's K/N ("2/4": the second of four shards); `what` names the option in errors. */
+export function parseShard(text: string, what = "shard"): Shard {
   const m = /^(\d+)\/(\d+)$/.exec(text.trim());
   const shard = m ? { index: Number(m[1]), count: Number(m[2]) } : null;
-  if (!shard) throw new UsageError(`shard must be K/N (e.g. 2/4), got "${text}"`);
-  checkShard(shard);
+  if (!shard || !shardOk(shard)) throw new UsageError(`${what} must be K/N with 1 <= K <= N <= ${MAX_SHARDS} (e.g. 2/4), got "${text}"`);
   return shard;
 }

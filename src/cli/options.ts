@@ -40,6 +40,8 @@ export type Values<T extends OptionTable> = { [K in keyof T]: T[K]["absent"] };
 export interface Positional {
   readonly name: string;
   readonly missing: string;
+  /** The last positional only: it takes every remaining argument (one at least). */
+  readonly rest?: boolean;
 }
 
 export interface CommandContext {
@@ -184,7 +186,7 @@ export function parseCommand<T extends OptionTable>(c: Command<T>, argv: readonl
     else given.set(name, value);
   }
   const wanted = c.positionals ?? [];
-  if (positionals.length > wanted.length) usage(`unexpected argument "${positionals[wanted.length]}"`);
+  if (positionals.length > wanted.length && !wanted.at(-1)?.rest) usage(`unexpected argument "${positionals[wanted.length]}"`);
   for (let i = positionals.length; i < wanted.length; i++) usage(wanted[i].missing);
   const values = Object.fromEntries(Object.entries(c.options).map(([k, o]) => [k, given.has(k) ? given.get(k) : o.absent])) as Values<T>;
   checkOutputs(c.options, values);

@@ -8,7 +8,9 @@ import { describeWriteFailure } from "../report/report.js";
 import { stressSummary } from "../report/summary.js";
 import { checkBugs, stress } from "../run/stress.js";
 import { MAX_DEPTH } from "../sched/pct.js";
+import { stressJunit } from "../report/junit.js";
 import { EXIT } from "./exit.js";
+import { writeJunit } from "./files.js";
 import { command, flag, hidden, int, num, oneOf, outputFile, text, texts } from "./options.js";
 import { progressReporter } from "./progress.js";
 
@@ -35,6 +37,7 @@ run one cpu at a time, reproducibly: with --ops N a run is a function of its see
     "keep-going": flag("count violations instead of stopping at the first"),
     report: outputFile("write the JSON report there (atomically, whatever the verdict)"),
     trace: outputFile("write a Chrome trace-event JSON (Perfetto) of the last events per cpu"),
+    junit: outputFile("write a JUnit XML test report there (one testcase: the scenario)"),
     json: flag("print the JSON report on stdout instead of the human summary"),
     depth: int("D", "pct: the bug depth d (d-1 priority change points)", 1, MAX_DEPTH, 3),
     "step-bound": int("K", "pct: the steps change points are drawn from", 1, 1e9, 20000),
@@ -77,7 +80,8 @@ run one cpu at a time, reproducibly: with --ops N a run is a function of its see
       progress?.stop();
       process.stdout.write((v.json ? JSON.stringify(out.report, null, 2) : stressSummary(out.report, { report: v.report, trace: v.trace, unwritten: out.unwritten })) + "\n");
       if (v.json) for (const f of out.unwritten) ctx.say(describeWriteFailure(f)); // the summary says it otherwise
-      return out.unwritten.length && out.exitCode === EXIT.clean ? EXIT.internal : out.exitCode;
+      const exit = out.unwritten.length && out.exitCode === EXIT.clean ? EXIT.internal : out.exitCode;
+      return writeJunit(v.junit, () => stressJunit(out.report), exit, ctx.say);
     } finally {
       progress?.stop();
     }

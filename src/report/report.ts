@@ -81,16 +81,22 @@ export function checkOutputPath(file: string): string | null {
   return null;
 }
 
-/** Write JSON to a temporary file, then rename it over the target: never a half-written file, and no temporary file left behind. */
-export function writeJsonAtomic(file: string, value: unknown): void {
+/** Write to a temporary file, then rename it over the target: never a half-written file, and no temporary file left behind. */
+export function writeTextAtomic(file: string, text: string): void {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
-    writeFileSync(tmp, JSON.stringify(value, null, 2) + "\n");
+    writeFileSync(tmp, text);
     renameSync(tmp, file);
   } catch (e) {
     rmSync(tmp, { force: true });
     throw e;
   }
+}
+
+const jsonText = (value: unknown) => JSON.stringify(value, null, 2) + "\n";
+
+export function writeJsonAtomic(file: string, value: unknown): void {
+  writeTextAtomic(file, jsonText(value));
 }
 
 /** A file that could not be written where asked (after the up-front check passed: disk full, directory gone...). */
@@ -103,23 +109,27 @@ export interface WriteFailure {
 }
 
 /**
- * Write JSON atomically; if that fails, save it in the temporary directory instead, so that what
- * a run found is never lost to a write error. Null when written where asked.
+ * Write atomically; if that fails, save it in the temporary directory instead, so that what a
+ * run found is never lost to a write error. Null when written where asked.
  */
-export function writeJsonOrSave(file: string, value: unknown): WriteFailure | null {
+export function writeTextOrSave(file: string, text: string): WriteFailure | null {
   try {
-    writeJsonAtomic(file, value);
+    writeTextAtomic(file, text);
     return null;
   } catch (e) {
     const error = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
     const fallback = join(tmpdir(), `forkstorm-${process.pid}-${basename(file)}`);
     try {
-      writeJsonAtomic(fallback, value);
+      writeTextAtomic(fallback, text);
       return { file, error, savedTo: fallback };
     } catch {
       return { file, error, savedTo: null };
     }
   }
+}
+
+export function writeJsonOrSave(file: string, value: unknown): WriteFailure | null {
+  return writeTextOrSave(file, jsonText(value));
 }
 
 /** One line saying what became of a file that could not be written. */

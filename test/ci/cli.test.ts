@@ -1,0 +1,150 @@
+/*
+ * The command line in CI (README "Using forkstorm in CI"): JUnit XML a CI server can read, a
+ * hunt that ends within its time budget, and a pct hunt split into shards -- separate
+ * processes, as on separate machines -- merged into the report of the unsharded hunt.
+ */
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { XMLParser } from "fast-xml-parser";
+import { describe, expect, it } from "vitest";
+import { hunt, type HuntReport } from "forkstorm";
+import { PACKAGE_ROOT } from "../../src/sched/machine.js";
+
+const CLI = join(PACKAGE_ROOT, "dist", "src", "cli.js");
+const dir = mkdtempSync(join(tmpdir(), "forkstorm-ci-"));
+
+async function forkstorm(...args: string[]): Promise<{ code: number; stdout: string; stderr: string; seconds: number }> {
+  const t0 = performance.now();
+  try {
+    const r = await promisify(execFile)(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 120_000 });
+    return { code: 0, ...r, seconds: (performance.now() - t0) / 1000 };
+  } catch (e) {
+    const r = e as { code: number; stdout: string; stderr: string };
+    return { code: r.code, stdout: r.stdout, stderr: r.stderr, seconds: (performance.now() - t0) / 1000 };
+  }
+}
+
+interface Testcase {
+  classname: string;
+  name: string;
+  time: string;
+  failure?: { type: string; message: string; "#text": string };
+  skipped?: { message: string };
+}
+
+/** The JUnit file as a CI server reads it: its one suite's totals and testcases. */
+function junit(file: string) {
+  const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "", isArray: (name) => name === "testcase" || name === "property" }).parse(readFileSync(file, "utf8"));
+  const suite = xml.testsuites.testsuite;
+  return { suites: xml.testsuites, suite, cases: suite.testcase as Testcase[], properties: Object.fromEntries((suite.properties.property as { name: string; value: string }[]).map((p) => [p.name, p.value])) };
+}
+
+describe("JUnit XML", () => {
+  it("stress: a planted bug is a failure whose type is the law and whose text ends with the reproduction; a clean run passes", async () => {
+    const bad = join(dir, "bad.xml");
+    const run = ["--kernel", "netbsd", "--scenario", "clone-flags", "--cpus", "2", "--ops", "300", "--mode", "pct", "--seed", "1", "--depth", "20", "--step-bound", "20000", "--bug", "nb.sharesigs-no-hold"];
+    const r = await forkstorm("stress", ...run, "--junit", bad, "--json");
+    expect(r.code).toBe(1);
+    const law = JSON.parse(r.stdout).violations[0].law;
+    const { suites, cases, properties } = junit(bad);
+    expect(suites).toMatchObject({ tests: "1", failures: "1", errors: "0" });
+    expect(properties).toMatchObject({ kernel: "netbsd", scenario: "clone-flags", mode: "pct", seed: "1" });
+    expect(cases).toHaveLength(1);
+    expect(cases[0]).toMatchObject({ classname: "forkstorm.stress.netbsd", name: "clone-flags" });
+    expect(cases[0].failure!.type).toBe(law);
+    expect(cases[0].failure!.message).toMatch(new RegExp(`^${law}: `));
+    expect(cases[0].failure!["#text"].trim().split("\n").at(-1)).toBe(`reproduce: forkstorm stress ${run.join(" ")}`);
+
+    const good = join(dir, "good.xml");
+    expect((await forkstorm("stress", "--kernel", "netbsd", "--cpus", "2", "--ops", "200", "--mode", "pct", "--seed", "3", "--junit", good)).code).toBe(0);
+    const clean = junit(good);
+    expect(clean.suites).toMatchObject({ tests: "1", failures: "0", errors: "0" });
+    expect(clean.cases[0].failure).toBeUndefined();
+  });
+
+  it("script: a testcase per step; an unmet expectation fails its step, with the script to run again", async () => {
+    const file = join(dir, "script.json");
+    writeFileSync(file, JSON.stringify({ kernel: "netbsd", steps: [{ call: "fork", name: "sh", expect: { errno: null } }, { as: "sh", call: "getppid", expect: { ret: 7 } }] }));
+    const out = join(dir, "script.xml");
+    expect((await forkstorm("script", file, "--junit", out)).code).toBe(1);
+    const { suites, cases } = junit(out);
+    expect(suites).toMatchObject({ tests: "3", failures: "1" });
+    expect(cases.map((c) => c.name)).toEqual(["step 0: init fork", "step 1: sh getppid", "kernel laws"]);
+    expect(cases[0].failure).toBeUndefined();
+    expect(cases[1].failure).toMatchObject({ type: "unmet-expectation", message: 'expected {"ret":7}, got {"step":1,"ret":1,"errno":null}' });
+    expect(cases[1].failure!["#text"]).toMatch(`reproduce: forkstorm script ${file}`);
+    expect(cases[2].failure).toBeUndefined();
+  });
+});
+
+describe("hunts in CI", () => {
+  it("--time-budget: the hunt ends within its budget (loosely: a loaded machine) and says what it covered", async () => {
+    const budget = 4;
+    const r = await forkstorm("hunt", "--kernel", "netbsd", "--mode", "pct", "--cpus", "2", "--time-budget", String(budget), "--json");
+    expect([0, 1]).toContain(r.code);
+    expect(r.seconds).toBeLessThan(2 * budget + 4); // process start included
+    expect(r.seconds).toBeGreaterThan(budget / 2);
+    const report = JSON.parse(r.stdout) as HuntReport;
+    expect(report.config).toMatchObject({ timeBudget: budget, seeds: null });
+    expect(report.coverage.runs).toBe(report.runLog.length);
+    expect(report.coverage.runs).toBeGreaterThan(0);
+    // Round by round: no bug's second run before every bug's first.
+    const rounds = report.runLog.map((x) => x.round);
+    expect(rounds).toEqual([...rounds].sort((a, b) => a - b));
+    expect(report.coverage.planned).toBeNull();
+  });
+
+  it("--shard 1/2 and 2/2 as separate processes, merged, give the unsharded pct hunt's report (timings aside)", async () => {
+    // Both bugs fall to their runs' first executions, which always run whatever the budget: the
+    // budget only bounds the baseline's executions here.
+    const config = { kernel: "netbsd" as const, bugs: ["nb.sharesigs-no-hold", "nb.allproc-unlocked"], seeds: 2, budget: 0.5, cpus: 2, mode: "pct" as const };
+    const args = ["hunt", "--kernel", "netbsd", "--bug", config.bugs[0], "--bug", config.bugs[1], "--seeds", "2", "--budget", "0.5", "--cpus", "2", "--mode", "pct"];
+    const shards = [1, 2].map((k) => join(dir, `shard${k}.json`));
+    const [whole, ...ran] = await Promise.all([hunt(config), ...shards.map((file, i) => forkstorm(...args, "--shard", `${i + 1}/2`, "--report", file))]);
+    expect(ran.map((r) => r.code)).toEqual([0, 0]);
+    const parts = shards.map((f) => JSON.parse(readFileSync(f, "utf8")) as HuntReport);
+    expect(parts.map((p) => p.runLog.map((x) => x.position))).toEqual([
+      [0, 2, 4],
+      [1, 3, 5],
+    ]);
+
+    const merged = join(dir, "merged.json");
+    const xml = join(dir, "merged.xml");
+    const m = await forkstorm("merge", ...shards, "--report", merged, "--junit", xml);
+    expect(m.code).toBe(0);
+    expect(m.stdout).toMatch(/^forkstorm hunt: PASS/);
+    // Timings aside: seconds everywhere, and how many executions a baseline's budget held.
+    const timeless = (r: HuntReport) => ({
+      ...r,
+      bugs: r.bugs.map(({ secondsToDetect: _s, medianSecondsToDetect: _m, ...row }) => row),
+      baseline: r.baseline.map(({ seconds: _s, executions: _e, ...row }) => row),
+      runLog: r.runLog.map(({ seconds: _s, ...run }) => (run.bug === null ? { ...run, executions: undefined } : run)),
+    });
+    expect(timeless(JSON.parse(readFileSync(merged, "utf8")))).toEqual(timeless(whole.report));
+    expect(whole.report.bugs.every((b) => b.detected === 2 && b.reproduce!.length === 2)).toBe(true);
+
+    const { suites, cases, properties } = junit(xml);
+    expect(suites).toMatchObject({ tests: "3", failures: "0", skipped: "0" });
+    expect(cases.map((c) => `${c.classname} ${c.name}`)).toEqual(["forkstorm.hunt.netbsd nb.sharesigs-no-hold", "forkstorm.hunt.netbsd nb.allproc-unlocked", "forkstorm.hunt.netbsd baseline"]);
+    expect(properties).toMatchObject({ mode: "pct", seeds: "2" });
+  });
+
+  it("merge refuses a missing shard, a repeated one, and another hunt's report, each in one line (exit 2)", async () => {
+    const [one, two] = [1, 2].map((k) => join(dir, `shard${k}.json`));
+    const other = join(dir, "other.json");
+    writeFileSync(other, JSON.stringify({ ...JSON.parse(readFileSync(two, "utf8")), config: { ...JSON.parse(readFileSync(two, "utf8")).config, seed: 9 } }));
+    for (const [files, message] of [
+      [[one], /shard 2\/2 missing/],
+      [[one, one], /are both shard 1\/2/],
+      [[one, other], /another hunt/],
+    ] as const) {
+      const r = await forkstorm("merge", ...files);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).toMatch(message);
+    }
+  });
+});
