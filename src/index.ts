@@ -10,9 +10,15 @@ import { stress as runStress, type StressOutcome } from "./run/stress.js";
 import { hunt as runHunt, type HuntReport } from "./run/hunt.js";
 import { replay as runReplay, type ReplayOutcome } from "./run/replay.js";
 import { runScript as runScriptObject, type ScriptOutput } from "./script/runner.js";
+import { litmus as runLitmus, type LitmusResult, type LitmusSpec } from "./run/litmus.js";
+import { mergeHunts } from "./run/merge.js";
 
 export { ForkstormError, UsageError, InternalError } from "./errors.js";
-export { STRESS_DEFAULTS, HUNT_DEFAULTS, RANGES, MODES, type StressOptions, type HuntOptions, type Mode } from "./api/options.js";
+export { STRESS_DEFAULTS, HUNT_DEFAULTS, RANGES, MODES, parseShard, type StressOptions, type HuntOptions, type Mode } from "./api/options.js";
+export { stressJunit, huntJunit, scriptJunit } from "./report/junit.js";
+export { stressCommand, scriptCommand } from "./report/command.js";
+export { GRADES, litmusHistogram, type Grade, type LitmusSpec, type LitmusResult, type LitmusRow } from "./run/litmus.js";
+export type { Shard, HuntRun, HuntCoverage } from "./run/hunt.js";
 export { listCatalog, type Catalog } from "./run/list.js";
 export { huntSummary, type HuntReport, type HuntBugRow } from "./run/hunt.js";
 export { stressSummary } from "./report/summary.js";
@@ -24,11 +30,15 @@ export type { ViolationRecord } from "./sched/cpu.js";
 export type { KernelName } from "./kern/kernel.js";
 
 /** Anything thrown that is not a ForkstormError is a fault of ours: say so, keep the cause. */
+function rethrowTyped(e: unknown): never {
+  throw e instanceof ForkstormError ? e : new InternalError(e);
+}
+
 async function typed<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (e) {
-    throw e instanceof ForkstormError ? e : new InternalError(e);
+    rethrowTyped(e);
   }
 }
 
@@ -50,4 +60,18 @@ export function replay(report: unknown, followSchedule = false): Promise<ReplayO
 /** Run a deterministic syscall script (`forkstorm script`), given as the parsed JSON object. */
 export function runScript(script: unknown): Promise<ScriptOutput> {
   return typed(() => runScriptObject(script));
+}
+
+/** A litmus test: a script run many times, each run's outcome graded (ACCEPTABLE, INTERESTING, FORBIDDEN). */
+export function litmus(spec: LitmusSpec): Promise<LitmusResult> {
+  return typed(() => runLitmus(spec));
+}
+
+/** The hunt reports of a hunt's shards put together: the whole hunt's report (`forkstorm merge`). */
+export function merge(reports: readonly unknown[]): HuntReport {
+  try {
+    return mergeHunts(reports);
+  } catch (e) {
+    rethrowTyped(e);
+  }
 }

@@ -7,13 +7,13 @@ import { UsageError } from "../errors.js";
 import type { KernelName } from "../kern/kernel.js";
 import { KERNELS } from "../kern/registry.js";
 import { MAX_DEPTH } from "../sched/pct.js";
+import { SEED_MAX } from "../sched/strategy.js";
 import { findScenario } from "../../stress/scenarios/index.js";
 import { checkBugs, type StressOptions as StressRun } from "../run/stress.js";
 import { chooseBugs, type HuntOptions as HuntRun, type Shard } from "../run/hunt.js";
 
 export const MODES = ["free", "pct", "random"] as const;
 export type Mode = (typeof MODES)[number];
-export const SEED_MAX = 2 ** 31 - 1;
 
 /** An integer or number option's allowed values. */
 interface Range {

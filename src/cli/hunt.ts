@@ -1,14 +1,15 @@
 /*
  * `forkstorm hunt`: its options, progress per run on stderr, the summary or the JSON report.
  */
-import { HUNT_DEFAULTS, parseShard, RANGES, resolveHuntOptions } from "../api/options.js";
+import { HUNT_DEFAULTS, MODES, parseShard, RANGES, resolveHuntOptions } from "../api/options.js";
 import type { Shard } from "../run/hunt.js";
 import { UsageError } from "../kern/kernel.js";
 import { huntJunit } from "../report/junit.js";
 import { describeWriteFailure, writeJsonOrSave } from "../report/report.js";
 import { hunt, HUNT_DEPTH, huntSummary } from "../run/hunt.js";
 import { MAX_DEPTH } from "../sched/pct.js";
-import { DEFAULT_CHAOS, MODES, SEED_MAX } from "./stress.js";
+import { SEED_MAX } from "../sched/strategy.js";
+import { DEFAULT_CHAOS } from "./stress.js";
 import { command, flag, int, num, oneOf, outputFile, texts, type Option } from "./options.js";
 import { EXIT } from "./exit.js";
 import { writeJunit } from "./files.js";

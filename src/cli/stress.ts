@@ -7,16 +7,17 @@ import { UsageError } from "../kern/kernel.js";
 import { describeWriteFailure } from "../report/report.js";
 import { stressSummary } from "../report/summary.js";
 import { checkBugs, stress } from "../run/stress.js";
+import { MODES, STRESS_DEFAULTS } from "../api/options.js";
 import { MAX_DEPTH } from "../sched/pct.js";
+import { SEED_MAX } from "../sched/strategy.js";
 import { stressJunit } from "../report/junit.js";
 import { EXIT } from "./exit.js";
 import { writeJunit } from "./files.js";
 import { command, flag, hidden, int, num, oneOf, outputFile, text, texts } from "./options.js";
 import { progressReporter } from "./progress.js";
 
-export const MODES = ["free", "pct", "random"] as const;
-export const SEED_MAX = 2 ** 31 - 1;
-export const DEFAULT_CHAOS = 0.001;
+/** The library's defaults are the command line's. */
+export const DEFAULT_CHAOS = STRESS_DEFAULTS.chaos;
 
 export const stressCommand = command({
   name: "stress",

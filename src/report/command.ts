@@ -15,3 +15,8 @@ export function stressCommand(c: Omit<StressConfig, "chaos" | "keepGoing"> & { c
   const bugs = c.bugs.map((id) => ` --bug ${id}`).join("");
   return `forkstorm stress --kernel ${c.kernel} --scenario ${c.scenario} --cpus ${c.cpus} ${length} --mode ${c.mode} --seed ${c.seed}${chaos}${pct}${bugs}${c.keepGoing ? " --keep-going" : ""}`;
 }
+
+/** The one-line command that runs a script given as an object: its JSON on standard input. */
+export function scriptCommand(script: unknown): string {
+  return `echo '${JSON.stringify(script).replace(/'/g, "'\\''")}' | forkstorm script -`;
+}

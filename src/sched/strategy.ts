@@ -34,6 +34,9 @@ export type StrategyConfig =
 
 export const isControlled = (s: StrategyConfig): boolean => s.name !== "free";
 
+/** Seeds are 31-bit: the strategies' generators take them as non-negative int32. */
+export const SEED_MAX = 2 ** 31 - 1;
+
 export interface Strategy {
   readonly name: string;
   /** Points to let pass before the first atPoint(). */

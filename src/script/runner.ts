@@ -11,10 +11,13 @@
  * steps in between run inside that window.
  */
 import { errnoName } from "../sync/errno.js";
-import { Machine } from "../sched/machine.js";
+import { Machine, type CpuPool } from "../sched/machine.js";
 import type { ViolationRecord } from "../sched/cpu.js";
 import { callNumber, UsageError, type AuditFinding, type KernelModel, type Limits, type PsEntry, type RawResult } from "../kern/kernel.js";
 import { isKernelName, loadKernel } from "../kern/registry.js";
+import { checkBugs } from "../run/stress.js";
+import { MAX_DEPTH, PctChooser } from "../sched/pct.js";
+import { isControlled, SEED_MAX, type StrategyConfig } from "../sched/strategy.js";
 import type { Handle } from "../shm/table.js";
 import { THREAD } from "../shm/core.js";
 import { wmesgId } from "../shm/core.js";
@@ -45,6 +48,10 @@ export interface ScriptOutput {
   /** Why the end audit was not run (a call still asleep for memory at the end), when it was not. */
   auditSkipped?: string;
   exitCode: 0 | 1;
+  /** Controlled modes: the hash of the run's decisions and events (same seed and script, same hash). */
+  eventHash: string | null;
+  /** pct mode: the weighted steps the run took, the step bound a following run should draw from. */
+  pctSteps?: number;
 }
 
 interface CallStep {
@@ -73,7 +80,19 @@ interface Script {
   kernel: KernelModel;
   cpus: number;
   limits: Limits;
+  /** How the cpus interleave: free (real parallelism) unless the script names a controlled mode. */
+  strategy: StrategyConfig;
+  bugs: string[];
   steps: Step[];
+}
+
+/** A call ready to post: the step, the thread reserved for it, the encoded call, the processes before it. */
+interface Post {
+  step: number;
+  td: Handle;
+  call: number;
+  args: number[];
+  before: ReadonlySet<string>;
 }
 
 /** How long one step may run in real time before the runner calls the script hung. */
@@ -92,6 +111,15 @@ async function parseScript(raw: unknown): Promise<Script> {
   const kernel = await loadKernel(raw.kernel);
   const cpus = raw.cpus ?? 2;
   if (!Number.isInteger(cpus) || (cpus as number) < 1 || (cpus as number) > 16) fail("script", `"cpus" must be an integer 1..16`);
+  const strategy = parseStrategy(raw);
+  const bugs = raw.bugs ?? [];
+  if (!Array.isArray(bugs) || !bugs.every((b) => typeof b === "string")) fail("script", `"bugs" must be a list of bug ids`);
+  try {
+    checkBugs(kernel.name, bugs);
+  } catch (e) {
+    if (e instanceof UsageError) fail("script", e.message);
+    throw e;
+  }
   const limits = kernel.defaultLimits();
   if (raw.limits !== undefined) {
     if (!isObject(raw.limits)) fail("script", `"limits" must be an object`);
@@ -148,8 +176,34 @@ async function parseScript(raw: unknown): Promise<Script> {
   });
   const held = steps.filter((s) => "blockAt" in s && s.blockAt !== undefined).length;
   if (held > LAB_SLOTS) fail("script", `at most ${LAB_SLOTS} steps may use "blockAt"`);
-  return { kernel, cpus: cpus as number, limits, steps };
+  return { kernel, cpus: cpus as number, limits, strategy, bugs, steps };
 }
+const integerIn = (v: unknown, min: number, max: number) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
+
+/**
+ * The script's interleaving: "mode" free (default; "chaos" 0 unless given), pct ("depth",
+ * "stepBound") or random, from "seed" (default 1). A controlled script is a function of its seed.
+ */
+function parseStrategy(raw: Record<string, unknown>): StrategyConfig {
+  const { mode = "free", seed = 1, chaos = 0, depth = 3, stepBound = 20_000 } = raw;
+  if (!integerIn(seed, 0, SEED_MAX)) fail("script", `"seed" must be an integer 0..${SEED_MAX}`);
+  if (mode !== "free" && raw.chaos !== undefined) fail("script", `"chaos" applies to mode "free" only`);
+  if (mode !== "pct" && (raw.depth !== undefined || raw.stepBound !== undefined)) fail("script", `"depth" and "stepBound" apply to mode "pct" only`);
+  switch (mode) {
+    case "free":
+      if (typeof chaos !== "number" || !(chaos >= 0 && chaos <= 1)) fail("script", `"chaos" must be a number 0..1`);
+      return { name: "free", seed: seed as number, chaos };
+    case "random":
+      return { name: "random", seed: seed as number };
+    case "pct":
+      if (!integerIn(depth, 1, MAX_DEPTH)) fail("script", `"depth" must be an integer 1..${MAX_DEPTH}`);
+      if (!integerIn(stepBound, 1, 1e9)) fail("script", `"stepBound" must be an integer 1..1000000000`);
+      return { name: "pct", seed: seed as number, depth: depth as number, stepBound: stepBound as number };
+    default:
+      fail("script", `"mode" must be "free", "pct" or "random", got ${JSON.stringify(mode)}`);
+  }
+}
+
 
 /** `{ "await": i }` and `{ "unblock": i }`: i names an earlier call step (one with blockAt for unblock). */
 function parseControl(s: Record<string, unknown>, i: number, raw: unknown[], expect: Record<string, unknown> | undefined): Step {
@@ -190,7 +244,7 @@ class Run {
   /** In-flight steps the script has moved past (their results arrive late). */
   private readonly movedOn = new Set<number>();
   /** Names of children whose creating call has not returned yet, with what existed before it. */
-  private readonly unnamed = new Map<string, { step: CallStep; before: Set<string> }>();
+  private readonly unnamed = new Map<string, { step: CallStep; before: ReadonlySet<string> }>();
   /** Steps with blockAt: their lab slot (src/sync/mayblock.ts). */
   private readonly slots = new Map<number, number>();
 
@@ -307,12 +361,13 @@ class Run {
     this.harvest();
   }
 
-  async step(i: number): Promise<void> {
+  /** Run step i, or the group of calls that starts there; returns the next step to run. */
+  async step(i: number): Promise<number> {
     const step = this.s.steps[i];
     if ("await" in step) {
       await this.settle();
       this.results[i] = { ...(this.results[step.await] ?? { step: step.await, pending: true }), step: i, awaited: step.await };
-      return;
+      return i + 1;
     }
     if ("unblock" in step) {
       const slot = this.slots.get(step.unblock);
@@ -321,32 +376,69 @@ class Run {
       this.slots.delete(step.unblock);
       await this.settle();
       this.results[i] = { step: i, unblocked: step.unblock, held };
-      return;
+      return i + 1;
     }
     if (step.call === "ps") {
       this.results[i] = { step: i, ret: 0, errno: null, ps: this.table() };
-      return;
+      return i + 1;
     }
+    const group = this.groupFrom(i);
+    const posts: Post[] = [];
+    for (const k of group) {
+      const p = await this.prepare(k);
+      if (p) posts.push(p);
+    }
+    for (const p of posts) this.m.postCall(p.td, p.call, p.args);
+    const last = group.at(-1)!;
+    if (!(this.s.steps[last] as CallStep).async) await this.settle();
+    for (const p of posts) this.stillInKernel(p);
+    return last + 1;
+  }
+
+  /**
+   * The calls that start together from step i: i and, while a call is async, the call after it
+   * -- unless that one refers to a process the group creates (it must exist first). They are
+   * posted in one go, so that they start together whatever the orchestrator does in between
+   * (scanning the process table takes long enough for a controlled run to diverge).
+   */
+  private groupFrom(i: number): number[] {
+    const group = [i];
+    const created = new Set<string>();
+    for (let k = i; ; k++) {
+      const s = this.s.steps[k] as CallStep;
+      if (s.name) created.add(s.name);
+      const next = this.s.steps[k + 1];
+      if (!s.async || !next || !("call" in next) || next.call === "ps" || next.refs.some((n) => created.has(n))) return group;
+      group.push(k + 1);
+    }
+  }
+
+  /** Step i's call, ready to post on a thread reserved for it; null (ESRCH) when there is none. */
+  private async prepare(i: number): Promise<Post | null> {
+    const step = this.s.steps[i] as CallStep;
     const unresolved = await this.resolveNames(step);
     const td = unresolved ? null : this.threadFor(step.as);
     if (td === null) {
       this.results[i] = { step: i, ret: -1, errno: "ESRCH", note: unresolved ?? `${step.as} has no thread free to make the call` };
-      return;
+      return null;
     }
     const args = this.s.kernel.calls[step.call].encode(step.args, { pid: (v) => this.pidOf(v) });
     const before = step.name ? this.snapshot() : new Set<string>();
     if (step.blockAt !== undefined) this.slots.set(i, labArm(this.m.image, td, step.blockAt));
-    this.m.postCall(td, callNumber(this.s.kernel, step.call), args);
     this.inflight.set(i, td);
     this.results[i] = { step: i, pending: true };
-    if (!step.async) await this.settle();
-    if (this.inflight.has(i)) {
-      this.movedOn.add(i);
-      if (step.name) this.unnamed.set(step.name, { step, before });
-      this.nameUnreturnedChild(step, before);
-      const slot = this.slots.get(i);
-      if (slot !== undefined && labHeld(this.m.image, slot)) this.results[i] = { step: i, pending: true, heldAt: step.blockAt };
-    }
+    return { step: i, td, call: callNumber(this.s.kernel, step.call), args, before };
+  }
+
+  /** A posted call the script moves past while it is still in the kernel (async, or blocked). */
+  private stillInKernel(p: Post): void {
+    if (!this.inflight.has(p.step)) return;
+    const step = this.s.steps[p.step] as CallStep;
+    this.movedOn.add(p.step);
+    if (step.name) this.unnamed.set(step.name, { step, before: p.before });
+    this.nameUnreturnedChild(step, p.before);
+    const slot = this.slots.get(p.step);
+    if (slot !== undefined && labHeld(this.m.image, slot)) this.results[p.step] = { step: p.step, pending: true, heldAt: step.blockAt };
   }
 
   /** Calls held at a may-block point that no step unblocked go on now, before the results are taken. */
@@ -384,19 +476,26 @@ function meets(got: Record<string, unknown>, expected: Record<string, unknown>):
   return Object.entries(expected).every(([k, v]) => JSON.stringify(got[k]) === JSON.stringify(v));
 }
 
-/** Run a script object; throws UsageError when it is malformed. */
-export async function runScript(raw: unknown): Promise<ScriptOutput> {
+/**
+ * Run a script object; throws UsageError when it is malformed. `pool`: worker threads to run on
+ * (a test fixture's, reused script after script); default: a pool of the script's own.
+ */
+export async function runScript(raw: unknown, pool: CpuPool | null = null): Promise<ScriptOutput> {
   const s = await parseScript(raw);
-  const m = new Machine({
-    cpus: s.cpus,
-    maxThreads: s.limits.tables.thread ?? 256,
-    tables: s.kernel.tables(s.limits),
-    modules: [s.kernel.module],
-    strategy: { name: "free", seed: 1, chaos: 0 },
-    clock: "logical",
-    hz: 100,
-    stopOnViolation: false,
-  });
+  const m = new Machine(
+    {
+      cpus: s.cpus,
+      maxThreads: s.limits.tables.thread ?? 256,
+      tables: s.kernel.tables(s.limits),
+      modules: [s.kernel.module],
+      strategy: s.strategy,
+      clock: "logical",
+      hz: 100,
+      stopOnViolation: false,
+      bugs: s.bugs,
+    },
+    pool,
+  );
   s.kernel.boot(m, s.limits);
   await m.start();
   const run = new Run(m, s);
@@ -404,8 +503,11 @@ export async function runScript(raw: unknown): Promise<ScriptOutput> {
   let audit: ScriptViolation[] = [];
   let ps: PsRow[] = [];
   let auditSkipped: string | null = null;
+  let eventHash: string | null = null;
+  let pctSteps: number | undefined;
   try {
-    for (let i = 0; i < s.steps.length; i++) await run.step(i);
+    await m.quiesce(STEP_LIMIT_MS); // boot's work done: the first step meets the same machine every time
+    for (let i = 0; i < s.steps.length; ) i = await run.step(i);
     await run.finish();
     ps = run.table();
     // The audit's laws hold between calls; a call asleep for memory is in the middle of one.
@@ -413,10 +515,12 @@ export async function runScript(raw: unknown): Promise<ScriptOutput> {
     for (const w of waits) run.results[w.step] = { ...run.results[w.step], waitingFor: `a free ${w.table} record (limits.tables.${w.table} = ${s.limits.tables[w.table]})` };
     if (waits.length) auditSkipped = `step${waits.length > 1 ? "s" : ""} ${waits.map((w) => w.step).join(", ")} still wait${waits.length > 1 ? "" : "s"} for memory inside the kernel: the state is mid-call, so the end audit was not run`;
     else audit = s.kernel.audit(m.image).map((f) => ({ ...f, source: "audit" as const }));
+    if (isControlled(s.strategy)) eventHash = m.eventHash();
+    if (s.strategy.name === "pct") pctSteps = PctChooser.stepsTaken(m.chooserState(), s.cpus);
   } finally {
     cpuViolations = (await m.stop()).flatMap((r) => r.violations);
   }
   const unmet = s.steps.flatMap((step, i) => (step.expect && !meets(run.results[i], step.expect) ? [{ step: i, expected: step.expect, got: run.results[i] }] : []));
   const violations: ScriptViolation[] = [...cpuViolations, ...audit];
-  return { results: run.results, ps, violations, unmet, ...(auditSkipped ? { auditSkipped } : {}), exitCode: unmet.length || violations.length ? 1 : 0 };
+  return { results: run.results, ps, violations, unmet, ...(auditSkipped ? { auditSkipped } : {}), exitCode: unmet.length || violations.length ? 1 : 0, eventHash, ...(pctSteps !== undefined ? { pctSteps } : {}) };
 }
