@@ -25,7 +25,7 @@ describe("library API defaults", () => {
     ["an unknown scenario", () => stress({ scenario: "nope" }), /nope/],
     ["zero seeds", () => hunt({ seeds: 0 }), /^seeds must be an integer 1\.\.1000, got 0$/],
     ["a bad shard", () => hunt({ shard: { index: 3, count: 2 } }), /^shard must be/],
-    ["a malformed script", () => runScript({ kernel: "netbsd", steps: [{ call: "frok" }] }), /step 0: unknown call "frok"/],
+    ["a malformed script", () => runScript({ kernel: "netbsd", steps: [{ as: "init", call: "frok" }] }), /step 0: unknown call "frok"/],
   ];
   it.each(bad)("%s is a UsageError naming what is wrong (exit code 2)", async (_what, run, message) => {
     const error = await run().then(

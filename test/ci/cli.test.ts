@@ -67,7 +67,7 @@ describe("JUnit XML", () => {
 
   it("script: a testcase per step; an unmet expectation fails its step, with the script to run again", async () => {
     const file = join(dir, "script.json");
-    writeFileSync(file, JSON.stringify({ kernel: "netbsd", steps: [{ call: "fork", name: "sh", expect: { errno: null } }, { as: "sh", call: "getppid", expect: { ret: 7 } }] }));
+    writeFileSync(file, JSON.stringify({ kernel: "netbsd", steps: [{ as: "init", call: "fork", name: "sh", expect: { errno: null } }, { as: "sh", call: "getppid", expect: { ret: 7 } }] }));
     const out = join(dir, "script.xml");
     expect((await forkstorm("script", file, "--junit", out)).code).toBe(1);
     const { suites, cases } = junit(out);

@@ -65,7 +65,7 @@ test("FORKSTORM_REPLAY runs the report's run in place of the test's; FORKSTORM_S
 });
 
 test("scripts: an unmet expectation fails toBeClean with the script as a one-line command", async ({ forkstorm }) => {
-  const script = { kernel: "netbsd", steps: [{ call: "fork", name: "sh" }, { as: "sh", call: "getppid", expect: { ret: 2 } }] };
+  const script = { kernel: "netbsd", steps: [{ as: "init", call: "fork", name: "sh" }, { as: "sh", call: "getppid", expect: { ret: 2 } }] };
   const out = await forkstorm.script(script);
   const lines = (await failure(expect(out).toBeClean())).split("\n");
   expect(lines[2]).toBe('  step 1: expected {"ret":2}, got {"step":1,"ret":1,"errno":null}');
@@ -83,7 +83,7 @@ const LAST_SLOT: LitmusSpec = {
     kernel: "netbsd",
     cpus: 2,
     limits: { maxproc: 5 }, // init, a and b: one slot left
-    steps: [{ call: "fork", name: "a" }, { call: "fork", name: "b" }, { as: "a", call: "fork", async: true }, { as: "b", call: "fork", async: true }, { await: 2 }, { await: 3 }],
+    steps: [{ as: "init", call: "fork", name: "a" }, { as: "init", call: "fork", name: "b" }, { as: "a", call: "fork", async: true }, { as: "b", call: "fork", async: true }, { await: 2 }, { await: 3 }],
   },
   observe: [4, 5],
   outcomes: { "ok, EAGAIN": "ACCEPTABLE", "EAGAIN, ok": "ACCEPTABLE", "EAGAIN, EAGAIN": "INTERESTING", "ok, ok": "FORBIDDEN" },
