@@ -355,7 +355,8 @@ async function baselineRun(o: HuntOptions, kernel: KernelName, round: number, bu
     if (report.verdict === "hang" && !laws.includes("watchdog-hang")) laws.push("watchdog-hang");
     if (laws.length) reproduce ??= stressCommand(report.config);
   }
-  if (violations === 0 && signal.aborted) return null;
+  // Cut short: the executions that ran to their end (and their audits) count; with none, the run is cut.
+  if (violations === 0 && signal.aborted && executions === 0) return null;
   const seconds = round3((performance.now() - t0) / 1000);
   return { seed, detected: violations > 0, seconds, law: laws[0] ?? null, violations, laws, ...(controlled ? { executions } : {}), ...(reproduce ? { reproduce } : {}) };
 }
