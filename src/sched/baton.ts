@@ -288,6 +288,7 @@ export class Baton implements Strategy {
     }
     if (n === 0 && chosen < 0) return false;
     const step = this.step++;
+    this.chooser.atDecision?.(this.runnable, n, me, kind, spinning, i32);
     if (chosen < 0) chosen = n === 1 ? this.runnable[0] : this.chooser.choose(this.runnable, n, me, step, this.choices++, kind);
     this.mix((step << 6) ^ chosen);
     this.record(step, chosen);

@@ -4,6 +4,7 @@
  *   pct.ts     Probabilistic Concurrency Testing (Burckhardt et al., ASPLOS 2010)
  *   random.ts  a uniform choice at every point
  *   replay.ts  a recorded schedule, followed decision by decision
+ *   virtual.ts the cpu with the earliest virtual clock (throughput past the host's cores)
  * Decisions are taken by whichever cpu holds the baton, so a strategy's mutable state travels
  * with the baton: each cpu's instance works on `state`, a private copy the baton loads from the
  * image (rtctl.rt_chooser) when it arrives and writes back when it leaves. What is fixed by the
@@ -23,6 +24,11 @@ export interface Chooser {
    * `kind`: what the point is at (hooks.ts).
    */
   choose(runnable: Int32Array, n: number, current: number, step: number, choice: number, kind: PointKind): number;
+  /**
+   * Told of every decision taken, before the choice (one runnable cpu or several; virtual.ts
+   * keeps its clocks here). `spinning`: the deciding cpu waits for a lock held elsewhere.
+   */
+  atDecision?(runnable: Int32Array, n: number, current: number, kind: PointKind, spinning: boolean, i32: Int32Array): void;
 }
 
 /** Words of shared state a chooser may use. */

@@ -80,7 +80,7 @@ export class Machine {
     this.image.i32[this.rt.rt_ticks] = 1;
     if (isControlled(spec.strategy)) {
       if (spec.clock !== "logical") throw new Error("controlled strategies run on the logical clock");
-      makeChooser(spec, chooserWords(this.image))!.initState();
+      makeChooser(spec, chooserWords(this.image), this.image, -1)!.initState();
       this.image.i32[this.rt.rt_baton] = 0; // cpu 0 decides first
       this.image.i32[this.rt.rt_hash0] = 0x811c9dc5 | 0;
       this.image.i32[this.rt.rt_hash1] = spec.strategy.seed | 0;

@@ -6,6 +6,7 @@ import { globaldataDecl, RTCTL, SLEEPQ, SLEEPQ_BUCKETS, THREAD } from "../shm/co
 import type { TableSpec } from "../shm/image.js";
 import type { Placement } from "./placement.js";
 import type { StrategyConfig } from "./strategy.js";
+import { VTIME } from "./virtual.js";
 export type { StrategyConfig };
 
 export interface MachineSpec {
@@ -43,6 +44,7 @@ export function imageTables(spec: MachineSpec): TableSpec[] {
     { decl: globaldataDecl(spec.maxThreads), capacity: spec.cpus },
     { decl: THREAD, capacity: spec.maxThreads },
     { decl: SLEEPQ, capacity: SLEEPQ_BUCKETS },
+    ...(spec.strategy.name === "virtual" ? [{ decl: VTIME, capacity: 1 }] : []),
     ...spec.tables,
   ];
 }

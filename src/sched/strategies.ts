@@ -4,6 +4,7 @@
 import { availableParallelism } from "node:os";
 import { RTCTL } from "../shm/core.js";
 import type { Image } from "../shm/image.js";
+import type { Addr } from "../shm/table.js";
 import { Baton, SPINS_DEFAULT, type CpuWords } from "./baton.js";
 import { CHOOSER_WORDS, type Chooser } from "./chooser.js";
 import { FreeStrategy } from "./free.js";
@@ -14,6 +15,8 @@ import { ReplayChooser } from "./replay.js";
 import { subseed } from "./rng.js";
 import type { MachineSpec } from "./spec.js";
 import type { Strategy } from "./strategy.js";
+import { VirtualChooser } from "./virtual.js";
+import { setAcquireObserver } from "../sync/lockstat.js";
 
 /** Spins before a waiting cpu sleeps, when there are more cpus than cores. */
 const SPINS_OVERCOMMITTED = 50;
@@ -28,10 +31,18 @@ export function chooserWords(img: Image): Int32Array {
   return new Int32Array(img.sab, rtWord(img, "rt_chooser") * 4, CHOOSER_WORDS);
 }
 
-/** The run's chooser, working on `state` (null in free mode). */
-export function makeChooser(spec: MachineSpec, state: Int32Array): Chooser | null {
+/** Each cpu's gd_ops word. */
+function opsWords(img: Image, spec: MachineSpec): Addr[] {
+  const inbox = new Inboxes(img, spec.maxThreads);
+  return Array.from({ length: spec.cpus }, (_, c) => inbox.opsWord(c));
+}
+
+/** The run's chooser, working on `state` (null in free mode), for `cpuid` (-1: the orchestrator). */
+export function makeChooser(spec: MachineSpec, state: Int32Array, img: Image, cpuid: number): Chooser | null {
   const s = spec.strategy;
   switch (s.name) {
+    case "virtual":
+      return new VirtualChooser(img, spec.cpus, s.cost, s.seconds, rtWord(img, "rt_drain"), opsWords(img, spec), cpuid);
     case "free":
       return null;
     case "random":
@@ -46,7 +57,8 @@ export function makeChooser(spec: MachineSpec, state: Int32Array): Chooser | nul
 export function makeStrategy(spec: MachineSpec, img: Image, inbox: Inboxes, cpuid: number, runnableHere: () => number): Strategy {
   const s = spec.strategy;
   const chooserState = new Int32Array(CHOOSER_WORDS); // this cpu's copy: baton.ts carries it
-  const chooser = makeChooser(spec, chooserState);
+  setAcquireObserver(null); // a pooled worker's last machine may have been a virtual one
+  const chooser = makeChooser(spec, chooserState, img, cpuid);
   const spareCores = spec.cpus <= availableParallelism();
   if (chooser === null) return new FreeStrategy(img.i32, rtWord(img, "rt_quiet"), subseed(s.seed, cpuid), s.name === "free" ? s.chaos : 0, inbox.words(cpuid).idle, spareCores);
   const cpus: CpuWords[] = Array.from({ length: spec.cpus }, (_, c) => ({ ...inbox.words(c), doorbell: inbox.doorbell(c) }));

@@ -2,12 +2,14 @@
  * The interleaving strategy: what a cpu does at a scheduling point, when it spins on a lock held
  * elsewhere, and when it has nothing to run. One interface, one small file per strategy:
  *   free.ts    real parallelism with seeded chaos delays (rr's chaos mode, jcstress's noise)
- *   baton.ts   controlled: one cpu runs between points, chosen by pct.ts, random.ts or replay.ts
+ *   baton.ts   controlled: one cpu runs between points, chosen by pct.ts, random.ts, replay.ts
+ *              or virtual.ts
  * The baton fits the same three calls: atPoint() hands the baton on, spinWait() gives it up,
  * idle() leaves the set of runnable cpus.
  */
 import type { PointKind } from "../shm/hooks.js";
 import type { Addr } from "../shm/table.js";
+import type { CostModel } from "./virtual.js";
 
 export type StrategyConfig =
   | {
@@ -24,6 +26,13 @@ export type StrategyConfig =
       depth: number;
       /** k: the step bound change points are drawn from (learned from earlier runs). */
       stepBound: number;
+    }
+  | {
+      name: "virtual";
+      seed: number;
+      /** The run's length in virtual seconds. */
+      seconds: number;
+      cost: CostModel;
     }
   | {
       name: "replay";

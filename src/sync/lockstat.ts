@@ -135,8 +135,16 @@ const stampGen = new Int32Array(STAMPS);
 let stampNext = 0;
 let stampEpoch = 1;
 
+/** Told of every acquisition on this cpu (the virtual-time strategy's lock-line costs), or null. */
+let acquireObserver: ((lock: Addr) => void) | null = null;
+
+export function setAcquireObserver(fn: ((lock: Addr) => void) | null): void {
+  acquireObserver = fn;
+}
+
 /** Count an acquisition; returns a hold-stamp handle (> 0) when this one is sampled, else 0. */
 export function lockstat_acquired(lock: Addr): number {
+  if (acquireObserver !== null) acquireObserver(lock);
   const s = statOf(lock);
   s.acquisitions++;
   if (sitesOn && ++siteTick >= SITE_SAMPLE) {
