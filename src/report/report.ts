@@ -11,6 +11,7 @@ import { mergeLockstat, type LockStat } from "../sync/lockstat.js";
 import { cyclesIn } from "../sync/witness.js";
 import type { SyscallCount } from "../kern/usermode.js";
 import type { SchedStat } from "../sched/schedstat.js";
+import type { CostModel, VirtualSummary } from "../sched/virtual.js";
 
 export const VERSION: string = (JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string }).version;
 
@@ -30,6 +31,8 @@ export interface StressConfig {
   /** pct only */
   depth?: number;
   stepBound?: number;
+  /** virtual only: the cost model, ns (src/sched/virtual.ts); `seconds` is then virtual. */
+  cost?: CostModel;
 }
 
 export interface StressReport {
@@ -54,6 +57,8 @@ export interface StressReport {
   hang: null | { threads: ThreadDump[] };
   lockstat: LockStat[];
   witness: { cycle: string[] }[];
+  /** Virtual mode: the run's virtual length, each cpu's clock, what was charged. */
+  virtual?: VirtualSummary;
   /** Free mode: where the cpus' time went, summed over cpus (src/sched/schedstat.ts). */
   schedstat?: SchedStat;
   /** Internal error text when verdict is "error". */

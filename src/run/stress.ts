@@ -14,9 +14,12 @@ import { Machine, type CpuPool } from "../sched/machine.js";
 import { PctChooser } from "../sched/pct.js";
 import { mergeSchedstat, type SchedStat } from "../sched/schedstat.js";
 import { isControlled } from "../sched/strategy.js";
+import { VirtualClocks, virtualSummary, type CostModel, type VirtualSummary } from "../sched/virtual.js";
 import type { MachineSpec } from "../sched/spec.js";
 import { chromeTrace } from "../report/trace.js";
-import { checkOutputPath, mergeLocks, mergeSyscalls, mergeViolations, VERSION, writeJsonOrSave, type StressConfig, type StressReport, type Verdict, type WriteFailure } from "../report/report.js";
+import { stressCommand } from "../report/command.js";
+import { stressHtml, timelineOf } from "../report/html.js";
+import { checkOutputPath, mergeLocks, mergeSyscalls, mergeViolations, VERSION, writeJsonOrSave, writeTextOrSave, type StressConfig, type StressReport, type Verdict, type WriteFailure } from "../report/report.js";
 import { findScenario } from "../../stress/scenarios/index.js";
 import type { Scenario } from "../../stress/scenarios/types.js";
 
@@ -24,9 +27,12 @@ export interface StressOptions {
   kernel: "dragonfly" | "netbsd";
   scenario: string;
   cpus: number;
+  /** Wall seconds; in virtual mode, virtual seconds. */
   seconds?: number;
   ops?: number;
-  mode: "free" | "pct" | "random" | "replay";
+  mode: "free" | "pct" | "random" | "replay" | "virtual";
+  /** virtual: the cost model (src/sched/virtual.ts; src/bench/virtual.ts calibrates one). */
+  cost?: CostModel;
   seed: number;
   chaos: number;
   /** pct: the bug depth d (d-1 priority change points); default 3. */
@@ -41,6 +47,8 @@ export interface StressOptions {
   watchdogSeconds?: number;
   report?: string;
   trace?: string;
+  /** Write a self-contained HTML report there (report/html.ts). */
+  html?: string;
   /** Called about every 250 ms while running. */
   onProgress?: (p: { seconds: number; ops: number; violations: number }) => void;
   /** Aborting stops the run; the report is still written (verdict "interrupted"). */
@@ -84,11 +92,14 @@ export function checkBugs(kernel: string, bugs: readonly string[]): void {
 
 /** The report and trace files must be writable, and distinct, before a run is spent on them. */
 function checkOutputs(o: StressOptions): void {
-  for (const [what, file] of [["report", o.report], ["trace", o.trace]] as const) {
+  const outputs = [["report", o.report], ["trace", o.trace], ["html", o.html]] as const;
+  for (const [what, file] of outputs) {
     const problem = file === undefined ? null : checkOutputPath(file);
     if (problem) throw new UsageError(`${what} ${file}: ${problem}`);
   }
-  if (o.report !== undefined && o.trace !== undefined && resolve(o.report) === resolve(o.trace)) throw new UsageError(`the report and the trace both name ${o.report}: give each its own file`);
+  for (const [i, [a, fa]] of outputs.entries())
+    for (const [b, fb] of outputs.slice(i + 1))
+      if (fa !== undefined && fb !== undefined && resolve(fa) === resolve(fb)) throw new UsageError(`the ${a} and the ${b} both name ${fa}: give each its own file`);
 }
 
 export async function stress(o: StressOptions): Promise<StressOutcome> {
@@ -127,11 +138,13 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     keepGoing: o.keepGoing,
     ...(o.ops !== undefined ? { ops: o.ops } : { seconds: o.seconds ?? 10 }),
     ...(o.mode === "pct" ? { depth: o.depth ?? 3, stepBound: o.stepBound ?? 20000 } : {}),
+    ...(o.mode === "virtual" ? { cost: costOf(o) } : {}),
   };
   let hashAtEnd = "";
   let stepsAtEnd = 0;
   let choicesAtEnd = 0;
   let pctStepsAtEnd = 0;
+  let virtualAtEnd: VirtualSummary | undefined;
 
   const t0 = performance.now();
   const elapsed = () => (performance.now() - t0) / 1000;
@@ -154,6 +167,7 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     stepsAtEnd = m.steps();
     choicesAtEnd = m.choices();
     if (o.mode === "pct") pctStepsAtEnd = PctChooser.stepsTaken(m.chooserState(), o.cpus);
+    if (o.mode === "virtual") virtualAtEnd = virtualSummary(new VirtualClocks(m.image, o.cpus), o.seconds ?? VIRTUAL_SECONDS);
   } catch (e) {
     verdict = "error";
     error = (e as Error).stack ?? String(e);
@@ -181,6 +195,7 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     ...(controlled ? { choices: choicesAtEnd } : {}),
     ...(o.mode === "pct" ? { pctSteps: pctStepsAtEnd } : {}),
     ...(controlled ? { schedule: scheduleOf(results) } : {}),
+    ...(virtualAtEnd ? { virtual: virtualAtEnd } : {}),
     violations,
     hang: verdict === "hang" ? { threads: results.flatMap((r) => r.threads) } : null,
     ...mergeLocks(results),
@@ -188,12 +203,23 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     ...(error ? { error } : {}),
   };
   const unwritten: WriteFailure[] = [];
+  const trace = () => chromeTrace(results, (a) => m.image.describe(a), (n) => Object.keys(model.calls)[n] ?? `call#${n}`);
+  const html = o.html ? await stressHtml(report, stressCommand(config), timelineOf(trace()), results.flatMap((r) => r.threads)) : "";
   await reportWriter.runExclusive(() => {
     const note = (f: WriteFailure | null) => f && unwritten.push(f);
     if (o.report) note(writeJsonOrSave(o.report, report));
-    if (o.trace) note(writeJsonOrSave(o.trace, chromeTrace(results, (a) => m.image.describe(a), (n) => Object.keys(model.calls)[n] ?? `call#${n}`)));
+    if (o.trace) note(writeJsonOrSave(o.trace, trace()));
+    if (o.html) note(writeTextOrSave(o.html, html));
   });
   return { report, exitCode: VERDICT_EXIT[verdict], unwritten };
+}
+
+/** A virtual run's default length, in virtual seconds. */
+const VIRTUAL_SECONDS = 0.05;
+
+function costOf(o: StressOptions): CostModel {
+  if (!o.cost) throw new UsageError("virtual mode needs a cost model (forkstorm bench calibrates one)");
+  return o.cost;
 }
 
 function strategyOf(o: StressOptions): MachineSpec["strategy"] {
@@ -204,6 +230,8 @@ function strategyOf(o: StressOptions): MachineSpec["strategy"] {
       return { name: "random", seed: o.seed };
     case "pct":
       return { name: "pct", seed: o.seed, depth: o.depth ?? 3, stepBound: o.stepBound ?? 20000 };
+    case "virtual":
+      return { name: "virtual", seed: o.seed, seconds: o.seconds ?? VIRTUAL_SECONDS, cost: costOf(o) };
     case "replay":
       if (!o.schedule) throw new UsageError("replay mode needs a recorded schedule");
       return { name: "replay", seed: o.seed, schedule: o.schedule };
@@ -265,7 +293,8 @@ async function watch(m: Machine, model: KernelModel, o: StressOptions, elapsed: 
       if (o.mode !== "free") found.push(...liveNow(model, m, elapsed()));
       return "hang";
     }
-    if (o.ops !== undefined ? m.draining() : t >= (o.seconds ?? 10)) return m.violations() ? "violation" : "clean";
+    // Virtual mode: the run's length is virtual time, and the cpus drain once they reach it.
+    if (o.ops !== undefined || o.mode === "virtual" ? m.draining() : t >= (o.seconds ?? 10)) return m.violations() ? "violation" : "clean";
   }
 }
 
