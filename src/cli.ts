@@ -7,6 +7,7 @@
  */
 import { UsageError } from "./kern/kernel.js";
 import { VERSION } from "./report/report.js";
+import { benchCommand } from "./cli/bench.js";
 import { demoCommand } from "./cli/demo.js";
 import { EXIT } from "./cli/exit.js";
 import { huntCommand } from "./cli/hunt.js";
@@ -18,7 +19,7 @@ import { scriptCommand } from "./cli/script.js";
 import { stressCommand } from "./cli/stress.js";
 
 /** Every command, in the order `forkstorm --help` lists them. */
-const COMMANDS: readonly AnyCommand[] = [stressCommand, huntCommand, mergeCommand, replayCommand, scriptCommand, listCommand, demoCommand];
+const COMMANDS: readonly AnyCommand[] = [stressCommand, huntCommand, mergeCommand, replayCommand, scriptCommand, benchCommand, listCommand, demoCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 4;

@@ -1,6 +1,7 @@
 /*
- * `npm run bench`: the uncontended cost of every kernel primitive, next to the raw Atomics
- * floor measured in the same run (a compare-and-swap spin lock: compareExchange + store).
+ * The uncontended cost of every kernel primitive, next to the raw Atomics floor measured in the
+ * same run (a compare-and-swap spin lock: compareExchange + store), and the controlled baton's
+ * hand-off against its floor: the primitives part of `forkstorm bench` (src/bench/run.ts).
  *
  * One thread, no workers: the image is built here and the primitives are installed with a
  * fake single cpu whose current thread is a real Thread record (as Machine.attachHere does for
@@ -13,7 +14,6 @@
  */
 import { Bench } from "tinybench";
 import { batonHandOff, pingPongFloor } from "./baton.js";
-import { forkScaling } from "./scaling.js";
 import { median } from "../run/hunt.js";
 import { THREAD } from "../shm/core.js";
 import { Image } from "../shm/image.js";
@@ -32,7 +32,8 @@ import { spin_lock, spin_unlock } from "../sync/spinlock.js";
 import { lwkt_gettoken, lwkt_gettoken_shared, lwkt_reltoken } from "../sync/token.js";
 
 const BATCH = 1000;
-const GOAL = 2.5;
+/** The token's goal against the floor (issue 13). */
+export const TOKEN_GOAL = 2.5;
 const ROUNDS = 7;
 
 function setup() {
@@ -62,7 +63,18 @@ function drive(g: KGen): void {
   for (let r = g.next(0); !r.done; r = g.next(0)) throw new Error(`bench: a primitive blocked (switch ${r.value})`);
 }
 
-async function main(): Promise<void> {
+export interface PrimitiveRow {
+  primitive: string;
+  nsPerOp: number;
+  /** Over the raw CAS spin lock (the floor, the first row). */
+  xFloor: number;
+}
+
+/**
+ * The uncontended cost of every primitive and of the floor, in ns per operation: `rounds` rounds,
+ * each task's best round's median sample (see below).
+ */
+export async function measurePrimitives(rounds = ROUNDS): Promise<PrimitiveRow[]> {
   const { image, lab } = setup();
   const i32 = image.i32;
   const tok = lab.ptr("tok");
@@ -183,10 +195,8 @@ async function main(): Promise<void> {
   // time, so the least-disturbed round is the truest one, and floor and primitives get the same
   // chances at a quiet moment.
   const nsPerOp = new Map<string, number>();
-  let name = "";
-  for (let round = 0; round < ROUNDS; round++) {
+  for (let round = 0; round < rounds; round++) {
     const bench = new Bench({ name: "forkstorm primitives, uncontended", time: 80, warmupTime: round === 0 ? 100 : 20 });
-    name = bench.name ?? "";
     for (const [n, fn] of tasks) bench.add(n, fn);
     await bench.run();
     for (const t of bench.tasks) {
@@ -196,44 +206,34 @@ async function main(): Promise<void> {
       nsPerOp.set(t.name, Math.min(nsPerOp.get(t.name) ?? Infinity, ns));
     }
   }
+  // Sanity: every lock is free again and the counts are back where they started.
+  if (Atomics.load(i32, tok) !== 0 || Atomics.load(i32, lk) !== 0 || Atomics.load(i32, mtx) !== 0 || Atomics.load(i32, refs) !== 1 || Atomics.load(i32, p_lock) !== 0) {
+    throw new Error("bench: a primitive left state behind");
+  }
   const floor = nsPerOp.get(tasks[0][0])!;
-  console.log(`${name} (node ${process.version}; ns/op = best of ${ROUNDS} rounds' median ${BATCH}-op sample; ratio over the raw CAS spin lock)`);
-  console.table(
-    [...nsPerOp].map(([name, ns]) => ({ primitive: name, "ns/op": Number(ns.toFixed(1)), "x raw CAS": Number((ns / floor).toFixed(2)) })),
-  );
-  const ratio = nsPerOp.get("token get+release")! / floor;
-  const met = ratio <= GOAL;
-  console.log(`token get+release = ${ratio.toFixed(2)}x the raw CAS spin lock; goal <= ${GOAL}x: ${met ? "MET" : "NOT MET"}`);
-  // Three rounds, floor and baton side by side in each; the medians are compared.
+  return [...nsPerOp].map(([primitive, ns]) => ({ primitive, nsPerOp: Math.round(ns * 10) / 10, xFloor: Math.round((ns / floor) * 100) / 100 }));
+}
+
+export interface BatonCost {
+  /** Atomics.wait/notify ping-pong floor and baton hand-off, ns per hand-off (medians of the rounds). */
+  floorNs: number;
+  batonNs: number;
+  ratio: number;
+  handoffs: number;
+}
+
+/** Rounds of floor and baton side by side; the medians are compared. */
+export async function measureBaton(rounds = 3): Promise<BatonCost> {
   const floors: number[] = [];
   const batons: number[] = [];
   let handoffs = 0;
-  for (let round = 0; round < 3; round++) {
+  for (let round = 0; round < rounds; round++) {
     floors.push(await pingPongFloor());
     const b = await batonHandOff();
     batons.push(b.ns);
     handoffs = b.handoffs;
   }
   const floorNs = median(floors)!;
-  const baton = { ns: median(batons)! };
-  const batonRatio = baton.ns / floorNs;
-  console.log(`\ncontrolled-mode baton hand-off (2 cpus, every decision hands over; ${handoffs} hand-offs a round, median of 3 rounds):`);
-  console.table([
-    { "hand-off": "Atomics.wait/notify ping-pong (floor)", "ns/hand-off": Number(floorNs.toFixed(0)), "x floor": 1 },
-    { "hand-off": "baton (decision + hand-off, lab.points)", "ns/hand-off": Number(baton.ns.toFixed(0)), "x floor": Number(batonRatio.toFixed(2)) },
-  ]);
-  console.log(`baton hand-off = ${batonRatio.toFixed(2)}x the ping-pong floor; goal <= 2x: ${batonRatio <= 2 ? "MET" : "NOT MET"}`);
-
-  console.log("\nfork throughput (fork-exit-wait, free, no chaos, 4 s per row):");
-  console.table(await forkScaling([1, 2], 4));
-
-  // Sanity: every lock is free again and the counts are back where they started.
-  if (Atomics.load(i32, tok) !== 0 || Atomics.load(i32, lk) !== 0 || Atomics.load(i32, mtx) !== 0 || Atomics.load(i32, refs) !== 1 || Atomics.load(i32, p_lock) !== 0) {
-    throw new Error("bench: a primitive left state behind");
-  }
+  const batonNs = median(batons)!;
+  return { floorNs: Math.round(floorNs), batonNs: Math.round(batonNs), ratio: Math.round((batonNs / floorNs) * 100) / 100, handoffs };
 }
-
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exit(4);
-});

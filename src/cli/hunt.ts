@@ -4,8 +4,9 @@
 import { HUNT_DEFAULTS, MODES, parseShard, RANGES, resolveHuntOptions } from "../api/options.js";
 import type { Shard } from "../run/hunt.js";
 import { UsageError } from "../kern/kernel.js";
+import { huntHtml } from "../report/html.js";
 import { huntJunit } from "../report/junit.js";
-import { describeWriteFailure, writeJsonOrSave } from "../report/report.js";
+import { describeWriteFailure, writeJsonOrSave, writeTextOrSave } from "../report/report.js";
 import { hunt, HUNT_DEPTH, huntSummary } from "../run/hunt.js";
 import { MAX_DEPTH } from "../sched/pct.js";
 import { SEED_MAX } from "../sched/strategy.js";
@@ -44,6 +45,7 @@ ends the hunt within it; --shard K/N runs every N-th of them, the same under pct
     depth: { ...int("D", "pct: the bug depth d (a hunt does not know a bug's depth)", 1, MAX_DEPTH), defaultText: String(HUNT_DEPTH) },
     report: outputFile("write the JSON hunt report there"),
     junit: outputFile("write a JUnit XML test report there (a testcase per bug and per baseline)"),
+    html: outputFile("write a self-contained HTML report there: verdict, baseline, detection table"),
     json: flag("print the JSON report on stdout instead of the summary"),
   },
   async run(v, _pos, ctx) {
@@ -65,10 +67,13 @@ ends the hunt within it; --shard K/N runs every N-th of them, the same under pct
         onRun: v.json ? undefined : (what, i, r) => ctx.say(`${what} run ${i + 1}: ${r.detected ? `detected in ${r.seconds.toFixed(3)} s by ${r.law}` : "not detected"}`),
       }),
     );
-    const failure = v.report ? writeJsonOrSave(v.report, out.report) : null;
+    const failures = [
+      v.report ? writeJsonOrSave(v.report, out.report) : null,
+      v.html ? writeTextOrSave(v.html, await huntHtml(out.report, `forkstorm hunt ${process.argv.slice(3).join(" ")}`)) : null,
+    ].filter((f) => f !== null);
     process.stdout.write((v.json ? JSON.stringify(out.report, null, 2) : huntSummary(out.report)) + "\n");
-    if (failure) ctx.say(describeWriteFailure(failure));
-    const exit = failure && out.exitCode === EXIT.clean ? EXIT.internal : out.exitCode;
+    for (const f of failures) ctx.say(describeWriteFailure(f));
+    const exit = failures.length && out.exitCode === EXIT.clean ? EXIT.internal : out.exitCode;
     return writeJunit(v.junit, () => huntJunit(out.report), exit, ctx.say);
   },
 });

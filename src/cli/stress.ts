@@ -39,6 +39,7 @@ run one cpu at a time, reproducibly: with --ops N a run is a function of its see
     report: outputFile("write the JSON report there (atomically, whatever the verdict)"),
     trace: outputFile("write a Chrome trace-event JSON (Perfetto) of the last events per cpu"),
     junit: outputFile("write a JUnit XML test report there (one testcase: the scenario)"),
+    html: outputFile("write a self-contained HTML report there: verdict, violations, per-cpu timeline, lock table"),
     json: flag("print the JSON report on stdout instead of the human summary"),
     depth: int("D", "pct: the bug depth d (d-1 priority change points)", 1, MAX_DEPTH, 3),
     "step-bound": int("K", "pct: the steps change points are drawn from", 1, 1e9, 20000),
@@ -71,6 +72,8 @@ run one cpu at a time, reproducibly: with --ops N a run is a function of its see
       plantCrashAfterOps: v["plant-crash"],
       report: v.report,
       trace: v.trace,
+      html: v.html,
+      lockSites: v.html !== undefined, // the HTML's lock table names the kernel functions
     };
     findScenario(opts.kernel, opts.scenario); // bad names are told before the seed line
     checkBugs(opts.kernel, opts.bugs);

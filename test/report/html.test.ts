@@ -1,0 +1,89 @@
+/*
+ * The HTML reports, looked at in a real browser: a bench page (from a small report made here)
+ * and a stress page (from a controlled run that finds a planted bug) are self-contained -- no
+ * script, nothing fetched -- and headless Chromium (Debian's chromium; .ci/run installs it)
+ * shows their plots: the screenshot has the plots' colours, and the same page without its
+ * plots does not.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { BenchReport } from "../../src/bench/run.js";
+import { benchHtml } from "../../src/report/html.js";
+import { stress } from "../../src/run/stress.js";
+import { HIST_BUCKETS, type LockStat } from "../../src/sync/lockstat.js";
+import { countColour, decodePng, type Pixels } from "./png.js";
+
+const dir = mkdtempSync(join(tmpdir(), "forkstorm-html-"));
+/** vega's first two category colours: the first and second series of every plot. */
+const BLUE = "#4c78a8";
+const ORANGE = "#f58518";
+
+function screenshot(html: string, name: string): Pixels {
+  const page = join(dir, `${name}.html`);
+  const png = join(dir, `${name}.png`);
+  writeFileSync(page, html);
+  execFileSync("/usr/bin/chromium", ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", `--user-data-dir=${join(dir, "profile")}`, `--screenshot=${png}`, "--window-size=1200,1600", `file://${page}`], { stdio: "ignore", timeout: 60_000 });
+  return decodePng(readFileSync(png));
+}
+
+/** Nothing in the page runs or is fetched: no script, no stylesheet, image or frame from elsewhere. */
+function selfContained(html: string): void {
+  expect(html).not.toMatch(/<script|<link|<iframe|<img|url\(/i);
+  expect(html.replace(/xmlns(:xlink)?="http:\/\/www\.w3\.org\/[^"]*"/g, "")).not.toMatch(/https?:\/\//);
+}
+
+const hist = (at: number, n: number) => Array.from({ length: HIST_BUCKETS }, (_, i) => (i === at ? n : i === at + 1 ? n >> 1 : 0));
+function lock(name: string, contended: number): LockStat {
+  return {
+    lock: name, acquisitions: 1000, contended, waitNs: contended * 5000, holdNs: 900_000, waitMinNs: 800, waitMaxNs: 40_000, holdSamples: 60, holdMinNs: 200, holdMaxNs: 9000,
+    waitHist: hist(12, contended), holdHist: hist(10, 60), sites: [{ fn: "fork1", acquisitions: 512, contended, waitNs: contended * 5000, waitMaxNs: 40_000 }],
+  };
+}
+
+function benchReport(): BenchReport {
+  const sweep = [1, 2, 4, 8, 16, 32, 64];
+  return {
+    schema: 1, tool: "forkstorm", version: "test", command: "bench", quick: true, startedAt: "2026-01-01T00:00:00Z",
+    host: { node: "v20", cores: 2, cpuModel: "test", loadAverage: [0.1, 0.1, 0.1] }, reproduce: "forkstorm bench --quick",
+    primitives: { rows: [{ primitive: "raw CAS spin lock (floor)", nsPerOp: 10, xFloor: 1 }], tokenGoal: 2.5, baton: { floorNs: 500, batonNs: 600, ratio: 1.2, handoffs: 1000 } },
+    scaling: ["dragonfly", "netbsd"].flatMap((kernel, k) => [1, 2].map((cpus) => ({ kernel: kernel as "dragonfly", workload: "fork-exit-wait-affine", cpus, forksPerSecond: 3000 * (cpus === 1 ? 1 : 1.8 - k), ratio: cpus === 1 ? 1 : 1.8 - k, syscallsPerSecond: 9000, cpuUsPerFork: 300, topLock: "proc_token", schedstat: null, elapsedSeconds: 1 }))),
+    calibration: [],
+    validation: [],
+    virtual: ["dragonfly", "netbsd"].flatMap((kernel, k) => sweep.map((cpus) => ({ kernel: kernel as "dragonfly", workload: "fork-exit-wait-affine", cpus, seconds: 0.01, forksPerSecond: 3000 * Math.min(cpus, k ? 3 : 12), ratio: Math.min(cpus, k ? 3 : 12), topLock: "proc_lock", topLockContention: 0.5, wallSeconds: 1 }))),
+    lockTables: [{ kernel: "netbsd", workload: "fork-exit-wait-affine", cpus: 2, mode: "virtual", locks: [lock("nbglobals.proc_lock", 400), lock("kmutexobj.mo_lock", 30)] }],
+    wallSeconds: 1,
+  };
+}
+
+describe("HTML reports in a headless browser", () => {
+  it("a bench report shows its scaling plots, histograms and lock table; without its plots it shows none", async () => {
+    const html = await benchHtml(benchReport());
+    selfContained(html);
+    expect(html).toContain("fork1"); // the lock table's per-function row
+    expect(html).toMatch(/summed over threads/);
+    const shot = screenshot(html, "bench");
+    expect(countColour(shot, BLUE)).toBeGreaterThan(500);
+    expect(countColour(shot, ORANGE)).toBeGreaterThan(500);
+    const bare = screenshot(html.replace(/<svg[\s\S]*?<\/svg>/g, ""), "bench-bare");
+    expect(countColour(bare, BLUE) + countColour(bare, ORANGE)).toBeLessThan(50);
+  });
+
+  it("a stress report with a violation: verdict, reproduction command, a card per violation, timeline", async () => {
+    const file = join(dir, "stress.html");
+    const { report } = await stress({ kernel: "netbsd", scenario: "fork-exit-wait", cpus: 3, ops: 600, mode: "pct", seed: 2, chaos: 0, bugs: ["nb.allproc-unlocked"], keepGoing: false, html: file, lockSites: true });
+    expect(report.verdict).toBe("violation");
+    const html = readFileSync(file, "utf8");
+    selfContained(html);
+    expect(html).toContain("VIOLATION");
+    expect(html).toContain("forkstorm stress --kernel netbsd --scenario fork-exit-wait --cpus 3 --ops 600 --mode pct --seed 2");
+    expect(html.match(/class="card"/g)?.length).toBe(report.violations.length);
+    expect(html).toContain(report.violations[0].law);
+    expect(html).toContain("per-cpu timeline");
+    const shot = screenshot(html, "stress");
+    expect(countColour(shot, "#bb2222", 8)).toBeGreaterThan(50); // the verdict badge and the cards' edge
+    expect(countColour(shot, BLUE) + countColour(shot, ORANGE)).toBeGreaterThan(200); // the timeline's lanes
+  });
+});
