@@ -143,6 +143,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const scaling: ScalingRow[] = [];
   const lockTables: LockTable[] = [];
   const real = new Map<string, number>();
+  /** The one-cpu affine runs' process cpu time per fork: what calibrates the virtual model. */
+  const cpuUsPerFork = new Map<Kernel, number>();
   for (const workload of WORKLOADS)
     for (const cpus of [1, 2])
       for (const kernel of KERNELS) {
@@ -151,6 +153,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         const f = forks(report);
         const fps = f / report.elapsedSeconds;
         real.set(`${kernel}/${workload}/${cpus}`, fps);
+        if (workload === AFFINE && cpus === 1) cpuUsPerFork.set(kernel, cpuUs / Math.max(1, f));
         const one = real.get(`${kernel}/${workload}/1`) ?? fps;
         scaling.push({
           kernel, workload, cpus, forksPerSecond: Math.round(fps), ratio: Math.round((fps / one) * 100) / 100, syscallsPerSecond: Math.round(report.ops.total / report.elapsedSeconds),
@@ -166,20 +169,20 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const nsOf = (name: string) => rows.find((r) => r.primitive === name)?.nsPerOp ?? 0;
   const calibration: Calibration[] = [];
   for (const kernel of KERNELS)
-    calibration.push(await calibrate(kernel, AFFINE, real.get(`${kernel}/${AFFINE}/1`)!, { tokenNs: nsOf("token get+release"), sleepWakeNs: nsOf("tsleep_interlock+wakeup"), ...measured }));
+    calibration.push(await calibrate(kernel, AFFINE, 1e6 / cpuUsPerFork.get(kernel)!, { tokenNs: nsOf("token get+release"), sleepWakeNs: nsOf("tsleep_interlock+wakeup"), ...measured }));
 
   const virtual: VirtualRow[] = [];
   const validation: ValidationRow[] = [];
   const sweep = quick ? SWEEP.quick : SWEEP.full;
   for (const kernel of KERNELS) {
-    const { cost, realForksPerSecond } = calibration.find((c) => c.kernel === kernel)!;
+    const { cost, fittedForksPerSecond } = calibration.find((c) => c.kernel === kernel)!;
     for (const workload of WORKLOADS) {
       const counts = workload === AFFINE ? sweep : [1, 2];
       let one = 0;
       for (const cpus of counts) {
         log(`virtual: ${kernel} ${workload} on ${cpus} cpu${cpus > 1 ? "s" : ""}...`);
         const w0 = performance.now();
-        const report = await virtualRun({ kernel, scenario: workload, cpus, seconds: virtualSeconds(cpus, realForksPerSecond) }, cost, true);
+        const report = await virtualRun({ kernel, scenario: workload, cpus, seconds: virtualSeconds(cpus, fittedForksPerSecond) }, cost, true);
         const fps = virtualForksPerSecond(report);
         if (cpus === 1) one = fps;
         const top = topLock(report.lockstat);

@@ -5,9 +5,10 @@
  *    spinning (the cost of a line another core wrote last);
  *  - a wake-up across cpus: the Atomics.wait/notify ping-pong floor (baton.ts);
  *  - the work between two scheduling points: from a real one-cpu run of the workload (its forks
- *    per second) and the points a one-cpu virtual run of the same workload takes per fork, once
- *    the primitives' own measured costs (a token get+release, a tsleep_interlock+wakeup) are
- *    taken out of the sync and sleep points.
+ *    per second of process cpu time, which a loaded host does not stretch as it stretches wall
+ *    time) and the points a one-cpu virtual run of the same workload takes per fork, once the
+ *    primitives' own measured costs (a token get+release, a tsleep_interlock+wakeup) are taken
+ *    out of the sync and sleep points.
  */
 import { Worker } from "node:worker_threads";
 import type { StressReport } from "../report/report.js";
@@ -50,8 +51,8 @@ async function lineTransferRound(): Promise<number> {
 /** What a calibration is made of, kept in the bench report. */
 export interface Calibration {
   kernel: string;
-  /** The real one-cpu run it was fitted to. */
-  realForksPerSecond: number;
+  /** The real one-cpu run it was fitted to: forks per second of process cpu time. */
+  fittedForksPerSecond: number;
   /** Points per fork in the one-cpu virtual run, by kind. */
   pointsPerFork: { field: number; sync: number; sleep: number };
   /** Measured: token get+release, tsleep_interlock+wakeup (per op), line transfer, wake-up. */
@@ -86,7 +87,7 @@ export const virtualForksPerSecond = (r: StressReport): number => forksOf(r) / (
  * Fit the work between points so that a one-cpu virtual run of `scenario` matches the real
  * one-cpu throughput; the primitives' costs ride on top of it at sync and sleep points.
  */
-export async function calibrate(kernel: "dragonfly" | "netbsd", scenario: string, realForksPerSecond: number, measured: Calibration["measured"]): Promise<Calibration> {
+export async function calibrate(kernel: "dragonfly" | "netbsd", scenario: string, fittedForksPerSecond: number, measured: Calibration["measured"]): Promise<Calibration> {
   const counted = await virtualRun({ kernel, scenario, cpus: 1, seconds: 0.01 }, COUNTING);
   const forks = Math.max(1, forksOf(counted));
   const p = counted.virtual!.points;
@@ -94,12 +95,12 @@ export async function calibrate(kernel: "dragonfly" | "netbsd", scenario: string
   const syncExtra = measured.tokenNs / 2; // a get and a release: two sync points
   const sleepExtra = measured.sleepWakeNs / 2;
   const points = perFork.field + perFork.sync + perFork.sleep;
-  const realNsPerFork = 1e9 / realForksPerSecond;
+  const realNsPerFork = 1e9 / fittedForksPerSecond;
   const between = Math.max(1, (realNsPerFork - perFork.sync * syncExtra - perFork.sleep * sleepExtra) / points);
   const round = (x: number) => Math.round(x * 10) / 10;
   return {
     kernel,
-    realForksPerSecond,
+    fittedForksPerSecond: Math.round(fittedForksPerSecond),
     pointsPerFork: { field: round(perFork.field), sync: round(perFork.sync), sleep: round(perFork.sleep) },
     measured,
     cost: { field: round(between), sync: round(between + syncExtra), sleep: round(between + sleepExtra), line: round(measured.lineNs), ipiSend: round(measured.lineNs), ipiArrive: round(measured.wakeNs) },

@@ -107,7 +107,7 @@ export async function benchHtml(r: BenchReport): Promise<string> {
     `<h3>Validation against the real runs</h3>`,
     table(["kernel", "workload", "cpus", "real forks/s", "virtual forks/s", "error"], r.validation.map((v) => [v.kernel, v.workload, v.cpus, v.realForksPerSecond, v.virtualForksPerSecond, `${v.errorPercent > 0 ? "+" : ""}${v.errorPercent}%`]), 2),
     `<h3>Calibration (ns of virtual time)</h3>`,
-    table(["kernel", "real 1-cpu forks/s", "points per fork (field / sync / sleep)", "field point", "sync point", "sleep point", "lock-line transfer", "wake-up across cpus"], r.calibration.map((c) => [c.kernel, Math.round(c.realForksPerSecond), `${c.pointsPerFork.field} / ${c.pointsPerFork.sync} / ${c.pointsPerFork.sleep}`, c.cost.field, c.cost.sync, c.cost.sleep, c.cost.line, c.cost.ipiArrive]), 1),
+    table(["kernel", "fitted to: 1-cpu forks per cpu-second", "points per fork (field / sync / sleep)", "field point", "sync point", "sleep point", "lock-line transfer", "wake-up across cpus"], r.calibration.map((c) => [c.kernel, c.fittedForksPerSecond, `${c.pointsPerFork.field} / ${c.pointsPerFork.sync} / ${c.pointsPerFork.sleep}`, c.cost.field, c.cost.sync, c.cost.sleep, c.cost.line, c.cost.ipiArrive]), 1),
     `<h2>Lock tables (lock_stat's terms)</h2>`,
     ...(await Promise.all(r.lockTables.map(lockSection))),
     `<h2>Primitives, uncontended, against the raw Atomics floor</h2>`,
