@@ -14,28 +14,38 @@ import { LAB, labSpec } from "../selftest/lab.js";
 const ROUND_TRIPS = 200_000;
 
 /** ns per one-way hand-off of the Atomics.wait/notify ping-pong between two threads. */
-export async function pingPongFloor(): Promise<number> {
+export function pingPongFloor(): Promise<number> {
+  return turnTaking(
+    `for (let spins = 0; Atomics.load(turn, 0) !== me; spins++) if (spins > workerData.spins) Atomics.wait(turn, 0, 1 - me);
+     Atomics.store(turn, 0, 1 - me);
+     Atomics.notify(turn, 0);`,
+    ROUND_TRIPS,
+    { spins: SPINS_DEFAULT },
+  );
+}
+
+/**
+ * Two worker threads taking `n` turns each, released together: ns per one-way hand-off. `body`
+ * is one turn, with `turn` (word 0: whose turn, 0 or 1), `me` and `workerData` in scope.
+ */
+export async function turnTaking(body: string, n: number, data: Record<string, unknown> = {}): Promise<number> {
   const sab = new SharedArrayBuffer(8);
   const turn = new Int32Array(sab);
   const code = `
     const { workerData, parentPort } = require("node:worker_threads");
     const turn = new Int32Array(workerData.sab);
-    const me = workerData.me, n = workerData.n;
+    const me = workerData.me;
     parentPort.postMessage("ready");
     while (Atomics.load(turn, 1) === 0) Atomics.wait(turn, 1, 0);
-    for (let i = 0; i < n; i++) {
-      for (let spins = 0; Atomics.load(turn, 0) !== me; spins++) if (spins > workerData.spins) Atomics.wait(turn, 0, 1 - me);
-      Atomics.store(turn, 0, 1 - me);
-      Atomics.notify(turn, 0);
-    }
+    for (let i = 0; i < workerData.n; i++) { ${body} }
     parentPort.postMessage("done");`;
-  const workers = [0, 1].map((me) => new Worker(code, { eval: true, workerData: { sab, me, n: ROUND_TRIPS, spins: SPINS_DEFAULT } }));
+  const workers = [0, 1].map((me) => new Worker(code, { eval: true, workerData: { ...data, sab, me, n } }));
   await Promise.all(workers.map((w) => new Promise((r) => w.once("message", r))));
   const t0 = performance.now();
   Atomics.store(turn, 1, 1);
   Atomics.notify(turn, 1);
   await Promise.all(workers.map((w) => new Promise((r) => w.once("message", r))));
-  const ns = ((performance.now() - t0) * 1e6) / (2 * ROUND_TRIPS);
+  const ns = ((performance.now() - t0) * 1e6) / (2 * n);
   await Promise.all(workers.map((w) => w.terminate()));
   return ns;
 }

@@ -10,10 +10,10 @@
  *    primitives' own measured costs (a token get+release, a tsleep_interlock+wakeup) are taken
  *    out of the sync and sleep points.
  */
-import { Worker } from "node:worker_threads";
 import type { StressReport } from "../report/report.js";
 import { stress, type StressOptions } from "../run/stress.js";
 import type { CostModel } from "../sched/virtual.js";
+import { turnTaking } from "./baton.js";
 
 const TURNS = 50_000;
 
@@ -27,25 +27,8 @@ export async function lineTransferNs(rounds = 5): Promise<number> {
   return best;
 }
 
-async function lineTransferRound(): Promise<number> {
-  const sab = new SharedArrayBuffer(8);
-  const turn = new Int32Array(sab);
-  const code = `
-    const { workerData, parentPort } = require("node:worker_threads");
-    const turn = new Int32Array(workerData.sab);
-    const me = workerData.me, n = workerData.n;
-    parentPort.postMessage("ready");
-    while (Atomics.load(turn, 1) === 0);
-    for (let i = 0; i < n; i++) while (Atomics.compareExchange(turn, 0, me, 1 - me) !== me);
-    parentPort.postMessage("done");`;
-  const workers = [0, 1].map((me) => new Worker(code, { eval: true, workerData: { sab, me, n: TURNS } }));
-  await Promise.all(workers.map((w) => new Promise((r) => w.once("message", r))));
-  const t0 = performance.now();
-  Atomics.store(turn, 1, 1);
-  await Promise.all(workers.map((w) => new Promise((r) => w.once("message", r))));
-  const ns = ((performance.now() - t0) * 1e6) / (2 * TURNS);
-  await Promise.all(workers.map((w) => w.terminate()));
-  return ns;
+function lineTransferRound(): Promise<number> {
+  return turnTaking("while (Atomics.compareExchange(turn, 0, me, 1 - me) !== me);", TURNS);
 }
 
 /** What a calibration is made of, kept in the bench report. */

@@ -124,13 +124,16 @@ export interface RunTimeline {
 }
 
 /** A Chrome trace's slices and violation marks as timeline spans (ms from the first event). */
-export function timelineOf(trace: { traceEvents: { name: string; ph: string; ts?: number; tid: number }[] }): RunTimeline {
+export function timelineOf(trace: { traceEvents: { name: string; ph: string; ts?: number; tid: number; id?: string }[] }): RunTimeline {
   const evs = trace.traceEvents.filter((e) => e.ts !== undefined);
   const t0 = Math.min(...evs.map((e) => e.ts!));
   const ms = (us: number) => (us - t0) / 1000;
-  const open = new Map<number, { name: string; ts: number }[]>();
+  const open = new Map<number, { name: string; ts: number }[]>(); // B/E slices, nested per cpu
+  const async = new Map<string, number>(); // b/e lock slices by id and name: their start
   const spans: TimelineSpan[] = [];
   const marks: RunTimeline["marks"] = [];
+  const span = (cpu: string, name: string, from: number, to: number) =>
+    spans.push({ cpu, what: name, kind: name.split(" ")[0].replace(/^(?!wait|hold|sleep).*/, "system call"), startMs: ms(from), endMs: ms(to) });
   for (const e of evs) {
     const cpu = `cpu ${e.tid}`;
     const stack = open.get(e.tid) ?? [];
@@ -138,7 +141,12 @@ export function timelineOf(trace: { traceEvents: { name: string; ph: string; ts?
     if (e.ph === "B") stack.push({ name: e.name, ts: e.ts! });
     else if (e.ph === "E") {
       const b = stack.pop();
-      if (b) spans.push({ cpu, what: b.name, kind: b.name.split(" ")[0].replace(/^(?!wait|hold|sleep).*/, "system call"), startMs: ms(b.ts), endMs: ms(e.ts!) });
+      if (b) span(cpu, b.name, b.ts, e.ts!);
+    } else if (e.ph === "b") async.set(`${e.id} ${e.name}`, e.ts!);
+    else if (e.ph === "e") {
+      const from = async.get(`${e.id} ${e.name}`);
+      async.delete(`${e.id} ${e.name}`);
+      if (from !== undefined) span(cpu, e.name, from, e.ts!);
     } else if (e.name.startsWith("VIOLATION")) marks.push({ cpu, atMs: ms(e.ts!), what: e.name });
   }
   return { spans, marks };

@@ -16,7 +16,12 @@ export async function svgOf(spec: TopLevelSpec): Promise<string> {
   }
 }
 
-const FONT = { config: { font: "system-ui, sans-serif", axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 320 } } };
+const CONFIG = { font: "system-ui, sans-serif", axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 320 } };
+
+/** A spec with the reports' schema and style around its own title, size, data and marks. */
+function spec(body: Record<string, unknown>): TopLevelSpec {
+  return { $schema: "https://vega.github.io/schema/vega-lite/v6.json", ...body, config: CONFIG } as TopLevelSpec;
+}
 
 export interface ScalingPoint {
   /** The series: a kernel, or kernel and workload. */
@@ -38,8 +43,7 @@ export function scalingSpec(title: string, points: readonly ScalingPoint[], log:
     return one === undefined ? [measured] : [measured, { series: p.series, cpus: p.cpus, forks: one * p.cpus, line: "linear" }];
   });
   const scale = log ? { type: "log" as const, base: 2 } : { type: "linear" as const };
-  return {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+  return spec({
     title,
     width: 420,
     height: 260,
@@ -51,8 +55,7 @@ export function scalingSpec(title: string, points: readonly ScalingPoint[], log:
       color: { field: "series", type: "nominal", title: null },
       strokeDash: { field: "line", type: "nominal", title: null, scale: { domain: ["measured", "linear"], range: [[1, 0], [4, 4]] } },
     },
-    ...FONT,
-  };
+  });
 }
 
 export interface HistogramBar {
@@ -73,8 +76,7 @@ export function histogramSpec(title: string, bars: readonly HistogramBar[]): Top
   const lo = Math.min(...used, 10);
   const hi = Math.max(...used, lo + 1);
   const rows = bars.filter((b) => b.bucket >= lo && b.bucket <= hi).map((b) => ({ ...b, from: bucketLabel(b.bucket) }));
-  return {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+  return spec({
     title,
     width: 420,
     height: 200,
@@ -86,8 +88,7 @@ export function histogramSpec(title: string, bars: readonly HistogramBar[]): Top
       y: { field: "count", type: "quantitative", title: "count" },
       color: { field: "series", type: "nominal", title: null },
     },
-    ...FONT,
-  };
+  });
 }
 
 export interface TimelineSpan {
@@ -101,8 +102,7 @@ export interface TimelineSpan {
 
 /** One row per cpu, a lane per kind of span (system call, sleep, lock wait, hold), marks for violations. */
 export function timelineSpec(title: string, spans: readonly TimelineSpan[], marks: readonly { cpu: string; atMs: number; what: string }[]): TopLevelSpec {
-  return {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+  return spec({
     title,
     width: 720,
     height: { step: 44 },
@@ -124,6 +124,5 @@ export function timelineSpec(title: string, spans: readonly TimelineSpan[], mark
         encoding: { y: { field: "cpu", type: "nominal" }, x: { field: "atMs", type: "quantitative" } },
       },
     ],
-    ...FONT,
-  };
+  });
 }
