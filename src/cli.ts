@@ -13,13 +13,14 @@ import { EXIT } from "./cli/exit.js";
 import { huntCommand } from "./cli/hunt.js";
 import { listCommand } from "./cli/list.js";
 import { mergeCommand } from "./cli/merge.js";
+import { mutateCommand } from "./cli/mutate.js";
 import { commandHelp, parseCommand, type AnyCommand, type CommandContext } from "./cli/options.js";
 import { replayCommand } from "./cli/replay.js";
 import { scriptCommand } from "./cli/script.js";
 import { stressCommand } from "./cli/stress.js";
 
 /** Every command, in the order `forkstorm --help` lists them. */
-const COMMANDS: readonly AnyCommand[] = [stressCommand, huntCommand, mergeCommand, replayCommand, scriptCommand, benchCommand, listCommand, demoCommand];
+const COMMANDS: readonly AnyCommand[] = [stressCommand, huntCommand, mergeCommand, mutateCommand, replayCommand, scriptCommand, benchCommand, listCommand, demoCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 4;

@@ -8,6 +8,7 @@ import { describeWriteFailure } from "../report/report.js";
 import { stressSummary } from "../report/summary.js";
 import { checkBugs, stress } from "../run/stress.js";
 import { MODES, STRESS_DEFAULTS } from "../api/options.js";
+import { resolveMutant } from "../sites/mutant.js";
 import { MAX_DEPTH } from "../sched/pct.js";
 import { SEED_MAX } from "../sched/strategy.js";
 import { stressJunit } from "../report/junit.js";
@@ -35,6 +36,7 @@ run one cpu at a time, reproducibly: with --ops N a run is a function of its see
     seed: { ...int("N", "the strategy's seed, printed and kept in the report", 0, SEED_MAX), defaultText: "random" },
     chaos: { ...num("P", "free mode: fraction of scheduling points that inject a delay", 0, 1), defaultText: String(DEFAULT_CHAOS) },
     bug: texts("ID", "inject a catalogued bug (forkstorm list)"),
+    mutant: text("KEY:OP", "run one interlock site's \"forgot it\" mutant (forkstorm mutate --list)"),
     "keep-going": flag("count violations instead of stopping at the first"),
     report: outputFile("write the JSON report there (atomically, whatever the verdict)"),
     trace: outputFile("write a Chrome trace-event JSON (Perfetto) of the last events per cpu"),
@@ -65,6 +67,7 @@ run one cpu at a time, reproducibly: with --ops N a run is a function of its see
       seed,
       chaos: v.chaos ?? DEFAULT_CHAOS,
       bugs: v.bug,
+      mutant: v.mutant,
       keepGoing: v["keep-going"],
       watchdogSeconds: v.watchdog,
       depth: v.depth,
@@ -77,6 +80,7 @@ run one cpu at a time, reproducibly: with --ops N a run is a function of its see
     };
     findScenario(opts.kernel, opts.scenario); // bad names are told before the seed line
     checkBugs(opts.kernel, opts.bugs);
+    if (opts.mutant !== undefined) resolveMutant(opts.kernel, opts.mutant);
     if (!v.json) ctx.say(`seed ${seed}`);
     const progress = v.json ? null : progressReporter(v.ops ?? seconds!, v.ops !== undefined ? "ops" : "s");
     try {

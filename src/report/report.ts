@@ -12,6 +12,7 @@ import { cyclesIn } from "../sync/witness.js";
 import type { SyscallCount } from "../kern/usermode.js";
 import type { SchedStat } from "../sched/schedstat.js";
 import type { CostModel, VirtualSummary } from "../sched/virtual.js";
+import type { CoverageReport } from "../sites/coverage.js";
 
 export const VERSION: string = (JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string }).version;
 
@@ -27,6 +28,8 @@ export interface StressConfig {
   ops?: number;
   chaos: number;
   bugs: string[];
+  /** A mutant's run (forkstorm mutate): `KEY:OPERATOR` of the interlock site forgotten. */
+  mutant?: string;
   keepGoing: boolean;
   /** pct only */
   depth?: number;
@@ -61,6 +64,8 @@ export interface StressReport {
   virtual?: VirtualSummary;
   /** Free mode: where the cpus' time went, summed over cpus (src/sched/schedstat.ts). */
   schedstat?: SchedStat;
+  /** Which interlock sites and kernel functions the run reached, and which sites concurrently. */
+  coverage: CoverageReport;
   /** Internal error text when verdict is "error". */
   error?: string;
 }

@@ -2,6 +2,7 @@
  * The human summary of a stress report: verdict first, then what broke and where, the hang dump,
  * the busiest system calls and the most contended locks.
  */
+import { coverageLine } from "../sites/coverage.js";
 import type { StressReport, WriteFailure } from "./report.js";
 
 /** The files the run wrote, for the summary to say where they are. */
@@ -15,7 +16,7 @@ export function stressSummary(r: StressReport, files: SummaryFiles = {}): string
   const c = r.config;
   const lines: string[] = [];
   const len = c.ops !== undefined ? `${c.ops} ops` : `${c.seconds} s`;
-  lines.push(`forkstorm stress: ${c.kernel}/${c.scenario}, ${c.cpus} cpus, ${c.mode}, seed ${c.seed}, chaos ${c.chaos}, ${len}${c.bugs.length ? `, bugs ${c.bugs.join(",")}` : ""}`);
+  lines.push(`forkstorm stress: ${c.kernel}/${c.scenario}, ${c.cpus} cpus, ${c.mode}, seed ${c.seed}, chaos ${c.chaos}, ${len}${c.bugs.length ? `, bugs ${c.bugs.join(",")}` : ""}${c.mutant ? `, mutant ${c.mutant}` : ""}`);
   const rate = r.elapsedSeconds > 0 ? r.ops.total / r.elapsedSeconds / c.cpus : 0;
   lines.push(`verdict: ${r.verdict.toUpperCase()} after ${r.elapsedSeconds.toFixed(2)} s, ${r.ops.total} system calls (${rate.toFixed(0)} per second per cpu)`);
   for (const v of r.violations.slice(0, 10)) {
@@ -43,6 +44,7 @@ export function stressSummary(r: StressReport, files: SummaryFiles = {}): string
     for (const l of locks) lines.push(`  ${l.lock.padEnd(22)} ${String(l.contended).padStart(8)} contended of ${l.acquisitions}, waited ${(l.waitNs / 1e6).toFixed(1)} ms`);
   }
   for (const w of r.witness) lines.push(`witness: lock order cycle ${[...w.cycle, w.cycle[0]].join(" -> ")}`);
+  lines.push(coverageLine(r.coverage));
   lines.push(...whereWritten(files));
   return lines.join("\n");
 }

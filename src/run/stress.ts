@@ -10,7 +10,7 @@ import { CATALOG } from "../bugs/catalog.js";
 import { UsageError, type KernelModel, type Limits } from "../kern/kernel.js";
 import { loadKernel } from "../kern/registry.js";
 import type { CpuResult, ViolationRecord } from "../sched/cpu.js";
-import { Machine, type CpuPool } from "../sched/machine.js";
+import { Machine, PACKAGE_ROOT, type CpuPool } from "../sched/machine.js";
 import { PctChooser } from "../sched/pct.js";
 import { mergeSchedstat, type SchedStat } from "../sched/schedstat.js";
 import { isControlled } from "../sched/strategy.js";
@@ -20,6 +20,9 @@ import { chromeTrace } from "../report/trace.js";
 import { stressCommand } from "../report/command.js";
 import { stressHtml, timelineOf } from "../report/html.js";
 import { checkOutputPath, mergeLocks, mergeSyscalls, mergeViolations, VERSION, writeJsonOrSave, writeTextOrSave, type StressConfig, type StressReport, type Verdict, type WriteFailure } from "../report/report.js";
+import { coverageOf } from "../sites/coverage.js";
+import { resolveMutant } from "../sites/mutant.js";
+import { manifest } from "../sites/manifest.js";
 import { findScenario } from "../../stress/scenarios/index.js";
 import type { Scenario } from "../../stress/scenarios/types.js";
 
@@ -59,6 +62,8 @@ export interface StressOptions {
   lockSites?: boolean;
   /** Worker threads to run on (a hunt's executions share one pool); default: a pool of its own. */
   pool?: CpuPool;
+  /** One interlock site's "forgot it" mutant, `KEY:OPERATOR` (forkstorm mutate; src/sites). */
+  mutant?: string;
 }
 
 export interface StressOutcome {
@@ -105,6 +110,7 @@ function checkOutputs(o: StressOptions): void {
 export async function stress(o: StressOptions): Promise<StressOutcome> {
   const sc = findScenario(o.kernel, o.scenario);
   checkBugs(o.kernel, o.bugs);
+  const mutant = o.mutant === undefined ? undefined : resolveMutant(o.kernel, o.mutant);
   checkOutputs(o);
   const model = await loadKernel(o.kernel);
   const limits = limitsFor(model, sc);
@@ -119,6 +125,7 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     hz: 100,
     stopOnViolation: !o.keepGoing,
     bugs: o.bugs,
+    ...(mutant ? { mutant } : {}),
     drainAtOps: o.ops,
     placement: sc.placement,
     lockSites: o.lockSites,
@@ -135,6 +142,7 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     seed: o.seed,
     chaos: controlled ? 0 : o.chaos,
     bugs: o.bugs,
+    ...(o.mutant !== undefined ? { mutant: o.mutant } : {}),
     keepGoing: o.keepGoing,
     ...(o.ops !== undefined ? { ops: o.ops } : { seconds: o.seconds ?? 10 }),
     ...(o.mode === "pct" ? { depth: o.depth ?? 3, stepBound: o.stepBound ?? 20000 } : {}),
@@ -200,6 +208,7 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     hang: verdict === "hang" ? { threads: results.flatMap((r) => r.threads) } : null,
     ...mergeLocks(results),
     ...(controlled ? {} : { schedstat: mergeSchedstat(results.map((r) => r.extras.schedstat as SchedStat)) }),
+    coverage: coverageOf(o.kernel, results, manifest(PACKAGE_ROOT)),
     ...(error ? { error } : {}),
   };
   const unwritten: WriteFailure[] = [];

@@ -5,6 +5,7 @@
 import { globaldataDecl, RTCTL, SLEEPQ, SLEEPQ_BUCKETS, THREAD } from "../shm/core.js";
 import type { TableSpec } from "../shm/image.js";
 import type { Placement } from "./placement.js";
+import { defineStruct } from "../shm/struct.js";
 import type { StrategyConfig } from "./strategy.js";
 import { VTIME } from "./virtual.js";
 export type { StrategyConfig };
@@ -25,6 +26,8 @@ export interface MachineSpec {
   stopOnViolation: boolean;
   /** Catalogued bugs injected in this run (src/bugs); empty for a clean kernel. */
   bugs?: string[];
+  /** One interlock site's "forgot it" mutant (src/sites): its id in this build's manifest, and the operator. */
+  mutant?: { site: number; op: string };
   /**
    * Set rt_drain once this many system calls completed. Done by the cpus themselves, so in a
    * controlled run the drain starts at the same step every time.
@@ -38,6 +41,15 @@ export interface MachineSpec {
   plantCrashAfterOps?: number;
 }
 
+/**
+ * Interlock coverage (src/sites/runtime.ts): per object address (a lock, a counter, a wait
+ * channel), hashed into COVER_SLOTS slots of COVER_WORDS words: which cpus are inside a region of
+ * it, how often regions overlapped, and who operated on it or woke its sleepers last.
+ */
+export const COVER_SLOTS = 8192;
+export const COVER_WORDS = 6;
+export const COVER = defineStruct("cover", { cv_slots: COVER_SLOTS * COVER_WORDS });
+
 export function imageTables(spec: MachineSpec): TableSpec[] {
   return [
     { decl: RTCTL, capacity: 1 },
@@ -46,5 +58,7 @@ export function imageTables(spec: MachineSpec): TableSpec[] {
     { decl: SLEEPQ, capacity: SLEEPQ_BUCKETS },
     ...(spec.strategy.name === "virtual" ? [{ decl: VTIME, capacity: 1 }] : []),
     ...spec.tables,
+    // Last: the kernel's addresses (hashed into every controlled run's events) do not move.
+    { decl: COVER, capacity: 1 },
   ];
 }

@@ -18,6 +18,8 @@ export class Thread implements SyncThread {
   needTokens = false;
   /** Parked with a timeout (counted in rt_timed). */
   timed = false;
+  /** src/sites/runtime.ts keeps the thread's open interlock regions here (null until it needs them). */
+  sites: object | null = null;
   /** For reports: the process and the syscall in progress. */
   pid = 0;
   syscall = "";

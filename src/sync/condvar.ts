@@ -34,10 +34,12 @@ export function* cv_timedwait(cv: Addr, mtx: Addr, timo: number): KGen<number> {
   return yield* wait(cv, mtx, 0, timo);
 }
 
-export function cv_signal(cv: Addr): void {
-  wakeup_one(cv);
+/** Returns how many waiters were woken (0 or 1). */
+export function cv_signal(cv: Addr): number {
+  return wakeup_one(cv);
 }
 
-export function cv_broadcast(cv: Addr): void {
-  wakeup(cv);
+/** Returns how many waiters were woken. */
+export function cv_broadcast(cv: Addr): number {
+  return wakeup(cv);
 }

@@ -148,7 +148,8 @@ function wmesgIdOf(wmesg: string): number {
 /** The wait message of a sleeping thread of this cpu, for hang dumps. */
 export const wmesgs = new Map<Handle, string>();
 
-function wakeupN(ident: Addr, max: number): void {
+/** Wake up to `max` threads sleeping on ident; returns how many were woken. */
+function wakeupN(ident: Addr, max: number): number {
   sleepPoint();
   const b = bucketOf(ident);
   const woken: [Handle, number][] = [];
@@ -168,16 +169,17 @@ function wakeupN(ident: Addr, max: number): void {
   qunlock(b);
   if (woken.length) ev(EV.WAKEUP, ident, woken.length);
   for (const [h, old] of woken) resume(h, old, 0);
+  return woken.length;
 }
 
-/** wakeup: every thread sleeping on ident. */
-export function wakeup(ident: Addr): void {
-  wakeupN(ident, Infinity);
+/** wakeup: every thread sleeping on ident (returns how many: interlock coverage reads it). */
+export function wakeup(ident: Addr): number {
+  return wakeupN(ident, Infinity);
 }
 
-/** wakeup_one: the first thread sleeping on ident. */
-export function wakeup_one(ident: Addr): void {
-  wakeupN(ident, 1);
+/** wakeup_one: the first thread sleeping on ident (returns 1 if there was one). */
+export function wakeup_one(ident: Addr): number {
+  return wakeupN(ident, 1);
 }
 
 /** A signal reached a thread: end its PCATCH sleep (the sleep returns the signal's error). */

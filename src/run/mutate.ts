@@ -1,0 +1,258 @@
+/*
+ * `forkstorm mutate`: how forkstorm measures its own blind spots (issue 16 item 6). Every
+ * interlock site of a kernel model gets its "forgot it" mutant (src/sites/kinds.ts), which runs
+ * under PCT for a bounded number of executions on the scenarios that reach its site. Per mutant:
+ *   not-reached  its site never ran (in the reach phase, or in its own executions)
+ *   killed       an execution ended on a violation, a hang or a panic: by which law, after how many
+ *   equivalent   it survived, and docs/mutants-equivalent.md says why no run can tell it apart
+ *   survived     a detection gap
+ * score = killed / (reached - equivalent).
+ *
+ * 1. Reach phase: every scenario of the kernel, a few executions of the clean kernel, coverage kept
+ *    per scenario; it says which scenarios reach each site (concurrently first).
+ * 2. Mutant phase: each mutant on its site's best scenarios in turn, at most `executions` runs.
+ * Both phases spread over `jobs` lanes, each a CpuPool of its own: a PCT machine keeps about one
+ * core busy whatever its cpu count, so lanes = cores. `shard` k/N runs every N-th mutant (the
+ * reach phase runs in full in every shard, so each shard chooses the same scenarios).
+ */
+import { join } from "node:path";
+import { SCENARIOS } from "../../stress/scenarios/index.js";
+import type { KernelName } from "../kern/kernel.js";
+import { VERSION } from "../report/report.js";
+import { CpuPool, PACKAGE_ROOT } from "../sched/machine.js";
+import { coverageOf, keyedRows, mergeCoverage, type CoverageReport } from "../sites/coverage.js";
+import type { Operator, SiteKind } from "../sites/kinds.js";
+import { manifest } from "../sites/manifest.js";
+import { mutantsOf, type Mutant } from "../sites/mutant.js";
+import { HUNT_DEPTH, median } from "./hunt.js";
+import { stress, type StressOptions } from "./stress.js";
+
+export const EQUIVALENTS_FILE = join("docs", "mutants-equivalent.md");
+
+export interface MutateOptions {
+  kernel: KernelName;
+  /** Executions per mutant before it counts as survived. */
+  executions: number;
+  /** Clean executions per scenario in the reach phase. */
+  reachExecutions: number;
+  cpus: number;
+  /** System calls per execution. */
+  ops: number;
+  depth?: number;
+  /** First seed: execution e of a mutant runs seed + e. */
+  seed: number;
+  /** Lanes run at once, each on its own worker pool. */
+  jobs: number;
+  /** Run only mutant i with i mod count = index - 1 (1-based, as hunt's --shard). */
+  shard?: { index: number; count: number };
+  /** Run only mutants whose name contains one of these. */
+  only?: string[];
+  onMutant?: (row: MutantRow, done: number, of: number) => void;
+  signal?: AbortSignal;
+}
+
+export type MutantStatus = "killed" | "survived" | "equivalent" | "not-reached";
+
+export interface MutantRow {
+  /** `KEY:OPERATOR` (stress --mutant runs it). */
+  mutant: string;
+  site: string;
+  line: number;
+  kind: SiteKind;
+  operator: Operator;
+  status: MutantStatus;
+  /** The law of the first violation (watchdog-hang, panic for an internal error). */
+  law?: string;
+  executions: number;
+  scenario?: string;
+  /** Killed: the stress command that runs the killing execution again. */
+  reproduce?: string;
+  /** Equivalent: why (docs/mutants-equivalent.md). */
+  reason?: string;
+  seconds: number;
+}
+
+export interface MutateReport {
+  schema: 1;
+  tool: "forkstorm";
+  version: string;
+  command: "mutate";
+  config: Omit<MutateOptions, "onMutant" | "signal">;
+  verdict: "pass" | "fail";
+  /** killed / (reached - equivalent); null when nothing reachable and non-equivalent ran. */
+  score: number | null;
+  counts: { mutants: number; notReached: number; reached: number; killed: number; equivalent: number; survived: number };
+  /** By kind of site: the same counts. */
+  byKind: Record<string, { mutants: number; reached: number; killed: number; equivalent: number; survived: number }>;
+  seconds: number;
+  /** Executions run (both phases). */
+  executions: number;
+  mutants: MutantRow[];
+  /** Entries of docs/mutants-equivalent.md naming no mutant of this build (to review). */
+  staleEquivalents: string[];
+  /** The reach phase's coverage of the clean kernel. */
+  coverage: CoverageReport;
+}
+
+/** Score below this: exit 1 (a shortfall), as the issue asks of the detectors. */
+export const MIN_SCORE = 0.8;
+
+interface Reach {
+  /** Site key -> scenario -> [hits, concurrent]. */
+  bySite: Map<string, Map<string, [number, number]>>;
+  /** Scenario -> PCT steps an execution takes (the next one's step bound). */
+  steps: Map<string, number>;
+  coverage: CoverageReport;
+}
+
+/** The equivalent mutants the repository's review kept: `KEY:OPERATOR` -> why. */
+export function equivalents(): Map<string, string> {
+  return new Map(keyedRows(join(PACKAGE_ROOT, EQUIVALENTS_FILE), 2).map(([k, why]) => [k, why]));
+}
+
+export async function mutate(o: MutateOptions): Promise<{ report: MutateReport; exitCode: number }> {
+  const t0 = performance.now();
+  const m = manifest(PACKAGE_ROOT);
+  const all = mutantsOf(o.kernel, m);
+  const chosen = all.filter((mu, i) => (!o.shard || i % o.shard.count === o.shard.index - 1) && (!o.only?.length || o.only.some((s) => mu.name.includes(s))));
+  const lanes = Array.from({ length: Math.max(1, o.jobs) }, () => new CpuPool(o.cpus));
+  let executions = 0;
+  const run = async (pool: CpuPool, scenario: string, seed: number, stepBound: number | undefined, mutant?: string) => {
+    executions++;
+    const opts: StressOptions = { kernel: o.kernel, scenario, cpus: o.cpus, ops: o.ops, seconds: 120, mode: "pct", depth: o.depth ?? HUNT_DEPTH, ...(stepBound ? { stepBound } : {}), seed, chaos: 0, bugs: [], keepGoing: false, watchdogSeconds: 5, signal: o.signal, pool, ...(mutant ? { mutant } : {}) };
+    return (await stress(opts)).report;
+  };
+  const rows: MutantRow[] = [];
+  let reach: Reach;
+  try {
+    reach = await reachPhase(o, lanes, run);
+    const eq = equivalents();
+    let done = 0;
+    await inLanes(lanes, chosen, async (pool, mu) => {
+      const row = await runMutant(o, mu, reach, eq, pool, run);
+      rows.push(row);
+      o.onMutant?.(row, ++done, chosen.length);
+    }, o.signal);
+  } finally {
+    await Promise.all(lanes.map((p) => p.discard()));
+  }
+  const order = new Map(chosen.map((mu, i) => [mu.name, i]));
+  rows.sort((a, b) => order.get(a.mutant)! - order.get(b.mutant)!);
+  const report = summarize(o, rows, reach, executions, (performance.now() - t0) / 1000, new Set(all.map((mu) => mu.name)));
+  return { report, exitCode: o.signal?.aborted ? 130 : report.verdict === "pass" ? 0 : 1 };
+}
+
+type RunFn = (pool: CpuPool, scenario: string, seed: number, stepBound: number | undefined, mutant?: string) => Promise<import("../report/report.js").StressReport>;
+
+/** Run `work` on every item, `lanes.length` at a time, each lane on its own pool. */
+async function inLanes<T>(lanes: CpuPool[], items: readonly T[], work: (pool: CpuPool, item: T) => Promise<void>, signal?: AbortSignal): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    lanes.map(async (pool) => {
+      while (next < items.length && !signal?.aborted) await work(pool, items[next++]);
+    }),
+  );
+}
+
+async function reachPhase(o: MutateOptions, lanes: CpuPool[], run: RunFn): Promise<Reach> {
+  const scenarios = SCENARIOS.filter((s) => s.kernel === o.kernel).map((s) => s.name);
+  const jobs = scenarios.flatMap((scenario) => Array.from({ length: o.reachExecutions }, (_, e) => ({ scenario, e })));
+  const bySite = new Map<string, Map<string, [number, number]>>();
+  const steps = new Map<string, number[]>();
+  let coverage: CoverageReport | null = null;
+  await inLanes(lanes, jobs, async (pool, { scenario, e }) => {
+    const r = await run(pool, scenario, o.seed + 1_000_003 * (e + 1), undefined);
+    if (r.pctSteps) steps.set(scenario, [...(steps.get(scenario) ?? []), r.pctSteps]);
+    coverage = coverage ? mergeCoverage(coverage, r.coverage) : r.coverage;
+    for (const row of r.coverage.rows) {
+      if (row.hits === 0) continue;
+      const per = bySite.get(row.site) ?? new Map<string, [number, number]>();
+      const had = per.get(scenario) ?? [0, 0];
+      per.set(scenario, [had[0] + row.hits, had[1] + row.concurrent]);
+      bySite.set(row.site, per);
+    }
+  }, o.signal);
+  return {
+    bySite,
+    steps: new Map([...steps].map(([s, xs]) => [s, Math.round(median(xs)!)])),
+    coverage: coverage ?? coverageOf(o.kernel, [], manifest(PACKAGE_ROOT)),
+  };
+}
+
+/** The scenarios a mutant runs on: those reaching its site, most concurrent hits first, at most two. */
+function scenariosFor(mu: Mutant, reach: Reach): string[] {
+  const per = reach.bySite.get(mu.site.key);
+  if (!per) return [];
+  return [...per].sort((a, b) => b[1][1] - a[1][1] || b[1][0] - a[1][0]).slice(0, 2).map(([s]) => s);
+}
+
+async function runMutant(o: MutateOptions, mu: Mutant, reach: Reach, eq: ReadonlyMap<string, string>, pool: CpuPool, run: RunFn): Promise<MutantRow> {
+  const t0 = performance.now();
+  const row: MutantRow = { mutant: mu.name, site: mu.site.key, line: mu.site.line, kind: mu.site.kind, operator: mu.op, status: "not-reached", executions: 0, seconds: 0 };
+  const scenarios = scenariosFor(mu, reach);
+  let reached = false;
+  for (let e = 0; e < o.executions && scenarios.length && !o.signal?.aborted; e++) {
+    const scenario = scenarios[e % scenarios.length];
+    const seed = o.seed + e;
+    const r = await run(pool, scenario, seed, reach.steps.get(scenario), mu.name);
+    row.executions = e + 1;
+    reached ||= (r.coverage.rows.find((x) => x.site === mu.site.key)?.hits ?? 0) > 0;
+    if (r.verdict === "violation" || r.verdict === "hang" || r.verdict === "error") {
+      Object.assign(row, { status: "killed", law: r.violations[0]?.law ?? (r.verdict === "hang" ? "watchdog-hang" : "panic"), scenario });
+      row.reproduce = `forkstorm stress --kernel ${o.kernel} --scenario ${scenario} --cpus ${o.cpus} --ops ${o.ops} --mode pct --depth ${o.depth ?? HUNT_DEPTH} --step-bound ${r.config.stepBound} --seed ${seed} --mutant ${mu.name}`;
+      reached = true;
+      break;
+    }
+  }
+  if (row.status !== "killed" && reached) {
+    const why = eq.get(mu.name);
+    row.status = why ? "equivalent" : "survived";
+    if (why) row.reason = why;
+  }
+  row.seconds = Math.round((performance.now() - t0) / 10) / 100;
+  return row;
+}
+
+function summarize(o: MutateOptions, rows: MutantRow[], reach: Reach, executions: number, seconds: number, names: ReadonlySet<string>): MutateReport {
+  const count = (rs: MutantRow[]) => {
+    const n = (s: MutantStatus) => rs.filter((r) => r.status === s).length;
+    return { mutants: rs.length, reached: rs.length - n("not-reached"), killed: n("killed"), equivalent: n("equivalent"), survived: n("survived") };
+  };
+  const c = count(rows);
+  const byKind: MutateReport["byKind"] = {};
+  for (const kind of new Set(rows.map((r) => r.kind))) byKind[kind] = count(rows.filter((r) => r.kind === kind));
+  const denom = c.reached - c.equivalent;
+  const score = denom > 0 ? c.killed / denom : null;
+  const { onMutant: _a, signal: _b, ...config } = o;
+  return {
+    schema: 1,
+    tool: "forkstorm",
+    version: VERSION,
+    command: "mutate",
+    config,
+    verdict: !o.signal?.aborted && (score ?? 1) >= MIN_SCORE ? "pass" : "fail",
+    score: score === null ? null : Math.round(score * 1e4) / 1e4,
+    counts: { mutants: c.mutants, notReached: c.mutants - c.reached, reached: c.reached, killed: c.killed, equivalent: c.equivalent, survived: c.survived },
+    byKind,
+    seconds: Math.round(seconds * 10) / 10,
+    executions,
+    mutants: rows,
+    staleEquivalents: [...equivalents().keys()].filter((k) => !names.has(k)),
+    coverage: reach.coverage,
+  };
+}
+
+export function mutateSummary(r: MutateReport): string {
+  const c = r.counts;
+  const pct = (x: number | null) => (x === null ? "-" : `${(x * 100).toFixed(1)}%`);
+  const lines = [
+    `forkstorm mutate: ${r.config.kernel}: ${r.verdict.toUpperCase()}, score ${pct(r.score)} (killed ${c.killed} / (reached ${c.reached} - equivalent ${c.equivalent})), ${c.mutants} mutants, ${c.notReached} not reached, ${c.survived} survived; ${r.executions} executions in ${r.seconds} s`,
+    `${"kind".padEnd(10)} ${"mutants".padStart(7)} ${"reached".padStart(7)} ${"killed".padStart(7)} ${"equiv".padStart(6)} ${"gap".padStart(5)}`,
+  ];
+  for (const [k, v] of Object.entries(r.byKind)) lines.push(`${k.padEnd(10)} ${String(v.mutants).padStart(7)} ${String(v.reached).padStart(7)} ${String(v.killed).padStart(7)} ${String(v.equivalent).padStart(6)} ${String(v.survived).padStart(5)}`);
+  const width = Math.max(20, ...r.mutants.map((x) => x.mutant.length));
+  lines.push("", `${"mutant".padEnd(width)}  ${"status".padEnd(11)} execs  law / reason`);
+  for (const x of r.mutants) lines.push(`${x.mutant.padEnd(width)}  ${x.status.padEnd(11)} ${String(x.executions).padStart(5)}  ${x.law ?? x.reason ?? (x.scenario ? "" : "")}`);
+  for (const s of r.staleEquivalents) lines.push(`stale entry in ${EQUIVALENTS_FILE}: ${s} names no mutant of this build`);
+  return lines.join("\n");
+}

@@ -1,0 +1,147 @@
+/*
+ * Interlock sites (src/sites): what the enumerator counts as a site, that the build routed the
+ * models' sites through their wrappers, that a run reports its coverage, and that a mutant is
+ * switched on -- killed where the interlock matters, its paired release skipped with it.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { stress, type StressOptions } from "../../src/run/stress.js";
+import { PACKAGE_ROOT } from "../../src/sched/machine.js";
+import { coverageTable, mergeCoverage } from "../../src/sites/coverage.js";
+import { enumerate } from "../../src/sites/enumerate.js";
+import { isInterlock, manifest } from "../../src/sites/manifest.js";
+import { mutantsOf } from "../../src/sites/mutant.js";
+
+const MODEL = `
+import { lwkt_gettoken, lwkt_reltoken, atomic_cmpset_int as cas } from "../../sync/token.js";
+import { tsleep } from "../../sync/sleep.js";
+import { bug } from "../../bugs/switch.js";
+export function* reparent(child, parent) {
+  for (;;) {
+    const opp = child.p_pptr;
+    if (opp.p_stat !== 5) continue;            // a filter: nothing blocked before it
+    yield* lwkt_gettoken(opp.ptr("p_token"));
+    if (child.p_pptr !== opp) {                // a re-check: a value read before, after a block
+      lwkt_reltoken(opp.ptr("p_token"));
+      continue;
+    }
+    if (child.p_nthreads !== 1) continue;      // compared with a constant: a validation
+    if (bug("x.y")) lwkt_reltoken(opp.ptr("p_token")); // the catalogue's wrong variant
+    if (opp.refs === 2 && opp.p === 0) {
+      yield* lwkt_gettoken(parent.ptr("p_token"));
+      if (opp.refs === 2 && opp.p === 0) break; // re-validated after the block in between
+    }
+    while (child.p_flags & 16) yield* tsleep(parent.ptr(), 0, "w", 0);
+    cas(child.ptr("p_flags"), 1, 1);
+    return;
+  }
+}`;
+
+describe("the site enumerator", () => {
+  const found = enumerate("model.ts", MODEL);
+  const labels = found.sites.map((s) => `${s.label}@${s.line}`);
+
+  it("finds primitive calls through their imported (and aliased) names, with their roles", () => {
+    expect(labels).toEqual(["lwkt_gettoken@9", "recheck@10", "lwkt_reltoken@11", "lwkt_gettoken@17", "revalidate@18", "retest@20", "tsleep@20", "atomic_cmpset_int@21"]);
+    expect(found.sites.map((s) => s.role.kind)).toEqual(["lock", "recheck", "release", "lock", "recheck", "retest", "sleep", "atomic"]);
+    expect(found.sites.find((s) => s.label === "lwkt_reltoken")!.role.operators).toEqual([]);
+    expect(found.functions.map((f) => f.name)).toEqual(["reparent"]);
+  });
+
+  it("leaves out filters before any block, comparisons with constants and the catalogue's wrong variants", () => {
+    expect(labels).not.toContain("recheck@8");
+    expect(labels).not.toContain("recheck@14");
+    expect(labels.filter((l) => l.startsWith("lwkt_reltoken"))).toEqual(["lwkt_reltoken@11"]);
+  });
+});
+
+describe("the build's manifest of both models", () => {
+  const m = manifest(PACKAGE_ROOT);
+  const keys = new Set(m.sites.map((s) => s.key));
+
+  it("holds the interlocks the historical reports are about, each with its mutant", () => {
+    for (const key of [
+      "dragonfly/kern_exit.ts:proc_reparent:recheck#1",
+      "dragonfly/kern_exit.ts:exit1:recheck#1",
+      "dragonfly/kern_exit.ts:kern_wait:recheck#2",
+      "dragonfly/kern_fork.ts:reaper_get:revalidate#1",
+      "dragonfly/kern_fork.ts:start_forked_proc:tsleep_interlock#1",
+      "dragonfly/kern_fork.ts:start_forked_proc:retest#1",
+      "dragonfly/kern_fork.ts:fork1:atomic_add_int#1",
+      "netbsd/kern_fork.ts:fork1:atomic_fetchadd_int#1",
+      "netbsd/kern_fork.ts:fork1:retest#1",
+    ])
+      expect(keys, key).toContain(key);
+    expect(m.sites.filter(isInterlock).every((s) => s.operators.length > 0 && s.line > 0)).toBe(true);
+    expect(new Set(m.sites.map((s) => s.key)).size).toBe(m.sites.length);
+    expect(mutantsOf("netbsd", m).length).toBeGreaterThan(40);
+  });
+
+  it("is what the compiled models call: every site id appears in their code", () => {
+    const js = execFileSync("grep", ["-rhoE", "__S_[a-z_A-Z]+\\([0-9]+", join(PACKAGE_ROOT, "dist", "src", "kern")], { encoding: "utf8" });
+    const ids = new Set(js.split("\n").filter(Boolean).map((s) => Number(s.split("(")[1])));
+    for (const s of m.sites) expect(ids.has(s.id), s.key).toBe(true);
+  });
+});
+
+const pct = (o: Partial<StressOptions>): StressOptions => ({ kernel: "dragonfly", scenario: "vfork-exec", cpus: 2, ops: 300, mode: "pct", depth: 20, seed: 101, chaos: 0, bugs: [], keepGoing: false, watchdogSeconds: 5, ...o });
+
+describe("coverage and mutants in runs", () => {
+  it("a clean run reports the sites it reached, some concurrently, and mutants switch one site's interlock off", async () => {
+    const ilk = "dragonfly/kern_fork.ts:start_forked_proc:tsleep_interlock#1";
+    const clean = (await stress(pct({}))).report;
+    expect(clean.verdict).toBe("clean");
+    const row = clean.coverage.rows.find((r) => r.site === ilk)!;
+    expect(row.hits).toBeGreaterThan(0);
+    expect(clean.coverage.sites.reached).toBeGreaterThan(40);
+    expect(clean.coverage.sites.concurrent).toBeGreaterThan(5);
+    expect(clean.coverage.functions.reached).toBeGreaterThan(20);
+    const twice = mergeCoverage(clean.coverage, clean.coverage);
+    expect(twice.rows.find((r) => r.site === ilk)!.hits).toBe(2 * row.hits);
+    expect(coverageTable(clean.coverage, new Map(), true)).toContain(ilk);
+
+    // The vfork wait without its interlock loses the child's wakeup (seeds 101, 102: killed by the second).
+    let law: string | undefined;
+    for (let seed = 101; seed < 105 && !law; seed++) {
+      const r = (await stress(pct({ seed, mutant: `${ilk}:skip-interlock` }))).report;
+      law = r.violations[0]?.law ?? (r.verdict === "hang" ? "watchdog-hang" : undefined);
+    }
+    expect(["vfork-lost-wakeup", "watchdog-hang"]).toContain(law);
+  });
+
+  it("a skipped acquisition takes its paired release with it: no release-order or held-at-exit complaint", async () => {
+    const r = (await stress(pct({ scenario: "fork-exit-wait", ops: 200, keepGoing: true, mutant: "dragonfly/kern_fork.ts:fork1:lwkt_gettoken#1:skip-lock" }))).report;
+    const laws = r.violations.map((v) => v.law);
+    for (const trivial of ["token-release-order", "thread-exit-holding-locks", "lockmgr-release-not-held", "mutex-not-owned"]) expect(laws).not.toContain(trivial);
+    expect(r.config.mutant).toBe("dragonfly/kern_fork.ts:fork1:lwkt_gettoken#1:skip-lock");
+  });
+
+  it("a split atomic loses updates for real: NetBSD's nprocs count drifts (seed 6)", async () => {
+    let law: string | undefined;
+    for (let seed = 5; seed < 9 && !law; seed++) {
+      const r = (await stress(pct({ kernel: "netbsd", scenario: "maxproc-pressure", ops: 200, seed, mutant: "netbsd/kern_fork.ts:fork1:atomic_fetchadd_int#1:split-atomic" }))).report;
+      law = r.violations[0]?.law;
+    }
+    expect(["nprocs-drift", "nprocs", "maxproc", "data-race", "non-atomic-update"]).toContain(law);
+  });
+});
+
+describe("the mutate command line", () => {
+  const CLI = join(PACKAGE_ROOT, "dist", "src", "cli.js");
+  const forkstorm = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 60_000 });
+
+  it("lists a kernel's mutants by KEY:OPERATOR; refuses a bad shard or an unknown mutant with one line and exit 2", () => {
+    const list = forkstorm("mutate", "--kernel", "netbsd", "--list");
+    expect(list.status).toBe(0);
+    expect(list.stdout).toMatch(/^netbsd\/kern_fork\.ts:fork1:atomic_fetchadd_int#1:split-atomic /m);
+    const shard = forkstorm("mutate", "--kernel", "netbsd", "--shard", "3/2");
+    expect(shard.status).toBe(2);
+    expect(shard.stderr.trim().split("\n")).toHaveLength(1);
+    for (const bad of ["netbsd/kern_fork.ts:fork1:nope#1:skip-lock", "netbsd/kern_fork.ts:fork1:atomic_fetchadd_int#1:skip-lock", "no-operator"]) {
+      const r = forkstorm("stress", "--kernel", "netbsd", "--mode", "pct", "--ops", "10", "--mutant", bad);
+      expect(r.status, bad).toBe(2);
+      expect(r.stderr.trim().split("\n"), bad).toHaveLength(1);
+    }
+  });
+});
