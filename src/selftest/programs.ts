@@ -16,6 +16,7 @@ import { curthread, image, type KGen } from "../sync/seam.js";
 import { PCATCH, PINTERLOCKED, tsleep, tsleep_interlock, wakeup } from "../sync/sleep.js";
 import { spin_lock, spin_unlock } from "../sync/spinlock.js";
 import { lwkt_gettoken, lwkt_gettoken_shared, lwkt_reltoken, lwkt_token_held_excl, lwkt_yield } from "../sync/token.js";
+import * as sites from "../sites/runtime.js";
 import { LAB, SCRATCH } from "./lab.js";
 
 const lab = () => image.table(LAB).view(image.table(LAB).handleAt(0));
@@ -45,6 +46,28 @@ registerProgram("lab.points", function* ([n]) {
 registerProgram("lab.atomic", function* ([n]) {
   const l = lab();
   for (let i = 0; i < n; i++) atomic_add_int(l.ptr("counter"), 1);
+  finish();
+});
+
+/*
+ * The interlock-site wrappers, called as instrumented kernel code calls them (src/sites): an
+ * atomic increment at site 0, a token-protected increment acquired at site 1 and released at
+ * site 2. A machine whose spec names site 0 or 1's mutant runs the wrong variant.
+ */
+registerProgram("lab.site-atomic", function* ([n]) {
+  const l = lab();
+  for (let i = 0; i < n; i++) sites.atomic_add_int(0, l.ptr("counter"), 1);
+  finish();
+});
+
+registerProgram("lab.site-token", function* ([n]) {
+  const l = lab();
+  const tok = l.ptr("tok");
+  for (let i = 0; i < n; i++) {
+    yield* sites.lwkt_gettoken(1, tok);
+    bump(l);
+    sites.lwkt_reltoken(2, tok);
+  }
   finish();
 });
 

@@ -92,9 +92,9 @@ export function histBucket(ns: number): number {
 }
 
 /**
- * The kernel function on the stack: the first caller outside src/sync (generator resumptions,
- * frames without a file, are skipped). Tokens a thread takes back at switch-in are the
- * scheduler's doing: they are named for the primitive that took them.
+ * The kernel function on the stack: the first caller outside src/sync and the site wrappers of
+ * src/sites (generator resumptions, frames without a file, are skipped). Tokens a thread takes
+ * back at switch-in are the scheduler's doing: they are named for the primitive that took them.
  */
 function callerFn(): string {
   const limit = Error.stackTraceLimit;
@@ -111,6 +111,7 @@ function callerFn(): string {
     const file = f.getFileName();
     if (!file) continue;
     if (/[/\\]sync[/\\]/.test(file)) primitive = f.getFunctionName() ?? primitive;
+    else if (/[/\\]sites[/\\]/.test(file)) continue; // an interlock-site wrapper (src/sites/runtime.ts), not the caller
     else if (/[/\\]sched[/\\]/.test(file)) return `${primitive} (switch-in)`;
     else return f.getFunctionName() ?? `${file.slice(file.lastIndexOf("/") + 1)}:${f.getLineNumber()}`;
   }
