@@ -11,6 +11,7 @@ import { SEED_MAX } from "../sched/strategy.js";
 import { findScenario } from "../../stress/scenarios/index.js";
 import { checkBugs, type StressOptions as StressRun } from "../run/stress.js";
 import { chooseBugs, type HuntOptions as HuntRun, type Shard } from "../run/hunt.js";
+import { resolveMutant } from "../sites/mutant.js";
 
 export const MODES = ["free", "pct", "random"] as const;
 export type Mode = (typeof MODES)[number];
@@ -58,6 +59,8 @@ export interface StressOptions {
   chaos?: number;
   /** Catalogued bugs to inject (`listCatalog().bugs`). */
   bugs?: string[];
+  /** One interlock site's "forgot it" mutant, `KEY:OPERATOR` (forkstorm mutate --list). */
+  mutant?: string;
   keepGoing?: boolean;
   /** pct: the bug depth d (d-1 priority change points); default 3. */
   depth?: number;
@@ -96,7 +99,7 @@ export interface HuntOptions {
   signal?: AbortSignal;
 }
 
-const STRESS_KEYS = ["kernel", "scenario", "cpus", "seconds", "ops", "mode", "seed", "chaos", "bugs", "keepGoing", "depth", "stepBound", "watchdogSeconds", "report", "trace", "onProgress", "signal"] as const;
+const STRESS_KEYS = ["kernel", "scenario", "cpus", "seconds", "ops", "mode", "seed", "chaos", "bugs", "mutant", "keepGoing", "depth", "stepBound", "watchdogSeconds", "report", "trace", "onProgress", "signal"] as const;
 const HUNT_KEYS = ["kernel", "bugs", "seeds", "budget", "cpus", "mode", "seed", "chaos", "depth", "timeBudget", "shard", "onRun", "signal"] as const;
 
 function onlyKnown(what: string, o: object, known: readonly string[]): void {
@@ -138,6 +141,7 @@ export function resolveStressOptions(o: StressOptions = {}): StressRun {
   const scenario = o.scenario ?? STRESS_DEFAULTS.scenario;
   findScenario(kernel, scenario);
   checkBugs(kernel, o.bugs ?? []);
+  if (o.mutant !== undefined) resolveMutant(kernel, o.mutant);
   return {
     ...o,
     kernel,

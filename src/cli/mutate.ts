@@ -2,10 +2,10 @@
  * `forkstorm mutate`: its options, a line per mutant on stderr, the summary or the JSON report.
  */
 import { availableParallelism } from "node:os";
-import { UsageError } from "../kern/kernel.js";
+import { parseShard } from "../api/options.js";
 import { describeWriteFailure, writeJsonOrSave } from "../report/report.js";
 import { EQUIVALENTS_FILE, MIN_SCORE, mutate, mutateSummary } from "../run/mutate.js";
-import { HUNT_DEPTH } from "../run/hunt.js";
+import { HUNT_DEPTH, type Shard } from "../run/hunt.js";
 import { MAX_DEPTH } from "../sched/pct.js";
 import { PACKAGE_ROOT } from "../sched/machine.js";
 import { OPERATOR_MEANING } from "../sites/kinds.js";
@@ -13,21 +13,13 @@ import { manifest } from "../sites/manifest.js";
 import { mutantsOf } from "../sites/mutant.js";
 import { EXIT } from "./exit.js";
 import { command, flag, int, oneOf, outputFile, texts, type Option } from "./options.js";
-import { SEED_MAX } from "./stress.js";
+import { SEED_MAX } from "../sched/strategy.js";
 
-const MAX_SHARDS = 1000;
-
-/** --shard K/N: the K-th of N shards (1-based). */
-const shardOption: Option<{ index: number; count: number } | undefined> = {
+const shardOption: Option<Shard | undefined> = {
   arg: "K/N",
-  help: "run every N-th mutant, starting with the K-th (the reach phase runs whole in each shard)",
+  help: "run every N-th mutant, starting with the K-th (each shard runs the whole reach phase)",
   absent: undefined,
-  read: (t, f) => {
-    const m = /^(\d+)\/(\d+)$/.exec(t.trim());
-    const s = m ? { index: Number(m[1]), count: Number(m[2]) } : null;
-    if (!s || s.index < 1 || s.index > s.count || s.count > MAX_SHARDS) throw new UsageError(`${f} must be K/N with 1 <= K <= N <= ${MAX_SHARDS} (e.g. 2/4), got "${t}"`);
-    return s;
-  },
+  read: (t, f) => parseShard(t, f),
 };
 
 export const mutateCommand = command({

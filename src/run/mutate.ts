@@ -24,7 +24,7 @@ import { coverageOf, keyedRows, mergeCoverage, type CoverageReport } from "../si
 import type { Operator, SiteKind } from "../sites/kinds.js";
 import { manifest } from "../sites/manifest.js";
 import { mutantsOf, type Mutant } from "../sites/mutant.js";
-import { HUNT_DEPTH, median } from "./hunt.js";
+import { HUNT_DEPTH, median, type Shard } from "./hunt.js";
 import { stress, type StressOptions } from "./stress.js";
 
 export const EQUIVALENTS_FILE = join("docs", "mutants-equivalent.md");
@@ -44,7 +44,7 @@ export interface MutateOptions {
   /** Lanes run at once, each on its own worker pool. */
   jobs: number;
   /** Run only mutant i with i mod count = index - 1 (1-based, as hunt's --shard). */
-  shard?: { index: number; count: number };
+  shard?: Shard;
   /** Run only mutants whose name contains one of these. */
   only?: string[];
   onMutant?: (row: MutantRow, done: number, of: number) => void;

@@ -3,7 +3,8 @@
  * (`dragonfly/kern_exit.ts:proc_reparent:lwkt_gettoken#2:skip-lock`). A machine runs at most one;
  * its spec carries the site's id in this build's manifest (runtime.ts switches on it).
  */
-import { UsageError, type KernelName } from "../kern/kernel.js";
+import { UsageError } from "../errors.js";
+import type { KernelName } from "../kern/kernel.js";
 import { PACKAGE_ROOT } from "../sched/machine.js";
 import { OPERATORS, type Operator } from "./kinds.js";
 import { manifest, type Manifest, type SiteEntry } from "./manifest.js";
