@@ -5,6 +5,7 @@
 import { dragonfly } from "../../src/kern/dragonfly/model.js";
 import type { KGen } from "../../src/sync/seam.js";
 import { RF_FLAGS, RFCFDG, RFFDG, RFLINUXTHPN, RFNOWAIT, RFPGLOCK, RFPPWAIT, RFPROC } from "../../src/kern/dragonfly/structs.js";
+import { dragonflyReach, reachActions, reachPrograms } from "./reach.js";
 import { gone, reap, reapAll, registerUserPrograms, type User } from "./user.js";
 
 /** Every user-settable RF* flag (RFPGLOCK/RFPPWAIT are kernel-only: rfork must refuse them). */
@@ -76,8 +77,10 @@ function* reaperChurn(u: User): KGen<boolean> {
 
 registerUserPrograms({
   model: dragonfly,
-  extra: { rforkFlags: rforkAction, reaperChurn },
+  extra: { rforkFlags: rforkAction, reaperChurn, ...reachActions, ...dragonflyReach.extra },
   extraPrograms: {
+    ...reachPrograms,
+    ...dragonflyReach.programs,
     /** Fork grandchildren and exit at once, orphaning them; maybe become a reaper first (nesting). */
     *orphaner(u, [n, nested]) {
       if (nested && gone(yield* u.call("procctl", { cmd: "REAP_ACQUIRE" }))) return;

@@ -19,6 +19,17 @@ export const MIX = {
   // No waitRace: its waiter lwps outlive it and reap the next vfork's child under the parent's
   // feet, the seed's own use-after-free at 001:592 (docs/findings.md, NetBSD).
   netbsdMixed: { forkExitWait: 2, vforkExec: 2, cloneFlags: 2, lwpStorm: 1, pgsignalVsFork: 1, maxprocBurst: 1, setuidFork: 1, tracedFork: 1 },
+  // Reach (stress/programs/reach.ts): one interlock of the historical reports each.
+  waitExitThreaded: { waitExitThreaded: 1 },
+  pgrpResurrect: { pgrpResurrect: 1 },
+  vforkThreads: { vforkThreads: 1 },
+  lwpChurn: { lwpChurn: 1 },
+  reaperCollapse: { reaperCollapse: 3, waitExitThreaded: 1 },
+  cloneShare: { cloneShare: 1 },
+  waitTwo: { waitTwo: 1 },
+  forkVsExit: { forkVsExit: 1 },
+  dragonflyReach: { waitExitThreaded: 1, pgrpResurrect: 1, vforkThreads: 1, lwpChurn: 1, reaperCollapse: 1, waitTwo: 1, forkVsExit: 1 },
+  netbsdReach: { waitExitThreaded: 1, pgrpResurrect: 1, vforkThreads: 1, lwpChurn: 1, cloneShare: 1, waitTwo: 1, forkVsExit: 1 },
 } as const satisfies Record<string, Mix>;
 
 export const MIXES: readonly Mix[] = Object.values(MIX);

@@ -9,6 +9,7 @@ import {
 } from "../../src/kern/netbsd/structs.js";
 import { ECHILD } from "../../src/sync/errno.js";
 import type { KGen } from "../../src/sync/seam.js";
+import { netbsdReach, reachActions, reachPrograms } from "./reach.js";
 import { gone, reapAll, registerUserPrograms, type User } from "./user.js";
 
 const VALID_CLONE = [CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND, CLONE_VFORK];
@@ -69,8 +70,10 @@ const stopped = (status: number) => (status & 0xff) === 0x7f;
 
 registerUserPrograms({
   model: netbsd,
-  extra: { cloneFlags: cloneAction, tracedFork },
+  extra: { cloneFlags: cloneAction, tracedFork, ...reachActions, ...netbsdReach.extra },
   extraPrograms: {
+    ...reachPrograms,
+    ...netbsdReach.programs,
     /** The traced process: a few forks or vforks whose children exit, then reap and exit. */
     *tracee(u, [n, vforks]) {
       for (let i = 0; i < n; i++) {

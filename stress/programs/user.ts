@@ -26,7 +26,11 @@ export const SIGCHLD = 20;
 export const SIGUSR1 = 30;
 
 /** The actions a worker chooses among; a scenario's mix gives each a weight. */
-export const ACTIONS = ["forkExitWait", "vforkExec", "rforkFlags", "lwpStorm", "reaperChurn", "pgsignalVsFork", "maxprocBurst", "waitRace", "setuidFork", "cloneFlags", "tracedFork"] as const;
+export const ACTIONS = [
+  "forkExitWait", "vforkExec", "rforkFlags", "lwpStorm", "reaperChurn", "pgsignalVsFork", "maxprocBurst", "waitRace", "setuidFork", "cloneFlags", "tracedFork",
+  // reach.ts: the historical reports' interlocks, driven concurrently
+  "waitExitThreaded", "pgrpResurrect", "vforkThreads", "lwpChurn", "waitTwo", "forkVsExit", "reaperCollapse", "cloneShare",
+] as const;
 export type Action = (typeof ACTIONS)[number];
 
 import { MIXES } from "./mixes.js";

@@ -3,20 +3,10 @@
  * run by a population of worker processes that init keeps replacing, under the scenario's limits.
  */
 import { UsageError, type KernelName } from "../../src/kern/kernel.js";
-import { MIX, mixIndex, type Mix } from "../programs/mixes.js";
+import { MIX, mixIndex } from "../programs/mixes.js";
+import { scenario } from "./make.js";
+import { REACH_SCENARIOS } from "./reach.js";
 import type { Scenario } from "./types.js";
-
-const MODULE: Record<KernelName, string> = {
-  dragonfly: "stress/programs/dragonfly.js",
-  netbsd: "stress/programs/netbsd.js",
-};
-
-/** Limits roomy enough that only the maxproc scenario lives at the edge. */
-const ROOMY = { maxproc: 160, nproc: 120, tables: { thread: 768 } };
-
-function scenario(kernel: KernelName, name: string, description: string, mix: Mix, population: number, limits: Scenario["limits"] = ROOMY): Scenario {
-  return { kernel, name, description, limits, module: MODULE[kernel], init: `${kernel}.init`, initArgs: [population, mixIndex(mix), 0] };
-}
 
 /**
  * will-it-scale's fork test: one shell per cpu that forks and reaps for the whole run, each
@@ -46,6 +36,7 @@ export const SCENARIOS: readonly Scenario[] = [
   scenario("netbsd", "maxproc-pressure", "forks at maxproc and RLIMIT_NPROC: EAGAIN paths, root's bypass", MIX.maxprocPressure, 8, { maxproc: 40, nproc: 12, tables: { thread: 512 } }),
   scenario("netbsd", "traced-forks", "forks and vforks of traced processes: PTRACE_FORK and PTRACE_VFORK_DONE stops, SIGTRAP (PTRACE_VFORK: findings N1)", MIX.tracedFork, 6),
   scenario("netbsd", "mixed", "everything at once under the one proc_lock", MIX.netbsdMixed, 8),
+  ...REACH_SCENARIOS,
 ];
 
 export function findScenario(kernel: KernelName, name: string): Scenario {

@@ -1,0 +1,206 @@
+/*
+ * Reach (issue 16 item 3): workloads that drive each interlock concurrently the way the
+ * historical reports did -- the fork-path races found in the kernels' own commit histories were
+ * all about two threads in the same interlock at once:
+ *  - a threaded parent waiting from several lwps while its children exit, and while it exits
+ *    itself (kern_wait's p_pptr re-check, PHOLDZOMB, exit1's children loop);
+ *  - setpgid joining a process group while its last member leaves (pgrp refcount resurrection
+ *    through pgfind; enterpgrp/leavepgrp's re-check loops);
+ *  - concurrent vforks from several lwps of one process (P_PPWAIT sleeps on one parent);
+ *  - lwps created while others exit and while signals walk the lwp tree (LWPHOLD, killalllwps);
+ *  - nested reapers collapsing while orphans are reparented, and proc_reparent racing exit
+ *    (DragonFly: reaper_get's collapse, exit1 under a parent that ignores SIGCHLD);
+ *  - NetBSD under proc_lock: shared file tables and cwd through __clone, two waiters on one
+ *    zombie, children linked while the parent exits.
+ * Each is an action a scenario's workers pick (stress/scenarios/reach.ts) plus the programs its
+ * children and lwps run; both kernels' program modules merge them in.
+ */
+import { CLONE_FILES, CLONE_FS, CLONE_VM } from "../../src/kern/netbsd/structs.js";
+import type { KGen } from "../../src/sync/seam.js";
+import { gone, reap, reapAll, SIGCHLD, SIGKILL, SIGUSR1, type KernelActions, type User } from "./user.js";
+
+type Extra = NonNullable<KernelActions["extra"]>;
+type Programs = NonNullable<KernelActions["extraPrograms"]>;
+
+/** Fork a child running `program`, then reap it (unless the fork failed). */
+function* forkAndReap(u: User, program: string, args: number[]): KGen<boolean> {
+  const r = yield* u.spawn("fork", {}, program, args);
+  if (gone(r)) return false;
+  return r.errno === 0 ? yield* reap(u, r.ret) : true;
+}
+
+/** Actions both kernels run. */
+export const reachActions: Extra = {
+  *waitExitThreaded(u) {
+    return yield* forkAndReap(u, "threadedparent", [2 + u.rng.below(3), 1 + u.rng.below(3), u.rng.below(2)]);
+  },
+
+  /** Two children: the leader of a group that soon exits, and one that keeps joining that group. */
+  *pgrpResurrect(u) {
+    const leader = yield* u.spawn("fork", {}, "pgleader", [u.rng.below(3)]);
+    if (gone(leader)) return false;
+    if (leader.errno !== 0) return true;
+    const joiner = yield* u.spawn("fork", {}, "pgjoiner", [leader.ret, 2 + u.rng.below(3)]);
+    if (gone(joiner)) return false;
+    // The parent moves the joiner into the leader's group too, racing the leader's exit (a shell's
+    // job control does this for every process of a pipeline).
+    if (joiner.errno === 0 && gone(yield* u.call("setpgid", { pid: joiner.ret, pgid: leader.ret }))) return false;
+    if (!(yield* reap(u, leader.ret))) return false;
+    return joiner.errno !== 0 || (yield* reap(u, joiner.ret));
+  },
+
+  *vforkThreads(u) {
+    return yield* forkAndReap(u, "vforkthreads", [1 + u.rng.below(3)]);
+  },
+
+  /** A process making and losing lwps, signalled meanwhile, and killed while it still does. */
+  *lwpChurn(u) {
+    const r = yield* u.spawn("fork", {}, "lwpchurner", [2 + u.rng.below(4)]);
+    if (gone(r)) return false;
+    if (r.errno !== 0) return true;
+    for (let i = 0; i < 1 + u.rng.below(3); i++) if (gone(yield* u.call("kill", { pid: r.ret, sig: SIGUSR1 }))) return false;
+    if (u.rng.below(2) && gone(yield* u.call("kill", { pid: r.ret, sig: SIGKILL }))) return false;
+    return yield* reap(u, r.ret);
+  },
+
+  /** Three waiters -- two lwps and the main one -- on one child, which exits. */
+  *waitTwo(u) {
+    return yield* forkAndReap(u, "twowaiters", []);
+  },
+
+  /** A parent exiting while another of its lwps forks. */
+  *forkVsExit(u) {
+    return yield* forkAndReap(u, "forkexiter", [2 + u.rng.below(3)]);
+  },
+};
+
+/** The programs the reach actions' children and lwps run, both kernels. */
+export const reachPrograms: Programs = {
+  /** Children that exit soon, waiter lwps reaping them; then exit at once or after reaping. */
+  *threadedparent(u, [kids, waiters, exitEarly]) {
+    for (let i = 0; i < kids; i++) if (gone(yield* u.spawn("fork", {}, "linger", [u.rng.below(3)]))) return;
+    for (let i = 0; i < waiters; i++) if (gone(yield* u.spawn("lwp_create", {}, "waiter"))) return;
+    if (!exitEarly && !(yield* reapAll(u))) return;
+    yield* u.call("exit", { status: 0 });
+  },
+
+  /** Lead a group of its own for a few calls, then exit: the group loses its last member. */
+  *pgleader(u, [n]) {
+    if (gone(yield* u.call("setpgid", { pid: 0, pgid: 0 }))) return;
+    for (let i = 0; i < n; i++) if (gone(yield* u.call("getppid"))) return;
+    yield* u.call("exit", { status: 0 });
+  },
+
+  /** Join the leader's group and leave it again (a group of its own), n times, racing its end. */
+  *pgjoiner(u, [pgid, n]) {
+    for (let i = 0; i < n; i++) {
+      if (gone(yield* u.call("setpgid", { pid: 0, pgid }))) return;
+      if (gone(yield* u.call("setpgid", { pid: 0, pgid: 0 }))) return;
+    }
+    yield* u.call("exit", { status: 0 });
+  },
+
+  /** n lwps each vforking, and the main lwp too; then exit (the lwps may still be in their vfork). */
+  *vforkthreads(u, [n]) {
+    for (let i = 0; i < n; i++) if (gone(yield* u.spawn("lwp_create", {}, "vforklwp", [u.rng.below(2)]))) return;
+    const r = yield* u.spawn(vforkCall(u), {}, "vchild", [u.rng.below(2)]);
+    if (gone(r)) return;
+    if (r.errno === 0 && !(yield* reap(u, r.ret))) return;
+    yield* u.call("exit", { status: 0 });
+  },
+
+  /** vfork a child that execs or exits; reap that child (by pid: other lwps reap theirs); lwp_exit. */
+  *vforklwp(u, [execFirst]) {
+    const r = yield* u.spawn(vforkCall(u), {}, "vchild", [execFirst]);
+    if (gone(r)) return;
+    if (r.errno === 0 && !(yield* reap(u, r.ret))) return;
+    yield* u.call("lwp_exit");
+  },
+
+  /** A creator lwp and the main lwp both making lwps that exit on their own; then exit under them. */
+  *lwpchurner(u, [n]) {
+    if (gone(yield* u.spawn("lwp_create", {}, "lwpcreator", [n]))) return;
+    for (let i = 0; i < n; i++) if (gone(yield* u.spawn("lwp_create", {}, "lwp", [1 + u.rng.below(2)]))) return;
+    yield* u.call("exit", { status: 0 });
+  },
+
+  *lwpcreator(u, [n]) {
+    for (let i = 0; i < n; i++) if (gone(yield* u.spawn("lwp_create", {}, "lwp", [u.rng.below(2)]))) return;
+    yield* u.call("lwp_exit");
+  },
+
+  *twowaiters(u) {
+    const child = yield* u.spawn("fork", {}, "linger", [u.rng.below(3)]);
+    if (gone(child)) return;
+    if (child.errno === 0) {
+      for (let i = 0; i < 2; i++) if (gone(yield* u.spawn("lwp_create", {}, "pidwaiter", [child.ret]))) return;
+      if (!(yield* reap(u, child.ret))) return;
+    }
+    yield* u.call("exit", { status: 0 });
+  },
+
+  /** Wait for one pid (ECHILD when another waiter reaped it first), then lwp_exit. */
+  *pidwaiter(u, [pid]) {
+    if (!(yield* reap(u, pid))) return;
+    yield* u.call("lwp_exit");
+  },
+
+  /** One lwp forking children it never waits for, while the main lwp exits. */
+  *forkexiter(u, [n]) {
+    if (gone(yield* u.spawn("lwp_create", {}, "forkloop", [n]))) return;
+    for (let i = 0; i < u.rng.below(3); i++) if (gone(yield* u.call("getpid"))) return;
+    yield* u.call("exit", { status: 0 });
+  },
+
+  *forkloop(u, [n]) {
+    for (let i = 0; i < n; i++) if (gone(yield* u.spawn("fork", {}, "linger", [u.rng.below(3)]))) return;
+    yield* u.call("lwp_exit");
+  },
+};
+
+const vforkCall = (u: User) => (u.kernel === "netbsd" && u.rng.below(2) ? "__vfork14" : "vfork");
+
+/** DragonFly: nested reapers collapsing while their orphans reparent, and proc_reparent racing exit. */
+export const dragonflyReach: { extra: Extra; programs: Programs } = {
+  extra: {
+    *reaperCollapse(u) {
+      if (gone(yield* u.call("procctl", { cmd: "REAP_ACQUIRE" }))) return false;
+      if (!(yield* forkAndReap(u, "nestreaper", [2 + u.rng.below(2)]))) return false;
+      if (!(yield* reapAll(u))) return false;
+      return !gone(yield* u.call("procctl", { cmd: "REAP_RELEASE" }));
+    },
+  },
+  programs: {
+    /**
+     * Become a reaper, maybe ignore SIGCHLD (then each exiting child reparents itself to the reaper
+     * in exit1, racing this process's own exit), fork children and a deeper nest, and exit at once:
+     * the reaper node dies while its orphans are being reparented through it.
+     */
+    *nestreaper(u, [depth]) {
+      if (gone(yield* u.call("procctl", { cmd: "REAP_ACQUIRE" }))) return;
+      if (u.rng.below(2) && gone(yield* u.call("sigaction", { sig: SIGCHLD, handler: "ignore", flags: ["SA_NOCLDWAIT"] }))) return;
+      for (let i = 0; i < 1 + u.rng.below(3); i++) if (gone(yield* u.spawn("fork", {}, "linger", [u.rng.below(3)]))) return;
+      if (depth > 1 && gone(yield* u.spawn("fork", {}, "nestreaper", [depth - 1]))) return;
+      yield* u.call("exit", { status: 0 });
+    },
+  },
+};
+
+/** NetBSD: __clone children sharing the file table and cwd, exiting while the parent clones on. */
+export const netbsdReach: { extra: Extra; programs: Programs } = {
+  extra: {
+    *cloneShare(u) {
+      return yield* forkAndReap(u, "cloner", [2 + u.rng.below(3)]);
+    },
+  },
+  programs: {
+    *cloner(u, [n]) {
+      for (let i = 0; i < n; i++) {
+        const flags = CLONE_FILES | (u.rng.below(2) ? CLONE_FS : 0) | (u.rng.below(3) === 0 ? CLONE_VM : 0);
+        if (gone(yield* u.spawn("clone", { flags, sig: SIGCHLD }, "linger", [u.rng.below(3)]))) return;
+      }
+      if (!(yield* reapAll(u))) return;
+      yield* u.call("exit", { status: 0 });
+    },
+  },
+};

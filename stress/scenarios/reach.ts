@@ -1,0 +1,25 @@
+/*
+ * Reach scenarios (issue 16 item 3; workloads in stress/programs/reach.ts): each drives one of the
+ * interlocks the historical fork-path reports were about, concurrently, so that a hunt reaches it
+ * with two cpus inside at once; "reach" runs them all together.
+ */
+import { MIX } from "../programs/mixes.js";
+import { scenario } from "./make.js";
+import type { Scenario } from "./types.js";
+
+export const REACH_SCENARIOS: readonly Scenario[] = [
+  scenario("dragonfly", "wait-exit-threaded", "a threaded parent waiting from several lwps while its children exit, and while it exits itself", MIX.waitExitThreaded, 6),
+  scenario("dragonfly", "pgrp-resurrect", "setpgid joining a process group while its last member leaves (pgfind against the last pgrel)", MIX.pgrpResurrect, 6),
+  scenario("dragonfly", "vfork-threads", "concurrent vforks from several lwps of one process, which may exit meanwhile", MIX.vforkThreads, 6),
+  scenario("dragonfly", "lwp-churn", "lwps created while others exit, signals walking the lwp tree (LWPHOLD), the process killed under them", MIX.lwpChurn, 6),
+  scenario("dragonfly", "reaper-collapse", "nested reapers exiting while their orphans are reparented; children reparenting themselves (SIGCHLD ignored) racing exit", MIX.reaperCollapse, 6),
+  scenario("dragonfly", "reach", "every reach workload at once: wait, pgrp, vfork, lwp, reaper and fork-vs-exit races", MIX.dragonflyReach, 8),
+  scenario("netbsd", "wait-exit-threaded", "a threaded parent waiting from several lwps while its children exit, and while it exits itself", MIX.waitExitThreaded, 6),
+  scenario("netbsd", "pgrp-resurrect", "setpgid joining a process group while its last member leaves, under proc_lock", MIX.pgrpResurrect, 6),
+  scenario("netbsd", "vfork-threads", "concurrent vforks and __vfork14s from several lwps of one process, which may exit meanwhile", MIX.vforkThreads, 6),
+  scenario("netbsd", "lwp-churn", "lwps created while others exit, signals delivered meanwhile, the process killed under them", MIX.lwpChurn, 6),
+  scenario("netbsd", "clone-share", "__clone children sharing the file table and cwd (CLONE_FILES, CLONE_FS) exiting while the parent clones on", MIX.cloneShare, 6),
+  scenario("netbsd", "wait-two", "two waiter lwps and the main one waiting for one child as it becomes a zombie", MIX.waitTwo, 6),
+  scenario("netbsd", "fork-vs-exit", "children linked by one lwp's fork while the parent exits", MIX.forkVsExit, 6),
+  scenario("netbsd", "reach", "every reach workload at once under the one proc_lock", MIX.netbsdReach, 8),
+];
