@@ -8,6 +8,7 @@
 import { UsageError } from "./kern/kernel.js";
 import { VERSION } from "./report/report.js";
 import { benchCommand } from "./cli/bench.js";
+import { coverageCommand } from "./cli/coverage.js";
 import { demoCommand } from "./cli/demo.js";
 import { EXIT } from "./cli/exit.js";
 import { huntCommand } from "./cli/hunt.js";
@@ -20,7 +21,7 @@ import { scriptCommand } from "./cli/script.js";
 import { stressCommand } from "./cli/stress.js";
 
 /** Every command, in the order `forkstorm --help` lists them. */
-const COMMANDS: readonly AnyCommand[] = [stressCommand, huntCommand, mergeCommand, mutateCommand, replayCommand, scriptCommand, benchCommand, listCommand, demoCommand];
+const COMMANDS: readonly AnyCommand[] = [stressCommand, huntCommand, mergeCommand, mutateCommand, coverageCommand, replayCommand, scriptCommand, benchCommand, listCommand, demoCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 4;

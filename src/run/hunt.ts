@@ -16,6 +16,7 @@ import { KERNELS } from "../kern/registry.js";
 import { stressCommand } from "../report/command.js";
 import { VERSION } from "../report/report.js";
 import { CpuPool } from "../sched/machine.js";
+import { coverageLine as interlockLine, CoverageTally, type CoverageReport } from "../sites/coverage.js";
 import { stress, type StressOptions } from "./stress.js";
 
 /**
@@ -129,6 +130,8 @@ export interface HuntReport {
   baseline: { kernel: KernelName; runs: number; seconds: number; violations: number; laws: string[]; executions?: number }[];
   bugs: HuntBugRow[];
   coverage: HuntCoverage;
+  /** Per kernel: the interlock sites and kernel functions the hunt's runs reached (src/sites). */
+  interlocks: CoverageReport[];
   /** Every run that counted, in plan order: what merge.ts puts shards together from. */
   runLog: HuntRun[];
 }
@@ -201,6 +204,7 @@ export async function hunt(o: HuntOptions): Promise<{ report: HuntReport; exitCo
   const signal = o.signal ? AbortSignal.any([o.signal, deadline.signal]) : deadline.signal;
   const pool = o.pool ?? new CpuPool(o.cpus);
   const runLog: HuntRun[] = [];
+  const seen = new CoverageTally();
   let cut = 0;
   /**
    * Seconds a run that finds nothing takes beyond its budget (starting the cpus, the drain, the
@@ -219,7 +223,7 @@ export async function hunt(o: HuntOptions): Promise<{ report: HuntReport; exitCo
         if (signal.aborted || left() < MIN_RUN_SECONDS) break rounds;
         const budget = Math.max(MIN_RUN_SECONDS, Math.min(o.budget, share));
         const t = performance.now();
-        const r = u.bug ? await bugRun(o, u.bug, round, budget, signal, pool) : await baselineRun(o, u.kernel, round, budget, signal, pool);
+        const r = u.bug ? await bugRun(o, u.bug, round, budget, signal, pool, seen) : await baselineRun(o, u.kernel, round, budget, signal, pool, seen);
         if (r === null) {
           cut++;
           continue;
@@ -234,7 +238,7 @@ export async function hunt(o: HuntOptions): Promise<{ report: HuntReport; exitCo
     if (!o.pool) await pool.discard();
   }
   const { onRun: _onRun, signal: _signal, pool: _pool, ...config } = o;
-  const report = tabulate(config, runLog, cut);
+  const report = tabulate(config, runLog, cut, seen.reports());
   const interrupted = o.signal?.aborted ?? false;
   return { report, exitCode: interrupted ? 130 : report.verdict === "pass" ? 0 : 1 };
 }
@@ -243,7 +247,7 @@ export async function hunt(o: HuntOptions): Promise<{ report: HuntReport; exitCo
  * The report of a hunt from the runs that counted (a hunt's own, or its shards' put together):
  * a row per bug and per baseline kernel, what the plan covered, and the verdict.
  */
-export function tabulate(config: HuntReport["config"], runs: readonly HuntRun[], cut: number): HuntReport {
+export function tabulate(config: HuntReport["config"], runs: readonly HuntRun[], cut: number, interlocks: CoverageReport[]): HuntReport {
   const log = [...runs].sort((a, b) => a.position - b.position);
   const controlled = config.mode !== "free";
   const { slots, planned } = shardPlan(config);
@@ -278,7 +282,14 @@ export function tabulate(config: HuntReport["config"], runs: readonly HuntRun[],
   const notRun = slots.filter((s) => !log.some((r) => r.bug === (s.bug?.id ?? null) && r.kernel === s.kernel)).map(slotName);
   const complete = config.timeBudget !== undefined || log.length === planned;
   const pass = complete && notRun.length === 0 && bugs.every((r) => r.detected === r.runs) && baseline.every((b) => b.violations === 0);
-  return { schema: 1, tool: "forkstorm", version: VERSION, command: "hunt", config, verdict: pass ? "pass" : "fail", baseline, bugs, coverage: { runs: log.length, planned, cut, notRun }, runLog: log };
+  return { schema: 1, tool: "forkstorm", version: VERSION, command: "hunt", config, verdict: pass ? "pass" : "fail", baseline, bugs, coverage: { runs: log.length, planned, cut, notRun }, interlocks, runLog: log };
+}
+
+/** A run of the hunt, its interlock coverage kept. */
+async function stressSeen(seen: CoverageTally, run: StressOptions): ReturnType<typeof stress> {
+  const out = await stress(run);
+  seen.add(out.report.coverage);
+  return out;
 }
 
 /** The seed of a bug's or baseline's i-th run (controlled modes: its first execution's). */
@@ -287,10 +298,10 @@ const seedOf = (o: HuntOptions, round: number) => (o.mode === "free" ? o.seed + 
 const round3 = (s: number) => Math.round(s * 1000) / 1000;
 
 /** A bug's run: free mode, one run of the budget; controlled modes, executions until one detects it. */
-async function bugRun(o: HuntOptions, b: BugEntry, round: number, budget: number, signal: AbortSignal, pool: CpuPool): Promise<Outcome> {
+async function bugRun(o: HuntOptions, b: BugEntry, round: number, budget: number, signal: AbortSignal, pool: CpuPool, seen: CoverageTally): Promise<Outcome> {
   const seed = seedOf(o, round);
-  if (o.mode !== "free") return executions(o, b, seed, budget, signal, pool);
-  const { report } = await stress({ kernel: b.kernel, scenario: b.scenario, cpus: o.cpus, seconds: budget, mode: "free", seed, chaos: o.chaos, bugs: [b.id], keepGoing: false, signal, pool });
+  if (o.mode !== "free") return executions(o, b, seed, budget, signal, pool, seen);
+  const { report } = await stressSeen(seen, { kernel: b.kernel, scenario: b.scenario, cpus: o.cpus, seconds: budget, mode: "free", seed, chaos: o.chaos, bugs: [b.id], keepGoing: false, signal, pool });
   const first = report.violations[0];
   const detected = first !== undefined || report.verdict === "hang";
   if (!detected && report.verdict === "interrupted") return null;
@@ -301,7 +312,7 @@ async function bugRun(o: HuntOptions, b: BugEntry, round: number, budget: number
  * Controlled modes: short executions, each from its own seed, until one detects the bug or the
  * budget runs out. PCT's step bound k is learned from the previous execution's length.
  */
-async function executions(o: HuntOptions, b: BugEntry, seed0: number, budget: number, signal: AbortSignal, pool: CpuPool): Promise<Outcome> {
+async function executions(o: HuntOptions, b: BugEntry, seed0: number, budget: number, signal: AbortSignal, pool: CpuPool, seen: CoverageTally): Promise<Outcome> {
   const t0 = performance.now();
   let stepBound = 20_000;
   for (let e = 0; ; e++) {
@@ -318,7 +329,7 @@ async function executions(o: HuntOptions, b: BugEntry, seed0: number, budget: nu
       ...(o.mode === "pct" ? { depth: o.depth ?? HUNT_DEPTH, stepBound } : {}),
       bugs: [b.id],
     };
-    const { report } = await stress({ ...run, seconds: budget - seconds, chaos: 0, keepGoing: false, watchdogSeconds: Math.min(5, Math.max(1, budget - seconds)), signal, pool });
+    const { report } = await stressSeen(seen, { ...run, seconds: budget - seconds, chaos: 0, keepGoing: false, watchdogSeconds: Math.min(5, Math.max(1, budget - seconds)), signal, pool });
     if (report.pctSteps) stepBound = report.pctSteps;
     if (report.verdict === "violation" || report.verdict === "hang") {
       const first = report.violations[0];
@@ -331,7 +342,7 @@ async function executions(o: HuntOptions, b: BugEntry, seed0: number, budget: nu
  * The clean kernel on a run's budget: free mode, one run of the budget; controlled modes, short
  * executions filling the budget, each bounded by system calls (so each replays).
  */
-async function baselineRun(o: HuntOptions, kernel: KernelName, round: number, budget: number, signal: AbortSignal, pool: CpuPool): Promise<Outcome> {
+async function baselineRun(o: HuntOptions, kernel: KernelName, round: number, budget: number, signal: AbortSignal, pool: CpuPool, seen: CoverageTally): Promise<Outcome> {
   const controlled = o.mode !== "free";
   const scenario = o.baselineScenario ?? "mixed";
   const seed = seedOf(o, round);
@@ -347,7 +358,7 @@ async function baselineRun(o: HuntOptions, kernel: KernelName, round: number, bu
     const run: StressOptions = controlled
       ? { ...common, mode: o.mode, seed: seed + executions, ops: o.opsPerExecution ?? 150 * o.cpus, seconds: rest, chaos: 0, ...(o.mode === "pct" ? { depth: o.depth ?? HUNT_DEPTH } : {}) }
       : { ...common, mode: "free", seed, seconds: budget, chaos: o.chaos };
-    const { report } = await stress(run);
+    const { report } = await stressSeen(seen, run);
     if (report.verdict === "interrupted" && report.violations.length === 0) break;
     executions++;
     violations += report.violations.length + (report.verdict === "hang" || report.verdict === "error" ? 1 : 0);
@@ -375,6 +386,7 @@ export function huntSummary(r: HuntReport): string {
   for (const b of r.bugs) if (b.reproduce?.length) lines.push(`reproduce ${b.id}: ${b.reproduce[0]}`);
   for (const b of r.baseline) lines.push(`baseline ${b.kernel}: ${b.runs} runs${b.executions !== undefined ? ` (${b.executions} executions)` : ""}, ${b.seconds} s, ${b.violations} violations${b.laws.length ? ` (${b.laws.join(",")})` : ""}`);
   lines.push(coverageLine(r.coverage));
+  lines.push(...r.interlocks.map(interlockLine));
   return lines.join("\n");
 }
 

@@ -6,6 +6,7 @@
  */
 import { UsageError } from "../errors.js";
 import { VERSION } from "../report/report.js";
+import { CoverageTally } from "../sites/coverage.js";
 import { tabulate, type HuntReport } from "./hunt.js";
 
 /** The report of the whole hunt from every shard's; `names` (file names) label the inputs in errors. */
@@ -25,10 +26,13 @@ export function mergeHunts(reports: readonly unknown[], names: readonly string[]
   });
   const missing = Array.from({ length: count }, (_, k) => k + 1).filter((k) => !seen.has(k));
   if (missing.length) throw new UsageError(`shard${missing.length > 1 ? "s" : ""} ${missing.map((k) => `${k}/${count}`).join(", ")} missing`);
+  const interlocks = new CoverageTally();
+  for (const c of shards.flatMap((r) => r.interlocks ?? [])) interlocks.add(c);
   return tabulate(
     config,
     shards.flatMap((r) => r.runLog),
     shards.reduce((n, r) => n + r.coverage.cut, 0),
+    interlocks.reports(),
   );
 }
 

@@ -11,6 +11,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { KernelName } from "../kern/kernel.js";
+import { KERNELS } from "../kern/registry.js";
 import type { CpuResult } from "../sched/cpu.js";
 import { isInterlock, SEED_FILES, type Manifest } from "./manifest.js";
 
@@ -77,6 +78,20 @@ export function mergeCoverage(a: CoverageReport, b: CoverageReport): CoverageRep
   const calls = { ...a.calls };
   for (const [k, n] of Object.entries(b.calls)) calls[k] = (calls[k] ?? 0) + n;
   return tally(a.kernel, [...rows.values()], calls);
+}
+
+/** The coverage of many runs, merged per kernel (a hunt's, or its shards'), in the kernels' order. */
+export class CoverageTally {
+  private readonly byKernel = new Map<KernelName, CoverageReport>();
+
+  add(c: CoverageReport): void {
+    const had = this.byKernel.get(c.kernel);
+    this.byKernel.set(c.kernel, had ? mergeCoverage(had, c) : c);
+  }
+
+  reports(): CoverageReport[] {
+    return KERNELS.flatMap((k) => this.byKernel.get(k) ?? []);
+  }
 }
 
 export function coverageLine(c: CoverageReport): string {

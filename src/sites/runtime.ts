@@ -138,7 +138,7 @@ function slotOf(addr: Addr): number {
 interface Region {
   obj: Addr;
   site: number;
-  /** The object's C_OVERLAP when the region opened (-1: a skipped acquisition, no region). */
+  /** The object's C_OVERLAP when the region opened; OVERLAPPED if counted concurrent then; -1: no region (skipped, or untracked). */
   seq: number;
   /** The mutant skipped this acquisition (or hold): its paired release is skipped too. */
   skipped: boolean;
@@ -186,20 +186,23 @@ function openRegion(site: number, obj: Addr, skipped: boolean): void {
     if (before & ~cpuBit) {
       concurrent[site]++;
       Atomics.add(mem, at + C_OVERLAP, 1);
-    }
-    seq = Atomics.load(mem, at + C_OVERLAP);
+      seq = OVERLAPPED;
+    } else seq = Atomics.load(mem, at + C_OVERLAP);
   }
   threadSites().regions.push({ obj, site, seq, skipped });
 }
+
+/** Region.seq of a region already counted as concurrent when it opened. */
+const OVERLAPPED = -2;
 
 /** The paired release: true when it must be skipped (its acquisition was). */
 function closeRegion(obj: Addr): boolean {
   const r = closeLast(obj);
   if (r === null) return false;
   if (r.skipped) return true;
-  const at = r.seq >= 0 ? slotOf(obj) : -1;
+  const at = r.seq !== -1 ? slotOf(obj) : -1;
   if (at >= 0) {
-    if (Atomics.load(mem, at + C_OVERLAP) !== r.seq) concurrent[r.site]++;
+    if (r.seq !== OVERLAPPED && Atomics.load(mem, at + C_OVERLAP) !== r.seq) concurrent[r.site]++;
     const mine = (openHere.get(obj) ?? 1) - 1;
     if (mine > 0) openHere.set(obj, mine);
     else {

@@ -4,6 +4,8 @@
  * switched on -- killed where the interlock matters, its paired release skipped with it.
  */
 import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { stress, type StressOptions } from "../../src/run/stress.js";
@@ -178,4 +180,34 @@ describe("the mutate command line", () => {
       expect(r.stderr.trim().split("\n"), bad).toHaveLength(1);
     }
   });
+});
+
+describe("reach scenarios and a hunt's coverage", () => {
+  it("the reach scenarios run clean and reach the interlocks they were written for", async () => {
+    const want: Record<string, string[]> = {
+      dragonfly: ["dragonfly/kern_exit.ts:kern_wait:recheck#2", "dragonfly/kern_exit.ts:exit1:recheck#1", "dragonfly/kern_fork.ts:start_forked_proc:retest#1", "dragonfly/kern_exit.ts:killalllwps:retest#1"],
+      netbsd: ["netbsd/kern_fork.ts:fork1:retest#1", "netbsd/kern_exit.ts:exit_lwps:retest#1"],
+    };
+    for (const kernel of ["dragonfly", "netbsd"] as const) {
+      const r = (await stress(pct({ kernel, scenario: "reach", cpus: 3, ops: 300, seed: 4 }))).report;
+      expect(r.violations.map((v) => v.law), kernel).toEqual([]);
+      for (const site of want[kernel]) expect(r.coverage.rows.find((x) => x.site === site)?.hits ?? 0, site).toBeGreaterThan(0);
+    }
+  }, 60_000);
+
+  it("a hunt reports each kernel's interlock coverage; forkstorm coverage prints the seeds' sites with their reasons", async () => {
+    const { hunt } = await import("../../src/run/hunt.js");
+    const { report } = await hunt({ kernel: "netbsd", bugs: ["nb.maxproc-no-undo"], seeds: 1, budget: 2, cpus: 2, mode: "pct", seed: 1, chaos: 0 });
+    expect(report.interlocks.map((c) => c.kernel)).toEqual(["netbsd"]);
+    expect(report.interlocks[0].sites.reached).toBeGreaterThan(20);
+    const dir = mkdtempSync(join(tmpdir(), "forkstorm-cov-"));
+    writeFileSync(join(dir, "h.json"), JSON.stringify(report));
+    const out = spawnSync(process.execPath, [join(PACKAGE_ROOT, "dist", "src", "cli.js"), "coverage", join(dir, "h.json"), "--seeds"], { encoding: "utf8" });
+    expect(out.status).toBe(0);
+    expect(out.stdout).toMatch(/^netbsd\/kern_fork\.ts:fork1:atomic_fetchadd_int#1 /m);
+    expect(out.stdout).toMatch(/seed sites \(kern_fork\.ts\): \d+\/\d+ reached concurrently/);
+    expect(out.stdout).not.toMatch(/kern_exit\.ts/);
+    const bad = spawnSync(process.execPath, [join(PACKAGE_ROOT, "dist", "src", "cli.js"), "coverage", join(PACKAGE_ROOT, "package.json")], { encoding: "utf8" });
+    expect(bad.status).toBe(2);
+  }, 60_000);
 });
