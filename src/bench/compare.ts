@@ -9,7 +9,8 @@
  * alternating and swapping order each round, so on a loaded machine both see the same load and
  * the ratios hold even when the absolute figures do not. Per round it prints:
  *   - one-cpu fork-exit-wait forks/s of each kernel, both builds, and this one's speed-up, by
- *     wall time and by the process's cpu time (a second view on a loaded machine);
+ *     wall time and by the time the simulated cpu's thread was on a core (a loaded machine takes
+ *     cores away, which the second figure does not count);
  *   - uncontended token get+release over the raw CAS spin lock, both builds;
  *   - baton hand-off over the wait/notify ping-pong floor, both builds;
  * and then each ratio's median, min and max over the rounds. With --hashes it runs the same
@@ -106,10 +107,10 @@ function main(): void {
         const x = t.forksPerSecond / b.forksPerSecond;
         const xc = t.forksPerCpuSecond / b.forksPerCpuSecond;
         note(`${kernel} forks/s, this over baseline`, x);
-        note(`${kernel} forks per cpu-second, this over baseline`, xc);
+        note(`${kernel} forks per second on a core, this over baseline`, xc);
         console.log(
           `  ${kernel.padEnd(9)} 1 cpu forks/s: baseline ${b.forksPerSecond.toFixed(0)}, this ${t.forksPerSecond.toFixed(0)} (x${x.toFixed(2)}); ` +
-            `per cpu-second: baseline ${b.forksPerCpuSecond.toFixed(0)}, this ${t.forksPerCpuSecond.toFixed(0)} (x${xc.toFixed(2)})`,
+            `per second on a core: baseline ${b.forksPerCpuSecond.toFixed(0)}, this ${t.forksPerCpuSecond.toFixed(0)} (x${xc.toFixed(2)})`,
         );
       }
     if (want("token")) {
