@@ -55,8 +55,11 @@ export interface BatonWords {
  * costs a store and a load; one that sleeps costs a futex wake and a reschedule (several µs). A
  * spinner also takes a core from the holder, so spin only when there are cores to spare: the
  * caller picks the count from the number of cpus against the cores (see strategies.ts).
+ * 20000 loads (tens of µs): at 2000, a holder slowed by a busy machine (cold caches) often took
+ * longer than the spin, its waiter slept, and every hand-off after it paid a futex wake -- the
+ * bench's fastest batch was 5-18 µs a hand-off against 150 ns at 20000 (issue 13).
  */
-export const SPINS_DEFAULT = 2000;
+export const SPINS_DEFAULT = 20000;
 
 export class Baton implements Strategy {
   readonly name: string;

@@ -43,6 +43,24 @@ registerProgram("lab.points", function* ([n]) {
   finish();
 });
 
+/**
+ * lab.points timed: n points in batches of `batch`; the fastest batch's ns are stored in
+ * res0 + args[2] (the baton hand-off bench: every point hands the baton over and back).
+ */
+registerProgram("lab.timedPoints", function* ([n, batch, slot]) {
+  let fastest = 0x7fffffff;
+  let t0 = performance.now();
+  for (let i = 1; i <= n; i++) {
+    point();
+    if (i % batch !== 0) continue;
+    const t = performance.now();
+    fastest = Math.min(fastest, Math.round((t - t0) * 1e6));
+    t0 = t;
+  }
+  Atomics.store(image.i32, lab().ptr("res0") + slot, fastest);
+  finish();
+});
+
 registerProgram("lab.atomic", function* ([n]) {
   const l = lab();
   for (let i = 0; i < n; i++) atomic_add_int(l.ptr("counter"), 1);

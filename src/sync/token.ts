@@ -130,16 +130,19 @@ function acquire(td: SyncThread, tok: Addr, shared: boolean): KGen {
   const toks = td.toks;
   // The common case first: nothing held below, so no recursion to look for.
   if (toks.length === 0) {
-    if (trytoken(td, tok, shared)) {
-      toks.push(newRef(tok, shared, lockstat_acquired(tok)));
-      evLock(EV.LOCK_GOT, td, tok, 0);
-      return DONE;
-    }
+    if (trytoken(td, tok, shared)) return took(td, tok, shared);
     const ref = newRef(tok, shared, HELD_NOT);
     toks.push(ref);
     return contended(td, ref);
   }
   return acquireNested(td, tok, shared);
+}
+
+/** The word is this thread's: push the reference holding it, count and trace the hold. */
+function took(td: SyncThread, tok: Addr, shared: boolean): KGen {
+  td.toks.push(newRef(tok, shared, lockstat_acquired(tok)));
+  evLock(EV.LOCK_GOT, td, tok, 0);
+  return DONE;
 }
 
 function acquireNested(td: SyncThread, tok: Addr, shared: boolean): KGen {
