@@ -8,7 +8,7 @@
  * table's sleepers; the waiter count keeps frees from paying for a wakeup nobody waits for.
  */
 import { NULL, type Handle, type Table } from "../shm/table.js";
-import { curthread, mem, type KGen } from "./seam.js";
+import { curthread, DONE, finished, mem, type KGen } from "./seam.js";
 import { mayblock, myLab } from "./mayblock.js";
 import { PINTERLOCKED, sleepq_remove, tsleep, tsleep_interlock, wakeup } from "./sleep.js";
 
@@ -18,9 +18,19 @@ export const memwaitMessage = (table: string): string => `memwait:${table}`;
 /** The zone's wait channel: the address of its first record (nothing else sleeps there). */
 const zoneChannel = (t: Table): number => t.base;
 
-/** M_WAITOK: a may-block point named `site`, then a record -- after waiting for one if the table is full. */
-export function* zalloc_waitok(t: Table, site: string): KGen<Handle> {
-  yield* mayblock(site);
+/**
+ * M_WAITOK: a may-block point named `site`, then a record -- after waiting for one if the table
+ * is full. When neither blocks it returns no generator (seam.ts, finished).
+ */
+export function zalloc_waitok(t: Table, site: string): KGen<Handle> {
+  const point = mayblock(site);
+  if (point !== DONE) return allocAfter(point, t);
+  const h = t.alloc();
+  return h !== NULL ? finished(h) : zoneWait(t);
+}
+
+function* allocAfter(point: KGen, t: Table): KGen<Handle> {
+  yield* point;
   const h = t.alloc();
   if (h !== NULL) return h;
   return yield* zoneWait(t);

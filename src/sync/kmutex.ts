@@ -8,38 +8,47 @@ import { syncPoint, violation } from "../shm/hooks.js";
 import { ev, EV } from "../shm/trace.js";
 import type { Addr } from "../shm/table.js";
 import { lockstat_acquired, lockstat_contended, lockstat_released } from "./lockstat.js";
-import { curthread, image, mem, sched, type KGen } from "./seam.js";
+import { curthread, DONE, image, mem, sched, type KGen, type SyncThread } from "./seam.js";
 import { PINTERLOCKED, tsleep, tsleep_interlock, wakeup } from "./sleep.js";
 import { witness_order } from "./witness.js";
 
 const WAITERS = 1;
 const SPINS = 64;
 
-export function* mutex_enter(mtx: Addr): KGen {
+/** mutex_enter. Uncontended, it returns no generator (see DONE in seam.ts); it sleeps only contended. */
+export function mutex_enter(mtx: Addr): KGen {
   const td = curthread();
   if (Atomics.load(mem, mtx) === td.h) {
     violation("mutex-recursion", `mutex_enter(${image.describe(mtx)}): locking against myself`);
-    return;
+    return DONE;
   }
   witness_order(mtx, td.held);
   syncPoint();
-  if (Atomics.compareExchange(mem, mtx, 0, td.h) !== 0) {
-    const t0 = sched.nanotime();
-    td.waitfor = mtx;
-    ev(EV.LOCK_WAIT, mtx);
-    for (let spins = 0; Atomics.compareExchange(mem, mtx, 0, td.h) !== 0; spins++) {
-      if (spins < SPINS) {
-        sched.spinWait();
-        continue;
-      }
-      tsleep_interlock(mtx, 0);
-      Atomics.add(mem, mtx + WAITERS, 1);
-      if (Atomics.load(mem, mtx) !== 0) yield* tsleep(mtx, PINTERLOCKED, "mutex", 0);
-      Atomics.sub(mem, mtx + WAITERS, 1);
+  if (Atomics.compareExchange(mem, mtx, 0, td.h) !== 0) return contended(td, mtx);
+  entered(td, mtx);
+  return DONE;
+}
+
+function* contended(td: SyncThread, mtx: Addr): KGen {
+  const t0 = sched.nanotime();
+  td.waitfor = mtx;
+  ev(EV.LOCK_WAIT, mtx);
+  for (let spins = 0; Atomics.compareExchange(mem, mtx, 0, td.h) !== 0; spins++) {
+    if (spins < SPINS) {
+      sched.spinWait();
+      continue;
     }
-    td.waitfor = 0;
-    lockstat_contended(mtx, sched.nanotime() - t0);
+    tsleep_interlock(mtx, 0);
+    Atomics.add(mem, mtx + WAITERS, 1);
+    if (Atomics.load(mem, mtx) !== 0) yield* tsleep(mtx, PINTERLOCKED, "mutex", 0);
+    Atomics.sub(mem, mtx + WAITERS, 1);
   }
+  td.waitfor = 0;
+  lockstat_contended(mtx, sched.nanotime() - t0);
+  entered(td, mtx);
+}
+
+function entered(td: SyncThread, mtx: Addr): void {
   ev(EV.LOCK_GOT, mtx);
   td.held.push({ lock: mtx, kind: "mutex", shared: false, since: lockstat_acquired(mtx) });
 }

@@ -9,7 +9,7 @@ import { ev, EV } from "../shm/trace.js";
 import type { Addr } from "../shm/table.js";
 import { EBUSY } from "./errno.js";
 import { lockstat_acquired, lockstat_contended, lockstat_released } from "./lockstat.js";
-import { curthread, image, mem, sched, type KGen, type SyncThread } from "./seam.js";
+import { curthread, finished, image, mem, sched, type KGen, type SyncThread } from "./seam.js";
 import { PINTERLOCKED, tsleep, tsleep_interlock, wakeup } from "./sleep.js";
 import { witness_order } from "./witness.js";
 
@@ -63,60 +63,76 @@ function* waitFor(td: SyncThread, lk: Addr, seen: number, reqbit: number): KGen<
   return true;
 }
 
-function* lockShared(td: SyncThread, lk: Addr, flags: number): KGen<number> {
-  const t0 = sched.nanotime();
-  let waited = false;
-  for (;;) {
-    syncPoint();
-    const c = Atomics.load(mem, lk);
-    if (c & LKC_EXCL && mem[lk + HOLDER] === td.h) {
-      if (!(flags & LK_CANRECURSE)) {
-        violation("lockmgr-recursion", `lockmgr: locking against myself (${image.describe(lk)})`);
-        return EBUSY;
-      }
-      if (cas(lk, c, c + 1)) break;
-      continue;
+/*
+ * An acquisition is a loop of passes: a scheduling point, a look at lk_count, then one of GOT
+ * (the hold is ours), RETRY (a compare-and-swap lost a race), WAIT (sleep until the lock changes,
+ * from the value `seen`) or EBUSY. lockmgr() makes the first pass itself, so a free lock is
+ * taken with no generator (seam.ts, DONE); otherwise the generator goes on from that pass.
+ */
+const GOT = -1;
+const RETRY = -2;
+const WAIT = -3;
+/** The lk_count a WAIT pass saw (the sleep's request bit goes on that value). */
+let seen = 0;
+
+function passShared(td: SyncThread, lk: Addr, flags: number): number {
+  syncPoint();
+  const c = Atomics.load(mem, lk);
+  if (c & LKC_EXCL && mem[lk + HOLDER] === td.h) {
+    if (!(flags & LK_CANRECURSE)) {
+      violation("lockmgr-recursion", `lockmgr: locking against myself (${image.describe(lk)})`);
+      return EBUSY;
     }
-    if (!(c & (LKC_EXCL | LKC_EXREQ | LKC_UPREQ))) {
-      if (cas(lk, c, c + 1)) break;
-      continue;
-    }
-    if (flags & LK_NOWAIT) return EBUSY;
-    waited = (yield* waitFor(td, lk, c, LKC_SHREQ)) || waited;
+    return cas(lk, c, c + 1) ? GOT : RETRY;
   }
-  if (waited) lockstat_contended(lk, sched.nanotime() - t0);
-  held(td, lk, true);
-  return 0;
+  if (!(c & (LKC_EXCL | LKC_EXREQ | LKC_UPREQ))) return cas(lk, c, c + 1) ? GOT : RETRY;
+  if (flags & LK_NOWAIT) return EBUSY;
+  seen = c;
+  return WAIT;
 }
 
-function* lockExclusive(td: SyncThread, lk: Addr, flags: number): KGen<number> {
+function passExclusive(td: SyncThread, lk: Addr, flags: number): number {
+  syncPoint();
+  const c = Atomics.load(mem, lk);
+  if (c & LKC_EXCL && mem[lk + HOLDER] === td.h) {
+    if (!(flags & LK_CANRECURSE)) {
+      violation("lockmgr-recursion", `lockmgr: locking against myself (${image.describe(lk)})`);
+      return EBUSY;
+    }
+    return cas(lk, c, c + 1) ? GOT : RETRY;
+  }
+  if ((c & LKC_MASK) === 0 && !(c & LKC_EXCL)) {
+    if (!cas(lk, c, (c & ~(LKC_EXREQ | LKC_SHREQ)) | LKC_EXCL | 1)) return RETRY;
+    mem[lk + HOLDER] = td.h;
+    // We cleared the request bits; wake anyone else who asked so they re-post theirs.
+    if (c & (LKC_EXREQ | LKC_SHREQ)) wakeup(lk);
+    return GOT;
+  }
+  if (flags & LK_NOWAIT) return EBUSY;
+  seen = c;
+  return WAIT;
+}
+
+/** LK_SHARED or LK_EXCLUSIVE: the first pass here, the rest (if any) in acquireLoop. */
+function acquire(td: SyncThread, lk: Addr, flags: number, shared: boolean): KGen<number> {
+  const r = shared ? passShared(td, lk, flags) : passExclusive(td, lk, flags);
+  if (r === GOT) {
+    held(td, lk, shared);
+    return finished(0);
+  }
+  if (r === EBUSY) return finished(EBUSY);
+  return acquireLoop(td, lk, flags, shared, r);
+}
+
+function* acquireLoop(td: SyncThread, lk: Addr, flags: number, shared: boolean, first: number): KGen<number> {
   const t0 = sched.nanotime();
   let waited = false;
-  for (;;) {
-    syncPoint();
-    const c = Atomics.load(mem, lk);
-    if (c & LKC_EXCL && mem[lk + HOLDER] === td.h) {
-      if (!(flags & LK_CANRECURSE)) {
-        violation("lockmgr-recursion", `lockmgr: locking against myself (${image.describe(lk)})`);
-        return EBUSY;
-      }
-      if (cas(lk, c, c + 1)) break;
-      continue;
-    }
-    if ((c & LKC_MASK) === 0 && !(c & LKC_EXCL)) {
-      if (cas(lk, c, (c & ~(LKC_EXREQ | LKC_SHREQ)) | LKC_EXCL | 1)) {
-        mem[lk + HOLDER] = td.h;
-        // We cleared the request bits; wake anyone else who asked so they re-post theirs.
-        if (c & (LKC_EXREQ | LKC_SHREQ)) wakeup(lk);
-        break;
-      }
-      continue;
-    }
-    if (flags & LK_NOWAIT) return EBUSY;
-    waited = (yield* waitFor(td, lk, c, LKC_EXREQ)) || waited;
+  for (let r = first; r !== GOT; r = shared ? passShared(td, lk, flags) : passExclusive(td, lk, flags)) {
+    if (r === EBUSY) return EBUSY;
+    if (r === WAIT) waited = (yield* waitFor(td, lk, seen, shared ? LKC_SHREQ : LKC_EXREQ)) || waited;
   }
   if (waited) lockstat_contended(lk, sched.nanotime() - t0);
-  held(td, lk, false);
+  held(td, lk, shared);
   return 0;
 }
 
@@ -191,7 +207,7 @@ function* upgrade(td: SyncThread, lk: Addr, flags: number, excl: boolean): KGen<
     }
     if (c & LKC_UPREQ) {
       release(td, lk);
-      return yield* lockExclusive(td, lk, flags);
+      return yield* acquire(td, lk, flags, false);
     }
     if (!cas(lk, c, (c - 1) | LKC_UPREQ)) continue;
     unheld(td, lk);
@@ -229,24 +245,27 @@ function downgrade(td: SyncThread, lk: Addr): number {
   return 0;
 }
 
-/** lockmgr(lkp, flags): returns 0 or an errno (EBUSY for LK_NOWAIT / LK_EXCLUPGRADE). */
-export function* lockmgr(lk: Addr, flags: number): KGen<number> {
+/**
+ * lockmgr(lkp, flags): returns 0 or an errno (EBUSY for LK_NOWAIT / LK_EXCLUPGRADE). What does
+ * not sleep -- a free lock taken, a release, a downgrade -- returns no generator (seam.ts, DONE).
+ */
+export function lockmgr(lk: Addr, flags: number): KGen<number> {
   const td = curthread();
   switch (flags & LK_TYPE_MASK) {
     case LK_SHARED:
       witness_order(lk, td.held);
-      return yield* lockShared(td, lk, flags);
+      return acquire(td, lk, flags, true);
     case LK_EXCLUSIVE:
       witness_order(lk, td.held);
-      return yield* lockExclusive(td, lk, flags);
+      return acquire(td, lk, flags, false);
     case LK_RELEASE:
-      return release(td, lk);
+      return finished(release(td, lk));
     case LK_UPGRADE:
-      return yield* upgrade(td, lk, flags, false);
+      return upgrade(td, lk, flags, false);
     case LK_EXCLUPGRADE:
-      return yield* upgrade(td, lk, flags, true);
+      return upgrade(td, lk, flags, true);
     case LK_DOWNGRADE:
-      return downgrade(td, lk);
+      return finished(downgrade(td, lk));
   }
   throw new Error(`lockmgr: bad flags ${flags}`);
 }

@@ -20,7 +20,7 @@ import type { Image } from "../shm/image.js";
 import { defineStruct } from "../shm/struct.js";
 import { wmesgId } from "../shm/core.js";
 import type { Addr, Handle } from "../shm/table.js";
-import { curthread, image, mem, SWITCH_YIELD, type KGen } from "./seam.js";
+import { curthread, DONE, image, mem, SWITCH_YIELD, type KGen } from "./seam.js";
 import { PINTERLOCKED, tsleep, tsleep_interlock, wakeup } from "./sleep.js";
 import { lwkt_relalltokens } from "./token.js";
 
@@ -77,18 +77,20 @@ function releaseTokens(): void {
 
 /**
  * A may-block point named `site` (the kernel function that may sleep, or `kmalloc:<type>`). Use
- * as `yield* mayblock("fdcopy")` where the C calls something that can sleep.
+ * as `yield* mayblock("fdcopy")` where the C calls something that can sleep. When it does not
+ * switch it returns no generator (seam.ts, DONE).
  */
-export function* mayblock(site: string): KGen {
+export function mayblock(site: string): KGen {
   const l = myLab();
   if (l !== null && Atomics.load(mem, l.armed) !== 0) {
     const slot = heldHere(l, site);
-    if (slot >= 0) {
-      yield* labHold(l, slot, site);
-      return;
-    }
+    if (slot >= 0) return labHold(l, slot, site);
   }
-  if (blockPoint(releaseTokens)) yield SWITCH_YIELD;
+  return blockPoint(releaseTokens) ? switchOut() : DONE;
+}
+
+function* switchOut(): KGen {
+  yield SWITCH_YIELD;
 }
 
 /** The armed slot for this thread at this site, claimed (ARMED -> HELD); -1 when none. */

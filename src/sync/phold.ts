@@ -5,7 +5,7 @@
  */
 import { syncPoint, violation } from "../shm/hooks.js";
 import type { Addr } from "../shm/table.js";
-import { image, mem, type KGen } from "./seam.js";
+import { DONE, image, mem, type KGen } from "./seam.js";
 import { PINTERLOCKED, tsleep, tsleep_interlock, wakeup } from "./sleep.js";
 
 export const PLOCK_WAITING = 0x40000000;
@@ -33,14 +33,18 @@ export function PRELE(p_lock: Addr): void {
   }
 }
 
-/** PSTALL: wait until at most n holds remain. */
-export function* PSTALL(p_lock: Addr, wmesg: string, n: number): KGen {
-  for (;;) {
-    syncPoint();
-    const o = Atomics.load(mem, p_lock);
-    if ((o & PLOCK_MASK) <= n) return;
+/** PSTALL: wait until at most n holds remain. No generator when there is nothing to wait for (seam.ts, DONE). */
+export function PSTALL(p_lock: Addr, wmesg: string, n: number): KGen {
+  syncPoint();
+  const o = Atomics.load(mem, p_lock);
+  return (o & PLOCK_MASK) <= n ? DONE : stall(p_lock, wmesg, n, o);
+}
+
+function* stall(p_lock: Addr, wmesg: string, n: number, seen: number): KGen {
+  for (let o = seen; (o & PLOCK_MASK) > n; o = Atomics.load(mem, p_lock)) {
     tsleep_interlock(p_lock, 0);
     if (Atomics.compareExchange(mem, p_lock, o, o | PLOCK_WAITING) === o) yield* tsleep(p_lock, PINTERLOCKED, wmesg, 0);
+    syncPoint();
   }
 }
 

@@ -14,6 +14,52 @@ export const SWITCH_YIELD = 3; // lwkt_yield: let other threads of this cpu run
 /** A kernel thread's stack: every function that may block is one of these, called with yield*. */
 export type KGen<T = void> = Generator<number, T, number>;
 
+/*
+ * A primitive that did not block has nothing to yield: it returns an iteration that is already
+ * over instead of a generator, so `yield*` on its fast path makes no generator object and runs
+ * no generator machinery (a generator call costs about ten plain calls, DESIGN.md). The slow
+ * path, which may block, is a generator as before. `yield*` consumes the result on the spot, so
+ * callers see no difference.
+ */
+const DONE_RESULT: IteratorReturnResult<void> = { done: true, value: undefined };
+
+/** An already finished KGen<void>. */
+export const DONE: KGen = {
+  next: () => DONE_RESULT,
+  return: () => DONE_RESULT,
+  throw: (e: unknown) => {
+    throw e;
+  },
+  [Symbol.iterator]() {
+    return this;
+  },
+} as KGen;
+
+/** An already finished KGen that returns `value`: one small object, its own iterator and result. */
+class Finished<T> {
+  // Assigned, not class fields: a class field is a defineProperty per object (see shm/table.ts).
+  declare done: boolean;
+  declare value: T;
+  constructor(value: T) {
+    this.done = true;
+    this.value = value;
+  }
+  next(): this {
+    return this;
+  }
+  return(): this {
+    return this;
+  }
+  throw(e: unknown): never {
+    throw e;
+  }
+  [Symbol.iterator](): this {
+    return this;
+  }
+}
+
+export const finished = <T>(value: T): KGen<T> => new Finished(value) as unknown as KGen<T>;
+
 /** One entry of a thread's LIFO token stack (lwkt_tokref). */
 export interface TokRef {
   tok: Addr;

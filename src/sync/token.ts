@@ -19,25 +19,12 @@ import { syncPoint, violation } from "../shm/hooks.js";
 import type { Addr } from "../shm/table.js";
 import { EV, evLock } from "../shm/trace.js";
 import { lockstat_acquired, lockstat_contended, lockstat_released } from "./lockstat.js";
-import { curthread, image, mem, sched, SWITCH_TOKEN, SWITCH_YIELD, type KGen, type SyncThread, type TokRef } from "./seam.js";
+import { curthread, DONE, image, mem, sched, SWITCH_TOKEN, SWITCH_YIELD, type KGen, type SyncThread, type TokRef } from "./seam.js";
 
 export const TOK_EXCLUSIVE = 0x1;
 export const TOK_EXCLREQ = 0x2;
 export const TOK_INCR = 0x4;
 export const LWKT_MAXTOKENS = 32;
-
-/** A generator that is already finished: the uncontended path costs no generator object. */
-const DONE_RESULT: IteratorReturnResult<void> = { done: true, value: undefined };
-const DONE: KGen = {
-  next: () => DONE_RESULT,
-  return: () => DONE_RESULT,
-  throw: (e: unknown) => {
-    throw e;
-  },
-  [Symbol.iterator]() {
-    return this;
-  },
-} as KGen;
 
 /**
  * Take the word for one reference; true when this thread now holds it. The uncontended case --
