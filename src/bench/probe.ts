@@ -9,7 +9,8 @@
  *                         (compareExchange + store), interleaved batches, the fastest batch's
  *                         ns/op (interference only ever adds time)
  *   baton                 the Atomics.wait/notify ping-pong floor, then the baton hand-off, ns
- *   hash KERNEL MODE SEED a controlled run (mixed, 3 cpus, 300 ops): its event hash and steps
+ *   hash KERNEL MODE SEED [BUG]  a controlled run (mixed, 3 cpus, 300 ops; with BUG, 800 ops and
+ *                         --keep-going): its event hash, steps, verdict and violations
  *
  * It uses only modules and exports every build since d42010b has, so an older checkout can be
  * measured by a newer probe.
@@ -123,10 +124,11 @@ async function baton(): Promise<Record<string, number>> {
   return { floorNs, batonNs: ns };
 }
 
-async function hash(kernel: string, mode: string, seed: number): Promise<Record<string, number | string>> {
+async function hash(kernel: string, mode: string, seed: number, bug?: string): Promise<Record<string, number | string>> {
   const { stress } = await load("src/run/stress.js");
-  const { report } = await stress({ kernel, scenario: "mixed", cpus: 3, ops: 300, mode, seed, chaos: 0, bugs: [], keepGoing: false });
-  return { eventHash: report.eventHash, steps: report.steps, verdict: report.verdict };
+  const ops = bug ? 800 : 300;
+  const { report } = await stress({ kernel, scenario: "mixed", cpus: 3, ops, mode, seed, chaos: 0, bugs: bug ? [bug] : [], keepGoing: !!bug });
+  return { eventHash: report.eventHash, steps: report.steps, verdict: report.verdict, violations: report.violations.length };
 }
 
 async function main(): Promise<void> {
@@ -134,8 +136,8 @@ async function main(): Promise<void> {
   if (what === "forks") out = await forks(rest[0], Number(rest[1] ?? 4));
   else if (what === "token") out = await token();
   else if (what === "baton") out = await baton();
-  else if (what === "hash") out = await hash(rest[0], rest[1], Number(rest[2]));
-  else throw new Error(`probe: unknown measurement ${what} (forks KERNEL SECONDS | token | baton | hash KERNEL MODE SEED)`);
+  else if (what === "hash") out = await hash(rest[0], rest[1], Number(rest[2]), rest[3]);
+  else throw new Error(`probe: unknown measurement ${what} (forks KERNEL SECONDS | token | baton | hash KERNEL MODE SEED [BUG])`);
   console.log(JSON.stringify(out));
 }
 
