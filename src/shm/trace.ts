@@ -3,8 +3,8 @@
  * memory (only this cpu writes it) and handed back when the cpu stops. A violation carries the
  * tail of it, and `--trace` turns it into a Chrome trace-event timeline, one track per cpu.
  * Recorded: system calls, sleeps, wakeups, lock waits and holds (tokens included), violations,
- * thread starts and ends. Token events are the most frequent by far, so they are untimed
- * (evLock): no clock read, and lastEvents() places each between the timed events around it.
+ * thread starts and ends. Lock events are the most frequent by far, so they are untimed (evLock,
+ * evToken): no clock read, and lastEvents() places each between the timed events around it.
  */
 import { slotOf, type Handle } from "./table.js";
 
@@ -81,13 +81,25 @@ export function ev(type: number, a = 0, b = 0): void {
 }
 
 /**
- * A lock event of thread `td`, untimed (no clock read: tokens are taken and dropped all the time)
- * and not mixed into a controlled run's hash: the decisions already fix when it happens, and
- * every hash recorded before tokens were traced stays valid. The thread is named, not taken as
- * the current one: a switch releases and re-takes tokens outside any thread.
+ * A lock event (wait, got, release) of thread `td`, untimed: locks are taken and dropped far more
+ * often than anything else happens, and a clock read costs more than the rest of the event. The
+ * thread is named, not taken as the current one: a switch releases and re-takes tokens outside
+ * any thread. Mixed into a controlled run's hash, as every event of lockmgr locks and mutexes
+ * always was.
  */
 export function evLock(type: number, td: { readonly h: Handle; readonly pid: number }, a: number, b: number): void {
-  put(type | UNTIMED, slotOf(td.h), td.pid, a, b);
+  const tid = slotOf(td.h);
+  onEvent?.(type, tid, a, b);
+  put(type | UNTIMED, tid, td.pid, a, b);
+}
+
+/**
+ * A token's lock event: as evLock, but not mixed into the hash. Tokens were traced only after
+ * controlled runs' hashes had been recorded (reports, replays, tests); the decisions already fix
+ * when each token event happens, so the hash loses nothing and every recorded hash stays valid.
+ */
+export function evToken(type: number, td: { readonly h: Handle; readonly pid: number }, a: number): void {
+  put(type | UNTIMED, slotOf(td.h), td.pid, a, 0);
 }
 
 /** The last `n` events, oldest first; untimed ones spread evenly between their timed neighbours. */

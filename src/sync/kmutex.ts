@@ -5,10 +5,10 @@
  * A NetBSD mutex is held across sleeps (unlike a token), so it makes witness edges.
  */
 import { syncPoint, violation } from "../shm/hooks.js";
-import { ev, EV } from "../shm/trace.js";
+import { EV, evLock } from "../shm/trace.js";
 import type { Addr } from "../shm/table.js";
 import { lockstat_acquired, lockstat_contended, lockstat_released } from "./lockstat.js";
-import { curthread, DONE, image, mem, sched, type KGen, type SyncThread } from "./seam.js";
+import { curthread, DONE, heldIndex, image, mem, sched, type KGen, type SyncThread } from "./seam.js";
 import { PINTERLOCKED, tsleep, tsleep_interlock, wakeup } from "./sleep.js";
 import { witness_order } from "./witness.js";
 
@@ -32,7 +32,7 @@ export function mutex_enter(mtx: Addr): KGen {
 function* contended(td: SyncThread, mtx: Addr): KGen {
   const t0 = sched.nanotime();
   td.waitfor = mtx;
-  ev(EV.LOCK_WAIT, mtx);
+  evLock(EV.LOCK_WAIT, td, mtx, 0);
   for (let spins = 0; Atomics.compareExchange(mem, mtx, 0, td.h) !== 0; spins++) {
     if (spins < SPINS) {
       sched.spinWait();
@@ -49,7 +49,7 @@ function* contended(td: SyncThread, mtx: Addr): KGen {
 }
 
 function entered(td: SyncThread, mtx: Addr): void {
-  ev(EV.LOCK_GOT, mtx);
+  evLock(EV.LOCK_GOT, td, mtx, 0);
   td.held.push({ lock: mtx, kind: "mutex", shared: false, since: lockstat_acquired(mtx) });
 }
 
@@ -67,8 +67,8 @@ export function mutex_exit(mtx: Addr): void {
     violation("mutex-not-owned", `mutex_exit(${image.describe(mtx)}) by a thread that does not own it`);
     return;
   }
-  const i = td.held.findLastIndex((l) => l.lock === mtx);
-  ev(EV.LOCK_REL, mtx);
+  const i = heldIndex(td, mtx);
+  evLock(EV.LOCK_REL, td, mtx, 0);
   lockstat_released(mtx, td.held[i].since);
   td.held.splice(i, 1);
   syncPoint();

@@ -5,11 +5,11 @@
  * they drop their tokens while they wait; a release wakes them all and they race again.
  */
 import { syncPoint, violation } from "../shm/hooks.js";
-import { ev, EV } from "../shm/trace.js";
+import { EV, evLock } from "../shm/trace.js";
 import type { Addr } from "../shm/table.js";
 import { EBUSY } from "./errno.js";
 import { lockstat_acquired, lockstat_contended, lockstat_released } from "./lockstat.js";
-import { curthread, finished, image, mem, sched, type KGen, type SyncThread } from "./seam.js";
+import { curthread, finished, heldIndex, image, mem, sched, type KGen, type SyncThread } from "./seam.js";
 import { PINTERLOCKED, tsleep, tsleep_interlock, wakeup } from "./sleep.js";
 import { witness_order } from "./witness.js";
 
@@ -39,14 +39,14 @@ function cas(lk: Addr, o: number, n: number): boolean {
 
 /** Record the hold for witness, dumps and lockstat. */
 function held(td: SyncThread, lk: Addr, shared: boolean): void {
-  ev(EV.LOCK_GOT, lk, shared ? 1 : 0);
+  evLock(EV.LOCK_GOT, td, lk, shared ? 1 : 0);
   td.held.push({ lock: lk, kind: "lockmgr", shared, since: lockstat_acquired(lk) });
 }
 
 function unheld(td: SyncThread, lk: Addr): boolean {
-  const i = td.held.findLastIndex((l) => l.lock === lk);
+  const i = heldIndex(td, lk);
   if (i < 0) return false;
-  ev(EV.LOCK_REL, lk);
+  evLock(EV.LOCK_REL, td, lk, 0);
   lockstat_released(lk, td.held[i].since);
   td.held.splice(i, 1);
   return true;
@@ -57,7 +57,7 @@ function* waitFor(td: SyncThread, lk: Addr, seen: number, reqbit: number): KGen<
   tsleep_interlock(lk, 0);
   if (!cas(lk, seen, seen | reqbit)) return false; // changed meanwhile: retry at once
   td.waitfor = lk;
-  ev(EV.LOCK_WAIT, lk);
+  evLock(EV.LOCK_WAIT, td, lk, 0);
   yield* tsleep(lk, PINTERLOCKED, "lockmgr", 0);
   td.waitfor = 0;
   return true;

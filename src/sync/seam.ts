@@ -116,3 +116,10 @@ export function installSync(img: Image, s: SchedServices): void {
 }
 
 export const curthread = (): SyncThread => sched.current();
+
+/** Where `lock` is in the thread's held locks (the latest hold), or -1. */
+export function heldIndex(td: SyncThread, lock: Addr): number {
+  const held = td.held;
+  for (let i = held.length - 1; i >= 0; i--) if (held[i].lock === lock) return i;
+  return -1;
+}

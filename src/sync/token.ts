@@ -13,11 +13,11 @@
  *
  * Every hold and wait goes to the cpu's event ring (LOCK_GOT, LOCK_WAIT, LOCK_REL), the switch's
  * releases and re-acquisitions too, so a trace shows who held p_token when. They are the most
- * frequent events there are, so they are recorded without reading the clock (evLock).
+ * frequent events there are, so they are recorded without reading the clock (evToken).
  */
 import { syncPoint, violation } from "../shm/hooks.js";
 import type { Addr } from "../shm/table.js";
-import { EV, evLock } from "../shm/trace.js";
+import { EV, evToken } from "../shm/trace.js";
 import { lockstat_acquired, lockstat_contended, lockstat_released } from "./lockstat.js";
 import { curthread, DONE, image, mem, sched, SWITCH_TOKEN, SWITCH_YIELD, type KGen, type SyncThread, type TokRef } from "./seam.js";
 
@@ -93,7 +93,7 @@ function untake(td: SyncThread, ref: TokRef, traced: boolean): void {
     old = Atomics.and(mem, ref.tok, ~TOK_EXCLUSIVE);
   }
   ref.since = HELD_NOT;
-  if (traced) evLock(EV.LOCK_REL, td, ref.tok, 0);
+  if (traced) evToken(EV.LOCK_REL, td, ref.tok);
   // A contender may have parked its cpu on the word (see the scheduler's token wait): tell it.
   if (old & TOK_EXCLREQ) Atomics.notify(mem, ref.tok);
 }
@@ -128,7 +128,7 @@ function acquire(td: SyncThread, tok: Addr, shared: boolean): KGen {
 /** The word is this thread's: push the reference holding it, count and trace the hold. */
 function took(td: SyncThread, tok: Addr, shared: boolean): KGen {
   td.toks.push(newRef(tok, shared, lockstat_acquired(tok)));
-  evLock(EV.LOCK_GOT, td, tok, 0);
+  evToken(EV.LOCK_GOT, td, tok);
   return DONE;
 }
 
@@ -145,7 +145,7 @@ function acquireNested(td: SyncThread, tok: Addr, shared: boolean): KGen {
   }
   if (trytoken(td, tok, shared)) {
     ref.since = lockstat_acquired(tok);
-    evLock(EV.LOCK_GOT, td, tok, 0);
+    evToken(EV.LOCK_GOT, td, tok);
     return DONE;
   }
   return contended(td, ref);
@@ -157,7 +157,7 @@ function* contended(td: SyncThread, ref: TokRef): KGen {
   Atomics.or(mem, ref.tok, TOK_EXCLREQ);
   const t0 = sched.nanotime();
   td.waitfor = ref.tok;
-  evLock(EV.LOCK_WAIT, td, ref.tok, 0);
+  evToken(EV.LOCK_WAIT, td, ref.tok);
   yield SWITCH_TOKEN; // resumed only once lwkt_getalltokens() took every reference
   td.waitfor = 0;
   lockstat_contended(ref.tok, sched.nanotime() - t0);
@@ -246,7 +246,7 @@ export function lwkt_getalltokens(td: SyncThread): boolean {
     }
     ref.since = lockstat_acquired(ref.tok);
   }
-  for (const ref of td.toks) if (ref.since !== HELD_BELOW) evLock(EV.LOCK_GOT, td, ref.tok, 0);
+  for (const ref of td.toks) if (ref.since !== HELD_BELOW) evToken(EV.LOCK_GOT, td, ref.tok);
   return true;
 }
 
