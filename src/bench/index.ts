@@ -13,7 +13,7 @@
  * The goal (issue 13): an uncontended LWKT token get+release within 2.5x the raw CAS spin lock.
  */
 import { Bench } from "tinybench";
-import { batonHandOff, pingPongFloor } from "./baton.js";
+import { BATCH as HANDOFF_BATCH, batonHandOff, pingPongFloor } from "./baton.js";
 import { median } from "../run/hunt.js";
 import { THREAD } from "../shm/core.js";
 import { Image } from "../shm/image.js";
@@ -215,25 +215,37 @@ export async function measurePrimitives(rounds = ROUNDS): Promise<PrimitiveRow[]
 }
 
 export interface BatonCost {
-  /** Atomics.wait/notify ping-pong floor and baton hand-off, ns per hand-off (medians of the rounds). */
+  /** Ping-pong floor and baton hand-off, ns per hand-off (each round's fastest batch; medians of the rounds). */
   floorNs: number;
   batonNs: number;
+  /** Baton over floor: the median of the rounds' ratios, and their spread. */
   ratio: number;
+  ratioMin: number;
+  ratioMax: number;
   handoffs: number;
 }
 
-/** Rounds of floor and baton side by side; the medians are compared. */
+/**
+ * Rounds of floor and baton side by side, each timed by its fastest batch (baton.ts: a hand-off
+ * is two spinners on two cores, and a shared machine deschedules them); a round's ratio compares
+ * two figures taken moments apart, and the rounds' ratios give the median and the spread.
+ */
 export async function measureBaton(rounds = 3): Promise<BatonCost> {
   const floors: number[] = [];
   const batons: number[] = [];
+  const ratios: number[] = [];
   let handoffs = 0;
   for (let round = 0; round < rounds; round++) {
-    floors.push(await pingPongFloor());
+    const floor = await pingPongFloor(HANDOFF_BATCH);
     const b = await batonHandOff();
+    floors.push(floor);
     batons.push(b.ns);
+    ratios.push(b.ns / floor);
     handoffs = b.handoffs;
   }
-  const floorNs = median(floors)!;
-  const batonNs = median(batons)!;
-  return { floorNs: Math.round(floorNs), batonNs: Math.round(batonNs), ratio: Math.round((batonNs / floorNs) * 100) / 100, handoffs };
+  const r2 = (x: number) => Math.round(x * 100) / 100;
+  return {
+    floorNs: Math.round(median(floors)!), batonNs: Math.round(median(batons)!),
+    ratio: r2(median(ratios)!), ratioMin: r2(Math.min(...ratios)), ratioMax: r2(Math.max(...ratios)), handoffs,
+  };
 }

@@ -118,8 +118,8 @@ function timedNs(batch: () => void): number {
 }
 
 async function baton(): Promise<Record<string, number>> {
-  const { pingPongFloor, batonHandOff } = await load("src/bench/baton.js");
-  const floorNs: number = await pingPongFloor();
+  const { pingPongFloor, batonHandOff, BATCH } = await load("src/bench/baton.js");
+  const floorNs: number = await pingPongFloor(BATCH);
   const { ns } = await batonHandOff();
   return { floorNs, batonNs: ns };
 }

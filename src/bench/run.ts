@@ -228,7 +228,8 @@ export function benchSummary(r: BenchReport): string {
   lines.push(`forkstorm bench${r.quick ? " --quick" : ""}: node ${r.host.node}, ${r.host.cores} cores, load average ${r.host.loadAverage.join(" ")} at the start (a loaded host makes the real figures noisy; the virtual ones are not timed)`);
   lines.push("", "primitives, uncontended (ns/op; x the raw CAS spin lock):");
   table(r.primitives.rows.map((p) => ({ primitive: p.primitive, "ns/op": p.nsPerOp, "x floor": p.xFloor })));
-  lines.push(`baton hand-off ${r.primitives.baton.batonNs} ns = ${r.primitives.baton.ratio}x the ping-pong floor (${r.primitives.baton.floorNs} ns)`);
+  const b = r.primitives.baton;
+  lines.push(`baton hand-off ${b.batonNs} ns = ${b.ratio}x the ping-pong floor (${b.floorNs} ns); rounds ${b.ratioMin}x to ${b.ratioMax}x; goal <= 2x`);
   lines.push("", "real-parallel scaling (free, no chaos, side by side in this run):");
   table(r.scaling.map((s) => ({ kernel: s.kernel, workload: s.workload, cpus: s.cpus, "forks/s": s.forksPerSecond, ratio: s.ratio, "cpu us/fork": s.cpuUsPerFork, "top lock": s.topLock })));
   lines.push("", "virtual time, validated against the real runs:");
