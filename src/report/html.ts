@@ -200,7 +200,7 @@ export async function huntHtml(r: HuntReport, command: string): Promise<string> 
   const reproduce = r.bugs.flatMap((b) => (b.reproduce ?? []).map((c) => `${b.id}: ${c}`));
   const body = [
     `<h1>forkstorm hunt</h1>`,
-    `<p><span class="verdict ${ok ? "ok" : "bad"}">${esc(r.verdict.toUpperCase())}</span> ${esc(Object.entries(cfg).map(([k, v]) => `${k} ${Array.isArray(v) ? v.join(",") : v}`).join(", "))}</p>`,
+    `<p><span class="verdict ${ok ? "ok" : "bad"}">${esc(r.verdict.toUpperCase())}</span> ${esc(Object.entries(cfg).filter(([, v]) => v !== undefined && v !== null).map(([k, v]) => `${k} ${Array.isArray(v) ? v.join(",") : v}`).join(", "))}</p>`,
     `<p>Run it again: <code>${esc(command)}</code></p>`,
     `<h2>Clean baseline</h2>`,
     table(["kernel", "runs", "seconds", "violations"], r.baseline.map((b) => [b.kernel, b.runs, b.seconds, b.violations]), 1),
