@@ -79,7 +79,8 @@ async function lockHistograms(locks: readonly LockStat[], what: string): Promise
 
 async function lockSection(t: LockTable): Promise<string> {
   const what = `${t.kernel} ${t.workload}, ${t.cpus} cpu${t.cpus > 1 ? "s" : ""}, ${t.mode === "virtual" ? "virtual time" : "real parallel"}`;
-  return `<h3>${esc(what)}</h3>${lockTable(t.locks)}${await lockHistograms(t.locks, what)}`;
+  const clock = t.mode === "virtual" ? `<p class="note">Times in virtual nanoseconds (the cpus' clocks).</p>` : "";
+  return `<h3>${esc(what)}</h3>${clock}${lockTable(t.locks)}${await lockHistograms(t.locks, what)}`;
 }
 
 export async function benchHtml(r: BenchReport): Promise<string> {

@@ -25,6 +25,7 @@ import { Inboxes } from "./inbox.js";
 import { collect, programById, resetCollectors } from "./programs.js";
 import { placer } from "./placement.js";
 import { makeStrategy } from "./strategies.js";
+import { virtualNanotime } from "./virtual.js";
 import { imageTables, type MachineSpec } from "./spec.js";
 import type { Strategy } from "./strategy.js";
 import { Thread } from "./thread.js";
@@ -150,7 +151,7 @@ export class Cpu {
         if (cpu.stopped()) throw new MachineStopping();
         cpu.strategy.spinWait();
       },
-      nanotime: () => performance.now() * 1e6,
+      nanotime: virtualNanotime(this.spec, this.image, this.cpuid) ?? (() => performance.now() * 1e6),
       newThreadCpu: placer(this.spec.placement ?? "spread", this.rt.rt_nextcpu, this.spec.cpus, this.cpuid, () => current?.pid ?? 0),
     });
     initSleepQueues();

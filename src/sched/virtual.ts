@@ -30,6 +30,7 @@ import { POINT_FIELD, POINT_SLEEP, POINT_SYNC, type PointKind } from "../shm/hoo
 import type { Addr } from "../shm/table.js";
 import { setAcquireObserver } from "../sync/lockstat.js";
 import type { Chooser } from "./chooser.js";
+import type { MachineSpec } from "./spec.js";
 import { schedstat } from "./schedstat.js";
 
 /** What each thing a cpu executes costs, in nanoseconds of virtual time. */
@@ -100,6 +101,16 @@ export class VirtualClocks {
     for (const c of this.clock) if (c > t) t = c;
     return t;
   }
+}
+
+/**
+ * In a virtual run, a cpu's time is its clock: lockstat's waits and holds are then virtual
+ * nanoseconds, as the throughput is. Null for any other strategy (wall time).
+ */
+export function virtualNanotime(spec: MachineSpec, img: Image, cpuid: number): (() => number) | null {
+  if (spec.strategy.name !== "virtual") return null;
+  const clock = new VirtualClocks(img, spec.cpus).clock;
+  return () => clock[cpuid];
 }
 
 export interface VirtualSummary {
