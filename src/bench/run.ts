@@ -47,7 +47,10 @@ export interface ScalingRow {
   /** Over the same kernel and workload on one cpu. */
   ratio: number;
   syscallsPerSecond: number;
-  /** Process cpu time per fork (every thread, the orchestrator's too): what a fork costs, load or not. */
+  /**
+   * Process cpu time per fork (every thread, the orchestrator's too) between the run's first and
+   * last progress reports (start-up and drain left out): what a fork costs, load or not.
+   */
   cpuUsPerFork: number;
   /** The lock class with the most contentions, and its contended/acquisitions. */
   topLock: string;
@@ -106,11 +109,11 @@ const SWEEP = { quick: [1, 2, 4, 8], full: [1, 2, 4, 8, 16, 32, 64] };
 const TABLE_LOCKS = 8;
 
 /**
- * A virtual run's length, from the calibrated one-cpu throughput: 60 one-cpu fork times, and 4
- * per cpu past 15 cpus, so that init (one fork after another) has started every worker well
- * before the counted second half.
+ * A virtual run's length, from the calibrated one-cpu throughput: `forkTimes` one-cpu fork times
+ * (60; 30 for --quick), and 4 per cpu past that, so that init (one fork after another) has
+ * started every worker well before the counted second half.
  */
-export const virtualSeconds = (cpus: number, oneCpuForksPerSecond: number): number => Math.max(60, 4 * cpus) / oneCpuForksPerSecond;
+export const virtualSeconds = (cpus: number, oneCpuForksPerSecond: number, forkTimes: number): number => Math.max(forkTimes, 4 * cpus) / oneCpuForksPerSecond;
 
 const forks = (r: StressReport): number => r.ops.bySyscall.fork?.ok ?? 0;
 
@@ -119,12 +122,23 @@ function topLock(locks: readonly LockStat[]): { name: string; share: number } {
   return top ? { name: `${top.lock} (${top.contended}/${top.acquisitions} contended)`, share: top.acquisitions ? top.contended / top.acquisitions : 0 } : { name: "-", share: 0 };
 }
 
-async function realRun(kernel: Kernel, workload: string, cpus: number, seconds: number): Promise<{ report: StressReport; cpuUs: number }> {
-  const before = process.cpuUsage();
-  const { report } = await stress({ kernel, scenario: workload, cpus, seconds, mode: "free", seed: 1, chaos: 0, bugs: [], keepGoing: false, lockSites: true });
-  const used = process.cpuUsage(before);
+/**
+ * A real run, and its process cpu time per fork over the run proper: from its first progress
+ * report to its last, so that the workers' start-up and the drain are not charged to the forks.
+ */
+async function realRun(kernel: Kernel, workload: string, cpus: number, seconds: number): Promise<{ report: StressReport; cpuUsPerFork: number }> {
+  const cpuNow = () => {
+    const c = process.cpuUsage();
+    return c.user + c.system;
+  };
+  const marks = [{ cpuUs: cpuNow(), ops: 0 }]; // the whole run, if no progress report comes
+  const onProgress = (p: { ops: number }) => void marks.push({ cpuUs: cpuNow(), ops: p.ops });
+  const { report } = await stress({ kernel, scenario: workload, cpus, seconds, mode: "free", seed: 1, chaos: 0, bugs: [], keepGoing: false, lockSites: true, onProgress });
   if (report.verdict !== "clean") throw new Error(`bench: ${kernel} ${workload} on ${cpus} cpus ended ${report.verdict}`);
-  return { report, cpuUs: used.user + used.system };
+  const forksPerOp = forks(report) / Math.max(1, report.ops.total);
+  const window = marks.length >= 3 ? { from: marks[1], to: marks[marks.length - 1] } : { from: marks[0], to: { cpuUs: cpuNow(), ops: report.ops.total } };
+  const windowForks = Math.max(1, (window.to.ops - window.from.ops) * forksPerOp);
+  return { report, cpuUsPerFork: Math.round((window.to.cpuUs - window.from.cpuUs) / windowForks) };
 }
 
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
@@ -149,15 +163,14 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     for (const cpus of [1, 2])
       for (const kernel of KERNELS) {
         log(`real: ${kernel} ${workload} on ${cpus} cpu${cpus > 1 ? "s" : ""} for ${seconds} s...`);
-        const { report, cpuUs } = await realRun(kernel, workload, cpus, seconds);
-        const f = forks(report);
-        const fps = f / report.elapsedSeconds;
+        const { report, cpuUsPerFork: cpuUs } = await realRun(kernel, workload, cpus, seconds);
+        const fps = forks(report) / report.elapsedSeconds;
         real.set(`${kernel}/${workload}/${cpus}`, fps);
-        if (workload === AFFINE && cpus === 1) cpuUsPerFork.set(kernel, cpuUs / Math.max(1, f));
+        if (workload === AFFINE && cpus === 1) cpuUsPerFork.set(kernel, cpuUs);
         const one = real.get(`${kernel}/${workload}/1`) ?? fps;
         scaling.push({
           kernel, workload, cpus, forksPerSecond: Math.round(fps), ratio: Math.round((fps / one) * 100) / 100, syscallsPerSecond: Math.round(report.ops.total / report.elapsedSeconds),
-          cpuUsPerFork: Math.round(cpuUs / Math.max(1, f)), topLock: topLock(report.lockstat).name, schedstat: report.schedstat ?? null, elapsedSeconds: report.elapsedSeconds,
+          cpuUsPerFork: cpuUs, topLock: topLock(report.lockstat).name, schedstat: report.schedstat ?? null, elapsedSeconds: report.elapsedSeconds,
         });
         if (cpus > 1) lockTables.push({ kernel, workload, cpus, mode: "free", locks: report.lockstat.slice(0, TABLE_LOCKS) });
       }
@@ -182,7 +195,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       for (const cpus of counts) {
         log(`virtual: ${kernel} ${workload} on ${cpus} cpu${cpus > 1 ? "s" : ""}...`);
         const w0 = performance.now();
-        const report = await virtualRun({ kernel, scenario: workload, cpus, seconds: virtualSeconds(cpus, fittedForksPerSecond) }, cost, true);
+        const report = await virtualRun({ kernel, scenario: workload, cpus, seconds: virtualSeconds(cpus, fittedForksPerSecond, quick ? 30 : 60) }, cost, true);
         const fps = virtualForksPerSecond(report);
         if (cpus === 1) one = fps;
         const top = topLock(report.lockstat);
