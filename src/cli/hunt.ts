@@ -10,7 +10,7 @@ import { describeWriteFailure, writeJsonOrSave, writeTextOrSave } from "../repor
 import { hunt, HUNT_DEPTH, huntSummary } from "../run/hunt.js";
 import { MAX_DEPTH } from "../sched/pct.js";
 import { SEED_MAX } from "../sched/strategy.js";
-import { DEFAULT_CHAOS } from "./stress.js";
+import { DEFAULT_CHAOS, warnIfOversubscribed } from "./stress.js";
 import { command, flag, int, num, oneOf, outputFile, texts, type Option } from "./options.js";
 import { EXIT } from "./exit.js";
 import { writeJunit } from "./files.js";
@@ -50,6 +50,7 @@ ends the hunt within it; --shard K/N runs every N-th of them, the same under pct
   },
   async run(v, _pos, ctx) {
     if (v.chaos !== undefined && v.mode !== "free") throw new UsageError(`--chaos applies to free mode only: ${v.mode} mode decides every interleaving itself`);
+    warnIfOversubscribed(v.cpus, v.mode, ctx);
     const out = await hunt(
       resolveHuntOptions({
         kernel: v.kernel,

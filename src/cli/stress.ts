@@ -2,6 +2,7 @@
  * `forkstorm stress`: its options, and the run as the command line shows it (progress on
  * stderr, the summary or the JSON report on stdout).
  */
+import { availableParallelism } from "node:os";
 import { findScenario, SCENARIOS } from "../../stress/scenarios/index.js";
 import { UsageError } from "../kern/kernel.js";
 import { describeWriteFailure } from "../report/report.js";
@@ -16,9 +17,17 @@ import { EXIT } from "./exit.js";
 import { writeJunit } from "./files.js";
 import { command, flag, hidden, int, num, oneOf, outputFile, text, texts } from "./options.js";
 import { progressReporter } from "./progress.js";
+import type { CommandContext } from "./options.js";
 
 /** The library's defaults are the command line's. */
 export const DEFAULT_CHAOS = STRESS_DEFAULTS.chaos;
+
+/** More simulated cpus than cores is allowed, but the user should know what it costs. */
+export function warnIfOversubscribed(cpus: number, mode: string, ctx: CommandContext): void {
+  const cores = availableParallelism();
+  if (cpus <= cores) return;
+  ctx.say(`warning: ${cpus} cpus on ${cores} cores: the workers take turns on the cores${mode === "free" ? ", so fewer of them truly race" : ""}, and starting them takes a while (the run's clock starts once they are up)`);
+}
 
 export const stressCommand = command({
   name: "stress",
@@ -81,6 +90,7 @@ run one cpu at a time, reproducibly: with --ops N a run is a function of its see
     findScenario(opts.kernel, opts.scenario); // bad names are told before the seed line
     checkBugs(opts.kernel, opts.bugs);
     if (opts.mutant !== undefined) resolveMutant(opts.kernel, opts.mutant);
+    warnIfOversubscribed(v.cpus, v.mode, ctx);
     if (!v.json) ctx.say(`seed ${seed}`);
     const progress = v.json ? null : progressReporter(v.ops ?? seconds!, v.ops !== undefined ? "ops" : "s");
     try {

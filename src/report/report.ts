@@ -174,5 +174,5 @@ export function mergeLocks(results: readonly CpuResult[]): { lockstat: LockStat[
 export function mergeViolations(results: readonly CpuResult[], extra: readonly ViolationRecord[] = []): ViolationRecord[] {
   const all = [...results.flatMap((r) => r.violations), ...extra].sort((a, b) => a.atSeconds - b.atSeconds);
   const tails = results.map((r) => ({ cpu: r.cpu, events: r.events.slice(-16) }));
-  return all.map((v) => ({ ...v, events: [...(v.cpu >= 0 ? [{ cpu: v.cpu, events: v.events }] : []), ...tails.filter((t) => t.cpu !== v.cpu)] }));
+  return all.map((v) => ({ ...v, atSeconds: Math.round(v.atSeconds * 1000) / 1000, events: [...(v.cpu >= 0 ? [{ cpu: v.cpu, events: v.events }] : []), ...tails.filter((t) => t.cpu !== v.cpu)] }));
 }

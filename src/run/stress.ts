@@ -154,14 +154,18 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
   let pctStepsAtEnd = 0;
   let virtualAtEnd: VirtualSummary | undefined;
 
-  const t0 = performance.now();
+  // The run's clock starts when every cpu is up: starting 64 workers must not eat a --seconds run.
+  let t0 = performance.now();
   const elapsed = () => (performance.now() - t0) / 1000;
+  let cpusUpAfter = 0;
   let verdict: Verdict = "clean";
   let error: string | undefined;
   const extra: ViolationRecord[] = [];
   let results: CpuResult[] = [];
   try {
     await m.start();
+    t0 = performance.now();
+    cpusUpAfter = (Date.now() - m.epochMs()) / 1000;
     verdict = await watch(m, model, o, elapsed, extra);
     if (verdict === "clean" || (verdict === "violation" && o.keepGoing)) {
       const drained = await drain(m, o, bootThreads);
@@ -187,7 +191,7 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
       error ??= stopped.crash.stack ?? String(stopped.crash);
     }
   }
-  const violations = mergeViolations(results, extra);
+  const violations = mergeViolations(sinceCpusUp(results, cpusUpAfter), extra);
   if (verdict === "clean" && violations.length) verdict = "violation";
   const report: StressReport = {
     schema: 1,
@@ -229,6 +233,11 @@ const VIRTUAL_SECONDS = 0.05;
 function costOf(o: StressOptions): CostModel {
   if (!o.cost) throw new UsageError("virtual mode needs a cost model (forkstorm bench calibrates one)");
   return o.cost;
+}
+
+/** The cpus time their violations from the machine's epoch; the report, from when the cpus were up. */
+function sinceCpusUp(results: CpuResult[], cpusUpAfter: number): CpuResult[] {
+  return results.map((r) => ({ ...r, violations: r.violations.map((v) => ({ ...v, atSeconds: Math.max(0, v.atSeconds - cpusUpAfter) })) }));
 }
 
 function strategyOf(o: StressOptions): MachineSpec["strategy"] {

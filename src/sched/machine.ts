@@ -6,6 +6,7 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
+import { UsageError } from "../errors.js";
 import { RTCTL, TDF_DESCHED, TDF_EXITING, TF_CALL, TF_DONE, TF_IDLE, THREAD } from "../shm/core.js";
 import { installSync } from "../sync/seam.js";
 import { initSleepQueues, wakeup } from "../sync/sleep.js";
@@ -23,6 +24,9 @@ export const PACKAGE_ROOT = (() => {
   const here = dirname(fileURLToPath(import.meta.url));
   return here.includes(`${join("dist", "src")}`) ? join(here, "..", "..", "..") : join(here, "..", "..");
 })();
+
+/** Simulated cpus a machine can have (one worker thread each). */
+export const MAX_CPUS = 64;
 
 const WORKER = join(PACKAGE_ROOT, "dist", "workers", "cpu.js");
 
@@ -69,7 +73,8 @@ export class Machine {
     pool: CpuPool | null = null,
   ) {
     this.sharedPool = pool;
-    if (!Number.isInteger(spec.cpus) || spec.cpus < 1 || spec.cpus > 64) throw new Error(`cpus must be 1..64, got ${spec.cpus}`);
+    // A replayed report's configuration reaches here unchecked: a bad one is the user's input.
+    if (!Number.isInteger(spec.cpus) || spec.cpus < 1 || spec.cpus > MAX_CPUS) throw new UsageError(`cpus must be an integer from 1 to ${MAX_CPUS}, got ${JSON.stringify(spec.cpus)}`);
     this.image = Image.create(imageTables(spec));
     this.inbox = new Inboxes(this.image, spec.maxThreads);
     const rt = this.image.table(RTCTL);
@@ -109,7 +114,8 @@ export class Machine {
     initSleepQueues();
   }
 
-  private epochMs(): number {
+  /** Wall time (ms) of the machine's tick 0: the cpus time what they record from it. */
+  epochMs(): number {
     return this.word("rt_epoch_hi") * 2 ** 31 + this.word("rt_epoch_lo");
   }
 
