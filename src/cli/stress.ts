@@ -7,7 +7,7 @@ import { findScenario, SCENARIOS } from "../../stress/scenarios/index.js";
 import { UsageError } from "../kern/kernel.js";
 import { describeWriteFailure } from "../report/report.js";
 import { stressSummary } from "../report/summary.js";
-import { checkBugs, stress } from "../run/stress.js";
+import { checkBugs, DEFAULT_WATCHDOG_SECONDS, stress } from "../run/stress.js";
 import { MODES, STRESS_DEFAULTS } from "../api/options.js";
 import { resolveMutant } from "../sites/mutant.js";
 import { MAX_DEPTH } from "../sched/pct.js";
@@ -54,7 +54,7 @@ run one cpu at a time, reproducibly: with --ops N a run is a function of its see
     json: flag("print the JSON report on stdout instead of the human summary"),
     depth: int("D", "pct: the bug depth d (d-1 priority change points)", 1, MAX_DEPTH, 3),
     "step-bound": int("K", "pct: the steps change points are drawn from", 1, 1e9, 20000),
-    watchdog: num("S", "seconds without a completed system call before the run is called hung", 0.5, 3600, 10),
+    watchdog: num("S", "seconds without a completed system call before the run is called hung", 0.5, 3600, DEFAULT_WATCHDOG_SECONDS),
     "plant-crash": hidden(int("N", "harness self-test: cpu 0 throws after N system calls", 1, 1e9)),
   },
   async run(v, _pos, ctx) {

@@ -18,7 +18,7 @@
  */
 import { TDF_DESCHED, THREAD, wmesgId } from "../shm/core.js";
 import type { Image } from "../shm/image.js";
-import { NULL, type Handle } from "../shm/table.js";
+import { NULL, slotOf, type Handle } from "../shm/table.js";
 import type { AuditFinding } from "../kern/kernel.js";
 import { KGLOBALS, P_PPWAIT, PROC as DF_PROC } from "../kern/dragonfly/structs.js";
 import { CALL_NAMES as DF_CALLS } from "../kern/dragonfly/calls.js";
@@ -26,8 +26,8 @@ import { PL_PPWAIT, PROC as NB_PROC, UIDINFO } from "../kern/netbsd/structs.js";
 import { CALL_NAMES as NB_CALLS } from "../kern/netbsd/calls.js";
 import type { FieldWidths, StructDecl } from "../shm/struct.js";
 
-/** Threads descheduled in a sleep, with their process and current system call number (or -1). */
-function sleepers(img: Image): { td: Handle; proc: Handle; wchan: number; wmesg: number; syscall: number }[] {
+/** Threads descheduled in a sleep, with their cpu, process and current system call number (or -1). */
+function sleepers(img: Image): { td: Handle; cpu: number; proc: Handle; wchan: number; wmesg: number; syscall: number }[] {
   const threads = img.table(THREAD);
   const out = [];
   for (let s = 0; s < threads.capacity; s++) {
@@ -35,9 +35,14 @@ function sleepers(img: Image): { td: Handle; proc: Handle; wchan: number; wmesg:
     if (td === NULL) continue;
     const v = threads.view(td);
     if (!(v.td_flags & TDF_DESCHED) || v.td_wchan === 0) continue;
-    out.push({ td, proc: v.td_proc, wchan: v.td_wchan, wmesg: v.td_wmesg, syscall: v.td_syscall - 1 });
+    out.push({ td, cpu: v.td_gd, proc: v.td_proc, wchan: v.td_wchan, wmesg: v.td_wmesg, syscall: v.td_syscall - 1 });
   }
   return out;
+}
+
+/** Where a finding about a sleeper points: its cpu, thread (slot), process and call. */
+function threadOf(s: { td: Handle; cpu: number }, pid: number, syscall: string): NonNullable<AuditFinding["thread"]> {
+  return { cpu: s.cpu, tid: slotOf(s.td), pid, syscall };
 }
 
 /** Does some child of `parent` still carry `flag` in `field`? (Walks at most the table's size.) */
@@ -71,7 +76,8 @@ export function dragonflyLiveLaws(img: Image): AuditFinding[] {
       if (s.wmesg !== PPWAIT || !procs.valid(s.proc) || s.wchan !== procs.view(s.proc).ptr()) continue;
       if (childHas(img, DF_PROC, s.proc, "p_flags", P_PPWAIT)) continue;
       const pid = procs.view(s.proc).p_pid;
-      out.push({ law: "vfork-lost-wakeup", message: `pid ${pid} sleeps in ${DF_CALLS[s.syscall] ?? "vfork"}'s P_PPWAIT wait, but no child of it has P_PPWAIT any more: its wakeup was lost` });
+      const syscall = DF_CALLS[s.syscall] ?? "vfork";
+      out.push({ law: "vfork-lost-wakeup", message: `pid ${pid} sleeps in ${syscall}'s P_PPWAIT wait, but no child of it has P_PPWAIT any more: its wakeup was lost`, thread: threadOf(s, pid, syscall) });
     }
     const g = img.table(KGLOBALS);
     const nprocs = g.view(g.handleAt(0)).nprocs;
@@ -125,7 +131,7 @@ export function netbsdLiveLaws(img: Image): AuditFinding[] {
       if (!NB_VFORKS.has(s.syscall) || !procs.valid(s.proc) || s.wchan !== procs.view(s.proc).ptr("p_waitcv")) continue;
       if (childHas(img, NB_PROC, s.proc, "p_lflag", PL_PPWAIT)) continue;
       const pid = procs.view(s.proc).p_pid;
-      out.push({ law: "vfork-lost-wakeup", message: `pid ${pid} sleeps on its p_waitcv in ${NB_CALLS[s.syscall]}, but no child of it has PL_PPWAIT any more: its wakeup was lost` });
+      out.push({ law: "vfork-lost-wakeup", message: `pid ${pid} sleeps on its p_waitcv in ${NB_CALLS[s.syscall]}, but no child of it has PL_PPWAIT any more: its wakeup was lost`, thread: threadOf(s, pid, NB_CALLS[s.syscall]) });
     }
     out.push(...uidLeaks(img));
     return out;

@@ -61,6 +61,8 @@ export interface PsEntry {
 export interface AuditFinding {
   law: string;
   message: string;
+  /** The thread the law is about, when it is about one (a live law's sleeper): where to look. */
+  thread?: { cpu: number; tid: number; pid: number; syscall: string };
 }
 
 export interface KernelModel {

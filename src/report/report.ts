@@ -16,7 +16,21 @@ import type { CoverageReport } from "../sites/coverage.js";
 
 export const VERSION: string = (JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string }).version;
 
+/** "violation" wins over "hang": a run that broke laws and then hung reports both, as a violation. */
 export type Verdict = "clean" | "violation" | "hang" | "error" | "interrupted";
+
+/**
+ * How a hang was seen. quiescent: nothing runnable and no timed sleep pending -- nothing can ever
+ * run again (found at once, not after a timeout); watchdog: no system call completed for the
+ * watchdog's time; drain-timeout: the end-of-run drain did not finish in its time.
+ */
+export interface HangCause {
+  cause: "quiescent" | "watchdog" | "drain-timeout";
+  /** While the workload ran, or in the end-of-run drain (programs told to exit, init reaping). */
+  during: "run" | "drain";
+  /** Seconds into that phase when the hang was called. */
+  afterSeconds: number;
+}
 
 export interface StressConfig {
   kernel: string;
@@ -31,6 +45,8 @@ export interface StressConfig {
   /** A mutant's run (forkstorm mutate): `KEY:OPERATOR` of the interlock site forgotten. */
   mutant?: string;
   keepGoing: boolean;
+  /** Seconds without a completed system call before a run is called hung (absent in reports before it was kept). */
+  watchdogSeconds?: number;
   /** pct only */
   depth?: number;
   stepBound?: number;
@@ -57,7 +73,7 @@ export interface StressReport {
   /** Controlled modes: the decisions taken, run-length encoded [cpu, count, ...] (null if too long). */
   schedule?: number[] | null;
   violations: ViolationRecord[];
-  hang: null | { threads: ThreadDump[] };
+  hang: null | (HangCause & { threads: ThreadDump[] });
   lockstat: LockStat[];
   witness: { cycle: string[] }[];
   /** Virtual mode: the run's virtual length, each cpu's clock, what was charged. */
@@ -167,6 +183,15 @@ export function mergeLocks(results: readonly CpuResult[]): { lockstat: LockStat[
   return { lockstat: mergeLockstat(results.map((r) => r.lockstat)), witness: cyclesIn(results.map((r) => r.witness)) };
 }
 
+/** Every cpu's threads, each waiting thread naming the threads (on any cpu) that hold what it waits for. */
+export function mergeThreads(results: readonly CpuResult[]): ThreadDump[] {
+  const threads = results.flatMap((r) => r.threads);
+  return threads.map((t) => ({
+    ...t,
+    waitsForHolders: t.waitsFor === null ? [] : threads.filter((o) => o !== t && o.holds.includes(t.waitsFor!)).map((o) => ({ cpu: o.cpu, tid: o.tid, pid: o.pid })),
+  }));
+}
+
 /**
  * Violations in time order, each with the last events of every cpu: its own cpu's as they were
  * when it broke the law, the others' as they were when the run stopped.
@@ -174,5 +199,7 @@ export function mergeLocks(results: readonly CpuResult[]): { lockstat: LockStat[
 export function mergeViolations(results: readonly CpuResult[], extra: readonly ViolationRecord[] = []): ViolationRecord[] {
   const all = [...results.flatMap((r) => r.violations), ...extra].sort((a, b) => a.atSeconds - b.atSeconds);
   const tails = results.map((r) => ({ cpu: r.cpu, events: r.events.slice(-16) }));
-  return all.map((v) => ({ ...v, atSeconds: Math.round(v.atSeconds * 1000) / 1000, events: [...(v.cpu >= 0 ? [{ cpu: v.cpu, events: v.events }] : []), ...tails.filter((t) => t.cpu !== v.cpu)] }));
+  // A live law's violation has no events of its own: its cpu's are the tail, as for the others.
+  const own = (v: ViolationRecord) => (v.cpu < 0 ? [] : [{ cpu: v.cpu, events: v.events.length ? v.events : (tails.find((t) => t.cpu === v.cpu)?.events ?? []) }]);
+  return all.map((v) => ({ ...v, atSeconds: Math.round(v.atSeconds * 1000) / 1000, events: [...own(v), ...tails.filter((t) => t.cpu !== v.cpu)] }));
 }

@@ -3,6 +3,7 @@
  * the busiest system calls and the most contended locks.
  */
 import { coverageLine } from "../sites/coverage.js";
+import type { ThreadDump } from "../sched/cpu.js";
 import type { StressReport, WriteFailure } from "./report.js";
 
 /** The files the run wrote, for the summary to say where they are. */
@@ -26,8 +27,8 @@ export function stressSummary(r: StressReport, files: SummaryFiles = {}): string
   }
   if (r.violations.length > 10) lines.push(`  ... and ${r.violations.length - 10} more`);
   if (r.hang) {
-    lines.push(`  hang: no system call completed for the watchdog's time; threads:`);
-    for (const t of r.hang.threads) lines.push(`    cpu ${t.cpu} tid ${t.tid} pid ${t.pid} ${t.syscall || t.program} ${t.state}${t.wchan ? ` on ${t.wchan}` : ""}${t.holds.length ? ` holds ${t.holds.join(",")}` : ""}${t.waitsFor ? ` waits for ${t.waitsFor}` : ""}`);
+    lines.push(`  hang: ${hangCause(r)}; threads (ddb ps + show locks):`);
+    for (const t of r.hang.threads) lines.push(...threadLines(t));
   }
   if (r.error) lines.push(`  internal error: ${r.error.split("\n")[0]}`);
   const calls = Object.entries(r.ops.bySyscall).sort((a, b) => b[1].calls - a[1].calls);
@@ -47,6 +48,33 @@ export function stressSummary(r: StressReport, files: SummaryFiles = {}): string
   lines.push(coverageLine(r.coverage));
   lines.push(...whereWritten(files));
   return lines.join("\n");
+}
+
+function hangCause(r: StressReport): string {
+  const h = r.hang!;
+  const when = `${h.afterSeconds.toFixed(2)} s into the ${h.during === "run" ? "run" : "end-of-run drain"}`;
+  switch (h.cause) {
+    case "quiescent":
+      return `nothing can run any more -- every thread asleep, no timed sleep pending (seen ${when})`;
+    case "watchdog":
+      return `no system call completed for ${r.config.watchdogSeconds !== undefined ? `${r.config.watchdogSeconds} s, ` : ""}the watchdog's time (called ${when})`;
+    case "drain-timeout":
+      return `the end-of-run drain (programs exiting, init reaping) did not finish (called ${when})`;
+  }
+}
+
+/** A thread of a hang dump: who, where it sleeps, what it holds, what it waits for and who holds that. */
+function threadLines(t: ThreadDump): string[] {
+  const lines = [`    cpu ${t.cpu} tid ${t.tid} pid ${t.pid} ${t.syscall || t.program} ${t.state}${t.wchan ? ` on ${t.wchan}` : ""}`];
+  const frame = t.stack.split("\n").find((f) => !f.includes("src/sync/"));
+  if (frame) lines.push(`      in ${frame}`);
+  if (t.holds.length) lines.push(`      holds ${t.holds.join(", ")}`);
+  if (t.tokens.length) lines.push(`      tokens ${t.tokens.join(", ")} (re-taken before it runs)`);
+  if (t.waitsFor) {
+    const by = t.waitsForHolders.map((o) => `tid ${o.tid} (pid ${o.pid}, cpu ${o.cpu})`).join(", ");
+    lines.push(`      waits for ${t.waitsFor}${by ? `, held by ${by}` : ""}`);
+  }
+  return lines;
 }
 
 function whereWritten(f: SummaryFiles): string[] {

@@ -7,9 +7,9 @@
 import { resolve } from "node:path";
 import { Mutex } from "async-mutex";
 import { CATALOG } from "../bugs/catalog.js";
-import { UsageError, type KernelModel, type Limits } from "../kern/kernel.js";
+import { UsageError, type AuditFinding, type KernelModel, type Limits } from "../kern/kernel.js";
 import { loadKernel } from "../kern/registry.js";
-import type { CpuResult, ViolationRecord } from "../sched/cpu.js";
+import type { CpuResult, ThreadDump, ViolationRecord } from "../sched/cpu.js";
 import { Machine, PACKAGE_ROOT, type CpuPool } from "../sched/machine.js";
 import { PctChooser } from "../sched/pct.js";
 import { mergeSchedstat, type SchedStat } from "../sched/schedstat.js";
@@ -19,7 +19,7 @@ import type { MachineSpec } from "../sched/spec.js";
 import { chromeTrace } from "../report/trace.js";
 import { stressCommand } from "../report/command.js";
 import { stressHtml, timelineOf } from "../report/html.js";
-import { checkOutputPath, mergeLocks, mergeSyscalls, mergeViolations, VERSION, writeJsonOrSave, writeTextOrSave, type StressConfig, type StressReport, type Verdict, type WriteFailure } from "../report/report.js";
+import { checkOutputPath, mergeLocks, mergeThreads, mergeSyscalls, mergeViolations, VERSION, writeJsonOrSave, writeTextOrSave, type HangCause, type StressConfig, type StressReport, type Verdict, type WriteFailure } from "../report/report.js";
 import { coverageOf } from "../sites/coverage.js";
 import { resolveMutant } from "../sites/mutant.js";
 import { manifest } from "../sites/manifest.js";
@@ -46,7 +46,7 @@ export interface StressOptions {
   schedule?: number[];
   bugs: string[];
   keepGoing: boolean;
-  /** Seconds without a completed system call before the run is called hung. */
+  /** Seconds without a completed system call before the run is called hung; default DEFAULT_WATCHDOG_SECONDS. */
   watchdogSeconds?: number;
   report?: string;
   trace?: string;
@@ -75,6 +75,7 @@ export interface StressOutcome {
 
 const VERDICT_EXIT: Record<Verdict, number> = { clean: 0, violation: 1, hang: 3, error: 4, interrupted: 130 };
 const DRAIN_SECONDS = 20;
+export const DEFAULT_WATCHDOG_SECONDS = 10;
 const TICK_MS = 50;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -144,6 +145,7 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     bugs: o.bugs,
     ...(o.mutant !== undefined ? { mutant: o.mutant } : {}),
     keepGoing: o.keepGoing,
+    watchdogSeconds: o.watchdogSeconds ?? DEFAULT_WATCHDOG_SECONDS,
     ...(o.ops !== undefined ? { ops: o.ops } : { seconds: o.seconds ?? 10 }),
     ...(o.mode === "pct" ? { depth: o.depth ?? 3, stepBound: o.stepBound ?? 20000 } : {}),
     ...(o.mode === "virtual" ? { cost: costOf(o) } : {}),
@@ -159,6 +161,7 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
   const elapsed = () => (performance.now() - t0) / 1000;
   let cpusUpAfter = 0;
   let verdict: Verdict = "clean";
+  let hang: HangCause | null = null;
   let error: string | undefined;
   const extra: ViolationRecord[] = [];
   let results: CpuResult[] = [];
@@ -166,15 +169,15 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     await m.start();
     t0 = performance.now();
     cpusUpAfter = (Date.now() - m.epochMs()) / 1000;
-    verdict = await watch(m, model, o, elapsed, extra);
-    if (verdict === "clean" || (verdict === "violation" && o.keepGoing)) {
-      const drained = await drain(m, o, bootThreads);
-      if (!drained) {
-        verdict = "hang";
-        if (controlled) extra.push(...liveNow(model, m, elapsed()));
-      }
-      else extra.push(...audits(m, model, baseline, elapsed(), m.steps()));
+    const ending = await watch(m, model, o, elapsed, extra);
+    if (typeof ending === "object") hang = ending;
+    else verdict = ending;
+    if (!hang && (verdict === "clean" || (verdict === "violation" && o.keepGoing))) {
+      hang = await drain(m, o, bootThreads);
+      if (!hang) extra.push(...audits(m, model, baseline, elapsed(), m.steps()));
     }
+    // Once nothing can run (and in controlled modes at any hang) the live laws' findings are final (see LiveLaws).
+    if (hang && (controlled || hang.cause === "quiescent")) extra.push(...liveNow(model, m, elapsed()));
     hashAtEnd = m.eventHash();
     stepsAtEnd = m.steps();
     choicesAtEnd = m.choices();
@@ -191,8 +194,10 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
       error ??= stopped.crash.stack ?? String(stopped.crash);
     }
   }
-  const violations = mergeViolations(sinceCpusUp(results, cpusUpAfter), extra);
-  if (verdict === "clean" && violations.length) verdict = "violation";
+  const threads = mergeThreads(results);
+  const violations = withSleepStacks(mergeViolations(sinceCpusUp(results, cpusUpAfter), extra), threads);
+  // What broke comes first: a hang after violations (--keep-going) is reported, the verdict is the violations'.
+  if (verdict === "clean" || verdict === "violation") verdict = violations.length ? "violation" : hang ? "hang" : "clean";
   const report: StressReport = {
     schema: 1,
     tool: "forkstorm",
@@ -209,7 +214,7 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     ...(controlled ? { schedule: scheduleOf(results) } : {}),
     ...(virtualAtEnd ? { virtual: virtualAtEnd } : {}),
     violations,
-    hang: verdict === "hang" ? { threads: results.flatMap((r) => r.threads) } : null,
+    hang: hang && verdict !== "interrupted" && verdict !== "error" ? { ...hang, threads } : null,
     ...mergeLocks(results),
     ...(controlled ? {} : { schedstat: mergeSchedstat(results.map((r) => r.extras.schedstat as SchedStat)) }),
     coverage: coverageOf(o.kernel, results, manifest(PACKAGE_ROOT)),
@@ -233,6 +238,11 @@ const VIRTUAL_SECONDS = 0.05;
 function costOf(o: StressOptions): CostModel {
   if (!o.cost) throw new UsageError("virtual mode needs a cost model (forkstorm bench calibrates one)");
   return o.cost;
+}
+
+/** A live law's finding names its thread; the stack is the one that thread went to sleep with, if it still sleeps. */
+function withSleepStacks(violations: ViolationRecord[], threads: readonly ThreadDump[]): ViolationRecord[] {
+  return violations.map((v) => (v.stack || v.tid < 0 ? v : { ...v, stack: threads.find((t) => t.tid === v.tid && t.pid === v.pid)?.stack ?? "" }));
 }
 
 /** The cpus time their violations from the machine's epoch; the report, from when the cpus were up. */
@@ -276,9 +286,9 @@ function scheduleOf(results: readonly CpuResult[]): number[] | null {
   return out.length <= 400_000 ? out : null;
 }
 
-/** Run until the length is reached, a violation stops the machine, the watchdog fires or ^C. */
-async function watch(m: Machine, model: KernelModel, o: StressOptions, elapsed: () => number, found: ViolationRecord[]): Promise<Verdict> {
-  const watchdog = o.watchdogSeconds ?? 10;
+/** Run until the length is reached, a violation stops the machine, a hang is seen (which kind) or ^C. */
+async function watch(m: Machine, model: KernelModel, o: StressOptions, elapsed: () => number, found: ViolationRecord[]): Promise<Verdict | HangCause> {
+  const watchdog = o.watchdogSeconds ?? DEFAULT_WATCHDOG_SECONDS;
   const live = new LiveLaws(model, m);
   let lastOps = -1;
   let lastMove = elapsed();
@@ -305,12 +315,9 @@ async function watch(m: Machine, model: KernelModel, o: StressOptions, elapsed: 
     if (ops !== lastOps) {
       lastOps = ops;
       lastMove = t;
-    } else if (t - lastMove > watchdog) return "hang";
+    } else if (t - lastMove > watchdog) return { cause: "watchdog", during: "run", afterSeconds: round3(t) };
     // Every thread asleep and no timed sleep pending: nothing can ever run again.
-    if (!m.draining() && m.runnable() === 0 && m.timed() === 0 && (await m.quiesce(20)) && !m.draining()) {
-      if (o.mode !== "free") found.push(...liveNow(model, m, elapsed()));
-      return "hang";
-    }
+    if (!m.draining() && m.runnable() === 0 && m.timed() === 0 && (await m.quiesce(20)) && !m.draining()) return { cause: "quiescent", during: "run", afterSeconds: round3(elapsed()) };
     // Virtual mode: the run's length is virtual time, and the cpus drain once they reach it.
     if (o.ops !== undefined || o.mode === "virtual" ? m.draining() : t >= (o.seconds ?? 10)) return m.violations() ? "violation" : "clean";
   }
@@ -348,7 +355,7 @@ class LiveLaws {
       this.streak.set(k, n);
       if (n >= LIVE_PERSIST && !this.reported.has(k)) {
         this.reported.add(k);
-        out.push({ law: f.law, message: `${f.message} (seen for ${((LIVE_PERSIST - 1) * LIVE_SAMPLE_MS) / 1000} s)`, cpu: -1, tid: -1, pid: 0, syscall: "", atSeconds: t, step: this.m.steps(), stack: "", events: [] });
+        out.push(liveViolation(f, `seen for ${((LIVE_PERSIST - 1) * LIVE_SAMPLE_MS) / 1000} s`, t, this.m.steps()));
       }
     }
     return out;
@@ -357,27 +364,39 @@ class LiveLaws {
 
 /** Controlled modes, once nothing can run: the live laws' findings are final. */
 function liveNow(model: KernelModel, m: Machine, at: number): ViolationRecord[] {
-  return (model.liveLaws?.(m.image) ?? []).map((f) => ({ law: f.law, message: `${f.message} (nothing can run any more)`, cpu: -1, tid: -1, pid: 0, syscall: "", atSeconds: at, step: m.steps(), stack: "", events: [] }));
+  return (model.liveLaws?.(m.image) ?? []).map((f) => liveViolation(f, "nothing can run any more", at, m.steps()));
 }
 
-/** End of run: programs exit, init reaps; done when only the threads boot made are left and all is quiet. */
-async function drain(m: Machine, o: StressOptions, bootThreads: number): Promise<boolean> {
+/** A live law's finding as a violation, located at the thread it is about (its stack comes from the final dump). */
+function liveViolation(f: AuditFinding, why: string, at: number, step: number): ViolationRecord {
+  const where = f.thread ?? { cpu: -1, tid: -1, pid: 0, syscall: "" };
+  return { law: f.law, message: `${f.message} (${why})`, ...where, atSeconds: at, step, stack: "", events: [] };
+}
+
+/**
+ * End of run: programs exit, init reaps; done (null) when only the threads boot made are left and
+ * all is quiet, else the kind of hang that kept it from finishing.
+ */
+async function drain(m: Machine, o: StressOptions, bootThreads: number): Promise<HangCause | null> {
   m.drain();
-  const end = Date.now() + DRAIN_SECONDS * 1000;
+  const t0 = performance.now();
+  const seconds = () => round3((performance.now() - t0) / 1000);
   let dead = 0;
-  while (Date.now() < end) {
+  while (seconds() < DRAIN_SECONDS) {
     if (m.crashed()) throw m.crashed();
-    if (o.signal?.aborted || m.stopped()) return true;
-    if (m.live() <= bootThreads && (await m.quiesce(200))) return true;
+    if (o.signal?.aborted || m.stopped()) return null;
+    if (m.live() <= bootThreads && (await m.quiesce(200))) return null;
     // Threads left but nothing runnable and no timed sleep pending, twice in a row: nothing can
     // ever wake them (a stress run posts no calls from outside), so the drain is hung already.
     if (m.live() > bootThreads && (await m.quiesce(200))) {
-      if (++dead >= 2) return false;
+      if (++dead >= 2) return { cause: "quiescent", during: "drain", afterSeconds: seconds() };
     } else dead = 0;
     await sleep(TICK_MS);
   }
-  return false;
+  return { cause: "drain-timeout", during: "drain", afterSeconds: seconds() };
 }
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 /** The conservation audit: after the drain, every table back to its boot count; then the kernel's own audits. */
 function audits(m: Machine, model: KernelModel, baseline: ReadonlyMap<string, number>, at: number, step: number): ViolationRecord[] {

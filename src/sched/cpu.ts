@@ -22,6 +22,7 @@ import { resetWitness, witnessEdges, type WitnessEdges } from "../sync/witness.j
 import { installBugs } from "../bugs/switch.js";
 import { Baton } from "./baton.js";
 import { Inboxes } from "./inbox.js";
+import { kernelChain, takeStack } from "./kstack.js";
 import { collect, programById, resetCollectors } from "./programs.js";
 import { placer } from "./placement.js";
 import { makeStrategy } from "./strategies.js";
@@ -43,6 +44,7 @@ export interface ViolationRecord {
   events: unknown[];
 }
 
+/** One thread as a hang dump shows it (ddb's `ps` and `show locks` in one). */
 export interface ThreadDump {
   cpu: number;
   tid: number;
@@ -50,9 +52,18 @@ export interface ThreadDump {
   program: string;
   syscall: string;
   state: "running" | "runnable" | "sleeping";
+  /** "<wmesg> on <record>" while asleep in tsleep, else null. */
   wchan: string | null;
+  /** Locks it holds now (lockmgr, mutexes, tokens; LWKT releases tokens while switched out). */
   holds: string[];
+  /** Its LWKT token references, innermost last: each is taken back before it runs again. */
+  tokens: string[];
+  /** The lock it waits for (a token, lockmgr lock or mutex), or null. */
   waitsFor: string | null;
+  /** The threads that hold what it waits for (filled in when the dumps of every cpu are merged). */
+  waitsForHolders: { cpu: number; tid: number; pid: number }[];
+  /** Its kernel call chain where it went to sleep (kstack.ts); "" when not asleep. */
+  stack: string;
 }
 
 export interface CpuResult {
@@ -197,7 +208,7 @@ export class Cpu {
       syscall: t?.syscall ?? "",
       atSeconds: (Date.now() - this.epochMs) / 1000,
       step: this.strategy instanceof Baton ? this.strategy.currentStep() : 0,
-      stack: new Error(v.message).stack ?? "",
+      stack: kernelChain(takeStack().stack ?? ""),
       events: lastEvents(32),
     });
     ev(EV.VIOLATION, this.violations.length - 1);
@@ -316,7 +327,7 @@ export class Cpu {
       current = null;
       if (e instanceof MachineStopping) return; // the run is over: the thread is left as it is
       if (!(e instanceof KernelPanic)) throw e;
-      this.finish(t); // the violation is recorded; the thread cannot go on
+      this.finish(t, true); // the violation is recorded; the thread cannot go on
       return;
     }
     current = null;
@@ -344,11 +355,14 @@ export class Cpu {
     this.runq.push(t);
   }
 
-  private finish(t: Thread): void {
+  /** A thread's generator ended; `panicked`: unwound by a KernelPanic, its locks left as the panic found them. */
+  private finish(t: Thread, panicked = false): void {
     if (t.toks.length || t.held.length) {
       const what = [...tokensHeld(t), ...t.held.map((l) => l.lock)].map((a) => this.image.describe(a)).join(", ");
       current = t;
-      if (what) this.record({ law: "thread-exit-holding-locks", message: `thread ${slotOf(t.h)} (${t.program}) ended holding ${what}` });
+      // After a panic the locks are still held because the panic unwound the thread, not because
+      // the kernel forgot them: reporting them would bury the real violation under its echo.
+      if (what && !panicked) this.record({ law: "thread-exit-holding-locks", message: `thread ${slotOf(t.h)} (${t.program}) ended holding ${what}` });
       lwkt_relalltokens(t);
       current = null;
     }
@@ -375,7 +389,10 @@ export class Cpu {
       state,
       wchan: wchan ? `${wmesgs.get(t.h) ?? "?"} on ${d(wchan)}` : null,
       holds: [...tokensHeld(t), ...t.held.map((l) => l.lock)].map(d),
+      tokens: t.toks.map((r) => d(r.tok)),
       waitsFor: t.waitfor ? d(t.waitfor) : null,
+      waitsForHolders: [],
+      stack: t.sleptAt ? kernelChain(t.sleptAt.stack ?? "") : "",
     };
   }
 

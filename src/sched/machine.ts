@@ -3,8 +3,7 @@
  * cpu from a piscina pool of exactly `cpus` threads, places threads, watches progress without
  * blocking its event loop, and stops every worker before it returns (no worker outlives a run).
  */
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { Piscina } from "piscina";
 import { UsageError } from "../errors.js";
 import { RTCTL, TDF_DESCHED, TDF_EXITING, TF_CALL, TF_DONE, TF_IDLE, THREAD } from "../shm/core.js";
@@ -18,12 +17,9 @@ import { programId } from "./programs.js";
 import { imageTables, type MachineSpec } from "./spec.js";
 import { chooserWords, makeChooser } from "./strategies.js";
 import { isControlled } from "./strategy.js";
+import { PACKAGE_ROOT } from "./root.js";
 
-/** The package root, whether this file runs from src/ (vitest) or dist/src/ (the CLI). */
-export const PACKAGE_ROOT = (() => {
-  const here = dirname(fileURLToPath(import.meta.url));
-  return here.includes(`${join("dist", "src")}`) ? join(here, "..", "..", "..") : join(here, "..", "..");
-})();
+export { PACKAGE_ROOT };
 
 /** Simulated cpus a machine can have (one worker thread each). */
 export const MAX_CPUS = 64;
@@ -36,7 +32,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const STOP_MS = 15_000;
 
 function newPool(cpus: number): Piscina {
-  return new Piscina({ filename: WORKER, minThreads: cpus, maxThreads: cpus, concurrentTasksPerWorker: 1, idleTimeout: 60_000 });
+  // Source maps: a violation's stack names the TypeScript the kernel is written in (kstack.ts).
+  return new Piscina({ filename: WORKER, minThreads: cpus, maxThreads: cpus, concurrentTasksPerWorker: 1, idleTimeout: 60_000, execArgv: [...process.execArgv, "--enable-source-maps"] });
 }
 
 /**

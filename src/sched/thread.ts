@@ -11,6 +11,7 @@ export class Thread implements SyncThread {
   readonly toks: TokRef[] = [];
   readonly held: HeldLock[] = [];
   waitfor: Addr = 0;
+  sleptAt: Error | null = null;
   sigcheck: (() => number) | null = null;
   /** Value handed to the generator when it resumes. */
   resume = 0;

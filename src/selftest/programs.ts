@@ -688,3 +688,20 @@ registerProgram("lab.token-misuse", function* ([mode]) {
   res(l, 1, curthread().toks.length);
   finish();
 });
+
+/**
+ * A planted hang for the hang dump's `show locks`: the holder takes the token and lockmgr lk and
+ * sleeps for good on `flag`; the waiter then blocks on lk. args: [role] (0 holder, 1 waiter).
+ */
+registerProgram("lab.hold-and-sleep", function* ([role]) {
+  const l = lab();
+  if (role === 0) {
+    yield* lwkt_gettoken(l.ptr("tok"));
+    yield* lockmgr(l.ptr("lk"), LK_EXCLUSIVE);
+    l.phase = 1;
+    wakeup(l.ptr("phase"));
+    for (;;) yield* tsleep(l.ptr("flag"), 0, "forever", 0);
+  }
+  while (l.phase !== 1) yield* tsleep(l.ptr("phase"), 0, "phase", 1);
+  yield* lockmgr(l.ptr("lk"), LK_EXCLUSIVE);
+});

@@ -86,6 +86,11 @@ export interface SyncThread {
   readonly held: HeldLock[];
   /** The lock this thread is waiting for, for hang dumps (0 when none). */
   waitfor: Addr;
+  /**
+   * While asleep in tsleep: its kernel stack as it went to sleep (a suspended generator's stack
+   * cannot be read later), for hang dumps and the location of a live law. Null when awake.
+   */
+  sleptAt: Error | null;
   /** Signal check for PCATCH sleeps: 0, EINTR or ERESTART (installed by the kernel model). */
   sigcheck: (() => number) | null;
 }

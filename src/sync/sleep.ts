@@ -16,6 +16,7 @@ import { sleepPoint } from "../shm/hooks.js";
 import { ev, EV } from "../shm/trace.js";
 import { SLEEPQ, SLEEPQ_BUCKETS, TDF_DESCHED, TDF_SINTR, TDF_TSLEEPQ, THREAD, wmesgId } from "../shm/core.js";
 import { slotOf, type Addr, type Handle } from "../shm/table.js";
+import { takeStack } from "../sched/kstack.js";
 import { EWOULDBLOCK } from "./errno.js";
 import { curthread, image, mem, sched, SWITCH_SLEEP, type KGen } from "./seam.js";
 
@@ -129,7 +130,9 @@ export function* tsleep(ident: Addr, flags: number, wmesg: string, timo: number)
   wmesgs.set(td.h, wmesg);
   mem[tdw(td.h, T.wmesg)] = wmesgIdOf(wmesg);
   ev(EV.SLEEP, ident);
+  td.sleptAt = takeStack(); // a few microseconds, and sleeps are a tenth of system calls
   yield SWITCH_SLEEP;
+  td.sleptAt = null;
   wmesgs.delete(td.h);
   mem[tdw(td.h, T.timeout)] = 0;
   const res = mem[tdw(td.h, T.res)];

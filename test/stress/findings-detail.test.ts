@@ -1,0 +1,83 @@
+/*
+ * What a finding tells the user: a violation's stack is the kernel's call chain in TypeScript
+ * (harness frames dropped, not cut at fork1); a live law's violation is located at the thread it
+ * is about; a hang dump says how the hang was seen and, per thread, what it holds, what it waits
+ * for and who holds that (ddb's `show locks`). Controlled runs: each is the same every time.
+ */
+import { describe, expect, it } from "vitest";
+import { mergeThreads } from "../../src/report/report.js";
+import { stressSummary } from "../../src/report/summary.js";
+import { stress } from "../../src/run/stress.js";
+import { boot } from "../foundation/harness.js";
+
+const HARNESS_FRAME = /src\/(sched|shm)\/|workers\/|node_modules|node:|\.js:/;
+
+describe("violation stacks", () => {
+  it("give the kernel chain from the failing access up through the system call, in TypeScript", async () => {
+    // The hunt's reproduction of df.fork-sigshare-no-ref: fork1 reads a sigacts freed under it.
+    const { report } = await stress({ kernel: "dragonfly", scenario: "rfork-flags", cpus: 4, ops: 600, mode: "pct", seed: 1, depth: 20, stepBound: 20000, chaos: 0, bugs: ["df.fork-sigshare-no-ref"], keepGoing: false });
+    expect(report.verdict).toBe("violation");
+    const v = report.violations[0];
+    expect(v.law).toBe("use-after-free");
+    const frames = v.stack.split("\n");
+    expect(frames[0]).toMatch(/^sigactsV \(src\/kern\/dragonfly\/globals\.ts:\d+\)$/);
+    expect(frames.map((f) => f.split(" ")[0])).toEqual(expect.arrayContaining(["fork1", "sys_rfork", "dfly_syscall", "syscall"]));
+    for (const f of frames) expect(f).not.toMatch(HARNESS_FRAME);
+    // The panic that unwound the thread is not reported a second time as locks left held.
+    expect(report.violations.map((x) => x.law)).not.toContain("thread-exit-holding-locks");
+  });
+});
+
+describe("a live law's violation", () => {
+  it("is located at its thread, with the stack it went to sleep with, and the hang is reported beside it", async () => {
+    // The hunt's reproduction of df.ppwait-no-interlock: the vfork parent's wakeup is lost.
+    const { report, exitCode } = await stress({ kernel: "dragonfly", scenario: "vfork-exec", cpus: 4, ops: 600, mode: "pct", seed: 6, depth: 20, stepBound: 220412, chaos: 0, bugs: ["df.ppwait-no-interlock"], keepGoing: true });
+    expect(report.verdict).toBe("violation"); // what broke comes first...
+    expect(exitCode).toBe(1);
+    expect(report.hang).toMatchObject({ cause: "quiescent" }); // ...and the hang it led to is kept
+    const v = report.violations.find((x) => x.law === "vfork-lost-wakeup")!;
+    const pid = Number(/pid (\d+)/.exec(v.message)![1]);
+    expect(v).toMatchObject({ pid, syscall: "vfork" });
+    expect(v.cpu).toBeGreaterThanOrEqual(0);
+    expect(v.tid).toBeGreaterThanOrEqual(0);
+    expect(v.stack).toMatch(/^tsleep \(src\/sync\/sleep\.ts:\d+\)\nstart_forked_proc \(src\/kern\/dragonfly\/kern_fork\.ts:\d+\)/);
+    expect(String(v.atSeconds)).toMatch(/^\d+(\.\d{1,3})?$/);
+    const parent = report.hang!.threads.find((t) => t.tid === v.tid)!;
+    expect(parent.wchan).toMatch(/^ppwait on proc\[\d+\]/);
+    const text = stressSummary(report);
+    expect(text).toMatch(/hang: nothing can run any more .* end-of-run drain/);
+    expect(text).toMatch(new RegExp(`on cpu ${v.cpu}, thread ${v.tid}, pid ${pid}, in vfork, at [\\d.]+ s, step ${v.step}`));
+  });
+});
+
+describe("hang dumps", () => {
+  it("show what each thread holds and waits for, and who holds that", async () => {
+    const lab = boot(2);
+    const holder = lab.m.spawn("lab.hold-and-sleep", [0], 0);
+    const waiter = lab.m.spawn("lab.hold-and-sleep", [1], 1);
+    await lab.m.start();
+    await lab.m.until(() => lab.l.phase === 1 && lab.m.runnable() === 0, 10_000);
+    expect(await lab.m.quiesce(2000)).toBe(true);
+    const threads = mergeThreads(await lab.m.stop());
+    const h = threads.find((t) => t.tid === lab.m.threadSlot(holder))!;
+    const w = threads.find((t) => t.tid === lab.m.threadSlot(waiter))!;
+    expect(h.holds).toEqual(["lab[0].lk"]); // lockmgr is held across the sleep...
+    expect(h.tokens).toEqual(["lab[0].tok"]); // ...the token is released, to be taken back
+    expect(h.wchan).toMatch(/^forever on lab\[0\]\.flag/);
+    expect(h.stack).toMatch(/^tsleep \(src\/sync\/sleep\.ts:\d+\)/);
+    expect(h.waitsFor).toBeNull();
+    expect(w.waitsFor).toBe("lab[0].lk");
+    expect(w.waitsForHolders).toEqual([{ cpu: 0, tid: h.tid, pid: h.pid }]);
+    expect(w.holds).toEqual([]);
+  });
+
+  it("tell a watchdog timeout from quiescence", async () => {
+    const { report } = await stress({ kernel: "netbsd", scenario: "vfork-exec", cpus: 4, seconds: 8, mode: "free", seed: 1, chaos: 0.001, bugs: ["nb.ppwait-wrong-cv"], keepGoing: false, watchdogSeconds: 2 });
+    expect(report.verdict).toBe("hang");
+    // Every vfork parent asleep on the wrong condvar: nothing can run, seen at once, not after 2 s.
+    expect(report.hang).toMatchObject({ cause: "quiescent", during: "run" });
+    expect(report.hang!.afterSeconds).toBeLessThan(2);
+    expect(stressSummary(report)).toMatch(/hang: nothing can run any more/);
+    expect(stressSummary({ ...report, hang: { ...report.hang!, cause: "watchdog", afterSeconds: 2.05 } })).toMatch(/hang: no system call completed for 2 s, the watchdog's time/);
+  });
+});
