@@ -14,7 +14,7 @@ import { Image } from "../shm/image.js";
 import { ev, EV, installTrace, lastEvents, type TraceEvent } from "../shm/trace.js";
 import { installFreedBy, slotOf, type Handle } from "../shm/table.js";
 import { lockstatSnapshot, resetLockstat, type LockStat } from "../sync/lockstat.js";
-import { installSync, SWITCH_SLEEP, SWITCH_TOKEN, type SyncThread } from "../sync/seam.js";
+import { installSync, STACK_PEEK, SWITCH_SLEEP, SWITCH_TOKEN, type SyncThread } from "../sync/seam.js";
 import { initSleepQueues, sleepq_deadline, sleepq_park, sleepq_remove, sleepq_timeout, sleepq_wchan, wmesgs } from "../sync/sleep.js";
 import { gd_spinlocks } from "../sync/spinlock.js";
 import { lwkt_getalltokens, lwkt_relalltokens, tokensHeld } from "../sync/token.js";
@@ -62,7 +62,7 @@ export interface ThreadDump {
   waitsFor: string | null;
   /** The threads that hold what it waits for (filled in when the dumps of every cpu are merged). */
   waitsForHolders: { cpu: number; tid: number; pid: number }[];
-  /** Its kernel call chain where it went to sleep (kstack.ts); "" when not asleep. */
+  /** Its kernel call chain where it sleeps (kstack.ts); "" when not asleep. */
   stack: string;
 }
 
@@ -392,8 +392,21 @@ export class Cpu {
       tokens: t.toks.map((r) => d(r.tok)),
       waitsFor: t.waitfor ? d(t.waitfor) : null,
       waitsForHolders: [],
-      stack: t.sleptAt ? kernelChain(t.sleptAt.stack ?? "") : "",
+      stack: state === "sleeping" ? this.sleepingStack(t) : "",
     };
+  }
+
+  /** Where a sleeper sleeps: resumed with STACK_PEEK, tsleep leaves its stack and sleeps on (no other code runs). */
+  private sleepingStack(t: Thread): string {
+    current = t;
+    try {
+      t.gen.next(STACK_PEEK);
+    } finally {
+      current = null;
+    }
+    const stack = t.sleptAt?.stack ?? "";
+    t.sleptAt = null;
+    return kernelChain(stack);
   }
 
   private result(): CpuResult {

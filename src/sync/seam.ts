@@ -10,6 +10,12 @@ import type { Image } from "../shm/image.js";
 export const SWITCH_TOKEN = 1; // a token was contended: stay runnable, re-acquire all, then resume
 export const SWITCH_SLEEP = 2; // tsleep: leave the run queue until woken or timed out
 export const SWITCH_YIELD = 3; // lwkt_yield: let other threads of this cpu run
+/**
+ * The value a sleeper is resumed with by a hang dump, never by a wakeup: tsleep leaves its stack
+ * in `sleptAt` and goes back to sleep untouched (a suspended generator's stack cannot be read
+ * from outside, and taking it at every sleep would cost more than the sleep).
+ */
+export const STACK_PEEK = -0x5eec;
 
 /** A kernel thread's stack: every function that may block is one of these, called with yield*. */
 export type KGen<T = void> = Generator<number, T, number>;
@@ -86,10 +92,7 @@ export interface SyncThread {
   readonly held: HeldLock[];
   /** The lock this thread is waiting for, for hang dumps (0 when none). */
   waitfor: Addr;
-  /**
-   * While asleep in tsleep: its kernel stack as it went to sleep (a suspended generator's stack
-   * cannot be read later), for hang dumps and the location of a live law. Null when awake.
-   */
+  /** Its kernel stack where it sleeps, left by tsleep when a dump peeks (STACK_PEEK); else null. */
   sleptAt: Error | null;
   /** Signal check for PCATCH sleeps: 0, EINTR or ERESTART (installed by the kernel model). */
   sigcheck: (() => number) | null;

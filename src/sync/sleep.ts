@@ -18,7 +18,7 @@ import { SLEEPQ, SLEEPQ_BUCKETS, TDF_DESCHED, TDF_SINTR, TDF_TSLEEPQ, THREAD, wm
 import { slotOf, type Addr, type Handle } from "../shm/table.js";
 import { takeStack } from "../sched/kstack.js";
 import { EWOULDBLOCK } from "./errno.js";
-import { curthread, image, mem, sched, SWITCH_SLEEP, type KGen } from "./seam.js";
+import { curthread, image, mem, sched, STACK_PEEK, SWITCH_SLEEP, type KGen } from "./seam.js";
 
 export const PCATCH = 0x100;
 export const PINTERLOCKED = 0x400;
@@ -130,8 +130,7 @@ export function* tsleep(ident: Addr, flags: number, wmesg: string, timo: number)
   wmesgs.set(td.h, wmesg);
   mem[tdw(td.h, T.wmesg)] = wmesgIdOf(wmesg);
   ev(EV.SLEEP, ident);
-  td.sleptAt = takeStack(); // a few microseconds, and sleeps are a tenth of system calls
-  yield SWITCH_SLEEP;
+  while ((yield SWITCH_SLEEP) === STACK_PEEK) td.sleptAt = takeStack(); // a hang dump looks, then it sleeps on
   td.sleptAt = null;
   wmesgs.delete(td.h);
   mem[tdw(td.h, T.timeout)] = 0;
