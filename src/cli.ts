@@ -45,7 +45,7 @@ function interruption(c: AnyCommand, say: (line: string) => void): { signal: Abo
   const abort = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
     if (abort.signal.aborted || !c.interruptible) process.exit(EXIT.interrupted);
-    say(`${sig}: stopping; the report is still written (again to quit at once)`);
+    say(`${sig}: stopping; what was done is still written and printed (again to quit at once)`);
     abort.abort();
   };
   process.on("SIGINT", onSignal);

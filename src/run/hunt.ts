@@ -126,7 +126,8 @@ export interface HuntReport {
   version: string;
   command: "hunt";
   config: Omit<HuntOptions, "onRun" | "signal" | "pool">;
-  verdict: "pass" | "fail";
+  /** "interrupted": stopped by a signal; what ran is tabulated, the run in flight counted neither way. */
+  verdict: "pass" | "fail" | "interrupted";
   baseline: { kernel: KernelName; runs: number; seconds: number; violations: number; laws: string[]; executions?: number }[];
   bugs: HuntBugRow[];
   coverage: HuntCoverage;
@@ -238,8 +239,8 @@ export async function hunt(o: HuntOptions): Promise<{ report: HuntReport; exitCo
     if (!o.pool) await pool.discard();
   }
   const { onRun: _onRun, signal: _signal, pool: _pool, ...config } = o;
-  const report = tabulate(config, runLog, cut, seen.reports());
   const interrupted = o.signal?.aborted ?? false;
+  const report = { ...tabulate(config, runLog, cut, seen.reports()), ...(interrupted ? { verdict: "interrupted" as const } : {}) };
   return { report, exitCode: interrupted ? 130 : report.verdict === "pass" ? 0 : 1 };
 }
 

@@ -47,7 +47,9 @@ export interface ScriptOutput {
   unmet: { step: number; expected: Record<string, unknown>; got: ScriptStepResult }[];
   /** Why the end audit was not run (a call still asleep for memory at the end), when it was not. */
   auditSkipped?: string;
-  exitCode: 0 | 1;
+  /** Stopped by a signal (SIGINT, SIGTERM) after this many steps: the results are those steps', nothing judged at the end. */
+  interrupted?: { stepsRun: number };
+  exitCode: 0 | 1 | 130;
   /** Controlled modes: the hash of the run's decisions and events (same seed and script, same hash). */
   eventHash: string | null;
   /** pct mode: the weighted steps the run took, the step bound a following run should draw from. */
@@ -480,7 +482,7 @@ function meets(got: Record<string, unknown>, expected: Record<string, unknown>):
  * Run a script object; throws UsageError when it is malformed. `pool`: worker threads to run on
  * (a test fixture's, reused script after script); default: a pool of the script's own.
  */
-export async function runScript(raw: unknown, pool: CpuPool | null = null): Promise<ScriptOutput> {
+export async function runScript(raw: unknown, pool: CpuPool | null = null, signal?: AbortSignal): Promise<ScriptOutput> {
   const s = await parseScript(raw);
   const m = new Machine(
     {
@@ -505,20 +507,25 @@ export async function runScript(raw: unknown, pool: CpuPool | null = null): Prom
   let auditSkipped: string | null = null;
   let eventHash: string | null = null;
   let pctSteps: number | undefined;
+  let stepsRun = 0;
   try {
     await m.quiesce(STEP_LIMIT_MS); // boot's work done: the first step meets the same machine every time
-    for (let i = 0; i < s.steps.length; ) i = await run.step(i);
-    await run.finish();
+    while (stepsRun < s.steps.length && !signal?.aborted) stepsRun = await run.step(stepsRun);
+    if (!signal?.aborted) await run.finish();
     ps = run.table();
     // The audit's laws hold between calls; a call asleep for memory is in the middle of one.
     const waits = run.memoryWaits();
     for (const w of waits) run.results[w.step] = { ...run.results[w.step], waitingFor: `a free ${w.table} record (limits.tables.${w.table} = ${s.limits.tables[w.table]})` };
     if (waits.length) auditSkipped = `step${waits.length > 1 ? "s" : ""} ${waits.map((w) => w.step).join(", ")} still wait${waits.length > 1 ? "" : "s"} for memory inside the kernel: the state is mid-call, so the end audit was not run`;
-    else audit = s.kernel.audit(m.image).map((f) => ({ ...f, source: "audit" as const }));
+    else if (!signal?.aborted) audit = s.kernel.audit(m.image).map((f) => ({ ...f, source: "audit" as const }));
     if (isControlled(s.strategy)) eventHash = m.eventHash();
     if (s.strategy.name === "pct") pctSteps = PctChooser.stepsTaken(m.chooserState(), s.cpus);
   } finally {
     cpuViolations = (await m.stop()).flatMap((r) => r.violations);
+  }
+  if (signal?.aborted) {
+    // What ran, as it is: the steps' results, the processes, what the cpus caught; nothing judged at the end.
+    return { results: run.results.slice(0, stepsRun), ps, violations: cpuViolations, unmet: [], interrupted: { stepsRun }, exitCode: 130, eventHash: null };
   }
   const unmet = s.steps.flatMap((step, i) => (step.expect && !meets(run.results[i], step.expect) ? [{ step: i, expected: step.expect, got: run.results[i] }] : []));
   const violations: ScriptViolation[] = [...cpuViolations, ...audit];

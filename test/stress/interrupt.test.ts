@@ -1,0 +1,44 @@
+/*
+ * Interrupted work keeps what was done: a script stopped midway gives the results of the steps
+ * that ran; a hunt stopped midway says "interrupted" (not "fail") and does not count the run it
+ * cut short as a miss. (SIGINT and SIGTERM on the command line: test/stress/command.test.ts.)
+ */
+import { describe, expect, it } from "vitest";
+import { hunt } from "../../src/run/hunt.js";
+import { runScript } from "../../src/script/runner.js";
+
+describe("interrupted", () => {
+  it("a script gives the steps that ran, the process table, and exit 130", async () => {
+    const steps = Array.from({ length: 3000 }, () => ({ as: "init", call: "getpid" }));
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(), 1500);
+    const out = await runScript({ kernel: "dragonfly", steps }, null, stop.signal);
+    expect(out.exitCode).toBe(130);
+    expect(out.interrupted!.stepsRun).toBeLessThan(steps.length);
+    expect(out.results).toHaveLength(out.interrupted!.stepsRun);
+    for (const r of out.results) expect(r).toMatchObject({ ret: 1, errno: null });
+    expect(out.ps.map((p) => p.name)).toContain("init");
+  });
+
+  it("a hunt says so, and the run it cut short counts neither way", async () => {
+    const stop = new AbortController();
+    const { report, exitCode } = await hunt({
+      kernel: "dragonfly",
+      bugs: ["df.exec-ppwait-no-wakeup"],
+      seeds: 1,
+      budget: 20,
+      cpus: 2,
+      mode: "free",
+      seed: 1,
+      chaos: 0.001,
+      // The bug's run ends on its lost wakeup; the clean baseline's 20 s run is then cut short.
+      onRun: () => setTimeout(() => stop.abort(), 500),
+      signal: stop.signal,
+    });
+    expect(exitCode).toBe(130);
+    expect(report.verdict).toBe("interrupted");
+    expect(report.bugs[0]).toMatchObject({ runs: 1, detected: 1 });
+    expect(report.baseline[0]).toMatchObject({ runs: 0, violations: 0 });
+    expect(report.coverage.cut).toBe(1);
+  });
+});
