@@ -1,7 +1,7 @@
 /*
  * `forkstorm list`: the kernels, scenarios and bugs.
  */
-import { listCatalog } from "../run/list.js";
+import { listCatalog, REFERENCE_LEGEND, withoutReferences } from "../run/list.js";
 import { EXIT } from "./exit.js";
 import { command, flag } from "./options.js";
 
@@ -10,6 +10,7 @@ export const listCommand = command({
   summary: "kernels, scenarios and bugs, with one-line descriptions",
   options: {
     json: flag("print the catalogue as JSON"),
+    verbose: flag("keep the kernel source lines each description cites, and say what they mean"),
   },
   async run(v) {
     const { kernels, scenarios, bugs } = listCatalog();
@@ -18,12 +19,17 @@ export const listCommand = command({
       return EXIT.clean;
     }
     const out = (line: string) => process.stdout.write(line + "\n");
+    const text = v.verbose ? (d: string) => d : withoutReferences;
     out("kernels:");
     for (const k of kernels) out(`  ${k.name.padEnd(12)} ${k.description}`);
     out("scenarios:");
-    for (const s of scenarios) out(`  ${`${s.kernel}/${s.name}`.padEnd(28)} ${s.description}`);
+    for (const s of scenarios) out(`  ${`${s.kernel}/${s.name}`.padEnd(28)} ${text(s.description)}`);
     out("bugs:");
-    for (const b of bugs) out(`  ${b.id.padEnd(28)} [${b.interlock}] ${b.description}`);
+    for (const b of bugs) out(`  ${b.id.padEnd(28)} [${b.interlock}] ${text(b.description)}`);
+    if (v.verbose) {
+      out("references in the descriptions:");
+      for (const line of REFERENCE_LEGEND) out(`  ${line}`);
+    } else out("(forkstorm list --verbose adds the kernel source lines each description cites)");
     return EXIT.clean;
   },
 });
