@@ -3,10 +3,12 @@
  * and every field a stress or hunt report carries is named there. `list` explains its references.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
+import { commandHelp, type AnyCommand } from "../src/cli/options.js";
 import { hunt } from "../src/run/hunt.js";
 import { stress } from "../src/run/stress.js";
 import { PACKAGE_ROOT } from "../src/sched/machine.js";
@@ -14,6 +16,19 @@ import { PACKAGE_ROOT } from "../src/sched/machine.js";
 const CLI = join(PACKAGE_ROOT, "dist", "src", "cli.js");
 const CONTRACTS = readFileSync(join(PACKAGE_ROOT, "docs", "CONTRACTS.md"), "utf8");
 const forkstorm = (...args: string[]) => execFileSync(process.execPath, [CLI, ...args], { encoding: "utf8" }).trimEnd();
+
+/** Each command's --help, from the command tables in src/cli/ (in-process: a spawn per command is slow). */
+async function commandHelps(): Promise<Map<string, string>> {
+  const dir = join(PACKAGE_ROOT, "src", "cli");
+  const helps = new Map<string, string>();
+  for (const f of readdirSync(dir).filter((x) => x.endsWith(".ts"))) {
+    for (const v of Object.values(await import(pathToFileURL(join(dir, f)).href))) {
+      const c = v as AnyCommand;
+      if (typeof c === "object" && c !== null && typeof c.run === "function" && typeof c.name === "string") helps.set(c.name, commandHelp(c));
+    }
+  }
+  return helps;
+}
 
 /** The part of the contract between a heading and the next one of its level. */
 function section(heading: string): string {
@@ -37,11 +52,13 @@ function expectNamed(text: string, paths: string[]): void {
 }
 
 describe("docs/CONTRACTS.md", () => {
-  it("holds every command's --help as it is", () => {
+  it("holds every command's --help as it is", async () => {
     const commands = [...forkstorm("--help").matchAll(/^ {2}(\S+) {2,}/gm)].map((m) => m[1]);
     expect(commands).toContain("stress");
+    const helps = await commandHelps();
     for (const c of commands) {
-      const help = forkstorm(c, "--help");
+      const help = helps.get(c);
+      expect(help, `no src/cli/*.ts declares the command ${c}`).toBeDefined();
       expect(section(`### ${c}`), `paste \`forkstorm ${c} --help\` into the "### ${c}" section of docs/CONTRACTS.md`).toContain("```\n" + help + "\n```");
     }
   });
@@ -53,14 +70,14 @@ describe("docs/CONTRACTS.md", () => {
     expect(report.hang).not.toBeNull();
     const free = await stress({ kernel: "netbsd", scenario: "mixed", cpus: 2, seconds: 0.5, mode: "free", seed: 1, chaos: 0.001, bugs: [], keepGoing: false });
     const text = section("## Stress report (JSON, `schema: 1`)");
-    expectNamed(text, keys(report, ["bySyscall", "events", "schedule", "errno"]));
-    expectNamed(text, keys(free.report, ["bySyscall", "events", "errno"]));
+    expectNamed(text, keys(report, ["bySyscall", "events", "schedule", "errno", "calls"]));
+    expectNamed(text, keys(free.report, ["bySyscall", "events", "errno", "calls"]));
   });
 
   it("names every field of a hunt report", async () => {
     const { report } = await hunt({ kernel: "netbsd", bugs: ["nb.exit-ppwait-unlocked"], seeds: 1, budget: 2, cpus: 2, mode: "pct", seed: 1, chaos: 0 });
     expect(report.bugs[0].detected).toBe(1);
-    expectNamed(section("## Hunt report (JSON, `schema: 1`)"), keys(report, ["config"]));
+    expectNamed(section("## Hunt report (JSON, `schema: 1`)"), keys(report, ["config", "calls"]));
   });
 });
 

@@ -34,7 +34,7 @@ export function kernelChain(stack: string): string {
     if (!m) continue;
     const file = sourcePath(m[2]);
     if (!KERNEL_FRAME.test(file)) continue;
-    const fn = (m[1] ?? "<anonymous>").replace(/^(Object|Generator)\./, "");
+    const fn = (m[1] ?? "<anonymous>").replace(/^(Object|Generator|Module)\./, ""); // receivers that name no class
     out.push(`${fn} (${file}:${m[3]})`);
   }
   return out.join("\n");
