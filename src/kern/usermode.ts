@@ -142,7 +142,7 @@ export function isScriptProgram(id: number): boolean {
 /** The run is ending: user programs stop making work and exit (stress runs drain before the final audit). */
 export function draining(): boolean {
   const rt = image.table(RTCTL);
-  return Atomics.load(image.i32, rt.recordBase(0) + rt.layout.offsets.rt_drain) !== 0;
+  return Atomics.load(image.i32, rt.recordBase(0) + rt.layout.offsets.rt_drain) > 0;
 }
 
 export function kernelEntry(kernel: string): KernelEntry {

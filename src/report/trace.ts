@@ -6,7 +6,8 @@
  * thread's tokens after it began, and a lockmgr lock stays held across it.
  */
 import type { CpuResult } from "../sched/cpu.js";
-import type { TraceEvent } from "../shm/trace.js";
+import type { LoggedEvent } from "../sched/eventlog.js";
+import { EV, EV_NAMES, type TraceEvent } from "../shm/trace.js";
 
 interface ChromeEvent {
   name: string;
@@ -91,4 +92,29 @@ export function chromeTrace(results: readonly CpuResult[], describe: (addr: numb
     for (const [key, n] of holds) for (let d = 0; d < n; d++) lockSlice("e", "hold", unkey(key)[0], unkey(key)[1], last);
   }
   return { traceEvents: out, displayTimeUnit: "ms" };
+}
+
+/** One logged event (eventlog.ts) in words: its step, cpu, thread, kind and what it was about. */
+export function describeEvent(e: LoggedEvent, describe: (addr: number) => string, callName: (n: number) => string): string {
+  const what = EV_NAMES[e.type] ?? `event#${e.type}`;
+  let about: string;
+  switch (e.type) {
+    case EV.SYSCALL:
+      about = callName(e.a);
+      break;
+    case EV.SYSRET:
+      about = `${callName(e.a)}${e.b ? ` errno ${e.b}` : ""}`;
+      break;
+    case EV.SLEEP:
+    case EV.WOKEN:
+    case EV.WAKEUP:
+    case EV.LOCK_WAIT:
+    case EV.LOCK_GOT:
+    case EV.LOCK_REL:
+      about = `${describe(e.a)}${e.b ? ` (${e.b})` : ""}`;
+      break;
+    default:
+      about = `${e.a} ${e.b}`;
+  }
+  return `step ${e.step}, cpu ${e.cpu}, thread ${e.tid}: ${what} ${about}`;
 }

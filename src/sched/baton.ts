@@ -61,6 +61,12 @@ export interface BatonWords {
  */
 export const SPINS_DEFAULT = 20000;
 
+/** A run's hash as reports show it: both halves, in hex. */
+export function hashText(hash0: number, hash1: number): string {
+  const h = (x: number) => (x >>> 0).toString(16).padStart(8, "0");
+  return h(hash0) + h(hash1);
+}
+
 export class Baton implements Strategy {
   readonly name: string;
   /**
@@ -78,6 +84,13 @@ export class Baton implements Strategy {
   private choices = 0;
   private hash0 = 0;
   private hash1 = 0;
+  /**
+   * This cpu's own clock, which the chooser places decisions on: scheduling points reached
+   * (atPoint calls), and decisions taken since the last one (spinning or idle). Private: only
+   * this cpu advances it.
+   */
+  private points = 0;
+  private sincePoint = 0;
 
   constructor(
     private readonly i32: Int32Array,
@@ -131,6 +144,8 @@ export class Baton implements Strategy {
     // This cpu is making progress: whatever the spinners wait for may have changed.
     const { i32, spinW, nc } = this;
     for (let c = 0; c < nc; c++) if (i32[spinW[c]] !== 0) i32[spinW[c]] = 0;
+    this.points++;
+    this.sincePoint = 0;
     this.decide(true, false, kind);
     return 1;
   }
@@ -212,6 +227,16 @@ export class Baton implements Strategy {
     return this.step;
   }
 
+  /** This cpu holds the baton: what it does now is part of the run (false for everyone once the run stopped). */
+  holding(): boolean {
+    return Atomics.load(this.i32, this.rt.baton) === this.me;
+  }
+
+  /** The run's hash so far, as the holder has it (for violation records). */
+  currentHash(): string {
+    return hashText(this.hash0, this.hash1);
+  }
+
   /** Mix a value into the run's hash (called only by the baton holder). */
   mix(v: number): void {
     if (Atomics.load(this.i32, this.rt.baton) !== this.me) return; // stopping: what runs now is not the run
@@ -291,8 +316,9 @@ export class Baton implements Strategy {
     }
     if (n === 0 && chosen < 0) return false;
     const step = this.step++;
+    const nth = this.sincePoint++;
     this.chooser.atDecision?.(this.runnable, n, me, kind, spinning, i32);
-    if (chosen < 0) chosen = n === 1 ? this.runnable[0] : this.chooser.choose(this.runnable, n, me, step, this.choices++, kind);
+    if (chosen < 0) chosen = n === 1 ? this.runnable[0] : this.chooser.choose(this.runnable, n, me, step, this.choices++, kind, this.points, nth);
     this.mix((step << 6) ^ chosen);
     this.record(step, chosen);
     if (chosen !== me) {

@@ -9,7 +9,7 @@
  * No thread is preempted between switches, as in LWKT.
  */
 import { KernelPanic, installPoint, installViolationSink, type ViolationInfo } from "../shm/hooks.js";
-import { RTCTL, THREAD, TDF_EXITING } from "../shm/core.js";
+import { DRAIN_ASKED, RTCTL, THREAD, TDF_EXITING } from "../shm/core.js";
 import { Image } from "../shm/image.js";
 import { ev, EV, installTrace, lastEvents, type TraceEvent } from "../shm/trace.js";
 import { installFreedBy, slotOf, type Handle } from "../shm/table.js";
@@ -21,6 +21,7 @@ import { lwkt_getalltokens, lwkt_relalltokens, tokensHeld } from "../sync/token.
 import { resetWitness, witnessEdges, type WitnessEdges } from "../sync/witness.js";
 import { installBugs } from "../bugs/switch.js";
 import { Baton } from "./baton.js";
+import { EventLogWriter } from "./eventlog.js";
 import { Inboxes } from "./inbox.js";
 import { kernelChain, takeStack } from "./kstack.js";
 import { collect, programById, resetCollectors } from "./programs.js";
@@ -40,6 +41,8 @@ export interface ViolationRecord {
   syscall: string;
   atSeconds: number;
   step: number;
+  /** Controlled modes: the run's event hash just before the violation (what a replay compares). */
+  eventHash?: string;
   stack: string;
   events: unknown[];
 }
@@ -138,12 +141,13 @@ export class Cpu {
   progress(): void {
     const mine = Atomics.add(this.i32, this.gdOps, 1) + 1;
     if (this.cpuid === 0 && mine === this.spec.plantCrashAfterOps) throw new Error("planted worker exception (harness self-test)");
+    const drain = Atomics.load(this.i32, this.rt.rt_drain);
     const limit = this.spec.drainAtOps;
-    if (limit !== undefined && !Atomics.load(this.i32, this.rt.rt_drain)) {
-      let ops = 0;
-      for (let c = 0; c < this.spec.cpus; c++) ops += Atomics.load(this.i32, this.inbox.opsWord(c));
-      if (ops >= limit) Atomics.store(this.i32, this.rt.rt_drain, 1);
-    }
+    if (drain > 0 || (drain === 0 && limit === undefined)) return;
+    let ops = 0;
+    for (let c = 0; c < this.spec.cpus; c++) ops += Atomics.load(this.i32, this.inbox.opsWord(c));
+    // Asked for, or the run's length reached: draining from this call on (rtctl.rt_drain).
+    if (drain === DRAIN_ASKED || ops >= limit!) Atomics.compareExchange(this.i32, this.rt.rt_drain, drain, ops);
   }
 
   private install(): void {
@@ -171,11 +175,20 @@ export class Cpu {
     installViolationSink((v) => cpu.record(v));
     installFreedBy(() => (cpu.cpuid << 16) | (current ? slotOf(current.h) + 1 : 0));
     const baton = this.strategy instanceof Baton ? this.strategy : null;
+    const mix = baton && ((type: number, tid: number, a: number, b: number) => baton.mix((type << 24) ^ (tid << 12) ^ a ^ Math.imul(b, 31)));
     installTrace(
       () => (current ? { tid: slotOf(current.h), pid: current.pid } : { tid: -1, pid: 0 }),
       this.epochMs,
-      baton && ((type, tid, a, b) => baton.mix((type << 24) ^ (tid << 12) ^ a ^ Math.imul(b, 31))),
+      mix && this.spec.eventLog ? this.loggedMix(mix, baton!, new EventLogWriter(this.spec.eventLog)) : mix,
     );
+  }
+
+  /** What the run's hash mixes, also written to the run's event log (eventlog.ts) while this cpu holds the baton. */
+  private loggedMix(mix: (type: number, tid: number, a: number, b: number) => void, baton: Baton, log: EventLogWriter) {
+    return (type: number, tid: number, a: number, b: number) => {
+      mix(type, tid, a, b);
+      if (baton.holding()) log.add(baton.currentStep(), this.cpuid, type, tid, a, b);
+    };
   }
 
   private noThread(): SyncThread {
@@ -198,6 +211,8 @@ export class Cpu {
   }
 
   private record(v: ViolationInfo): void {
+    // A controlled run is what the baton holders did: once it stopped, cpus running free are not it.
+    if (this.strategy instanceof Baton && !this.strategy.holding()) return;
     const t = current;
     this.violations.push({
       law: v.law,
@@ -208,6 +223,7 @@ export class Cpu {
       syscall: t?.syscall ?? "",
       atSeconds: (Date.now() - this.epochMs) / 1000,
       step: this.strategy instanceof Baton ? this.strategy.currentStep() : 0,
+      ...(this.strategy instanceof Baton ? { eventHash: this.strategy.currentHash() } : {}),
       stack: kernelChain(takeStack().stack ?? ""),
       events: lastEvents(32),
     });

@@ -6,11 +6,12 @@
 import { join } from "node:path";
 import { Piscina } from "piscina";
 import { UsageError } from "../errors.js";
-import { RTCTL, TDF_DESCHED, TDF_EXITING, TF_CALL, TF_DONE, TF_IDLE, THREAD } from "../shm/core.js";
+import { DRAIN_ASKED, RTCTL, TDF_DESCHED, TDF_EXITING, TF_CALL, TF_DONE, TF_IDLE, THREAD } from "../shm/core.js";
 import { installSync } from "../sync/seam.js";
 import { initSleepQueues, wakeup } from "../sync/sleep.js";
 import { Image } from "../shm/image.js";
 import { NULL, slotOf, type Handle } from "../shm/table.js";
+import { hashText } from "./baton.js";
 import type { CpuResult } from "./cpu.js";
 import { Inboxes } from "./inbox.js";
 import { programId } from "./programs.js";
@@ -189,7 +190,12 @@ export class Machine {
     return this.word("rt_violations");
   }
   draining(): boolean {
-    return this.word("rt_drain") !== 0;
+    return this.word("rt_drain") > 0;
+  }
+  /** System calls completed when the drain started; null before. */
+  drainedAtOps(): number | null {
+    const d = this.word("rt_drain");
+    return d > 0 ? d : null;
   }
   /** Threads in a timed sleep. */
   timed(): number {
@@ -237,9 +243,12 @@ export class Machine {
     for (let c = 0; c < this.spec.cpus; c++) this.inbox.ring(c);
   }
 
-  /** Ask user programs to finish (see usermode.ts draining()). */
+  /**
+   * Ask user programs to finish (see usermode.ts draining()). The cpu completing the next system
+   * call starts the drain (cpu.ts progress()), so where it starts is a point of the run.
+   */
   drain(): void {
-    Atomics.store(this.image.i32, this.rt.rt_drain, 1);
+    Atomics.compareExchange(this.image.i32, this.rt.rt_drain, 0, DRAIN_ASKED);
     for (let c = 0; c < this.spec.cpus; c++) this.inbox.ring(c);
   }
 
@@ -263,8 +272,7 @@ export class Machine {
     return chooserWords(this.image);
   }
   eventHash(): string {
-    const h = (x: number) => (x >>> 0).toString(16).padStart(8, "0");
-    return h(this.word("rt_hash0")) + h(this.word("rt_hash1"));
+    return hashText(this.word("rt_hash0"), this.word("rt_hash1"));
   }
 
   requestStop(): void {

@@ -37,6 +37,13 @@ export interface MachineSpec {
   lockSites?: boolean;
   /** Where a new lwp's thread starts (placement.ts); default spread. */
   placement?: Placement;
+  /**
+   * Controlled modes: where every cpu logs the decisions that differ from the default
+   * (decisions.ts newDecisionLog); none when omitted.
+   */
+  decisionLog?: SharedArrayBuffer;
+  /** Controlled modes: where the holder logs every event it mixes into the hash (eventlog.ts); none when omitted. */
+  eventLog?: SharedArrayBuffer;
   /** Harness self-test: cpu 0 throws (a worker crash) once it completed this many system calls. */
   plantCrashAfterOps?: number;
 }

@@ -11,7 +11,8 @@ import { FreeStrategy } from "./free.js";
 import { Inboxes } from "./inbox.js";
 import { PctChooser } from "./pct.js";
 import { RandomChooser } from "./random.js";
-import { ReplayChooser } from "./replay.js";
+import { RecordingChooser } from "./decisions.js";
+import { ReplayChooser, ScheduleChooser } from "./replay.js";
 import { subseed } from "./rng.js";
 import type { MachineSpec } from "./spec.js";
 import type { Strategy } from "./strategy.js";
@@ -37,8 +38,16 @@ function opsWords(img: Image, spec: MachineSpec): Addr[] {
   return Array.from({ length: spec.cpus }, (_, c) => inbox.opsWord(c));
 }
 
-/** The run's chooser, working on `state` (null in free mode), for `cpuid` (-1: the orchestrator). */
+/**
+ * The run's chooser, working on `state` (null in free mode), for `cpuid` (-1: the orchestrator),
+ * logging its decisions if asked.
+ */
 export function makeChooser(spec: MachineSpec, state: Int32Array, img: Image, cpuid: number): Chooser | null {
+  const chooser = strategyChooser(spec, state, img, cpuid);
+  return chooser && spec.decisionLog ? new RecordingChooser(chooser, spec.decisionLog) : chooser;
+}
+
+function strategyChooser(spec: MachineSpec, state: Int32Array, img: Image, cpuid: number): Chooser | null {
   const s = spec.strategy;
   switch (s.name) {
     case "virtual":
@@ -51,6 +60,8 @@ export function makeChooser(spec: MachineSpec, state: Int32Array, img: Image, cp
       return new PctChooser(state, s.seed, spec.cpus, s.depth, s.stepBound);
     case "replay":
       return new ReplayChooser(state, s.schedule);
+    case "schedule":
+      return new ScheduleChooser(state, s.decisions, spec.cpus);
   }
 }
 

@@ -3,13 +3,14 @@
  * elsewhere, and when it has nothing to run. One interface, one small file per strategy:
  *   free.ts    real parallelism with seeded chaos delays (rr's chaos mode, jcstress's noise)
  *   baton.ts   controlled: one cpu runs between points, chosen by pct.ts, random.ts, replay.ts
- *              or virtual.ts
+ *              (replay and schedule) or virtual.ts
  * The baton fits the same three calls: atPoint() hands the baton on, spinWait() gives it up,
  * idle() leaves the set of runnable cpus.
  */
 import type { PointKind } from "../shm/hooks.js";
 import type { Addr } from "../shm/table.js";
 import type { CostModel } from "./virtual.js";
+import type { Decision } from "./decisions.js";
 
 export type StrategyConfig =
   | {
@@ -39,6 +40,12 @@ export type StrategyConfig =
       seed: number;
       /** Run-length encoded decisions [cpu, count, ...] (replay.ts). */
       schedule: number[];
+    }
+  | {
+      name: "schedule";
+      seed: number;
+      /** The decisions that differ from the default (decisions.ts). */
+      decisions: Decision[];
     };
 
 export const isControlled = (s: StrategyConfig): boolean => s.name !== "free";

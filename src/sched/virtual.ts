@@ -232,7 +232,7 @@ export class VirtualChooser implements Chooser {
     if (counters[5] < 0 && reached >= this.endNs / 2) counters[5] = this.opsNow(i32);
     if (counters[6] < 0 && reached >= this.endNs) {
       counters[6] = this.opsNow(i32);
-      Atomics.store(i32, this.drainWord, 1);
+      Atomics.store(i32, this.drainWord, Math.max(1, counters[6])); // draining, since that many calls (rtctl.rt_drain)
     }
   }
 

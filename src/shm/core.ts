@@ -67,6 +67,9 @@ export function globaldataDecl(maxThreads: number) {
   });
 }
 
+/** rtctl.rt_drain: the drain was asked for, and no system call has completed since. */
+export const DRAIN_ASKED = -1;
+
 /** The machine's run control (one record). */
 export const RTCTL = defineStruct("rtctl", {
   rt_stop: 1, // set once: every cpu leaves its loop
@@ -81,7 +84,10 @@ export const RTCTL = defineStruct("rtctl", {
   rt_violations: 1,
   rt_nextcpu: 1, // round-robin placement of new threads
   rt_quiet: 1, // always 0: a word to wait on for a pure timeout
-  rt_drain: 1, // set at the end of a stress run: user programs exit, init reaps them all
+  // The end of a stress run: user programs exit, init reaps them all. 0 running; DRAIN_ASKED once
+  // asked for; > 0 draining, since that many system calls had completed (set by the cpu
+  // completing the call: a controlled run drains at the same step every time).
+  rt_drain: 1,
   // Controlled modes. The baton word has a cache line of its own: waiting cpus spin on it, and
   // a store to a line they read loses it to them again. What travels with the baton (baton.ts)
   // sits on the next line, written in one burst by the holder, read once by the receiver.
