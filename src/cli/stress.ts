@@ -7,15 +7,16 @@ import { findScenario, SCENARIOS } from "../../stress/scenarios/index.js";
 import { UsageError } from "../kern/kernel.js";
 import { describeWriteFailure } from "../report/report.js";
 import { stressSummary } from "../report/summary.js";
-import { checkBugs, DEFAULT_WATCHDOG_SECONDS, stress } from "../run/stress.js";
+import { checkBugs, DEFAULT_WATCHDOG_SECONDS, stress, type StressOptions } from "../run/stress.js";
 import { MODES, STRESS_DEFAULTS } from "../api/options.js";
 import { resolveMutant } from "../sites/mutant.js";
+import { parseSchedule, type Decision } from "../sched/decisions.js";
 import { MAX_DEPTH } from "../sched/pct.js";
 import { SEED_MAX } from "../sched/strategy.js";
 import { stressJunit } from "../report/junit.js";
 import { EXIT } from "./exit.js";
 import { writeJunit } from "./files.js";
-import { command, flag, hidden, int, num, oneOf, outputFile, text, texts } from "./options.js";
+import { command, flag, hidden, int, num, oneOf, outputFile, text, texts, type Option } from "./options.js";
 import { progressReporter } from "./progress.js";
 import type { CommandContext } from "./options.js";
 
@@ -55,6 +56,8 @@ run one cpu at a time, reproducibly: with --ops N a run is a function of its see
     depth: int("D", "pct: the bug depth d (d-1 priority change points)", 1, MAX_DEPTH, 3),
     "step-bound": int("K", "pct: the steps change points are drawn from", 1, 1e9, 20000),
     watchdog: num("S", "seconds without a completed system call before the run is called hung", 0.5, 3600, DEFAULT_WATCHDOG_SECONDS),
+    schedule: scheduleText(`controlled, no --mode: the default scheduler (each cpu runs on until it blocks, then the lowest-numbered runnable cpu) with S's decisions, e.g. "2@1534>0,0@88.1>3" (cpu 2 at its 1534th point lets cpu 0 run; "" none), what shrink prints`),
+    population: { ...int("N", "worker processes init keeps alive", 1, 1000), defaultText: "the scenario's" },
     "plant-crash": hidden(int("N", "harness self-test: cpu 0 throws after N system calls", 1, 1e9)),
   },
   async run(v, _pos, ctx) {
@@ -63,7 +66,9 @@ run one cpu at a time, reproducibly: with --ops N a run is a function of its see
       return EXIT.clean;
     }
     if (v.seconds !== undefined && v.ops !== undefined) throw new UsageError("give --seconds or --ops, not both");
-    if (v.chaos !== undefined && v.mode !== "free") throw new UsageError(`--chaos applies to free mode only: ${v.mode} mode decides every interleaving itself`);
+    if (v.schedule !== undefined && v.mode !== "free") throw new UsageError("--schedule runs the default scheduler with its decisions: give no --mode");
+    const mode: StressOptions["mode"] = v.schedule !== undefined ? "schedule" : v.mode;
+    if (v.chaos !== undefined && mode !== "free") throw new UsageError(`--chaos applies to free mode only: ${mode} mode decides every interleaving itself`);
     const seed = v.seed ?? Math.floor(Math.random() * 2 ** 31);
     const seconds = v.seconds ?? (v.ops === undefined ? 10 : undefined);
     const opts = {
@@ -72,7 +77,9 @@ run one cpu at a time, reproducibly: with --ops N a run is a function of its see
       cpus: v.cpus,
       seconds,
       ops: v.ops,
-      mode: v.mode,
+      mode,
+      decisions: v.schedule === undefined ? undefined : scheduleOption(v.schedule, v.cpus),
+      population: v.population,
       seed,
       chaos: v.chaos ?? DEFAULT_CHAOS,
       bugs: v.bug,
@@ -105,3 +112,16 @@ run one cpu at a time, reproducibly: with --ops N a run is a function of its see
     }
   },
 });
+
+function scheduleOption(text: string, cpus: number): Decision[] {
+  try {
+    return parseSchedule(text, cpus);
+  } catch (e) {
+    throw new UsageError(`--schedule: ${(e as Error).message}`);
+  }
+}
+
+/** A schedule string: may be empty (the default scheduler alone). */
+function scheduleText(help: string): Option<string | undefined> {
+  return { arg: "S", help, absent: undefined, read: (t) => t };
+}

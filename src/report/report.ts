@@ -52,6 +52,10 @@ export interface StressConfig {
   stepBound?: number;
   /** virtual only: the cost model, ns (src/sched/virtual.ts); `seconds` is then virtual. */
   cost?: CostModel;
+  /** schedule mode: the decisions that differ from the default, as a schedule string (src/sched/decisions.ts). */
+  schedule?: string;
+  /** Worker processes init keeps alive, when not the scenario's. */
+  population?: number;
 }
 
 export interface StressReport {
@@ -72,6 +76,13 @@ export interface StressReport {
   pctSteps?: number;
   /** Controlled modes: the decisions taken, run-length encoded [cpu, count, ...] (null if too long). */
   schedule?: number[] | null;
+  /**
+   * Controlled modes: the decisions that differed from the default, as a schedule string
+   * (`stress --schedule` runs it again); null when there were too many to keep.
+   */
+  decisions?: string | null;
+  /** Controlled modes: system calls completed when the drain started (null: it never did). */
+  drainedAtOps?: number | null;
   violations: ViolationRecord[];
   hang: null | (HangCause & { threads: ThreadDump[] });
   lockstat: LockStat[];

@@ -16,7 +16,9 @@ import { mergeSchedstat, type SchedStat } from "../sched/schedstat.js";
 import { isControlled } from "../sched/strategy.js";
 import { VirtualClocks, virtualSummary, type CostModel, type VirtualSummary } from "../sched/virtual.js";
 import type { MachineSpec } from "../sched/spec.js";
-import { chromeTrace } from "../report/trace.js";
+import { formatSchedule, newDecisionLog, readDecisionLog, type Decision } from "../sched/decisions.js";
+import { newEventLog, readEventLog, type LoggedEvent } from "../sched/eventlog.js";
+import { chromeTrace, describeEvent } from "../report/trace.js";
 import { stressCommand } from "../report/command.js";
 import { stressHtml, timelineOf } from "../report/html.js";
 import { checkOutputPath, mergeLocks, mergeThreads, mergeSyscalls, mergeViolations, VERSION, writeJsonOrSave, writeTextOrSave, type HangCause, type StressConfig, type StressReport, type Verdict, type WriteFailure } from "../report/report.js";
@@ -33,7 +35,7 @@ export interface StressOptions {
   /** Wall seconds; in virtual mode, virtual seconds. */
   seconds?: number;
   ops?: number;
-  mode: "free" | "pct" | "random" | "replay" | "virtual";
+  mode: "free" | "pct" | "random" | "replay" | "schedule" | "virtual";
   /** virtual: the cost model (src/sched/virtual.ts; src/bench/virtual.ts calibrates one). */
   cost?: CostModel;
   seed: number;
@@ -44,6 +46,12 @@ export interface StressOptions {
   stepBound?: number;
   /** replay: the recorded schedule to follow (run-length encoded decisions). */
   schedule?: number[];
+  /** schedule: the decisions that differ from the default (src/sched/decisions.ts). */
+  decisions?: Decision[];
+  /** Worker processes init keeps alive; default: the scenario's. */
+  population?: number;
+  /** Controlled modes: keep the whole event sequence (replay --check-determinism). */
+  eventLog?: boolean;
   bugs: string[];
   keepGoing: boolean;
   /** Seconds without a completed system call before the run is called hung; default DEFAULT_WATCHDOG_SECONDS. */
@@ -71,6 +79,8 @@ export interface StressOutcome {
   exitCode: number;
   /** Report or trace files that could not be written where asked (and where they went instead). */
   unwritten: WriteFailure[];
+  /** With `eventLog`: every event the run's hash mixed, and how to name one. */
+  eventLog?: { events: LoggedEvent[]; complete: boolean; describe: (e: LoggedEvent) => string };
 }
 
 const VERDICT_EXIT: Record<Verdict, number> = { clean: 0, violation: 1, hang: 3, error: 4, interrupted: 130 };
@@ -116,6 +126,9 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
   const model = await loadKernel(o.kernel);
   const limits = limitsFor(model, sc);
   const controlled = o.mode !== "free";
+  // Runs that replay log their decisions (a virtual run measures throughput: it has nothing to replay).
+  const decisionLog = controlled && o.mode !== "virtual" ? newDecisionLog() : undefined;
+  const eventLog = controlled && o.eventLog ? newEventLog() : undefined;
   const m = new Machine({
     cpus: o.cpus,
     maxThreads: limits.tables.thread ?? 512,
@@ -130,9 +143,11 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     drainAtOps: o.ops,
     placement: sc.placement,
     lockSites: o.lockSites,
+    decisionLog,
+    eventLog,
     plantCrashAfterOps: o.plantCrashAfterOps,
   }, o.pool ?? null);
-  model.boot(m, limits, { program: sc.init, args: sc.initArgs });
+  model.boot(m, limits, { program: sc.init, args: initArgs(sc, o.population) });
   const baseline = new Map(m.image.allTables().map((t) => [t.name, t.inUse()]));
   const bootThreads = m.live();
   const config: StressConfig = {
@@ -149,12 +164,15 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     ...(o.ops !== undefined ? { ops: o.ops } : { seconds: o.seconds ?? 10 }),
     ...(o.mode === "pct" ? { depth: o.depth ?? 3, stepBound: o.stepBound ?? 20000 } : {}),
     ...(o.mode === "virtual" ? { cost: costOf(o) } : {}),
+    ...(o.mode === "schedule" ? { schedule: formatSchedule(o.decisions ?? []) } : {}),
+    ...(o.population !== undefined ? { population: o.population } : {}),
   };
   let hashAtEnd = "";
   let stepsAtEnd = 0;
   let choicesAtEnd = 0;
   let pctStepsAtEnd = 0;
   let virtualAtEnd: VirtualSummary | undefined;
+  let drainedAtOps: number | null = null;
 
   // The run's clock starts when every cpu is up: starting 64 workers must not eat a --seconds run.
   let t0 = performance.now();
@@ -174,10 +192,11 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     else verdict = ending;
     if (!hang && (verdict === "clean" || (verdict === "violation" && o.keepGoing))) {
       hang = await drain(m, o, bootThreads);
-      if (!hang) extra.push(...audits(m, model, baseline, elapsed(), m.steps()));
+      if (!hang) extra.push(...audits(m, model, baseline, elapsed()));
     }
     // Once nothing can run (and in controlled modes at any hang) the live laws' findings are final (see LiveLaws).
     if (hang && (controlled || hang.cause === "quiescent")) extra.push(...liveNow(model, m, elapsed()));
+    drainedAtOps = m.drainedAtOps();
     hashAtEnd = m.eventHash();
     stepsAtEnd = m.steps();
     choicesAtEnd = m.choices();
@@ -211,7 +230,8 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     steps: stepsAtEnd,
     ...(controlled ? { choices: choicesAtEnd } : {}),
     ...(o.mode === "pct" ? { pctSteps: pctStepsAtEnd } : {}),
-    ...(controlled ? { schedule: scheduleOf(results) } : {}),
+    ...(controlled ? { schedule: scheduleOf(results), drainedAtOps } : {}),
+    ...(decisionLog ? { decisions: decisionsOf(decisionLog) } : {}),
     ...(virtualAtEnd ? { virtual: virtualAtEnd } : {}),
     violations,
     hang: hang && verdict !== "interrupted" && verdict !== "error" ? { ...hang, threads } : null,
@@ -220,8 +240,9 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     coverage: coverageOf(o.kernel, results, manifest(PACKAGE_ROOT)),
     ...(error ? { error } : {}),
   };
+  const callName = (n: number) => Object.keys(model.calls)[n] ?? `call#${n}`;
   const unwritten: WriteFailure[] = [];
-  const trace = () => chromeTrace(results, (a) => m.image.describe(a), (n) => Object.keys(model.calls)[n] ?? `call#${n}`);
+  const trace = () => chromeTrace(results, (a) => m.image.describe(a), callName);
   const html = o.html ? await stressHtml(report, stressCommand(config), timelineOf(trace()), results.flatMap((r) => r.threads)) : "";
   await reportWriter.runExclusive(() => {
     const note = (f: WriteFailure | null) => f && unwritten.push(f);
@@ -229,7 +250,8 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     if (o.trace) note(writeJsonOrSave(o.trace, trace()));
     if (o.html) note(writeTextOrSave(o.html, html));
   });
-  return { report, exitCode: VERDICT_EXIT[verdict], unwritten };
+  const describe = (e: LoggedEvent) => describeEvent(e, (a) => m.image.describe(a), callName);
+  return { report, exitCode: VERDICT_EXIT[verdict], unwritten, ...(eventLog ? { eventLog: { ...readEventLog(eventLog), describe } } : {}) };
 }
 
 /** A virtual run's default length, in virtual seconds. */
@@ -263,7 +285,20 @@ function strategyOf(o: StressOptions): MachineSpec["strategy"] {
     case "replay":
       if (!o.schedule) throw new UsageError("replay mode needs a recorded schedule");
       return { name: "replay", seed: o.seed, schedule: o.schedule };
+    case "schedule":
+      return { name: "schedule", seed: o.seed, decisions: o.decisions ?? [] };
   }
+}
+
+/** The scenario's init arguments, with another population of worker processes if asked. */
+function initArgs(sc: Scenario, population: number | undefined): readonly number[] {
+  return population === undefined ? sc.initArgs : [population, ...sc.initArgs.slice(1)];
+}
+
+/** The run's decisions against the default, as a schedule string (null: too many to keep). */
+function decisionsOf(log: SharedArrayBuffer): string | null {
+  const ds = readDecisionLog(log);
+  return ds && formatSchedule(ds);
 }
 
 /**
@@ -355,7 +390,7 @@ class LiveLaws {
       this.streak.set(k, n);
       if (n >= LIVE_PERSIST && !this.reported.has(k)) {
         this.reported.add(k);
-        out.push(liveViolation(f, `seen for ${((LIVE_PERSIST - 1) * LIVE_SAMPLE_MS) / 1000} s`, t, this.m.steps()));
+        out.push(liveViolation(f, `seen for ${((LIVE_PERSIST - 1) * LIVE_SAMPLE_MS) / 1000} s`, t, { step: this.m.steps() }));
       }
     }
     return out;
@@ -364,13 +399,18 @@ class LiveLaws {
 
 /** Controlled modes, once nothing can run: the live laws' findings are final. */
 function liveNow(model: KernelModel, m: Machine, at: number): ViolationRecord[] {
-  return (model.liveLaws?.(m.image) ?? []).map((f) => liveViolation(f, "nothing can run any more", at, m.steps()));
+  return (model.liveLaws?.(m.image) ?? []).map((f) => liveViolation(f, "nothing can run any more", at, quiescentStep(m)));
+}
+
+/** Where a violation found on a machine at rest happened: its last step (and hash, if controlled). */
+function quiescentStep(m: Machine): { step: number; eventHash?: string } {
+  return isControlled(m.spec.strategy) ? { step: m.steps(), eventHash: m.eventHash() } : { step: m.steps() };
 }
 
 /** A live law's finding as a violation, located at the thread it is about (its stack comes from the final dump). */
-function liveViolation(f: AuditFinding, why: string, at: number, step: number): ViolationRecord {
+function liveViolation(f: AuditFinding, why: string, at: number, when: { step: number; eventHash?: string }): ViolationRecord {
   const where = f.thread ?? { cpu: -1, tid: -1, pid: 0, syscall: "" };
-  return { law: f.law, message: `${f.message} (${why})`, ...where, atSeconds: at, step, stack: "", events: [] };
+  return { law: f.law, message: `${f.message} (${why})`, ...where, atSeconds: at, ...when, stack: "", events: [] };
 }
 
 /**
@@ -399,12 +439,12 @@ async function drain(m: Machine, o: StressOptions, bootThreads: number): Promise
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 /** The conservation audit: after the drain, every table back to its boot count; then the kernel's own audits. */
-function audits(m: Machine, model: KernelModel, baseline: ReadonlyMap<string, number>, at: number, step: number): ViolationRecord[] {
+function audits(m: Machine, model: KernelModel, baseline: ReadonlyMap<string, number>, at: number): ViolationRecord[] {
   const found = model.audit(m.image).map((f) => ({ law: f.law, message: f.message }));
   for (const t of m.image.allTables()) {
     if (model.persistentTables?.includes(t.name)) continue;
     const was = baseline.get(t.name)!;
     if (t.inUse() !== was) found.push({ law: "conservation", message: `table ${t.name}: ${t.inUse()} records in use after the drain, ${was} at boot` });
   }
-  return found.map((f) => ({ ...f, cpu: -1, tid: -1, pid: 0, syscall: "", atSeconds: at, step, stack: "", events: [] }));
+  return found.map((f) => ({ ...f, cpu: -1, tid: -1, pid: 0, syscall: "", atSeconds: at, ...quiescentStep(m), stack: "", events: [] }));
 }
