@@ -17,11 +17,13 @@ import { mergeCommand } from "./cli/merge.js";
 import { mutateCommand } from "./cli/mutate.js";
 import { commandHelp, parseCommand, type AnyCommand, type CommandContext } from "./cli/options.js";
 import { replayCommand } from "./cli/replay.js";
+import { reproduceCommand } from "./cli/reproduce.js";
+import { shrinkCommand } from "./cli/shrink.js";
 import { scriptCommand } from "./cli/script.js";
 import { stressCommand } from "./cli/stress.js";
 
 /** Every command, in the order `forkstorm --help` lists them. */
-const COMMANDS: readonly AnyCommand[] = [stressCommand, huntCommand, mergeCommand, mutateCommand, coverageCommand, replayCommand, scriptCommand, benchCommand, listCommand, demoCommand];
+const COMMANDS: readonly AnyCommand[] = [stressCommand, huntCommand, mergeCommand, mutateCommand, coverageCommand, replayCommand, reproduceCommand, shrinkCommand, scriptCommand, benchCommand, listCommand, demoCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 4;

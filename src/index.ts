@@ -4,11 +4,13 @@
  * the command line's default. A run's outcome is a verdict in its report; what is thrown is a
  * UsageError (bad input) or an InternalError (a fault of forkstorm), both ForkstormErrors.
  */
-import { ForkstormError, InternalError } from "./errors.js";
+import { ForkstormError, InternalError, UsageError } from "./errors.js";
 import { resolveHuntOptions, resolveStressOptions, type HuntOptions, type StressOptions } from "./api/options.js";
 import { stress as runStress, type StressOutcome } from "./run/stress.js";
 import { hunt as runHunt, type HuntReport } from "./run/hunt.js";
-import { replay as runReplay, type ReplayOutcome } from "./run/replay.js";
+import { checkDeterminism as runCheckDeterminism, replay as runReplay, type DeterminismOutcome, type ReplayOutcome } from "./run/replay.js";
+import { reproduce as runReproduce, type ReproduceOutcome } from "./run/reproduce.js";
+import { shrink as runShrink, type ShrinkOutcome } from "./run/shrink.js";
 import { runScript as runScriptObject, type ScriptOutput } from "./script/runner.js";
 import { litmus as runLitmus, type LitmusResult, type LitmusSpec } from "./run/litmus.js";
 import { mergeHunts } from "./run/merge.js";
@@ -23,7 +25,11 @@ export { listCatalog, type Catalog } from "./run/list.js";
 export { huntSummary, type HuntReport, type HuntBugRow } from "./run/hunt.js";
 export { stressSummary } from "./report/summary.js";
 export type { StressOutcome } from "./run/stress.js";
-export type { ReplayOutcome } from "./run/replay.js";
+export type { ReplayOutcome, DeterminismOutcome, RunPoint, Divergence } from "./run/replay.js";
+export { reproductionLine } from "./run/replay.js";
+export { findingOf, type Finding } from "./run/finding.js";
+export type { ReproduceOutcome } from "./run/reproduce.js";
+export type { ShrinkOutcome, RunSize } from "./run/shrink.js";
 export type { ScriptOutput, ScriptStepResult, ScriptViolation, PsRow } from "./script/runner.js";
 export type { StressReport, StressConfig, Verdict } from "./report/report.js";
 export type { ViolationRecord } from "./sched/cpu.js";
@@ -55,6 +61,39 @@ export function hunt(options: HuntOptions = {}): Promise<{ report: HuntReport; e
 /** Re-run a controlled-mode run from its report (`forkstorm replay`). */
 export function replay(report: unknown, followSchedule = false): Promise<ReplayOutcome> {
   return typed(() => runReplay(report, followSchedule));
+}
+
+/** Run a report's controlled run `runs` times: does every run reach its point (`forkstorm replay --check-determinism`)? */
+export function checkDeterminism(report: unknown, runs: number): Promise<DeterminismOutcome> {
+  return typed(async () => {
+    if (!Number.isInteger(runs) || runs < 1) throw new UsageError(`runs must be a positive integer, got ${JSON.stringify(runs)}`);
+    return runCheckDeterminism(report, runs);
+  });
+}
+
+/** Seconds to spend: `reproduce`'s search, `shrink`'s work (their command lines' --budget). */
+export interface ReproductionOptions {
+  /** Default 60. */
+  seconds?: number;
+  /** Write the resulting run's report there. */
+  report?: string;
+  signal?: AbortSignal;
+}
+
+function budget(o: ReproductionOptions): number {
+  const s = o.seconds ?? 60;
+  if (typeof s !== "number" || !(s > 0)) throw new UsageError(`seconds must be a positive number, got ${JSON.stringify(s)}`);
+  return s;
+}
+
+/** A find (a free-mode one too) made into a replayable controlled run breaking the same law in the same kernel function (`forkstorm reproduce`). */
+export function reproduce(report: unknown, options: ReproductionOptions = {}): Promise<ReproduceOutcome> {
+  return typed(() => runReproduce(report, { ...options, seconds: budget(options) }));
+}
+
+/** A failing controlled run made short: fewer decisions, calls, cpus and workers, the same law in the same kernel function (`forkstorm shrink`). */
+export function shrink(report: unknown, options: ReproductionOptions & { trace?: string } = {}): Promise<ShrinkOutcome> {
+  return typed(() => runShrink(report, { ...options, seconds: budget(options) }));
 }
 
 /** Run a deterministic syscall script (`forkstorm script`), given as the parsed JSON object. */

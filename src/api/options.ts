@@ -8,6 +8,7 @@ import type { KernelName } from "../kern/kernel.js";
 import { KERNELS } from "../kern/registry.js";
 import { MAX_DEPTH } from "../sched/pct.js";
 import { SEED_MAX } from "../sched/strategy.js";
+import { parseSchedule } from "../sched/decisions.js";
 import { findScenario } from "../../stress/scenarios/index.js";
 import { checkBugs, type StressOptions as StressRun } from "../run/stress.js";
 import { chooseBugs, type HuntOptions as HuntRun, type Shard } from "../run/hunt.js";
@@ -35,6 +36,7 @@ export const RANGES = {
   depth: int(1, MAX_DEPTH),
   stepBound: int(1, 1e9),
   watchdogSeconds: num(0.5, 3600),
+  population: int(1, 1000),
   seeds: int(1, 1000),
   budget: num(0.5, 3600),
   timeBudget: num(1, 7 * 86400),
@@ -68,6 +70,13 @@ export interface StressOptions {
   stepBound?: number;
   /** Seconds without a completed system call before the run is called hung; default 10. */
   watchdogSeconds?: number;
+  /**
+   * A controlled run under the default scheduler (each cpu runs on until it blocks) with these
+   * decisions: a schedule string as `shrink` prints it ("2@1534>0,0@88.1>3"; "" for none). No `mode`.
+   */
+  schedule?: string;
+  /** Worker processes init keeps alive; default: the scenario's. */
+  population?: number;
   /** Write the JSON report there (atomically, whatever the verdict). */
   report?: string;
   /** Write a Chrome trace-event JSON (Perfetto) there. */
@@ -99,7 +108,7 @@ export interface HuntOptions {
   signal?: AbortSignal;
 }
 
-const STRESS_KEYS = ["kernel", "scenario", "cpus", "seconds", "ops", "mode", "seed", "chaos", "bugs", "mutant", "keepGoing", "depth", "stepBound", "watchdogSeconds", "report", "trace", "onProgress", "signal"] as const;
+const STRESS_KEYS = ["kernel", "scenario", "cpus", "seconds", "ops", "mode", "seed", "chaos", "bugs", "mutant", "keepGoing", "depth", "stepBound", "watchdogSeconds", "schedule", "population", "report", "trace", "onProgress", "signal"] as const;
 const HUNT_KEYS = ["kernel", "bugs", "seeds", "budget", "cpus", "mode", "seed", "chaos", "depth", "timeBudget", "shard", "onRun", "signal"] as const;
 
 function onlyKnown(what: string, o: object, known: readonly string[]): void {
@@ -125,29 +134,33 @@ function checkStrings(name: string, v: unknown): void {
   if (v !== undefined && !(Array.isArray(v) && v.every((x) => typeof x === "string"))) throw new UsageError(`${name} must be a list of strings`);
 }
 
-function checkChaosMode(chaos: unknown, mode: Mode): void {
+function checkChaosMode(chaos: unknown, mode: Mode | "schedule"): void {
   if (chaos !== undefined && mode !== "free") throw new UsageError(`chaos applies to free mode only: ${mode} mode decides every interleaving itself`);
 }
 
 /** A caller's stress options, checked and completed with the defaults. */
 export function resolveStressOptions(o: StressOptions = {}): StressRun {
   onlyKnown("stress", o, STRESS_KEYS);
-  for (const k of ["cpus", "seconds", "ops", "seed", "chaos", "depth", "stepBound", "watchdogSeconds"] as const) checkNumber(k, o[k]);
+  for (const k of ["cpus", "seconds", "ops", "seed", "chaos", "depth", "stepBound", "watchdogSeconds", "population"] as const) checkNumber(k, o[k]);
   const kernel = checkOneOf("kernel", o.kernel, KERNELS) ?? STRESS_DEFAULTS.kernel;
+  if (o.schedule !== undefined && o.mode !== undefined) throw new UsageError("schedule runs the default scheduler with its decisions: give no mode");
+  if (o.schedule !== undefined && typeof o.schedule !== "string") throw new UsageError(`schedule must be a schedule string, got ${JSON.stringify(o.schedule)}`);
   const mode = checkOneOf("mode", o.mode, MODES) ?? STRESS_DEFAULTS.mode;
-  checkChaosMode(o.chaos, mode);
+  checkChaosMode(o.chaos, o.schedule !== undefined ? "schedule" : mode);
   if (o.seconds !== undefined && o.ops !== undefined) throw new UsageError("give seconds or ops, not both");
   checkStrings("bugs", o.bugs);
   const scenario = o.scenario ?? STRESS_DEFAULTS.scenario;
   findScenario(kernel, scenario);
   checkBugs(kernel, o.bugs ?? []);
   if (o.mutant !== undefined) resolveMutant(kernel, o.mutant);
+  const { schedule, ...rest } = o;
+  const cpus = o.cpus ?? STRESS_DEFAULTS.cpus;
   return {
-    ...o,
+    ...rest,
     kernel,
     scenario,
-    mode,
-    cpus: o.cpus ?? STRESS_DEFAULTS.cpus,
+    ...(schedule !== undefined ? { mode: "schedule" as const, decisions: parseSchedule(schedule, cpus) } : { mode }),
+    cpus,
     ...(o.ops === undefined ? { seconds: o.seconds ?? STRESS_DEFAULTS.seconds } : {}),
     seed: o.seed ?? Math.floor(Math.random() * 2 ** 31),
     chaos: o.chaos ?? STRESS_DEFAULTS.chaos,

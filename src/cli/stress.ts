@@ -5,18 +5,22 @@
 import { availableParallelism } from "node:os";
 import { findScenario, SCENARIOS } from "../../stress/scenarios/index.js";
 import { UsageError } from "../kern/kernel.js";
-import { describeWriteFailure } from "../report/report.js";
+import { describeWriteFailure, type StressReport } from "../report/report.js";
+import { reproductionLine } from "../run/replay.js";
+import { findingOf } from "../run/finding.js";
+import { reproduce, reproduceSummary, type ReproduceOutcome } from "../run/reproduce.js";
 import { stressSummary } from "../report/summary.js";
 import { checkBugs, DEFAULT_WATCHDOG_SECONDS, stress, type StressOptions } from "../run/stress.js";
 import { MODES, STRESS_DEFAULTS } from "../api/options.js";
 import { resolveMutant } from "../sites/mutant.js";
-import { parseSchedule, type Decision } from "../sched/decisions.js";
+import { parseSchedule } from "../sched/decisions.js";
 import { MAX_DEPTH } from "../sched/pct.js";
 import { SEED_MAX } from "../sched/strategy.js";
 import { stressJunit } from "../report/junit.js";
 import { EXIT } from "./exit.js";
 import { writeJunit } from "./files.js";
-import { command, flag, hidden, int, num, oneOf, outputFile, text, texts, type Option } from "./options.js";
+import { command, flag, hidden, int, num, oneOf, outputFile, text, texts, type CommandContext, type Option } from "./options.js";
+import { executionProgress, REPRODUCE_BUDGET } from "./reproduce.js";
 import { progressReporter } from "./progress.js";
 import type { CommandContext } from "./options.js";
 
@@ -58,6 +62,8 @@ run one cpu at a time, reproducibly: with --ops N a run is a function of its see
     watchdog: num("S", "seconds without a completed system call before the run is called hung", 0.5, 3600, DEFAULT_WATCHDOG_SECONDS),
     schedule: scheduleText(`controlled, no --mode: the default scheduler (each cpu runs on until it blocks, then the lowest-numbered runnable cpu) with S's decisions, e.g. "2@1534>0,0@88.1>3" (cpu 2 at its 1534th point lets cpu 0 run; "" none), what shrink prints`),
     population: { ...int("N", "worker processes init keeps alive", 1, 1000), defaultText: "the scenario's" },
+    reproduce: flag("after a free-mode find, search a controlled run that breaks the same law in the same kernel function (written beside --report as NAME.controlled.json)"),
+    "reproduce-budget": num("S", "seconds --reproduce searches", 0.5, 86400, REPRODUCE_BUDGET),
     "plant-crash": hidden(int("N", "harness self-test: cpu 0 throws after N system calls", 1, 1e9)),
   },
   async run(v, _pos, ctx) {
@@ -78,7 +84,7 @@ run one cpu at a time, reproducibly: with --ops N a run is a function of its see
       seconds,
       ops: v.ops,
       mode,
-      decisions: v.schedule === undefined ? undefined : scheduleOption(v.schedule, v.cpus),
+      decisions: v.schedule === undefined ? undefined : parseSchedule(v.schedule, v.cpus),
       population: v.population,
       seed,
       chaos: v.chaos ?? DEFAULT_CHAOS,
@@ -103,8 +109,16 @@ run one cpu at a time, reproducibly: with --ops N a run is a function of its see
     try {
       const out = await stress({ ...opts, signal: ctx.signal, onProgress: progress?.update });
       progress?.stop();
-      process.stdout.write((v.json ? JSON.stringify(out.report, null, 2) : stressSummary(out.report, { report: v.report, trace: v.trace, unwritten: out.unwritten })) + "\n");
+      const again = v.reproduce ? await reproduceFind(out.report, v.report, v["reproduce-budget"], v.json, ctx) : null;
+      if (v.json) {
+        const reproduction = again && { reproduced: again.reproduced, executions: again.executions, seconds: again.seconds, command: again.command };
+        process.stdout.write(JSON.stringify(again ? { ...out.report, reproduction } : out.report, null, 2) + "\n");
+      } else {
+        const line = again ? null : reproductionLine(out.report, v.report);
+        process.stdout.write([stressSummary(out.report, { report: v.report, trace: v.trace, unwritten: out.unwritten }), ...(again ? [reproduceSummary(again)] : []), ...(line ? [`reproduce: ${line}`] : [])].join("\n") + "\n");
+      }
       if (v.json) for (const f of out.unwritten) ctx.say(describeWriteFailure(f)); // the summary says it otherwise
+      if (again?.unwritten) ctx.say(describeWriteFailure(again.unwritten));
       const exit = out.unwritten.length && out.exitCode === EXIT.clean ? EXIT.internal : out.exitCode;
       return writeJunit(v.junit, () => stressJunit(out.report), exit, ctx.say);
     } finally {
@@ -113,15 +127,14 @@ run one cpu at a time, reproducibly: with --ops N a run is a function of its see
   },
 });
 
-function scheduleOption(text: string, cpus: number): Decision[] {
-  try {
-    return parseSchedule(text, cpus);
-  } catch (e) {
-    throw new UsageError(`--schedule: ${(e as Error).message}`);
-  }
-}
-
 /** A schedule string: may be empty (the default scheduler alone). */
 function scheduleText(help: string): Option<string | undefined> {
   return { arg: "S", help, absent: undefined, read: (t) => t };
+}
+
+/** stress --reproduce: a free-mode find, searched for as a controlled run (null: nothing to search for). */
+async function reproduceFind(r: StressReport, reportFile: string | undefined, seconds: number, json: boolean, ctx: CommandContext): Promise<ReproduceOutcome | null> {
+  if (r.config.mode !== "free" || !findingOf(r) || ctx.signal.aborted) return null;
+  const report = reportFile?.replace(/(\.json)?$/, ".controlled.json");
+  return reproduce(r, { seconds, report, signal: ctx.signal, onExecution: json ? undefined : executionProgress(ctx.say) });
 }

@@ -10,10 +10,13 @@ const CLI_CHAOS = 0.001;
 
 export function stressCommand(c: Omit<StressConfig, "chaos" | "keepGoing"> & { chaos?: number; keepGoing?: boolean }): string {
   const length = c.ops !== undefined ? `--ops ${c.ops}` : `--seconds ${c.seconds}`;
+  const population = c.population !== undefined ? ` --population ${c.population}` : "";
+  // A schedule (what shrink prints) runs the default scheduler: no --mode.
+  const mode = c.mode === "schedule" ? `--schedule "${c.schedule ?? ""}"` : `--mode ${c.mode}`;
   const chaos = c.mode === "free" && c.chaos !== undefined && c.chaos !== CLI_CHAOS ? ` --chaos ${c.chaos}` : "";
   const pct = c.mode === "pct" && c.depth !== undefined ? ` --depth ${c.depth} --step-bound ${c.stepBound}` : "";
   const bugs = c.bugs.map((id) => ` --bug ${id}`).join("");
-  return `forkstorm stress --kernel ${c.kernel} --scenario ${c.scenario} --cpus ${c.cpus} ${length} --mode ${c.mode} --seed ${c.seed}${chaos}${pct}${bugs}${c.keepGoing ? " --keep-going" : ""}`;
+  return `forkstorm stress --kernel ${c.kernel} --scenario ${c.scenario} --cpus ${c.cpus}${population} ${length} ${mode} --seed ${c.seed}${chaos}${pct}${bugs}${c.keepGoing ? " --keep-going" : ""}`;
 }
 
 /** The one-line command that runs a script given as an object: its JSON on standard input. */

@@ -18,6 +18,7 @@
  */
 import { CATALOG } from "../bugs/catalog.js";
 import { UsageError } from "../kern/kernel.js";
+import { stressCommand } from "../report/command.js";
 import type { StressReport } from "../report/report.js";
 import { parseSchedule } from "../sched/decisions.js";
 import type { LoggedEvent } from "../sched/eventlog.js";
@@ -99,16 +100,8 @@ export function rerunOptions(r: StressReport): StressOptions {
     population: c.population,
     keepGoing: first ? false : c.keepGoing,
     ...(c.mode === "replay" ? { schedule: r.schedule! } : {}),
-    ...(c.mode === "schedule" ? { decisions: scheduleOf(c.schedule!, c.cpus) } : {}),
+    ...(c.mode === "schedule" ? { decisions: parseSchedule(c.schedule!, c.cpus) } : {}),
   };
-}
-
-function scheduleOf(text: string, cpus: number) {
-  try {
-    return parseSchedule(text, cpus);
-  } catch (e) {
-    return refuse(`the report's schedule is malformed: ${(e as Error).message}`);
-  }
 }
 
 export async function replay(raw: unknown, followSchedule = false): Promise<ReplayOutcome> {
@@ -214,4 +207,18 @@ export function firstDifference(ref: LoggedRun, run: LoggedRun): { reference: st
     return x ? r.describe(x) : `the run ended after ${r.events.length} events`;
   };
   return { reference: show(ref), diverged: show(run) };
+}
+
+/**
+ * What to paste to get this report's find again: for a controlled run, the stress command that
+ * replays it to its first violation (bounded as a replay is); for a free-mode run, `forkstorm
+ * reproduce` on its report file, when it was written. Null for a run that found nothing, or whose
+ * schedule does not fit a line (a recorded one, followed decision by decision).
+ */
+export function reproductionLine(r: StressReport, reportFile?: string): string | null {
+  if (r.violations.length === 0 && r.verdict !== "hang") return null;
+  if (r.config.mode === "free") return reportFile ? `forkstorm reproduce ${reportFile}` : null;
+  if (r.config.mode === "replay") return null;
+  const o = rerunOptions(r);
+  return stressCommand({ ...r.config, ops: o.ops, seconds: undefined, keepGoing: false });
 }

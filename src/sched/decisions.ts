@@ -15,6 +15,7 @@
  * 1534th point, cpu 0 runs". Every controlled run records its decisions into a shared log
  * (RecordingChooser) that the orchestrator reads when the run is over.
  */
+import { UsageError } from "../errors.js";
 import { defaultChoice, type Chooser } from "./chooser.js";
 import type { PointKind } from "../shm/hooks.js";
 
@@ -108,8 +109,8 @@ export function formatSchedule(ds: readonly Decision[]): string {
 const ENTRY_RE = /^(\d+)@(\d+)(?:\.(\d+))?>(\d+)$/;
 
 /**
- * Decisions from a schedule string (steps unknown: -1). Throws an Error naming the first entry
- * that is not `CPU@POINT[.NTH]>TO` with cpus below `cpus`, or that repeats a place.
+ * Decisions from a schedule string (steps unknown: -1). Throws a UsageError naming the first
+ * entry that is not `CPU@POINT[.NTH]>TO` with cpus below `cpus`, or that repeats a place.
  */
 export function parseSchedule(text: string, cpus: number): Decision[] {
   const out: Decision[] = [];
@@ -118,12 +119,12 @@ export function parseSchedule(text: string, cpus: number): Decision[] {
     const e = raw.trim();
     if (e === "" && text.trim() === "") continue;
     const m = ENTRY_RE.exec(e);
-    if (!m) throw new Error(`schedule entry "${e}" is not CPU@POINT>TO or CPU@POINT.NTH>TO`);
+    if (!m) throw new UsageError(`schedule entry "${e}" is not CPU@POINT>TO or CPU@POINT.NTH>TO`);
     const d = { step: -1, cpu: Number(m[1]), point: Number(m[2]), nth: Number(m[3] ?? 0), to: Number(m[4]) };
-    if (d.cpu >= cpus || d.to >= cpus) throw new Error(`schedule entry "${e}" names a cpu the run does not have (${cpus} cpus)`);
-    if (d.cpu === d.to) throw new Error(`schedule entry "${e}" switches a cpu to itself`);
+    if (d.cpu >= cpus || d.to >= cpus) throw new UsageError(`schedule entry "${e}" names a cpu the run does not have (${cpus} cpus)`);
+    if (d.cpu === d.to) throw new UsageError(`schedule entry "${e}" switches a cpu to itself`);
     const place = `${d.cpu}@${d.point}.${d.nth}`;
-    if (seen.has(place)) throw new Error(`schedule entry "${e}" repeats a place`);
+    if (seen.has(place)) throw new UsageError(`schedule entry "${e}" repeats a place`);
     seen.add(place);
     out.push(d);
   }
