@@ -22,7 +22,6 @@ import { writeJunit } from "./files.js";
 import { command, flag, hidden, int, num, oneOf, outputFile, text, texts, type CommandContext, type Option } from "./options.js";
 import { executionProgress, REPRODUCE_BUDGET } from "./reproduce.js";
 import { progressReporter } from "./progress.js";
-import type { CommandContext } from "./options.js";
 
 /** The library's defaults are the command line's. */
 export const DEFAULT_CHAOS = STRESS_DEFAULTS.chaos;

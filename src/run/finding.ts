@@ -4,9 +4,10 @@
  * law at the same site, whatever the interleaving, step or pid.
  *
  * The site comes from whatever location the violation carries:
- *  - a stack (in-line assertions, use-after-free, token checks): its innermost frame in the
- *    kernel model (a path through src/kern, compiled or source-mapped), passing over the struct
- *    accessors (structs.*, globals.*): they are where a record is read, not what the kernel does;
+ *  - a stack (in-line assertions, use-after-free, token checks) -- a kernel chain or a V8 stack:
+ *    its innermost frame in the kernel model (a path through src/kern), passing over the
+ *    primitives and invariants (src/sync, src/invariants) and the struct accessors (structs.*,
+ *    globals.*): they are where a lock is taken or a record read, not what the kernel does;
  *  - no stack (audits after the drain, live laws at rest): none; the law alone must match;
  *  - a hang with no law to explain it: the law is "hang" and the site is where the stuck threads
  *    sleep -- each (system call, wait message), e.g. "exit:reap1 vfork:ppwait".
@@ -23,7 +24,8 @@ export interface Finding {
 /** The law a hang with no violation counts as. */
 export const HANG_LAW = "hang";
 
-const FRAME_RE = /^\s*at (?:(.+?) \()?(.+?)(?::\d+)?(?::\d+)?\)?$/;
+/** A frame, as V8 prints it ("at fn (file:line:col)") or as a kernel chain does ("fn (src/...ts:line)"). */
+const FRAME_RE = /^\s*(?:at\s+)?(?:(.+?) \()?([^()\s]+?)(?::\d+)?(?::\d+)?\)?\s*$/;
 const KERNEL_FILE_RE = /[/\\]kern[/\\]/;
 const ACCESSOR_FILE_RE = /[/\\](structs|globals)\.[jt]s$/;
 
@@ -31,10 +33,10 @@ const ACCESSOR_FILE_RE = /[/\\](structs|globals)\.[jt]s$/;
 export function kernelFunction(stack: string): string | null {
   for (const line of stack.split("\n")) {
     const m = FRAME_RE.exec(line);
-    if (!m || !line.trimStart().startsWith("at ")) continue;
+    if (!m) continue;
     const [, fn, file] = m;
     if (!KERNEL_FILE_RE.test(file) || ACCESSOR_FILE_RE.test(file)) continue;
-    if (!fn) return `<anonymous in ${file.replace(/^.*[/\\]/, "")}>`;
+    if (!fn || fn === "<anonymous>") return `<anonymous in ${file.replace(/^.*[/\\]/, "")}>`;
     return fn.replace(/^(?:new |Object\.|Generator\.)/, "").replace(/\.next$/, "");
   }
   return null;

@@ -39,6 +39,8 @@ describe("the site of a violation", () => {
     expect(kernelFunction(stack)).toBe("fork1");
     expect(kernelFunction(stack.replace(/dist\/src\/kern\/dragonfly\/kern_fork\.js/, "src/kern/dragonfly/kern_fork.ts"))).toBe("fork1");
     expect(kernelFunction("Error: x\n    at Cpu.record (file:///x/dist/src/sched/cpu.js:1:1)")).toBeNull();
+    // A kernel chain (src/sched/kstack.ts): innermost first, the primitives before the kernel.
+    expect(kernelFunction("lwkt_gettoken (src/sync/token.ts:120)\nsigactsV (src/kern/dragonfly/globals.ts:20)\nexit1 (src/kern/dragonfly/kern_exit.ts:301)\nsyscall (src/kern/usermode.ts:40)")).toBe("exit1");
   });
 });
 
