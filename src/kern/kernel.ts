@@ -17,6 +17,14 @@ export interface Limits {
   nproc: number;
   /** Capacities of the image's tables, by table name. */
   tables: Record<string, number>;
+  /**
+   * Boot state, as if the system had been up a while (DragonFly; stress scenarios start near the
+   * wrap points so that wrap code runs in every run): the last pid handed out (pids wrap past
+   * PID_MAX), and init's lwp tid and p_lasttid (a vfork child's first lwp takes the vforker's tid,
+   * its next ones count on from there and wrap past INT_MAX). Default 1 for both.
+   */
+  lastpid?: number;
+  inittid?: number;
 }
 
 /** A system call's outcome as the trapframe carries it. */

@@ -133,10 +133,10 @@ async function parseScript(raw: unknown): Promise<Script> {
           if (!Number.isInteger(n) || (n as number) < 1 || (n as number) > 0xfffe) fail("script", `"limits.tables.${t}" must be an integer 1..65534`);
           limits.tables[t] = n as number;
         }
-      } else if (k === "maxproc" || k === "nproc") {
-        if (!Number.isInteger(v) || (v as number) < 1) fail("script", `"limits.${k}" must be a positive integer`);
+      } else if (k === "maxproc" || k === "nproc" || k === "lastpid" || k === "inittid") {
+        if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > 0x7fffffff) fail("script", `"limits.${k}" must be a positive 32-bit integer`);
         limits[k] = v as number;
-      } else fail("script", `"limits.${k}" is not a limit (maxproc, nproc, tables)`);
+      } else fail("script", `"limits.${k}" is not a limit (maxproc, nproc, tables, lastpid, inittid)`);
     }
   }
   if (!Array.isArray(raw.steps)) fail("script", `"steps" must be an array`);

@@ -194,10 +194,12 @@ const WORKER_ACTIONS = 16;
 
 /**
  * The worker: weighted picks from its mix, then exit. args: mix, seq, persistent (1: pick until
- * the run drains, as a will-it-scale task loops; 0: WORKER_ACTIONS picks).
+ * the run drains, as a will-it-scale task loops; 0: WORKER_ACTIONS picks), vforked (1: its parent
+ * vforked it and waits for its exec, as a shell starts a program).
  */
-function* worker(k: KernelActions, [mix, seq, persistent]: readonly number[]): KGen {
+function* worker(k: KernelActions, [mix, seq, persistent, vforked]: readonly number[]): KGen {
   const u = new User(k, seq);
+  if (vforked && gone(yield* u.call("exec"))) return;
   const weights = MIXES[mix] ?? {};
   const menu = ACTIONS.filter((a) => (weights[a] ?? 0) > 0 && (common[a] || k.extra[a]));
   const total = menu.reduce((n, a) => n + weights[a]!, 0);
@@ -212,7 +214,7 @@ function* worker(k: KernelActions, [mix, seq, persistent]: readonly number[]): K
 }
 
 /**
- * init: start `population` workers (0: one per cpu), reap whatever becomes a zombie, replace
+ * init: start `population` workers (0: one per cpu; vforked, each execs first), reap whatever becomes a zombie, replace
  * each worker that ends (not the orphans it also reaps: they would grow the population); idle
  * once draining. args: population, mix, persistent (handed to the workers).
  */
@@ -224,7 +226,9 @@ function* init(k: KernelActions, [perScenario, mix, persistent]: readonly number
   /** Start workers up to the population; stop at a failed fork (EAGAIN at maxproc), retried after the next reap. */
   const replenish = function* (): KGen<boolean> {
     while (!draining() && workers.size < population) {
-      const r = yield* u.spawn("fork", {}, "worker", [mix, seq++, persistent]);
+      // vfork + exec: the worker's first lwp takes init's tid (DragonFly lwp_fork, 000:809-810),
+      // which scenarios boot near INT_MAX (stress/scenarios/make.ts): its lwps' tids wrap.
+      const r = yield* u.spawn("vfork", {}, "worker", [mix, seq++, persistent, 1]);
       if (gone(r)) return false;
       if (r.errno !== 0) break;
       workers.add(r.ret);

@@ -4,7 +4,7 @@
  */
 import { UsageError, type KernelName } from "../../src/kern/kernel.js";
 import { MIX, mixIndex } from "../programs/mixes.js";
-import { scenario } from "./make.js";
+import { AT_THE_EDGE, scenario } from "./make.js";
 import { REACH_SCENARIOS } from "./reach.js";
 import type { Scenario } from "./types.js";
 
@@ -27,7 +27,7 @@ export const SCENARIOS: readonly Scenario[] = [
   scenario("dragonfly", "pgsignal-vs-fork", "killpg racing forks inside the signalled group (pg_lock interlock, ERESTART)", MIX.pgsignalVsFork, 6),
   scenario("dragonfly", "maxproc-pressure", "forks at maxproc and RLIMIT_NPROC: EAGAIN paths, root's last ten slots", MIX.maxprocPressure, 8, { maxproc: 40, nproc: 12, tables: { thread: 512 } }),
   scenario("dragonfly", "wait-race", "several lwps of one process waiting at once while its children exit", MIX.waitRace, 6),
-  scenario("dragonfly", "mixed", "everything at once: every syscall, every interlock", MIX.dragonflyMixed, 8),
+  scenario("dragonfly", "mixed", "everything at once: every syscall, every interlock, near maxproc", MIX.dragonflyMixed, 8, AT_THE_EDGE),
   scenario("netbsd", "fork-exit-wait", "shells forking children that exit at once, and reaping them", MIX.forkExitWait, 8),
   affine("netbsd"),
   scenario("netbsd", "vfork-exec", "vfork and __vfork14 parents in cv_wait on p_waitcv until the child execs or exits", MIX.vforkExec, 8),
@@ -35,7 +35,7 @@ export const SCENARIOS: readonly Scenario[] = [
   scenario("netbsd", "pgsignal-vs-fork", "killpg racing forks inside the signalled group", MIX.pgsignalVsFork, 6),
   scenario("netbsd", "maxproc-pressure", "forks at maxproc and RLIMIT_NPROC: EAGAIN paths, root's bypass", MIX.maxprocPressure, 8, { maxproc: 40, nproc: 12, tables: { thread: 512 } }),
   scenario("netbsd", "traced-forks", "forks and vforks of traced processes: PTRACE_FORK and PTRACE_VFORK_DONE stops, SIGTRAP (PTRACE_VFORK: findings N1)", MIX.tracedFork, 6),
-  scenario("netbsd", "mixed", "everything at once under the one proc_lock", MIX.netbsdMixed, 8),
+  scenario("netbsd", "mixed", "everything at once under the one proc_lock, near maxproc", MIX.netbsdMixed, 8, AT_THE_EDGE),
   ...REACH_SCENARIOS,
 ];
 

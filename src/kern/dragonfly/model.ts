@@ -210,7 +210,7 @@ function boot(m: Machine, limits: Limits, init?: { program: string; args: readon
   g.maxproc = limits.maxproc;
   g.hz = m.spec.hz;
   g.ncpus = m.spec.cpus;
-  g.lastpid = 1;
+  g.lastpid = limits.lastpid ?? 1;
 
   const ui = alloc(UIDINFO);
   Object.assign(uiV(ui, img), { ui_uid: 0, ui_ref: 1, ui_proccnt: 1 });
@@ -239,7 +239,7 @@ function boot(m: Machine, limits: Limits, init?: { program: string; args: readon
 
   Object.assign(p, {
     p_pid: 1, p_stat: SACTIVE, p_ucred: cr, p_fd: fd, p_sigacts: ps, p_limit: lim, p_vmspace: vm, p_pgrp: pg,
-    p_leader: p.h, p_sigparent: SIGCHLD, p_depth: 1, p_lasttid: 1, p_nthreads: 1,
+    p_leader: p.h, p_sigparent: SIGCHLD, p_depth: 1, p_lasttid: limits.inittid ?? 1, p_nthreads: 1,
   });
   g.allproc = p.h;
   g.initproc = p.h;
@@ -250,7 +250,7 @@ function boot(m: Machine, limits: Limits, init?: { program: string; args: readon
   p.p_reaper = reap;
 
   const lp = lwpV(alloc(LWP), img);
-  Object.assign(lp, { lwp_proc: p.h, lwp_vmspace: vm, lwp_tid: 1, lwp_stat: LSRUN, lwp_ucred: cr });
+  Object.assign(lp, { lwp_proc: p.h, lwp_vmspace: vm, lwp_tid: limits.inittid ?? 1, lwp_stat: LSRUN, lwp_ucred: cr });
   p.p_lwp_tree = lp.h;
 
   const td = m.spawn(init?.program ?? "dragonfly.script", init?.args ?? [], 0);
