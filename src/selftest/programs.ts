@@ -207,15 +207,20 @@ registerProgram("lab.token-taker", function* () {
 
 /**
  * Check-then-sleep, as start_forked_proc waits for P_PPWAIT to clear (000:924-929): the sleeper
- * waits for `flag`, the waker sets it and calls wakeup. args: rounds, interlocked (1/0).
- * Without the interlock, a wakeup landing between the test and the sleep is lost for good.
+ * waits for `flag`, the waker sets it and calls wakeup. args: rounds, interlocked (1/0; 2: through
+ * the interlock-site wrappers, sites 3 (tsleep_interlock) and 4 (tsleep), as instrumented kernel
+ * code calls them). Without the interlock, a wakeup landing between the test and the sleep is
+ * lost for good.
  */
 registerProgram("lab.ppwait-sleeper", function* ([rounds, interlocked]) {
   const l = lab();
   const ident = l.ptr("flag");
   for (let i = 0; i < rounds; i++) {
     while (Atomics.load(image.i32, ident) === 0) {
-      if (interlocked) {
+      if (interlocked === 2) {
+        sites.tsleep_interlock(3, ident, 0);
+        if (Atomics.load(image.i32, ident) === 0) yield* sites.tsleep(4, ident, PINTERLOCKED, "ppwait", 0);
+      } else if (interlocked) {
         tsleep_interlock(ident, 0);
         if (Atomics.load(image.i32, ident) === 0) yield* tsleep(ident, PINTERLOCKED, "ppwait", 0);
       } else {

@@ -91,7 +91,7 @@ describe("the build's manifest of both models", () => {
 const pct = (o: Partial<StressOptions>): StressOptions => ({ kernel: "dragonfly", scenario: "vfork-exec", cpus: 2, ops: 300, mode: "pct", depth: 20, seed: 101, chaos: 0, bugs: [], keepGoing: false, watchdogSeconds: 5, ...o });
 
 describe("coverage and mutants in runs", () => {
-  it("a clean run reports the sites it reached, some concurrently, and mutants switch one site's interlock off", async () => {
+  it("a clean run reports the sites it reached, some concurrently", async () => {
     const ilk = "dragonfly/kern_fork.ts:start_forked_proc:tsleep_interlock#1";
     const clean = (await stress(pct({}))).report;
     expect(clean.verdict).toBe("clean");
@@ -104,13 +104,6 @@ describe("coverage and mutants in runs", () => {
     expect(twice.rows.find((r) => r.site === ilk)!.hits).toBe(2 * row.hits);
     expect(coverageTable(clean.coverage, new Map(), true)).toContain(ilk);
 
-    // The vfork wait without its interlock loses the child's wakeup (seeds 101, 102: killed by the second).
-    let law: string | undefined;
-    for (let seed = 101; seed < 105 && !law; seed++) {
-      const r = (await stress(pct({ seed, mutant: `${ilk}:skip-interlock` }))).report;
-      law = r.violations[0]?.law ?? (r.verdict === "hang" ? "watchdog-hang" : undefined);
-    }
-    expect(["vfork-lost-wakeup", "watchdog-hang"]).toContain(law);
   });
 
   it("a skipped acquisition takes its paired release with it: no release-order or held-at-exit complaint", async () => {
@@ -148,6 +141,20 @@ describe("the site wrappers on the primitives' lab (2 cpus, random interleaving)
     const b = await run(bad, [["lab.site-atomic", [N], 0], ["lab.site-atomic", [N], 1]]);
     expect(b.finished).toBe(true);
     expect(bad.l.counter).toBeLessThan(2 * N);
+  }, 60_000);
+
+  it("skip-interlock: the sleep queues itself late and a wakeup in the window is lost; interlocked, none is", async () => {
+    const rounds = 200;
+    const pair = (lab: ReturnType<typeof controlled>, ms: number) => run(lab, [["lab.ppwait-sleeper", [rounds, 2], 0], ["lab.ppwait-waker", [rounds], 1]], { ms });
+    const good = controlled();
+    const g = await pair(good, 30_000);
+    expect(g.finished).toBe(true);
+    expect(good.l.rounds).toBe(rounds);
+    const bad = controlled({ site: 3, op: "skip-interlock" });
+    const b = await pair(bad, 2_500); // a lost wakeup: it never finishes
+    expect(b.finished).toBe(false);
+    expect(bad.l.rounds).toBeLessThan(rounds);
+    expect(b.results.flatMap((r) => r.threads).find((t) => t.program === "lab.ppwait-sleeper")?.state).toBe("sleeping");
   }, 60_000);
 
   it("skip-lock drops the acquisition and its paired release: updates are lost, nothing complains of the release", async () => {
