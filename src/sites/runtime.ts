@@ -32,7 +32,7 @@ import * as kmutex from "../sync/kmutex.js";
 import * as lockmgrs from "../sync/lockmgr.js";
 import * as holds from "../sync/phold.js";
 import * as refcount from "../sync/refcount.js";
-import { mem, type KGen } from "../sync/seam.js";
+import { DONE, finished, mem, type KGen } from "../sync/seam.js";
 import * as sleep from "../sync/sleep.js";
 import * as spinlock from "../sync/spinlock.js";
 import * as token from "../sync/token.js";
@@ -246,11 +246,8 @@ function split<T>(p: Addr, update: () => T): T {
   return update();
 }
 
-/** A generator that has finished: what a skipped blocking acquisition hands back. */
-function* done(): KGen {}
-function* zero(): KGen<number> {
-  return 0;
-}
+/** What a skipped blocking acquisition hands back: an iteration already over (lockmgr's returns 0). */
+const zero = (): KGen<number> => finished(0);
 
 // ---- locks -----------------------------------------------------------------------------------
 // Written out one by one, without closures: these run at every lock operation of a free run.
@@ -270,10 +267,10 @@ function releases(site: number, obj: Addr): boolean {
 }
 
 export function lwkt_gettoken(s: number, tok: Addr): KGen {
-  return !onCpu() || acquires(s, tok) ? token.lwkt_gettoken(tok) : done();
+  return !onCpu() || acquires(s, tok) ? token.lwkt_gettoken(tok) : DONE;
 }
 export function lwkt_gettoken_shared(s: number, tok: Addr): KGen {
-  return !onCpu() || acquires(s, tok) ? token.lwkt_gettoken_shared(tok) : done();
+  return !onCpu() || acquires(s, tok) ? token.lwkt_gettoken_shared(tok) : DONE;
 }
 export function lwkt_reltoken(s: number, tok: Addr): void {
   if (!onCpu() || releases(s, tok)) token.lwkt_reltoken(tok);
@@ -285,7 +282,7 @@ export function spin_unlock(s: number, spin: Addr): void {
   if (!onCpu() || releases(s, spin)) spinlock.spin_unlock(spin);
 }
 export function mutex_enter(s: number, mtx: Addr): KGen {
-  return !onCpu() || acquires(s, mtx) ? kmutex.mutex_enter(mtx) : done();
+  return !onCpu() || acquires(s, mtx) ? kmutex.mutex_enter(mtx) : DONE;
 }
 export function mutex_exit(s: number, mtx: Addr): void {
   if (!onCpu() || releases(s, mtx)) kmutex.mutex_exit(mtx);
@@ -373,7 +370,7 @@ export function PSTALL(s: number, w: Addr, wmesg: string, n: number): KGen {
   if (onCpu()) {
     hits[s]++;
     if (holds.holdcount(w) > n) concurrent[s]++;
-    if (mutated(s, "skip-wait")) return done();
+    if (mutated(s, "skip-wait")) return DONE;
   }
   return holds.PSTALL(w, wmesg, n);
 }
