@@ -50,12 +50,12 @@ export interface MachineSpec {
 
 /**
  * Interlock coverage (src/sites/runtime.ts): per object address (a lock, a counter, a wait
- * channel), hashed into COVER_SLOTS slots of COVER_WORDS words: which cpus are inside a region of
- * it, how often regions overlapped, and who operated on it or woke its sleepers last.
+ * channel), hashed into one of COVER_SLOTS records: which cpus are inside a region of it
+ * (cv_mask), how often regions overlapped (cv_overlap), who operated on it last and when
+ * (cv_last, cv_stamp) and who last woke its sleepers (cv_wake). cv_key is the address, 0 free.
  */
 export const COVER_SLOTS = 8192;
-export const COVER_WORDS = 6;
-export const COVER = defineStruct("cover", { cv_slots: COVER_SLOTS * COVER_WORDS });
+export const COVER = defineStruct("cover", { cv_key: 1, cv_mask: 1, cv_overlap: 1, cv_last: 1, cv_stamp: 1, cv_wake: 1 });
 
 export function imageTables(spec: MachineSpec): TableSpec[] {
   return [
@@ -66,6 +66,6 @@ export function imageTables(spec: MachineSpec): TableSpec[] {
     ...(spec.strategy.name === "virtual" ? [{ decl: VTIME, capacity: 1 }] : []),
     ...spec.tables,
     // Last: the kernel's addresses (hashed into every controlled run's events) do not move.
-    { decl: COVER, capacity: 1 },
+    { decl: COVER, capacity: COVER_SLOTS },
   ];
 }

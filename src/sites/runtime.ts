@@ -24,7 +24,7 @@ import { NULL, type Addr } from "../shm/table.js";
 import { Baton } from "../sched/baton.js";
 import { Cpu } from "../sched/cpu.js";
 import { registerCollector } from "../sched/programs.js";
-import { COVER, COVER_SLOTS, COVER_WORDS } from "../sched/spec.js";
+import { COVER, COVER_SLOTS } from "../sched/spec.js";
 import type { Thread } from "../sched/thread.js";
 import * as atomic from "../sync/atomic.js";
 import * as condvar from "../sync/condvar.js";
@@ -43,13 +43,14 @@ const WINDOW_STEPS = 2000;
 /** ... and free mode: microseconds. */
 const WINDOW_US = 500;
 
-// Words of a COVER slot.
-const C_KEY = 0; // the object's address; 0 = free slot
-const C_MASK = 1; // bit (cpu & 31) set while that cpu has a region open on the object
-const C_OVERLAP = 2; // bumped whenever a region opens while another cpu has one open
-const C_LAST = 3; // cpu + 1 of the last single operation on the object
-const C_STAMP = 4; // ... and when (clock())
-const C_WAKE = 5; // cpu + 1 of the last wakeup that woke a sleeper on the object
+// Words of a COVER record, from its record's base (set at attach from the table's layout).
+let C_KEY = 0; // the object's address; 0 = free slot
+let C_MASK = 0; // bit (cpu & 31) set while that cpu has a region open on the object
+let C_OVERLAP = 0; // bumped whenever a region opens while another cpu has one open
+let C_LAST = 0; // cpu + 1 of the last single operation on the object
+let C_STAMP = 0; // ... and when (clock())
+let C_WAKE = 0; // cpu + 1 of the last wakeup that woke a sleeper on the object
+let coverStride = 0;
 const PROBES = 16;
 
 // ---- per-cpu state (a worker runs one machine after another) -------------------------------
@@ -99,7 +100,10 @@ function attach(c: Cpu | null): void {
   if (c === null) return;
   cpuTag = c.cpuid + 1;
   cpuBit = 1 << (c.cpuid & 31);
-  coverBase = c.image.table(COVER).recordBase(0) + c.image.table(COVER).layout.offsets.cv_slots;
+  const cover = c.image.table(COVER);
+  const o = cover.layout.offsets;
+  [coverBase, coverStride] = [cover.recordBase(0), cover.layout.stride];
+  [C_KEY, C_MASK, C_OVERLAP, C_LAST, C_STAMP, C_WAKE] = [o.cv_key, o.cv_mask, o.cv_overlap, o.cv_last, o.cv_stamp, o.cv_wake];
   mutantSite = c.spec.mutant?.site ?? -1;
   mutantOp = (c.spec.mutant?.op as Operator | undefined) ?? null;
   const strategy = c.strategy;
@@ -117,12 +121,12 @@ function attach(c: Cpu | null): void {
 
 const mutated = (site: number, op: Operator): boolean => site === mutantSite && op === mutantOp;
 
-/** The COVER slot of an object (claimed on first use); -1 when the table is full around it. */
+/** The base of an object's COVER record (claimed on first use); -1 when the table is full around it. */
 function slotOf(addr: Addr): number {
   const i32 = mem;
   let i = Math.imul(addr, 0x9e3779b1) >>> 19;
   for (let n = 0; n < PROBES; n++, i = (i + 1) & (COVER_SLOTS - 1)) {
-    const at = coverBase + i * COVER_WORDS;
+    const at = coverBase + i * coverStride;
     const k = Atomics.load(i32, at + C_KEY);
     if (k === addr) return at;
     if (k === 0) {
