@@ -74,8 +74,18 @@ export class Image {
     return { table: t, slot, field: t.fieldAt[addr - t.recordBase(slot)] };
   }
 
+  /** The table an address falls in: a binary search over the tables, laid out in order. */
   private tableAt(addr: Addr): Table | null {
-    for (const t of this.ordered) if (addr >= t.base && addr < t.end) return t;
+    const ts = this.ordered;
+    let lo = 0;
+    let hi = ts.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const t = ts[mid];
+      if (addr < t.base) hi = mid - 1;
+      else if (addr >= t.end) lo = mid + 1;
+      else return t;
+    }
     return null;
   }
 
