@@ -37,10 +37,15 @@ export function installFreedBy(f: () => number): void {
 
 /** Free-site names: a hash is stored in the record, the text is kept per CPU. */
 const siteNames = new Map<number, string>();
+/** The hash of each site named so far: every free names its site, and a lookup beats hashing it again. */
+const siteIds = new Map<string, number>();
 function siteId(site: string): number {
+  const known = siteIds.get(site);
+  if (known !== undefined) return known;
   let h = 0x811c9dc5;
   for (let i = 0; i < site.length; i++) h = Math.imul(h ^ site.charCodeAt(i), 0x01000193);
   siteNames.set(h | 0, site);
+  siteIds.set(site, h | 0);
   return h | 0;
 }
 
