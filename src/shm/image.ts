@@ -71,7 +71,7 @@ export class Image {
     const t = this.tableAt(addr);
     if (t === null) return null;
     const slot = Math.floor((addr - t.base) / t.layout.stride);
-    return { table: t, slot, field: t.fieldAt[addr - t.recordBase(slot)] };
+    return { table: t, slot, field: t.fieldAt(addr - t.recordBase(slot)) };
   }
 
   /** The table an address falls in: a binary search over the tables, laid out in order. */
@@ -98,6 +98,6 @@ export class Image {
   /** The lock class of an address (`proc.p_token`): what lockstat and witness key on. */
   classOf(addr: Addr): string {
     const t = this.tableAt(addr);
-    return t ? t.classAt[(addr - t.base) % t.layout.stride] : `@${addr}`;
+    return t ? t.classAt((addr - t.base) % t.layout.stride) : `@${addr}`;
   }
 }

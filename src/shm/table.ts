@@ -61,10 +61,10 @@ export class Table<F extends FieldWidths = FieldWidths> {
   /** Word index of the first record (control words sit just before it). */
   readonly base: number;
   readonly end: number;
-  /** By word offset in a record: the field that starts there, or "&" (a header or inner word). */
-  readonly fieldAt: readonly string[];
-  /** By word offset: the lock class of an address there (`proc.p_token`), for lockstat and witness. */
-  readonly classAt: readonly string[];
+  /** By word offset in a record: the index in layout.names of the field starting there, or -1. */
+  private readonly fieldIndex: Int32Array;
+  /** Lock class names by word offset, made on first use (lockstat and witness ask at every lock). */
+  private readonly classes: (string | undefined)[] = [];
   /** The view class in use (plain, or observed: see observe()). */
   private View: ViewClass;
   /** The cached view of each slot (see view()). */
@@ -83,12 +83,21 @@ export class Table<F extends FieldWidths = FieldWidths> {
     this.ctrl = ctrl;
     this.base = ctrl + TABLE_CTRL_WORDS;
     this.end = this.base + capacity * layout.stride;
-    const fieldAt = new Array<string>(layout.stride).fill("&");
-    for (const f of layout.names) fieldAt[layout.offsets[f]] = f;
-    this.fieldAt = fieldAt;
-    this.classAt = fieldAt.map((f) => `${this.name}.${f}`);
+    this.fieldIndex = new Int32Array(layout.stride).fill(-1);
+    layout.names.forEach((f, i) => (this.fieldIndex[layout.offsets[f]] = i));
     this.View = this.makeViewClass(null);
     this.views = new Array<CachedView | undefined>(capacity).fill(undefined);
+  }
+
+  /** The field that starts at a word offset of a record, or "&" (a header or inner word). */
+  fieldAt(off: number): string {
+    const i = this.fieldIndex[off];
+    return i >= 0 ? this.layout.names[i] : "&";
+  }
+
+  /** The lock class of an address at a word offset (`proc.p_token`). */
+  classAt(off: number): string {
+    return (this.classes[off] ??= `${this.name}.${this.fieldAt(off)}`);
   }
 
   /**
