@@ -15,10 +15,18 @@ export const MIX = {
   waitRace: { waitRace: 1 },
   cloneFlags: { cloneFlags: 3, forkExitWait: 1 },
   tracedFork: { tracedFork: 2, vforkExec: 1 },
-  dragonflyMixed: { forkExitWait: 2, vforkExec: 2, rforkFlags: 2, lwpStorm: 2, reaperChurn: 2, pgsignalVsFork: 1, maxprocBurst: 1, waitRace: 1, setuidFork: 1 },
+  // Every hunt's baseline: the reach actions (reach.ts) too, so every hunt drives them concurrently.
+  dragonflyMixed: {
+    forkExitWait: 2, vforkExec: 2, rforkFlags: 2, lwpStorm: 2, reaperChurn: 2, pgsignalVsFork: 1, maxprocBurst: 1, waitRace: 1, setuidFork: 1,
+    waitExitThreaded: 1, pgrpResurrect: 1, vforkThreads: 1, lwpChurn: 1, reaperCollapse: 1, waitTwo: 1, forkVsExit: 1,
+  },
   // No waitRace: its waiter lwps outlive it and reap the next vfork's child under the parent's
   // feet, the seed's own use-after-free at 001:592 (docs/findings.md, NetBSD).
-  netbsdMixed: { forkExitWait: 2, vforkExec: 2, cloneFlags: 2, lwpStorm: 1, pgsignalVsFork: 1, maxprocBurst: 1, setuidFork: 1, tracedFork: 1 },
+  // The reach actions' waiters wait for their own children by pid or in processes that vfork none.
+  netbsdMixed: {
+    forkExitWait: 2, vforkExec: 2, cloneFlags: 2, lwpStorm: 1, pgsignalVsFork: 1, maxprocBurst: 1, setuidFork: 1, tracedFork: 1,
+    waitExitThreaded: 1, pgrpResurrect: 1, vforkThreads: 1, lwpChurn: 1, cloneShare: 1, waitTwo: 1, forkVsExit: 1,
+  },
   // Reach (stress/programs/reach.ts): one interlock of the historical reports each.
   waitExitThreaded: { waitExitThreaded: 1 },
   pgrpResurrect: { pgrpResurrect: 1 },

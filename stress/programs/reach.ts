@@ -121,6 +121,9 @@ export const reachPrograms: Programs = {
   *lwpchurner(u, [n]) {
     if (gone(yield* u.spawn("lwp_create", {}, "lwpcreator", [n]))) return;
     for (let i = 0; i < n; i++) if (gone(yield* u.spawn("lwp_create", {}, "lwp", [1 + u.rng.below(2)]))) return;
+    // DragonFly: a create whose copyout of the tid faults takes the new lwp out of the tree again,
+    // after waiting for whoever LWPHOLDs it meanwhile (lwp_create1's fail path, 000:257-275).
+    if (u.kernel === "dragonfly" && u.rng.below(2) && gone(yield* u.call("lwp_create", { fault: true }))) return;
     yield* u.call("exit", { status: 0 });
   },
 
@@ -166,11 +169,18 @@ export const dragonflyReach: { extra: Extra; programs: Programs } = {
     *reaperCollapse(u) {
       if (gone(yield* u.call("procctl", { cmd: "REAP_ACQUIRE" }))) return false;
       if (!(yield* forkAndReap(u, "nestreaper", [2 + u.rng.below(2)]))) return false;
+      // Two lwps of this process release the reaper at once: sys_procctl's release_again
+      // re-check (000:962) after the lock wait; the loser gets ENOTCONN.
+      if (gone(yield* u.spawn("lwp_create", {}, "reaprelease"))) return false;
       if (!(yield* reapAll(u))) return false;
       return !gone(yield* u.call("procctl", { cmd: "REAP_RELEASE" }));
     },
   },
   programs: {
+    *reaprelease(u) {
+      if (gone(yield* u.call("procctl", { cmd: "REAP_RELEASE" }))) return;
+      yield* u.call("lwp_exit");
+    },
     /**
      * Become a reaper, maybe ignore SIGCHLD (then each exiting child reparents itself to the reaper
      * in exit1, racing this process's own exit), fork children and a deeper nest, and exit at once:
