@@ -1,6 +1,7 @@
 /*
  * Chrome trace-event JSON (loads in Perfetto and chrome://tracing), from the last events each cpu
- * kept: one track per cpu with the system calls, sleeps and violations, and the lock waits and
+ * kept: one track per cpu with the system calls, sleeps, violations, frees and a schedule's
+ * applied decisions (shrink's short runs read as the race's story), and the lock waits and
  * holds (tokens, lockmgr locks, mutexes) as async slices, one track per thread and lock. Locks
  * need tracks of their own: a hold does not nest inside the cpu's slices -- a sleep releases the
  * thread's tokens after it began, and a lockmgr lock stays held across it.
@@ -24,6 +25,9 @@ interface ChromeEvent {
 
 export function chromeTrace(results: readonly CpuResult[], describe: (addr: number) => string, callName: (n: number) => string): { traceEvents: ChromeEvent[]; displayTimeUnit: "ms" } {
   const out: ChromeEvent[] = [];
+  // What is still open when the trace ends stays open to its end, on every cpu: a thread preempted
+  // mid-call is in that call while another cpu breaks a law.
+  const last = Math.max(0, ...results.map((r) => r.events.at(-1)?.us ?? 0));
   for (const r of results) {
     out.push({ name: "thread_name", ph: "M", pid: 0, tid: r.cpu, args: { name: `cpu${r.cpu}` } });
     const open: string[] = [];
@@ -81,11 +85,16 @@ export function chromeTrace(results: readonly CpuResult[], describe: (addr: numb
         case "violation":
           out.push({ name: `VIOLATION: ${r.violations[e.a]?.law ?? "?"}`, ph: "i", s: "g", ts: e.us, pid: 0, tid: r.cpu, args: { ...who, message: r.violations[e.a]?.message } });
           break;
+        case "free":
+          out.push({ name: `free ${describe(e.a).replace(/\.[^.]*$/, "")}`, ph: "i", s: "t", ts: e.us, pid: 0, tid: r.cpu, args: who });
+          break;
+        case "decision":
+          out.push({ name: `decision: cpu ${r.cpu} lets cpu ${e.a} run`, ph: "i", s: "g", ts: e.us, pid: 0, tid: r.cpu, args: { ...who, point: e.b } });
+          break;
         default:
           out.push({ name: e.type, ph: "i", s: "t", ts: e.us, pid: 0, tid: r.cpu, args: who });
       }
     }
-    const last = r.events.at(-1)?.us ?? 0;
     while (open.length) out.push({ name: open.pop()!, ph: "E", ts: last, pid: 0, tid: r.cpu });
     const unkey = (key: string) => key.split(".").map(Number);
     for (const key of waits) lockSlice("e", "wait", unkey(key)[0], unkey(key)[1], last);

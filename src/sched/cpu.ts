@@ -11,7 +11,7 @@
 import { KernelPanic, installPoint, installViolationSink, type ViolationInfo } from "../shm/hooks.js";
 import { DRAIN_ASKED, RTCTL, THREAD, TDF_EXITING } from "../shm/core.js";
 import { Image } from "../shm/image.js";
-import { ev, EV, installTrace, lastEvents, type TraceEvent } from "../shm/trace.js";
+import { ev, EV, evNote, installTrace, lastEvents, type TraceEvent } from "../shm/trace.js";
 import { installFreedBy, slotOf, type Handle } from "../shm/table.js";
 import { lockstatSnapshot, resetLockstat, type LockStat } from "../sync/lockstat.js";
 import { installSync, STACK_PEEK, SWITCH_SLEEP, SWITCH_TOKEN, type SyncThread } from "../sync/seam.js";
@@ -173,13 +173,17 @@ export class Cpu {
     installBugs(this.spec.bugs ?? []);
     installPoint((kind) => cpu.strategy.atPoint(kind), this.strategy.first());
     installViolationSink((v) => cpu.record(v));
-    installFreedBy(() => (cpu.cpuid << 16) | (current ? slotOf(current.h) + 1 : 0));
+    installFreedBy((record) => {
+      evNote(EV.FREE, record);
+      return (cpu.cpuid << 16) | (current ? slotOf(current.h) + 1 : 0);
+    });
     const baton = this.strategy instanceof Baton ? this.strategy : null;
     const mix = baton && ((type: number, tid: number, a: number, b: number) => baton.mix((type << 24) ^ (tid << 12) ^ a ^ Math.imul(b, 31)));
     installTrace(
       () => (current ? { tid: slotOf(current.h), pid: current.pid } : { tid: -1, pid: 0 }),
       this.epochMs,
       mix && this.spec.eventLog ? this.loggedMix(mix, baton!, new EventLogWriter(this.spec.eventLog)) : mix,
+      baton && { i32: this.i32, at: this.rt.rt_baton, me: this.cpuid },
     );
   }
 

@@ -8,6 +8,7 @@
  *             took against the default, or what is left of it after shrinking.
  */
 import type { PointKind } from "../shm/hooks.js";
+import { EV, evNote } from "../shm/trace.js";
 import { defaultChoice, type Chooser } from "./chooser.js";
 import type { Decision } from "./decisions.js";
 
@@ -89,6 +90,7 @@ export class ScheduleChooser implements Chooser {
         if (runnable[k] === want && want !== chosen) {
           chosen = want;
           s[this.cpus]++;
+          evNote(EV.DECISION, want, point); // the trace's story shows where the schedule took a hand
         }
     }
     s[current] = i;

@@ -29,9 +29,12 @@ export const TABLE_CTRL_WORDS = 2;
 export const slotOf = (h: Handle): number => (h & 0xffff) - 1;
 export const genOf = (h: Handle): number => (h >>> 16) & GEN_MASK;
 
-/** Who freed a record: set by the runtime of each CPU (cpu << 16 | thread slot + 1). */
-let freedBy: () => number = () => 0;
-export function installFreedBy(f: () => number): void {
+/**
+ * Who frees the record at `base` (cpu << 16 | thread slot + 1): set by the runtime of each CPU,
+ * which also notes the free in its trace.
+ */
+let freedBy: (base: number) => number = () => 0;
+export function installFreedBy(f: (base: number) => number): void {
   freedBy = f;
 }
 
@@ -161,7 +164,7 @@ export class Table<F extends FieldWidths = FieldWidths> {
     }
     this.i32.fill(POISON, b + HDR_FREED_BY + 1, b + this.layout.stride);
     this.i32[b + HDR_FREED_SITE] = siteId(site);
-    this.i32[b + HDR_FREED_BY] = freedBy();
+    this.i32[b + HDR_FREED_BY] = freedBy(b);
     Atomics.store(this.i32, b + HDR_GEN, ((this.i32[b + HDR_GEN] + 1) & GEN_MASK) || 1);
     Atomics.sub(this.i32, this.ctrl + 1, 1);
     Atomics.store(this.i32, b + HDR_STATE, ST_FREE);

@@ -3,7 +3,7 @@
  * memory (only this cpu writes it) and handed back when the cpu stops. A violation carries the
  * tail of it, and `--trace` turns it into a Chrome trace-event timeline, one track per cpu.
  * Recorded: system calls, sleeps, wakeups, lock waits and holds (tokens included), violations,
- * thread starts and ends. Lock events are the most frequent by far, so they are untimed (evLock,
+ * thread starts and ends, frees, and a schedule's decisions where they apply. Lock events are the most frequent by far, so they are untimed (evLock,
  * evToken): no clock read, and lastEvents() places each between the timed events around it.
  */
 import { slotOf, type Handle } from "./table.js";
@@ -20,6 +20,8 @@ export const EV = {
   VIOLATION: 9, // a = index in the cpu's violation list
   THREAD_START: 10,
   THREAD_EXIT: 11,
+  FREE: 12, // a = the freed record's first word
+  DECISION: 13, // a schedule's listed decision applied: a = the cpu that runs next, b = the deciding cpu's point
 } as const;
 
 export const EV_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(EV).map(([k, v]) => [v, k.toLowerCase()]));
@@ -52,16 +54,25 @@ let epochMs = 0;
 /** Controlled modes: every event is also mixed into the run's hash. */
 let onEvent: ((type: number, tid: number, a: number, b: number) => void) | null = null;
 
-export function installTrace(current: () => { tid: number; pid: number }, epoch: number, hashEvent: typeof onEvent = null): void {
+/**
+ * Controlled modes: the baton word and this cpu's id. The run is what the baton's holders did;
+ * once it stopped (a violation, the end) the cpus run free until they notice, and what they do
+ * then is left out: a trace shows the run, and ends where it ended.
+ */
+let baton: { i32: Int32Array; at: number; me: number } | null = null;
+
+export function installTrace(current: () => { tid: number; pid: number }, epoch: number, hashEvent: typeof onEvent = null, batonWord: typeof baton = null): void {
   who = current;
   epochMs = epoch;
   onEvent = hashEvent;
+  baton = batonWord;
   next = 0;
   full = false;
 }
 
-/** Write one entry; returns its index. */
+/** Write one entry; returns its index (-1: not part of the run, not kept). */
 function put(type: number, tid: number, pid: number, a: number, b: number): number {
+  if (baton !== null && Atomics.load(baton.i32, baton.at) !== baton.me) return -1;
   const i = next;
   const o = i * W;
   words[o] = type;
@@ -77,7 +88,11 @@ function put(type: number, tid: number, pid: number, a: number, b: number): numb
 export function ev(type: number, a = 0, b = 0): void {
   const { tid, pid } = who();
   onEvent?.(type, tid, a, b);
-  times[put(type, tid, pid, a, b)] = performance.timeOrigin + performance.now() - epochMs;
+  stamp(put(type, tid, pid, a, b));
+}
+
+function stamp(i: number): void {
+  if (i >= 0) times[i] = performance.timeOrigin + performance.now() - epochMs;
 }
 
 /**
@@ -100,6 +115,16 @@ export function evLock(type: number, td: { readonly h: Handle; readonly pid: num
  */
 export function evToken(type: number, td: { readonly h: Handle; readonly pid: number }, a: number): void {
   put(type | UNTIMED, slotOf(td.h), td.pid, a, 0);
+}
+
+/**
+ * A note for the story a trace tells (a record freed, a listed decision applied) by the current
+ * thread: not mixed into the hash, like evLock, so runs and their hashes stay what they were
+ * without it; timed (they are few).
+ */
+export function evNote(type: number, a: number, b = 0): void {
+  const { tid, pid } = who();
+  stamp(put(type, tid, pid, a, b));
 }
 
 /** The last `n` events, oldest first; untimed ones spread evenly between their timed neighbours. */

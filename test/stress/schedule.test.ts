@@ -1,8 +1,12 @@
 /*
  * A controlled run's decisions against the default (src/sched/decisions.ts): recorded by every
- * controlled run, they replay it exactly under the default scheduler; a decision whose place
- * passes, or whose cpu cannot run there, falls back to the default.
+ * controlled run, they replay it exactly under the default scheduler, and its trace shows where
+ * each applied; a decision whose place passes, or whose cpu cannot run there, falls back to the
+ * default.
  */
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { stress, type StressOptions } from "../../src/run/stress.js";
 import { defaultChoice } from "../../src/sched/chooser.js";
@@ -11,6 +15,7 @@ import { ScheduleChooser } from "../../src/sched/replay.js";
 import { POINT_FIELD } from "../../src/shm/hooks.js";
 
 const runnable = (...cpus: number[]) => Int32Array.from(cpus);
+const dir = mkdtempSync(join(tmpdir(), "forkstorm-schedule-"));
 
 describe("the default choice", () => {
   it("keeps the deciding cpu running if it can, else the lowest-numbered runnable cpu", () => {
@@ -70,10 +75,19 @@ describe("a run's recorded decisions replay it under the default scheduler", () 
       const { report } = await stress(o);
       const ds = parseSchedule(report.decisions!, o.cpus);
       expect(ds.length).toBeGreaterThan(0);
-      const again = (await stress({ ...o, mode: "schedule", decisions: ds })).report;
+      const trace = join(dir, `${o.mode}-trace.json`);
+      const again = (await stress({ ...o, mode: "schedule", decisions: ds, trace })).report;
       expect(again.eventHash).toBe(report.eventHash);
       expect(again.violations.map((v) => [v.law, v.step, v.eventHash])).toEqual(report.violations.map((v) => [v.law, v.step, v.eventHash]));
       expect(again.decisions).toBe(report.decisions);
       expect(again.config.schedule).toBe(report.decisions);
+      if (report.violations.length === 0) return;
+      // A short failing run's trace tells it: each decision where it applied, the frees, and
+      // nothing past the violation that ended the run.
+      const events: { name: string; ph: string; ts?: number }[] = JSON.parse(readFileSync(trace, "utf8")).traceEvents;
+      expect(events.filter((e) => e.ph === "i" && e.name.startsWith("decision: cpu")).length).toBe(ds.length);
+      expect(events.some((e) => e.ph === "i" && /^free \w+\[\d+\]$/.test(e.name))).toBe(true);
+      const violation = events.find((e) => e.name.startsWith("VIOLATION"))!;
+      expect(Math.max(...events.map((e) => e.ts ?? 0))).toBe(violation.ts);
     }, 60_000);
 });
