@@ -9,8 +9,8 @@ import { resolveHuntOptions, resolveStressOptions, type HuntOptions, type Stress
 import { stress as runStress, type StressOutcome } from "./run/stress.js";
 import { hunt as runHunt, type HuntReport } from "./run/hunt.js";
 import { checkDeterminism as runCheckDeterminism, replay as runReplay, type DeterminismOutcome, type ReplayOutcome } from "./run/replay.js";
-import { reproduce as runReproduce, type ReproduceOutcome } from "./run/reproduce.js";
-import { shrink as runShrink, type ShrinkOutcome } from "./run/shrink.js";
+import { reproduce as runReproduce, REPRODUCE_SECONDS, type ReproduceOutcome } from "./run/reproduce.js";
+import { shrink as runShrink, SHRINK_SECONDS, type ShrinkOutcome } from "./run/shrink.js";
 import { runScript as runScriptObject, type ScriptOutput } from "./script/runner.js";
 import { litmus as runLitmus, type LitmusResult, type LitmusSpec } from "./run/litmus.js";
 import { mergeHunts } from "./run/merge.js";
@@ -73,27 +73,27 @@ export function checkDeterminism(report: unknown, runs: number): Promise<Determi
 
 /** Seconds to spend: `reproduce`'s search, `shrink`'s work (their command lines' --budget). */
 export interface ReproductionOptions {
-  /** Default 60. */
+  /** Default: reproduce 60, shrink 120. */
   seconds?: number;
   /** Write the resulting run's report there. */
   report?: string;
   signal?: AbortSignal;
 }
 
-function budget(o: ReproductionOptions): number {
-  const s = o.seconds ?? 60;
+function budget(o: ReproductionOptions, dflt: number): number {
+  const s = o.seconds ?? dflt;
   if (typeof s !== "number" || !(s > 0)) throw new UsageError(`seconds must be a positive number, got ${JSON.stringify(s)}`);
   return s;
 }
 
 /** A find (a free-mode one too) made into a replayable controlled run breaking the same law in the same kernel function (`forkstorm reproduce`). */
 export function reproduce(report: unknown, options: ReproductionOptions = {}): Promise<ReproduceOutcome> {
-  return typed(() => runReproduce(report, { ...options, seconds: budget(options) }));
+  return typed(() => runReproduce(report, { ...options, seconds: budget(options, REPRODUCE_SECONDS) }));
 }
 
 /** A failing controlled run made short: fewer decisions, calls, cpus and workers, the same law in the same kernel function (`forkstorm shrink`). */
 export function shrink(report: unknown, options: ReproductionOptions & { trace?: string } = {}): Promise<ShrinkOutcome> {
-  return typed(() => runShrink(report, { ...options, seconds: budget(options) }));
+  return typed(() => runShrink(report, { ...options, seconds: budget(options, SHRINK_SECONDS) }));
 }
 
 /** Run a deterministic syscall script (`forkstorm script`), given as the parsed JSON object. */

@@ -3,13 +3,10 @@
  * same law in the same kernel function, and replays.
  */
 import { describeWriteFailure } from "../report/report.js";
-import { checkFind, reproduce, reproduceSummary } from "../run/reproduce.js";
+import { checkFind, reproduce, REPRODUCE_SECONDS, reproduceSummary } from "../run/reproduce.js";
 import { EXIT } from "./exit.js";
 import { readJsonFile } from "./files.js";
 import { command, flag, num, outputFile } from "./options.js";
-
-/** Seconds `reproduce` and `stress --reproduce` search by default. */
-export const REPRODUCE_BUDGET = 60;
 
 export const reproduceCommand = command({
   name: "reproduce",
@@ -21,7 +18,7 @@ Exit 0 when OUT does, 1 when the budget ran out first.`,
   positionals: [{ name: "REPORT", missing: "a REPORT file is required" }],
   options: {
     report: outputFile("write the controlled run's report there (OUT)"),
-    budget: num("S", "seconds to search", 0.5, 86400, REPRODUCE_BUDGET),
+    budget: num("S", "seconds to search", 0.5, 86400, REPRODUCE_SECONDS),
     json: flag("print the outcome as JSON"),
   },
   async run(v, [file], ctx) {

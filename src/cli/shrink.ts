@@ -3,7 +3,7 @@
  * calls, cpus and workers -- still breaking the same law in the same kernel function.
  */
 import { describeWriteFailure } from "../report/report.js";
-import { checkShrinkable, shrink, shrinkSummary } from "../run/shrink.js";
+import { checkShrinkable, shrink, SHRINK_SECONDS, shrinkSummary } from "../run/shrink.js";
 import { EXIT } from "./exit.js";
 import { readJsonFile } from "./files.js";
 import { command, flag, num, outputFile } from "./options.js";
@@ -20,7 +20,7 @@ Exit 0 when OUT breaks the same law, 1 when it could not get there.`,
   options: {
     report: outputFile("write the short run's report there (OUT)"),
     trace: outputFile("write the short run's Chrome trace there"),
-    budget: num("S", "seconds to spend; what was reached by then is the result", 1, 86400, 60),
+    budget: num("S", "seconds to spend; what was reached by then is the result", 1, 86400, SHRINK_SECONDS),
     json: flag("print the outcome as JSON"),
   },
   async run(v, [file], ctx) {

@@ -8,7 +8,7 @@ import { UsageError } from "../kern/kernel.js";
 import { describeWriteFailure, type StressReport } from "../report/report.js";
 import { reproductionLine } from "../run/replay.js";
 import { findingOf } from "../run/finding.js";
-import { reproduce, reproduceSummary, type ReproduceOutcome } from "../run/reproduce.js";
+import { reproduce, REPRODUCE_SECONDS, reproduceSummary, type ReproduceOutcome } from "../run/reproduce.js";
 import { stressSummary } from "../report/summary.js";
 import { checkBugs, DEFAULT_WATCHDOG_SECONDS, stress, type StressOptions } from "../run/stress.js";
 import { MODES, STRESS_DEFAULTS } from "../api/options.js";
@@ -20,7 +20,7 @@ import { stressJunit } from "../report/junit.js";
 import { EXIT } from "./exit.js";
 import { writeJunit } from "./files.js";
 import { command, flag, hidden, int, num, oneOf, outputFile, text, texts, type CommandContext, type Option } from "./options.js";
-import { executionProgress, REPRODUCE_BUDGET } from "./reproduce.js";
+import { executionProgress } from "./reproduce.js";
 import { progressReporter } from "./progress.js";
 
 /** The library's defaults are the command line's. */
@@ -62,7 +62,7 @@ run one cpu at a time, reproducibly: with --ops N a run is a function of its see
     schedule: scheduleText(`controlled: the default scheduler (each cpu runs on until it blocks) with S's decisions, e.g. "2@1534>0" (at its point 1534 cpu 2 lets cpu 0 run), as shrink prints them`),
     population: { ...int("N", "worker processes init keeps alive", 1, 1000), defaultText: "the scenario's" },
     reproduce: flag("after a free-mode find, search a controlled run breaking the same law in the same function (its report: NAME.controlled.json beside --report)"),
-    "reproduce-budget": num("S", "seconds --reproduce searches", 0.5, 86400, REPRODUCE_BUDGET),
+    "reproduce-budget": num("S", "seconds --reproduce searches", 0.5, 86400, REPRODUCE_SECONDS),
     "plant-crash": hidden(int("N", "harness self-test: cpu 0 throws after N system calls", 1, 1e9)),
   },
   async run(v, _pos, ctx) {

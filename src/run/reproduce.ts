@@ -40,6 +40,9 @@ export interface SearchResult {
   seconds: number;
 }
 
+/** Seconds `reproduce` (and `stress --reproduce`) search by default. */
+export const REPRODUCE_SECONDS = 60;
+
 /** One in this many executions is uniformly random rather than PCT: another shape of interleaving. */
 const RANDOM_EVERY = 4;
 

@@ -30,6 +30,9 @@ import { checkReplayable, rerunOptions } from "./replay.js";
 import { searchControlled } from "./reproduce.js";
 import { stress, type StressOptions } from "./stress.js";
 
+/** Seconds `shrink` spends by default. */
+export const SHRINK_SECONDS = 120;
+
 export interface ShrinkOptions {
   /** Seconds to spend; what was reached by then is the result. */
   seconds: number;
@@ -85,6 +88,8 @@ interface Candidate {
 /** Candidate runs with the same configuration, and what they found. */
 class Trials {
   executions = 0;
+  /** Seconds left for searches in smaller configurations: a share of the budget, so delta debugging keeps the rest. */
+  searchSeconds: number;
   private readonly pools = new Map<number, CpuPool>();
   private readonly seen = new Map<string, Decision[] | null>();
   private readonly deadline: number;
@@ -95,6 +100,7 @@ class Trials {
     readonly o: ShrinkOptions,
   ) {
     this.deadline = performance.now() + o.seconds * 1000;
+    this.searchSeconds = o.seconds * SEARCH_SHARE;
   }
 
   secondsLeft(): number {
@@ -201,10 +207,11 @@ async function smaller(t: Trials, c: Candidate, cpus: number, population: number
     const d = await t.finds({ ...at, decisions });
     if (d) return { ...at, decisions: d };
   }
-  const seconds = Math.min(t.secondsLeft() / 4, SEARCH_SECONDS);
-  if (seconds <= 0) throw new BudgetSpent();
+  const seconds = Math.min(t.searchSeconds, t.secondsLeft(), SEARCH_SECONDS);
+  if (seconds <= 0) return null;
   const search = await searchControlled({ kernel: space.kernel, scenario: space.scenario, bugs: space.bugs, cpus, population }, t.want, c.seed, { seconds, executions: SEARCH_EXECUTIONS, signal: t.o.signal }, t.pool(cpus));
   t.executions += search.executions;
+  t.searchSeconds -= search.seconds;
   const found = search.found;
   if (!found) return null;
   say(`found again with ${cpus} cpu${cpus > 1 ? "s" : ""}, ${population} worker${population > 1 ? "s" : ""} by a controlled search (seed ${found.options.seed})`);
@@ -215,16 +222,18 @@ async function smaller(t: Trials, c: Candidate, cpus: number, population: number
 }
 
 /**
- * The ops bound a run that found it needs: the drain where it was for what was found at rest
- * (audits, hangs), else just past the calls it made -- the run stops at the violation anyway.
+ * The ops bound a run that found it needs: where its drain started, if it did (what it found may
+ * have needed the drain: an audit after it), else just past the calls it made -- it stopped
+ * before draining (at a violation, or at rest with nothing left to run).
  */
 function boundAt(r: StressReport, ops: number): number {
-  return atRest(r) ? ops : Math.min(ops, r.ops.total + 1);
+  return r.drainedAtOps ?? Math.min(ops, r.ops.total + 1);
 }
 
-/** Executions and seconds a search in a smaller configuration may take. */
+/** Executions and seconds a search in one smaller configuration may take, and the share of the budget all of them may. */
 const SEARCH_EXECUTIONS = 30;
 const SEARCH_SECONDS = 10;
+const SEARCH_SHARE = 1 / 3;
 
 function sizeOf(r: StressReport, decisions: number, population: number): RunSize {
   return { decisions, ops: r.ops.total, cpus: r.config.cpus, population, steps: r.violations[0]?.step ?? r.steps };
@@ -264,11 +273,6 @@ export async function shrink(raw: unknown, o: ShrinkOptions): Promise<ShrinkOutc
   } finally {
     await t.close();
   }
-}
-
-/** Found by the cpus after the run drained or came to rest (audits, hangs), not while it ran. */
-function atRest(r: StressReport): boolean {
-  return (r.violations[0]?.cpu ?? -1) < 0;
 }
 
 /** The reductions in order, each kept if it still finds it; stops where the budget runs out. */
