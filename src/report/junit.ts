@@ -2,11 +2,12 @@
  * JUnit XML for CI servers (--junit FILE): the test-report format GitHub Actions, GitLab and
  * Jenkins display. A stress run is one testcase (its scenario), a hunt one per bug and one per
  * baseline kernel, a script one per step plus one for the kernel's laws. A failure's type is the
- * law broken and its text ends with the command that reproduces it.
+ * law broken and its text ends with the command that reproduces it (a controlled run's: bounded
+ * at its first violation, however the run itself was bounded).
  */
 import type { HuntReport } from "../run/hunt.js";
 import type { ScriptOutput } from "../script/runner.js";
-import { stressCommand } from "./command.js";
+import { rerunCommand } from "../run/replay.js";
 import type { StressReport } from "./report.js";
 
 interface Problem {
@@ -55,7 +56,7 @@ function document(suite: string, cases: readonly Case[], properties: Record<stri
 /** A stress run: one testcase, its kernel and scenario. */
 export function stressJunit(r: StressReport): string {
   const c = r.config;
-  const reproduce = `reproduce: ${stressCommand(c)}`;
+  const reproduce = `reproduce: ${rerunCommand(r)}`;
   const first = r.violations[0];
   const laws = r.violations.map((v) => `[${v.law}] ${v.message}${v.cpu >= 0 ? ` (cpu ${v.cpu}, pid ${v.pid}${v.syscall ? `, ${v.syscall}` : ""}, step ${v.step})` : ""}`);
   let problem: Problem | undefined;

@@ -222,3 +222,11 @@ export function reproductionLine(r: StressReport, reportFile?: string): string |
   const o = rerunOptions(r);
   return stressCommand({ ...r.config, ops: o.ops, seconds: undefined, keepGoing: false });
 }
+
+/**
+ * The line that runs this report's run again, for a failure message (JUnit, the vitest matchers):
+ * its reproduction line when it has one, else the command as it was given.
+ */
+export function rerunCommand(r: StressReport): string {
+  return reproductionLine(r) ?? stressCommand(r.config);
+}

@@ -16,7 +16,8 @@ import { join } from "node:path";
 import type { TestContext } from "vitest";
 import { resolveHuntOptions, resolveStressOptions, type HuntOptions, type StressOptions } from "../api/options.js";
 import { UsageError } from "../errors.js";
-import { scriptCommand, stressCommand } from "../report/command.js";
+import { scriptCommand } from "../report/command.js";
+import { rerunCommand } from "../run/replay.js";
 import { writeJsonAtomic, type StressReport } from "../report/report.js";
 import { hunt, type HuntReport, type HuntOptions as HuntRun } from "../run/hunt.js";
 import { litmus, type LitmusResult, type LitmusSpec } from "../run/litmus.js";
@@ -131,7 +132,7 @@ export class Forkstorm {
     const c = out.report.config;
     await this.attach(`forkstorm stress ${c.kernel}/${c.scenario} ${c.mode} seed ${c.seed}: ${out.report.verdict} (report)`, reportFile);
     await this.attach(`forkstorm stress ${c.kernel}/${c.scenario}: trace (open in Perfetto)`, traceFile);
-    return { ...out, reproduce: stressCommand(c), reportFile, traceFile };
+    return { ...out, reproduce: rerunCommand(out.report), reportFile, traceFile };
   }
 
   /** A hunt (options and defaults as forkstorm's `hunt()`). */

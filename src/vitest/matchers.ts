@@ -8,7 +8,7 @@ import { expect } from "vitest";
 import type { HuntReport } from "../run/hunt.js";
 import { litmusHistogram, type LitmusResult } from "../run/litmus.js";
 import type { ScriptOutput } from "../script/runner.js";
-import { stressCommand } from "../report/command.js";
+import { rerunCommand } from "../run/replay.js";
 import type { StressReport } from "../report/report.js";
 
 /** Where the fixture put a run's files, and how to run it again (the fixture fills these in). */
@@ -53,7 +53,7 @@ function judgeStress(rep: StressReport, reproduce: string | undefined): Verdict 
   if (rep.violations.length > 3) lines.push(`  ... and ${rep.violations.length - 3} more`);
   if (rep.error) lines.push(`  internal error: ${rep.error.split("\n")[0]}`);
   if (c.mode === "free" && rep.verdict !== "clean") lines.push("  (free mode: the command below runs the same configuration and seed, not the same interleaving)");
-  return { clean: rep.verdict === "clean", breaks: (law) => (law === undefined ? laws.length > 0 : laws.includes(law)), laws, lines, reproduce: reproduce ?? stressCommand(c) };
+  return { clean: rep.verdict === "clean", breaks: (law) => (law === undefined ? laws.length > 0 : laws.includes(law)), laws, lines, reproduce: reproduce ?? rerunCommand(rep) };
 }
 
 function judgeHunt(rep: HuntReport, reproduce: string | undefined): Verdict {

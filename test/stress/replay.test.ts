@@ -1,7 +1,8 @@
 /*
  * A failing controlled run is a complete reproduction: its report replays to the same first
  * violation, at the same step, with the same event hash -- from its seed, and by following its
- * recorded schedule decision by decision -- whatever bounded the run: --ops, --seconds or ^C.
+ * recorded schedule decision by decision -- whatever bounded the run: --ops, --seconds or ^C; and
+ * the line a failure message (JUnit, the vitest matchers) gives to paste is that replay's.
  * Reports that cannot be replayed are usage errors. --check-determinism runs a report N times and
  * names where runs part.
  *
@@ -12,9 +13,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { checkDeterminism, firstDifference, replay, type LoggedRun } from "../../src/run/replay.js";
+import { stressJunit } from "../../src/report/junit.js";
+import { checkDeterminism, firstDifference, replay, reproductionLine, type LoggedRun } from "../../src/run/replay.js";
 import { stress, type StressOptions } from "../../src/run/stress.js";
 import { PACKAGE_ROOT } from "../../src/sched/machine.js";
+import "../../src/vitest/matchers.js";
 
 const CLI = join(PACKAGE_ROOT, "dist", "src", "cli.js");
 const dir = mkdtempSync(join(tmpdir(), "forkstorm-replay-"));
@@ -74,6 +77,13 @@ describe("replay of runs bounded otherwise than by --ops", () => {
     expect(out.reproduced).toBe(true);
     expect(out.replayed).toEqual({ verdict: "violation", law: report.violations[0].law, step: report.violations[0].step, eventHash: report.violations[0].eventHash });
     expect(out.report.config.ops).toBe(report.ops.total + 1);
+    // What a failure message gives to paste is that replay's line, not the --seconds run again.
+    const line = reproductionLine(report)!;
+    expect(line).toContain(`--ops ${report.ops.total + 1} `);
+    expect(line).not.toContain("--seconds");
+    expect(stressJunit(report)).toContain(`reproduce: ${line}</failure>`);
+    const message = await expect({ report }).toBeClean().then(() => "", (e: Error) => e.message);
+    expect(message.split("\n").at(-1)).toBe(`reproduce: ${line}`);
   }, 60_000);
 
   it("a --seconds run that broke nothing replays to its end: it drains at the call where the clock ran out", async () => {
