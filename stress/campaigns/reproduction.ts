@@ -10,7 +10,8 @@
  * A markdown table on stdout, progress on stderr, every row as JSON with --out FILE.
  *
  *   npm run build && node dist/stress/campaigns/reproduction.js conversion [--finds 3] [--find-budget 60] [--budget 60] [--bug ID]... [--out FILE]
- *   node dist/stress/campaigns/reproduction.js shrink [--budget 60] [--bug ID]... [--out FILE]
+ *   node dist/stress/campaigns/reproduction.js shrink [--budget 120] [--bug ID]... [--out FILE]
+ * (--budget: reproduce's and shrink's own defaults)
  *   node dist/stress/campaigns/reproduction.js determinism [--runs 100] [--out FILE]
  */
 import { writeFileSync } from "node:fs";
@@ -20,8 +21,8 @@ import type { StressReport } from "../../src/report/report.js";
 import { describeFinding, findingOf } from "../../src/run/finding.js";
 import { HUNT_DEPTH } from "../../src/run/hunt.js";
 import { checkDeterminism, replay } from "../../src/run/replay.js";
-import { reproduce } from "../../src/run/reproduce.js";
-import { shrink, type RunSize } from "../../src/run/shrink.js";
+import { reproduce, REPRODUCE_SECONDS } from "../../src/run/reproduce.js";
+import { shrink, SHRINK_SECONDS, type RunSize } from "../../src/run/shrink.js";
 import { stress, type StressOptions } from "../../src/run/stress.js";
 import { CpuPool } from "../../src/sched/machine.js";
 
@@ -189,10 +190,10 @@ async function main(): Promise<void> {
   let result: { md: string };
   switch (positionals[0]) {
     case "conversion":
-      result = await conversion(bugs, Number(v.finds ?? 3), Number(v["find-budget"] ?? 60), Number(v.budget ?? 60));
+      result = await conversion(bugs, Number(v.finds ?? 3), Number(v["find-budget"] ?? 60), Number(v.budget ?? REPRODUCE_SECONDS));
       break;
     case "shrink":
-      result = await shrinkTable(bugs, Number(v.budget ?? 60));
+      result = await shrinkTable(bugs, Number(v.budget ?? SHRINK_SECONDS));
       break;
     case "determinism":
       result = await determinism(Number(v.runs ?? 100));
