@@ -1,30 +1,18 @@
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { PACKAGE_ROOT } from "../src/sched/machine.js";
-
-const CLI = join(PACKAGE_ROOT, "dist", "src", "cli.js");
-
-function forkstorm(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { expectUsageError, forkstorm } from "./cli-harness.js";
 
 describe("command line", () => {
   it("rejects an unknown command with one line and exit 2", () => {
     const r = forkstorm("frobnicate");
-    expect(r.code).toBe(2);
-    expect(r.stderr.trim().split("\n")).toHaveLength(1);
-    expect(r.stderr).toMatch(/unknown command "frobnicate"/);
+    expectUsageError(r, /unknown command "frobnicate"/);
   });
 
   it("rejects an unknown option with one line and exit 2", () => {
     const r = forkstorm("list", "--colour");
-    expect(r.code).toBe(2);
-    expect(r.stderr.trim().split("\n")).toHaveLength(1);
-    expect(r.stderr).toMatch(/--colour/);
+    expectUsageError(r, /--colour/);
   });
 
   it("reports an unreadable or invalid script file as a usage error", () => {
@@ -61,9 +49,7 @@ describe("command line", () => {
     for (const [script, message] of cases) {
       writeFileSync(join(dir, "s.json"), JSON.stringify(script));
       const r = forkstorm("script", join(dir, "s.json"));
-      expect(r.code).toBe(2);
-      expect(r.stderr.trim().split("\n")).toHaveLength(1);
-      expect(r.stderr).toMatch(message);
+      expectUsageError(r, message);
     }
   });
 
@@ -75,25 +61,19 @@ describe("command line", () => {
 });
 
 describe("command line: options, help and version", () => {
-  const oneLine = (r: { code: number | null; stderr: string }, message: RegExp) => {
-    expect(r.code).toBe(2);
-    expect(r.stderr.trim().split("\n")).toHaveLength(1);
-    expect(r.stderr).toMatch(message);
-  };
-
   it("says what a value may be, for negative numbers too", () => {
-    oneLine(forkstorm("stress", "--cpus", "-3"), /--cpus must be an integer from 1 to 64, got "-3"/);
-    oneLine(forkstorm("stress", "--seconds", "-1"), /--seconds must be a number from 0.1 to 86400, got "-1"/);
-    oneLine(forkstorm("stress", "--seed", "-5"), /--seed must be an integer from 0 to 2147483647, got "-5"/);
-    oneLine(forkstorm("stress", "--cpus"), /--cpus needs a value \(N\)/);
-    oneLine(forkstorm("stress", "--report", "--json"), /--report needs a value \(FILE\) before --json/);
-    oneLine(forkstorm("stress", "--cpus", "2", "--cpus", "3"), /--cpus is given twice/);
-    oneLine(forkstorm("hunt", "--kernel", "linux"), /--kernel must be all, dragonfly or netbsd, got "linux"/);
+    expectUsageError(forkstorm("stress", "--cpus", "-3"), /--cpus must be an integer from 1 to 64, got "-3"/);
+    expectUsageError(forkstorm("stress", "--seconds", "-1"), /--seconds must be a number from 0.1 to 86400, got "-1"/);
+    expectUsageError(forkstorm("stress", "--seed", "-5"), /--seed must be an integer from 0 to 2147483647, got "-5"/);
+    expectUsageError(forkstorm("stress", "--cpus"), /--cpus needs a value \(N\)/);
+    expectUsageError(forkstorm("stress", "--report", "--json"), /--report needs a value \(FILE\) before --json/);
+    expectUsageError(forkstorm("stress", "--cpus", "2", "--cpus", "3"), /--cpus is given twice/);
+    expectUsageError(forkstorm("hunt", "--kernel", "linux"), /--kernel must be all, dragonfly or netbsd, got "linux"/);
   });
 
   it("refuses --chaos with a controlled mode instead of ignoring it", () => {
-    oneLine(forkstorm("stress", "--mode", "pct", "--chaos", "0.5"), /--chaos applies to free mode only/);
-    oneLine(forkstorm("hunt", "--mode", "random", "--chaos", "0.5"), /--chaos applies to free mode only/);
+    expectUsageError(forkstorm("stress", "--mode", "pct", "--chaos", "0.5"), /--chaos applies to free mode only/);
+    expectUsageError(forkstorm("hunt", "--mode", "random", "--chaos", "0.5"), /--chaos applies to free mode only/);
   });
 
   it("prints the version, the command list and each command's options", () => {

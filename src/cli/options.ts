@@ -82,31 +82,25 @@ export function flag(help: string): Option<boolean> {
 export function int(arg: string, help: string, min: number, max: number): Option<number | undefined>;
 export function int(arg: string, help: string, min: number, max: number, dflt: number): Option<number>;
 export function int(arg: string, help: string, min: number, max: number, dflt?: number): Option<number | undefined> {
-  const range = max >= Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`;
-  return {
-    arg,
-    help,
-    absent: dflt,
-    defaultText: dflt === undefined ? undefined : String(dflt),
-    read: (t, f) => {
-      const n = /^[+-]?\d+$/.test(t.trim()) ? Number(t) : NaN;
-      return Number.isSafeInteger(n) && n >= min && n <= max ? n : usage(`${f} must be an integer ${range}, got "${t}"`);
-    },
-  };
+  return numeric("an integer", arg, help, min, max, dflt);
 }
 
 export function num(arg: string, help: string, min: number, max: number): Option<number | undefined>;
 export function num(arg: string, help: string, min: number, max: number, dflt: number): Option<number>;
 export function num(arg: string, help: string, min: number, max: number, dflt?: number): Option<number | undefined> {
+  return numeric("a number", arg, help, min, max, dflt);
+}
+
+/** An integer or number in [min, max]; the error says which, and the range. */
+function numeric(kind: "an integer" | "a number", arg: string, help: string, min: number, max: number, dflt?: number): Option<number | undefined> {
+  const range = max >= Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`;
+  const valid = kind === "an integer" ? (t: string) => /^[+-]?\d+$/.test(t.trim()) && Number.isSafeInteger(Number(t)) : (t: string) => t.trim() !== "" && Number.isFinite(Number(t));
   return {
     arg,
     help,
     absent: dflt,
     defaultText: dflt === undefined ? undefined : String(dflt),
-    read: (t, f) => {
-      const n = t.trim() === "" ? NaN : Number(t);
-      return Number.isFinite(n) && n >= min && n <= max ? n : usage(`${f} must be a number from ${min} to ${max}, got "${t}"`);
-    },
+    read: (t, f) => (valid(t) && Number(t) >= min && Number(t) <= max ? Number(t) : usage(`${f} must be ${kind} ${range}, got "${t}"`)),
   };
 }
 

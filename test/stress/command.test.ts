@@ -2,21 +2,15 @@
  * The stress command as a user and CI see it: usage errors, a worker crash, ^C, the report and
  * the trace files.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { writeJsonAtomic } from "../../src/report/report.js";
-import { PACKAGE_ROOT } from "../../src/sched/machine.js";
+import { CLI, expectUsageError, forkstorm } from "../cli-harness.js";
 
-const CLI = join(PACKAGE_ROOT, "dist", "src", "cli.js");
 const dir = mkdtempSync(join(tmpdir(), "forkstorm-stress-"));
-
-function forkstorm(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 90_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe("forkstorm stress: usage errors", () => {
   const bad: [string[], RegExp][] = [
@@ -33,9 +27,7 @@ describe("forkstorm stress: usage errors", () => {
   for (const [args, message] of bad) {
     it(`${args.join(" ")} -> exit 2 with one line`, () => {
       const r = forkstorm(...args);
-      expect(r.code).toBe(2);
-      expect(r.stderr.trim().split("\n")).toHaveLength(1);
-      expect(r.stderr).toMatch(message);
+      expectUsageError(r, message);
     });
   }
 });
@@ -103,17 +95,11 @@ describe("forkstorm stress: a clean run's files", () => {
 });
 
 describe("forkstorm stress: output files", () => {
-  const oneLine = (r: { code: number | null; stderr: string }, message: RegExp) => {
-    expect(r.code).toBe(2);
-    expect(r.stderr.trim().split("\n")).toHaveLength(1);
-    expect(r.stderr).toMatch(message);
-  };
-
   it("checks every output path before running", () => {
-    oneLine(forkstorm("stress", "--seconds", "30", "--report", "/nonexistent/dir/r.json"), /--report \/nonexistent\/dir\/r.json: directory \/nonexistent\/dir does not exist/);
-    oneLine(forkstorm("stress", "--seconds", "30", "--trace", dir), /--trace .*: is a directory/);
-    oneLine(forkstorm("stress", "--seconds", "30", "--report", join(dir, "x.json"), "--trace", join(dir, "x.json")), /--report and --trace both name/);
-    oneLine(forkstorm("hunt", "--budget", "30", "--report", "/nonexistent/h.json"), /--report \/nonexistent\/h.json: directory \/nonexistent does not exist/);
+    expectUsageError(forkstorm("stress", "--seconds", "30", "--report", "/nonexistent/dir/r.json"), /--report \/nonexistent\/dir\/r.json: directory \/nonexistent\/dir does not exist/);
+    expectUsageError(forkstorm("stress", "--seconds", "30", "--trace", dir), /--trace .*: is a directory/);
+    expectUsageError(forkstorm("stress", "--seconds", "30", "--report", join(dir, "x.json"), "--trace", join(dir, "x.json")), /--report and --trace both name/);
+    expectUsageError(forkstorm("hunt", "--budget", "30", "--report", "/nonexistent/h.json"), /--report \/nonexistent\/h.json: directory \/nonexistent does not exist/);
   });
 
   it("a write that fails after the run keeps the summary, the finding and no temporary file", async () => {
