@@ -46,6 +46,7 @@ function usage(): string {
 function interruption(c: AnyCommand, say: (line: string) => void): { signal: AbortSignal; release: () => void } {
   const abort = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
+    if (!c.interruptible) say(`${sig}: stopped before the end; nothing was written`);
     if (abort.signal.aborted || !c.interruptible) process.exit(EXIT.interrupted);
     say(`${sig}: stopping; what was done is still written and printed (again to quit at once)`);
     abort.abort();
