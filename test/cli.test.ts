@@ -1,7 +1,8 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { warnIfOversubscribed } from "../src/cli/stress.js";
 import { expectUsageError, forkstorm } from "./cli-harness.js";
 
 describe("command line", () => {
@@ -69,6 +70,23 @@ describe("command line: options, help and version", () => {
     expectUsageError(forkstorm("stress", "--report", "--json"), /--report needs a value \(FILE\) before --json/);
     expectUsageError(forkstorm("stress", "--cpus", "2", "--cpus", "3"), /--cpus is given twice/);
     expectUsageError(forkstorm("hunt", "--kernel", "linux"), /--kernel must be all, dragonfly or netbsd, got "linux"/);
+  });
+
+  it("refuses a replayed report's bad cpu count as a usage error, not a crash", () => {
+    const dir = mkdtempSync(join(tmpdir(), "forkstorm-"));
+    const report = { schema: 1, command: "stress", config: { kernel: "dragonfly", scenario: "mixed", cpus: -3, mode: "pct", seed: 1, ops: 100, chaos: 0, bugs: [], keepGoing: false }, verdict: "clean", eventHash: "0", violations: [] };
+    writeFileSync(join(dir, "bad-cpus.json"), JSON.stringify(report));
+    expectUsageError(forkstorm("replay", join(dir, "bad-cpus.json")), /cpus must be an integer from 1 to 64, got -3/);
+  });
+
+  it("warns when the simulated cpus exceed the cores, and only then", () => {
+    const said: string[] = [];
+    const ctx = { signal: new AbortController().signal, say: (line: string) => said.push(line) };
+    warnIfOversubscribed(availableParallelism(), "free", ctx);
+    expect(said).toEqual([]);
+    warnIfOversubscribed(availableParallelism() + 1, "free", ctx);
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatch(new RegExp(`^warning: ${availableParallelism() + 1} cpus on ${availableParallelism()} cores`));
   });
 
   it("refuses --chaos with a controlled mode instead of ignoring it", () => {
