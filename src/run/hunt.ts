@@ -314,12 +314,13 @@ async function bugRun(o: HuntOptions, b: BugEntry, round: number, budget: number
  * budget runs out. PCT's step bound k is learned from the previous execution's length.
  */
 async function executions(o: HuntOptions, b: BugEntry, seed0: number, budget: number, signal: AbortSignal, pool: CpuPool, seen: CoverageTally): Promise<Outcome> {
-  const t0 = performance.now();
+  // The budget's clock: the executions' own time, from their cpus up (workers starting, machines
+  // booting are not the bug's time); a detection past the budget is a miss, as in free mode.
+  let used = 0;
   let stepBound = 20_000;
   for (let e = 0; ; e++) {
-    const seconds = (performance.now() - t0) / 1000;
     if (signal.aborted) return null;
-    if (seconds >= budget) return { seed: seed0, detected: false, seconds: round3(seconds), law: null, executions: e };
+    if (used >= budget) return { seed: seed0, detected: false, seconds: round3(used), law: null, executions: e };
     const run = {
       kernel: b.kernel,
       scenario: b.scenario,
@@ -330,12 +331,14 @@ async function executions(o: HuntOptions, b: BugEntry, seed0: number, budget: nu
       ...(o.mode === "pct" ? { depth: o.depth ?? HUNT_DEPTH, stepBound } : {}),
       bugs: [b.id],
     };
-    const { report } = await stressSeen(seen, { ...run, seconds: budget - seconds, chaos: 0, keepGoing: false, watchdogSeconds: Math.min(5, Math.max(1, budget - seconds)), signal, pool });
+    const { report } = await stressSeen(seen, { ...run, seconds: budget - used, chaos: 0, keepGoing: false, watchdogSeconds: Math.min(5, Math.max(1, budget - used)), signal, pool });
     if (report.pctSteps) stepBound = report.pctSteps;
-    if (report.verdict === "violation" || report.verdict === "hang") {
-      const first = report.violations[0];
-      return { seed: seed0, detected: true, seconds: round3((performance.now() - t0) / 1000), law: first?.law ?? "watchdog-hang", executions: e + 1, reproduce: stressCommand(run) };
-    }
+    const first = report.violations[0];
+    const at = used + (first ? first.atSeconds : report.elapsedSeconds);
+    used += report.elapsedSeconds;
+    if (report.verdict !== "violation" && report.verdict !== "hang") continue;
+    if (at > budget) return { seed: seed0, detected: false, seconds: round3(budget), law: null, executions: e + 1 };
+    return { seed: seed0, detected: true, seconds: round3(at), law: first?.law ?? "watchdog-hang", executions: e + 1, reproduce: stressCommand(run) };
   }
 }
 

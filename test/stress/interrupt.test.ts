@@ -2,6 +2,7 @@
  * Interrupted work keeps what was done: a script stopped midway gives the results of the steps
  * that ran; a hunt stopped midway says "interrupted" (not "fail") and does not count the run it
  * cut short as a miss. (SIGINT and SIGTERM on the command line: test/stress/command.test.ts.)
+ * And a hunt's budget is the bug's time: no detection is counted past it.
  */
 import { describe, expect, it } from "vitest";
 import { hunt } from "../../src/run/hunt.js";
@@ -40,5 +41,15 @@ describe("interrupted", () => {
     expect(report.bugs[0]).toMatchObject({ runs: 1, detected: 1 });
     expect(report.baseline[0]).toMatchObject({ runs: 0, violations: 0 });
     expect(report.coverage.cut).toBe(1);
+  });
+});
+
+describe("a hunt's budget", () => {
+  it("times detections from the cpus up, not the workers' start, and counts none past the budget", async () => {
+    const { report } = await hunt({ kernel: "netbsd", bugs: ["nb.sharesigs-no-hold", "nb.exit-ppwait-unlocked"], seeds: 2, budget: 0.5, cpus: 2, mode: "pct", seed: 1, chaos: 0 });
+    // Both are found in their first execution, a fraction of a second in (the workers' start-up,
+    // counted before, took longer than the budget on a loaded machine).
+    expect(report.bugs.reduce((n, b) => n + b.detected, 0)).toBeGreaterThan(0);
+    for (const b of report.bugs) for (const s of b.secondsToDetect) expect(s, b.id).toBeLessThanOrEqual(0.5);
   });
 });
