@@ -14,6 +14,7 @@ export const replayCommand = command({
 for a run that broke nothing, at its end. Refused at once: a free-mode run (forkstorm reproduce
 turns its find into a controlled one), a run interrupted before it broke any law.`,
   positionals: [{ name: "REPORT", missing: "a REPORT file is required" }],
+  interruptible: true,
   options: {
     "follow-schedule": flag("follow the recorded decisions one by one instead of re-deriving them from the seed"),
     "check-determinism": int("N", "run it N times with every event logged; name the first diverging event of any run that differs", 1, 100_000),
@@ -22,7 +23,11 @@ turns its find into a controlled one), a run interrupted before it broke any law
   async run(v, [file], ctx) {
     const raw = readJsonFile(file);
     if (v["check-determinism"] !== undefined) return determinism(raw, v["check-determinism"], v.json, ctx);
-    const out = await replay(raw, v["follow-schedule"]);
+    const out = await replay(raw, v["follow-schedule"], ctx.signal);
+    if (out.report.verdict === "interrupted") {
+      process.stdout.write(`original: ${pointLine(out.original)}\nreplayed: interrupted after ${out.report.steps} steps, before reaching it\nINTERRUPTED\n`);
+      return EXIT.interrupted;
+    }
     if (v.json) process.stdout.write(JSON.stringify({ reproduced: out.reproduced, original: out.original, replayed: out.replayed }, null, 2) + "\n");
     else process.stdout.write(`original: ${pointLine(out.original)}\nreplayed: ${pointLine(out.replayed)}\n${out.reproduced ? "REPRODUCED" : "DIVERGED"}\n`);
     return out.reproduced ? EXIT.clean : EXIT.violation;
@@ -32,7 +37,11 @@ turns its find into a controlled one), a run interrupted before it broke any law
 const pointLine = (x: RunPoint) => `${x.verdict}${x.law ? ` [${x.law}] at step ${x.step}` : ""}, hash ${x.eventHash}`;
 
 async function determinism(raw: unknown, n: number, json: boolean, ctx: CommandContext): Promise<number> {
-  const out = await checkDeterminism(raw, n, json ? undefined : (i, p) => i % 10 === 0 && ctx.say(`${i} of ${n} runs, last: ${pointLine(p)}`));
+  const out = await checkDeterminism(raw, n, json ? undefined : (i, p) => i % 10 === 0 && ctx.say(`${i} of ${n} runs, last: ${pointLine(p)}`), ctx.signal);
+  if (ctx.signal.aborted) {
+    process.stdout.write(`INTERRUPTED after ${out.runs} of ${n} runs; ${out.divergences.length} of them diverged from run 1${out.runs ? `, run 1: ${pointLine(out.reference)}` : ""}\n`);
+    return EXIT.interrupted;
+  }
   if (json) process.stdout.write(JSON.stringify(out, null, 2) + "\n");
   else {
     const lines = [`report:  ${pointLine(out.original)}`, `run 1:   ${pointLine(out.reference)}`];

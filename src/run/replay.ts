@@ -104,10 +104,11 @@ export function rerunOptions(r: StressReport): StressOptions {
   };
 }
 
-export async function replay(raw: unknown, followSchedule = false): Promise<ReplayOutcome> {
+/** `signal`: aborting stops the replay (its report says "interrupted", at the step it reached). */
+export async function replay(raw: unknown, followSchedule = false, signal?: AbortSignal): Promise<ReplayOutcome> {
   const orig = checkReplayable(raw);
   if (followSchedule && !orig.schedule) refuse("the report kept no schedule (the run was too long); replay it from its seed instead");
-  const o = rerunOptions(orig);
+  const o = { ...rerunOptions(orig), signal };
   const { report } = await stress(followSchedule ? { ...o, mode: "replay", schedule: orig.schedule! } : o);
   const a = pointOf(orig);
   const b = pointOf(report);
@@ -123,6 +124,7 @@ export interface Divergence {
 }
 
 export interface DeterminismOutcome {
+  /** Runs that finished (fewer than asked when interrupted). */
   runs: number;
   original: RunPoint;
   /** Run 1, the reference the others are compared with, event by event. */
@@ -145,16 +147,19 @@ export interface LoggedRun {
  * from run 1's is compared with it decision by decision and event by event, and the first place
  * they part is reported, as each run had it.
  */
-export async function checkDeterminism(raw: unknown, n: number, onRun?: (i: number, p: RunPoint) => void): Promise<DeterminismOutcome> {
+export async function checkDeterminism(raw: unknown, n: number, onRun?: (i: number, p: RunPoint) => void, signal?: AbortSignal): Promise<DeterminismOutcome> {
   const orig = checkReplayable(raw);
   const o = rerunOptions(orig);
   const pool = new CpuPool(o.cpus);
   const divergences: Divergence[] = [];
   let reference: LoggedRun | null = null;
   let agree = 0;
+  let runs = 0; // that finished: an interrupted check is of those
   try {
     for (let i = 1; i <= n; i++) {
-      const out = await stress({ ...o, eventLog: true, pool });
+      const out = await stress({ ...o, eventLog: true, pool, signal });
+      if (out.report.verdict === "interrupted") break;
+      runs = i;
       const run: LoggedRun = { point: pointOf(out.report), schedule: out.report.schedule ?? null, events: out.eventLog!.events, describe: out.eventLog!.describe };
       onRun?.(i, run.point);
       if (samePoint(pointOf(orig), run.point)) agree++;
@@ -164,7 +169,7 @@ export async function checkDeterminism(raw: unknown, n: number, onRun?: (i: numb
   } finally {
     await pool.discard();
   }
-  return { runs: n, original: pointOf(orig), reference: reference!.point, deterministic: agree === n, divergences };
+  return { runs, original: pointOf(orig), reference: reference?.point ?? pointOf(orig), deterministic: runs > 0 && agree === runs, divergences };
 }
 
 /** Two runs with different hashes and no difference in their logs: the difference came after what the logs kept. */

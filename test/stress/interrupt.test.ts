@@ -6,6 +6,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { hunt } from "../../src/run/hunt.js";
+import { checkDeterminism, replay } from "../../src/run/replay.js";
+import { stress } from "../../src/run/stress.js";
 import { runScript } from "../../src/script/runner.js";
 
 describe("interrupted", () => {
@@ -41,6 +43,17 @@ describe("interrupted", () => {
     expect(report.bugs[0]).toMatchObject({ runs: 1, detected: 1 });
     expect(report.baseline[0]).toMatchObject({ runs: 0, violations: 0 });
     expect(report.coverage.cut).toBe(1);
+  });
+
+  it("a replay stops where it is and says so; a determinism check counts only the runs that finished", async () => {
+    const { report } = await stress({ kernel: "dragonfly", scenario: "mixed", cpus: 2, ops: 200, mode: "pct", seed: 3, chaos: 0, bugs: [], keepGoing: false });
+    const stopped = AbortSignal.abort();
+    const out = await replay(report, false, stopped);
+    expect(out.report.verdict).toBe("interrupted");
+    expect(out.replayed.verdict).toBe("interrupted");
+    expect(out.reproduced).toBe(false);
+    const check = await checkDeterminism(report, 3, undefined, stopped);
+    expect(check).toMatchObject({ runs: 0, deterministic: false, divergences: [] });
   });
 });
 
