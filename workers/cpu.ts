@@ -9,6 +9,8 @@ import type { MachineSpec } from "../src/sched/spec.js";
 
 export interface CpuTask {
   sab: SharedArrayBuffer;
+  /** The detectors' shadow memory, when the spec turns any on. */
+  shadow: SharedArrayBuffer | null;
   spec: MachineSpec;
   cpu: number;
   /** Package root: module paths in the spec are relative to its dist/ folder. */
@@ -17,5 +19,5 @@ export interface CpuTask {
 
 export default async function runCpu(task: CpuTask): Promise<CpuResult> {
   for (const m of task.spec.modules) await import(pathToFileURL(join(task.root, "dist", m)).href);
-  return new Cpu(task.cpu, task.spec, task.sab).run();
+  return new Cpu(task.cpu, task.spec, task.sab, task.shadow).run();
 }

@@ -3,6 +3,7 @@
  * line's default; every value is checked as the command line checks it, and a bad one is a
  * UsageError naming the option. The ranges and defaults here are the command line's too.
  */
+import { DETECTORS, type DetectorName } from "../detect/index.js";
 import { UsageError } from "../errors.js";
 import type { KernelName } from "../kern/kernel.js";
 import { KERNELS } from "../kern/registry.js";
@@ -81,6 +82,8 @@ export interface StressOptions {
   report?: string;
   /** Write a Chrome trace-event JSON (Perfetto) there. */
   trace?: string;
+  /** Field-level detectors (DETECTORS: "race", "stale"); default: every one. */
+  detectors?: readonly DetectorName[];
   onProgress?: StressRun["onProgress"];
   /** Aborting stops the run; its report says "interrupted". */
   signal?: AbortSignal;
@@ -104,12 +107,14 @@ export interface HuntOptions {
   timeBudget?: number;
   /** Run shard `index` of `count` (1-based) of the hunt's runs; `parseShard("2/4")` reads the CLI's form. */
   shard?: Shard;
+  /** Field-level detectors on in every run; default: every one. */
+  detectors?: readonly DetectorName[];
   onRun?: HuntRun["onRun"];
   signal?: AbortSignal;
 }
 
-const STRESS_KEYS = ["kernel", "scenario", "cpus", "seconds", "ops", "mode", "seed", "chaos", "bugs", "mutant", "keepGoing", "depth", "stepBound", "watchdogSeconds", "schedule", "population", "report", "trace", "onProgress", "signal"] as const;
-const HUNT_KEYS = ["kernel", "bugs", "seeds", "budget", "cpus", "mode", "seed", "chaos", "depth", "timeBudget", "shard", "onRun", "signal"] as const;
+const STRESS_KEYS = ["kernel", "scenario", "cpus", "seconds", "ops", "mode", "seed", "chaos", "bugs", "mutant", "keepGoing", "depth", "stepBound", "watchdogSeconds", "schedule", "population", "report", "trace", "detectors", "onProgress", "signal"] as const;
+const HUNT_KEYS = ["kernel", "bugs", "seeds", "budget", "cpus", "mode", "seed", "chaos", "depth", "timeBudget", "shard", "detectors", "onRun", "signal"] as const;
 
 function onlyKnown(what: string, o: object, known: readonly string[]): void {
   if (typeof o !== "object" || o === null) throw new UsageError(`${what} options must be an object`);
@@ -134,6 +139,11 @@ function checkStrings(name: string, v: unknown): void {
   if (v !== undefined && !(Array.isArray(v) && v.every((x) => typeof x === "string"))) throw new UsageError(`${name} must be a list of strings`);
 }
 
+function checkDetectors(v: unknown): void {
+  if (v === undefined) return;
+  if (!Array.isArray(v) || !v.every((d) => (DETECTORS as readonly unknown[]).includes(d))) throw new UsageError(`detectors must be a list of ${DETECTORS.join(", ")}, got ${JSON.stringify(v)}`);
+}
+
 function checkChaosMode(chaos: unknown, mode: Mode | "schedule"): void {
   if (chaos !== undefined && mode !== "free") throw new UsageError(`chaos applies to free mode only: ${mode} mode decides every interleaving itself`);
 }
@@ -149,6 +159,7 @@ export function resolveStressOptions(o: StressOptions = {}): StressRun {
   checkChaosMode(o.chaos, o.schedule !== undefined ? "schedule" : mode);
   if (o.seconds !== undefined && o.ops !== undefined) throw new UsageError("give seconds or ops, not both");
   checkStrings("bugs", o.bugs);
+  checkDetectors(o.detectors);
   const scenario = o.scenario ?? STRESS_DEFAULTS.scenario;
   findScenario(kernel, scenario);
   checkBugs(kernel, o.bugs ?? []);
@@ -178,6 +189,7 @@ export function resolveHuntOptions(o: HuntOptions = {}): HuntRun {
   const mode = checkOneOf("mode", o.mode, MODES) ?? HUNT_DEFAULTS.mode;
   checkChaosMode(o.chaos, mode);
   if (o.bugs !== undefined && o.bugs !== "all") checkStrings("bugs", o.bugs);
+  checkDetectors(o.detectors);
   const bugs = o.bugs === undefined || o.bugs === "all" || o.bugs.includes("all") ? "all" : o.bugs;
   chooseBugs(kernel, bugs);
   return {

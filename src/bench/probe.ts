@@ -34,7 +34,7 @@ async function forks(kernel: string, seconds: number): Promise<Record<string, nu
     last = { ops: p.ops, cpu: threadCpuNs() };
     first ??= last;
   };
-  const { report } = await stress({ kernel, scenario: "fork-exit-wait", cpus: 1, seconds, mode: "free", seed: 1, chaos: 0, bugs: [], keepGoing: false, onProgress });
+  const { report } = await stress({ kernel, scenario: "fork-exit-wait", cpus: 1, seconds, mode: "free", seed: 1, chaos: 0, bugs: [], keepGoing: false, onProgress, detectors: [] });
   if (report.verdict !== "clean") throw new Error(`${kernel} fork-exit-wait ended ${report.verdict}`);
   const forks = report.ops.bySyscall.fork?.ok ?? 0;
   const out: Record<string, number> = { forksPerSecond: forks / report.elapsedSeconds };

@@ -6,7 +6,9 @@
  *     and the will-it-scale style fork-exit-wait-affine) x 1 and 2 cpus, free-running without
  *     chaos, with where the cpus' time went (schedstat) and lock tables in lock_stat's terms;
  *  3. virtual time (src/sched/virtual.ts): a cost model calibrated from this runtime's costs,
- *     validated against the real runs at 1 and 2 cpus, then swept to 64 cpus for both kernels.
+ *     validated against the real runs at 1 and 2 cpus, then swept to 64 cpus for both kernels;
+ *  4. the field-level detectors' cost, the same run with them off and on (src/bench/detect.ts).
+ * The throughput runs (2, 3) run with the detectors off: they measure the kernels.
  */
 import { availableParallelism, cpus as hostCpus, loadavg } from "node:os";
 import type { StressReport } from "../report/report.js";
@@ -15,6 +17,7 @@ import { stress } from "../run/stress.js";
 import type { SchedStat } from "../sched/schedstat.js";
 import type { LockStat } from "../sync/lockstat.js";
 import { measureBaton, measurePrimitives, TOKEN_GOAL, type BatonCost, type PrimitiveRow } from "./index.js";
+import { detectorCost, type DetectorCostRow } from "./detect.js";
 import { pingPongFloor } from "./baton.js";
 import { calibrate, lineTransferNs, virtualForksPerSecond, virtualRun, type Calibration } from "./virtual.js";
 
@@ -98,6 +101,8 @@ export interface BenchReport {
   validation: ValidationRow[];
   virtual: VirtualRow[];
   lockTables: LockTable[];
+  /** The field-level detectors' cost: one run with them off and on (src/bench/detect.ts). */
+  detectors: DetectorCostRow[];
   wallSeconds: number;
 }
 
@@ -133,7 +138,7 @@ async function realRun(kernel: Kernel, workload: string, cpus: number, seconds: 
   };
   const marks = [{ cpuUs: cpuNow(), ops: 0 }]; // the whole run, if no progress report comes
   const onProgress = (p: { ops: number }) => void marks.push({ cpuUs: cpuNow(), ops: p.ops });
-  const { report } = await stress({ kernel, scenario: workload, cpus, seconds, mode: "free", seed: 1, chaos: 0, bugs: [], keepGoing: false, lockSites: true, onProgress });
+  const { report } = await stress({ kernel, scenario: workload, cpus, seconds, mode: "free", seed: 1, chaos: 0, bugs: [], keepGoing: false, lockSites: true, onProgress, detectors: [] });
   if (report.verdict !== "clean") throw new Error(`bench: ${kernel} ${workload} on ${cpus} cpus ended ${report.verdict}`);
   const forksPerOp = forks(report) / Math.max(1, report.ops.total);
   const window = marks.length >= 3 ? { from: marks[1], to: marks[marks.length - 1] } : { from: marks[0], to: { cpuUs: cpuNow(), ops: report.ops.total } };
@@ -210,6 +215,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       }
     }
   }
+  log("the field-level detectors' cost (pct and free, off and on)...");
+  const detectors = await detectorCost(quick);
   return {
     schema: 1,
     tool: "forkstorm",
@@ -225,6 +232,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     validation,
     virtual,
     lockTables,
+    detectors,
     wallSeconds: Math.round((performance.now() - t0) / 100) / 10,
   };
 }
@@ -249,6 +257,8 @@ export function benchSummary(r: BenchReport): string {
   table(r.validation.map((v) => ({ kernel: v.kernel, workload: v.workload, cpus: v.cpus, "real forks/s": v.realForksPerSecond, "virtual forks/s": v.virtualForksPerSecond, "error %": v.errorPercent })));
   lines.push("", "virtual-time sweep (forks per virtual second):");
   table(r.virtual.filter((v) => v.workload === AFFINE).map((v) => ({ kernel: v.kernel, cpus: v.cpus, "forks/s": v.forksPerSecond, ratio: v.ratio, "limiting lock": v.topLock })));
+  lines.push("", "field-level detectors' cost (DragonFly mixed, 4 cpus, one seed per round; x off: time per run, free mode per system call):");
+  table(r.detectors.map((d) => ({ mode: d.mode, detectors: d.detectors, "s/run": d.seconds, "syscalls/s": d.syscallsPerSecond, "x off": d.xOff })));
   lines.push("", `${r.wallSeconds} s in all`);
   return lines.join("\n") + "\n";
 }

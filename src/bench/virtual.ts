@@ -57,7 +57,7 @@ export interface VirtualRun {
 }
 
 export async function virtualRun(r: VirtualRun, cost: CostModel, lockSites = false): Promise<StressReport> {
-  const o: StressOptions = { kernel: r.kernel, scenario: r.scenario, cpus: r.cpus, seconds: r.seconds, mode: "virtual", cost, seed: 1, chaos: 0, bugs: [], keepGoing: false, lockSites };
+  const o: StressOptions = { kernel: r.kernel, scenario: r.scenario, cpus: r.cpus, seconds: r.seconds, mode: "virtual", cost, seed: 1, chaos: 0, bugs: [], keepGoing: false, lockSites, detectors: [] };
   const { report } = await stress(o);
   if (report.verdict !== "clean") throw new Error(`bench: virtual ${r.kernel} ${r.scenario} on ${r.cpus} cpus ended ${report.verdict}${report.error ? `: ${report.error.split("\n")[0]}` : ""}`);
   return report;

@@ -11,7 +11,8 @@ import { hunt, HUNT_DEPTH, huntSummary } from "../run/hunt.js";
 import { MAX_DEPTH } from "../sched/pct.js";
 import { SEED_MAX } from "../sched/strategy.js";
 import { DEFAULT_CHAOS, warnIfOversubscribed } from "./stress.js";
-import { command, flag, int, num, oneOf, outputFile, texts, type Option } from "./options.js";
+import { DETECTORS } from "../detect/index.js";
+import { command, flag, int, num, oneOf, outputFile, subsetOf, texts, type Option } from "./options.js";
 import { EXIT } from "./exit.js";
 import { writeJunit } from "./files.js";
 
@@ -43,6 +44,7 @@ ends the hunt within it; --shard K/N runs every N-th of them, the same under pct
     seed: int("N", "the first run's seed", 0, SEED_MAX, 1),
     chaos: { ...num("P", "free mode: fraction of scheduling points that inject a delay", 0, 1), defaultText: String(DEFAULT_CHAOS) },
     depth: { ...int("D", "pct: the bug depth d (a hunt does not know a bug's depth)", 1, MAX_DEPTH), defaultText: String(HUNT_DEPTH) },
+    detectors: subsetOf(DETECTORS, "field-level detectors on in every run (stress --detectors)"),
     report: outputFile("write the JSON hunt report there"),
     junit: outputFile("write a JUnit XML test report there (a testcase per bug and per baseline)"),
     html: outputFile("write a self-contained HTML report there: verdict, baseline, detection table"),
@@ -64,6 +66,7 @@ ends the hunt within it; --shard K/N runs every N-th of them, the same under pct
         seed: v.seed,
         chaos: v.chaos,
         depth: v.depth,
+        detectors: v.detectors,
         signal: ctx.signal,
         onRun: v.json ? undefined : (what, i, r) => ctx.say(`${what} run ${i + 1}: ${r.detected ? `detected in ${r.seconds.toFixed(3)} s by ${r.law}` : "not detected"}`),
       }),

@@ -116,6 +116,22 @@ export function oneOf<const W extends string>(words: readonly W[], help: string,
   };
 }
 
+/** A comma-separated subset of a fixed set of words, or "none"; absent: undefined (the library's default, all of them). */
+export function subsetOf<const W extends string>(words: readonly W[], help: string): Option<readonly W[] | undefined> {
+  return {
+    arg: `${words.join(",")}|none`,
+    help,
+    absent: undefined,
+    defaultText: words.join(","),
+    read: (t, f) => {
+      if (t === "none") return [];
+      const got = t.split(",");
+      for (const w of got) if (!words.includes(w as W)) usage(`${f} takes a comma-separated list of ${words.join(", ")}, or none; got "${w}"`);
+      return words.filter((w) => got.includes(w));
+    },
+  };
+}
+
 export function text(arg: string, help: string, defaultText?: string): Option<string | undefined> {
   return { arg, help, absent: undefined, defaultText, read: (t, f) => (t === "" ? usage(`${f} needs a non-empty ${arg}`) : t) };
 }

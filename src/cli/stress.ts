@@ -19,7 +19,8 @@ import { SEED_MAX } from "../sched/strategy.js";
 import { stressJunit } from "../report/junit.js";
 import { EXIT } from "./exit.js";
 import { writeJunit } from "./files.js";
-import { command, flag, hidden, int, num, oneOf, outputFile, text, texts, type CommandContext, type Option } from "./options.js";
+import { DETECTORS } from "../detect/index.js";
+import { command, flag, hidden, int, num, oneOf, outputFile, subsetOf, text, texts, type CommandContext, type Option } from "./options.js";
 import { executionProgress } from "./reproduce.js";
 import { progressReporter } from "./progress.js";
 
@@ -63,6 +64,7 @@ run one cpu at a time, reproducibly: with --ops N a run is a function of its see
     population: { ...int("N", "worker processes init keeps alive", 1, 1000), defaultText: "the scenario's" },
     reproduce: flag("after a free-mode find, search a controlled run breaking the same law in the same function (its report: NAME.controlled.json beside --report)"),
     "reproduce-budget": num("S", "seconds --reproduce searches", 0.5, 86400, REPRODUCE_SECONDS),
+    detectors: subsetOf(DETECTORS, "field-level detectors: race (happens-before data races, non-atomic updates), stale (pointers kept across a block)"),
     "plant-crash": hidden(int("N", "harness self-test: cpu 0 throws after N system calls", 1, 1e9)),
   },
   async run(v, _pos, ctx) {
@@ -94,6 +96,7 @@ run one cpu at a time, reproducibly: with --ops N a run is a function of its see
       depth: v.depth,
       stepBound: v["step-bound"],
       plantCrashAfterOps: v["plant-crash"],
+      detectors: v.detectors,
       report: v.report,
       trace: v.trace,
       html: v.html,

@@ -14,6 +14,7 @@ import type { Handle } from "../shm/table.js";
 import { ev, EV } from "../shm/trace.js";
 import { errnoName } from "../sync/errno.js";
 import { curthread, image, type KGen } from "../sync/seam.js";
+import { syncObs } from "../sync/observe.js";
 import { PCATCH, PINTERLOCKED, tsleep, tsleep_interlock } from "../sync/sleep.js";
 import type { RawResult } from "./kernel.js";
 
@@ -61,8 +62,10 @@ export function* syscall(entry: KernelEntry, call: number, args: readonly number
   td.syscall = name;
   const rec = image.table(THREAD).view(td.h);
   rec.td_syscall = call + 1;
+  if (syncObs !== null) syncObs.kernelEntry();
   ev(EV.SYSCALL, call);
   const r = yield* entry.syscall(call, args);
+  if (syncObs !== null) syncObs.kernelEntry(); // userret is a path of its own: nothing carries over
   if (r !== EXITED) rec.td_syscall = 0;
   if (r === EXITED) return r;
   ev(EV.SYSRET, call, r.errno);

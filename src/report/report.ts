@@ -56,6 +56,8 @@ export interface StressConfig {
   schedule?: string;
   /** Worker processes init keeps alive, when not the scenario's. */
   population?: number;
+  /** Field-level detectors that were on (src/detect); absent in reports made before they existed: all. */
+  detectors?: string[];
 }
 
 export interface StressReport {
@@ -84,6 +86,8 @@ export interface StressReport {
   /** Controlled modes: system calls completed when the drain started (null: it never did). */
   drainedAtOps?: number | null;
   violations: ViolationRecord[];
+  /** What the field-level detectors said besides violations (a stand-down, and why). */
+  detectorNotes?: string[];
   hang: null | (HangCause & { threads: ThreadDump[] });
   lockstat: LockStat[];
   witness: { cycle: string[] }[];

@@ -11,6 +11,7 @@
  * merge (merge.ts) into the report of the whole hunt, timings aside.
  */
 import { CATALOG, type BugEntry } from "../bugs/catalog.js";
+import type { DetectorName } from "../detect/index.js";
 import { UsageError, type KernelName } from "../kern/kernel.js";
 import { KERNELS } from "../kern/registry.js";
 import { stressCommand } from "../report/command.js";
@@ -51,6 +52,8 @@ export interface HuntOptions {
   depth?: number;
   /** Controlled modes: system calls per execution (each execution is one short run). */
   opsPerExecution?: number;
+  /** Field-level detectors on in every run (src/detect); default: every one. */
+  detectors?: readonly DetectorName[];
   /** Seconds for the whole hunt: each run gets a fair share of what is left, and the hunt ends within it. */
   timeBudget?: number;
   /** Run only this shard of the plan. */
@@ -302,7 +305,7 @@ const round3 = (s: number) => Math.round(s * 1000) / 1000;
 async function bugRun(o: HuntOptions, b: BugEntry, round: number, budget: number, signal: AbortSignal, pool: CpuPool, seen: CoverageTally): Promise<Outcome> {
   const seed = seedOf(o, round);
   if (o.mode !== "free") return executions(o, b, seed, budget, signal, pool, seen);
-  const { report } = await stressSeen(seen, { kernel: b.kernel, scenario: b.scenario, cpus: o.cpus, seconds: budget, mode: "free", seed, chaos: o.chaos, bugs: [b.id], keepGoing: false, signal, pool });
+  const { report } = await stressSeen(seen, { kernel: b.kernel, scenario: b.scenario, cpus: o.cpus, seconds: budget, mode: "free", seed, chaos: o.chaos, bugs: [b.id], keepGoing: false, detectors: o.detectors, signal, pool });
   const first = report.violations[0];
   const detected = first !== undefined || report.verdict === "hang";
   if (!detected && report.verdict === "interrupted") return null;
@@ -330,6 +333,7 @@ async function executions(o: HuntOptions, b: BugEntry, seed0: number, budget: nu
       seed: seed0 + e,
       ...(o.mode === "pct" ? { depth: o.depth ?? HUNT_DEPTH, stepBound } : {}),
       bugs: [b.id],
+      ...(o.detectors ? { detectors: [...o.detectors] } : {}),
     };
     const { report } = await stressSeen(seen, { ...run, seconds: budget - used, chaos: 0, keepGoing: false, watchdogSeconds: Math.min(5, Math.max(1, budget - used)), signal, pool });
     if (report.pctSteps) stepBound = report.pctSteps;
@@ -358,7 +362,7 @@ async function baselineRun(o: HuntOptions, kernel: KernelName, round: number, bu
   for (;;) {
     const rest = budget - (performance.now() - t0) / 1000;
     if ((controlled ? rest <= 0 : executions > 0) || signal.aborted) break;
-    const common = { kernel, scenario, cpus: o.cpus, keepGoing: false, signal, pool, bugs: [] };
+    const common = { kernel, scenario, cpus: o.cpus, keepGoing: false, signal, pool, bugs: [], detectors: o.detectors };
     const run: StressOptions = controlled
       ? { ...common, mode: o.mode, seed: seed + executions, ops: o.opsPerExecution ?? 150 * o.cpus, seconds: rest, chaos: 0, ...(o.mode === "pct" ? { depth: o.depth ?? HUNT_DEPTH } : {}) }
       : { ...common, mode: "free", seed, seconds: budget, chaos: o.chaos };

@@ -17,6 +17,7 @@
  * re-deriving them from the seed.
  */
 import { CATALOG } from "../bugs/catalog.js";
+import { DETECTORS, type DetectorName } from "../detect/index.js";
 import { UsageError } from "../kern/kernel.js";
 import { stressCommand } from "../report/command.js";
 import type { StressReport } from "../report/report.js";
@@ -67,6 +68,9 @@ export function checkReplayable(raw: unknown): StressReport {
     const b = CATALOG.find((x) => x.id === id);
     if (!b || b.kernel !== c.kernel) refuse(`the report injects bug "${id}", which the catalogue no longer has for ${c.kernel}: the run cannot be replayed`);
   }
+  for (const d of c.detectors ?? []) {
+    if (!(DETECTORS as readonly string[]).includes(d)) refuse(`the report ran detector "${d}", which this version does not have: the run cannot be replayed`);
+  }
   if (typeof r.eventHash !== "string") refuse("the report has no event hash to compare with");
   if (r.verdict === "error") refuse("the run ended on an internal error, not on a law: there is no point of the run to replay to");
   if (r.violations.length === 0 && r.verdict === "interrupted") refuse("the run was interrupted (^C) before it broke any law: there is no violation to replay to");
@@ -99,6 +103,7 @@ export function rerunOptions(r: StressReport): StressOptions {
     bugs: c.bugs,
     population: c.population,
     keepGoing: first ? false : c.keepGoing,
+    detectors: c.detectors as DetectorName[] | undefined,
     ...(c.mode === "replay" ? { schedule: r.schedule! } : {}),
     ...(c.mode === "schedule" ? { decisions: parseSchedule(c.schedule!, c.cpus) } : {}),
   };

@@ -7,6 +7,8 @@
 import { resolve } from "node:path";
 import { Mutex } from "async-mutex";
 import { CATALOG } from "../bugs/catalog.js";
+import { DETECTORS, type DetectorName } from "../detect/index.js";
+import type { DetectorSummary } from "../detect/detector.js";
 import { UsageError, type AuditFinding, type KernelModel, type Limits } from "../kern/kernel.js";
 import { loadKernel } from "../kern/registry.js";
 import type { CpuResult, ThreadDump, ViolationRecord } from "../sched/cpu.js";
@@ -72,6 +74,14 @@ export interface StressOptions {
   pool?: CpuPool;
   /** One interlock site's "forgot it" mutant, `KEY:OPERATOR` (forkstorm mutate; src/sites). */
   mutant?: string;
+  /** Field-level detectors (src/detect); default: every one. */
+  detectors?: readonly DetectorName[];
+  /**
+   * Controlled modes: image words whose accesses record their kernel function. stress() sets it
+   * itself, for a second run of the same execution when the first reported races whose earlier
+   * access it did not name (recording every access's function would cost more than the check).
+   */
+  siteAddrs?: readonly number[];
 }
 
 export interface StressOutcome {
@@ -140,6 +150,8 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     stopOnViolation: !o.keepGoing,
     bugs: o.bugs,
     ...(mutant ? { mutant } : {}),
+    detectors: o.detectors ?? DETECTORS,
+    siteAddrs: o.siteAddrs,
     drainAtOps: o.ops,
     placement: sc.placement,
     lockSites: o.lockSites,
@@ -166,6 +178,7 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     ...(o.mode === "virtual" ? { cost: costOf(o) } : {}),
     ...(o.mode === "schedule" ? { schedule: formatSchedule(o.decisions ?? []) } : {}),
     ...(o.population !== undefined ? { population: o.population } : {}),
+    detectors: [...(o.detectors ?? DETECTORS)],
   };
   let hashAtEnd = "";
   let stepsAtEnd = 0;
@@ -214,7 +227,10 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     }
   }
   const threads = mergeThreads(results);
-  const violations = withSleepStacks(mergeViolations(sinceCpusUp(results, cpusUpAfter), extra), threads);
+  const merged = withSleepStacks(mergeViolations(sinceCpusUp(results, cpusUpAfter), extra), threads);
+  const sites = controlled && o.siteAddrs === undefined ? detectorSummaries(results).flatMap((d) => d.sitesWanted) : [];
+  const violations = sites.length ? await withFunctions(o, merged, sites) : merged;
+  const detectorNotes = detectorSummaries(results).flatMap((d) => d.notes);
   // What broke comes first: a hang after violations (--keep-going) is reported, the verdict is the violations'.
   if (verdict === "clean" || verdict === "violation") verdict = violations.length ? "violation" : hang ? "hang" : "clean";
   const report: StressReport = {
@@ -234,6 +250,7 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     ...(decisionLog ? { decisions: decisionsOf(decisionLog) } : {}),
     ...(virtualAtEnd ? { virtual: virtualAtEnd } : {}),
     violations,
+    ...(detectorNotes.length ? { detectorNotes } : {}),
     hang: hang && verdict !== "interrupted" && verdict !== "error" ? { ...hang, threads } : null,
     ...mergeLocks(results),
     ...(controlled ? {} : { schedstat: mergeSchedstat(results.map((r) => r.extras.schedstat as SchedStat)) }),
@@ -270,6 +287,22 @@ function withSleepStacks(violations: ViolationRecord[], threads: readonly Thread
 /** The cpus time their violations from the machine's epoch; the report, from when the cpus were up. */
 function sinceCpusUp(results: CpuResult[], cpusUpAfter: number): CpuResult[] {
   return results.map((r) => ({ ...r, violations: r.violations.map((v) => ({ ...v, atSeconds: Math.max(0, v.atSeconds - cpusUpAfter) })) }));
+}
+
+function detectorSummaries(results: readonly CpuResult[]): DetectorSummary[] {
+  return results.flatMap((r) => (r.extras.detectors ? [r.extras.detectors as DetectorSummary] : []));
+}
+
+/**
+ * A controlled run is a function of its seed: run it again recording the kernel function of
+ * every access to the fields its races were reported on, and take those reports from the second
+ * run (the same violations at the same steps, now naming both functions).
+ */
+async function withFunctions(o: StressOptions, first: ViolationRecord[], siteAddrs: readonly number[]): Promise<ViolationRecord[]> {
+  const { report } = await stress({ ...o, siteAddrs, report: undefined, trace: undefined, html: undefined, onProgress: undefined });
+  const again = report.violations;
+  const same = again.length === first.length && again.every((v, i) => v.law === first[i].law && v.step === first[i].step && v.cpu === first[i].cpu);
+  return same ? first.map((v, i) => ({ ...v, message: again[i].message })) : first;
 }
 
 function strategyOf(o: StressOptions): MachineSpec["strategy"] {

@@ -20,6 +20,9 @@ import { gd_spinlocks } from "../sync/spinlock.js";
 import { lwkt_getalltokens, lwkt_relalltokens, tokensHeld } from "../sync/token.js";
 import { resetWitness, witnessEdges, type WitnessEdges } from "../sync/witness.js";
 import { installBugs } from "../bugs/switch.js";
+import { installDetectors } from "../detect/index.js";
+import type { Detector } from "../detect/detector.js";
+import { syncObs } from "../sync/observe.js";
 import { Baton } from "./baton.js";
 import { EventLogWriter } from "./eventlog.js";
 import { Inboxes } from "./inbox.js";
@@ -111,6 +114,8 @@ export class Cpu {
   private readonly td: { base: number; stride: number; flags: number; prog: number; args: number };
   private readonly epochMs: number;
   private exited = 0;
+  /** The field-level detectors, when the spec turns any on (src/detect). */
+  private detector: Detector | null = null;
   /** Hook for the kernel model: a thread's generator finished (its record is the kernel's to free). */
   onThreadExit: (t: Thread) => void;
 
@@ -118,6 +123,7 @@ export class Cpu {
     readonly cpuid: number,
     readonly spec: MachineSpec,
     sab: SharedArrayBuffer,
+    private readonly shadow: SharedArrayBuffer | null = null,
   ) {
     this.image = Image.attach(sab, imageTables(spec));
     this.i32 = this.image.i32;
@@ -158,7 +164,10 @@ export class Cpu {
     resetCollectors();
     installSync(this.image, {
       current: () => current ?? cpu.noThread(),
-      ready: (h) => cpu.inbox.ready(h),
+      ready: (h) => {
+        if (syncObs !== null && current !== null) syncObs.wake(h); // a new thread starts after its creator
+        cpu.inbox.ready(h);
+      },
       ticks: () => cpu.ticks(),
       spinWait: () => {
         // A holder that died (a panicked thread keeps its spin lock) never releases: a spinner
@@ -170,6 +179,11 @@ export class Cpu {
       newThreadCpu: placer(this.spec.placement ?? "spread", this.rt.rt_nextcpu, this.spec.cpus, this.cpuid, () => current?.pid ?? 0),
     });
     initSleepQueues();
+    this.detector = installDetectors(
+      this.image,
+      this.shadow && { detectors: this.spec.detectors ?? [], shadow: this.shadow, cpu: this.cpuid, maxThreads: this.spec.maxThreads, concurrent: !(this.strategy instanceof Baton), siteAddrs: this.spec.siteAddrs ?? [] },
+      () => current,
+    );
     installBugs(this.spec.bugs ?? []);
     installPoint((kind) => cpu.strategy.atPoint(kind), this.strategy.first());
     installViolationSink((v) => cpu.record(v));
@@ -265,6 +279,7 @@ export class Cpu {
     if (!prog) throw new Error(`cpu ${this.cpuid}: thread ${slotOf(h)} names no registered program`);
     const args = [0, 1, 2, 3].map((i) => this.i32[b + this.td.args + i]);
     const nt = new Thread(h, this.cpuid, prog.name, undefined as never);
+    if (syncObs !== null) syncObs.threadStart(nt);
     current = nt;
     nt.gen = prog.run(args);
     ev(EV.THREAD_START, programIdOf(b, this));
@@ -357,6 +372,7 @@ export class Cpu {
       return;
     }
     lwkt_relalltokens(t);
+    if (syncObs !== null) syncObs.switchOut(t);
     t.resume = 0;
     t.needTokens = t.toks.length > 0;
     if (r.value === SWITCH_SLEEP) {
@@ -389,6 +405,7 @@ export class Cpu {
     sleepq_remove(t.h);
     current = t;
     ev(EV.THREAD_EXIT);
+    if (syncObs !== null) syncObs.threadExit(t);
     current = null;
     Atomics.or(this.i32, this.td.base + slotOf(t.h) * this.td.stride + this.td.flags, TDF_EXITING);
     Atomics.sub(this.i32, this.rt.rt_runnable, 1);
@@ -438,7 +455,7 @@ export class Cpu {
       threads: [...this.runq.map((t) => this.dump(t, "runnable")), ...[...this.sleeping.values()].map((t) => this.dump(t, "sleeping"))],
       exited: this.exited,
       events: lastEvents(),
-      extras: collect(),
+      extras: this.detector ? { ...collect(), detectors: this.detector.summary() } : collect(),
       decisions: this.strategy instanceof Baton ? this.strategy.decisions : [],
     };
   }

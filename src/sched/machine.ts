@@ -10,6 +10,7 @@ import { DRAIN_ASKED, RTCTL, TDF_DESCHED, TDF_EXITING, TF_CALL, TF_DONE, TF_IDLE
 import { installSync } from "../sync/seam.js";
 import { initSleepQueues, wakeup } from "../sync/sleep.js";
 import { Image } from "../shm/image.js";
+import { Shadow, shadowSize } from "../detect/index.js";
 import { NULL, slotOf, type Handle } from "../shm/table.js";
 import { hashText } from "./baton.js";
 import type { CpuResult } from "./cpu.js";
@@ -58,6 +59,8 @@ export class CpuPool {
 
 export class Machine {
   readonly image: Image;
+  /** The detectors' shadow memory (src/detect), when the spec turns any on. */
+  readonly shadow: SharedArrayBuffer | null;
   readonly inbox: Inboxes;
   private readonly rt: Record<string, number>;
   private pool: Piscina | null = null;
@@ -74,6 +77,7 @@ export class Machine {
     // A replayed report's configuration reaches here unchecked: a bad one is the user's input.
     if (!Number.isInteger(spec.cpus) || spec.cpus < 1 || spec.cpus > MAX_CPUS) throw new UsageError(`cpus must be an integer from 1 to ${MAX_CPUS}, got ${JSON.stringify(spec.cpus)}`);
     this.image = Image.create(imageTables(spec));
+    this.shadow = spec.detectors?.length ? Shadow.create(shadowSize(this.image.i32.length, spec.maxThreads)) : null;
     this.inbox = new Inboxes(this.image, spec.maxThreads);
     const rt = this.image.table(RTCTL);
     this.rt = Object.fromEntries(rt.layout.names.map((n) => [n, rt.recordBase(0) + rt.layout.offsets[n]]));
@@ -166,7 +170,7 @@ export class Machine {
     if (this.sharedPool && this.sharedPool.cpus !== cpus) throw new Error(`a pool of ${this.sharedPool.cpus} workers cannot run ${cpus} cpus`);
     this.pool = this.sharedPool ? this.sharedPool.get() : newPool(cpus);
     for (let cpu = 0; cpu < cpus; cpu++) {
-      const t = this.pool.run({ sab: this.image.sab, spec: this.spec, cpu, root: PACKAGE_ROOT });
+      const t = this.pool.run({ sab: this.image.sab, shadow: this.shadow, spec: this.spec, cpu, root: PACKAGE_ROOT });
       t.catch((e: unknown) => {
         this.crash ??= e instanceof Error ? e : new Error(String(e));
         this.requestStop();

@@ -6,6 +6,7 @@ import { globaldataDecl, RTCTL, SLEEPQ, SLEEPQ_BUCKETS, THREAD } from "../shm/co
 import type { TableSpec } from "../shm/image.js";
 import type { Placement } from "./placement.js";
 import { defineStruct } from "../shm/struct.js";
+import type { DetectorName } from "../detect/index.js";
 import type { StrategyConfig } from "./strategy.js";
 import { VTIME } from "./virtual.js";
 export type { StrategyConfig };
@@ -28,6 +29,10 @@ export interface MachineSpec {
   bugs?: string[];
   /** One interlock site's "forgot it" mutant (src/sites): its id in this build's manifest, and the operator. */
   mutant?: { site: number; op: string };
+  /** Field-level detectors on in this run (src/detect); none when absent. */
+  detectors?: readonly DetectorName[];
+  /** Image words whose accesses record their kernel function (a controlled run's second pass, src/run/stress.ts). */
+  siteAddrs?: readonly number[];
   /**
    * Set rt_drain once this many system calls completed. Done by the cpus themselves, so in a
    * controlled run the drain starts at the same step every time.

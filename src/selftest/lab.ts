@@ -43,10 +43,16 @@ export const LAB = defineStruct("lab", {
   res5: 1,
   res6: 1,
   res7: 1,
+  // The field-level detectors' tests (src/selftest/races.ts).
+  racyword: 1, // read without its lock on purpose (declared below)
+  link: 1, // a handle to a scratch record, guarded by tok: re-checked after a block
+}, {
+  racy: { racyword: "the detectors' tests: a reader that tests it without the token on purpose" },
+  recheck: { link: "scratch" },
 });
 
 /** A record of the lab's scratch table, for allocator and use-after-free tests. */
-export const SCRATCH = defineStruct("scratch", { owner: 1, value: 1 });
+export const SCRATCH = defineStruct("scratch", { owner: 1, value: 1, refs: 1 });
 
 export const LAB_MODULE = "src/selftest/programs.js";
 

@@ -351,6 +351,8 @@ registerProgram("lab.cv", function* ([waiter]) {
   finish();
 });
 
+import "./races.js";
+
 export { lockinfo };
 
 /*

@@ -33,6 +33,8 @@ export const THREAD = defineStruct("thread", {
   // a program and its arguments (0: the parent's own program and arguments, as for scripts).
   tf_cprog: 1,
   tf_cargs: 4,
+}, {
+  handles: { td_proc: "proc", td_lwp: "lwp" }, // the kernel's tables, when the image has them
 });
 
 export const TF_IDLE = 0;

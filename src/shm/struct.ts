@@ -21,20 +21,54 @@ export const CONDVAR = 2;
 
 export type FieldWidths = Readonly<Record<string, number>>;
 
+/**
+ * What the field-level detectors (src/detect) must know of a structure's fields beyond their
+ * widths, declared beside the fields by the kernel model.
+ */
+export interface FieldNotes<F extends FieldWidths = FieldWidths> {
+  /**
+   * Fields the kernel reads on purpose without the lock that orders their writes (KCSAN's
+   * data_race()), each with the kernel's reason: the race detector neither checks nor records
+   * those reads. Writes are always checked.
+   */
+  readonly racy?: Partial<Record<keyof F & string, string>>;
+  /**
+   * Fields the kernel reads and writes without any lock on purpose (statistics, rate limits),
+   * each with the kernel's reason: their lost updates are accepted, so no plain access to them
+   * is checked.
+   */
+  readonly unlocked?: Partial<Record<keyof F & string, string>>;
+  /**
+   * Handles to records of the named table, guarded by a lock that blocking gives up (an LWKT
+   * token; NetBSD's proc_lock across cv_wait): a handle loaded from one must be loaded again, or
+   * held, before it is used once its loader has given up every such lock it held at the load.
+   */
+  readonly recheck?: Partial<Record<keyof F & string, string>>;
+  /**
+   * Other fields holding handles into the named table (not token-guarded, or stable): a handle
+   * read from one is a fresh load of it, as good as a re-check.
+   */
+  readonly handles?: Partial<Record<keyof F & string, string>>;
+}
+
 export interface StructDecl<F extends FieldWidths = FieldWidths> {
   readonly name: string;
   readonly fields: F;
+  readonly notes: FieldNotes<F>;
   /** Unique per declaration in this thread: the image finds a table by it (Image.table) with no hashing. */
   readonly id: number;
 }
 
 let declarations = 0;
 
-export function defineStruct<const F extends FieldWidths>(name: string, fields: F): StructDecl<F> {
+export function defineStruct<const F extends FieldWidths>(name: string, fields: F, notes: FieldNotes<F> = {}): StructDecl<F> {
   for (const [field, width] of Object.entries(fields)) {
     if (!Number.isInteger(width) || width < 1) throw new Error(`struct ${name}: field ${field} has width ${width}`);
   }
-  return { name, fields, id: declarations++ };
+  for (const field of [notes.racy, notes.unlocked, notes.recheck, notes.handles].flatMap((n) => Object.keys(n ?? {}))) {
+    if (fields[field] !== 1) throw new Error(`struct ${name}: note on ${field}, which is not a one-word field`);
+  }
+  return { name, fields, notes, id: declarations++ };
 }
 
 /** Words every record starts with, before its fields (see table.ts). */

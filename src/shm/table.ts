@@ -22,7 +22,7 @@ export const POISON = 0xdeadbeef | 0;
 const ST_FREE = 0;
 const ST_USED = 1;
 const ST_FREEING = 2;
-const GEN_MASK = 0x7fff;
+export const GEN_MASK = 0x7fff;
 /** Table control words, before the records: allocation rotor and records in use. */
 export const TABLE_CTRL_WORDS = 2;
 
@@ -104,13 +104,17 @@ export class Table<F extends FieldWidths = FieldWidths> {
   }
 
   /**
-   * Report every field access through this table's views to `observer` (null: stop). Views made
+   * Report every field access through this table's views to `observer` (null: stop), and every
+   * free, before the record is poisoned, to `freed` (base word, words per record). Views made
    * before the switch keep their class, so switch before the run starts.
    */
-  observe(observer: AccessObserver | null): void {
+  observe(observer: AccessObserver | null, freed: FreeObserver | null = null): void {
     this.View = this.makeViewClass(observer);
     this.views.fill(undefined);
+    this.freed = freed;
   }
+
+  private freed: FreeObserver | null = null;
 
   private readonly ctrl: number;
 
@@ -162,6 +166,7 @@ export class Table<F extends FieldWidths = FieldWidths> {
       violation("double-free", `${this.name}[${slotOf(h)}] freed twice (second free at ${site})`);
       return;
     }
+    if (this.freed !== null) this.freed(b, this.layout.stride);
     this.i32.fill(POISON, b + HDR_FREED_BY + 1, b + this.layout.stride);
     this.i32[b + HDR_FREED_SITE] = siteId(site);
     this.i32[b + HDR_FREED_BY] = freedBy(b);
@@ -311,3 +316,6 @@ type ViewClass = new (h: Handle, b: number, g: number) => CachedView;
  * accessors carry no test or call for it, so a run without a detector pays nothing.
  */
 export type AccessObserver = (addr: Addr, write: boolean) => void;
+
+/** A record at `base`, `words` long, is being freed (its words still hold their last values). */
+export type FreeObserver = (base: Addr, words: number) => void;

@@ -8,6 +8,7 @@ import { syncPoint, violation } from "../shm/hooks.js";
 import { EV, evLock } from "../shm/trace.js";
 import type { Addr } from "../shm/table.js";
 import { lockstat_acquired, lockstat_contended, lockstat_released } from "./lockstat.js";
+import { HOW_MUTEX, HOW_SLEEPS, syncObs } from "./observe.js";
 import { curthread, DONE, heldIndex, image, mem, sched, type KGen, type SyncThread } from "./seam.js";
 import { PINTERLOCKED, tsleep, tsleep_interlock, wakeup } from "./sleep.js";
 import { witness_order } from "./witness.js";
@@ -49,6 +50,7 @@ function* contended(td: SyncThread, mtx: Addr): KGen {
 }
 
 function entered(td: SyncThread, mtx: Addr): void {
+  if (syncObs !== null) syncObs.acquire(td, mtx, HOW_MUTEX | HOW_SLEEPS);
   evLock(EV.LOCK_GOT, td, mtx, 0);
   td.held.push({ lock: mtx, kind: "mutex", shared: false, since: lockstat_acquired(mtx) });
 }
@@ -57,6 +59,7 @@ export function mutex_tryenter(mtx: Addr): boolean {
   const td = curthread();
   syncPoint();
   if (Atomics.compareExchange(mem, mtx, 0, td.h) !== 0) return false;
+  if (syncObs !== null) syncObs.acquire(td, mtx, HOW_MUTEX);
   td.held.push({ lock: mtx, kind: "mutex", shared: false, since: lockstat_acquired(mtx) });
   return true;
 }
@@ -72,6 +75,7 @@ export function mutex_exit(mtx: Addr): void {
   lockstat_released(mtx, td.held[i].since);
   td.held.splice(i, 1);
   syncPoint();
+  if (syncObs !== null) syncObs.release(td, mtx, HOW_MUTEX);
   Atomics.store(mem, mtx, 0);
   if (Atomics.load(mem, mtx + WAITERS) > 0) wakeup(mtx);
 }

@@ -9,6 +9,7 @@ import { EV, evLock } from "../shm/trace.js";
 import type { Addr } from "../shm/table.js";
 import { EBUSY } from "./errno.js";
 import { lockstat_acquired, lockstat_contended, lockstat_released } from "./lockstat.js";
+import { HOW_SHARED, HOW_SLEEPS, syncObs } from "./observe.js";
 import { curthread, finished, heldIndex, image, mem, sched, type KGen, type SyncThread } from "./seam.js";
 import { PINTERLOCKED, tsleep, tsleep_interlock, wakeup } from "./sleep.js";
 import { witness_order } from "./witness.js";
@@ -39,6 +40,7 @@ function cas(lk: Addr, o: number, n: number): boolean {
 
 /** Record the hold for witness, dumps and lockstat. */
 function held(td: SyncThread, lk: Addr, shared: boolean): void {
+  if (syncObs !== null) syncObs.acquire(td, lk, shared ? HOW_SLEEPS | HOW_SHARED : HOW_SLEEPS);
   evLock(EV.LOCK_GOT, td, lk, shared ? 1 : 0);
   td.held.push({ lock: lk, kind: "lockmgr", shared, since: lockstat_acquired(lk) });
 }
@@ -46,6 +48,7 @@ function held(td: SyncThread, lk: Addr, shared: boolean): void {
 function unheld(td: SyncThread, lk: Addr): boolean {
   const i = heldIndex(td, lk);
   if (i < 0) return false;
+  if (syncObs !== null) syncObs.release(td, lk, td.held[i].shared ? HOW_SHARED : 0);
   evLock(EV.LOCK_REL, td, lk, 0);
   lockstat_released(lk, td.held[i].since);
   td.held.splice(i, 1);
@@ -192,6 +195,7 @@ function* upgrade(td: SyncThread, lk: Addr, flags: number, excl: boolean): KGen<
         mem[lk + HOLDER] = td.h;
         const h = td.held.findLast((l) => l.lock === lk)!;
         h.shared = false;
+        if (syncObs !== null) syncObs.acquire(td, lk, 0); // now a writer: after every reader's release
         return 0;
       }
       continue;
@@ -238,6 +242,7 @@ function downgrade(td: SyncThread, lk: Addr): number {
     violation("lockmgr-downgrade", `LK_DOWNGRADE of ${image.describe(lk)} not held exclusively`);
     return EBUSY;
   }
+  if (syncObs !== null) syncObs.release(td, lk, 0); // what it wrote, for the readers it lets in
   mem[lk + HOLDER] = 0;
   const old = Atomics.and(mem, lk, ~(LKC_EXCL | LKC_EXREQ | LKC_SHREQ));
   h.shared = true;

@@ -21,6 +21,7 @@ import { defineStruct } from "../shm/struct.js";
 import { wmesgId } from "../shm/core.js";
 import type { Addr, Handle } from "../shm/table.js";
 import { curthread, DONE, image, mem, SWITCH_YIELD, type KGen } from "./seam.js";
+import { syncObs } from "./observe.js";
 import { PINTERLOCKED, tsleep, tsleep_interlock, wakeup } from "./sleep.js";
 import { lwkt_relalltokens } from "./token.js";
 
@@ -81,6 +82,7 @@ function releaseTokens(): void {
  * switch it returns no generator (seam.ts, DONE).
  */
 export function mayblock(site: string): KGen {
+  if (syncObs !== null) syncObs.mayBlock();
   const l = myLab();
   if (l !== null && Atomics.load(mem, l.armed) !== 0) {
     const slot = heldHere(l, site);

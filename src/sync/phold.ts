@@ -6,6 +6,8 @@
 import { syncPoint, violation } from "../shm/hooks.js";
 import type { Addr } from "../shm/table.js";
 import { DONE, image, mem, type KGen } from "./seam.js";
+import { orderedAfter, orderedBefore } from "./atomic.js";
+import { AT_ACQUIRE, AT_WRITE, syncObs } from "./observe.js";
 import { PINTERLOCKED, tsleep, tsleep_interlock, wakeup } from "./sleep.js";
 
 export const PLOCK_WAITING = 0x40000000;
@@ -15,9 +17,18 @@ export const PLOCK_MASK = 0x1fffffff;
 export function PHOLD(p_lock: Addr): void {
   syncPoint();
   Atomics.add(mem, p_lock, 1);
+  relaxedHold(p_lock, 1);
+}
+
+/** A hold taken or dropped with a relaxed atomic (observe.ts). */
+function relaxedHold(p: Addr, delta: number): void {
+  if (syncObs === null) return;
+  syncObs.atomic(p, AT_WRITE);
+  syncObs.hold(p, delta);
 }
 
 export function PRELE(p_lock: Addr): void {
+  orderedBefore(p_lock); // a staller that sees the hold gone sees what the holder did
   for (;;) {
     syncPoint();
     const o = Atomics.load(mem, p_lock);
@@ -27,6 +38,8 @@ export function PRELE(p_lock: Addr): void {
     }
     // Any release wakes a staller (PSTALL waits for "at most n", not only for zero).
     if (Atomics.compareExchange(mem, p_lock, o, (o - 1) & ~PLOCK_WAITING) === o) {
+      orderedAfter(p_lock, true);
+      if (syncObs !== null) syncObs.hold(p_lock, -1);
       if (o & PLOCK_WAITING) wakeup(p_lock);
       return;
     }
@@ -37,7 +50,14 @@ export function PRELE(p_lock: Addr): void {
 export function PSTALL(p_lock: Addr, wmesg: string, n: number): KGen {
   syncPoint();
   const o = Atomics.load(mem, p_lock);
-  return (o & PLOCK_MASK) <= n ? DONE : stall(p_lock, wmesg, n, o);
+  if ((o & PLOCK_MASK) > n) return stall(p_lock, wmesg, n, o);
+  stalled(p_lock);
+  return DONE;
+}
+
+/** The stall is over: the staller comes after the releases it waited for. */
+function stalled(p_lock: Addr): void {
+  if (syncObs !== null) syncObs.atomic(p_lock, AT_ACQUIRE);
 }
 
 function* stall(p_lock: Addr, wmesg: string, n: number, seen: number): KGen {
@@ -46,6 +66,7 @@ function* stall(p_lock: Addr, wmesg: string, n: number, seen: number): KGen {
     if (Atomics.compareExchange(mem, p_lock, o, o | PLOCK_WAITING) === o) yield* tsleep(p_lock, PINTERLOCKED, wmesg, 0);
     syncPoint();
   }
+  stalled(p_lock);
 }
 
 /**
@@ -57,7 +78,11 @@ export function* PHOLDZOMB(p_lock: Addr): KGen<number> {
     syncPoint();
     const o = Atomics.load(mem, p_lock);
     if (!(o & PLOCK_ZOMB)) {
-      if (Atomics.compareExchange(mem, p_lock, o, (o + 1) | PLOCK_ZOMB) === o) return 0;
+      if (Atomics.compareExchange(mem, p_lock, o, (o + 1) | PLOCK_ZOMB) === o) {
+        orderedAfter(p_lock, true); // the zombie reaper comes after the last one's PRELEZOMB
+        if (syncObs !== null) syncObs.own(p_lock, true);
+        return 0;
+      }
       continue;
     }
     tsleep_interlock(p_lock, 0);
@@ -69,6 +94,7 @@ export function* PHOLDZOMB(p_lock: Addr): KGen<number> {
 }
 
 export function PRELEZOMB(p_lock: Addr): void {
+  orderedBefore(p_lock);
   for (;;) {
     syncPoint();
     const o = Atomics.load(mem, p_lock);
@@ -77,6 +103,8 @@ export function PRELEZOMB(p_lock: Addr): void {
       return;
     }
     if (Atomics.compareExchange(mem, p_lock, o, (o - 1) & ~(PLOCK_ZOMB | PLOCK_WAITING)) === o) {
+      orderedAfter(p_lock, true);
+      if (syncObs !== null) syncObs.own(p_lock, false);
       if (o & PLOCK_WAITING) wakeup(p_lock);
       return;
     }
@@ -87,11 +115,17 @@ export function PRELEZOMB(p_lock: Addr): void {
 export function LWPHOLD(lwp_lock: Addr): void {
   syncPoint();
   Atomics.add(mem, lwp_lock, 1);
+  relaxedHold(lwp_lock, 1);
 }
 
+/** Ordered: lwp_exit and kern_wait poll lwp_lock down to 0 before the lwp goes away. */
 export function LWPRELE(lwp_lock: Addr): void {
   syncPoint();
-  if (Atomics.add(mem, lwp_lock, -1) <= 0) violation("lwphold-underflow", `LWPRELE(${image.describe(lwp_lock)}) with no hold`);
+  orderedBefore(lwp_lock);
+  const old = Atomics.add(mem, lwp_lock, -1);
+  orderedAfter(lwp_lock, true);
+  if (syncObs !== null) syncObs.hold(lwp_lock, -1);
+  if (old <= 0) violation("lwphold-underflow", `LWPRELE(${image.describe(lwp_lock)}) with no hold`);
 }
 
 /** The hold count, for assertions (`p->p_lock & PLOCK_MASK`). */

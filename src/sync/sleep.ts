@@ -18,6 +18,7 @@ import { SLEEPQ, SLEEPQ_BUCKETS, TDF_DESCHED, TDF_SINTR, TDF_TSLEEPQ, THREAD, wm
 import { slotOf, type Addr, type Handle } from "../shm/table.js";
 import { takeStack } from "../sched/kstack.js";
 import { EWOULDBLOCK } from "./errno.js";
+import { syncObs } from "./observe.js";
 import { curthread, image, mem, sched, STACK_PEEK, SWITCH_SLEEP, type KGen } from "./seam.js";
 
 export const PCATCH = 0x100;
@@ -60,8 +61,11 @@ function unlink(b: number, h: Handle): boolean {
   return false;
 }
 
-/** Take h off its queue if it is still on one; returns the td_flags it had. 0 when not queued. */
-function dequeue(h: Handle, onlyInterruptible: boolean): number {
+/**
+ * Take h off its queue if it is still on one; returns the td_flags it had. 0 when not queued.
+ * `signal`: the current thread interrupts h's interruptible sleep (it happens before h resumes).
+ */
+function dequeue(h: Handle, signal: boolean): number {
   for (;;) {
     const wchan = Atomics.load(mem, tdw(h, T.wchan));
     if (wchan === 0) return 0;
@@ -72,10 +76,11 @@ function dequeue(h: Handle, onlyInterruptible: boolean): number {
       continue;
     }
     const f = Atomics.load(mem, tdw(h, T.flags));
-    if (!(f & TDF_TSLEEPQ) || (onlyInterruptible && !(f & TDF_SINTR))) {
+    if (!(f & TDF_TSLEEPQ) || (signal && !(f & TDF_SINTR))) {
       qunlock(b);
       return 0;
     }
+    if (signal && syncObs !== null) syncObs.wake(h); // before the flag h may be polling
     unlink(b, h);
     Atomics.store(mem, tdw(h, T.wchan), 0);
     const old = Atomics.and(mem, tdw(h, T.flags), ~(TDF_TSLEEPQ | TDF_SINTR));
@@ -124,13 +129,17 @@ export function* tsleep(ident: Addr, flags: number, wmesg: string, timo: number)
     }
   }
   const f = Atomics.load(mem, tdw(td.h, T.flags));
-  if (!(f & TDF_TSLEEPQ) || Atomics.load(mem, tdw(td.h, T.wchan)) !== ident) return 0; // woken already
+  if (!(f & TDF_TSLEEPQ) || Atomics.load(mem, tdw(td.h, T.wchan)) !== ident) {
+    if (syncObs !== null) syncObs.resumed();
+    return 0; // woken already
+  }
   mem[tdw(td.h, T.timeout)] = timo > 0 ? sched.ticks() + timo : 0;
   mem[tdw(td.h, T.res)] = 0;
   wmesgs.set(td.h, wmesg);
   mem[tdw(td.h, T.wmesg)] = wmesgIdOf(wmesg);
   ev(EV.SLEEP, ident);
   while ((yield SWITCH_SLEEP) === STACK_PEEK) td.sleptAt = takeStack(); // a hang dump looks, then it sleeps on
+  if (syncObs !== null) syncObs.resumed();
   td.sleptAt = null;
   wmesgs.delete(td.h);
   mem[tdw(td.h, T.timeout)] = 0;
@@ -160,6 +169,7 @@ function wakeupN(ident: Addr, max: number): number {
   for (let cur = mem[b + SQ.head]; cur !== 0 && woken.length < max; ) {
     const next = mem[tdw(cur, T.next)];
     if (Atomics.load(mem, tdw(cur, T.wchan)) === ident) {
+      if (syncObs !== null) syncObs.wake(cur); // before the flags the sleeper may be polling
       if (prev === 0) mem[b + SQ.head] = next;
       else mem[tdw(prev, T.next)] = next;
       mem[tdw(cur, T.next)] = 0;

@@ -6,6 +6,7 @@
 import { syncPoint, violation } from "../shm/hooks.js";
 import type { Addr } from "../shm/table.js";
 import { lockstat_acquired, lockstat_contended, lockstat_released } from "./lockstat.js";
+import { syncObs } from "./observe.js";
 import { curthread, image, mem, sched } from "./seam.js";
 import { witness_order } from "./witness.js";
 
@@ -25,6 +26,7 @@ export function spin_lock(spin: Addr): void {
   }
   mem[spin + 1] = td.h;
   gd_spinlocks++;
+  if (syncObs !== null) syncObs.acquire(td, spin, 0);
   td.held.push({ lock: spin, kind: "spin", shared: false, since: lockstat_acquired(spin) });
 }
 
@@ -34,6 +36,7 @@ export function spin_trylock(spin: Addr): boolean {
   const td = curthread();
   mem[spin + 1] = td.h;
   gd_spinlocks++;
+  if (syncObs !== null) syncObs.acquire(td, spin, 0);
   td.held.push({ lock: spin, kind: "spin", shared: false, since: lockstat_acquired(spin) });
   return true;
 }
@@ -47,5 +50,6 @@ export function spin_unlock(spin: Addr): void {
   gd_spinlocks--;
   mem[spin + 1] = 0;
   syncPoint();
+  if (syncObs !== null) syncObs.release(td, spin, 0);
   Atomics.store(mem, spin, 0);
 }

@@ -19,6 +19,7 @@ import { syncPoint, violation } from "../shm/hooks.js";
 import type { Addr } from "../shm/table.js";
 import { EV, evToken } from "../shm/trace.js";
 import { lockstat_acquired, lockstat_contended, lockstat_released } from "./lockstat.js";
+import { HOW_SHARED, HOW_TOKEN, syncObs } from "./observe.js";
 import { curthread, DONE, image, mem, sched, SWITCH_TOKEN, SWITCH_YIELD, type KGen, type SyncThread, type TokRef } from "./seam.js";
 
 export const TOK_EXCLUSIVE = 0x1;
@@ -85,8 +86,10 @@ function untake(td: SyncThread, ref: TokRef, traced: boolean): void {
   // A shared reference gives back a share unless the thread holds the word exclusively (a shared
   // request recursing on its own exclusive hold). The holder word is only ever this thread's
   // own while it holds the token exclusively, so test it (a plain load) before the Atomics load.
+  const shared = ref.shared && !(mem[ref.tok + 1] === td.h && Atomics.load(mem, ref.tok) & TOK_EXCLUSIVE);
+  if (syncObs !== null) syncObs.release(td, ref.tok, shared ? HOW_TOKEN | HOW_SHARED : HOW_TOKEN);
   let old: number;
-  if (ref.shared && !(mem[ref.tok + 1] === td.h && Atomics.load(mem, ref.tok) & TOK_EXCLUSIVE)) {
+  if (shared) {
     old = Atomics.sub(mem, ref.tok, TOK_INCR);
   } else {
     mem[ref.tok + 1] = 0;
@@ -129,6 +132,7 @@ function acquire(td: SyncThread, tok: Addr, shared: boolean): KGen {
 function took(td: SyncThread, tok: Addr, shared: boolean): KGen {
   td.toks.push(newRef(tok, shared, lockstat_acquired(tok)));
   evToken(EV.LOCK_GOT, td, tok);
+  if (syncObs !== null) syncObs.acquire(td, tok, shared ? HOW_TOKEN | HOW_SHARED : HOW_TOKEN);
   return DONE;
 }
 
@@ -146,6 +150,7 @@ function acquireNested(td: SyncThread, tok: Addr, shared: boolean): KGen {
   if (trytoken(td, tok, shared)) {
     ref.since = lockstat_acquired(tok);
     evToken(EV.LOCK_GOT, td, tok);
+    if (syncObs !== null) syncObs.acquire(td, tok, shared ? HOW_TOKEN | HOW_SHARED : HOW_TOKEN);
     return DONE;
   }
   return contended(td, ref);
@@ -245,6 +250,7 @@ export function lwkt_getalltokens(td: SyncThread): boolean {
       return false;
     }
     ref.since = lockstat_acquired(ref.tok);
+    if (syncObs !== null) syncObs.acquire(td, ref.tok, shared ? HOW_TOKEN | HOW_SHARED : HOW_TOKEN);
   }
   for (const ref of td.toks) if (ref.since !== HELD_BELOW) evToken(EV.LOCK_GOT, td, ref.tok);
   return true;

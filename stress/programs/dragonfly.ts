@@ -61,9 +61,19 @@ function* rforkAction(u: User): KGen<boolean> {
   return true;
 }
 
-/** A reaper daemon: acquire, let children orphan grandchildren to us, look, release, reap. */
+/**
+ * A reaper daemon: acquire, let children orphan grandchildren to us, look, release, reap. One time
+ * in three it nests instead: one child, a reaper itself, whose children orphan theirs at once, and
+ * the daemon lets its own reaper go first -- so several exits under a dead reaper whose parent is
+ * dead too meet in reaper_get's collapse of dead nodes (000:1151-1172).
+ */
 function* reaperChurn(u: User): KGen<boolean> {
   if (gone(yield* u.call("procctl", { cmd: "REAP_ACQUIRE" }))) return false;
+  if (u.rng.below(3) === 0) {
+    if (gone(yield* u.spawn("fork", {}, "orphaner", [3, 1]))) return false;
+    if (gone(yield* u.call("procctl", { cmd: "REAP_RELEASE" }))) return false;
+    return yield* reapAll(u);
+  }
   const kids = 1 + u.rng.below(3);
   for (let i = 0; i < kids; i++) if (gone(yield* u.spawn("fork", {}, "orphaner", [1 + u.rng.below(3), u.rng.below(3) === 0 ? 1 : 0]))) return false;
   if (u.rng.below(2) && gone(yield* u.spawn("rfork", { flags: RFPROC | RFNOWAIT | RFFDG }, "linger", [2]))) return false;
@@ -81,10 +91,17 @@ registerUserPrograms({
   extraPrograms: {
     ...reachPrograms,
     ...dragonflyReach.programs,
-    /** Fork grandchildren and exit at once, orphaning them; maybe become a reaper first (nesting). */
+    /**
+     * Forks n children and exits, orphaning them to its reaper. Nested, it is a reaper itself
+     * first, and its children are orphaners too: they exit with children under a reaper that is
+     * dead by then, whose parent may be dead as well -- reaper_get's collapse of dead nodes.
+     */
     *orphaner(u, [n, nested]) {
       if (nested && gone(yield* u.call("procctl", { cmd: "REAP_ACQUIRE" }))) return;
-      for (let i = 0; i < n; i++) if (gone(yield* u.spawn("fork", {}, "linger", [1 + u.rng.below(4)]))) return;
+      for (let i = 0; i < n; i++) {
+        const r = nested ? yield* u.spawn("fork", {}, "orphaner", [1 + u.rng.below(2), 0]) : yield* u.spawn("fork", {}, "linger", [1 + u.rng.below(4)]);
+        if (gone(r)) return;
+      }
       yield* u.call("exit", { status: 0 });
     },
   },

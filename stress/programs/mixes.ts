@@ -13,6 +13,7 @@ export const MIX = {
   pgsignalVsFork: { pgsignalVsFork: 1 },
   maxprocPressure: { maxprocBurst: 3, setuidFork: 1 },
   waitRace: { waitRace: 1 },
+  waitRaceIgnored: { waitRaceIgnored: 1 },
   cloneFlags: { cloneFlags: 3, forkExitWait: 1 },
   tracedFork: { tracedFork: 2, vforkExec: 1 },
   // Every hunt's baseline: the reach actions (reach.ts) too, so every hunt drives them concurrently.

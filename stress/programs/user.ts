@@ -27,7 +27,7 @@ export const SIGUSR1 = 30;
 
 /** The actions a worker chooses among; a scenario's mix gives each a weight. */
 export const ACTIONS = [
-  "forkExitWait", "vforkExec", "rforkFlags", "lwpStorm", "reaperChurn", "pgsignalVsFork", "maxprocBurst", "waitRace", "setuidFork", "cloneFlags", "tracedFork",
+  "forkExitWait", "vforkExec", "rforkFlags", "lwpStorm", "reaperChurn", "pgsignalVsFork", "maxprocBurst", "waitRace", "waitRaceIgnored", "setuidFork", "cloneFlags", "tracedFork",
   // reach.ts: the historical reports' interlocks, driven concurrently
   "waitExitThreaded", "pgrpResurrect", "vforkThreads", "lwpChurn", "waitTwo", "forkVsExit", "reaperCollapse", "cloneShare",
 ] as const;
@@ -108,6 +108,16 @@ function* reap(u: User, pid = -1, nohang = false, options: string[] = []): KGen<
 }
 
 /** Reap until there is nothing left to wait for. */
+function* waitRace(u: User, ignoreSigchld: boolean): KGen<boolean> {
+  if (ignoreSigchld && gone(yield* u.call("sigaction", { sig: SIGCHLD, handler: "ignore" }))) return false;
+  const kids = 2 + u.rng.below(4);
+  for (let i = 0; i < kids; i++) if (gone(yield* u.spawn("fork", {}, "linger", [1 + u.rng.below(6)]))) return false;
+  const waiters = 1 + u.rng.below(3);
+  for (let i = 0; i < waiters; i++) if (gone(yield* u.spawn("lwp_create", {}, "waiter"))) return false;
+  if (!(yield* reapAll(u))) return false;
+  return !ignoreSigchld || !gone(yield* u.call("sigaction", { sig: SIGCHLD, handler: "default" }));
+}
+
 function* reapAll(u: User): KGen<boolean> {
   for (;;) {
     const r = yield* u.call("wait", { pid: -1 });
@@ -174,11 +184,16 @@ const common: Record<string, Body> = {
 
   /** Several lwps of one process waiting at once while children exit. */
   *waitRace(u) {
-    const kids = 2 + u.rng.below(4);
-    for (let i = 0; i < kids; i++) if (gone(yield* u.spawn("fork", {}, "linger", [1 + u.rng.below(6)]))) return false;
-    const waiters = 1 + u.rng.below(3);
-    for (let i = 0; i < waiters; i++) if (gone(yield* u.spawn("lwp_create", {}, "waiter"))) return false;
-    return yield* reapAll(u);
+    return yield* waitRace(u, false);
+  },
+
+  /**
+   * The same with SIGCHLD ignored: a child that exits becomes a zombie, then hands itself to the
+   * reaper (exit1's PS_CLDSIGIGN reparent) while the waiters are reaping it -- kern_wait's p_pptr
+   * re-check, and the seed's own window after it (docs/findings.md D4).
+   */
+  *waitRaceIgnored(u) {
+    return yield* waitRace(u, true);
   },
 
   /** A process of another uid forking against RLIMIT_NPROC. */

@@ -27,6 +27,7 @@ export const SCENARIOS: readonly Scenario[] = [
   scenario("dragonfly", "pgsignal-vs-fork", "killpg racing forks inside the signalled group (pg_lock interlock, ERESTART)", MIX.pgsignalVsFork, 6),
   scenario("dragonfly", "maxproc-pressure", "forks at maxproc and RLIMIT_NPROC: EAGAIN paths, root's last ten slots", MIX.maxprocPressure, 8, { maxproc: 40, nproc: 12, tables: { thread: 512 } }),
   scenario("dragonfly", "wait-race", "several lwps of one process waiting at once while its children exit", MIX.waitRace, 6),
+  scenario("dragonfly", "wait-race-ignored", "wait-race with SIGCHLD ignored: exiting children hand themselves to the reaper while being reaped (reaches the seed's defect D6, docs/findings.md)", MIX.waitRaceIgnored, 6),
   scenario("dragonfly", "mixed", "everything at once: every syscall, every interlock, near maxproc", MIX.dragonflyMixed, 8, AT_THE_EDGE),
   scenario("netbsd", "fork-exit-wait", "shells forking children that exit at once, and reaping them", MIX.forkExitWait, 8),
   affine("netbsd"),

@@ -13,12 +13,14 @@ const SECONDS = 3;
 const SEEDS = [1, 2, 3, 4];
 
 /**
- * df.ppwait-no-interlock loses a wakeup only when the child's clear + wakeup lands between the
- * parent's test of P_PPWAIT and its sleep, a window of a few scheduling points: it gets more
- * seeds, and chaos stalls (interrupt-like delays at the parent's points) ten times as often.
+ * df.ppwait-no-interlock (and df.ppwait-no-cmpset) lose a wakeup only when the child's clear +
+ * wakeup lands between the parent's test of P_PPWAIT and its sleep (its interlock), a window of a
+ * few scheduling points: they get more seeds, and chaos stalls (interrupt-like delays at the
+ * parent's points) ten times as often.
  */
 const WIDER: Record<string, { seeds: number[]; chaos: number }> = {
   "df.ppwait-no-interlock": { seeds: [1, 2, 3, 4, 5, 6], chaos: 0.01 },
+  "df.ppwait-no-cmpset": { seeds: [1, 2, 3, 4, 5, 6], chaos: 0.01 },
 };
 
 async function run(scenario: string, bugs: string[], seed: number, chaos = 0.001) {

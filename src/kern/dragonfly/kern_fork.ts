@@ -217,7 +217,8 @@ export function* fork1(lp1: LwpV, flags: number): KGen<{ error: number; p2: Proc
     }
 
     // Count before blocking can occur (000:405-409).
-    if (!bug("df.nprocs-after-block")) atomic_add_int(g.ptr("nprocs"), 1);
+    if (bug("df.nprocs-nonatomic")) g.nprocs = g.nprocs + 1; // wrong: a plain read-modify-write, forks counting at once lose counts
+    else if (!bug("df.nprocs-after-block")) atomic_add_int(g.ptr("nprocs"), 1);
 
     // RLIMIT_NPROC per uid, root included (000:411-433).
     const ok = chgproccnt(credRuidinfo(cred), 1, plimit_getadjvalue(RLIMIT_NPROC));
@@ -514,7 +515,10 @@ export function* start_forked_proc(lp1: LwpV, p2: ProcV): KGen {
   }
   while ((pflags = p2.p_flags) & P_PPWAIT) {
     tsleep_interlock(p1.ptr(), 0);
-    if (atomic_cmpset_int(p2.ptr("p_flags"), pflags, pflags)) yield* tsleep(p1.ptr(), PINTERLOCKED, "ppwait", 0);
+    // wrong (df.ppwait-no-cmpset): interlocked, but on a test made before the interlock -- a
+    // clear and wakeup between the two reads and the sleep never ends
+    if (bug("df.ppwait-no-cmpset")) yield* tsleep(p1.ptr(), PINTERLOCKED, "ppwait", 0);
+    else if (atomic_cmpset_int(p2.ptr("p_flags"), pflags, pflags)) yield* tsleep(p1.ptr(), PINTERLOCKED, "ppwait", 0);
   }
 }
 
@@ -675,7 +679,9 @@ export function* reaper_get(reap: Handle): KGen<ProcV | null> {
       if (nv.refs === 2 && nv.p === NULL) {
         yield* lockmgr(rv.ptr("lock"), LK_RELEASE);
         yield* lockmgr(rv.ptr("lock"), LK_EXCLUSIVE);
-        if (nv.refs === 2 && rv.parent === next && nv.p === NULL) {
+        // wrong (df.reaper-collapse-no-recheck): the lock was let go, another thread may have
+        // collapsed next already (or taken a reference, or made it a live reaper again)
+        if (bug("df.reaper-collapse-no-recheck") || (nv.refs === 2 && rv.parent === next && nv.p === NULL)) {
           rv.parent = nv.parent; // reap->parent inherits next's ref on its parent
           nv.parent = NULL;
           yield* reaper_drop(next); // ours

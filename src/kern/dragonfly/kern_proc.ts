@@ -5,6 +5,7 @@
  * Where the seed leaves a function to another file, it is modelled as far as the interlocks need.
  */
 import { KernelPanic, KKASSERT, violation } from "../../shm/hooks.js";
+import { bug } from "../../bugs/switch.js";
 import { zalloc_waitok, zfree } from "../../sync/kmem.js";
 import { mayblock } from "../../sync/mayblock.js";
 import { RTCTL, THREAD } from "../../shm/core.js";
@@ -431,7 +432,8 @@ export function uidrop(ui: Handle): void {
 export function chgproccnt(ui: Handle, diff: number, max: number): boolean {
   const v = uiV(ui);
   if (diff > 0 && v.ui_proccnt + diff > max && max !== 0) return false;
-  atomic_add_int(v.ptr("ui_proccnt"), diff);
+  if (bug("df.nprocs-nonatomic")) v.ui_proccnt = v.ui_proccnt + diff; // wrong: a plain read-modify-write
+  else atomic_add_int(v.ptr("ui_proccnt"), diff);
   if (v.ui_proccnt < 0) kprintf(0);
   return true;
 }

@@ -65,6 +65,24 @@ export const PROC = defineStruct("proc", {
   p_reaper: 1, // sysreaper handle (a refs reference held) or NULL
   p_pgsigpend: 1, // detector: bits of p_siglist last posted by a walk of a process group
   p_pgsiggrp: 1, // detector: the pgrp of that walk
+}, {
+  racy: {
+    p_flags: "tested without p_token before acting on it: start_forked_proc's P_PPWAIT loop re-checks with atomic_cmpset_int (000:924-929), exit1 and exec test P_PPWAIT / P_WEXIT under their own token only",
+    p_stat: "kern_wait tests a child's p_stat == SZOMB under the parent's p_token only (kern_exit.c:967), then takes PHOLDZOMB and the child's p_token and re-checks p_pptr before it reaps",
+    p_siglist: "CURSIG / lwp_sigpend test pending signals without p_token (set and cleared with atomics), then act under the token",
+    p_children: "proc_reparent tests LIST_EMPTY(&opp->p_children) after it released opp's p_token, to decide whether to wake opp's waiters (kern_exit.c)",
+  },
+  // Token-guarded links: what DragonFly re-checks after anything that can block (000:962-972).
+  recheck: {
+    p_list: "proc", // proc_token
+    p_pglist: "proc", // the group's pg_token
+    p_pptr: "proc", // p_token (and the parent's, for its p_children)
+    p_sibling: "proc", // p_pptr->p_token
+    p_children: "proc", // p_token
+    p_pgrp: "pgrp", // p_token + pg_token
+    p_lwp_tree: "lwp", // p_token
+  },
+  handles: { p_reaper: "sysreaper", p_leader: "proc", p_peers: "proc" },
 });
 /** Fields bcopy'd from parent to child by fork1 (000:488-489). */
 export const PROC_COPIED = ["p_comm", "p_nice", "p_osrel", "p_pgrp", "p_rtprio", "p_args", "p_xstat", "p_depth", "p_ionice"] as const;
@@ -93,6 +111,12 @@ export const LWP = defineStruct("lwp", {
   lwp_cpbase: 1,
   lwp_token: TOKEN,
   lwp_spin: SPINLOCK,
+}, {
+  recheck: { lwp_rbnode: "lwp", lwp_reap_entry: "lwp" }, // the process's p_token; deadlwp_token
+  handles: { lwp_proc: "proc", lwp_thread: "thread" },
+  racy: {
+    lwp_mpflags: "userret and the lwp's own sleeps test LWP_MP_WEXIT without a lock (it is set and cleared with atomics): a late look only defers the exit to the next return to user mode",
+  },
 });
 
 export const PGRP = defineStruct("pgrp", {
@@ -105,6 +129,11 @@ export const PGRP = defineStruct("pgrp", {
   pg_token: TOKEN,
   pg_lock: LOCKMGR, // "pgwt": SHARED in fork1, EXCLUSIVE in pgsignal/dokillpg
   pg_sigseq: 1, // detector: group-signal walks completed (bumped under pg_lock EXCLUSIVE)
+}, {
+  recheck: { pg_members: "proc", pg_list: "pgrp" }, // pg_token; the pgrp hash (pgrp_spin)
+  racy: {
+    pg_refs: "pgrel reads the count plainly to choose between its 1 -> 0 path and a cmpset down (kern_proc.c: count = pgrp->pg_refs; cpu_ccfence()); pgfind skips a group whose last reference is being dropped",
+  },
 });
 
 export const SESSION = defineStruct("session", {
@@ -121,6 +150,12 @@ export const SYSREAPER = defineStruct("sysreaper", {
   p: 1, // owning process or NULL
   flags: 1, // REAPER_STAT_*
   refs: 1,
+}, {
+  handles: { parent: "sysreaper", p: "proc" }, // reap->lock, held across blocks
+  racy: {
+    refs: "reaper_hold's KKASSERT(reap->refs > 0) reads the count plainly (000:1017): the caller holds a reference, so it cannot reach 0 under the assertion; PROC_REAP_STATUS reports it as a snapshot (000:991)",
+    p: "procctl REAP_RELEASE and reaper_exit test reap->p == p before taking reap->lock, then test again under it (000:962-972, 000:1071-1097); REAP_STATUS reports it as a snapshot",
+  },
 });
 
 export const UIDINFO = defineStruct("uidinfo", {
@@ -128,6 +163,10 @@ export const UIDINFO = defineStruct("uidinfo", {
   ui_uid: 1,
   ui_ref: 1,
   ui_proccnt: 1, // chgproccnt
+}, {
+  racy: {
+    ui_proccnt: "chgproccnt is check-then-add (kern_resource.c): the limit test reads the count without a lock, so concurrent forks may overshoot RLIMIT_NPROC by the cpus forking at once (NOTES 'two facts')",
+  },
 });
 
 export const FILEDESC = defineStruct("filedesc", {
@@ -159,6 +198,10 @@ export const PLIMIT = defineStruct("plimit", {
   pl_nproc_cur: 1, // pl_rlimit[RLIMIT_NPROC].rlim_cur
   pl_nproc_max: 1,
   p_spin: SPINLOCK,
+}, {
+  racy: {
+    p_refcnt: "plimit_lwp_fork reads p_refcnt plainly to decide whether the limits are shared (kern_plimit.c: count = olimit->p_refcnt; cpu_ccfence())",
+  },
 });
 
 export const PARGS = defineStruct("pargs", { ar_ref: 1, ar_length: 1 });
@@ -176,6 +219,10 @@ export const VMSPACE = defineStruct("vmspace", {
   vm_holdcnt: 1,
   vm_dsize: 1,
   vm_ssize: 1,
+}, {
+  racy: {
+    vm_refcnt: "vmspace_getrefs reads the count plainly (vm_map.c: n = vm->vm_refcnt; cpu_ccfence()) to decide whether rfork without RFPROC must unshare: a concurrent release only makes the copy unneeded",
+  },
 });
 
 /** struct forklist: the at_fork() callout list (000:77-83). */
@@ -221,6 +268,17 @@ export const KGLOBALS = defineStruct("dfly_globals", {
   deadlwp_token: TOKEN,
   gd_forkid: 1,
   ncpus: 1,
+}, {
+  racy: {
+    nprocs: "fork1's maxproc test is check-then-add (000:388-409): it reads nprocs without a lock and counts with atomic_add_int after, so concurrent forks may overshoot by the cpus forking at once (NOTES 'two facts')",
+  },
+  recheck: { allproc: "proc", zombproc: "proc", deadlwp: "lwp", pgrphead: "pgrp" }, // proc_token, deadlwp_token, pgrp_spin
+  handles: { initproc: "proc" },
+  unlocked: {
+    gd_forkid: "per cpu in the kernel (mycpu->gd_forkid, 000:449-450), one counter in the model: forks on two cpus at once may hand out one fork id twice, which nothing but p_forkid (a statistic here) sees",
+    lastfail: "fork1's ppsratecheck state is a static of kern_fork.c updated with no lock (000:310-311, 397, 422): a lost update only lets one more or one fewer 'maxproc limit' message through",
+    curfail: "as lastfail: the message rate limit's count, a static of kern_fork.c (000:310-311)",
+  },
 });
 
 // ---- values (NOTES D) ----

@@ -8,7 +8,7 @@ import { NULL } from "../../shm/table.js";
 import { curthread, image, type KGen } from "../../sync/seam.js";
 import { EINVAL, EPERM, ESRCH } from "../../sync/errno.js";
 import { PRELE } from "../../sync/phold.js";
-import { lwkt_gettoken, lwkt_reltoken } from "../../sync/token.js";
+import { lwkt_gettoken, lwkt_gettoken_shared, lwkt_reltoken } from "../../sync/token.js";
 import { EXITED, isScriptProgram } from "../usermode.js";
 import type { RawResult } from "../kernel.js";
 import { CALL_NAMES } from "./calls.js";
@@ -173,8 +173,14 @@ export function* dfly_syscall(call: number, a: readonly number[]): KGen<RawResul
     }
     case "getpid":
       return ok(p.p_pid);
-    case "getppid":
-      return ok(p.p_pptr !== NULL ? procV(p.p_pptr).p_pid : 0);
+    case "getppid": {
+      // sys_getppid (kern_prot.c): p_pptr->p_pid under p_token shared, so the parent can be
+      // neither changed (proc_reparent takes the child's p_token) nor reaped meanwhile.
+      yield* lwkt_gettoken_shared(p.ptr("p_token"));
+      const ppid = p.p_pptr !== NULL ? procV(p.p_pptr).p_pid : 0;
+      lwkt_reltoken(p.ptr("p_token"));
+      return ok(ppid);
+    }
     case "lwp_create": {
       const r = yield* sys_lwp_create({ fault: a[0] !== 0 });
       return r.error ? err(r.error) : ok(r.tid);

@@ -71,6 +71,11 @@ export const PROC = defineStruct("proc", {
   p_comm: 1, // program "name": an exec generation number in the model
   p_pgrp: 1, // process group (proc_lock); copied, then linked in at 001:497
   p_endcopy: 1, // marker
+}, {
+  racy: {
+    p_stat: "wait (find_stopped_child) tests a child's p_stat under proc_lock only, while exit1 moves it to SDYING under p_lock only (kern_exit.c: p->p_stat = SDYING); the states wait acts on, SZOMB and SDEAD, are set under proc_lock",
+    p_siglist: "a sleep's signal check reads the pending set without p_lock (sigispending in sleepq_block, kern_sig.c: membar_consumer, then plain reads); issignal acts on it under p_lock",
+  },
 });
 
 export const ZERO_FIELDS = ["p_nlwps", "p_nzlwps", "p_nrlwps", "p_nlwpid", "p_nstopchild", "p_waited", "p_vforklwp", "p_opptr", "p_fpid", "p_vfpid", "p_vfpid_done", "p_traceflag", "p_tracep", "p_endzero"] as const;

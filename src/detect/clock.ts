@@ -1,0 +1,65 @@
+/*
+ * Vector-clock operations on the shadow's pool (FastTrack, Flanagan & Freund PLDI'09, section 4):
+ * a thread's own clock lives in its cpu (threads never migrate), a sync object's in the shadow.
+ *
+ * Each pool clock carries a one-word tag: 0 while it is all zeros, (d + 1) << PURE_SHIFT | c while
+ * it is exactly thread d's clock as of d's clock c (a lock last released by one thread, the common
+ * case), else MIXED. A thread whose own view of d is at least c already knows everything a pure
+ * clock holds, so acquiring it costs one comparison instead of a loop.
+ */
+import { PURE_MAX, PURE_SHIFT, VC_LOCK, VC_PURE, type Shadow } from "./shadow.js";
+
+const MIXED = -1;
+
+/** C := C joined with pool clock vc (acquire). */
+export function acquireClock(sh: Shadow, C: Int32Array, vc: number): void {
+  if (vc === 0) return;
+  const i32 = sh.i32;
+  const tag = i32[sh.vcHeader(vc, VC_PURE)];
+  if (tag === 0) return;
+  if (tag > 0 && C[(tag >>> PURE_SHIFT) - 1] >= (tag & (PURE_MAX - 1))) return;
+  const b = sh.clocks(vc);
+  for (let i = sh.hwm() - 1; i >= 0; i--) if (i32[b + i] > C[i]) C[i] = i32[b + i];
+}
+
+/**
+ * Pool clock at shadow word `slot` joined with C (release by thread d), the clock allocated on
+ * first use. False when the pool is empty: the caller must stand the detector down, since an
+ * edge it cannot record would show as a race that is not one.
+ */
+export function releaseClock(sh: Shadow, slot: number, C: Int32Array, d: number): boolean {
+  const i32 = sh.i32;
+  let vc = i32[slot];
+  if (vc === 0) {
+    const fresh = sh.allocClock();
+    if (fresh === 0) return false;
+    if (sh.concurrent) {
+      const seen = Atomics.compareExchange(i32, slot, 0, fresh);
+      if (seen === 0) vc = fresh;
+      else {
+        sh.freeClock(fresh);
+        vc = seen;
+      }
+    } else i32[slot] = vc = fresh;
+  }
+  joinInto(sh, vc, C, d);
+  return true;
+}
+
+/** Pool clock vc := vc joined with C, keeping its tag exact. */
+export function joinInto(sh: Shadow, vc: number, C: Int32Array, d: number): void {
+  const i32 = sh.i32;
+  const lock = sh.vcHeader(vc, VC_LOCK);
+  sh.lock(lock);
+  const tagAt = sh.vcHeader(vc, VC_PURE);
+  const tag = i32[tagAt];
+  const mine = C[d] < PURE_MAX ? ((d + 1) << PURE_SHIFT) | C[d] : MIXED;
+  if (tag !== mine || mine === MIXED) {
+    // (Equal pure tags: the clock already is C -- a second wake for one sleep, say.)
+    const covered = tag === 0 || (tag > 0 && C[(tag >>> PURE_SHIFT) - 1] >= (tag & (PURE_MAX - 1)));
+    const b = sh.clocks(vc);
+    for (let i = sh.hwm() - 1; i >= 0; i--) if (C[i] > i32[b + i]) i32[b + i] = C[i];
+    i32[tagAt] = covered ? mine : MIXED;
+  }
+  sh.unlock(lock);
+}

@@ -1,0 +1,685 @@
+/*
+ * One cpu's field-level detectors, fed by the access observer of every table (src/shm/table.ts)
+ * and by the primitives' sync observer (src/sync/observe.ts):
+ *
+ *  - data-race: FastTrack (Flanagan & Freund, PLDI 2009) over every one-word field. Each field
+ *    keeps the epoch of its last write and of its last read (a vector clock once reads are
+ *    concurrent); an access not ordered after a conflicting one by the kernels' sync edges is a
+ *    race. Atomics are marked accesses: they never race each other, they do race plain ones.
+ *  - non-atomic-update: a plain write by a thread that read the field earlier with no switch of
+ *    its own in between, while another thread wrote it in between: its update lost that write.
+ *  - stale-pointer: DragonFly's re-check rule. A handle loaded from a recheck field (structs.ts)
+ *    while holding a token is stale once every token held at the load is given up -- released,
+ *    or at anything that can block (a block drops them all: a token or lock take, a may-block
+ *    point, a sleep). Using the record then (a field, a lock, a hold on it) without having loaded
+ *    the handle again and without a hold of the thread's own is reported. (NetBSD's proc_lock is
+ *    a mutex held across most of its paths; its cv_wait re-checks are left to data-race and the
+ *    use-after-free check.)
+ *
+ * The shadow (shadow.ts) is shared by every cpu; controlled modes run one cpu at a time and check
+ * every access, free mode checks one access in `sample` (sync edges are always followed, so a
+ * skipped access can hide a race but never invent one).
+ */
+import { violation } from "../shm/hooks.js";
+import type { Image } from "../shm/image.js";
+import { THREAD } from "../shm/core.js";
+import { HDR_GEN, HDR_WORDS } from "../shm/struct.js";
+import { GEN_MASK, slotOf, type Addr, type AccessObserver, type Handle, type Table } from "../shm/table.js";
+import { AT_ACQUIRE, AT_WRITE, HOW_ATOMIC, HOW_SHARED, HOW_SLEEPS, HOW_TOKEN, type SyncObserver } from "../sync/observe.js";
+import type { SyncThread } from "../sync/seam.js";
+import { acquireClock, joinInto, releaseClock } from "./clock.js";
+import {
+  LOCK, MARKED, P_CLK, R_CLK, R_SYS, R_TID, R_WHO, SHARED, SYNC_L, SYNC_LR, VERSION, W_CLK, W_PID, W_SITE, W_SYS, W_TID, W_WHO, type Shadow,
+} from "./shadow.js";
+import { DThread, MAX_LOADS, RMW_WAYS } from "./thread.js";
+
+/** What the detectors need of the running thread beyond the primitives' view of it. */
+export interface DetectThread extends SyncThread {
+  readonly pid: number;
+  readonly syscall: string;
+}
+
+/** A cpu's detectors at the end of a run, beyond their violations. */
+export interface DetectorSummary {
+  notes: string[];
+  /** Image words of races reported with the earlier access's function unknown. */
+  sitesWanted: number[];
+}
+
+export interface DetectorConfig {
+  race: boolean;
+  stale: boolean;
+  /** Check one plain access in this many (1: every one). */
+  sample: number;
+  /**
+   * Image words whose every access records its kernel function. A stack costs several times the
+   * rest of a check, so a run records none; a controlled run is run again with the words of what
+   * it reported (src/run/stress.ts). Free mode cannot be run again: its reports name the earlier
+   * access's cpu, thread, pid and system call, not its function.
+   */
+  siteAddrs: ReadonlySet<number>;
+  cpu: number;
+}
+
+/** Per image word, worker-local (flags): reads racy on purpose; every plain access racy on purpose. */
+const F_RACY = 0x1;
+const F_UNLOCKED = 0x2;
+
+/** W_WHO / R_WHO: (dtid + 1) << WHO_DTID | cpu << 16 | runtime thread slot. */
+const WHO_DTID = 22;
+
+/** One side of a conflicting pair, for the report. */
+interface Access {
+  write: boolean;
+  atomic: boolean;
+  dtid: number;
+  /** Its W_WHO / R_WHO word; -1: one of several readers, not the last. */
+  who: number;
+  pid: number;
+  sys: number;
+  site: number;
+}
+
+export class Detector implements SyncObserver {
+  private readonly i32: Int32Array;
+  private readonly tables: readonly Table[];
+  private readonly flags: Uint8Array;
+  /** Per image word: 1 + the index of the table a recheck field's handle points into, else 0. */
+  private readonly recheck: Uint8Array;
+  /** Per image word: the same for other handle fields (their loads only refresh). */
+  private readonly handles: Uint8Array;
+  /** Per image word: the base of the record it belongs to, -1 outside every record. */
+  private readonly recBase: Int32Array;
+  private readonly threads: (DThread | undefined)[] = [];
+  private readonly width: number;
+  private sampleLeft = 1;
+  private readonly reported = new Set<string>();
+  private readonly sysIds = new Map<string, number>();
+  /** The kernel's proc and lwp tables, when the image has them (a thread's own records). */
+  private readonly procs: Table | null;
+  private readonly lwps: Table | null;
+
+  constructor(
+    private readonly img: Image,
+    private readonly sh: Shadow,
+    private readonly cfg: DetectorConfig,
+    private readonly current: () => DetectThread | null,
+  ) {
+    this.i32 = img.i32;
+    this.tables = img.allTables();
+    const words = img.i32.length;
+    this.flags = new Uint8Array(words);
+    this.recheck = new Uint8Array(words);
+    this.handles = new Uint8Array(words);
+    this.recBase = new Int32Array(words).fill(-1);
+    this.width = sh.size.dtids;
+    const index = new Map(this.tables.map((t, i) => [t.name, i]));
+    this.tables.forEach((t, ti) => this.mapTable(t, ti, index));
+    this.procs = img.hasTable("proc") ? this.tables[index.get("proc")!] : null;
+    this.lwps = img.hasTable("lwp") ? this.tables[index.get("lwp")!] : null;
+  }
+
+  private mapTable(t: Table, ti: number, index: ReadonlyMap<string, number>): void {
+    const { offsets, stride } = t.layout;
+    const notes = t.decl.notes;
+    for (let s = 0; s < t.capacity; s++) {
+      const b = t.recordBase(s);
+      this.recBase.fill(b, b, b + stride);
+      for (const f of Object.keys(notes.racy ?? {})) this.flags[b + offsets[f]] |= F_RACY;
+      for (const f of Object.keys(notes.unlocked ?? {})) this.flags[b + offsets[f]] |= F_UNLOCKED;
+      for (const [f, target] of Object.entries(notes.recheck ?? {})) {
+        const to = index.get(target as string);
+        if (to === undefined) throw new Error(`struct ${t.name}: recheck field ${f} points into ${target}, not a table of this image`);
+        this.recheck[b + offsets[f]] = to + 1;
+      }
+      // A handle field into a table this image lacks (a runtime table's td_proc in the lab) is no path here.
+      for (const [f, target] of Object.entries(notes.handles ?? {})) {
+        const to = index.get(target as string);
+        if (to !== undefined) this.handles[b + offsets[f]] = to + 1;
+      }
+    }
+  }
+
+  /** The field observer to install on every table (Table.observe). */
+  readonly access: AccessObserver = (addr, write) => {
+    const td = this.current();
+    if (td === null) return;
+    const t = this.threads[slotOf(td.h)];
+    if (t === undefined) return;
+    if (this.cfg.stale) {
+      if (t.loads.size !== 0) this.use(t, td, addr);
+      if ((this.recheck[addr] | this.handles[addr]) !== 0) {
+        if (write) this.handleWrite(t, td, addr);
+        else this.load(t, addr);
+      }
+    }
+    if (!this.cfg.race || t.d < 0 || this.sh.exhausted() || this.flags[addr] & F_UNLOCKED) return;
+    if (--this.sampleLeft <= 0) {
+      this.sampleLeft = this.cfg.sample;
+      if (write) this.write(t, td, addr, false);
+      else this.read(t, td, addr);
+    } else if (write) this.unsampledWrite(t, td, addr);
+    else this.noteRead(t, addr, this.sh.i32[this.sh.at(addr) + VERSION]);
+  };
+
+  /**
+   * Free mode, a write the race check skips: non-atomic-update still sees it (every read and
+   * write keeps the versions, or a read left out would look like a write of someone else's).
+   */
+  private unsampledWrite(t: DThread, td: DetectThread, addr: Addr): void {
+    const s = this.sh.at(addr);
+    this.sh.lock(s + LOCK);
+    const lost = this.bumpVersion(t, addr, s, false);
+    this.sh.unlock(s + LOCK);
+    if (lost !== null) this.nonAtomic(td, addr, lost);
+  }
+
+  /** A write moves the field's version on; a plain one may find the update it makes is lost. */
+  private bumpVersion(t: DThread, addr: Addr, s: number, atomic: boolean): Access | null {
+    const i32 = this.sh.i32;
+    const before = i32[s + VERSION];
+    i32[s + VERSION] = before + 1;
+    const lost = atomic ? null : this.lostUpdate(t, addr, s, before);
+    this.notedWrite(t, addr, before + 1);
+    return lost;
+  }
+
+  plain(addr: Addr, write: boolean): void {
+    this.access(addr, write);
+  }
+
+  /** A record was freed: its fields' history ends with it (the next owner starts afresh). */
+  readonly freed = (base: number, words: number): void => {
+    this.stateOfCurrent()?.owned.delete(base);
+    const sh = this.sh;
+    for (let a = base + HDR_WORDS; a < base + words; a++) {
+      const s = sh.at(a);
+      if (sh.i32[s + R_CLK] === SHARED) sh.freeClock(sh.i32[s + R_TID]);
+      if (sh.i32[s + SYNC_L] !== 0) sh.freeClock(sh.i32[s + SYNC_L]);
+      if (sh.i32[s + SYNC_LR] !== 0) sh.freeClock(sh.i32[s + SYNC_LR]);
+    }
+    sh.i32.fill(0, sh.at(base), sh.at(base + words));
+  };
+
+  // ---------------------------------------------------------------- threads
+
+  threadStart(td: SyncThread): void {
+    const slot = slotOf(td.h);
+    const t = new DThread(slot, this.width);
+    this.threads[slot] = t;
+    t.own = this.ownRecords(td.h);
+    if (!this.cfg.race) return;
+    t.d = this.sh.dtid(slot);
+    if (t.d < 0) return this.standDown("more threads alive at once than the shadow has detector threads");
+    // The wake clock holds the creator's release and, if this dtid was someone else's, its exit
+    // clock: this thread starts after both, at a clock none of them used.
+    const wc = this.sh.wakeClock(t.d);
+    if (wc === 0) return this.standDown("the vector-clock pool is empty");
+    acquireClock(this.sh, t.C, wc);
+    t.C[t.d]++;
+  }
+
+  threadExit(td: SyncThread): void {
+    const t = this.threads[slotOf(td.h)];
+    this.threads[slotOf(td.h)] = undefined;
+    if (t === undefined || t.d < 0) return;
+    const wc = this.sh.wakeClock(t.d);
+    if (wc === 0) return this.standDown("the vector-clock pool is empty");
+    joinInto(this.sh, wc, t.C, t.d);
+    this.sh.releaseDtid(t.slot);
+  }
+
+  mayBlock(): void {
+    const t = this.stateOfCurrent();
+    if (t !== undefined && this.cfg.stale) this.mayHaveBlocked(t);
+  }
+
+  /**
+   * DragonFly's rule is about what *can* block: a token take, a lockmgr or mutex take, an
+   * M_WAITOK allocation may switch the thread out and drop its tokens, whether or not this run
+   * happened to. So at each, the tokens held count as given up and taken back: pointers loaded
+   * under them before are stale from here on, unless held or loaded again.
+   */
+  private mayHaveBlocked(t: DThread): void {
+    for (const g of t.guards) g.seq = ++t.seq;
+    t.blockSeq = ++t.seq;
+  }
+
+  kernelEntry(): void {
+    const t = this.stateOfCurrent();
+    t?.loads.clear();
+    t?.readAt.clear();
+  }
+
+  switchOut(td: SyncThread): void {
+    const t = this.threads[slotOf(td.h)];
+    if (t === undefined) return;
+    t.switches++;
+    t.blockSeq = ++t.seq;
+  }
+
+  /** The records a thread can always use (their bases): its own thread, lwp and process. */
+  private ownRecords(h: Handle): number[] {
+    const tt = this.img.table(THREAD);
+    const b = tt.recordBase(slotOf(h));
+    const own = [b];
+    for (const [field, table] of [["td_proc", this.procs], ["td_lwp", this.lwps]] as const) {
+      const x = this.i32[b + tt.layout.offsets[field]];
+      if (x !== 0 && table !== null) own.push(table.recordBase(slotOf(x)));
+    }
+    return own;
+  }
+
+  // ---------------------------------------------------------------- sync edges
+
+  acquire(td: SyncThread, addr: Addr, how: number): void {
+    const t = this.threads[slotOf(td.h)];
+    if (t === undefined) return;
+    if (this.cfg.stale) {
+      if (how & (HOW_TOKEN | HOW_SLEEPS)) this.mayHaveBlocked(t); // a contended take switches the thread out
+      if (t.loads.size !== 0) this.use(t, td as DetectThread, addr);
+      if (how & HOW_TOKEN) t.guards.push({ addr, seq: ++t.seq });
+    }
+    if (t.d < 0) return;
+    const s = this.sh.at(addr);
+    acquireClock(this.sh, t.C, this.sh.i32[s + SYNC_L]);
+    if (!(how & HOW_SHARED)) acquireClock(this.sh, t.C, this.sh.i32[s + SYNC_LR]);
+  }
+
+  release(td: SyncThread, addr: Addr, how: number): void {
+    const t = this.threads[slotOf(td.h)];
+    if (t === undefined) return;
+    if (this.cfg.stale && how & HOW_TOKEN) {
+      const i = t.guards.findLastIndex((g) => g.addr === addr);
+      if (i >= 0) t.guards.splice(i, 1);
+    }
+    if (t.d < 0 || !this.cfg.race) return;
+    const slot = this.sh.at(addr) + (how & HOW_SHARED && !(how & HOW_ATOMIC) ? SYNC_LR : SYNC_L);
+    if (!releaseClock(this.sh, slot, t.C, t.d)) return this.standDown("the vector-clock pool is empty");
+    t.C[t.d]++;
+  }
+
+  atomic(addr: Addr, how: number): void {
+    const td = this.current();
+    if (td === null) return;
+    const t = this.threads[slotOf(td.h)];
+    if (t === undefined) return;
+    if (this.cfg.stale && t.loads.size !== 0) this.use(t, td, addr);
+    if (t.d < 0 || !this.cfg.race || this.sh.exhausted()) return;
+    if (how & AT_ACQUIRE) acquireClock(this.sh, t.C, this.sh.i32[this.sh.at(addr) + SYNC_L]);
+    if (how & AT_WRITE) this.write(t, td, addr, true);
+    else this.markedRead(t, td, addr);
+  }
+
+  hold(addr: Addr, delta: number): void {
+    const t = this.stateOfCurrent();
+    const b = this.recBase[addr];
+    if (t === undefined || !this.cfg.stale || b < 0) return;
+    // A thread may drop holds others took (kern_wait drops the exiting lwp's): never below none.
+    const n = (t.holds.get(b) ?? 0) + delta;
+    if (n > 0) t.holds.set(b, n);
+    else t.holds.delete(b);
+  }
+
+  own(addr: Addr, owned: boolean): void {
+    const t = this.stateOfCurrent();
+    const b = this.recBase[addr];
+    if (t === undefined || !this.cfg.stale || b < 0) return;
+    if (owned) t.owned.add(b);
+    else t.owned.delete(b);
+  }
+
+  private stateOfCurrent(): DThread | undefined {
+    const td = this.current();
+    return td === null ? undefined : this.threads[slotOf(td.h)];
+  }
+
+  wake(target: Handle): void {
+    const t = this.stateOfCurrent();
+    if (t === undefined || t.d < 0 || !this.cfg.race) return;
+    const d = this.sh.dtid(slotOf(target));
+    const wc = d < 0 ? 0 : this.sh.wakeClock(d);
+    if (wc === 0) return this.standDown(d < 0 ? "more threads alive at once than the shadow has detector threads" : "the vector-clock pool is empty");
+    joinInto(this.sh, wc, t.C, t.d);
+    t.C[t.d]++;
+  }
+
+  resumed(): void {
+    const t = this.stateOfCurrent();
+    if (t === undefined || t.d < 0) return;
+    acquireClock(this.sh, t.C, this.sh.i32[this.sh.wakeOf + t.d]);
+  }
+
+  /**
+   * The race detector cannot follow every edge any more (its pool or its thread ids ran out):
+   * from here on it could only report races that are not, so it stops, and says why once.
+   */
+  private standDown(why: string): void {
+    if (this.sh.exhausted()) return;
+    this.sh.giveUp();
+    this.notes.push(`race detector stood down at cpu ${this.cfg.cpu}: ${why}`);
+  }
+
+  /** What the detectors have to say besides violations (a stand-down), for the cpu's result. */
+  readonly notes: string[] = [];
+
+  /** For the cpu's result (CpuResult.extras.detectors). */
+  summary(): DetectorSummary {
+    return { notes: this.notes, sitesWanted: [...this.sitesWanted] };
+  }
+
+  // ---------------------------------------------------------------- FastTrack
+
+  private read(t: DThread, td: DetectThread, addr: Addr): void {
+    const { sh } = this;
+    const i32 = sh.i32;
+    const s = sh.at(addr);
+    if (this.flags[addr] & F_RACY) {
+      // Racy on purpose: not checked, not recorded. Such a read still observes what ordered
+      // atomics published at the word (a polled hold count: an x86 load is an acquire).
+      acquireClock(sh, t.C, i32[s + SYNC_L]);
+      this.noteRead(t, addr, i32[s + VERSION]);
+      return;
+    }
+    const C = t.C;
+    const d = t.d;
+    sh.lock(s + LOCK);
+    this.noteRead(t, addr, i32[s + VERSION]);
+    const rclk = i32[s + R_CLK];
+    const rtid = i32[s + R_TID];
+    if ((rclk === C[d] && rtid === d + 1) || (rclk === SHARED && i32[sh.clocks(rtid) + d] === C[d])) {
+      sh.unlock(s + LOCK);
+      return;
+    }
+    const prior = this.unorderedWrite(t, s);
+    if (rclk === SHARED) {
+      i32[sh.clocks(rtid) + d] = C[d];
+      if (i32[s + R_WHO] >>> WHO_DTID !== d + 1) i32.copyWithin(s + P_CLK, s + R_CLK, s + R_SYS + 1);
+      this.stamp(t, td, addr, s + R_CLK, false);
+      i32[s + R_CLK] = SHARED;
+      i32[s + R_TID] = rtid;
+    } else if (rtid === 0 || rclk <= C[rtid - 1]) {
+      this.stamp(t, td, addr, s + R_CLK, false);
+    } else {
+      const vc = sh.allocClock();
+      if (vc === 0) {
+        sh.unlock(s + LOCK);
+        return this.standDown("the vector-clock pool is empty");
+      }
+      i32[sh.clocks(vc) + rtid - 1] = rclk;
+      i32[sh.clocks(vc) + d] = C[d];
+      i32.copyWithin(s + P_CLK, s + R_CLK, s + R_SYS + 1);
+      this.stamp(t, td, addr, s + R_CLK, false);
+      i32[s + R_CLK] = SHARED;
+      i32[s + R_TID] = vc;
+    }
+    sh.unlock(s + LOCK);
+    if (prior !== null) this.race(td, addr, prior, false, false);
+  }
+
+  /** An atomic read: it races only a plain write it is not ordered after (unless the field's reads are racy on purpose). */
+  private markedRead(t: DThread, td: DetectThread, addr: Addr): void {
+    if (this.flags[addr] & F_RACY) return;
+    const s = this.sh.at(addr);
+    this.sh.lock(s + LOCK);
+    const prior = this.sh.i32[s + W_TID] & MARKED ? null : this.unorderedWrite(t, s);
+    this.sh.unlock(s + LOCK);
+    if (prior !== null) this.race(td, addr, prior, false, true);
+  }
+
+  private write(t: DThread, td: DetectThread, addr: Addr, atomic: boolean): void {
+    const { sh } = this;
+    const i32 = sh.i32;
+    const s = sh.at(addr);
+    const C = t.C;
+    const d = t.d;
+    sh.lock(s + LOCK);
+    const lost = this.bumpVersion(t, addr, s, atomic);
+    const mine = atomic ? (d + 1) | MARKED : d + 1;
+    if (i32[s + W_TID] === mine && i32[s + W_CLK] === C[d]) {
+      sh.unlock(s + LOCK);
+      if (lost !== null) this.nonAtomic(td, addr, lost);
+      return;
+    }
+    const prior = atomic && i32[s + W_TID] & MARKED ? null : this.unorderedWrite(t, s);
+    const reader = this.unorderedRead(t, s);
+    this.stamp(t, td, addr, s + W_CLK, atomic);
+    sh.unlock(s + LOCK);
+    if (prior !== null) this.race(td, addr, prior, true, atomic);
+    else if (reader !== null) this.race(td, addr, reader, true, atomic);
+    if (lost !== null) this.nonAtomic(td, addr, lost);
+  }
+
+  /** The last write, when this thread is not ordered after it. */
+  private unorderedWrite(t: DThread, s: number): Access | null {
+    const i32 = this.sh.i32;
+    const wtid = i32[s + W_TID];
+    if (wtid === 0) return null;
+    const u = (wtid & ~MARKED) - 1;
+    if (i32[s + W_CLK] <= t.C[u]) return null;
+    return this.side(s + W_CLK, true, (wtid & MARKED) !== 0);
+  }
+
+  /** A read this write is not ordered after (and the reads are forgotten: the write covers them). */
+  private unorderedRead(t: DThread, s: number): Access | null {
+    const { sh } = this;
+    const i32 = sh.i32;
+    const rclk = i32[s + R_CLK];
+    const rtid = i32[s + R_TID];
+    if (rclk === SHARED) {
+      // Name the last or the one before, if one this write is not ordered after, else any such.
+      const b = sh.clocks(rtid);
+      const last = this.side(s + R_CLK, false, false);
+      const before = this.side(s + P_CLK, false, false);
+      let found: Access | null = null;
+      if (i32[b + last.dtid] > t.C[last.dtid]) found = last;
+      else if (before.dtid >= 0 && i32[b + before.dtid] > t.C[before.dtid]) found = before;
+      for (let i = sh.hwm() - 1; i >= 0 && found === null; i--) if (i32[b + i] > t.C[i]) found = { ...last, who: -1, site: 0, pid: 0, sys: 0 };
+      sh.freeClock(rtid);
+      i32.fill(0, s + R_CLK, s + P_CLK + 6);
+      return found;
+    }
+    if (rtid === 0 || rclk <= t.C[rtid - 1]) return null;
+    return this.side(s + R_CLK, false, false);
+  }
+
+  private side(at: number, write: boolean, atomic: boolean): Access {
+    const i32 = this.sh.i32;
+    const who = i32[at + (W_WHO - W_CLK)];
+    return { write, atomic, dtid: (who >>> WHO_DTID) - 1, who, site: i32[at + (W_SITE - W_CLK)], pid: i32[at + (W_PID - W_CLK)], sys: i32[at + (W_SYS - W_CLK)] };
+  }
+
+  /** Record this access as the field's last write (or read): epoch, who, where. */
+  private stamp(t: DThread, td: DetectThread, addr: Addr, at: number, atomic: boolean): void {
+    const i32 = this.sh.i32;
+    i32[at] = t.C[t.d];
+    i32[at + (W_TID - W_CLK)] = atomic ? (t.d + 1) | MARKED : t.d + 1;
+    i32[at + (W_SITE - W_CLK)] = this.cfg.siteAddrs.size !== 0 && this.cfg.siteAddrs.has(addr) ? this.sh.nameId(kernelFunction()) : 0;
+    i32[at + (W_WHO - W_CLK)] = ((t.d + 1) << WHO_DTID) | (this.cfg.cpu << 16) | t.slot;
+    i32[at + (W_PID - W_CLK)] = td.pid;
+    i32[at + (W_SYS - W_CLK)] = this.sysId(td.syscall);
+  }
+
+  /** Fields reported with an unknown earlier function: a second run records them (controlled modes). */
+  readonly sitesWanted = new Set<number>();
+
+  private sysId(name: string): number {
+    let id = this.sysIds.get(name);
+    if (id === undefined) this.sysIds.set(name, (id = this.sh.nameId(name || "(no system call)")));
+    return id;
+  }
+
+  // ---------------------------------------------------------------- non-atomic-update
+
+  private noteRead(t: DThread, addr: Addr, version: number): void {
+    const w = addr & (RMW_WAYS - 1);
+    t.rmwAddr[w] = addr;
+    t.rmwVer[w] = version;
+    t.rmwSw[w] = t.switches;
+    t.rmwGen[w] = this.generationAt(addr);
+  }
+
+  /** The generation of the record holding addr (its header word). */
+  private generationAt(addr: Addr): number {
+    const b = this.recBase[addr];
+    return b < 0 ? 0 : this.i32[b + HDR_GEN];
+  }
+
+  /** This thread's own write moves its remembered version along (it is no one else's update). */
+  private notedWrite(t: DThread, addr: Addr, version: number): void {
+    const w = addr & (RMW_WAYS - 1);
+    if (t.rmwAddr[w] === addr) t.rmwVer[w] = version;
+  }
+
+  /** Another thread's write between this thread's read and its plain write, with no switch of its own between. */
+  private lostUpdate(t: DThread, addr: Addr, s: number, before: number): Access | null {
+    const w = addr & (RMW_WAYS - 1);
+    if (t.rmwAddr[w] !== addr || t.rmwSw[w] !== t.switches || t.rmwVer[w] === before || t.rmwGen[w] !== this.generationAt(addr)) return null;
+    return this.side(s + W_CLK, true, (this.sh.i32[s + W_TID] & MARKED) !== 0);
+  }
+
+  // ---------------------------------------------------------------- stale pointers
+
+  /**
+   * A handle read from a handle field: a recheck field's is remembered while a token covers it;
+   * any fresh load forgets an older one of the same record.
+   */
+  private load(t: DThread, addr: Addr): void {
+    if (t.readAt.size >= MAX_LOADS) t.readAt.clear();
+    t.readAt.set(addr, ++t.seq);
+    const h = this.i32[addr];
+    if (h === 0) return;
+    const guarded = this.recheck[addr] !== 0;
+    const table = this.tables[(guarded ? this.recheck[addr] : this.handles[addr]) - 1];
+    const slot = (h & 0xffff) - 1;
+    if (slot < 0 || slot >= table.capacity) return;
+    const base = table.recordBase(slot);
+    t.loads.delete(base);
+    if (!guarded || t.guards.length === 0 || t.owned.has(this.recBase[addr])) return;
+    if (t.loads.size >= MAX_LOADS) t.loads.delete(t.loads.keys().next().value!);
+    t.loads.set(base, { seq: ++t.seq, from: addr, gen: h >>> 16 });
+  }
+
+  /**
+   * missed-recheck: the thread overwrites a handle field it read before it could have blocked
+   * (a switch, or a take that may sleep), without reading it again -- the decision to write was
+   * made on a value that may have changed meanwhile (reaper_get's collapse re-checks
+   * reap->parent after retaking reap->lock exclusively, 000:1163-1165). Records the thread has to
+   * itself, and its own, are exempt: nobody else writes them meanwhile.
+   */
+  private handleWrite(t: DThread, td: DetectThread, addr: Addr): void {
+    const read = t.readAt.get(addr);
+    t.readAt.set(addr, ++t.seq);
+    if (read === undefined || read > t.blockSeq) return;
+    const b = this.recBase[addr];
+    if (t.owned.has(b) || t.own.includes(b) || this.namesOwn(t, addr)) return;
+    const here = kernelFunction();
+    const dedupe = `missed-recheck\0${this.img.classOf(addr)}\0${here}`;
+    if (this.reported.has(dedupe)) return;
+    this.reported.add(dedupe);
+    violation(
+      "missed-recheck",
+      `${this.who(td)} in ${here} writes ${this.img.describe(addr)} on a value it read before it could have blocked (a switch, or a take that may sleep), without reading it again: the field may have changed meanwhile`,
+    );
+  }
+
+  /** Does the handle field at addr name one of the thread's own records (reap->p of its own process: only it changes that)? */
+  private namesOwn(t: DThread, addr: Addr): boolean {
+    const h = this.i32[addr];
+    const target = this.recheck[addr] | this.handles[addr];
+    if (h === 0 || target === 0) return false;
+    const table = this.tables[target - 1];
+    const slot = (h & 0xffff) - 1;
+    return slot >= 0 && slot < table.capacity && t.own.includes(table.recordBase(slot));
+  }
+
+  /** The thread touches the record containing addr: is its pointer to it one loaded before its tokens went? */
+  private use(t: DThread, td: DetectThread, addr: Addr): void {
+    const b = this.recBase[addr];
+    if (b < 0) return;
+    const l = t.loads.get(b);
+    if (l === undefined) return;
+    if (l.gen !== (this.i32[b + HDR_GEN] & GEN_MASK)) {
+      t.loads.delete(b); // freed since: the use-after-free check's business
+      return;
+    }
+    for (const g of t.guards) if (g.seq < l.seq) return; // a token held at the load is still held
+    if (t.holds.has(b) || t.owned.has(b) || t.own.includes(b)) return;
+    t.loads.delete(b);
+    const here = kernelFunction();
+    const dedupe = `stale-pointer\0${this.img.classOf(l.from)}\0${here}`;
+    if (this.reported.has(dedupe)) return;
+    this.reported.add(dedupe);
+    const rec = this.img.describe(b + HDR_WORDS).replace(/\.[^.]*$/, "");
+    violation(
+      "stale-pointer",
+      `${this.who(td)} in ${here} uses ${rec} (${this.img.describe(addr)}) through a handle it loaded from ${this.img.describe(l.from)} ` +
+        `while holding tokens it has given up since (a block drops them all), not loaded again and with no hold of its own on it`,
+    );
+  }
+
+  // ---------------------------------------------------------------- reports
+
+  private who(td: DetectThread): string {
+    return `cpu ${this.cfg.cpu} thread ${slotOf(td.h)} (pid ${td.pid}${td.syscall ? `, ${td.syscall}` : ""})`;
+  }
+
+  private describeSide(a: Access): string {
+    const kind = `${a.atomic ? "atomic " : ""}${a.write ? "write" : "read"}`;
+    if (a.who === -1) return `${kind} by one of the threads that read it since its last write`;
+    const sys = this.sh.name(a.sys);
+    const site = a.site !== 0 ? this.sh.name(a.site) : null;
+    return `${kind} by cpu ${(a.who >>> 16) & 0x3f} thread ${a.who & 0xffff} (pid ${a.pid}${sys && sys !== "(no system call)" ? `, ${sys}` : ""})${site ? ` in ${site}` : ""}`;
+  }
+
+  private race(td: DetectThread, addr: Addr, prior: Access, write: boolean, atomic: boolean): void {
+    if (!this.sh.reportable()) return;
+    if (prior.site === 0) this.sitesWanted.add(addr);
+    const here = kernelFunction();
+    const dedupe = `data-race\0${this.img.classOf(addr)}\0${prior.site}\0${here}`;
+    if (this.reported.has(dedupe)) return;
+    this.reported.add(dedupe);
+    const kind = `${atomic ? "atomic " : ""}${write ? "write" : "read"}`;
+    violation(
+      "data-race",
+      `data race on ${this.img.describe(addr)}: ${kind} by ${this.who(td)} in ${here}, and an earlier ${this.describeSide(prior)}, not ordered before it by any lock, token, wakeup or ordered atomic`,
+    );
+  }
+
+  private nonAtomic(td: DetectThread, addr: Addr, other: Access): void {
+    if (!this.sh.reportable()) return;
+    if (other.site === 0) this.sitesWanted.add(addr);
+    const here = kernelFunction();
+    const dedupe = `non-atomic-update\0${this.img.classOf(addr)}\0${here}`;
+    if (this.reported.has(dedupe)) return;
+    this.reported.add(dedupe);
+    violation(
+      "non-atomic-update",
+      `non-atomic update of ${this.img.describe(addr)}: ${this.who(td)} in ${here} read it and wrote it back with no switch between, and in between a ${this.describeSide(other)}: that update is lost`,
+    );
+  }
+}
+
+/**
+ * The kernel function making the current access, and its caller: the first frames outside the
+ * accessors, the primitives and the detectors ("children_insert_head < fork1").
+ */
+export function kernelFunction(): string {
+  const limit = Error.stackTraceLimit;
+  const prepare = Error.prepareStackTrace;
+  Error.stackTraceLimit = 10;
+  Error.prepareStackTrace = (_e, cs) => cs;
+  const holder: { stack?: unknown } = {};
+  Error.captureStackTrace(holder, kernelFunction);
+  const frames = holder.stack as NodeJS.CallSite[];
+  Error.stackTraceLimit = limit;
+  Error.prepareStackTrace = prepare;
+  const names: string[] = [];
+  for (const f of frames) {
+    const file = f.getFileName() ?? "";
+    if (/[/\\]src[/\\](shm|sync|detect)[/\\]|^forkstorm:/.test(file) || file === "") continue;
+    names.push(f.getFunctionName() ?? `${file.slice(file.lastIndexOf("/") + 1)}:${f.getLineNumber()}`);
+    if (names.length === 2) break;
+  }
+  return names.length ? names.join(" < ") : "(runtime)";
+}

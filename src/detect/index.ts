@@ -1,0 +1,58 @@
+/*
+ * The field-level detectors (issue 16): which there are, how big their shadow is, and how a cpu
+ * switches them on -- an access observer on every table of its image and the primitives' sync
+ * observer. Off, nothing of this runs: the tables keep their plain views and the primitives see
+ * a null observer.
+ */
+import type { Image } from "../shm/image.js";
+import { installSyncObserver } from "../sync/observe.js";
+import { Detector, type DetectThread } from "./detector.js";
+import { DEFAULT_CLOCKS, Shadow, type ShadowSize } from "./shadow.js";
+
+/** race: happens-before data races and non-atomic updates; stale: stale pointers after a block. */
+export type DetectorName = "race" | "stale";
+export const DETECTORS: readonly DetectorName[] = ["race", "stale"];
+
+/** Detector threads alive at once the shadow makes room for (more: the race detector stands down). */
+const DTIDS = 256;
+/** Free mode: one plain access in this many is checked (sync edges are always followed). */
+export const FREE_SAMPLE = 4;
+
+export function shadowSize(imageWords: number, maxThreads: number): ShadowSize {
+  return { imageWords, threads: maxThreads, dtids: Math.min(DTIDS, maxThreads), clocks: DEFAULT_CLOCKS };
+}
+
+export interface DetectSetup {
+  detectors: readonly DetectorName[];
+  shadow: SharedArrayBuffer;
+  cpu: number;
+  maxThreads: number;
+  /** Free mode: cpus run at once. */
+  concurrent: boolean;
+  /** Image words whose accesses record their kernel function (MachineSpec.siteAddrs). */
+  siteAddrs: readonly number[];
+}
+
+/**
+ * Switch this cpu's detectors on for `img` (the image it just attached), or off when `setup` is
+ * null: a pooled worker runs one machine after another.
+ */
+export function installDetectors(img: Image, setup: DetectSetup | null, current: () => DetectThread | null): Detector | null {
+  if (setup === null || setup.detectors.length === 0) {
+    installSyncObserver(null);
+    return null;
+  }
+  const sh = new Shadow(setup.shadow, shadowSize(img.i32.length, setup.maxThreads), setup.concurrent);
+  const det = new Detector(img, sh, {
+    race: setup.detectors.includes("race"),
+    stale: setup.detectors.includes("stale"),
+    sample: setup.concurrent ? FREE_SAMPLE : 1,
+    siteAddrs: new Set(setup.siteAddrs),
+    cpu: setup.cpu,
+  }, current);
+  for (const t of img.allTables()) t.observe(det.access, det.freed);
+  installSyncObserver(det);
+  return det;
+}
+
+export { Shadow };

@@ -1,0 +1,306 @@
+/*
+ * The detectors' shadow memory: a second SharedArrayBuffer beside the kernel image, made by the
+ * orchestrator and attached by every cpu, so what one cpu learned of a field (who wrote it last,
+ * at which clock) is what the next cpu to touch it checks against.
+ *
+ * Layout (Int32 words):
+ *  - a header of locks and counters (H_*);
+ *  - the detector-thread table: per runtime thread slot its detector thread id (dtid + 1), per
+ *    dtid its owner and its wake clock (the vector clock wakers publish into, see hb.ts);
+ *  - per image word, FW words: the last write and the last read of a field (FastTrack epochs
+ *    and who/where for reports), a write version, a lock word, and the word's sync clocks;
+ *  - a pool of vector clocks, each VC_HDR words of header then one clock per dtid;
+ *  - a string table: function names recorded by one cpu, named in a report by another.
+ *
+ * Dtids are compact (lowest free first) so vector-clock loops stop at the high-water mark of
+ * threads alive at once (H_HWM), not at the thread table's capacity. In controlled modes one cpu
+ * runs at a time and nothing here needs a lock; in free mode (`concurrent`) every multi-word
+ * update takes the lock word of what it updates.
+ */
+import { wmesgId } from "../shm/core.js";
+
+// ---- header
+const H_POOL_LOCK = 0;
+const H_POOL_FREE = 1; // a free vector clock (its next link in VC_NEXT), 0 = none
+const H_POOL_NEXT = 2; // the first never-used vector clock
+const H_DTID_LOCK = 3;
+const H_HWM = 4; // dtids in use: every live dtid is below it
+const H_EXHAUSTED = 5; // 1: the pool or the dtids ran out; the race detector stood down
+const H_STR_LOCK = 6;
+const H_STR_COUNT = 7;
+const H_STR_CHARS = 8;
+const HEADER = 16;
+
+// ---- per image word
+/** Words of shadow per image word. */
+export const FW = 22;
+export const W_CLK = 0; // clock of the last write
+export const W_TID = 1; // its dtid + 1 (0: never written), | MARKED for an atomic write
+export const W_SITE = 2; // function-name id of the write (0: not recorded)
+export const W_WHO = 3; // cpu << 16 | runtime thread slot
+export const W_PID = 4;
+export const W_SYS = 5; // name id of the system call it was made in
+export const R_CLK = 6; // clock of the last read; SHARED: R_TID holds a vector clock of reads
+export const R_TID = 7;
+export const R_SITE = 8;
+export const R_WHO = 9;
+export const R_PID = 10;
+export const R_SYS = 11;
+/** Read-shared: the reader before the last one, when another thread (the same six words). */
+export const P_CLK = 12;
+export const VERSION = 18; // writes so far (non-atomic-update)
+export const LOCK = 19; // free mode: the field's shadow lock
+export const SYNC_L = 20; // vector clock of exclusive releases and ordered atomics at this word
+export const SYNC_LR = 21; // vector clock of shared (reader) releases
+/** In W_TID: the last write was an atomic (a marked access: atomics never race each other). */
+export const MARKED = 0x40000000;
+export const SHARED = -1;
+
+// ---- vector clocks
+export const VC_LOCK = 0;
+/** One word saying what the clock is (clock.ts): 0 all zeros, (d + 1) << PURE_SHIFT | c exactly dtid d's clock at c, -1 mixed. */
+export const VC_PURE = 1;
+const VC_NEXT = 2;
+export const VC_HDR = 4;
+export const PURE_SHIFT = 22;
+export const PURE_MAX = 1 << PURE_SHIFT;
+
+// ---- strings
+const STR_ENTRIES = 4096;
+const STR_CHARS = 1 << 17;
+const STR_WORDS = STR_ENTRIES * 3 + STR_CHARS / 2;
+
+/** The most detector threads a shadow can have: a pure tag keeps dtid + 1 in 9 bits. */
+export const MAX_DTIDS = 510;
+/** Free mode: spins on a shadow lock before the spinner yields its core for a moment. */
+const LOCK_SPINS = 64;
+
+export interface ShadowSize {
+  /** Words of the kernel image (one field shadow each). */
+  imageWords: number;
+  /** Detector threads alive at once (the vector clocks' width). */
+  dtids: number;
+  /** Runtime thread slots (the thread table's capacity). */
+  threads: number;
+  /** Vector clocks in the pool. */
+  clocks: number;
+}
+
+/** The pool's default size: read-shared fields, sync objects and wake clocks alive at once. */
+export const DEFAULT_CLOCKS = 8192;
+
+function layout(s: ShadowSize) {
+  const dtidOf = HEADER;
+  const ownerOf = dtidOf + s.threads;
+  const wakeOf = ownerOf + s.dtids;
+  const fields = wakeOf + s.dtids;
+  const pool = fields + s.imageWords * FW;
+  const vcWords = VC_HDR + s.dtids;
+  const strings = pool + (s.clocks + 1) * vcWords; // clock 0 is never handed out
+  return { dtidOf, ownerOf, wakeOf, fields, pool, vcWords, strings, words: strings + STR_WORDS };
+}
+
+export function shadowBytes(s: ShadowSize): number {
+  return layout(s).words * 4;
+}
+
+export class Shadow {
+  readonly i32: Int32Array;
+  readonly dtidOf: number;
+  readonly ownerOf: number;
+  readonly wakeOf: number;
+  readonly fields: number;
+  readonly pool: number;
+  readonly vcWords: number;
+  private readonly strings: number;
+  private readonly chars: Uint16Array;
+  /** Names this cpu knows, by id (its own and those it looked up). */
+  private readonly names = new Map<number, string>();
+
+  constructor(
+    readonly sab: SharedArrayBuffer,
+    readonly size: ShadowSize,
+    /** Free mode: cpus run at once, so multi-word updates lock. */
+    readonly concurrent: boolean,
+  ) {
+    const l = layout(size);
+    if (size.dtids > MAX_DTIDS) throw new Error(`shadow: ${size.dtids} detector threads, at most ${MAX_DTIDS}`);
+    if (sab.byteLength < l.words * 4) throw new Error(`shadow: ${sab.byteLength} bytes, layout needs ${l.words * 4}`);
+    this.i32 = new Int32Array(sab);
+    this.dtidOf = l.dtidOf;
+    this.ownerOf = l.ownerOf;
+    this.wakeOf = l.wakeOf;
+    this.fields = l.fields;
+    this.pool = l.pool;
+    this.vcWords = l.vcWords;
+    this.strings = l.strings;
+    this.chars = new Uint16Array(sab, (l.strings + STR_ENTRIES * 3) * 4, STR_CHARS);
+  }
+
+  static create(size: ShadowSize): SharedArrayBuffer {
+    const sab = new SharedArrayBuffer(shadowBytes(size));
+    new Int32Array(sab)[H_POOL_NEXT] = 1;
+    return sab;
+  }
+
+  /** The field shadow of image word `addr`. */
+  at(addr: number): number {
+    return this.fields + addr * FW;
+  }
+
+  /** The first clock of vector clock `vc`. */
+  clocks(vc: number): number {
+    return this.pool + vc * this.vcWords + VC_HDR;
+  }
+
+  /** Header word `w` of vector clock `vc`. */
+  vcHeader(vc: number, w: number): number {
+    return this.pool + vc * this.vcWords + w;
+  }
+
+  hwm(): number {
+    return this.i32[H_HWM];
+  }
+
+  /** Read on every check: a plain load (the flag only ever goes 0 -> 1; a report looks again, see reportable). */
+  exhausted(): boolean {
+    return this.i32[H_EXHAUSTED] !== 0;
+  }
+
+  /** Before a report: has any cpu stood the detector down (an edge it missed could be this race)? */
+  reportable(): boolean {
+    return Atomics.load(this.i32, H_EXHAUSTED) === 0;
+  }
+
+  giveUp(): void {
+    Atomics.store(this.i32, H_EXHAUSTED, 1);
+  }
+
+  // ---------------------------------------------------------------- locks (free mode only)
+
+  lock(w: number): void {
+    if (!this.concurrent) return;
+    // Held for a few loads and stores; but with more cpus than cores the holder may be off its
+    // core, so a spinner soon gives its own up (a timed wait on the word, never notified).
+    for (let spins = 0; Atomics.compareExchange(this.i32, w, 0, 1) !== 0; spins++) {
+      if (spins >= LOCK_SPINS) Atomics.wait(this.i32, w, 1, 0.02);
+    }
+  }
+
+  unlock(w: number): void {
+    if (this.concurrent) Atomics.store(this.i32, w, 0);
+  }
+
+  // ---------------------------------------------------------------- the vector-clock pool
+
+  /** A zeroed vector clock, or 0 when the pool is empty (the caller stands the detector down). */
+  allocClock(): number {
+    const i32 = this.i32;
+    this.lock(H_POOL_LOCK);
+    let vc = i32[H_POOL_FREE];
+    if (vc !== 0) i32[H_POOL_FREE] = i32[this.vcHeader(vc, VC_NEXT)];
+    else if (i32[H_POOL_NEXT] <= this.size.clocks) vc = i32[H_POOL_NEXT]++;
+    this.unlock(H_POOL_LOCK);
+    if (vc !== 0) i32.fill(0, this.vcHeader(vc, 0), this.vcHeader(vc, 0) + this.vcWords);
+    return vc;
+  }
+
+  freeClock(vc: number): void {
+    const i32 = this.i32;
+    this.lock(H_POOL_LOCK);
+    i32[this.vcHeader(vc, VC_NEXT)] = i32[H_POOL_FREE];
+    i32[H_POOL_FREE] = vc;
+    this.unlock(H_POOL_LOCK);
+  }
+
+  // ---------------------------------------------------------------- detector thread ids
+
+  /** The dtid of runtime thread `slot`, given one (the lowest free) if it has none; -1 when all are taken. */
+  dtid(slot: number): number {
+    const i32 = this.i32;
+    const d = i32[this.dtidOf + slot];
+    if (d !== 0) return d - 1;
+    this.lock(H_DTID_LOCK);
+    let got = i32[this.dtidOf + slot] - 1;
+    if (got < 0) {
+      for (let k = 0; k < this.size.dtids; k++) {
+        if (i32[this.ownerOf + k] !== 0) continue;
+        i32[this.ownerOf + k] = slot + 1;
+        i32[this.dtidOf + slot] = k + 1;
+        if (k >= i32[H_HWM]) i32[H_HWM] = k + 1;
+        got = k;
+        break;
+      }
+    }
+    this.unlock(H_DTID_LOCK);
+    return got;
+  }
+
+  /** Thread `slot` ended: its dtid is free again (its wake clock stays, the next owner's clock goes on from it). */
+  releaseDtid(slot: number): void {
+    const i32 = this.i32;
+    this.lock(H_DTID_LOCK);
+    const d = i32[this.dtidOf + slot] - 1;
+    if (d >= 0) i32[this.ownerOf + d] = 0;
+    i32[this.dtidOf + slot] = 0;
+    this.unlock(H_DTID_LOCK);
+  }
+
+  /** The wake clock of dtid d (allocated on first use; 0 when the pool is empty). */
+  wakeClock(d: number): number {
+    const w = this.wakeOf + d;
+    let vc = this.i32[w];
+    if (vc === 0) {
+      this.lock(H_DTID_LOCK);
+      vc = this.i32[w];
+      if (vc === 0) this.i32[w] = vc = this.allocClock();
+      this.unlock(H_DTID_LOCK);
+    }
+    return vc;
+  }
+
+  // ---------------------------------------------------------------- names of functions
+
+  /** The id of a function name, published for other cpus the first time this cpu uses it. */
+  nameId(name: string): number {
+    const id = wmesgId(name);
+    if (this.names.has(id)) return id;
+    this.names.set(id, name);
+    const i32 = this.i32;
+    this.lock(H_STR_LOCK);
+    if (this.findName(id) === null) {
+      const n = i32[H_STR_COUNT];
+      const off = i32[H_STR_CHARS];
+      if (n < STR_ENTRIES && off + name.length <= STR_CHARS) {
+        for (let i = 0; i < name.length; i++) this.chars[off + i] = name.charCodeAt(i);
+        const e = this.strings + n * 3;
+        i32[e] = id;
+        i32[e + 1] = off;
+        i32[e + 2] = name.length;
+        i32[H_STR_CHARS] = off + name.length;
+        Atomics.store(i32, H_STR_COUNT, n + 1);
+      }
+    }
+    this.unlock(H_STR_LOCK);
+    return id;
+  }
+
+  /** The function name behind an id (any cpu's), or null. */
+  name(id: number): string | null {
+    const known = this.names.get(id);
+    if (known !== undefined) return known;
+    const found = this.findName(id);
+    if (found !== null) this.names.set(id, found);
+    return found;
+  }
+
+  private findName(id: number): string | null {
+    const i32 = this.i32;
+    const n = Atomics.load(i32, H_STR_COUNT);
+    for (let k = 0; k < n; k++) {
+      const e = this.strings + k * 3;
+      if (i32[e] === id) return String.fromCharCode(...this.chars.subarray(i32[e + 1], i32[e + 1] + i32[e + 2]));
+    }
+    return null;
+  }
+}

@@ -1,0 +1,122 @@
+/*
+ * Programs for the field-level detectors' tests (test/detect): each comes in a right and a wrong
+ * variant, so a test shows a detector firing on a real bad state and silent on the good one.
+ * Registered with the other lab programs (programs.ts imports this module).
+ */
+import { registerProgram } from "../sched/programs.js";
+import { atomic_load_int, atomic_store_int, atomic_swap_int, atomic_add_int, atomic_cmpset_int } from "../sync/atomic.js";
+import { refcount_acquire, refcount_release } from "../sync/refcount.js";
+import { image } from "../sync/seam.js";
+import { PINTERLOCKED, tsleep, tsleep_interlock, wakeup } from "../sync/sleep.js";
+import { lwkt_gettoken, lwkt_gettoken_shared, lwkt_reltoken, lwkt_yield } from "../sync/token.js";
+import { LAB, SCRATCH } from "./lab.js";
+
+const lab = () => image.table(LAB).view(image.table(LAB).handleAt(0));
+const done = () => atomic_add_int(lab().ptr("done"), 1);
+
+/**
+ * Readers and a writer of lab.counter under lab.tok. args: n, writer (1/0), the writer's hold
+ * (0 exclusive: right; 1 shared: wrong, two holders of a shared token may both be in).
+ */
+registerProgram("lab.race-rw", function* ([n, writer, sharedWriter]) {
+  const l = lab();
+  const tok = l.ptr("tok");
+  for (let i = 0; i < n; i++) {
+    yield* (writer && !sharedWriter ? lwkt_gettoken(tok) : lwkt_gettoken_shared(tok));
+    if (writer) l.counter = l.counter + 1;
+    else void l.counter;
+    lwkt_reltoken(tok);
+    yield* lwkt_yield();
+  }
+  done();
+});
+
+/**
+ * A hand-off of lab.res0 from a producer to a consumer. args: role (0 producer, 1 consumer), how:
+ *  0 the consumer sleeps (interlocked, then says so in lab.phase) and the producer writes, then
+ *    wakes it (right: the wakeup orders the write before the read);
+ *  1 the same, but the producer writes after the wakeup (wrong);
+ *  2 published with atomic_swap, polled with atomic_cmpset (right: both are fully ordered);
+ *  3 published with a relaxed store, polled with a relaxed load (wrong: they order nothing).
+ */
+registerProgram("lab.race-handoff", function* ([role, how]) {
+  const l = lab();
+  const flag = l.ptr("flag");
+  const phase = l.ptr("phase");
+  if (how <= 1) {
+    if (role === 0) {
+      while (atomic_load_int(phase) === 0) yield* lwkt_yield();
+      if (how === 0) l.res0 = 42;
+      wakeup(flag);
+      if (how === 1) l.res0 = 42;
+    } else {
+      tsleep_interlock(flag, 0);
+      atomic_store_int(phase, 1);
+      yield* tsleep(flag, PINTERLOCKED, "handoff", 0);
+      l.res1 = l.res0;
+    }
+  } else if (role === 0) {
+    l.res0 = 42;
+    if (how === 2) atomic_swap_int(flag, 1);
+    else atomic_store_int(flag, 1);
+  } else {
+    while (!(how === 2 ? atomic_cmpset_int(flag, 1, 1) : atomic_load_int(flag) !== 0)) yield* lwkt_yield();
+    l.res1 = l.res0;
+  }
+  done();
+});
+
+/**
+ * A writer under lab.tok and a reader without it. args: role (0 writer, 1 reader), field (0
+ * lab.racyword, declared racy: right; 1 lab.counter: wrong).
+ */
+registerProgram("lab.race-unlocked-read", function* ([role, field, n]) {
+  const l = lab();
+  for (let i = 0; i < n; i++) {
+    if (role === 0) {
+      yield* lwkt_gettoken(l.ptr("tok"));
+      if (field === 0) l.racyword = i;
+      else l.counter = i;
+      lwkt_reltoken(l.ptr("tok"));
+    } else l.res2 = field === 0 ? l.racyword : l.counter;
+    yield* lwkt_yield();
+  }
+  done();
+});
+
+/**
+ * DragonFly's re-check rule on lab.link (a handle to a scratch record, guarded by lab.tok). The
+ * thread loads it under the token, blocks (the token is dropped), takes the token back and uses
+ * the record. args: how -- 0 uses the handle it loaded before the block (wrong); 1 loads it again
+ * first (right); 2 took a reference on the record before blocking (right).
+ */
+registerProgram("lab.stale", function* ([how]) {
+  const l = lab();
+  const tok = l.ptr("tok");
+  yield* lwkt_gettoken(tok);
+  let h = l.link;
+  const rec = () => image.table(SCRATCH).view(h);
+  if (how === 2) refcount_acquire(rec().ptr("refs"));
+  yield* tsleep(l.ptr("phase"), 0, "stale", 1); // any block: every token is dropped
+  if (how === 1) h = l.link;
+  rec().value = rec().value + 1;
+  if (how === 2) refcount_release(rec().ptr("refs"));
+  lwkt_reltoken(tok);
+  done();
+});
+
+/**
+ * The same rule for a write: the thread reads lab.link under the token, blocks, and overwrites
+ * it. args: how -- 0 overwrites on what it read before the block (wrong); 1 reads it again
+ * first, as reaper_get re-checks reap->parent (right).
+ */
+registerProgram("lab.stale-write", function* ([how]) {
+  const l = lab();
+  const tok = l.ptr("tok");
+  yield* lwkt_gettoken(tok);
+  const h = l.link;
+  yield* tsleep(l.ptr("phase"), 0, "stale", 1);
+  if (how === 0 || l.link === h) l.link = 0;
+  lwkt_reltoken(tok);
+  done();
+});
