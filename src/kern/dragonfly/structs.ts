@@ -71,6 +71,7 @@ export const PROC = defineStruct("proc", {
     p_stat: "kern_wait tests a child's p_stat == SZOMB under the parent's p_token only (kern_exit.c:967), then takes PHOLDZOMB and the child's p_token and re-checks p_pptr before it reaps",
     p_siglist: "CURSIG / lwp_sigpend test pending signals without p_token (set and cleared with atomics), then act under the token",
     p_children: "proc_reparent tests LIST_EMPTY(&opp->p_children) after it released opp's p_token, to decide whether to wake opp's waiters (kern_exit.c)",
+    p_pgrp: "kern_wait filters the children by p->p_pgid (p_pgrp->pg_id) under the parent's p_token only (kern_exit.c:948-949): a child changing group meanwhile is waited for, or not, either way",
   },
   // Token-guarded links: what DragonFly re-checks after anything that can block (000:962-972).
   recheck: {

@@ -75,6 +75,7 @@ export const PROC = defineStruct("proc", {
   racy: {
     p_stat: "wait (find_stopped_child) tests a child's p_stat under proc_lock only, while exit1 moves it to SDYING under p_lock only (kern_exit.c: p->p_stat = SDYING); the states wait acts on, SZOMB and SDEAD, are set under proc_lock",
     p_siglist: "a sleep's signal check reads the pending set without p_lock (sigispending in sleepq_block, kern_sig.c: membar_consumer, then plain reads); issignal acts on it under p_lock",
+    p_slflag: "the same signal check tests PSL_TRACED without p_lock (a traced process's signal goes to its tracer); issignal acts on it under p_lock",
   },
 });
 
@@ -99,6 +100,10 @@ export const LWP = defineStruct("lwp", {
   l_sigmask: 1,
   l_startprog: 1, // model: the user program the lwp's thread runs after lwp start-up (programId)
   l_forked: 1, // model: the first lwp of a forked child: it returns through child_return
+}, {
+  racy: {
+    l_flag: "a sleep's signal check tests LW_WEXIT (sleepq_block, kern_sleepq.c: with the lwp locked, which the model's check made from inside the sleep cannot take); exit_lwps sets it under p_lock and then wakes the lwp",
+  },
 });
 
 /** A kmutex object (mutex_obj_alloc): a reference-counted mutex that processes can share. */
