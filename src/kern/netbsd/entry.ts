@@ -83,12 +83,9 @@ function* syscall(call: number, a: readonly number[]): KGen<RawResult> {
       return r.error ? err(r.error) : ok(r.lid);
     }
     case "lwp_exit":
-      if (p.p_nlwps - p.p_nzlwps <= 1) {
-        if (p.h === G().initproc) return err(EPERM);
-        return yield* do_exit(p, l, 0);
-      }
-      yield* lwp_exit(p, l);
-      return EXITED;
+      if (yield* lwp_exit(p, l)) return EXITED;
+      if (p.h === G().initproc) return err(EPERM); // the last lwp of init
+      return yield* do_exit(p, l, 0);
     case "ps":
       return ok(0);
     case "ptrace":

@@ -41,16 +41,26 @@ function* exit_lwps(p: ProcView, l: LwpView): KGen {
   while (p.p_nlwps - p.p_nzlwps > 1) yield* cv_wait(p.ptr("p_lwpcv"), lock);
 }
 
-/** lwp_exit for an lwp that is not the last: it leaves the process and is freed. */
-export function* lwp_exit(p: ProcView, l: LwpView): KGen {
+/**
+ * lwp_exit: an lwp leaves its process and is freed. The last live lwp of a process that is not
+ * exiting already leaves nothing: lwp_exit tests for it under p_lock, in the same hold as the
+ * leaving (kern_lwp.c), and returns false -- its caller exits the process (exit1), which no other
+ * lwp can race once this one is the last.
+ */
+export function* lwp_exit(p: ProcView, l: LwpView): KGen<boolean> {
   const lock = p_lock(p);
   yield* mutex_enter(lock);
+  if (p.p_nlwps - p.p_nzlwps <= 1 && !(p.p_sflag & PS_WEXIT)) {
+    mutex_exit(lock);
+    return false;
+  }
   if (!LIST_REMOVE(p, "p_lwps", l.h, L, "l_sibling")) violation("lwp-list", `lwp ${l.l_lid} missing from pid ${p.p_pid}'s p_lwps`);
   p.p_nlwps--;
   p.p_nrlwps--;
   cv_broadcast(p.ptr("p_lwpcv"));
   mutex_exit(lock);
   lwp_free(l);
+  return true;
 }
 
 /** Ending the vfork wait, as exec and exit do it under proc_lock (NOTES B6). */
