@@ -162,19 +162,21 @@ export function* exit1(rv: number): KGen {
     yield* lwkt_gettoken(reproc.ptr("p_token"));
     let q: Handle;
     let movedZombie = false;
-    // wrong (df.exit-reparent-no-recheck): the loop before 0730ed66 -- the successor is read
-    // before the child's p_token is taken (which may block, dropping p's), and neither the child
-    // nor the successor is held or re-checked as still p's
-    for (let nq = bug("df.exit-reparent-no-recheck") ? p.p_children : NULL; (q = nq) !== NULL; ) {
-      const qv = procV(q);
-      nq = qv.p_sibling;
-      yield* lwkt_gettoken(qv.ptr("p_token"));
-      children_remove(p, qv);
-      children_insert_head(reproc, qv);
-      qv.p_pptr = reproc.h;
-      qv.p_sigparent = SIGCHLD;
-      if (qv.p_stat === SZOMB) movedZombie = true;
-      lwkt_reltoken(qv.ptr("p_token"));
+    if (bug("df.exit-reparent-no-recheck")) {
+      // wrong: the loop before 0730ed66 -- the successor is read before the child's p_token is
+      // taken (which may block, dropping p's), and neither the child nor the successor is held
+      // or re-checked as still p's
+      for (let nq = p.p_children; (q = nq) !== NULL; ) {
+        const qv = procV(q);
+        nq = qv.p_sibling;
+        yield* lwkt_gettoken(qv.ptr("p_token"));
+        children_remove(p, qv);
+        children_insert_head(reproc, qv);
+        qv.p_pptr = reproc.h;
+        qv.p_sigparent = SIGCHLD;
+        if (qv.p_stat === SZOMB) movedZombie = true;
+        lwkt_reltoken(qv.ptr("p_token"));
+      }
     }
     while ((q = p.p_children) !== NULL) {
       const qv = procV(q);
@@ -372,9 +374,10 @@ export function* kern_wait(pid: number, options: number): KGen<WaitResult> {
       if (bug("df.wait-pholdzomb-no-recheck")) yield* PHOLDZOMB(p.ptr("p_lock")); // wrong: failure ignored, p may be reaped by now
       else if (yield* PHOLDZOMB(p.ptr("p_lock"))) continue loop; // p may be gone
       yield* lwkt_gettoken(p.ptr("p_token"));
-      // wrong (df.wait-no-pptr-recheck): the child may have been reparented while this thread
-      // blocked for its token (its own exit hands it to the reaper when q ignores SIGCHLD)
-      if (p.p_pptr !== q.h && !bug("df.wait-no-pptr-recheck")) {
+      if (bug("df.wait-no-pptr-recheck")) {
+        // wrong: the child may have been reparented while this thread blocked for its token
+        // (its own exit hands it to the reaper when q ignores SIGCHLD)
+      } else if (p.p_pptr !== q.h) {
         lwkt_reltoken(p.ptr("p_token"));
         PRELEZOMB(p.ptr("p_lock"));
         continue loop;

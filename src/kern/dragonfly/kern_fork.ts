@@ -679,9 +679,17 @@ export function* reaper_get(reap: Handle): KGen<ProcV | null> {
       if (nv.refs === 2 && nv.p === NULL) {
         yield* lockmgr(rv.ptr("lock"), LK_RELEASE);
         yield* lockmgr(rv.ptr("lock"), LK_EXCLUSIVE);
-        // wrong (df.reaper-collapse-no-recheck): the lock was let go, another thread may have
-        // collapsed next already (or taken a reference, or made it a live reaper again)
-        if (bug("df.reaper-collapse-no-recheck") || (nv.refs === 2 && rv.parent === next && nv.p === NULL)) {
+        if (bug("df.reaper-collapse-no-recheck")) {
+          // wrong: the lock was let go, another thread may have collapsed next already (or
+          // taken a reference, or made it a live reaper again)
+          rv.parent = nv.parent;
+          nv.parent = NULL;
+          yield* reaper_drop(next);
+          yield* reaper_drop(next);
+          next = rv.parent;
+          continue;
+        }
+        if (nv.refs === 2 && rv.parent === next && nv.p === NULL) {
           rv.parent = nv.parent; // reap->parent inherits next's ref on its parent
           nv.parent = NULL;
           yield* reaper_drop(next); // ours
