@@ -49,7 +49,8 @@ const words = new Int32Array(EVENTS_PER_CPU * W);
 let next = 0;
 let full = false;
 let who: () => { tid: number; pid: number } = () => ({ tid: -1, pid: 0 });
-let epochMs = 0;
+/** performance.timeOrigin - the machine's epoch, ms: timeOrigin is a getter, read once here. */
+let originMs = 0;
 
 /** Controlled modes: every event is also mixed into the run's hash. */
 let onEvent: ((type: number, tid: number, a: number, b: number) => void) | null = null;
@@ -63,7 +64,7 @@ let baton: { i32: Int32Array; at: number; me: number } | null = null;
 
 export function installTrace(current: () => { tid: number; pid: number }, epoch: number, hashEvent: typeof onEvent = null, batonWord: typeof baton = null): void {
   who = current;
-  epochMs = epoch;
+  originMs = performance.timeOrigin - epoch;
   onEvent = hashEvent;
   baton = batonWord;
   next = 0;
@@ -92,7 +93,7 @@ export function ev(type: number, a = 0, b = 0): void {
 }
 
 function stamp(i: number): void {
-  if (i >= 0) times[i] = performance.timeOrigin + performance.now() - epochMs;
+  if (i >= 0) times[i] = originMs + performance.now();
 }
 
 /**
