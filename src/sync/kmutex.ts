@@ -9,7 +9,7 @@ import { EV, evLock } from "../shm/trace.js";
 import type { Addr } from "../shm/table.js";
 import { lockstat_acquired, lockstat_contended, lockstat_released } from "./lockstat.js";
 import { HOW_MUTEX, HOW_SLEEPS, syncObs } from "./observe.js";
-import { curthread, DONE, heldIndex, image, mem, sched, type KGen, type SyncThread } from "./seam.js";
+import { curthread, DONE, dropHeld, heldIndex, image, mem, sched, type KGen, type SyncThread } from "./seam.js";
 import { PINTERLOCKED, tsleep, tsleep_interlock, wakeup } from "./sleep.js";
 import { witness_order } from "./witness.js";
 
@@ -73,7 +73,7 @@ export function mutex_exit(mtx: Addr): void {
   const i = heldIndex(td, mtx);
   evLock(EV.LOCK_REL, td, mtx, 0);
   lockstat_released(mtx, td.held[i].since);
-  td.held.splice(i, 1);
+  dropHeld(td, i);
   syncPoint();
   if (syncObs !== null) syncObs.release(td, mtx, HOW_MUTEX);
   Atomics.store(mem, mtx, 0);

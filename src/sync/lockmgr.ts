@@ -10,7 +10,7 @@ import type { Addr } from "../shm/table.js";
 import { EBUSY } from "./errno.js";
 import { lockstat_acquired, lockstat_contended, lockstat_released } from "./lockstat.js";
 import { HOW_SHARED, HOW_SLEEPS, syncObs } from "./observe.js";
-import { curthread, finished, heldIndex, image, mem, sched, type KGen, type SyncThread } from "./seam.js";
+import { curthread, dropHeld, finished, heldIndex, image, mem, sched, type KGen, type SyncThread } from "./seam.js";
 import { PINTERLOCKED, tsleep, tsleep_interlock, wakeup } from "./sleep.js";
 import { witness_order } from "./witness.js";
 
@@ -51,7 +51,7 @@ function unheld(td: SyncThread, lk: Addr): boolean {
   if (syncObs !== null) syncObs.release(td, lk, td.held[i].shared ? HOW_SHARED : 0);
   evLock(EV.LOCK_REL, td, lk, 0);
   lockstat_released(lk, td.held[i].since);
-  td.held.splice(i, 1);
+  dropHeld(td, i);
   return true;
 }
 

@@ -125,6 +125,12 @@ export function installSync(img: Image, s: SchedServices): void {
 
 export const curthread = (): SyncThread => sched.current();
 
+/** Forget held lock i: locks are mostly released in reverse order, and pop() makes no array as splice() does. */
+export function dropHeld(td: SyncThread, i: number): void {
+  if (i === td.held.length - 1) td.held.pop();
+  else td.held.splice(i, 1);
+}
+
 /** Where `lock` is in the thread's held locks (the latest hold), or -1. */
 export function heldIndex(td: SyncThread, lock: Addr): number {
   const held = td.held;

@@ -7,7 +7,7 @@ import { syncPoint, violation } from "../shm/hooks.js";
 import type { Addr } from "../shm/table.js";
 import { lockstat_acquired, lockstat_contended, lockstat_released } from "./lockstat.js";
 import { syncObs } from "./observe.js";
-import { curthread, image, mem, sched } from "./seam.js";
+import { curthread, dropHeld, heldIndex, image, mem, sched } from "./seam.js";
 import { witness_order } from "./witness.js";
 
 /** Spin locks held on this cpu (gd_spinlocks). */
@@ -43,10 +43,10 @@ export function spin_trylock(spin: Addr): boolean {
 
 export function spin_unlock(spin: Addr): void {
   const td = curthread();
-  const i = td.held.findLastIndex((l) => l.lock === spin);
+  const i = heldIndex(td, spin);
   if (i < 0) return violation("spin-unlock-not-held", `spin_unlock(${image.describe(spin)}) by a thread not holding it`);
   lockstat_released(spin, td.held[i].since);
-  td.held.splice(i, 1);
+  dropHeld(td, i);
   gd_spinlocks--;
   mem[spin + 1] = 0;
   syncPoint();
