@@ -66,8 +66,8 @@ let mutantSite = -1;
 let mutantOp: Operator | null = null;
 let clock: () => number = () => 0;
 let windowTicks = WINDOW_STEPS;
-/** Regions this cpu has open, per object: the cpu's bit in C_MASK stays set while any is. */
-const openHere = new Map<Addr, number>();
+/** Regions this cpu has open, per COVER record (by index): the cpu's bit in C_MASK stays set while any is. */
+const openHere = new Int32Array(COVER_SLOTS);
 
 registerCollector("sites", collectCounts, resetCounts);
 
@@ -75,7 +75,7 @@ function resetCounts(): void {
   hits.fill(0);
   concurrent.fill(0);
   calls.fill(0);
-  openHere.clear();
+  openHere.fill(0);
   machine = null;
 }
 
@@ -114,42 +114,66 @@ function attach(c: Cpu | null): void {
     const rt = c.image.table(RTCTL);
     const at = rt.recordBase(0);
     const epochMs = c.image.i32[at + rt.layout.offsets.rt_epoch_hi] * 2 ** 31 + c.image.i32[at + rt.layout.offsets.rt_epoch_lo];
-    clock = () => Math.floor((performance.timeOrigin + performance.now() - epochMs) * 1000) | 0;
+    // performance.timeOrigin is a getter: read once, not at every operation.
+    const originMs = performance.timeOrigin - epochMs;
+    clock = () => Math.floor((originMs + performance.now()) * 1000) | 0;
     windowTicks = WINDOW_US;
   }
 }
 
 const mutated = (site: number, op: Operator): boolean => site === mutantSite && op === mutantOp;
 
-/** The base of an object's COVER record (claimed on first use); -1 when the table is full around it. */
-function slotOf(addr: Addr): number {
+/**
+ * The index of an object's COVER record (claimed on first use); -1 when the table is full around
+ * it. A key is written once (0 to the address) and never cleared, so a plain load that finds the
+ * address is as good as an atomic one, and an object's record never moves during a run.
+ */
+function coverIndex(addr: Addr): number {
   const i32 = mem;
   let i = Math.imul(addr, 0x9e3779b1) >>> 19;
   for (let n = 0; n < PROBES; n++, i = (i + 1) & (COVER_SLOTS - 1)) {
-    const at = coverBase + i * coverStride;
-    const k = Atomics.load(i32, at + C_KEY);
-    if (k === addr) return at;
+    const key = coverBase + i * coverStride + C_KEY;
+    if (i32[key] === addr) return i;
+    const k = Atomics.load(i32, key);
+    if (k === addr) return i;
     if (k === 0) {
-      const seen = Atomics.compareExchange(i32, at + C_KEY, 0, addr);
-      if (seen === 0 || seen === addr) return at;
+      const seen = Atomics.compareExchange(i32, key, 0, addr);
+      if (seen === 0 || seen === addr) return i;
     }
   }
   return -1;
 }
 
-// ---- per-thread state: open regions, a skipped interlock --------------------------------------
+const coverAt = (i: number): number => coverBase + i * coverStride;
 
-interface Region {
-  obj: Addr;
-  site: number;
-  /** The object's C_OVERLAP when the region opened; OVERLAPPED if counted concurrent then; -1: no region (skipped, or untracked). */
-  seq: number;
-  /** The mutant skipped this acquisition (or hold): its paired release is skipped too. */
-  skipped: boolean;
+/** The base of an object's COVER record, or -1 (see coverIndex). */
+function slotOf(addr: Addr): number {
+  const i = coverIndex(addr);
+  return i < 0 ? -1 : coverAt(i);
 }
 
+// ---- per-thread state: open regions, a skipped interlock --------------------------------------
+
+/*
+ * A thread's open regions, oldest first, REGION numbers each (no object per lock acquisition):
+ *   [R_OBJ]   the object's address;
+ *   [R_SITE]  the acquiring site;
+ *   [R_SEQ]   the object's C_OVERLAP when the region opened; OVERLAPPED if counted concurrent
+ *             then; UNTRACKED: no COVER record (or a hold nested under a skipped one); SKIPPED:
+ *             the mutant skipped this acquisition (or hold), and its paired release is skipped too;
+ *   [R_COVER] the object's COVER record index, -1 unless R_SEQ is a count or OVERLAPPED.
+ */
+const REGION = 4;
+const R_OBJ = 0;
+const R_SITE = 1;
+const R_SEQ = 2;
+const R_COVER = 3;
+const UNTRACKED = -1;
+const OVERLAPPED = -2;
+const SKIPPED = -3;
+
 class ThreadSites {
-  readonly regions: Region[] = [];
+  readonly regions: number[] = [];
   /** The last tsleep_interlock: its site and ident, until the sleep that follows. */
   ilkSite = -1;
   ilkIdent: Addr = 0;
@@ -162,55 +186,49 @@ function threadSites(): ThreadSites {
   return (td.sites ??= new ThreadSites()) as ThreadSites;
 }
 
-/** The thread's last open region on obj (LIFO), removed; null if none. */
-function closeLast(obj: Addr): Region | null {
-  const rs = threadSites().regions;
-  for (let i = rs.length - 1; i >= 0; i--) {
-    if (rs[i].obj !== obj) continue;
-    const r = rs[i];
-    rs.splice(i, 1);
-    return r;
-  }
-  return null;
+function pushRegion(obj: Addr, site: number, seq: number, cover: number): void {
+  threadSites().regions.push(obj, site, seq, cover);
 }
 
 function hasSkipped(obj: Addr): boolean {
-  for (const r of threadSites().regions) if (r.obj === obj && r.skipped) return true;
+  const rs = threadSites().regions;
+  for (let r = 0; r < rs.length; r += REGION) if (rs[r + R_OBJ] === obj && rs[r + R_SEQ] === SKIPPED) return true;
   return false;
 }
 
 /** A lock acquisition at `site`: open a region (or record the skip when the mutant is on). */
 function openRegion(site: number, obj: Addr, skipped: boolean): void {
-  let seq = -1;
-  const at = skipped ? -1 : slotOf(obj);
-  if (at >= 0) {
-    const mine = openHere.get(obj) ?? 0;
-    openHere.set(obj, mine + 1);
-    const before = mine === 0 ? Atomics.or(mem, at + C_MASK, cpuBit) : Atomics.load(mem, at + C_MASK);
-    if (before & ~cpuBit) {
-      concurrent[site]++;
-      Atomics.add(mem, at + C_OVERLAP, 1);
-      seq = OVERLAPPED;
-    } else seq = Atomics.load(mem, at + C_OVERLAP);
-  }
-  threadSites().regions.push({ obj, site, seq, skipped });
+  if (skipped) return pushRegion(obj, site, SKIPPED, -1);
+  const i = coverIndex(obj);
+  if (i < 0) return pushRegion(obj, site, UNTRACKED, -1);
+  const at = coverAt(i);
+  const mine = openHere[i]++;
+  const before = mine === 0 ? Atomics.or(mem, at + C_MASK, cpuBit) : Atomics.load(mem, at + C_MASK);
+  if (before & ~cpuBit) {
+    concurrent[site]++;
+    Atomics.add(mem, at + C_OVERLAP, 1);
+    pushRegion(obj, site, OVERLAPPED, i);
+  } else pushRegion(obj, site, Atomics.load(mem, at + C_OVERLAP), i);
 }
 
-/** Region.seq of a region already counted as concurrent when it opened. */
-const OVERLAPPED = -2;
-
-/** The paired release: true when it must be skipped (its acquisition was). */
+/** The paired release of the thread's last open region on obj (LIFO): true when it must be skipped (its acquisition was). */
 function closeRegion(obj: Addr): boolean {
-  const r = closeLast(obj);
-  if (r === null) return false;
-  if (r.skipped) return true;
-  const at = r.seq !== -1 ? slotOf(obj) : -1;
-  if (at >= 0) {
-    if (r.seq !== OVERLAPPED && Atomics.load(mem, at + C_OVERLAP) !== r.seq) concurrent[r.site]++;
-    const mine = (openHere.get(obj) ?? 1) - 1;
-    if (mine > 0) openHere.set(obj, mine);
+  const rs = threadSites().regions;
+  let r = rs.length - REGION;
+  while (r >= 0 && rs[r + R_OBJ] !== obj) r -= REGION;
+  if (r < 0) return false;
+  const site = rs[r + R_SITE];
+  const seq = rs[r + R_SEQ];
+  const i = rs[r + R_COVER];
+  if (r === rs.length - REGION) rs.length = r;
+  else rs.splice(r, REGION);
+  if (seq === SKIPPED) return true;
+  if (i >= 0) {
+    const at = coverAt(i);
+    if (seq !== OVERLAPPED && Atomics.load(mem, at + C_OVERLAP) !== seq) concurrent[site]++;
+    if (openHere[i] > 1) openHere[i]--;
     else {
-      openHere.delete(obj);
+      openHere[i] = 0;
       Atomics.and(mem, at + C_MASK, ~cpuBit);
     }
   }
@@ -325,11 +343,11 @@ function op(site: number, p: Addr): boolean {
 function takesHold(site: number, w: Addr): boolean {
   if (!op(site, w)) return true;
   if (mutated(site, "skip-hold")) {
-    threadSites().regions.push({ obj: w, site, seq: -1, skipped: true });
+    pushRegion(w, site, SKIPPED, -1);
     return false;
   }
   // Nested under a skipped hold of the same word: remember it, so that releases pair LIFO.
-  if (hasSkipped(w)) threadSites().regions.push({ obj: w, site, seq: -1, skipped: false });
+  if (hasSkipped(w)) pushRegion(w, site, UNTRACKED, -1);
   return true;
 }
 
