@@ -9,9 +9,10 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Image } from "../../src/shm/image.js";
 import { installPoint, installViolationSink, KernelPanic, type ViolationInfo } from "../../src/shm/hooks.js";
 import { defineStruct, TOKEN } from "../../src/shm/struct.js";
-import type { Table } from "../../src/shm/table.js";
+import { regionCopier, regionZeroer, type Table } from "../../src/shm/table.js";
 
 const REC = defineStruct("rec", { a: 1, lock: TOKEN, b: 1 });
+const WIDE = defineStruct("wide", { x: 1, y: 1, z: 1 });
 const NEVER = Number.MAX_SAFE_INTEGER;
 
 let violations: ViolationInfo[] = [];
@@ -127,5 +128,30 @@ describe("access observer (the seam for field-level detectors)", () => {
     t.observe(null);
     expect(t.view(h).a).toBe(3);
     expect(seen).toHaveLength(2);
+  });
+});
+
+describe("struct regions (fork1's bcopy and bzero of p_startcopy..p_endcopy)", () => {
+  it("copy and zero exactly the listed fields, field by field in list order, through the accessors", () => {
+    const w = Image.create([{ decl: WIDE, capacity: 2 }]).table(WIDE);
+    const seen: [number, boolean][] = [];
+    w.observe((addr, write) => seen.push([addr - w.recordBase(0), write]));
+    const [src, dst] = [w.view(w.alloc()), w.view(w.alloc())];
+    Object.assign(src, { x: 1, y: 2, z: 3 });
+    dst.z = 7;
+    seen.length = 0;
+    regionCopier(["y", "x"])(dst, src);
+    expect([dst.x, dst.y, dst.z]).toEqual([1, 2, 7]);
+    const [x, y] = [w.layout.offsets.x, w.layout.offsets.y];
+    const stride = w.layout.stride;
+    // src is slot 0, dst slot 1: read src.y, write dst.y, read src.x, write dst.x
+    expect(seen.slice(0, 4)).toEqual([
+      [y, false],
+      [stride + y, true],
+      [x, false],
+      [stride + x, true],
+    ]);
+    regionZeroer(["x", "z"])(dst);
+    expect([dst.x, dst.y, dst.z]).toEqual([0, 2, 0]);
   });
 });

@@ -6,7 +6,7 @@
 import { KKASSERT, violation } from "../../shm/hooks.js";
 import { THREAD } from "../../shm/core.js";
 import { forkReturn } from "../usermode.js";
-import { NULL, type Handle } from "../../shm/table.js";
+import { NULL, regionCopier, type Handle } from "../../shm/table.js";
 import { atomic_add_int, atomic_cmpset_int, atomic_set_int } from "../../sync/atomic.js";
 import { image, type KGen } from "../../sync/seam.js";
 import { EAGAIN, EALREADY, EFAULT, EINVAL, ENOMEM, ENOTCONN, ERESTART } from "../../sync/errno.js";
@@ -261,7 +261,7 @@ export function* fork1(lp1: LwpV, flags: number): KGen<{ error: number; p2: Proc
     if (bug("df.nprocs-after-block")) atomic_add_int(g.ptr("nprocs"), 1); // wrong: counted after proc_token may have blocked
 
     // The copied region (000:488-489).
-    for (const f of PROC_COPIED) p2[f] = p1[f];
+    copyStartcopy(p2, p1);
 
     if (p1.p_flags & P_PROFIL) p2.p_flags = p2.p_flags | P_PROFIL; // startprofclock
     p2.p_ucred = crhold(cred); // 000:501
@@ -729,3 +729,6 @@ export function* reaper_sigtest(sender: ProcV, target: ProcV, reaper_ok: boolean
 }
 
 export { violation };
+
+/** bcopy of the region between p_startcopy and p_endcopy (000:488-489). */
+const copyStartcopy = regionCopier(PROC_COPIED);

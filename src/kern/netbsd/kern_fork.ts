@@ -4,7 +4,7 @@
  */
 import { bug } from "../../bugs/switch.js";
 import { KKASSERT } from "../../shm/hooks.js";
-import { NULL } from "../../shm/table.js";
+import { NULL, regionCopier, regionZeroer } from "../../shm/table.js";
 import { THREAD } from "../../shm/core.js";
 import { atomic_add_int, atomic_fetchadd_int, atomic_load_int } from "../../sync/atomic.js";
 import { cv_wait } from "../../sync/condvar.js";
@@ -142,8 +142,8 @@ export function* fork1(l1: LwpView, flags: number, exitsig: number): KGen<ForkRe
   const p2 = P(yield* proc_alloc()); // 001:283
 
   // Zero the zeroed section, copy the copied one (001:285-293).
-  for (const f of ZERO_FIELDS) p2[f] = 0;
-  for (const f of COPY_FIELDS) p2[f] = p1[f];
+  zeroStartzero(p2);
+  copyStartcopy(p2, p1);
   p2.p_lwps = NULL; // LIST_INIT (001:297)
   p2.p_siglist = 0; // TAILQ_INIT(&p2->p_sigpend.sp_info)
 
@@ -372,3 +372,6 @@ export function* child_return(l: LwpView): KGen {
   // my_tracer_is_gone: md_child_return; ktrsysret(SYS_fork) (001:639-647).
 }
 
+/** memset of p_startzero..p_endzero and memcpy of p_startcopy..p_endcopy (001:285-293). */
+const zeroStartzero = regionZeroer(ZERO_FIELDS);
+const copyStartcopy = regionCopier(COPY_FIELDS);
