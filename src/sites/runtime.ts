@@ -17,6 +17,12 @@
  * dropped at a blocking point do not close the region: that window is the one re-checks are for.
  * Holds and atomics are single operations: concurrent when the last operation on the same word
  * came from another cpu a short while before (WINDOW_STEPS baton steps; WINDOW_US in free mode).
+ * In free mode the wall clock is read afresh for that comparison, while the stamp of an operation
+ * that compares nothing (this cpu was the word's last user, or it was new) may be the clock of up
+ * to STAMP_READS operations before, or of this cpu's last wait's end if it waited since: a
+ * clock read costs more than the rest of the operation, and an early stamp can only make a
+ * later comparison see the operation as older, by the time of a few operations (microseconds,
+ * against a 500 us window).
  */
 import { syncPoint } from "../shm/hooks.js";
 import { RTCTL } from "../shm/core.js";
@@ -24,6 +30,7 @@ import { NULL, type Addr } from "../shm/table.js";
 import { Baton } from "../sched/baton.js";
 import { Cpu } from "../sched/cpu.js";
 import { registerCollector } from "../sched/programs.js";
+import { schedstat } from "../sched/schedstat.js";
 import { COVER, COVER_SLOTS } from "../sched/spec.js";
 import type { Thread } from "../sched/thread.js";
 import * as atomic from "../sync/atomic.js";
@@ -42,13 +49,15 @@ import { MAX_FUNCTIONS, MAX_SITES, type Operator } from "./kinds.js";
 const WINDOW_STEPS = 2000;
 /** ... and free mode: microseconds. */
 const WINDOW_US = 500;
+/** Free mode: single operations that may stamp with the clock of an earlier one (see above). */
+const STAMP_READS = 8;
 
 // Words of a COVER record, from its record's base (set at attach from the table's layout).
 let C_KEY = 0; // the object's address; 0 = free slot
 let C_MASK = 0; // bit (cpu & 31) set while that cpu has a region open on the object
 let C_OVERLAP = 0; // bumped whenever a region opens while another cpu has one open
 let C_LAST = 0; // cpu + 1 of the last single operation on the object
-let C_STAMP = 0; // ... and when (clock())
+let C_STAMP = 0; // ... and when (clock(), or stampClock())
 let C_WAKE = 0; // cpu + 1 of the last wakeup that woke a sleeper on the object
 let coverStride = 0;
 const PROBES = 16;
@@ -65,6 +74,8 @@ let coverBase = -1;
 let mutantSite = -1;
 let mutantOp: Operator | null = null;
 let clock: () => number = () => 0;
+/** The clock for a stamp that compares nothing: clock itself, or in free mode a recent reading of it. */
+let stampClock: () => number = () => 0;
 let windowTicks = WINDOW_STEPS;
 /** Regions this cpu has open, per COVER record (by index): the cpu's bit in C_MASK stays set while any is. */
 const openHere = new Int32Array(COVER_SLOTS);
@@ -108,7 +119,7 @@ function attach(c: Cpu | null): void {
   mutantOp = (c.spec.mutant?.op as Operator | undefined) ?? null;
   const strategy = c.strategy;
   if (strategy instanceof Baton) {
-    clock = () => strategy.currentStep();
+    clock = stampClock = () => strategy.currentStep();
     windowTicks = WINDOW_STEPS;
   } else {
     const rt = c.image.table(RTCTL);
@@ -116,7 +127,15 @@ function attach(c: Cpu | null): void {
     const epochMs = c.image.i32[at + rt.layout.offsets.rt_epoch_hi] * 2 ** 31 + c.image.i32[at + rt.layout.offsets.rt_epoch_lo];
     // performance.timeOrigin is a getter: read once, not at every operation.
     const originMs = performance.timeOrigin - epochMs;
-    clock = () => Math.floor((originMs + performance.now()) * 1000) | 0;
+    let read = 0; // the last reading, in us
+    let stampsSince = 0; // stamps made with it
+    let waitsThen = -1; // this cpu's waits when it was read
+    clock = () => {
+      stampsSince = 0;
+      waitsThen = waitsSoFar();
+      return (read = Math.floor((originMs + performance.now()) * 1000) | 0);
+    };
+    stampClock = () => (++stampsSince < STAMP_READS && waitsSoFar() === waitsThen ? read : clock());
     windowTicks = WINDOW_US;
   }
 }
@@ -220,7 +239,7 @@ function closeRegion(obj: Addr): boolean {
   const site = rs[r + R_SITE];
   const seq = rs[r + R_SEQ];
   const i = rs[r + R_COVER];
-  if (r === rs.length - REGION) rs.length = r;
+  if (r === rs.length - REGION) for (let n = 0; n < REGION; n++) rs.pop(); // not `length = r`: a runtime call
   else rs.splice(r, REGION);
   if (seq === SKIPPED) return true;
   if (i >= 0) {
@@ -235,13 +254,19 @@ function closeRegion(obj: Addr): boolean {
   return false;
 }
 
+/** This free cpu's waits so far (idle, for a lock, chaos stalls): a stamp read before one is stale. */
+const waitsSoFar = (): number => schedstat.idleWaits + schedstat.spinWaits + schedstat.stalls;
+
 /** A single operation on a word: concurrent when another cpu operated on it within the window. */
 function touch(site: number, addr: Addr): void {
   const at = slotOf(addr);
   if (at < 0) return;
-  const now = clock();
   const last = mem[at + C_LAST];
-  if (last !== 0 && last !== cpuTag && ((now - mem[at + C_STAMP]) | 0) < windowTicks) concurrent[site]++;
+  let now: number;
+  if (last !== 0 && last !== cpuTag) {
+    now = clock();
+    if (((now - mem[at + C_STAMP]) | 0) < windowTicks) concurrent[site]++;
+  } else now = stampClock();
   mem[at + C_LAST] = cpuTag;
   mem[at + C_STAMP] = now;
 }
