@@ -279,12 +279,12 @@ export class Table<F extends FieldWidths = FieldWidths> {
         return `get [${name}]() { point(); ${live(name)} ${observe(off, false)} return i32[this.$b + ${off}]; }
           set [${name}](v) { point(); ${live(name)} ${observe(off, true)} i32[this.$b + ${off}] = v; }`;
       });
-    const source = `const OFF = { ${names.map((f) => `${JSON.stringify(f)}: ${offsets[f]}`).join(", ")} };
+    const source = `const OFF = new Map([${names.map((f) => `[${JSON.stringify(f)}, ${offsets[f]}]`).join(", ")}]);
     return class ${this.name.replace(/\W/g, "_")}_view {
       constructor(h, b, g) { this.h = h; this.$b = b; this.$g = g; }
       ptr(field) {
         ${live('field === undefined ? "&" : field')}
-        return field === undefined ? this.$b : this.$b + OFF[field];
+        return field === undefined ? this.$b : this.$b + OFF.get(field);
       }
       ${accessors.join("\n")}
     };
