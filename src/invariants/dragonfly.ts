@@ -25,7 +25,7 @@ import {
   FDTOL, FILEDESC, KGLOBALS, LWP, LWP_MP_WEXIT, P_PPWAIT, PARGS, PGRP, PLIMIT, PROC, REAPER_STAT_OWNED, REAPER_STAT_REALINIT,
   SACTIVE, SCORE, SESSION, SIDL, SIGACTS, SSTOP, STAT_NAMES, SYSREAPER, SZOMB, UCRED, UIDINFO, VMSPACE,
 } from "../kern/dragonfly/structs.js";
-import { checkNprocs, checkProcLists, Findings, rec, records, refcountLaw, runLaws, tally, walk, type AuditFinding, type Law } from "./common.js";
+import { checkNprocs, PROC0, checkProcLists, Findings, rec, records, refcountLaw, runLaws, tally, walk, type AuditFinding, type Law } from "./common.js";
 
 /** What every law needs: the tables, the two process lists and names for messages. */
 class DState {
@@ -98,7 +98,7 @@ const procLists = law(
   (s, f) => checkProcLists(s, f, (st) => LIVE_STATS.has(st), SZOMB, (st) => `${STAT_NAMES[st] ?? st}`),
 );
 
-const nprocsLaw = law("nprocs", "nprocs equals the number of processes on allproc plus zombproc (fork1 counts before allocating, kern_wait uncounts after freeing)", checkNprocs);
+const nprocsLaw = law("nprocs", "nprocs equals the number of processes on allproc plus zombproc, plus process 0 (fork1 counts before allocating, kern_wait uncounts after freeing)", checkNprocs);
 
 const maxprocLaw = law(
   "maxproc-overshoot",
@@ -106,8 +106,8 @@ const maxprocLaw = law(
   (s, f) => {
     const bound = s.g.maxproc + s.g.ncpus;
     if (s.g.nprocs > bound) f.add(`nprocs ${s.g.nprocs} exceeds maxproc ${s.g.maxproc} + ncpus ${s.g.ncpus} = ${bound}`);
-    const n = s.live.length + s.zomb.length;
-    if (n > bound) f.add(`${n} processes exist, more than maxproc ${s.g.maxproc} + ncpus ${s.g.ncpus} = ${bound}`);
+    const n = s.live.length + s.zomb.length + PROC0;
+    if (n > bound) f.add(`${n} processes exist (with process 0), more than maxproc ${s.g.maxproc} + ncpus ${s.g.ncpus} = ${bound}`);
   },
 );
 
@@ -348,7 +348,7 @@ const reaperTopology = law(
 
 const uidProccnt = law(
   "uid-proccnt",
-  "a uidinfo's ui_proccnt equals the processes (live and zombie: kern_wait uncounts) whose p_ucred's real uid is it (fork1's chgproccnt, setuid's change_ruid)",
+  "a uidinfo's ui_proccnt equals the processes (live and zombie: kern_wait uncounts) whose p_ucred's real uid is it (fork1's chgproccnt, setuid's change_ruid), process 0 counting for root (init_main.c 453)",
   (s, f) => {
     const U = s.img.table(UIDINFO);
     const C = s.img.table(UCRED);
@@ -363,7 +363,7 @@ const uidProccnt = law(
       count.set(ui, (count.get(ui) ?? 0) + 1);
     }
     for (const ui of records(U)) {
-      const want = count.get(ui) ?? 0;
+      const want = (count.get(ui) ?? 0) + (U.view(ui).ui_uid === 0 ? PROC0 : 0);
       if (U.view(ui).ui_proccnt !== want) f.add(`${rec("uidinfo", ui)} uid ${U.view(ui).ui_uid} has ui_proccnt ${U.view(ui).ui_proccnt} but ${want} process(es) run as it`);
     }
     for (const [ui, n] of count) if (!U.valid(ui)) f.add(`${n} process(es) charge ${rec("uidinfo", ui)}, which is not allocated`);

@@ -14,7 +14,7 @@
  *
  * nprocs-undercount (DragonFly): nprocs below the proc records in use. fork1 counts before it
  * allocates (000:405-409, 438) and kern_wait frees before it uncounts, so at every instant
- * nprocs >= records; a count lost for good (an undo of what was never counted) stays below.
+ * nprocs >= records (+ process 0); a count lost for good (an undo of what was never counted) stays below.
  */
 import { TDF_DESCHED, THREAD, wmesgId } from "../shm/core.js";
 import type { Image } from "../shm/image.js";
@@ -25,6 +25,7 @@ import { CALL_NAMES as DF_CALLS } from "../kern/dragonfly/calls.js";
 import { PL_PPWAIT, PROC as NB_PROC, UIDINFO } from "../kern/netbsd/structs.js";
 import { CALL_NAMES as NB_CALLS } from "../kern/netbsd/calls.js";
 import type { FieldWidths, StructDecl } from "../shm/struct.js";
+import { PROC0 } from "./common.js";
 
 /** Threads descheduled in a sleep, with their cpu, process and current system call number (or -1). */
 function sleepers(img: Image): { td: Handle; cpu: number; proc: Handle; wchan: number; wmesg: number; syscall: number }[] {
@@ -82,7 +83,7 @@ export function dragonflyLiveLaws(img: Image): AuditFinding[] {
     const g = img.table(KGLOBALS);
     const nprocs = g.view(g.handleAt(0)).nprocs;
     const records = procs.inUse();
-    if (nprocs < records) out.push({ law: "nprocs-undercount", message: `nprocs is below the proc records in use: a count was lost` });
+    if (nprocs < records + PROC0) out.push({ law: "nprocs-undercount", message: `nprocs is below the proc records in use (and process 0): a count was lost` });
     return out;
   });
 }
@@ -116,7 +117,7 @@ function uidLeaks(img: Image): AuditFinding[] {
     const h = uis.handleAt(s);
     if (h === NULL) continue;
     const ui = uis.view(h);
-    if (ui.ui_proccnt - (byUid.get(ui.ui_uid) ?? 0) > inflight) out.push({ law: "uid-proccnt-leak", message: `uid ${ui.ui_uid}: ui_proccnt exceeds its processes by more than the calls in flight: counts were leaked` });
+    if (ui.ui_proccnt - (byUid.get(ui.ui_uid) ?? 0) - (ui.ui_uid === 0 ? PROC0 : 0) > inflight) out.push({ law: "uid-proccnt-leak", message: `uid ${ui.ui_uid}: ui_proccnt exceeds its processes by more than the calls in flight: counts were leaked` });
   }
   return out;
 }

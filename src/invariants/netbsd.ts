@@ -16,9 +16,9 @@ import type { Image } from "../shm/image.js";
 import { NULL, type Handle } from "../shm/table.js";
 import {
   CWDINFO, FILEDESC, GLOBALS, KMUTEXOBJ, LSZOMB, LWP, PGRP, PL_PPWAIT, PLIMIT, PROC, SACTIVE, SDEAD, SESSION, SIGACTS, SSTOP,
-  STAT_NAMES, SZOMB, UAREA, UIDINFO, VMSPACE,
+  ROOT, STAT_NAMES, SZOMB, UAREA, UIDINFO, VMSPACE,
 } from "../kern/netbsd/structs.js";
-import { checkNprocs, checkProcLists, Findings, rec, records, refcountLaw, runLaws, tally, walk, type AuditFinding, type Law } from "./common.js";
+import { checkNprocs, PROC0, checkProcLists, Findings, rec, records, refcountLaw, runLaws, tally, walk, type AuditFinding, type Law } from "./common.js";
 
 class NState {
   readonly P;
@@ -238,12 +238,13 @@ const lwpCount = law(
 
 const uidProccnt = law(
   "uid-proccnt",
-  "ui_proccnt equals the processes (zombies included: proc_free uncounts) whose p_uid it is; one uidinfo per uid",
+  "ui_proccnt equals the processes (zombies included: proc_free uncounts) whose p_uid it is, process 0 counting for root; one uidinfo per uid",
   (s, f) => {
     const U = s.img.table(UIDINFO);
     const uis = records(U);
     for (const [uid, n] of tally(uis.map((h) => U.view(h).ui_uid))) if (n > 1) f.add(`uid ${uid} has ${n} uidinfo records`);
     const count = tally(s.listed.map((h) => s.p(h).p_uid));
+    count.set(ROOT, (count.get(ROOT) ?? 0) + PROC0);
     const known = new Set<number>();
     for (const ui of uis) {
       const uid = U.view(ui).ui_uid;

@@ -206,14 +206,15 @@ function boot(m: Machine, limits: Limits, init?: { program: string; args: readon
   const gh = alloc(KGLOBALS);
   void gh;
   const g = G(img);
-  g.nprocs = 1; // init (the model has no proc0)
+  g.nprocs = 2; // process 0 (000:297) and init: the model has no record of proc0
+  g.maxprocperuid = limits.maxproc / 4 >= 128 ? Math.floor(limits.maxproc / 4) : Math.floor(limits.maxproc / 2); // subr_param.c
   g.maxproc = limits.maxproc;
   g.hz = m.spec.hz;
   g.ncpus = m.spec.cpus;
   g.lastpid = limits.lastpid ?? 1;
 
   const ui = alloc(UIDINFO);
-  Object.assign(uiV(ui, img), { ui_uid: 0, ui_ref: 1, ui_proccnt: 1 });
+  Object.assign(uiV(ui, img), { ui_uid: 0, ui_ref: 1, ui_proccnt: 2 }); // proc0 (init_main.c 453) and init
   g.uihead = ui;
   const cr = alloc(UCRED);
   Object.assign(credV(cr, img), { cr_ref: 2, cr_uid: 0, cr_ruid: 0, cr_ruidinfo: ui }); // p_ucred + td_ucred

@@ -231,8 +231,9 @@ export const FORKLIST = defineStruct("forklist", { function: 1, next: 1 });
 
 /** Kernel globals of kern_fork.c, kern_proc.c, kern_resource.c and vmmeter (one record). */
 export const KGLOBALS = defineStruct("dfly_globals", {
-  nprocs: 1, // 000:297 (the model has no proc0: init counts as 1)
+  nprocs: 1, // 000:297: process 0 counts, though the model has no record of it
   maxproc: 1,
+  maxprocperuid: 1, // subr_param.c: what setrlimit(RLIMIT_NPROC) clamps to
   hz: 1,
   lastpid: 1,
   allproc: 1, // head of the live process list

@@ -88,13 +88,16 @@ function* sys_setuid(uid: number): KGen<number> {
 /** setrlimit(RLIMIT_NPROC): raising above the hard limit needs root. */
 function* sys_setrlimit_nproc(value: number): KGen<number> {
   const p = curproc();
-  if (value < 0) return EINVAL;
+  // kern_setrlimit (kern_plimit.c 245-378): a negative limit is RLIM_INFINITY ("historical bugs"),
+  // raising past the hard limit needs privilege, and RLIMIT_NPROC is then clamped to
+  // maxprocperuid and raised to at least 1 -- so 0 never reaches chgproccnt as "no limit".
+  const want = value < 0 ? Infinity : value;
   yield* lwkt_gettoken(p.ptr("p_token"));
-  if (value > plimitV(p.p_limit).pl_nproc_max && credV(p.p_ucred).cr_uid !== 0) {
+  if (want > plimitV(p.p_limit).pl_nproc_max && credV(p.p_ucred).cr_uid !== 0) {
     lwkt_reltoken(p.ptr("p_token"));
     return EPERM;
   }
-  yield* plimit_modify_nproc(p, value);
+  yield* plimit_modify_nproc(p, Math.max(1, Math.min(want, G().maxprocperuid)));
   lwkt_reltoken(p.ptr("p_token"));
   return 0;
 }

@@ -76,7 +76,7 @@ function boot(m: Machine, limits: Limits, init?: { program: string; args: readon
   const tb = <T extends Parameters<Image["table"]>[0]>(d: T) => img.table(d);
   const g = tb(GLOBALS).view(must(tb(GLOBALS).alloc(), "globals"));
   g.maxproc = limits.maxproc;
-  g.nprocs = 1; // 001:109 counts process 0; the model has no proc0, so init is the one
+  g.nprocs = 2; // 001:109 counts process 0, and init is forked on top of it (the model has no proc0)
   g.nextpid = 1;
   g.forkfsleep = 0;
   g.kauth_fork_reserve = 5; // secmodel: the last five slots are root's
@@ -125,7 +125,7 @@ function boot(m: Machine, limits: Limits, init?: { program: string; args: readon
 
   const ui = tb(UIDINFO).view(must(tb(UIDINFO).alloc(), "uidinfo 0"));
   ui.ui_uid = 0;
-  ui.ui_proccnt = 1;
+  ui.ui_proccnt = 2; // process 0 (init_main.c chgproccnt(0, 1)) and init
 
   const l = tb(LWP).view(must(tb(LWP).alloc(), "init lwp"));
   const ua = must(tb(UAREA).alloc(), "init uarea");

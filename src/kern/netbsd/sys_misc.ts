@@ -139,10 +139,11 @@ export function* sys_setuid(p: ProcView, uid: number): KGen<number> {
 }
 
 /** dosetrlimit(RLIMIT_NPROC): privatise the copy-on-write limits, then write them. */
-export function* sys_setrlimit_nproc(p: ProcView, value: number): KGen<number> {
-  if (value < 0) return EINVAL;
+export function* sys_setrlimit_nproc(p: ProcView, request: number): KGen<number> {
+  if (request < 0) return EINVAL;
   const cur = plimit(p.p_limit);
-  if (value > cur.pl_nproc_max && p.p_uid !== ROOT) return EPERM;
+  if (request > cur.pl_nproc_max && p.p_uid !== ROOT) return EPERM;
+  const value = Math.min(request, G().maxproc); // dosetrlimit (kern_resource.c 437-442)
   const lim = plimit(yield* lim_privatise(p));
   lim.pl_nproc_cur = value;
   if (value > lim.pl_nproc_max) lim.pl_nproc_max = value;
