@@ -94,6 +94,9 @@ function trapframe() {
  */
 function* scripted(entry: KernelEntry): KGen {
   const tf = trapframe();
+  // A new thread enters user mode through userret, as a forked child does (fork_return): a
+  // signal posted while it was being made (a killpg that reached it in SIDL) is acted on now.
+  if (!(yield* entry.userret())) return;
   for (;;) {
     // Interlock before the test, or a call posted between the test and the sleep is never seen.
     tsleep_interlock(tf.ptr("tf_state"), PCATCH);

@@ -8,23 +8,24 @@ import { THREAD } from "../../shm/core.js";
 import { NULL, type Handle } from "../../shm/table.js";
 import { atomic_add_int, atomic_clear_int, atomic_fetchadd_int, atomic_load_int, atomic_set_int } from "../../sync/atomic.js";
 import { image, type KGen } from "../../sync/seam.js";
-import { ECHILD } from "../../sync/errno.js";
-import { PHOLD, PHOLDZOMB, PRELE, PRELEZOMB, PSTALL, holdcount } from "../../sync/phold.js";
+import { EALREADY, ECHILD } from "../../sync/errno.js";
+import { LWPHOLD, LWPRELE, PHOLD, PHOLDZOMB, PRELE, PRELEZOMB, PSTALL, holdcount } from "../../sync/phold.js";
 import { refcount_release } from "../../sync/refcount.js";
 import { PCATCH, PINTERLOCKED, tsleep, tsleep_interlock, tsleep_signal, wakeup } from "../../sync/sleep.js";
 import { spin_lock, spin_unlock } from "../../sync/spinlock.js";
 import { lwkt_gettoken, lwkt_reltoken, lwkt_yield } from "../../sync/token.js";
 import { mayblock } from "../../sync/mayblock.js";
 import { bug } from "../../bugs/switch.js";
-import { credV, G, lwpV, pargsV, pgrpV, procV, sigactsV, tbl, type LwpV, type ProcV } from "./globals.js";
+import { credV, fdV, G, lwpV, pargsV, pgrpV, procV, sigactsV, vmV, type LwpV, type ProcV } from "./globals.js";
 import {
-  children_insert_head, children_remove, chgproccnt, crfree, curlwp, curproc, fdfree, kfree, kmalloc_waitok, leavepgrp,
+  children_insert_head, children_remove, chgproccnt, crfree, curlwp, curproc, fdcopy, fdfree, kfree, kmalloc_waitok, leavepgrp,
   lwp_rb_remove, lwps_of, plimit_free, vmspace_alloc, vmspace_rel,
 } from "./kern_proc.js";
 import { reaper_exit, reaper_get, reaper_drop } from "./kern_fork.js";
-import { ksignal } from "./kern_sig.js";
+import { kern_kill, ksignal, lwpsignal } from "./kern_sig.js";
 import {
-  LWP, LWP_MP_WEXIT, P_EXEC, P_MAYBETHREADED, P_PPWAIT, P_TRACED, P_WEXIT, PARGS, PROC, PS_CLDSIGIGN, PS_NOCLDWAIT,
+  LWP, LWP_MP_WEXIT, LWP_MP_WSTOP, P_EXEC, P_INEXEC, P_MAYBETHREADED, P_POSTEXIT, P_PPWAIT, P_TRACED, P_WEXIT, PARGS, PROC,
+  PS_CLDSIGIGN, PS_NOCLDWAIT,
   SIGACTS, SIGCHLD, SIGKILL, SIGUSR1, SZOMB, WAIT_ANY, WLINUXCLONE, WNOHANG,
 } from "./structs.js";
 
@@ -100,18 +101,60 @@ export function* proc_reparent(child: ProcV, parent: ProcV): KGen {
   PRELE(parent.ptr("p_lock"));
 }
 
-// ---------------------------------------------------------------- killalllwps
+// ---------------------------------------------------------------- killalllwps (kern_exit.c 180-278)
 
-/** killalllwps: P_WEXIT, flag and kick every other lwp, wait until only this one is left. p_token held. */
-function* killalllwps(p: ProcV, self: LwpV): KGen {
+/**
+ * killalllwps(forexec): only one thread of a process may do the master exit (P_WEXIT; EALREADY
+ * for the loser). The caller is marked stopped meanwhile (the fake stop, so a coredump it races
+ * does not wait for it) and LWP_MP_WEXIT, every other lwp is sent SIGKILL, and it waits until it
+ * is the only one left. For exec the caller then goes on as the process's only thread.
+ * curproc's p_token held.
+ */
+export function* killalllwps(forexec: boolean): KGen<number> {
+  const lp = curlwp();
+  const p = procV(lp.lwp_proc);
+  if (p.p_flags & P_WEXIT) return EALREADY;
   p.p_flags = p.p_flags | P_WEXIT;
-  for (const h of lwps_of(p)) {
-    if (h === self.h) continue;
-    const lp = lwpV(h);
-    atomic_set_int(lp.ptr("lwp_mpflags"), LWP_MP_WEXIT);
-    const td = lp.lwp_thread;
-    if (td !== NULL && image.table(THREAD).valid(td)) tsleep_signal(td);
+  let fakestop = false;
+  if (!(lp.lwp_mpflags & LWP_MP_WSTOP)) {
+    atomic_set_int(lp.ptr("lwp_mpflags"), LWP_MP_WSTOP);
+    p.p_nstopped = p.p_nstopped + 1;
+    fakestop = true;
+    wakeup(p.ptr("p_nstopped"));
   }
+  atomic_set_int(lp.ptr("lwp_mpflags"), LWP_MP_WEXIT);
+  if (p.p_nthreads > 1) yield* killlwps(lp);
+  if (fakestop) {
+    atomic_clear_int(lp.ptr("lwp_mpflags"), LWP_MP_WSTOP);
+    p.p_nstopped = p.p_nstopped - 1;
+  }
+  if (forexec) {
+    atomic_clear_int(lp.ptr("lwp_mpflags"), LWP_MP_WEXIT);
+    p.p_flags = p.p_flags & ~P_WEXIT;
+  }
+  return 0;
+}
+
+/**
+ * killlwps: SIGKILL every lwp not already exiting. Each is held (LWPHOLD) across its lwp_token
+ * and the signal, which may block: the hold keeps it in the tree -- lwp_exit and lwp_create1's
+ * failure path wait for lwp_lock to drain before they take it out -- so the walk can go on from
+ * it. Then wait for the others to be gone. p_token held.
+ */
+function* killlwps(lp: LwpV): KGen {
+  const p = procV(lp.lwp_proc);
+  for (let h = p.p_lwp_tree; h !== NULL; h = lwpV(h).lwp_rbnode) {
+    const tlp = lwpV(h);
+    LWPHOLD(tlp.ptr("lwp_lock"));
+    yield* lwkt_gettoken(tlp.ptr("lwp_token"));
+    if (!(tlp.lwp_mpflags & LWP_MP_WEXIT)) {
+      atomic_set_int(tlp.ptr("lwp_mpflags"), LWP_MP_WEXIT);
+      yield* lwpsignal(p, tlp, SIGKILL);
+    }
+    lwkt_reltoken(tlp.ptr("lwp_token"));
+    LWPRELE(tlp.ptr("lwp_lock"));
+  }
+  wakeup(p.ptr());
   while (p.p_nthreads > 1) yield* tsleep(p.ptr("p_nthreads"), 0, "killlwps", 0);
 }
 
@@ -122,15 +165,38 @@ export function* exit1(rv: number): KGen {
   const lp = curlwp();
   const p = procV(lp.lwp_proc);
   yield* lwkt_gettoken(p.ptr("p_token"));
-  if (p.p_flags & P_WEXIT) {
-    // Another thread is already exiting the process: this one just leaves.
+  if ((yield* killalllwps(false)) !== 0) {
+    // Another thread is already doing the master exit: this one just leaves.
     yield* lwp_exit(false, NULL);
     return;
   }
-  yield* killalllwps(p, lp);
+
+  // A task leader kills its RFTHREAD peers and waits until every one has left the chain
+  // (kern_exit.c 324-338). The walk reads q->p_peers after sys_kill, which may block.
+  if (p.h === p.p_leader) {
+    for (let q = p.p_peers; q !== NULL; q = procV(q).p_peers) yield* kern_kill(SIGKILL, procV(q).p_pid);
+    while (p.p_peers !== NULL) yield* tsleep(p.ptr(), 0, "exit1", 0);
+  }
+  p.p_flags = p.p_flags | P_POSTEXIT;
   p.p_xstat = rv;
+  p.p_siglist = 0; // SIGEMPTYSET (kern_exit.c 356-357)
+  lp.lwp_siglist = 0;
 
   yield* fdfree(p, NULL); // descriptors (and the fdtol reference); may block
+
+  // Off the leader's peer chain, and wake the leader waiting for it (kern_exit.c 381-387).
+  if (procV(p.p_leader).p_peers !== NULL) {
+    let q = p.p_leader;
+    while (procV(q).p_peers !== p.h) q = procV(q).p_peers;
+    procV(q).p_peers = p.p_peers;
+    wakeup(procV(p.p_leader).ptr());
+  }
+
+  // vmspace_relexit with p_token released, so scans of p do not stall behind it (431-433). The
+  // model keeps the vmspace itself until kern_wait's vmspace_exitfree.
+  lwkt_reltoken(p.ptr("p_token"));
+  yield* mayblock("vmspace_relexit");
+  yield* lwkt_gettoken(p.ptr("p_token"));
 
   // PPWAIT before the zombie move, or proc_move_allproc_zombie blocks on the parent's PHOLD (B1).
   const ppwaitLate = bug("df.exit-ppwait-after-zombie"); // wrong: PSTALL in the zombie move waits on the vforker's PHOLD
@@ -306,15 +372,29 @@ export function lwp_dispose(lp: LwpV): void {
   kfree(LWP, lp.h, "lwp_dispose");
 }
 
-/** reaplwp: lwp_wait + lwp_dispose. */
-function* reaplwp(lp: LwpV): KGen {
-  // lwp_wait polls with tsleep(lp, 0, "lwpwait3", 1) until the thread has left its cpu. The
-  // exiting thread needs only a few more steps (it is past lwp_exit and never blocks again),
-  // while a model tick is 10 ms of wall time: yield a few times first, then poll by the tick.
+/**
+ * lwp_wait (kern_exit.c 782-843): true once the lwp can be disposed of. First the thread must
+ * have left its cpu (the kernel's thread-destruction interlock; the model polls: the exiting
+ * thread needs only a few more steps and never blocks again, while a model tick is 10 ms of wall
+ * time, so it yields a few times first). Then, with the thread gone, someone may still hold the
+ * lwp (LWPHOLD: killlwps, lwpsignal): sleep a tick and let the caller try again. (The kernel also
+ * waits out td_refs here; the model's thread records are not reference-counted.)
+ */
+function* lwp_wait(lp: LwpV): KGen<boolean> {
   for (let spins = 0; !lwp_thread_gone(lp); spins++) {
     if (spins < 8) yield* lwkt_yield();
-    else yield* tsleep(lp.ptr(), 0, "lwpwait", 1);
+    else yield* tsleep(lp.ptr(), 0, "lwpxt", 1);
   }
+  if (lp.lwp_lock > 0) {
+    yield* tsleep(lp.ptr(), 0, "lwpwait1", 1);
+    return false;
+  }
+  return true;
+}
+
+/** reaplwp (kern_exit.c 1335-1340) */
+function* reaplwp(lp: LwpV): KGen {
+  while (!(yield* lwp_wait(lp)));
   lwp_dispose(lp);
 }
 
@@ -459,12 +539,41 @@ const pgrpId = (p: ProcV) => (p.p_pgrp !== NULL ? pgrpV(p.p_pgrp).pg_id : 0);
 
 // ---------------------------------------------------------------- exec (kern_exec.c, NOTES B1)
 
-/** The exec half that ends a vfork wait: PSTALL exec1, P_EXEC, P_PPWAIT clear + wakeup(p_pptr). */
+/**
+ * kern_execve as far as fork's story goes, in the kernel's order: p_token (kern_exec.c 212);
+ * exec_new_vmspace (773-830): the other lwps killed (killalllwps(1)), P_INEXEC, PSTALL "exec1"
+ * (tolerating the vfork parent's PHOLD), a fresh vmspace if it was shared; the file table and
+ * signal actions unshared (365-392); execsigs; then P_EXEC and the P_PPWAIT clear + wakeup of
+ * p_pptr (418-430); P_INEXEC cleared (510). -1 when the process cannot go on (killalllwps lost to
+ * another thread's exit, or the table copy failed after the old image was gone): sys_execve then
+ * exits with SIGABRT (626-629).
+ */
 export function* kern_exec(): KGen<number> {
   const p = curproc();
-  yield* PSTALL(p.ptr("p_lock"), "exec1", p.p_flags & P_PPWAIT ? 1 : 0);
   yield* lwkt_gettoken(p.ptr("p_token"));
-  // execsigs: caught signals revert to the default; a shared sigacts is unshared first.
+  if (p.p_nthreads > 1 && (yield* killalllwps(true)) !== 0) {
+    lwkt_reltoken(p.ptr("p_token"));
+    return -1;
+  }
+  p.p_flags = p.p_flags | P_INEXEC;
+  yield* PSTALL(p.ptr("p_lock"), "exec1", p.p_flags & P_PPWAIT ? 1 : 0);
+  // vmspace_exec: a shared address space (vfork, RFMEM) is replaced; an own one is cleaned in place.
+  if (vmV(p.p_vmspace).vm_refcnt > 1) {
+    const ovm = p.p_vmspace;
+    p.p_vmspace = yield* vmspace_alloc();
+    vmspace_rel(ovm);
+    for (const h of lwps_of(p)) lwpV(h).lwp_vmspace = p.p_vmspace;
+  }
+  if (fdV(p.p_fd).fd_refcnt > 1) {
+    const tmp = yield* fdcopy(p);
+    if (tmp === NULL) {
+      p.p_flags = p.p_flags & ~P_INEXEC;
+      lwkt_reltoken(p.ptr("p_token"));
+      return -1;
+    }
+    yield* fdfree(p, tmp);
+  }
+  // A shared sigacts is unshared; execsigs then sends caught signals back to the default.
   if (sigactsV(p.p_sigacts).ps_refcnt > 1) {
     const old = sigactsV(p.p_sigacts);
     const nps = sigactsV(yield* kmalloc_waitok(SIGACTS));
@@ -478,17 +587,13 @@ export function* kern_exec(): KGen<number> {
   const ps = sigactsV(p.p_sigacts);
   ps.ps_sigcatch = 0;
   ps.ps_sigintr = 0;
-  // A shared vmspace (vfork/RFMEM) is replaced by a fresh one.
-  const ovm = p.p_vmspace;
-  p.p_vmspace = yield* vmspace_alloc();
-  vmspace_rel(ovm);
-  for (const h of lwps_of(p)) lwpV(h).lwp_vmspace = p.p_vmspace;
   p.p_flags = p.p_flags | P_EXEC;
   if (p.p_pptr !== NULL && p.p_flags & P_PPWAIT) {
     atomic_add_int(procV(p.p_pptr).ptr("p_upmap_invfork"), -1);
     atomic_clear_int(p.ptr("p_flags"), P_PPWAIT);
     if (!bug("df.exec-ppwait-no-wakeup")) wakeup(procV(p.p_pptr).ptr()); // wrong: the vforker sleeps on
   }
+  p.p_flags = p.p_flags & ~P_INEXEC;
   lwkt_reltoken(p.ptr("p_token"));
   return 0;
 }

@@ -9,6 +9,7 @@ import { forkReturn } from "../usermode.js";
 import { NULL, regionCopier, type Handle } from "../../shm/table.js";
 import { atomic_add_int, atomic_cmpset_int, atomic_set_int } from "../../sync/atomic.js";
 import { image, type KGen } from "../../sync/seam.js";
+import { mayblock } from "../../sync/mayblock.js";
 import { EAGAIN, EALREADY, EFAULT, EINVAL, ENOMEM, ENOTCONN, ERESTART } from "../../sync/errno.js";
 import { lockmgr, LK_EXCLUSIVE, LK_RELEASE, LK_SHARED } from "../../sync/lockmgr.js";
 import { PHOLD, PRELE } from "../../sync/phold.js";
@@ -127,7 +128,8 @@ export function* lwp_create1(params: LwpParams, umask: number | null): KGen<{ er
   yield* plimit_lwp_fork(p); // 000:233
   const lp = yield* lwp_fork(curlwp(), p, RFPROC | RFMEM, mask); // 000:234
   let error = 0; // cpu_prepare_lwp: always succeeds in the model (000:235)
-  if (params.fault) error = EFAULT; // copyout(&lp->lwp_tid, params.lwp_tid1) (000:238-240)
+  yield* mayblock("copyout"); // copyout(&lp->lwp_tid, params.lwp_tid1) may fault a page in (000:238-240)
+  if (params.fault) error = EFAULT;
   if (error) {
     // fail: (000:257-275) wait for LWPHOLDers before leaving the tree.
     while (lp.lwp_lock > 0) yield* tsleep(lp.ptr(), 0, "lwpfail", 1);

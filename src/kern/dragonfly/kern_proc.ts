@@ -55,7 +55,7 @@ export function kmalloc_waitok(decl: Parameters<typeof tbl>[0], site = `kmalloc:
 export const DRAGONFLY_MAYBLOCK_SITES = [
   "kmalloc:proc", "kmalloc:sigacts", "kmalloc:lwp", "kmalloc:sysreaper", "kmalloc:plimit", "kmalloc:vmspace", "kmalloc:pgrp",
   "kmalloc:uidinfo", "kmalloc:ucred", "kmalloc:forklist", "fdinit", "fdcopy", "fdfree", "filedesc_to_leader_alloc", "vm_fork",
-  "lwkt_alloc_thread", "vmspace_relexit", "vmspace_exitfree",
+  "lwkt_alloc_thread", "vmspace_relexit", "vmspace_exitfree", "copyout",
 ] as const;
 
 /** kfree: back to the zone, waking a kmalloc asleep on it. */

@@ -7,11 +7,13 @@
  * Stop signals are not modelled (SIGSTOP/SIGCONT are accepted and ignored).
  */
 import { NULL, type Handle } from "../../shm/table.js";
+import { THREAD } from "../../shm/core.js";
 import { atomic_add_int, atomic_clear_int, atomic_set_int } from "../../sync/atomic.js";
 import { curthread, image, type KGen } from "../../sync/seam.js";
 import { EINTR, EINVAL, EPERM, ERESTART, ESRCH } from "../../sync/errno.js";
 import { lockmgr, LK_EXCLUSIVE, LK_RELEASE } from "../../sync/lockmgr.js";
-import { PHOLD, PRELE } from "../../sync/phold.js";
+import { LWPHOLD, LWPRELE, PHOLD, PRELE } from "../../sync/phold.js";
+import { spin_lock, spin_unlock } from "../../sync/spinlock.js";
 import { tsleep_signal } from "../../sync/sleep.js";
 import { lwkt_gettoken, lwkt_gettoken_shared, lwkt_reltoken } from "../../sync/token.js";
 import { credV, G, lwpV, pgrpV, procV, sigactsV, type LwpV, type ProcV } from "./globals.js";
@@ -40,15 +42,13 @@ function pendingOf(p: ProcV, lp: LwpV): number {
 }
 
 /**
- * CURSIG_NOBLOCK(lp): a pending unmasked signal that would be acted on, without processing
- * stops (fork1 uses it under pg_lock, 000:382-385). 0 when none.
+ * CURSIG_NOBLOCK(lp) (signal2.h __cursig with mayblock 0): true for any pending signal the lwp
+ * does not mask, whatever its disposition -- it only "states the fact", it does not look at
+ * what issignal would do (fork1 uses it under pg_lock, 000:382-385). The lowest such signal, or 0.
  */
 export function CURSIG_NOBLOCK(lp: LwpV): number {
-  const p = procV(lp.lwp_proc);
-  const pend = pendingOf(p, lp);
-  if (pend === 0) return 0;
-  for (let sig = 1; sig < NSIG; sig++) if (pend & sigmask(sig) && disposition(p.p_sigacts, sig) !== "ignore") return sig;
-  return 0;
+  const pend = pendingOf(procV(lp.lwp_proc), lp);
+  return pend === 0 ? 0 : 31 - Math.clz32(pend & -pend) + 1;
 }
 
 /**
@@ -72,45 +72,60 @@ export function install_sigcheck(): void {
   if (td.sigcheck === null) td.sigcheck = sigcheck_current;
 }
 
-/** End the interruptible sleep of every thread of p (lwp_signotify). p_token held. */
+/** End the interruptible sleep of every thread of p (lwp_signotify of each). p_token held. */
 export function signotify_all(p: ProcV): void {
-  for (const lp of lwps_of(p)) {
-    const td = lwpV(lp).lwp_thread;
-    if (td !== NULL && image.table(threadTable()).valid(td)) tsleep_signal(td);
-  }
+  for (const lp of lwps_of(p)) lwp_signotify(lwpV(lp));
 }
-import { THREAD } from "../../shm/core.js";
-const threadTable = () => THREAD;
 
-/** ksignal / lwpsignal(p, NULL, sig): post sig to p and notify a thread (pg: the walk's group, if any). */
+/**
+ * ksignal / lwpsignal(p, NULL, sig): post sig to p and notify its threads (pg: the walk's group,
+ * if any). PHOLD before the token, which may block: the hold keeps kern_wait (PSTALL reap3..reap5)
+ * from freeing p meanwhile. An exiting process gets nothing. A signal in p_sigignore -- SIG_IGN,
+ * and every default-ignored signal but SIGCONT, which siginit puts there (kern_sig.c 393) -- is
+ * forgotten at once, nothing woken (1148-1162); SIGCONT with its default action likewise (1383).
+ */
 export function* ksignal(p: ProcV, sig: number, pg: Handle = NULL): KGen {
   if (sig <= 0 || sig >= NSIG) return;
-  // kern_sig.c lwpsignal: PHOLD before the token, which may block; the hold keeps kern_wait
-  // (PSTALL reap3..reap5) from freeing p meanwhile. An exiting process gets nothing.
   PHOLD(p.ptr("p_lock"));
   yield* lwkt_gettoken(p.ptr("p_token"));
-  if (p.p_flags & P_WEXIT || p.p_stat === SZOMB) {
-    lwkt_reltoken(p.ptr("p_token"));
-    PRELE(p.ptr("p_lock"));
-    return;
-  }
-  const d = disposition(p.p_sigacts, sig);
-  if (d === "ignore" && sig !== SIGCHLD) {
-    // SIG_IGN, or a default-ignore signal: discarded (SIGCHLD still wakes a PCATCH waiter below).
-    lwkt_reltoken(p.ptr("p_token"));
-    PRELE(p.ptr("p_lock"));
-    return;
-  }
-  if (d !== "ignore") {
+  if (!(p.p_flags & P_WEXIT || p.p_stat === SZOMB) && disposition(p.p_sigacts, sig) !== "ignore") {
     atomic_set_int(p.ptr("p_siglist"), sigmask(sig));
     if (pg !== NULL) {
       p.p_pgsiggrp = pg;
       atomic_set_int(p.ptr("p_pgsigpend"), sigmask(sig));
     }
+    signotify_all(p);
   }
-  signotify_all(p);
   lwkt_reltoken(p.ptr("p_token"));
   PRELE(p.ptr("p_lock"));
+}
+
+/**
+ * lwpsignal(p, lp, sig) for one lwp (kern_sig.c 1091-1405, the paths the model keeps): PHOLD the
+ * process, LWPHOLD the lwp and take its lwp_token (which may block). An exiting lwp takes nothing
+ * but SIGKILL, an ignored signal is dropped; otherwise it is pending on the lwp (lwp_siglist,
+ * under lwp_spin) and lwp_signotify ends its interruptible sleep.
+ */
+export function* lwpsignal(p: ProcV, lp: LwpV, sig: number): KGen {
+  PHOLD(p.ptr("p_lock"));
+  LWPHOLD(lp.ptr("lwp_lock"));
+  yield* lwkt_gettoken(lp.ptr("lwp_token"));
+  const refused = (lp.lwp_mpflags & LWP_MP_WEXIT && sig !== SIGKILL) || disposition(p.p_sigacts, sig) === "ignore";
+  if (!refused) {
+    spin_lock(lp.ptr("lwp_spin"));
+    lp.lwp_siglist = lp.lwp_siglist | sigmask(sig);
+    spin_unlock(lp.ptr("lwp_spin"));
+    lwp_signotify(lp);
+  }
+  lwkt_reltoken(lp.ptr("lwp_token"));
+  LWPRELE(lp.ptr("lwp_lock"));
+  PRELE(p.ptr("p_lock"));
+}
+
+/** lwp_signotify: end the lwp's interruptible sleep, if its thread sleeps in one. */
+function lwp_signotify(lp: LwpV): void {
+  const td = lp.lwp_thread;
+  if (td !== NULL && image.table(THREAD).valid(td)) tsleep_signal(td);
 }
 
 /** p_trespass: may cr1 act on cr2 (kern_prot.c). 0 or EPERM. */

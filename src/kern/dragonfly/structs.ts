@@ -321,11 +321,11 @@ export const PID_MAX = 999999;
 export const PID_WRAP_TO = 100;
 
 /** Signals (sys/signal.h). */
-export const SIGHUP = 1, SIGINT = 2, SIGQUIT = 3, SIGKILL = 9, SIGTERM = 15, SIGSTOP = 17, SIGCONT = 19,
+export const SIGHUP = 1, SIGINT = 2, SIGQUIT = 3, SIGABRT = 6, SIGKILL = 9, SIGTERM = 15, SIGSTOP = 17, SIGCONT = 19,
   SIGCHLD = 20, SIGURG = 16, SIGWINCH = 28, SIGINFO = 29, SIGUSR1 = 30, SIGUSR2 = 31;
 export const NSIG = 32;
 export const SIG_NAMES: Record<string, number> = {
-  SIGHUP, SIGINT, SIGQUIT, SIGKILL, SIGTERM, SIGSTOP, SIGCONT, SIGCHLD, SIGURG, SIGWINCH, SIGINFO, SIGUSR1, SIGUSR2,
+  SIGHUP, SIGINT, SIGQUIT, SIGABRT, SIGKILL, SIGTERM, SIGSTOP, SIGCONT, SIGCHLD, SIGURG, SIGWINCH, SIGINFO, SIGUSR1, SIGUSR2,
 };
 export const sigmask = (sig: number): number => 1 << (sig - 1);
 /** Signals whose default action is to ignore them (the rest terminate; stop signals are not modelled). */

@@ -17,7 +17,7 @@ import { at_fork, rm_at_fork, sys_fork, sys_lwp_create, sys_lwp_create2, sys_pro
 import { exit1, kern_exec, kern_wait, lwp_exit } from "./kern_exit.js";
 import { chgproccnt, cralloc, crfree, crhold, curlwp, curproc, enterpgrp, lwps_of, pfind, pgfind, pgrel, plimit_modify_nproc } from "./kern_proc.js";
 import { dokillpg, install_sigcheck, kern_kill, kern_sigaction, postsig_all } from "./kern_sig.js";
-import { LWP_MP_WEXIT, P_SUGID, P_WEXIT, SIGCHLD, sigmask, W_EXITCODE, WAIT_ANY, WNOHANG } from "./structs.js";
+import { LWP_MP_WEXIT, P_SUGID, P_WEXIT, SIGABRT, SIGCHLD, sigmask, W_EXITCODE, WAIT_ANY, WNOHANG } from "./structs.js";
 
 const ok = (ret: number, out: number[] = []): RawResult => ({ ret, errno: 0, out });
 const err = (errno: number): RawResult => ({ ret: -1, errno, out: [] });
@@ -147,6 +147,11 @@ export function* dfly_syscall(call: number, a: readonly number[]): KGen<RawResul
     }
     case "exec": {
       const e = yield* kern_exec();
+      if (e < 0) {
+        // sys_execve: "We hit a lethal error condition. Let's die now." (kern_exec.c 626-629)
+        yield* exit1(W_EXITCODE(0, SIGABRT));
+        return EXITED;
+      }
       return e ? err(e) : ok(0);
     }
     case "kill": {
