@@ -82,7 +82,7 @@ const LAST_SLOT: LitmusSpec = {
   script: {
     kernel: "netbsd",
     cpus: 2,
-    limits: { maxproc: 5 }, // init, a and b: one slot left
+    limits: { maxproc: 6 }, // process 0, init, a and b: one slot left
     steps: [{ as: "init", call: "fork", name: "a" }, { as: "init", call: "fork", name: "b" }, { as: "a", call: "fork", async: true }, { as: "b", call: "fork", async: true }, { await: 2 }, { await: 3 }],
   },
   observe: [4, 5],

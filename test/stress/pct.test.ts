@@ -58,7 +58,7 @@ describe("pct weighs its steps by the kind of point", () => {
 describe("a pct hunt", () => {
   it("finds a lost wakeup whose window is one sleep point (df.ppwait-no-interlock)", async () => {
     // The field-level detectors cannot see a lost wakeup: off, each execution is cheaper (src/detect).
-    const { report } = await hunt({ kernel: "dragonfly", bugs: ["df.ppwait-no-interlock"], seeds: 2, budget: 10, cpus: 4, mode: "pct", seed: 1, chaos: 0, detectors: [] });
+    const { report } = await hunt({ kernel: "dragonfly", bugs: ["df.ppwait-no-interlock"], seeds: 2, budget: 60, cpus: 4, mode: "pct", seed: 1, chaos: 0, detectors: [] });
     const row = report.bugs[0];
     expect(row.detected).toBe(2);
     expect(row.detectedBy.every((law) => ["vfork-lost-wakeup", "watchdog-hang"].includes(law))).toBe(true);
