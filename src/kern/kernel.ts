@@ -81,6 +81,11 @@ export interface KernelModel {
   readonly calls: Readonly<Record<string, CallSpec>>;
   /** The kernel's may-block points, by the names scripts' "blockAt" uses (src/sync/mayblock.ts). */
   readonly mayBlockSites: readonly string[];
+  /**
+   * Variants of the model a script may choose for comparison (its "variants"), by name, with what
+   * each changes. Kernel code reads them through the bug switch as `variant.<name>`.
+   */
+  readonly variants?: Readonly<Record<string, string>>;
   defaultLimits(): Limits;
   tables(limits: Limits): TableSpec[];
   /**

@@ -20,6 +20,7 @@ import { MAX_DEPTH, PctChooser } from "../sched/pct.js";
 import { isControlled, SEED_MAX, type StrategyConfig } from "../sched/strategy.js";
 import type { Handle } from "../shm/table.js";
 import { THREAD } from "../shm/core.js";
+import { KernelPanic } from "../shm/hooks.js";
 import { wmesgId } from "../shm/core.js";
 import { labArm, labHeld, labRelease, LAB_SLOTS } from "../sync/mayblock.js";
 import { memwaitMessage } from "../sync/kmem.js";
@@ -122,6 +123,11 @@ async function parseScript(raw: unknown): Promise<Script> {
     if (e instanceof UsageError) fail("script", e.message);
     throw e;
   }
+  const variants = raw.variants ?? [];
+  const known = Object.keys(kernel.variants ?? {});
+  if (!Array.isArray(variants) || !variants.every((v) => typeof v === "string" && known.includes(v))) {
+    fail("script", `"variants" must be a list of ${kernel.name}'s model variants${known.length ? ` (${known.join(", ")})` : " (it has none)"}`);
+  }
   const limits = kernel.defaultLimits();
   if (raw.limits !== undefined) {
     if (!isObject(raw.limits)) fail("script", `"limits" must be an object`);
@@ -178,7 +184,8 @@ async function parseScript(raw: unknown): Promise<Script> {
   });
   const held = steps.filter((s) => "blockAt" in s && s.blockAt !== undefined).length;
   if (held > LAB_SLOTS) fail("script", `at most ${LAB_SLOTS} steps may use "blockAt"`);
-  return { kernel, cpus: cpus as number, limits, strategy, bugs, steps };
+  // A variant reaches the kernel code as the bug switch's `variant.<name>`.
+  return { kernel, cpus: cpus as number, limits, strategy, bugs: [...bugs, ...(variants as string[]).map((v) => `variant.${v}`)], steps };
 }
 const integerIn = (v: unknown, min: number, max: number) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
 
@@ -390,7 +397,7 @@ class Run {
       const p = await this.prepare(k);
       if (p) posts.push(p);
     }
-    for (const p of posts) this.m.postCall(p.td, p.call, p.args);
+    for (const p of posts) this.post(p);
     const last = group.at(-1)!;
     if (!(this.s.steps[last] as CallStep).async) await this.settle();
     for (const p of posts) this.stillInKernel(p);
@@ -430,6 +437,24 @@ class Run {
     this.inflight.set(i, td);
     this.results[i] = { step: i, pending: true };
     return { step: i, td, call: callNumber(this.s.kernel, step.call), args, before };
+  }
+
+  /**
+   * Post a prepared call. The machine runs while a group is posted (its earlier calls, and any
+   * async call before it): the thread reserved for this one may have ended meanwhile -- a kill
+   * the group itself sent -- and then the call is not made.
+   */
+  private post(p: Post): void {
+    if (!this.m.threadGone(p.td)) {
+      try {
+        this.m.postCall(p.td, p.call, p.args);
+        return;
+      } catch (e) {
+        if (!(e instanceof KernelPanic)) throw e; // the record was freed between the look and the post
+      }
+    }
+    this.inflight.delete(p.step);
+    this.results[p.step] = { step: p.step, ret: -1, errno: "ESRCH", note: `${(this.s.steps[p.step] as CallStep).as} was gone before the call could be made` };
   }
 
   /** A posted call the script moves past while it is still in the kernel (async, or blocked). */

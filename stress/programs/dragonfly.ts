@@ -6,7 +6,7 @@ import { dragonfly } from "../../src/kern/dragonfly/model.js";
 import type { KGen } from "../../src/sync/seam.js";
 import { RF_FLAGS, RFCFDG, RFFDG, RFLINUXTHPN, RFNOWAIT, RFPGLOCK, RFPPWAIT, RFPROC } from "../../src/kern/dragonfly/structs.js";
 import { dragonflyReach, reachActions, reachPrograms } from "./reach.js";
-import { gone, reap, reapAll, registerUserPrograms, type User } from "./user.js";
+import { gone, reap, reapAll, registerUserPrograms, SIGUSR1, type User } from "./user.js";
 
 /** Every user-settable RF* flag (RFPGLOCK/RFPPWAIT are kernel-only: rfork must refuse them). */
 const USER_RF = Object.values(RF_FLAGS).filter((f) => f !== RFPGLOCK && f !== RFPPWAIT);
@@ -85,12 +85,49 @@ function* reaperChurn(u: User): KGen<boolean> {
   return true;
 }
 
+/**
+ * killpg racing fork, DragonFly's way. dokillpg walks the group's members holding nothing
+ * (kern_sig.c 693-703): a member reaped while the walk stands on it is read after it was freed
+ * (docs/findings.md D7), and with members forking children that exit at once and are reaped, every
+ * run of the common action met it within seconds. So here nobody reaps a member while the group
+ * can be walked: the killer becomes the reaper of its subtree, its leader makes the group, forks
+ * the forkers and exits at once, and the forkers fork children that exit without waiting for
+ * them; every zombie (leader, forkers, children, orphaned to the killer) waits for the killer,
+ * which reaps them all after its last killpg. The signal is the caught SIGUSR1 (a SIGKILL killpg
+ * kills members under its own walk). The group is made by the leader alone: a parent's setpgid of
+ * a child that is forking is findings D4.
+ */
+function* pgsignalVsFork(u: User): KGen<boolean> {
+  if (gone(yield* u.call("procctl", { cmd: "REAP_ACQUIRE" }))) return false;
+  const leader = yield* u.spawn("fork", {}, "killpgleader", [2 + u.rng.below(3)]);
+  if (gone(leader)) return false;
+  if (leader.errno === 0) {
+    for (let i = 0; i < 1 + u.rng.below(3); i++) {
+      if (gone(yield* u.call("getpid"))) return false;
+      if (gone(yield* u.call("killpg", { pgid: leader.ret, sig: SIGUSR1 }))) return false;
+    }
+  }
+  if (!(yield* reapAll(u))) return false;
+  return !gone(yield* u.call("procctl", { cmd: "REAP_RELEASE" }));
+}
+
 registerUserPrograms({
   model: dragonfly,
-  extra: { rforkFlags: rforkAction, reaperChurn, ...reachActions, ...dragonflyReach.extra },
+  extra: { rforkFlags: rforkAction, reaperChurn, pgsignalVsFork, ...reachActions, ...dragonflyReach.extra },
   extraPrograms: {
     ...reachPrograms,
     ...dragonflyReach.programs,
+    /** pgsignalVsFork's group: lead it, fork the forkers, exit without reaping them. */
+    *killpgleader(u, [n]) {
+      if (gone(yield* u.call("setpgid", { pid: 0, pgid: 0 }))) return;
+      for (let i = 0; i < n; i++) if (gone(yield* u.spawn("fork", {}, "killpgforker", [2 + u.rng.below(3)]))) return;
+      yield* u.call("exit", { status: 0 });
+    },
+    /** Fork children that exit at once, inside the signalled group, and leave them to the reaper. */
+    *killpgforker(u, [n]) {
+      for (let i = 0; i < n; i++) if (gone(yield* u.spawn("fork", {}, "exit", [0]))) return;
+      yield* u.call("exit", { status: 0 });
+    },
     /**
      * Forks n children and exits, orphaning them to its reaper. Nested, it is a reaper itself
      * first, and its children are orphaners too: they exit with children under a reaper that is

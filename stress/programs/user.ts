@@ -152,17 +152,13 @@ const common: Record<string, Body> = {
     return !gone(yield* u.call("getpid"));
   },
 
-  /** killpg racing fork: a group of forkers, signalled while they fork. */
+  /** killpg racing fork: a group of forkers, signalled while they fork (DragonFly has its own, dragonfly.ts). */
   *pgsignalVsFork(u) {
     const leader = yield* u.spawn("fork", {}, "groupleader", [2 + u.rng.below(3)]);
     if (gone(leader)) return false;
     if (leader.errno !== 0) return true;
-    // Put the child in a group of its own (it may have done so already: both sides race, as in a
-    // shell). Not on DragonFly: the child forks right after its own setpgid, and a parent's
-    // setpgid landing while the child's fork1 sleeps in an allocation is the seed's stale-p1grp
-    // defect (docs/findings.md D4), which every such run would report; the child's own call
-    // still makes the group, and scripts reproduce D4.
-    if (u.kernel !== "dragonfly" && gone(yield* u.call("setpgid", { pid: leader.ret, pgid: leader.ret }))) return false;
+    // Put the child in a group of its own (it may have done so already: both sides race, as in a shell).
+    if (gone(yield* u.call("setpgid", { pid: leader.ret, pgid: leader.ret }))) return false;
     for (let i = 0; i < 1 + u.rng.below(3); i++) {
       if (gone(yield* u.call("getpid"))) return false;
       const sig = u.rng.below(4) === 0 ? SIGKILL : SIGUSR1;
@@ -222,7 +218,7 @@ function* worker(k: KernelActions, [mix, seq, persistent, vforked]: readonly num
   for (let i = 0; (persistent || i < WORKER_ACTIONS) && !draining() && total > 0; i++) {
     let x = u.rng.below(total);
     const a = menu.find((m) => (x -= weights[m]!) < 0)!;
-    const body = common[a] ?? k.extra[a]!;
+    const body = k.extra[a] ?? common[a]!; // a kernel's own action replaces the common one
     if (!(yield* body(u))) return;
   }
   yield* u.call("exit", { status: 0 });

@@ -8,6 +8,7 @@
  */
 import { NULL, type Handle } from "../../shm/table.js";
 import { THREAD } from "../../shm/core.js";
+import { bug } from "../../bugs/switch.js";
 import { atomic_add_int, atomic_clear_int, atomic_set_int } from "../../sync/atomic.js";
 import { curthread, image, type KGen } from "../../sync/seam.js";
 import { EINTR, EINVAL, EPERM, ERESTART, ESRCH } from "../../sync/errno.js";
@@ -144,15 +145,28 @@ function* CANSIGNAL(q: ProcV, sig: number, initok: boolean): KGen<boolean> {
   return sig === SIGCONT && pgrpV(q.p_pgrp).pg_session === pgrpV(cp.p_pgrp).pg_session;
 }
 
+/** Scripts' "variants": the safer member walk below instead of the kernel's. */
+export const VARIANT_PGRP_WALK_HELD = "variant.pgrp-walk-held";
+
 /**
- * The members of pg, each PHOLD'd while fn runs (fn may block: CANSIGNAL's reaper lock, ksignal's
- * p_token). The caller holds pg_lock EXCLUSIVE, which keeps fork1 from adding members but is not
- * the member list's lock: enterpgrp and leavepgrp change pg_members under pg_token, so the walk
- * holds pg_token (re-acquired whenever fn blocked). Without the hold, a member could exit and be
- * reaped while fn sleeps -- kern_wait's leavepgrp and free come after its PSTALL reap3, which the
- * hold keeps it from passing -- and the walk would read the freed process's p_pglist (allproc_scan
- * holds its processes the same way). A member that setpgid moved to another group while fn slept
- * (enterpgrp does not take pg_lock) no longer links into pg: the walk starts again at the head,
+ * The kernel's walk of a group's members in pgsignal and dokillpg (kern_sig.c 693-703, 880-885):
+ * LIST_FOREACH over pg_members under pg_lock EXCLUSIVE alone -- no pg_token, no hold on the
+ * member, no restart. pg_lock keeps fork1 from adding members (000:368-386), but it is not the
+ * member list's lock: enterpgrp and leavepgrp change pg_members under pg_token. fn may block
+ * (CANSIGNAL's reaper_lock, ksignal's p_token), and a member can meanwhile leave the group or be
+ * reaped and freed; the walk then follows the member's stale p_pglist (docs/findings.md D7).
+ */
+function* pgrp_foreach(pg: Handle, fn: (p: ProcV) => KGen): KGen {
+  if (bug(VARIANT_PGRP_WALK_HELD)) return yield* pgrp_foreach_held(pg, fn);
+  for (let h = pgrpV(pg).pg_members; h !== NULL; h = procV(h).p_pglist) yield* fn(procV(h));
+}
+
+/**
+ * The safer walk, kept as a variant for comparison (scripts: "variants": ["pgrp-walk-held"]):
+ * the members of pg, each PHOLD'd while fn runs, with pg_token held (re-acquired whenever fn
+ * blocked). The hold keeps a member from being reaped under the walk -- kern_wait's leavepgrp and
+ * free come after its PSTALL reap3 -- as allproc_scan holds its processes; a member that setpgid
+ * moved away while fn slept no longer links into pg, so the walk starts again at the head,
  * passing over the members it has already handled.
  */
 function* pgrp_foreach_held(pg: Handle, fn: (p: ProcV) => KGen): KGen {
@@ -180,7 +194,7 @@ export function* pgsignal(pg: Handle, sig: number): KGen {
   if (pg === NULL) return;
   pgref(pg);
   yield* lockmgr(pgrpV(pg).ptr("pg_lock"), LK_EXCLUSIVE);
-  yield* pgrp_foreach_held(pg, (p) => ksignal(p, sig, pg));
+  yield* pgrp_foreach(pg, (p) => ksignal(p, sig, pg));
   if (sig) atomic_add_int(pgrpV(pg).ptr("pg_sigseq"), 1);
   yield* lockmgr(pgrpV(pg).ptr("pg_lock"), LK_RELEASE);
   pgrel(pg);
@@ -210,7 +224,7 @@ export function* dokillpg(sig: number, pgid: number, all: boolean): KGen<number>
   }
   // Must interlock all signals against fork.
   yield* lockmgr(pgrpV(pg).ptr("pg_lock"), LK_EXCLUSIVE);
-  yield* pgrp_foreach_held(pg, function* (p) {
+  yield* pgrp_foreach(pg, function* (p) {
     if (p.p_pid <= 1 || p.p_stat === SZOMB || p.p_flags & P_SYSTEM || !(yield* CANSIGNAL(p, sig, false))) return;
     nfound++;
     if (sig) yield* ksignal(p, sig, pg);

@@ -302,6 +302,9 @@ export const dragonfly: KernelModel = {
   module: "src/kern/dragonfly/entry.js",
   calls,
   mayBlockSites: DRAGONFLY_MAYBLOCK_SITES,
+  variants: {
+    "pgrp-walk-held": "pgsignal and dokillpg walk pg_members holding pg_token and a PHOLD on each member, starting over when one moved: safer than the kernel's walk (docs/findings.md D7)",
+  },
   defaultLimits: () => ({ maxproc: DEFAULT_MAXPROC, nproc: 32, tables: defaultTables(DEFAULT_MAXPROC) }),
   tables,
   boot,
