@@ -192,7 +192,7 @@ describe("the mutate command line", () => {
 describe("reach scenarios and a hunt's coverage", () => {
   it("the reach scenarios run clean and reach the interlocks they were written for", async () => {
     const want: Record<string, string[]> = {
-      dragonfly: ["dragonfly/kern_exit.ts:kern_wait:recheck#2", "dragonfly/kern_exit.ts:exit1:recheck#1", "dragonfly/kern_fork.ts:start_forked_proc:retest#1", "dragonfly/kern_exit.ts:killalllwps:retest#1"],
+      dragonfly: ["dragonfly/kern_exit.ts:kern_wait:recheck#2", "dragonfly/kern_exit.ts:exit1:recheck#1", "dragonfly/kern_fork.ts:start_forked_proc:retest#1", "dragonfly/kern_exit.ts:killlwps:retest#1"],
       netbsd: ["netbsd/kern_fork.ts:fork1:retest#1", "netbsd/kern_exit.ts:exit_lwps:retest#1"],
     };
     for (const kernel of ["dragonfly", "netbsd"] as const) {
