@@ -35,7 +35,7 @@ export const SCENARIOS: readonly Scenario[] = [
   scenario("netbsd", "clone-flags", "__clone with every flag combination, valid and invalid", MIX.cloneFlags, 8),
   scenario("netbsd", "pgsignal-vs-fork", "killpg racing forks inside the signalled group", MIX.pgsignalVsFork, 6),
   scenario("netbsd", "maxproc-pressure", "forks at maxproc and RLIMIT_NPROC: EAGAIN paths, root's bypass", MIX.maxprocPressure, 8, { maxproc: 40, nproc: 12, tables: { thread: 512 } }),
-  scenario("netbsd", "traced-forks", "forks and vforks of traced processes: PTRACE_FORK and PTRACE_VFORK_DONE stops, SIGTRAP (PTRACE_VFORK: findings N1)", MIX.tracedFork, 6),
+  scenario("netbsd", "traced-forks", "forks and vforks of traced processes: PTRACE_VFORK_DONE stops, SIGTRAP (PTRACE_FORK: findings N3, PTRACE_VFORK: N1)", MIX.tracedFork, 6),
   scenario("netbsd", "mixed", "everything at once under the one proc_lock, near maxproc", MIX.netbsdMixed, 8, AT_THE_EDGE),
   ...REACH_SCENARIOS,
 ];

@@ -14,13 +14,13 @@ import { image, type KGen } from "../../sync/seam.js";
 import { tsleep_signal } from "../../sync/sleep.js";
 import { THREAD } from "../../shm/core.js";
 import {
-  chgproccnt, cwdfree, fd_free, pool_put, isLive, lim_free, LIST_INSERT_HEAD, LIST_ITER, LIST_REMOVE, lwp_free, mutex_obj_free, p_lock, proc_leavepgrp, proc_reparent,
+  chgproccnt, cwdfree, fd_free, pool_put, lim_free, LIST_INSERT_HEAD, LIST_ITER, LIST_REMOVE, lwp_free, mutex_obj_free, p_lock, proc_leavepgrp, proc_reparent,
   sigactsfree, sigactsinit, uvmspace_alloc, uvmspace_free,
 } from "./kern_proc.js";
 import { lwp_stopwait, proc_stop, psignal, sigacts } from "./kern_sig.js";
 import {
   G, L, LSZOMB, PGRP, PROC, LW_WEXIT, P, PK_CLDSIGIGN, PK_EXEC, PK_NOCLDWAIT, PL_PPWAIT, proc_lock, PS_STOPEXEC, PS_WEXIT, PSL_TRACED, PSL_TRACEFORK, PSL_TRACEVFORK,
-  PSL_TRACEVFORK_DONE, SDEAD, SDYING, SIGACTS, SIGCHLD, SIGKILL, SIGSTOP, SSTOP, SZOMB, W_STOPCODE, WALLSIG, WALTSIG, WNOHANG, WUNTRACED,
+  PSL_CHTRACED, PSL_TRACEVFORK_DONE, SDEAD, SDYING, SIGACTS, SIGCHLD, SIGKILL, SIGSTOP, SSTOP, SZOMB, W_STOPCODE, WALLSIG, WALTSIG, WNOHANG, WUNTRACED,
   type LwpView, type ProcView,
 } from "./structs.js";
 
@@ -107,11 +107,12 @@ export function* exit1(p: ProcView, l: LwpView, status: number): KGen<boolean> {
     vfork_release(p);
   }
 
-  // Forget p as the original parent of processes traced away from it, the living and the zombies
-  // (a zombie the tracer reaps later goes to init, not to a parent that is gone by then).
-  for (const list of [G().allproc, G().zombproc]) for (const h of LIST_ITER(list, P, "p_list")) if (P(h).p_opptr === p.h) P(h).p_opptr = NULL;
+  // Forget p as the original parent of processes traced away from it, if it ever lost one
+  // (PSL_CHTRACED) -- on allproc only: "eventual former children on zombproc list won't reference
+  // p_opptr anymore" (kern_exit.c 434-447). A traced zombie still does (findings N3).
+  if (p.p_slflag & PSL_CHTRACED) for (const h of LIST_ITER(G().allproc, P, "p_list")) if (P(h).p_opptr === p.h) P(h).p_opptr = NULL;
 
-  // Give orphaned children to init; traced ones go back to their original parent and die.
+  // Give orphaned children to init; traced ones go back to their original parent and die (449-478).
   const initproc = G().initproc;
   let wakeinit = p.p_children !== NULL;
   for (const qh of LIST_ITER(p.p_children, P, "p_sibling")) {
@@ -121,9 +122,11 @@ export function* exit1(p: ProcView, l: LwpView, status: number): KGen<boolean> {
       yield* mutex_enter(ql);
       q.p_slflag &= ~(PSL_TRACED | PSL_TRACEFORK | PSL_TRACEVFORK | PSL_TRACEVFORK_DONE);
       mutex_exit(ql);
-      const t = q.p_opptr;
-      proc_reparent(q, q.p_opptr !== q.p_pptr && isLive(t) ? t : initproc);
-      q.p_opptr = NULL;
+      if (q.p_opptr !== q.p_pptr) {
+        const t = q.p_opptr;
+        proc_reparent(q, t !== NULL ? t : initproc);
+        q.p_opptr = NULL;
+      } else proc_reparent(q, initproc);
       yield* psignal(q, SIGKILL); // killproc(q, "orphaned traced process")
     } else proc_reparent(q, initproc);
   }
@@ -134,6 +137,11 @@ export function* exit1(p: ProcView, l: LwpView, status: number): KGen<boolean> {
   p.p_stat = SDEAD;
   const old_parent = P(p.p_pptr);
   old_parent.p_nstopchild++;
+  // To the front of the parent's children, where wait finds it first (kern_exit.c 497-501).
+  if (old_parent.p_children !== p.h) {
+    LIST_REMOVE(old_parent, "p_children", p.h, P, "p_sibling");
+    LIST_INSERT_HEAD(old_parent, "p_children", p.h, P, "p_sibling");
+  }
 
   // Parent with PK_NOCLDWAIT or PK_CLDSIGIGN: init collects us instead.
   if (old_parent.p_flag & (PK_NOCLDWAIT | PK_CLDSIGIGN)) {
@@ -182,13 +190,17 @@ function matches(child: ProcView, parent: ProcView, pid: number, options: number
 const pgidOf = (p: ProcView): number => (p.p_pgrp === NULL ? 0 : image.table(PGRP).view(p.p_pgrp).pg_id);
 
 /**
- * wait4 (do_sys_wait + find_stopped_child): reap a zombie child or report a stopped one, else
- * sleep on p_waitcv under proc_lock (cv_wait_sig), or return 0 for WNOHANG, ECHILD for none.
+ * wait4 (do_sys_wait + find_stopped_child, kern_exit.c 710-815): reap a zombie child or report a
+ * stopped one, else sleep on p_waitcv under proc_lock (cv_wait_sig), or return 0 for WNOHANG,
+ * ECHILD for none. The scan stops at the first child that is neither when the parent counts no
+ * stopped or zombie child (p_nstopchild == 0), or at the one pid asked for; a child caught in
+ * SDEAD (between exit1's two proc_lock sections) is waited for even with WNOHANG.
  */
 export function* sys_wait(parent: ProcView, pid: number, options: number): KGen<WaitResult> {
   yield* mutex_enter(proc_lock());
   for (;;) {
     let found = false;
+    let dead = false;
     for (const ch of LIST_ITER(parent.p_children, P, "p_sibling")) {
       const child = P(ch);
       if (!matches(child, parent, pid, options)) continue;
@@ -198,6 +210,7 @@ export function* sys_wait(parent: ProcView, pid: number, options: number): KGen<
         yield* proc_free(child, parent); // drops proc_lock
         return r;
       }
+      if (child.p_stat === SDEAD) dead = true;
       if (child.p_stat === SSTOP && !child.p_waited && (child.p_slflag & PSL_TRACED || options & WUNTRACED)) {
         child.p_waited = 1;
         parent.p_nstopchild--;
@@ -205,12 +218,13 @@ export function* sys_wait(parent: ProcView, pid: number, options: number): KGen<
         mutex_exit(proc_lock());
         return r;
       }
+      if (parent.p_nstopchild === 0 || child.p_pid === pid) break;
     }
     if (!found) {
       mutex_exit(proc_lock());
       return { error: ECHILD, pid: 0, status: 0 };
     }
-    if (options & WNOHANG) {
+    if (options & WNOHANG && !dead) {
       mutex_exit(proc_lock());
       return { error: 0, pid: 0, status: 0 };
     }
@@ -232,7 +246,7 @@ function* proc_free(p: ProcView, parent: ProcView): KGen {
     yield* mutex_enter(lock);
     p.p_slflag &= ~(PSL_TRACED | PSL_TRACEFORK | PSL_TRACEVFORK | PSL_TRACEVFORK_DONE);
     mutex_exit(lock);
-    const np = isLive(p.p_opptr) ? p.p_opptr : G().initproc;
+    const np = p.p_opptr === NULL ? G().initproc : p.p_opptr; // kern_exit.c 845-853
     proc_reparent(p, np);
     p.p_opptr = NULL;
     if (p.p_exitsig !== 0) yield* psignal(P(np), p.p_exitsig);

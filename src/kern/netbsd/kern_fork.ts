@@ -19,7 +19,7 @@ import { sigswitch } from "./kern_sig.js";
 import {
   AFORK, CLONE_CSIGNAL, CLONE_FILES, CLONE_FS, CLONE_PID, CLONE_PTRACE, CLONE_SIGHAND, CLONE_VFORK, CLONE_VM, COPY_FIELDS, FORK_CLEANFILES, FORK_NOWAIT,
   FORK_PPWAIT, FORK_SHARECWD, FORK_SHAREFILES, FORK_SHARESIGS, FORK_SHAREVM, FORK_SYSTEM, G, L, LP_VFORKWAIT, LSRUN, LSSTOP, P, PK_32, PK_CLDSIGIGN,
-  PK_NOCLDWAIT, PK_SUGID, PK_SYSTEM, PL_CONTROLT, PL_PPWAIT, proc_lock, PS_NOCLDSTOP, PS_STOPEXEC, PS_STOPFORK, PSL_TRACED, PSL_TRACEFORK,
+  PK_NOCLDWAIT, PK_SUGID, PK_SYSTEM, PL_CONTROLT, PL_PPWAIT, proc_lock, PS_NOCLDSTOP, PS_STOPEXEC, PS_STOPFORK, PSL_CHTRACED, PSL_TRACED, PSL_TRACEFORK,
   PSL_TRACEVFORK, PSL_TRACEVFORK_DONE, PGRP, PROC, ROOT, SACTIVE, SESSION, SIGCHLD, SIGTRAP, SSTOP, ZERO_FIELDS, _NSIG,
   type LwpView, type ProcView,
 } from "./structs.js";
@@ -339,13 +339,15 @@ export function nprocs_check(where: string): void {
 }
 
 /**
- * proc_changeparent (sys_ptrace_common.c): t becomes traced by p, remembering its parent in
- * p_opptr. proc_lock held.
+ * proc_changeparent (sys_ptrace_common.c; PT_ATTACH in the 2015 sys_process.c 758-775): t becomes
+ * traced by p, remembering its parent in p_opptr; a parent that loses a child to a tracer is
+ * marked PSL_CHTRACED, so its exit1 forgets itself as that child's p_opptr. proc_lock held.
  */
 export function proc_changeparent(t: ProcView, p: number): void {
   t.p_slflag |= PSL_TRACED;
   t.p_opptr = t.p_pptr;
   if (t.p_pptr === p) return;
+  P(t.p_pptr).p_slflag |= PSL_CHTRACED;
   proc_reparent(t, p);
 }
 

@@ -16,7 +16,7 @@ import { refcount_acquire, refcount_init, refcount_release } from "../../sync/re
 import { curthread, image, sched, type KGen } from "../../sync/seam.js";
 import { tsleep } from "../../sync/sleep.js";
 import {
-  CWDINFO, FILEDESC, G, KMUTEXOBJ, L, LSIDL, LWP, P, PGRP, PLIMIT, PROC, proc_lock, p_lock, SDEAD, SESSION, SIDL, SIGACTS, SIGCHLD, SZOMB, UAREA, UIDINFO, VMSPACE,
+  CWDINFO, FILEDESC, G, KMUTEXOBJ, L, LSIDL, LWP, P, PGRP, PLIMIT, PROC, proc_lock, p_lock, SDEAD, SESSION, SIDL, SIGACTS, SIGCHLD, SSTOP, SZOMB, UAREA, UIDINFO, VMSPACE,
   type LwpView, type ProcView,
 } from "./structs.js";
 
@@ -421,8 +421,9 @@ export function proc_reparent(child: ProcView, parent: Handle): void {
   if (old === parent) return;
   const op = P(old);
   const st = child.p_stat;
-  // A zombie or an unreported stop counts in the parent's p_nstopchild.
-  if (st === SZOMB || st === SDEAD || (st === 4 && !child.p_waited)) {
+  // A zombie or an unreported stop counts in the parent's p_nstopchild (kern_exit.c 954-975). Not
+  // SDEAD: exit1 counts its dying process in the old parent before it reparents it (findings N4).
+  if (st === SZOMB || (st === SSTOP && !child.p_waited)) {
     op.p_nstopchild--;
     P(parent).p_nstopchild++;
   }
@@ -434,5 +435,4 @@ export function proc_reparent(child: ProcView, parent: Handle): void {
   child.p_ppid = P(parent).p_pid;
 }
 
-export const isLive = (h: Handle): boolean => h !== NULL && image.table(PROC).valid(h);
 export { p_lock };

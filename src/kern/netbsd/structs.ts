@@ -210,6 +210,7 @@ export const PSL_TRACEFORK = 0x1;
 export const PSL_TRACEVFORK = 0x2;
 export const PSL_TRACEVFORK_DONE = 0x4;
 export const PSL_TRACED = 0x800;
+export const PSL_CHTRACED = 0x400000; // a child of this process was traced away from it (p_opptr)
 // LP_*, LW_*, LPR_*
 export const LP_VFORKWAIT = 0x200;
 export const LW_WEXIT = 0x100000;

@@ -10,7 +10,7 @@ import { image, type KGen } from "../../sync/seam.js";
 import { proc_changeparent } from "./kern_fork.js";
 import { SYSCTL_FORKFSLEEP, SYSCTL_MAXPROC, SYSCTL_STOPFORK, SYSCTL_STOPEXEC } from "./sysctl_names.js";
 import {
-  chgproccnt, isLive, lim_privatise, lwp_create, lwp_start_thread, p_lock, pgrp_create, pgrp_find, pgrp_join, plimit, proc_find, proc_leavepgrp,
+  chgproccnt, lim_privatise, lwp_create, lwp_start_thread, p_lock, pgrp_create, pgrp_find, pgrp_join, plimit, proc_find, proc_leavepgrp,
   proc_reparent, uvm_uarea_alloc,
 } from "./kern_proc.js";
 import { proc_unstop, psignal } from "./kern_sig.js";
@@ -68,8 +68,8 @@ export function* sys_ptrace(p: ProcView, req: number, pid: number, data: number)
       yield* mutex_enter(tlock);
       t.p_slflag &= ~(PSL_TRACED | PSL_TRACEMASK);
       mutex_exit(tlock);
-      // Give the child back to its original parent (init when that one is gone).
-      if (t.p_opptr !== t.p_pptr) proc_reparent(t, isLive(t.p_opptr) ? t.p_opptr : G().initproc);
+      // Give the child back to its original parent, init when exit1 forgot it (sys_process.c PT_DETACH).
+      if (t.p_opptr !== t.p_pptr) proc_reparent(t, t.p_opptr !== NULL ? t.p_opptr : G().initproc);
       t.p_opptr = NULL;
       yield* mutex_enter(tlock);
       if (t.p_stat === SSTOP) proc_unstop(t);
