@@ -116,14 +116,27 @@ describe("hunts in CI", () => {
     const m = await forkstorm("merge", ...shards, "--report", merged, "--junit", xml);
     expect(m.code).toBe(0);
     expect(m.stdout).toMatch(/^forkstorm hunt: PASS/);
-    // Timings aside: seconds everywhere, and how many executions a baseline's budget held.
+    // Timings aside: seconds everywhere, and how many executions a baseline's budget held -- and
+    // so the coverage counts, which the baseline's executions add to: the merged counts are the
+    // shards' sums, over the same sites and functions as the unsharded hunt's.
     const timeless = (r: HuntReport) => ({
       ...r,
       bugs: r.bugs.map(({ secondsToDetect: _s, medianSecondsToDetect: _m, ...row }) => row),
       baseline: r.baseline.map(({ seconds: _s, executions: _e, ...row }) => row),
       runLog: r.runLog.map(({ seconds: _s, ...run }) => (run.bug === null ? { ...run, executions: undefined } : run)),
+      interlocks: r.interlocks.map((c) => ({ kernel: c.kernel, sites: c.rows.map((row) => row.site), functions: Object.keys(c.calls) })),
     });
-    expect(timeless(JSON.parse(readFileSync(merged, "utf8")))).toEqual(timeless(whole.report));
+    const mergedReport = JSON.parse(readFileSync(merged, "utf8")) as HuntReport;
+    expect(timeless(mergedReport)).toEqual(timeless(whole.report));
+    const counts = (reports: HuntReport[]) => {
+      const sum = new Map<string, number>();
+      for (const c of reports.flatMap((r) => r.interlocks)) {
+        for (const row of c.rows) for (const k of ["hits", "concurrent"] as const) sum.set(`${c.kernel} ${row.site} ${k}`, (sum.get(`${c.kernel} ${row.site} ${k}`) ?? 0) + row[k]);
+        for (const [fn, n] of Object.entries(c.calls)) sum.set(`${c.kernel} ${fn} calls`, (sum.get(`${c.kernel} ${fn} calls`) ?? 0) + n);
+      }
+      return sum;
+    };
+    expect(counts([mergedReport])).toEqual(counts(parts));
     expect(whole.report.bugs.every((b) => b.detected === 2 && b.reproduce!.length === 2)).toBe(true);
 
     const { suites, cases, properties } = junit(xml);
