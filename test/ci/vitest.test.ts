@@ -99,11 +99,14 @@ test("litmus: the clean kernel never lets both forks have the last slot, under p
   expect(r.histogram.map((h) => h.outcome).sort()).toEqual(expect.arrayContaining(["EAGAIN, ok", "ok, EAGAIN"]));
 });
 
+// Random scheduling, not pct: the lost update needs a switch inside fork1's short window between
+// the read and the write-back, which a random schedule takes in about half of the runs and pct's
+// few change points in about one of twenty (0 of 60 happens).
 test("litmus: with nprocs counted by a plain read and write-back, both forks get it: FORBIDDEN, histogram in the message", async ({ forkstorm }) => {
-  const r = await forkstorm.litmus({ ...LAST_SLOT, bugs: ["nb.nprocs-nonatomic"], runs: 60 });
+  const r = await forkstorm.litmus({ ...LAST_SLOT, bugs: ["nb.nprocs-nonatomic"], mode: "random", runs: 30 });
   await expect(r).toBreak();
   const lines = (await failure(expect(r).toBeClean())).split("\n");
-  expect(lines[1]).toMatch(/^litmus "two forks for the last slot": 60 runs \(pct\), [1-9]\d* FORBIDDEN/);
+  expect(lines[1]).toMatch(/^litmus "two forks for the last slot": 30 runs \(random\), [1-9]\d* FORBIDDEN/);
   expect(lines).toContainEqual(expect.stringMatching(/^ {2}ok, ok +\d+ {2}FORBIDDEN$/));
   expect(lines.at(-1)).toMatch(/^reproduce: echo '\{.*"bugs":\["nb\.nprocs-nonatomic"\].*\}' \| forkstorm script -$/);
 });
