@@ -317,8 +317,13 @@ export class Detector implements SyncObserver {
     if (t === undefined || !this.cfg.stale || b < 0) return;
     // A thread may drop holds others took (kern_wait drops the exiting lwp's): never below none.
     const n = (t.holds.get(b) ?? 0) + delta;
-    if (n > 0) t.holds.set(b, n);
-    else t.holds.delete(b);
+    if (n > 0) return void t.holds.set(b, n);
+    t.holds.delete(b);
+    // The hold was checked when taken (a use) and kept the record in place across every block
+    // since: a pointer to it is now as good as one loaded here, under the tokens held here (killlwps
+    // drops its LWPHOLD and goes on from that lwp to the next).
+    const l = t.loads.get(b);
+    if (l !== undefined) l.seq = ++t.seq;
   }
 
   own(addr: Addr, owned: boolean): void {

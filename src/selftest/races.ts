@@ -88,7 +88,9 @@ registerProgram("lab.race-unlocked-read", function* ([role, field, n]) {
  * DragonFly's re-check rule on lab.link (a handle to a scratch record, guarded by lab.tok). The
  * thread loads it under the token, blocks (the token is dropped), takes the token back and uses
  * the record. args: how -- 0 uses the handle it loaded before the block (wrong); 1 loads it again
- * first (right); 2 took a reference on the record before blocking (right).
+ * first (right); 2 took a reference on the record before blocking (right); 3 drops that reference
+ * after the block and then uses the record, as killlwps goes on from the lwp it held (right: the
+ * token is back and nothing blocked since); 4 blocks once more between the drop and the use (wrong).
  */
 registerProgram("lab.stale", function* ([how]) {
   const l = lab();
@@ -96,9 +98,11 @@ registerProgram("lab.stale", function* ([how]) {
   yield* lwkt_gettoken(tok);
   let h = l.link;
   const rec = () => image.table(SCRATCH).view(h);
-  if (how === 2) refcount_acquire(rec().ptr("refs"));
+  if (how >= 2) refcount_acquire(rec().ptr("refs"));
   yield* tsleep(l.ptr("phase"), 0, "stale", 1); // any block: every token is dropped
   if (how === 1) h = l.link;
+  if (how >= 3) refcount_release(rec().ptr("refs"));
+  if (how === 4) yield* tsleep(l.ptr("phase"), 0, "stale", 1);
   rec().value = rec().value + 1;
   if (how === 2) refcount_release(rec().ptr("refs"));
   lwkt_reltoken(tok);

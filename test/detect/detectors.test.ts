@@ -100,10 +100,12 @@ describe("stale-pointer", () => {
     expect(good.o.violations).toEqual([]);
   }, 30_000);
 
-  it("is silent when the handle is loaded again, or held, across the block", async () => {
-    for (const how of [1, 2]) {
+  it("is silent when the handle is loaded again, or held, across the block -- also used after the hold is dropped, until the next block", async () => {
+    for (const how of [1, 2, 3]) {
       const { o } = await runLab([["lab.stale", [how], 0]], pct(1), withPointer);
       expect(o.violations).toEqual([]);
     }
+    const { o } = await runLab([["lab.stale", [4], 0]], pct(1), withPointer);
+    expect(laws(o)).toEqual(["stale-pointer"]);
   }, 30_000);
 });
