@@ -51,6 +51,7 @@ function setup() {
     spinWait: () => {},
     nanotime: () => performance.now() * 1e6,
     newThreadCpu: () => 0,
+    alone: () => true,
   });
   initSleepQueues();
   const labs = image.table(LAB);

@@ -79,7 +79,7 @@ async function token(): Promise<Record<string, number>> {
   const fail = () => {
     throw new Error("probe: nothing blocks here");
   };
-  installSync(image, { current: () => td, ready: fail, ticks: () => 0, spinWait: () => {}, nanotime: () => performance.now() * 1e6 });
+  installSync(image, { current: () => td, ready: fail, ticks: () => 0, spinWait: () => {}, nanotime: () => performance.now() * 1e6, alone: () => true });
   initSleepQueues();
   const labs = image.table(LAB);
   const lab = labs.view(labs.alloc());

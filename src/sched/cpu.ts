@@ -177,6 +177,7 @@ export class Cpu {
       },
       nanotime: virtualNanotime(this.spec, this.image, this.cpuid) ?? (() => performance.now() * 1e6),
       newThreadCpu: placer(this.spec.placement ?? "spread", this.rt.rt_nextcpu, this.spec.cpus, this.cpuid, () => current?.pid ?? 0),
+      alone: () => cpu.strategy instanceof Baton && cpu.strategy.holding(),
     });
     initSleepQueues();
     this.detector = installDetectors(

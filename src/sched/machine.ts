@@ -112,6 +112,7 @@ export class Machine {
       newThreadCpu: () => {
         throw new Error("the orchestrator creates no lwp (Machine.spawn places its threads)");
       },
+      alone: () => true, // it runs kernel code only while the cpus are stopped or quiescent
     });
     initSleepQueues();
   }

@@ -111,6 +111,12 @@ export interface SchedServices {
   nanotime(): number;
   /** usched: the cpu a new lwp's thread starts on (src/sched/placement.ts). */
   newThreadCpu(): number;
+  /**
+   * Nothing else runs until this thread reaches a scheduling point (a controlled strategy's
+   * baton holder, or the only thread there is): reads made with no point between see one
+   * instant, so an in-line law may compare them exactly.
+   */
+  alone(): boolean;
 }
 
 export let sched: SchedServices;

@@ -4,6 +4,7 @@
  * end of the vfork wait.
  */
 import { KKASSERT, violation } from "../../shm/hooks.js";
+import { dragonflyNprocsCovered } from "../../invariants/inline.js";
 import { THREAD } from "../../shm/core.js";
 import { NULL, type Handle } from "../../shm/table.js";
 import { atomic_add_int, atomic_clear_int, atomic_fetchadd_int, atomic_load_int, atomic_set_int } from "../../sync/atomic.js";
@@ -506,6 +507,7 @@ export function* kern_wait(pid: number, options: number): KGen<WaitResult> {
       if (p.p_reaper !== NULL) violation("reaper-leak", `pid ${p.p_pid} freed with a p_reaper`);
       kfree(PROC, p.h, "kern_wait");
       atomic_add_int(G().ptr("nprocs"), -1);
+      dragonflyNprocsCovered("kern_wait");
       lwkt_reltoken(q.ptr("p_token"));
       return res;
     }

@@ -4,6 +4,7 @@
  * tokens held, exactly where the C may.
  */
 import { KKASSERT, violation } from "../../shm/hooks.js";
+import { dragonflyNprocsCovered, dragonflyTidGiven } from "../../invariants/inline.js";
 import { THREAD } from "../../shm/core.js";
 import { forkReturn } from "../usermode.js";
 import { NULL, regionCopier, type Handle } from "../../shm/table.js";
@@ -221,11 +222,13 @@ export function* fork1(lp1: LwpV, flags: number): KGen<{ error: number; p2: Proc
     // Count before blocking can occur (000:405-409).
     if (bug("df.nprocs-nonatomic")) g.nprocs = g.nprocs + 1; // wrong: a plain read-modify-write, forks counting at once lose counts
     else if (!bug("df.nprocs-after-block")) atomic_add_int(g.ptr("nprocs"), 1);
+    dragonflyNprocsCovered("fork1");
 
     // RLIMIT_NPROC per uid, root included (000:411-433).
     const ok = chgproccnt(credRuidinfo(cred), 1, plimit_getadjvalue(RLIMIT_NPROC));
     if (!ok) {
       atomic_add_int(g.ptr("nprocs"), -1);
+      dragonflyNprocsCovered("fork1");
       if (ppsratecheck(1)) kprintf(KPRINTF_NPROC);
       yield* tsleep(g.ptr("forksleep"), 0, "fork", Math.floor(g.hz / 2));
       error = EAGAIN;
@@ -234,6 +237,7 @@ export function* fork1(lp1: LwpV, flags: number): KGen<{ error: number; p2: Proc
 
     // Allocate and zero (000:438).
     p2 = procV(yield* kmalloc_waitok(PROC)); // may block: p1's p_token is dropped and re-taken
+    dragonflyNprocsCovered("fork1");
     // Detector (maxproc-overshoot): check-then-add may overshoot maxproc by at most one fork per
     // cpu (NOTES "two facts"); every allocated proc is counted in nprocs before it is allocated.
     KKASSERT(tbl(PROC).inUse() <= g.maxproc + g.ncpus, "maxproc-overshoot", `${tbl(PROC).inUse()} procs allocated, maxproc ${g.maxproc} + ${g.ncpus} cpus`);
@@ -261,6 +265,7 @@ export function* fork1(lp1: LwpV, flags: number): KGen<{ error: number; p2: Proc
     } else p2.p_leader = p2.h;
     yield* proc_add_allproc(p2); // addressable from here on (000:483)
     if (bug("df.nprocs-after-block")) atomic_add_int(g.ptr("nprocs"), 1); // wrong: counted after proc_token may have blocked
+    dragonflyNprocsCovered("fork1");
 
     // The copied region (000:488-489).
     copyStartcopy(p2, p1);
@@ -445,6 +450,7 @@ export function* lwp_fork(origlp: LwpV, destproc: ProcV, flags: number, mask: nu
     lp.lwp_tid = (lp.lwp_tid + 1) | 0;
     if (lp.lwp_tid <= 0) lp.lwp_tid = 1;
   } while (lwp_rb_insert(destproc, lp) !== NULL);
+  dragonflyTidGiven(destproc.h, lp.h, lp.lwp_tid);
   destproc.p_lasttid = lp.lwp_tid;
   destproc.p_nthreads = destproc.p_nthreads + 1;
   destproc.p_flags = destproc.p_flags | P_MAYBETHREADED; // 000:827

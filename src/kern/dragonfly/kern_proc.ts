@@ -5,6 +5,7 @@
  * Where the seed leaves a function to another file, it is modelled as far as the interlocks need.
  */
 import { KernelPanic, KKASSERT, violation } from "../../shm/hooks.js";
+import { dragonflyPidGiven } from "../../invariants/inline.js";
 import { bug } from "../../bugs/switch.js";
 import { zalloc_waitok, zfree } from "../../sync/kmem.js";
 import { mayblock } from "../../sync/mayblock.js";
@@ -168,15 +169,19 @@ function pidInUse(pid: number): boolean {
  */
 export function* proc_add_allproc(p: ProcV): KGen {
   const g = G();
-  yield* lwkt_gettoken(g.ptr("proc_token"));
+  if (!bug("df.pid-before-token")) yield* lwkt_gettoken(g.ptr("proc_token"));
   let pid = g.lastpid;
   do {
     if (++pid > PID_MAX) pid = PID_WRAP_TO;
   } while (pidInUse(pid));
+  // wrong: the pid was chosen before proc_token was taken, and the take may block: forks that
+  // chose meanwhile saw the same lastpid and the same lists, and took the same pid
+  if (bug("df.pid-before-token")) yield* lwkt_gettoken(g.ptr("proc_token"));
   g.lastpid = pid;
   p.p_pid = pid;
   p.p_list = g.allproc;
   g.allproc = p.h;
+  dragonflyPidGiven(pid);
   lwkt_reltoken(g.ptr("proc_token"));
 }
 

@@ -133,6 +133,7 @@ export const PGRP = defineStruct("pgrp", {
 }, {
   recheck: { pg_members: "proc", pg_list: "pgrp" }, // pg_token; the pgrp hash (pgrp_spin)
   racy: {
+    pg_id: "set once by pgrp_alloc before the group is published and never changed: kern_wait reads it through a child's p_pgrp (p_pgid) under the parent's p_token only (kern_exit.c:948-949), as it reads p_pgrp",
     pg_refs: "pgrel reads the count plainly to choose between its 1 -> 0 path and a cmpset down (kern_proc.c: count = pgrp->pg_refs; cpu_ccfence()); pgfind skips a group whose last reference is being dropped",
   },
 });
