@@ -152,12 +152,18 @@ export function* sys_setrlimit_nproc(p: ProcView, request: number): KGen<number>
 
 /** sys__lwp_create: a new lwp in the calling process; returns its lid. */
 export function* sys__lwp_create(p: ProcView, l1: LwpView): KGen<{ error: number; lid: number }> {
-  if (p.p_sflag & PS_WEXIT) return { error: EINVAL, lid: 0 };
+  // The model refuses an lwp to an exiting process (the kernel starts it suspended instead,
+  // testing the creator's LW_WEXIT in do_lwp_create, sys_lwp.c): PS_WEXIT read under p_lock,
+  // which exit1 holds to set it.
+  const lock = p_lock(p);
+  yield* mutex_enter(lock);
+  const exiting = (p.p_sflag & PS_WEXIT) !== 0;
+  mutex_exit(lock);
+  if (exiting) return { error: EINVAL, lid: 0 };
   const uaddr = uvm_uarea_alloc();
   if (uaddr === NULL) return { error: ENOMEM, lid: 0 };
   const l2 = yield* lwp_create(p, uaddr);
   l2.l_sigmask = l1.l_sigmask;
-  const lock = p_lock(p);
   yield* mutex_enter(lock);
   // Read the lid before the lwp may run: it can exit and be freed before we return.
   const lid = l2.l_lid;
