@@ -205,10 +205,13 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     else verdict = ending;
     if (!hang && (verdict === "clean" || (verdict === "violation" && o.keepGoing))) {
       hang = await drain(m, o, bootThreads);
-      if (!hang) extra.push(...audits(m, model, baseline, elapsed()));
+      // Controlled modes read the live laws only at rest (see LiveLaws), and a drained machine is at
+      // rest: what a free-mode run would have seen while running (a lost count stays lost) comes
+      // first, under its own law, then the audits.
+      if (!hang) extra.push(...(controlled ? liveNow(model, m, elapsed(), "at rest after the drain") : []), ...audits(m, model, baseline, elapsed()));
     }
     // Once nothing can run (and in controlled modes at any hang) the live laws' findings are final (see LiveLaws).
-    if (hang && (controlled || hang.cause === "quiescent")) extra.push(...liveNow(model, m, elapsed()));
+    if (hang && (controlled || hang.cause === "quiescent")) extra.push(...liveNow(model, m, elapsed(), "nothing can run any more"));
     drainedAtOps = m.drainedAtOps();
     hashAtEnd = m.eventHash();
     stepsAtEnd = m.steps();
@@ -412,7 +415,7 @@ class LiveLaws {
   sample(t: number): ViolationRecord[] {
     // Controlled modes: persistence in wall time means nothing -- the strategy may pass over the
     // cpu whose wakeup is in flight for any number of steps (PCT does, by design) -- so the live
-    // laws are read only once nothing can run any more (liveNow, on a hang).
+    // laws are read only once nothing can run any more (liveNow: on a hang, and after the drain).
     if (!this.model.liveLaws || isControlled(this.m.spec.strategy) || (t - this.last) * 1000 < LIVE_SAMPLE_MS) return [];
     this.last = t;
     const seen = new Map(this.model.liveLaws(this.m.image).map((f) => [`${f.law}\0${f.message}`, f]));
@@ -430,9 +433,9 @@ class LiveLaws {
   }
 }
 
-/** Controlled modes, once nothing can run: the live laws' findings are final. */
-function liveNow(model: KernelModel, m: Machine, at: number): ViolationRecord[] {
-  return (model.liveLaws?.(m.image) ?? []).map((f) => liveViolation(f, "nothing can run any more", at, quiescentStep(m)));
+/** Once nothing can run (a hang, or the end of a controlled run's drain): the live laws' findings are final. */
+function liveNow(model: KernelModel, m: Machine, at: number, why: string): ViolationRecord[] {
+  return (model.liveLaws?.(m.image) ?? []).map((f) => liveViolation(f, why, at, quiescentStep(m)));
 }
 
 /** Where a violation found on a machine at rest happened: its last step (and hash, if controlled). */

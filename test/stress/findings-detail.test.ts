@@ -1,8 +1,9 @@
 /*
  * What a finding tells the user: a violation's stack is the kernel's call chain in TypeScript
  * (harness frames dropped, not cut at fork1); a live law's violation is located at the thread it
- * is about; a hang dump says how the hang was seen and, per thread, what it holds, what it waits
- * for and who holds that (ddb's `show locks`). Controlled runs: each is the same every time.
+ * is about, and a controlled run reads the live laws at rest after its drain; a hang dump says
+ * how the hang was seen and, per thread, what it holds, what it waits for and who holds that
+ * (ddb's `show locks`). Controlled runs: each is the same every time.
  */
 import { describe, expect, it } from "vitest";
 import { mergeThreads } from "../../src/report/report.js";
@@ -47,6 +48,16 @@ describe("a live law's violation", () => {
     const text = stressSummary(report);
     expect(text).toMatch(/hang: nothing can run any more -- every thread asleep/);
     expect(text).toMatch(new RegExp(`on cpu ${v.cpu}, thread ${v.tid}, pid ${pid}, in vfork, at [\\d.]+ s, step ${v.step}`));
+  });
+
+  it("is read after a controlled run's drain, at rest, under its own law before the audits; a clean kernel's is silent", async () => {
+    // fork1 counts nprocs after it may block, and the RLIMIT_NPROC undo is unbalanced: a count is
+    // lost for good. A free-mode run sees nprocs-undercount while it runs; a controlled run, at rest.
+    const short = { kernel: "dragonfly", scenario: "maxproc-pressure", cpus: 1, population: 1, ops: 3, mode: "schedule", decisions: [], seed: 1, keepGoing: false } as const;
+    const { report } = await stress({ ...short, bugs: ["df.nprocs-after-block"] });
+    expect(report.violations.map((x) => x.law)).toEqual(["nprocs-undercount", "nprocs"]);
+    expect(report.violations[0].message).toMatch(/\(at rest after the drain\)$/);
+    expect((await stress({ ...short, bugs: [] })).report.verdict).toBe("clean");
   });
 });
 
