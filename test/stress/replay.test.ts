@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { stressJunit } from "../../src/report/junit.js";
-import { checkDeterminism, firstDifference, replay, reproductionLine, type LoggedRun } from "../../src/run/replay.js";
+import { firstDifference, replay, reproductionLine, type LoggedRun } from "../../src/run/replay.js";
 import { stress, type StressOptions } from "../../src/run/stress.js";
 import { PACKAGE_ROOT } from "../../src/sched/machine.js";
 import "../../src/vitest/matchers.js";
@@ -148,11 +148,21 @@ describe("replay --check-determinism", () => {
     expect(d.reference).toMatch(/^step \d+/);
   }, 60_000);
 
-  it("a deterministic run: every run reaches the report's point", async () => {
-    const { report } = await stress(planted[0].o);
-    const out = await checkDeterminism(report, 3);
+  it("a deterministic run: every run reaches the report's point (exit 0)", async () => {
+    const file = join(dir, "determinism.json");
+    await stress({ ...planted[0].o, report: file });
+    const cli = forkstorm("replay", file, "--check-determinism", "3", "--json");
+    expect(cli.code, cli.stderr).toBe(0);
+    const out = JSON.parse(cli.stdout);
     expect(out).toMatchObject({ runs: 3, deterministic: true, divergences: [] });
     expect(out.reference).toEqual(out.original);
+    // A report no run reaches any more (its hash changed): exit 1, said so.
+    const report = JSON.parse(readFileSync(file, "utf8"));
+    const moved = join(dir, "determinism-moved.json");
+    writeFileSync(moved, JSON.stringify({ ...report, violations: [{ ...report.violations[0], eventHash: "0000000000000000" }, ...report.violations.slice(1)] }));
+    const diverged = forkstorm("replay", moved, "--check-determinism", "1");
+    expect(diverged.code).toBe(1);
+    expect(diverged.stdout).toMatch(/^DIVERGED: all 1 runs agree with each other, not with the report/m);
   }, 60_000);
 });
 

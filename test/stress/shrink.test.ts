@@ -1,8 +1,9 @@
 /*
  * A find becomes a short deterministic reproduction: a free-mode find turns into a controlled run
  * (reproduce), a controlled one shrinks to a few decisions, calls, cpus and workers (shrink), each
- * breaking the same law in the same kernel function and replaying. Bad input is a usage error;
- * a find that cannot be reached again is exit 1.
+ * breaking the same law in the same kernel function and replaying: exit 0 from the command line
+ * (stress --reproduce too). Bad input is a usage error (2); a find that cannot be reached again
+ * is exit 1.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -11,8 +12,6 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { findingOf, kernelFunction } from "../../src/run/finding.js";
 import { replay } from "../../src/run/replay.js";
-import { reproduce } from "../../src/run/reproduce.js";
-import { shrink } from "../../src/run/shrink.js";
 import { stress, type StressOptions } from "../../src/run/stress.js";
 import { PACKAGE_ROOT } from "../../src/sched/machine.js";
 
@@ -20,7 +19,7 @@ const CLI = join(PACKAGE_ROOT, "dist", "src", "cli.js");
 const dir = mkdtempSync(join(tmpdir(), "forkstorm-shrink-"));
 
 function forkstorm(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 120_000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 200_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -53,17 +52,22 @@ describe("shrink", () => {
     const { report: find } = await stress(pctFind);
     const want = findingOf(find)!;
     expect(want).toEqual({ law: "allproc-list", site: "exit1" });
+    const file = join(dir, "find.json");
+    writeFileSync(file, JSON.stringify(find));
     const out = join(dir, "shrunk.json");
-    const r = await shrink(find, { seconds: 20, report: out });
+    const cli = forkstorm("shrink", file, "--report", out, "--budget", "20", "--json");
+    expect(cli.code, cli.stderr).toBe(0);
+    const r = JSON.parse(cli.stdout);
     expect(r.shrunk).toBe(true);
-    expect(findingOf(r.report!)).toEqual(want);
-    expect(r.after!.decisions <= r.before!.decisions / 10 || r.note !== null).toBe(true);
-    expect(r.after!.cpus).toBeLessThanOrEqual(r.before!.cpus);
-    expect(r.report!.config.mode).toBe("schedule");
-    const again = await replay(JSON.parse(readFileSync(out, "utf8")));
-    expect(again.reproduced).toBe(true);
+    const shrunk = JSON.parse(readFileSync(out, "utf8"));
+    expect(findingOf(shrunk)).toEqual(want);
+    expect(r.after.decisions <= r.before.decisions / 10 || r.note !== null).toBe(true);
+    expect(r.after.cpus).toBeLessThanOrEqual(r.before.cpus);
+    expect(shrunk.config.mode).toBe("schedule");
+    expect(r.schedule).toBe(shrunk.config.schedule);
+    expect((await replay(shrunk)).reproduced).toBe(true);
     expect(r.command).toMatch(/^forkstorm stress .*--schedule "[^"]*" --seed \d+ --bug nb.allproc-unlocked --detectors none$/);
-  }, 90_000);
+  }, 150_000);
 
   it("exit 1 when the report's run no longer breaks its law; exit 2 on a free-mode or clean report", async () => {
     const { report } = await stress(pctFind);
@@ -87,18 +91,26 @@ describe("shrink", () => {
 });
 
 describe("reproduce", () => {
-  it("a free-mode find becomes a controlled run breaking the same law at the same site, which replays", async () => {
-    const { report: find } = await stress({ kernel: "dragonfly", scenario: "rfork-flags", cpus: 4, seconds: 60, mode: "free", seed: 3, chaos: 0.001, bugs: ["df.fork-sigshare-no-ref"], keepGoing: false });
-    expect(find.verdict).toBe("violation");
+  it("a free-mode find becomes a controlled run breaking the same law at the same site, which replays (stress --reproduce, and reproduce REPORT)", async () => {
+    const file = join(dir, "free-find.json");
+    const found = forkstorm("stress", "--kernel", "dragonfly", "--scenario", "rfork-flags", "--cpus", "4", "--seconds", "60", "--seed", "3", "--bug", "df.fork-sigshare-no-ref", "--reproduce", "--report", file, "--json");
+    expect(found.code, found.stderr).toBe(1);
+    const find = JSON.parse(readFileSync(file, "utf8"));
+    expect(find.config.mode).toBe("free");
+    expect(JSON.parse(found.stdout).reproduction).toMatchObject({ reproduced: true });
+    expect(findingOf(JSON.parse(readFileSync(join(dir, "free-find.controlled.json"), "utf8")))).toEqual(findingOf(find));
+
     const out = join(dir, "controlled.json");
-    const r = await reproduce(find, { seconds: 60, report: out });
+    const cli = forkstorm("reproduce", file, "--report", out, "--json");
+    expect(cli.code, cli.stderr).toBe(0);
+    const r = JSON.parse(cli.stdout);
     expect(r.reproduced).toBe(true);
-    expect(findingOf(r.report!)).toEqual(findingOf(find));
     const controlled = JSON.parse(readFileSync(out, "utf8"));
+    expect(findingOf(controlled)).toEqual(findingOf(find));
     expect(controlled.config.mode).not.toBe("free");
     expect((await replay(controlled)).reproduced).toBe(true);
     expect(r.command).toMatch(/^forkstorm stress --kernel dragonfly --scenario rfork-flags --cpus 4 --ops \d+ --mode (pct|random) --seed \d+/);
-  }, 120_000);
+  }, 240_000);
 
   it("exit 1 when no controlled run breaks it within the budget; exit 2 on a report that found nothing", async () => {
     const { report } = await stress({ ...pctFind, mode: "free", ops: undefined, seconds: 30, chaos: 0.001 });
