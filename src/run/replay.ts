@@ -57,6 +57,11 @@ function refuse(why: string): never {
   throw new UsageError(why);
 }
 
+/** The report's detectors all exist in this version; else a UsageError saying `consequence`. */
+export function checkDetectors(detectors: readonly string[] | undefined, consequence: string): void {
+  for (const d of detectors ?? []) if (!(DETECTORS as readonly string[]).includes(d)) refuse(`the report ran detector "${d}", which this version does not have: ${consequence}`);
+}
+
 /** Check that a parsed report describes a run that can be replayed; throws UsageError (one line) if not. */
 export function checkReplayable(raw: unknown): StressReport {
   const r = raw as Partial<StressReport>;
@@ -68,9 +73,7 @@ export function checkReplayable(raw: unknown): StressReport {
     const b = CATALOG.find((x) => x.id === id);
     if (!b || b.kernel !== c.kernel) refuse(`the report injects bug "${id}", which the catalogue no longer has for ${c.kernel}: the run cannot be replayed`);
   }
-  for (const d of c.detectors ?? []) {
-    if (!(DETECTORS as readonly string[]).includes(d)) refuse(`the report ran detector "${d}", which this version does not have: the run cannot be replayed`);
-  }
+  checkDetectors(c.detectors, "the run cannot be replayed");
   if (typeof r.eventHash !== "string") refuse("the report has no event hash to compare with");
   if (r.verdict === "error") refuse("the run ended on an internal error, not on a law: there is no point of the run to replay to");
   if (r.violations.length === 0 && r.verdict === "interrupted") refuse("the run was interrupted (^C) before it broke any law: there is no violation to replay to");

@@ -1,12 +1,13 @@
 /*
  * `forkstorm reproduce REPORT`: turn a find into a run that can be replayed. A free-mode run's
  * interleaving came from real parallelism and is gone; what it found -- the law and the kernel
- * function that broke it (finding.ts) -- is not. Re-hunt the same kernel, scenario, bugs, cpus and
- * population under the controlled strategies, in short ops-bounded executions (each a complete
- * reproduction, as in a controlled hunt), until one breaks the same law at the same site, within
- * a budget. The execution's report is the replayable one: `forkstorm replay` reaches its
+ * function that broke it (finding.ts) -- is not. Re-hunt the same kernel, scenario, bugs, cpus,
+ * population and field-level detectors under the controlled strategies, in short ops-bounded
+ * executions (each a complete reproduction, as in a controlled hunt), until one breaks the same
+ * law at the same site, within a budget. The execution's report is the replayable one: `forkstorm replay` reaches its
  * violation, `forkstorm shrink` makes it short.
  */
+import type { DetectorName } from "../detect/index.js";
 import { UsageError } from "../kern/kernel.js";
 import { writeJsonOrSave, type StressReport, type WriteFailure } from "../report/report.js";
 import { CpuPool } from "../sched/machine.js";
@@ -14,10 +15,11 @@ import { subseed } from "../sched/rng.js";
 import { stressCommand } from "../report/command.js";
 import { describeFinding, findingOf, sameFinding, type Finding } from "./finding.js";
 import { HUNT_DEPTH } from "./hunt.js";
+import { checkDetectors } from "./replay.js";
 import { checkBugs, stress, type StressOptions } from "./stress.js";
 
-/** What is searched: a kernel, scenario, bugs, cpus and population, as in the find. */
-export type SearchSpace = Pick<StressOptions, "kernel" | "scenario" | "cpus" | "bugs" | "population">;
+/** What is searched: a kernel, scenario, bugs, cpus, population and detectors, as in the find. */
+export type SearchSpace = Pick<StressOptions, "kernel" | "scenario" | "cpus" | "bugs" | "population" | "detectors">;
 
 export interface SearchBudget {
   seconds: number;
@@ -109,13 +111,14 @@ export function checkFind(raw: unknown): { report: StressReport; finding: Findin
   } catch (e) {
     throw new UsageError(`the report injects a bug the catalogue no longer has: ${(e as Error).message}`);
   }
+  checkDetectors(c.detectors, "its find cannot be searched for");
   return { report: r as StressReport, finding };
 }
 
 export async function reproduce(raw: unknown, o: ReproduceOptions): Promise<ReproduceOutcome> {
   const { report: find, finding } = checkFind(raw);
   const c = find.config;
-  const space: SearchSpace = { kernel: c.kernel as "dragonfly" | "netbsd", scenario: c.scenario, cpus: c.cpus, bugs: c.bugs, population: c.population };
+  const space: SearchSpace = { kernel: c.kernel as "dragonfly" | "netbsd", scenario: c.scenario, cpus: c.cpus, bugs: c.bugs, population: c.population, detectors: c.detectors as DetectorName[] | undefined };
   const pool = new CpuPool(c.cpus);
   let result: SearchResult;
   try {

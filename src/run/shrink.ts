@@ -209,7 +209,7 @@ async function smaller(t: Trials, c: Candidate, cpus: number, population: number
   }
   const seconds = Math.min(t.searchSeconds, t.secondsLeft(), SEARCH_SECONDS);
   if (seconds <= 0) return null;
-  const search = await searchControlled({ kernel: space.kernel, scenario: space.scenario, bugs: space.bugs, cpus, population }, t.want, c.seed, { seconds, executions: SEARCH_EXECUTIONS, signal: t.o.signal }, t.pool(cpus));
+  const search = await searchControlled({ kernel: space.kernel, scenario: space.scenario, bugs: space.bugs, detectors: space.detectors, cpus, population }, t.want, c.seed, { seconds, executions: SEARCH_EXECUTIONS, signal: t.o.signal }, t.pool(cpus));
   t.executions += search.executions;
   t.searchSeconds -= search.seconds;
   const found = search.found;

@@ -93,7 +93,7 @@ describe("shrink", () => {
 describe("reproduce", () => {
   it("a free-mode find becomes a controlled run breaking the same law at the same site, which replays (stress --reproduce, and reproduce REPORT)", async () => {
     const file = join(dir, "free-find.json");
-    const found = forkstorm("stress", "--kernel", "dragonfly", "--scenario", "rfork-flags", "--cpus", "4", "--seconds", "60", "--seed", "3", "--bug", "df.fork-sigshare-no-ref", "--reproduce", "--report", file, "--json");
+    const found = forkstorm("stress", "--kernel", "dragonfly", "--scenario", "rfork-flags", "--cpus", "4", "--seconds", "60", "--seed", "3", "--bug", "df.fork-sigshare-no-ref", "--detectors", "none", "--reproduce", "--report", file, "--json");
     expect(found.code, found.stderr).toBe(1);
     const find = JSON.parse(readFileSync(file, "utf8"));
     expect(find.config.mode).toBe("free");
@@ -108,6 +108,7 @@ describe("reproduce", () => {
     const controlled = JSON.parse(readFileSync(out, "utf8"));
     expect(findingOf(controlled)).toEqual(findingOf(find));
     expect(controlled.config.mode).not.toBe("free");
+    expect(controlled.config.detectors).toEqual([]); // searched with the find's detectors
     expect((await replay(controlled)).reproduced).toBe(true);
     expect(r.command).toMatch(/^forkstorm stress --kernel dragonfly --scenario rfork-flags --cpus 4 --ops \d+ --mode (pct|random) --seed \d+/);
   }, 240_000);
