@@ -20,6 +20,7 @@
  * every access, free mode checks one access in `sample` (sync edges are always followed, so a
  * skipped access can hide a race but never invent one).
  */
+import { callSites } from "../shm/callsites.js";
 import { violation } from "../shm/hooks.js";
 import type { Image } from "../shm/image.js";
 import { THREAD } from "../shm/core.js";
@@ -670,15 +671,7 @@ export class Detector implements SyncObserver {
  * accessors, the primitives and the detectors ("children_insert_head < fork1").
  */
 export function kernelFunction(): string {
-  const limit = Error.stackTraceLimit;
-  const prepare = Error.prepareStackTrace;
-  Error.stackTraceLimit = 10;
-  Error.prepareStackTrace = (_e, cs) => cs;
-  const holder: { stack?: unknown } = {};
-  Error.captureStackTrace(holder, kernelFunction);
-  const frames = holder.stack as NodeJS.CallSite[];
-  Error.stackTraceLimit = limit;
-  Error.prepareStackTrace = prepare;
+  const frames = callSites(10, kernelFunction);
   const names: string[] = [];
   for (const f of frames) {
     const file = f.getFileName() ?? "";

@@ -12,6 +12,7 @@
  * kernel functions: the one that acquired (sampled, one acquisition in SITE_SAMPLE, scaled) and
  * the one that waited (every contention) -- the first caller outside src/sync on the stack.
  */
+import { callSites } from "../shm/callsites.js";
 import type { Addr } from "../shm/table.js";
 import { image, sched } from "./seam.js";
 
@@ -97,15 +98,7 @@ export function histBucket(ns: number): number {
  * back at switch-in are the scheduler's doing: they are named for the primitive that took them.
  */
 function callerFn(): string {
-  const limit = Error.stackTraceLimit;
-  const prepare = Error.prepareStackTrace;
-  Error.stackTraceLimit = 12;
-  Error.prepareStackTrace = (_e, cs) => cs;
-  const holder: { stack?: unknown } = {};
-  Error.captureStackTrace(holder, callerFn);
-  const frames = holder.stack as NodeJS.CallSite[];
-  Error.stackTraceLimit = limit;
-  Error.prepareStackTrace = prepare;
+  const frames = callSites(12, callerFn);
   let primitive = "(sync)";
   for (const f of frames) {
     const file = f.getFileName();
