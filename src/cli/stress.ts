@@ -11,7 +11,7 @@ import { findingOf } from "../run/finding.js";
 import { reproduce, REPRODUCE_SECONDS, reproduceSummary, type ReproduceOutcome } from "../run/reproduce.js";
 import { stressSummary } from "../report/summary.js";
 import { checkBugs, DEFAULT_WATCHDOG_SECONDS, stress, type StressOptions } from "../run/stress.js";
-import { MODES, STRESS_DEFAULTS } from "../api/options.js";
+import { MAX_POPULATION, MODES, STRESS_DEFAULTS } from "../api/options.js";
 import { resolveMutant } from "../sites/mutant.js";
 import { parseSchedule } from "../sched/decisions.js";
 import { MAX_DEPTH } from "../sched/pct.js";
@@ -61,7 +61,7 @@ run one cpu at a time, reproducibly: with --ops N a run is a function of its see
     "step-bound": int("K", "pct: the steps change points are drawn from", 1, 1e9, 20000),
     watchdog: num("S", "seconds without a completed system call before the run is called hung", 0.5, 3600, DEFAULT_WATCHDOG_SECONDS),
     schedule: scheduleText(`controlled: the default scheduler (each cpu runs on until it blocks) with S's decisions, e.g. "2@1534>0" (at its point 1534 cpu 2 lets cpu 0 run), as shrink prints them`),
-    population: { ...int("N", "worker processes init keeps alive", 1, 1000), defaultText: "the scenario's" },
+    population: { ...int("N", "worker processes init keeps alive (fork-hold: processes held asleep)", 1, MAX_POPULATION), defaultText: "the scenario's" },
     reproduce: flag("after a free-mode find, search a controlled run breaking the same law in the same function (its report: NAME.controlled.json beside --report)"),
     "reproduce-budget": num("S", "seconds --reproduce searches", 0.5, 86400, REPRODUCE_SECONDS),
     detectors: subsetOf(DETECTORS, "field-level detectors: race (happens-before data races, non-atomic updates), stale (pointers kept across a block)"),

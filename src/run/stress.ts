@@ -17,7 +17,7 @@ import { PctChooser } from "../sched/pct.js";
 import { mergeSchedstat, type SchedStat } from "../sched/schedstat.js";
 import { isControlled } from "../sched/strategy.js";
 import { VirtualClocks, virtualSummary, type CostModel, type VirtualSummary } from "../sched/virtual.js";
-import type { MachineSpec } from "../sched/spec.js";
+import type { Instrument, MachineSpec } from "../sched/spec.js";
 import { formatSchedule, newDecisionLog, readDecisionLog, type Decision } from "../sched/decisions.js";
 import { newEventLog, readEventLog, type LoggedEvent } from "../sched/eventlog.js";
 import { chromeTrace, describeEvent } from "../report/trace.js";
@@ -70,6 +70,8 @@ export interface StressOptions {
   plantCrashAfterOps?: number;
   /** lockstat keeps each lock class's acquiring and waiting kernel functions (a little slower). */
   lockSites?: boolean;
+  /** Instruments switched off, to measure what they cost (forkstorm bench; sched/spec.ts). */
+  instrumentsOff?: readonly Instrument[];
   /** Worker threads to run on (a hunt's executions share one pool); default: a pool of its own. */
   pool?: CpuPool;
   /** One interlock site's "forgot it" mutant, `KEY:OPERATOR` (forkstorm mutate; src/sites). */
@@ -94,7 +96,9 @@ export interface StressOutcome {
 }
 
 const VERDICT_EXIT: Record<Verdict, number> = { clean: 0, violation: 1, hang: 3, error: 4, interrupted: 130 };
+/** A drain ends every thread: 20 s, and 5 ms more per thread live when it starts (fork-hold's 60,000). */
 const DRAIN_SECONDS = 20;
+const DRAIN_SECONDS_PER_THREAD = 0.005;
 export const DEFAULT_WATCHDOG_SECONDS = 10;
 const TICK_MS = 50;
 
@@ -103,9 +107,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** One writer for report files, whatever finishes when (a ^C during a write waits for it). */
 const reportWriter = new Mutex();
 
-function limitsFor(model: KernelModel, sc: Scenario): Limits {
+function limitsFor(model: KernelModel, sc: Scenario, population: number | undefined): Limits {
   const l = model.defaultLimits();
-  return { ...l, ...sc.limits, tables: { ...l.tables, ...(sc.limits.tables ?? {}) } };
+  const s = population !== undefined && sc.limitsFor ? sc.limitsFor(population) : sc.limits;
+  return { ...l, ...s, tables: { ...l.tables, ...(s.tables ?? {}) } };
 }
 
 export function checkBugs(kernel: string, bugs: readonly string[]): void {
@@ -134,7 +139,7 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
   const mutant = o.mutant === undefined ? undefined : resolveMutant(o.kernel, o.mutant);
   checkOutputs(o);
   const model = await loadKernel(o.kernel);
-  const limits = limitsFor(model, sc);
+  const limits = limitsFor(model, sc, o.population);
   const controlled = o.mode !== "free";
   // Runs that replay log their decisions (a virtual run measures throughput: it has nothing to replay).
   const decisionLog = controlled && o.mode !== "virtual" ? newDecisionLog() : undefined;
@@ -155,6 +160,7 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     drainAtOps: o.ops,
     placement: sc.placement,
     lockSites: o.lockSites,
+    instrumentsOff: o.instrumentsOff,
     decisionLog,
     eventLog,
     plantCrashAfterOps: o.plantCrashAfterOps,
@@ -457,8 +463,9 @@ async function drain(m: Machine, o: StressOptions, bootThreads: number): Promise
   m.drain();
   const t0 = performance.now();
   const seconds = () => round3((performance.now() - t0) / 1000);
+  const limit = DRAIN_SECONDS + DRAIN_SECONDS_PER_THREAD * m.live();
   let dead = 0;
-  while (seconds() < DRAIN_SECONDS) {
+  while (seconds() < limit) {
     if (m.crashed()) throw m.crashed();
     if (o.signal?.aborted || m.stopped()) return null;
     if (m.live() <= bootThreads && (await m.quiesce(200))) return null;

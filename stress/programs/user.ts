@@ -16,7 +16,7 @@ import { registerProgram } from "../../src/sched/programs.js";
 import { Rng, subseed } from "../../src/sched/rng.js";
 import { EAGAIN, ECHILD, EINTR, ERESTART } from "../../src/sync/errno.js";
 import type { KGen } from "../../src/sync/seam.js";
-import { tsleep } from "../../src/sync/sleep.js";
+import { PCATCH, tsleep } from "../../src/sync/sleep.js";
 import { curthread, image } from "../../src/sync/seam.js";
 import { THREAD } from "../../src/shm/core.js";
 
@@ -254,11 +254,46 @@ function* init(k: KernelActions, [perScenario, mix, persistent]: readonly number
     if (r.errno === 0) workers.delete(r.ret);
     if (!(yield* replenish())) return;
   }
-  // Drained: every process is reaped. Sleep until the machine stops (on a channel nobody wakes).
-  const idle = image.table(THREAD).view(curthread().h).ptr("td_wchan");
-  for (;;) yield* tsleep(idle, 0, "idle", 0);
+  yield* idle();
 }
 
+/**
+ * pause(2), or a nap of `ticks` (0: until a signal): an interruptible sleep on a channel nobody
+ * wakes, then userret acts on the signal that ended it. False when the process is gone.
+ */
+function* pause(u: User, ticks: number): KGen<boolean> {
+  const chan = image.table(THREAD).view(curthread().h).ptr("td_wchan");
+  yield* tsleep(chan, PCATCH, "pause", ticks);
+  return yield* kernelEntry(u.kernel).userret();
+}
+
+/** Drained: every process is reaped. Sleep until the machine stops (on a channel nobody wakes). */
+function* idle(): KGen {
+  const chan = image.table(THREAD).view(curthread().h).ptr("td_wchan");
+  for (;;) yield* tsleep(chan, 0, "idle", 0);
+}
+
+/**
+ * fork-hold's init: `held` processes asleep for the whole run, then one persistent worker per cpu
+ * running `mix` (fork-exit-wait shells) against a process table holding them all. The held
+ * processes hang from about sqrt(held) holders (one parent of 60,000 would make every wait(2)
+ * walk 60,000 children), each vforked in turn: init goes on once a holder has made its share
+ * and exec'd, so every held process exists before the first shell runs. args: held, mix.
+ */
+function* holdInit(k: KernelActions, [held, mix]: readonly number[]): KGen {
+  const u = new User(k, 0);
+  const holders = Math.ceil(Math.sqrt(held));
+  for (let i = 0; i < holders && !draining(); i++) {
+    const share = Math.floor(held / holders) + (i < held % holders ? 1 : 0);
+    const r = yield* u.spawn("vfork", {}, "holder", [share]);
+    if (gone(r)) return;
+    if (r.errno !== 0) break; // EAGAIN: the tables hold no more
+  }
+  const shells = Cpu.current()?.spec.cpus ?? 1;
+  for (let seq = 1; seq <= shells && !draining(); seq++) if (gone(yield* u.spawn("vfork", {}, "worker", [mix, seq, 1, 1]))) return;
+  if (!(yield* reapAll(u))) return; // the shells and holders end once draining
+  yield* idle();
+}
 function programs(k: KernelActions): Record<string, (u: User, args: readonly number[]) => KGen> {
   return {
     *exit(u, [status]) {
@@ -278,6 +313,28 @@ function programs(k: KernelActions): Record<string, (u: User, args: readonly num
     *linger(u, [n]) {
       for (let i = 0; i < n; i++) if (gone(yield* u.call("getppid"))) return;
       yield* u.call("exit", { status: 0 });
+    },
+    /**
+     * fork-hold's holder, vforked by init: fork `share` held processes, exec (init goes on), sleep
+     * until the drain, then kill and reap them.
+     */
+    *holder(u, [share]) {
+      const held: number[] = [];
+      for (let i = 0; i < share; i++) {
+        const r = yield* u.spawn("fork", {}, "held");
+        if (gone(r)) return;
+        if (r.errno !== 0) break;
+        held.push(r.ret);
+      }
+      if (gone(yield* u.call("exec"))) return;
+      const second = Cpu.current()?.spec.hz ?? 100; // ticks
+      while (!draining()) if (!(yield* pause(u, second))) return;
+      for (const pid of held) if (gone(yield* u.call("kill", { pid, sig: SIGKILL }))) return;
+      if (yield* reapAll(u)) yield* u.call("exit", { status: 0 });
+    },
+    /** A held process: asleep until SIGKILL ends it. */
+    *held(u) {
+      while (yield* pause(u, 0));
     },
     /** An lwp that reaps its process's children until none is left. */
     *waiter(u) {
@@ -329,4 +386,5 @@ export function registerUserPrograms(k: KernelActions): void {
     registerProgram(`${k.model.name}.${name}`, (args) => body(new User(k, args[3] ?? 0), args));
   }
   registerProgram(`${k.model.name}.init`, (args) => init(k, args));
+  registerProgram(`${k.model.name}.holdinit`, (args) => holdInit(k, args));
 }

@@ -4,7 +4,7 @@
  */
 import { UsageError, type KernelName } from "../../src/kern/kernel.js";
 import { MIX, mixIndex } from "../programs/mixes.js";
-import { AT_THE_EDGE, scenario } from "./make.js";
+import { AT_THE_EDGE, holdLimits, scenario } from "./make.js";
 import { REACH_SCENARIOS } from "./reach.js";
 import type { Scenario } from "./types.js";
 
@@ -15,6 +15,18 @@ import type { Scenario } from "./types.js";
 function affine(kernel: KernelName): Scenario {
   const description = "will-it-scale style: one persistent shell per cpu forking children that exit at once, each child on its shell's cpu";
   return { ...scenario(kernel, "fork-exit-wait-affine", description, MIX.forkExitWait, 0), initArgs: [0, mixIndex(MIX.forkExitWait), 1], placement: "affine" };
+}
+
+/**
+ * Fork rate against a full process table: `population` processes held asleep (100 unless
+ * --population says), then one fork-exit-wait shell per cpu (issue 11: 60,000 held keep >= 0.8
+ * of the rate at 100).
+ */
+function forkHold(kernel: KernelName): Scenario {
+  const description = "--population processes (default 100) held asleep, then a fork-exit-wait shell per cpu: fork rate against a full process table";
+  const held = 100;
+  const limitsFor = (population: number) => holdLimits(kernel, population);
+  return { ...scenario(kernel, "fork-hold", description, MIX.forkExitWait, held, limitsFor(held)), limitsFor, init: `${kernel}.holdinit`, initArgs: [held, mixIndex(MIX.forkExitWait)] };
 }
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -29,6 +41,7 @@ export const SCENARIOS: readonly Scenario[] = [
   scenario("dragonfly", "wait-race", "several lwps of one process waiting at once while its children exit", MIX.waitRace, 6),
   scenario("dragonfly", "wait-race-ignored", "wait-race with SIGCHLD ignored: exiting children hand themselves to the reaper while being reaped (reaches the seed's defect D6, docs/findings.md)", MIX.waitRaceIgnored, 6),
   scenario("dragonfly", "mixed", "everything at once: every syscall, every interlock, near maxproc", MIX.dragonflyMixed, 8, AT_THE_EDGE),
+  forkHold("dragonfly"),
   scenario("netbsd", "fork-exit-wait", "shells forking children that exit at once, and reaping them", MIX.forkExitWait, 8),
   affine("netbsd"),
   scenario("netbsd", "vfork-exec", "vfork and __vfork14 parents in cv_wait on p_waitcv until the child execs or exits", MIX.vforkExec, 8),
@@ -37,6 +50,7 @@ export const SCENARIOS: readonly Scenario[] = [
   scenario("netbsd", "maxproc-pressure", "forks at maxproc and RLIMIT_NPROC: EAGAIN paths, root's bypass", MIX.maxprocPressure, 8, { maxproc: 40, nproc: 12, tables: { thread: 512 } }),
   scenario("netbsd", "traced-forks", "forks and vforks of traced processes: PTRACE_VFORK_DONE stops, SIGTRAP (PTRACE_FORK: findings N3, PTRACE_VFORK: N1)", MIX.tracedFork, 6),
   scenario("netbsd", "mixed", "everything at once under the one proc_lock, near maxproc", MIX.netbsdMixed, 8, AT_THE_EDGE),
+  forkHold("netbsd"),
   ...REACH_SCENARIOS,
 ];
 

@@ -5,7 +5,7 @@
 import { PID_MAX } from "../../src/kern/dragonfly/structs.js";
 import type { KernelName, Limits } from "../../src/kern/kernel.js";
 import { mixIndex, type Mix } from "../programs/mixes.js";
-import type { Scenario } from "./types.js";
+import type { Scenario, ScenarioLimits } from "./types.js";
 
 const MODULE: Record<KernelName, string> = {
   dragonfly: "stress/programs/dragonfly.js",
@@ -34,6 +34,21 @@ export const NEAR_WRAP: Readonly<Record<KernelName, Partial<Limits>>> = {
   dragonfly: { lastpid: PID_MAX - 64, inittid: 0x7fffffff - 64 },
   netbsd: {},
 };
+
+/**
+ * Room for `held` sleeping processes beside the shells: maxproc and RLIMIT_NPROC (init is root,
+ * but the limits are set for any uid), and every per-process table. DragonFly sizes its tables
+ * from maxproc (model.ts); NetBSD's pools are given their sizes, as its defaults are fixed.
+ */
+export function holdLimits(kernel: KernelName, held: number): ScenarioLimits {
+  const n = held + HOLD_ROOM;
+  const perProcess = ["proc", "lwp", "uarea", "pgrp", "sigacts", "filedesc", "cwdinfo", "plimit", "vmspace", "kmutexobj"];
+  const tables = kernel === "netbsd" ? Object.fromEntries(perProcess.map((t) => [t, n])) : {};
+  return { ...NEAR_WRAP[kernel], maxproc: n, nproc: n, tables: { ...tables, thread: n } };
+}
+
+/** Slots past the held processes: init, a shell per cpu (64 at most) and each shell's child. */
+const HOLD_ROOM = 256;
 
 export function scenario(kernel: KernelName, name: string, description: string, mix: Mix, population: number, limits: Scenario["limits"] = ROOMY): Scenario {
   return { kernel, name, description, limits: { ...NEAR_WRAP[kernel], ...limits }, module: MODULE[kernel], init: `${kernel}.init`, initArgs: [population, mixIndex(mix), 0] };

@@ -9,7 +9,9 @@ export interface Scenario {
   readonly name: string;
   readonly kernel: KernelName;
   readonly description: string;
-  readonly limits: Partial<Omit<Limits, "tables">> & { tables?: Record<string, number> };
+  readonly limits: ScenarioLimits;
+  /** Limits that grow with the population instead (fork-hold: every held process needs its slots). */
+  readonly limitsFor?: (population: number) => ScenarioLimits;
   /** Worker module (dist-relative) that registers the scenario's user programs. */
   readonly module: string;
   /** The program init runs instead of the scripted one, and its arguments (population, mix, persistent). */
@@ -18,3 +20,5 @@ export interface Scenario {
   /** Where new threads start (src/sched/placement.ts); default spread. */
   readonly placement?: Placement;
 }
+
+export type ScenarioLimits = Partial<Omit<Limits, "tables">> & { tables?: Record<string, number> };
