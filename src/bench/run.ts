@@ -19,6 +19,7 @@ import type { LockStat } from "../sync/lockstat.js";
 import { measureBaton, measurePrimitives, TOKEN_GOAL, type BatonCost, type PrimitiveRow } from "./index.js";
 import { detectorCost, type DetectorCostRow } from "./detect.js";
 import { pingPongFloor } from "./baton.js";
+import { processCpuUs } from "./overhead.js";
 import { calibrate, lineTransferNs, virtualForksPerSecond, virtualRun, type Calibration } from "./virtual.js";
 
 export const KERNELS = ["dragonfly", "netbsd"] as const;
@@ -132,16 +133,12 @@ function topLock(locks: readonly LockStat[]): { name: string; share: number } {
  * report to its last, so that the workers' start-up and the drain are not charged to the forks.
  */
 async function realRun(kernel: Kernel, workload: string, cpus: number, seconds: number): Promise<{ report: StressReport; cpuUsPerFork: number }> {
-  const cpuNow = () => {
-    const c = process.cpuUsage();
-    return c.user + c.system;
-  };
-  const marks = [{ cpuUs: cpuNow(), ops: 0 }]; // the whole run, if no progress report comes
-  const onProgress = (p: { ops: number }) => void marks.push({ cpuUs: cpuNow(), ops: p.ops });
+  const marks = [{ cpuUs: processCpuUs(), ops: 0 }]; // the whole run, if no progress report comes
+  const onProgress = (p: { ops: number }) => void marks.push({ cpuUs: processCpuUs(), ops: p.ops });
   const { report } = await stress({ kernel, scenario: workload, cpus, seconds, mode: "free", seed: 1, chaos: 0, bugs: [], keepGoing: false, lockSites: true, onProgress, detectors: [] });
   if (report.verdict !== "clean") throw new Error(`bench: ${kernel} ${workload} on ${cpus} cpus ended ${report.verdict}`);
   const forksPerOp = forks(report) / Math.max(1, report.ops.total);
-  const window = marks.length >= 3 ? { from: marks[1], to: marks[marks.length - 1] } : { from: marks[0], to: { cpuUs: cpuNow(), ops: report.ops.total } };
+  const window = marks.length >= 3 ? { from: marks[1], to: marks[marks.length - 1] } : { from: marks[0], to: { cpuUs: processCpuUs(), ops: report.ops.total } };
   const windowForks = Math.max(1, (window.to.ops - window.from.ops) * forksPerOp);
   return { report, cpuUsPerFork: Math.round((window.to.cpuUs - window.from.cpuUs) / windowForks) };
 }

@@ -159,8 +159,9 @@ export class Cpu {
   private install(): void {
     const cpu = this;
     // A pooled worker runs one machine after another: start every per-cpu record afresh.
-    resetLockstat(this.spec.lockSites);
-    resetWitness();
+    const off = this.spec.instrumentsOff ?? [];
+    resetLockstat(this.spec.lockSites, !off.includes("lockstat"));
+    resetWitness(!off.includes("witness"));
     resetCollectors();
     installSync(this.image, {
       current: () => current ?? cpu.noThread(),
@@ -199,6 +200,7 @@ export class Cpu {
       this.epochMs,
       mix && this.spec.eventLog ? this.loggedMix(mix, baton!, new EventLogWriter(this.spec.eventLog)) : mix,
       baton && { i32: this.i32, at: this.rt.rt_baton, me: this.cpuid },
+      !off.includes("trace"),
     );
   }
 

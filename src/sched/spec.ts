@@ -40,6 +40,8 @@ export interface MachineSpec {
   drainAtOps?: number;
   /** lockstat keeps the acquiring and waiting kernel functions of each lock class (sync/lockstat.ts). */
   lockSites?: boolean;
+  /** Instruments switched off, to measure what they cost (forkstorm bench); default none. */
+  instrumentsOff?: readonly Instrument[];
   /** Where a new lwp's thread starts (placement.ts); default spread. */
   placement?: Placement;
   /**
@@ -74,3 +76,11 @@ export function imageTables(spec: MachineSpec): TableSpec[] {
     { decl: COVER, capacity: COVER_SLOTS },
   ];
 }
+
+/**
+ * The instruments a run can do without, to measure their cost: lockstat's counts, witness's
+ * lock-order graph, the per-cpu event ring (violations' last events, --trace). Never off in a
+ * hunt: a run without witness finds no lock-order reversal, one without the ring shows no events.
+ */
+export const INSTRUMENTS = ["lockstat", "witness", "trace"] as const;
+export type Instrument = (typeof INSTRUMENTS)[number];

@@ -61,8 +61,11 @@ let onEvent: ((type: number, tid: number, a: number, b: number) => void) | null 
  * then is left out: a trace shows the run, and ends where it ended.
  */
 let baton: { i32: Int32Array; at: number; me: number } | null = null;
+/** False: the ring switched off (bench measures its cost); events are still hashed. */
+let recording = true;
 
-export function installTrace(current: () => { tid: number; pid: number }, epoch: number, hashEvent: typeof onEvent = null, batonWord: typeof baton = null): void {
+export function installTrace(current: () => { tid: number; pid: number }, epoch: number, hashEvent: typeof onEvent = null, batonWord: typeof baton = null, on = true): void {
+  recording = on;
   who = current;
   originMs = performance.timeOrigin - epoch;
   onEvent = hashEvent;
@@ -71,8 +74,9 @@ export function installTrace(current: () => { tid: number; pid: number }, epoch:
   full = false;
 }
 
-/** Write one entry; returns its index (-1: not part of the run, not kept). */
+/** Write one entry; returns its index (-1: not part of the run, or the ring is off: not kept). */
 function put(type: number, tid: number, pid: number, a: number, b: number): number {
+  if (!recording) return -1;
   if (baton !== null && Atomics.load(baton.i32, baton.at) !== baton.me) return -1;
   const i = next;
   const o = i * W;

@@ -139,6 +139,7 @@ export function setAcquireObserver(fn: ((lock: Addr) => void) | null): void {
 /** Count an acquisition; returns a hold-stamp handle (> 0) when this one is sampled, else 0. */
 export function lockstat_acquired(lock: Addr): number {
   if (acquireObserver !== null) acquireObserver(lock);
+  if (!counting) return 0;
   const s = statOf(lock);
   s.acquisitions++;
   if (sitesOn && ++siteTick >= SITE_SAMPLE) {
@@ -172,6 +173,7 @@ export function lockstat_released(lock: Addr, since: number): void {
 
 /** A contended acquisition that waited `ns`. */
 export function lockstat_contended(lock: Addr, ns: number): void {
+  if (!counting) return;
   const s = statOf(lock);
   s.contended++;
   s.waitNs += ns;
@@ -240,8 +242,12 @@ export function mergeLockstat(all: readonly LockStat[][]): LockStat[] {
   return [...m.values()].sort((a, b) => b.contended - a.contended || b.acquisitions - a.acquisitions);
 }
 
-/** Start afresh (a pooled worker runs one machine after another); `sites`: keep kernel functions. */
-export function resetLockstat(sites = false): void {
+/** False: lockstat switched off (bench measures its cost); nothing is counted. */
+let counting = true;
+
+/** Start afresh (a pooled worker runs one machine after another); `sites`: keep kernel functions; `on`: count at all. */
+export function resetLockstat(sites = false, on = true): void {
+  counting = on;
   lastLock = -1;
   lastStat = undefined;
   byAddr.clear();

@@ -14,10 +14,12 @@ import { image, type HeldLock } from "./seam.js";
 const edges = new Map<string, Set<string>>();
 const reported = new Set<string>();
 const cycles: string[][] = [];
+/** False: witness switched off (bench measures its cost). */
+let ordering = true;
 
 /** Called before `lock` is taken while `held` are held. */
 export function witness_order(lock: Addr, held: readonly HeldLock[]): void {
-  if (held.length === 0) return;
+  if (held.length === 0 || !ordering) return;
   const to = image.classOf(lock);
   for (const h of held) {
     const from = image.classOf(h.lock);
@@ -89,7 +91,8 @@ export function cyclesIn(all: readonly WitnessEdges[]): { cycle: string[] }[] {
   return out;
 }
 
-export function resetWitness(): void {
+export function resetWitness(on = true): void {
+  ordering = on;
   edges.clear();
   reported.clear();
   cycles.length = 0;

@@ -1,0 +1,60 @@
+/*
+ * What the instruments cost (issue 11 item 12: lockstat, trace and witness on vs off <= 25%):
+ * free-mode runs of one scenario with every instrument on, each one off, and all off, taken in
+ * rounds so that every configuration sees the same host load; each run's process cpu time per
+ * system call over its run proper (first to last progress report: start-up and drain left out).
+ * Cpu time per call is what an instrument adds; a loaded host bends the rates far more.
+ */
+import { stress } from "../run/stress.js";
+import { INSTRUMENTS, type Instrument } from "../sched/spec.js";
+
+export interface OverheadRow {
+  /** "all on", "lockstat off", ..., "all off". */
+  config: string;
+  /** Median over the rounds. */
+  cpuUsPerCall: number;
+  callsPerSecond: number;
+  /** The instruments' cost against all off: (this config / all off) - 1, from the medians. */
+  overOff: number;
+}
+
+const CONFIGS: readonly { config: string; off: readonly Instrument[] }[] = [
+  { config: "all on", off: [] },
+  ...INSTRUMENTS.map((i) => ({ config: `${i} off`, off: [i] })),
+  { config: "all off", off: INSTRUMENTS },
+];
+
+export const processCpuUs = (): number => {
+  const c = process.cpuUsage();
+  return c.user + c.system;
+};
+
+/** One run: cpu time per call and calls per second between its first and last progress reports. */
+async function windowRun(kernel: "dragonfly" | "netbsd", scenario: string, cpus: number, seconds: number, off: readonly Instrument[]) {
+  const marks: { seconds: number; ops: number; cpuUs: number }[] = [];
+  const onProgress = (p: { seconds: number; ops: number }) => void marks.push({ seconds: p.seconds, ops: p.ops, cpuUs: processCpuUs() });
+  const { report } = await stress({ kernel, scenario, cpus, seconds, mode: "free", seed: 1, chaos: 0, bugs: [], keepGoing: false, instrumentsOff: off, onProgress });
+  if (report.verdict !== "clean" || marks.length < 3) throw new Error(`bench: ${kernel} ${scenario} with ${off.join(", ") || "nothing"} off ended ${report.verdict}`);
+  const [a, b] = [marks[0], marks[marks.length - 1]];
+  const calls = Math.max(1, b.ops - a.ops);
+  return { cpuUsPerCall: (b.cpuUs - a.cpuUs) / calls, callsPerSecond: calls / (b.seconds - a.seconds) };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+export async function measureOverhead(kernel: "dragonfly" | "netbsd", scenario: string, cpus: number, seconds: number, rounds: number, log: (line: string) => void = () => {}): Promise<OverheadRow[]> {
+  const runs = new Map(CONFIGS.map((c) => [c.config, [] as { cpuUsPerCall: number; callsPerSecond: number }[]]));
+  for (let r = 0; r < rounds; r++)
+    for (const c of CONFIGS) {
+      log(`overhead: ${kernel} ${scenario}, ${c.config}, round ${r + 1} of ${rounds}...`);
+      runs.get(c.config)!.push(await windowRun(kernel, scenario, cpus, seconds, c.off));
+    }
+  const cpuOf = (config: string) => median(runs.get(config)!.map((x) => x.cpuUsPerCall));
+  const off = cpuOf("all off");
+  return CONFIGS.map(({ config }) => ({
+    config,
+    cpuUsPerCall: Math.round(cpuOf(config) * 10) / 10,
+    callsPerSecond: Math.round(median(runs.get(config)!.map((x) => x.callsPerSecond))),
+    overOff: Math.round((cpuOf(config) / off - 1) * 1000) / 1000,
+  }));
+}
