@@ -403,7 +403,9 @@ async function watch(m: Machine, model: KernelModel, o: StressOptions, elapsed: 
 /**
  * The kernel's live laws, sampled every LIVE_SAMPLE_MS while the cpus run. A finding is reported
  * once it has been seen in LIVE_PERSIST samples in a row -- a state in flux (a wakeup on its way)
- * passes, a lost one stays -- and only once.
+ * passes, a lost one stays -- and only once. A sample counts only when every cpu moved since the
+ * last one that counted (allCpusMoved): a worker the host left off its core for a while (load 40
+ * on 2 cores) may be the one whose wakeup is on its way, and wall time alone would call it lost.
  */
 const LIVE_SAMPLE_MS = 100;
 const LIVE_PERSIST = 3;
@@ -412,6 +414,8 @@ class LiveLaws {
   private readonly streak = new Map<string, number>();
   private readonly reported = new Set<string>();
   private last = -Infinity;
+  /** Each cpu's system calls at the last sample that counted. */
+  private counted: number[] = [];
 
   constructor(
     private readonly model: KernelModel,
@@ -426,6 +430,9 @@ class LiveLaws {
     this.last = t;
     const seen = new Map(this.model.liveLaws(this.m.image).map((f) => [`${f.law}\0${f.message}`, f]));
     for (const k of this.streak.keys()) if (!seen.has(k)) this.streak.delete(k);
+    const now = this.m.cpuProgress();
+    if (!allCpusMoved(this.counted, now)) return [];
+    this.counted = now.map((c) => c.ops);
     const out: ViolationRecord[] = [];
     for (const [k, f] of seen) {
       const n = (this.streak.get(k) ?? 0) + 1;
@@ -437,6 +444,15 @@ class LiveLaws {
     }
     return out;
   }
+}
+
+/**
+ * Did every cpu complete a system call since `before` (each cpu's count then; [] at the first
+ * sample), or sit idle now? A cpu that did neither has a thread mid-call that the host has not
+ * let run: whatever it was about to do (a wakeup) is still on its way.
+ */
+export function allCpusMoved(before: readonly number[], now: readonly { ops: number; idle: boolean }[]): boolean {
+  return now.every((c, i) => c.idle || before[i] === undefined || c.ops !== before[i]);
 }
 
 /** Once nothing can run (a hang, or the end of a controlled run's drain): the live laws' findings are final. */

@@ -202,6 +202,12 @@ export class Machine {
     const d = this.word("rt_drain");
     return d > 0 ? d : null;
   }
+  /** Per cpu: system calls completed there (gd_ops), and whether it waits idle on its doorbell (gd_idle). */
+  cpuProgress(): { ops: number; idle: boolean }[] {
+    const i32 = this.image.i32;
+    return Array.from({ length: this.spec.cpus }, (_, c) => ({ ops: Atomics.load(i32, this.inbox.opsWord(c)), idle: Atomics.load(i32, this.inbox.words(c).idle) === 1 }));
+  }
+
   /** Threads in a timed sleep. */
   timed(): number {
     return this.word("rt_timed");
