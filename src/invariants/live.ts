@@ -91,7 +91,25 @@ export function dragonflyLiveLaws(img: Image): AuditFinding[] {
 /** Calls that count a process before it exists, or move counts (setuid). */
 const NB_COUNTING = new Set(["fork", "vfork", "__vfork14", "clone", "fork1", "setuid"].map((n) => (NB_CALLS as readonly string[]).indexOf(n)).filter((i) => i >= 0));
 
+/** Each uid's ui_proccnt now. */
+function proccnts(img: Image): Map<number, number> {
+  const uis = img.table(UIDINFO);
+  const out = new Map<number, number>();
+  for (let s = 0; s < uis.capacity; s++) {
+    const h = uis.handleAt(s);
+    if (h !== NULL) out.set(uis.view(h).ui_uid, uis.view(h).ui_proccnt);
+  }
+  return out;
+}
+
+/**
+ * The counts are read before and after the walk of the process table, and the lower taken: the
+ * walk is not a snapshot (60,000 slots take a while), and a fork into a slot already walked
+ * raises the count read after it, an exit from a slot not yet walked the count read before it.
+ * A leaked count is in both.
+ */
 function uidLeaks(img: Image): AuditFinding[] {
+  const before = proccnts(img);
   const threads = img.table(THREAD);
   const procs = img.table(NB_PROC);
   // In flight: init (it reaps on its way back to user mode), every thread in a counting call, and
@@ -111,13 +129,10 @@ function uidLeaks(img: Image): AuditFinding[] {
     const h = procs.handleAt(s);
     if (h !== NULL) byUid.set(procs.view(h).p_uid, (byUid.get(procs.view(h).p_uid) ?? 0) + 1);
   }
-  const uis = img.table(UIDINFO);
   const out: AuditFinding[] = [];
-  for (let s = 0; s < uis.capacity; s++) {
-    const h = uis.handleAt(s);
-    if (h === NULL) continue;
-    const ui = uis.view(h);
-    if (ui.ui_proccnt - (byUid.get(ui.ui_uid) ?? 0) - (ui.ui_uid === 0 ? PROC0 : 0) > inflight) out.push({ law: "uid-proccnt-leak", message: `uid ${ui.ui_uid}: ui_proccnt exceeds its processes by more than the calls in flight: counts were leaked` });
+  for (const [uid, after] of proccnts(img)) {
+    const count = Math.min(after, before.get(uid) ?? after);
+    if (count - (byUid.get(uid) ?? 0) - (uid === 0 ? PROC0 : 0) > inflight) out.push({ law: "uid-proccnt-leak", message: `uid ${uid}: ui_proccnt exceeds its processes by more than the calls in flight: counts were leaked` });
   }
   return out;
 }
