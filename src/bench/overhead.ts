@@ -33,7 +33,7 @@ export const processCpuUs = (): number => {
 async function windowRun(kernel: "dragonfly" | "netbsd", scenario: string, cpus: number, seconds: number, off: readonly Instrument[]) {
   const marks: { seconds: number; ops: number; cpuUs: number }[] = [];
   const onProgress = (p: { seconds: number; ops: number }) => void marks.push({ seconds: p.seconds, ops: p.ops, cpuUs: processCpuUs() });
-  const { report } = await stress({ kernel, scenario, cpus, seconds, mode: "free", seed: 1, chaos: 0, bugs: [], keepGoing: false, instrumentsOff: off, onProgress });
+  const { report } = await stress({ kernel, scenario, cpus, seconds, mode: "free", seed: 1, chaos: 0, bugs: [], keepGoing: false, instrumentsOff: off, onProgress, detectors: [] });
   if (report.verdict !== "clean" || marks.length < 3) throw new Error(`bench: ${kernel} ${scenario} with ${off.join(", ") || "nothing"} off ended ${report.verdict}`);
   const [a, b] = [marks[0], marks[marks.length - 1]];
   const calls = Math.max(1, b.ops - a.ops);

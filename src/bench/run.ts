@@ -7,8 +7,10 @@
  *     chaos, with where the cpus' time went (schedstat) and lock tables in lock_stat's terms;
  *  3. virtual time (src/sched/virtual.ts): a cost model calibrated from this runtime's costs,
  *     validated against the real runs at 1 and 2 cpus, then swept to 64 cpus for both kernels;
- *  4. the field-level detectors' cost, the same run with them off and on (src/bench/detect.ts).
- * The throughput runs (2, 3) run with the detectors off: they measure the kernels.
+ *  4. the field-level detectors' cost, the same run with them off and on (src/bench/detect.ts);
+ *  5. lockstat's, witness's and the event ring's cost, each off and all off (src/bench/overhead.ts);
+ *  6. the fork rate with many processes held asleep against 100 (src/bench/hold.ts).
+ * The throughput runs (2, 3, 5, 6) run with the detectors off: they measure the kernels.
  */
 import { availableParallelism, cpus as hostCpus, loadavg } from "node:os";
 import type { StressReport } from "../report/report.js";
@@ -19,7 +21,8 @@ import type { LockStat } from "../sync/lockstat.js";
 import { measureBaton, measurePrimitives, TOKEN_GOAL, type BatonCost, type PrimitiveRow } from "./index.js";
 import { detectorCost, type DetectorCostRow } from "./detect.js";
 import { pingPongFloor } from "./baton.js";
-import { processCpuUs } from "./overhead.js";
+import { holdRun, type HoldRun } from "./hold.js";
+import { measureOverhead, processCpuUs, type OverheadRow } from "./overhead.js";
 import { calibrate, lineTransferNs, virtualForksPerSecond, virtualRun, type Calibration } from "./virtual.js";
 
 export const KERNELS = ["dragonfly", "netbsd"] as const;
@@ -104,13 +107,36 @@ export interface BenchReport {
   lockTables: LockTable[];
   /** The field-level detectors' cost: one run with them off and on (src/bench/detect.ts). */
   detectors: DetectorCostRow[];
+  /** What lockstat, witness and the event ring cost (bench/overhead.ts), per kernel. */
+  instruments: InstrumentCost[];
+  /** Fork rate with many processes held asleep against 100 (bench/hold.ts), per kernel. */
+  processTable: ProcessTableRow[];
   wallSeconds: number;
+}
+
+export interface InstrumentCost {
+  kernel: Kernel;
+  scenario: string;
+  cpus: number;
+  seconds: number;
+  rounds: number;
+  rows: OverheadRow[];
+}
+
+export interface ProcessTableRow extends HoldRun {
+  /** forksPerSecond and cpuUsPerFork against the same kernel's run with 100 held. */
+  rateRatio: number;
+  cpuRatio: number;
 }
 
 /** Seconds per real run: long enough to average a few scheduler quanta of a loaded host. */
 const REAL_SECONDS = { quick: 1.5, full: 4 };
 /** The virtual sweep's cpu counts. */
 const SWEEP = { quick: [1, 2, 4, 8], full: [1, 2, 4, 8, 16, 32, 64] };
+/** Instrument overhead: runs of the mixed scenario on 2 cpus, every configuration once a round. */
+const OVERHEAD = { quick: { seconds: 1.5, rounds: 1 }, full: { seconds: 4, rounds: 3 } };
+/** Processes held against 100, and each fork-hold run's system calls past its setup. */
+const HOLD = { quick: { held: 1000, calls: 1500 }, full: { held: 5000, calls: 6000 } };
 /** Lock classes kept per table. */
 const TABLE_LOCKS = 8;
 
@@ -214,6 +240,18 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   }
   log("the field-level detectors' cost (pct and free, off and on)...");
   const detectors = await detectorCost(quick);
+  const instruments: InstrumentCost[] = [];
+  const ov = quick ? OVERHEAD.quick : OVERHEAD.full;
+  for (const kernel of KERNELS) instruments.push({ kernel, scenario: "mixed", cpus: 2, ...ov, rows: await measureOverhead(kernel, "mixed", 2, ov.seconds, ov.rounds, log) });
+
+  const processTable: ProcessTableRow[] = [];
+  const hold = quick ? HOLD.quick : HOLD.full;
+  for (const kernel of KERNELS) {
+    log(`fork-hold: ${kernel}, 100 and ${hold.held} processes held...`);
+    const base = await holdRun(kernel, 100, 2, hold.calls);
+    for (const r of [base, await holdRun(kernel, hold.held, 2, hold.calls)])
+      processTable.push({ ...r, rateRatio: Math.round((r.forksPerSecond / base.forksPerSecond) * 100) / 100, cpuRatio: Math.round((r.cpuUsPerFork / base.cpuUsPerFork) * 100) / 100 });
+  }
   return {
     schema: 1,
     tool: "forkstorm",
@@ -230,6 +268,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     virtual,
     lockTables,
     detectors,
+    instruments,
+    processTable,
     wallSeconds: Math.round((performance.now() - t0) / 100) / 10,
   };
 }
@@ -256,6 +296,10 @@ export function benchSummary(r: BenchReport): string {
   table(r.virtual.filter((v) => v.workload === AFFINE).map((v) => ({ kernel: v.kernel, cpus: v.cpus, "forks/s": v.forksPerSecond, ratio: v.ratio, "limiting lock": v.topLock })));
   lines.push("", "field-level detectors' cost (DragonFly mixed, 4 cpus, one seed per round; x off: time per run, free mode per system call):");
   table(r.detectors.map((d) => ({ mode: d.mode, detectors: d.detectors, "s/run": d.seconds, "syscalls/s": d.syscallsPerSecond, "x off": d.xOff })));
+  lines.push("", "instruments: process cpu time per system call, medians of the rounds (mixed, 2 cpus); over all off:");
+  table(r.instruments.flatMap((c) => c.rows.map((x) => ({ kernel: c.kernel, config: x.config, "cpu us/call": x.cpuUsPerCall, "calls/s": x.callsPerSecond, "over all off": `${Math.round(x.overOff * 100)}%` }))));
+  lines.push("", "fork rate against a full process table (fork-hold, 2 cpus; ratios over 100 held):");
+  table(r.processTable.map((h) => ({ kernel: h.kernel, held: h.held, "forks/s": h.forksPerSecond, ratio: h.rateRatio, "cpu us/fork": h.cpuUsPerFork, "cpu ratio": h.cpuRatio, "setup s": h.setupSeconds })));
   lines.push("", `${r.wallSeconds} s in all`);
   return lines.join("\n") + "\n";
 }

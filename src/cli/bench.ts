@@ -14,8 +14,10 @@ export const benchCommand = command({
   about: `Measures, side by side in one run: the primitives against the raw Atomics floor; fork
 throughput of both kernels on 1 and 2 cpus for the fork-exit-wait scenario and its will-it-scale
 style affine variant, with lock tables in lock_stat's terms; and a virtual-time sweep to 64 cpus,
-its cost model calibrated from this runtime and validated against the real runs. A few minutes
-on 2 cores; --quick in under 2 minutes (fewer rounds, 1.5 s runs, the sweep to 8 cpus).`,
+its cost model calibrated from this runtime and validated against the real runs; what lockstat,
+witness and the event ring cost (each off, all off); the fork rate with 1,000 (--quick) or 5,000
+processes held against 100 (fork-hold). Several minutes on 2 cores; --quick in about 2 minutes
+(fewer rounds, 1.5 s runs, the sweep to 8 cpus).`,
   options: {
     quick: flag("the CI-sized run"),
     report: outputFile("write the JSON bench report there (docs/bench.md)"),

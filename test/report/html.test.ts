@@ -54,6 +54,8 @@ function benchReport(): BenchReport {
     validation: [],
     virtual: ["dragonfly", "netbsd"].flatMap((kernel, k) => sweep.map((cpus) => ({ kernel: kernel as "dragonfly", workload: "fork-exit-wait-affine", cpus, seconds: 0.01, forksPerSecond: 3000 * Math.min(cpus, k ? 3 : 12), ratio: Math.min(cpus, k ? 3 : 12), topLock: "proc_lock", topLockContention: 0.5, wallSeconds: 1 }))),
     lockTables: [{ kernel: "netbsd", workload: "fork-exit-wait-affine", cpus: 2, mode: "virtual", locks: [lock("nbglobals.proc_lock", 400), lock("kmutexobj.mo_lock", 30)] }],
+    instruments: [],
+    processTable: [],
     wallSeconds: 1,
   };
 }
