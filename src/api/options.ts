@@ -28,8 +28,11 @@ const int = (min: number, max: number): Range => ({ integer: true, min, max });
 const num = (min: number, max: number): Range => ({ integer: false, min, max });
 
 /** Allowed values of the numeric options, by library name (the CLI's --flag of the same meaning). */
-/** The most processes a run's init keeps (fork-hold holds them asleep: 60,000 is issue 11's figure). */
-export const MAX_POPULATION = 100_000;
+/**
+ * The most processes a run's init keeps (fork-hold holds them asleep: 60,000 is issue 11's
+ * figure): a table holds at most 65,534 records (16-bit slots, shm/table.ts), with room beside them.
+ */
+export const MAX_POPULATION = 65_000;
 
 export const RANGES = {
   cpus: int(1, 64),

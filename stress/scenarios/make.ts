@@ -43,7 +43,10 @@ export const NEAR_WRAP: Readonly<Record<KernelName, Partial<Limits>>> = {
 export function holdLimits(kernel: KernelName, held: number): ScenarioLimits {
   const n = held + HOLD_ROOM;
   const perProcess = ["proc", "lwp", "uarea", "pgrp", "sigacts", "filedesc", "cwdinfo", "plimit", "vmspace", "kmutexobj"];
-  const tables = kernel === "netbsd" ? Object.fromEntries(perProcess.map((t) => [t, n])) : {};
+  // DragonFly's lwp and ucred tables would be 2 and 3 times maxproc (model.ts): past a table's
+  // 65,534 records (16-bit slots) at 60,000. Fork shares a ucred (crhold) and gives one lwp.
+  const most = (x: number) => Math.min(x, 0xfffe);
+  const tables = kernel === "netbsd" ? Object.fromEntries(perProcess.map((t) => [t, n])) : { lwp: most(2 * n + 32), ucred: most(3 * n + 32) };
   return { ...NEAR_WRAP[kernel], maxproc: n, nproc: n, tables: { ...tables, thread: n } };
 }
 
