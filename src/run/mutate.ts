@@ -5,7 +5,7 @@
  *   not-reached  its site never ran (in the reach phase, or in its own executions)
  *   killed       an execution ended on a violation, a hang or a panic: by which law, after how many
  *   equivalent   it survived, and docs/mutants-equivalent.md says why no run can tell it apart
- *   survived     a detection gap
+ *   survived     a gap: a reach gap when no reach run put another cpu at its site, else a detection gap
  * score = killed / (reached - equivalent).
  *
  * 1. Reach phase: every scenario of the kernel, a few executions of the clean kernel, coverage kept
@@ -64,7 +64,15 @@ export interface MutantRow {
   /** The law of the first violation (watchdog-hang, panic for an internal error). */
   law?: string;
   executions: number;
+  /** Killed: the scenario of the killing execution. */
   scenario?: string;
+  /** The scenarios its executions ran on (the site's best in the reach phase). */
+  scenarios: string[];
+  /**
+   * Hits of its site made concurrently in the reach phase, on those scenarios (clean kernel). A
+   * survivor at 0 is a reach gap: no run put another cpu beside it, so no detector could see it.
+   */
+  reachConcurrent: number;
   /** Killed: the stress command that runs the killing execution again. */
   reproduce?: string;
   /** Equivalent: why (docs/mutants-equivalent.md). */
@@ -81,7 +89,7 @@ export interface MutateReport {
   verdict: "pass" | "fail";
   /** killed / (reached - equivalent); null when nothing reachable and non-equivalent ran. */
   score: number | null;
-  counts: { mutants: number; notReached: number; reached: number; killed: number; equivalent: number; survived: number };
+  counts: { mutants: number; notReached: number; reached: number; killed: number; equivalent: number; survived: number; reachGaps: number };
   /** By kind of site: the same counts. */
   byKind: Record<string, { mutants: number; reached: number; killed: number; equivalent: number; survived: number }>;
   seconds: number;
@@ -188,8 +196,9 @@ function scenariosFor(mu: Mutant, reach: Reach): string[] {
 
 async function runMutant(o: MutateOptions, mu: Mutant, reach: Reach, eq: ReadonlyMap<string, string>, pool: CpuPool, run: RunFn): Promise<MutantRow> {
   const t0 = performance.now();
-  const row: MutantRow = { mutant: mu.name, site: mu.site.key, line: mu.site.line, kind: mu.site.kind, operator: mu.op, status: "not-reached", executions: 0, seconds: 0 };
   const scenarios = scenariosFor(mu, reach);
+  const reachConcurrent = scenarios.reduce((n, s) => n + (reach.bySite.get(mu.site.key)?.get(s)?.[1] ?? 0), 0);
+  const row: MutantRow = { mutant: mu.name, site: mu.site.key, line: mu.site.line, kind: mu.site.kind, operator: mu.op, status: "not-reached", executions: 0, scenarios, reachConcurrent, seconds: 0 };
   let reached = false;
   for (let e = 0; e < o.executions && scenarios.length && !o.signal?.aborted; e++) {
     const scenario = scenarios[e % scenarios.length];
@@ -232,7 +241,7 @@ function summarize(o: MutateOptions, rows: MutantRow[], reach: Reach, executions
     config,
     verdict: !o.signal?.aborted && (score ?? 1) >= MIN_SCORE ? "pass" : "fail",
     score: score === null ? null : Math.round(score * 1e4) / 1e4,
-    counts: { mutants: c.mutants, notReached: c.mutants - c.reached, reached: c.reached, killed: c.killed, equivalent: c.equivalent, survived: c.survived },
+    counts: { mutants: c.mutants, notReached: c.mutants - c.reached, reached: c.reached, killed: c.killed, equivalent: c.equivalent, survived: c.survived, reachGaps: rows.filter((r) => r.status === "survived" && r.reachConcurrent === 0).length },
     byKind,
     seconds: Math.round(seconds * 10) / 10,
     executions,
@@ -242,17 +251,23 @@ function summarize(o: MutateOptions, rows: MutantRow[], reach: Reach, executions
   };
 }
 
+/** A survivor's line: where it ran, and whether its site was ever reached concurrently there. */
+function survivorNote(x: MutantRow): string {
+  if (x.status !== "survived") return "";
+  return `${x.scenarios.join(",")}: ${x.reachConcurrent ? `reached concurrently ${x.reachConcurrent}x (detection gap)` : "never reached concurrently (reach gap)"}`;
+}
+
 export function mutateSummary(r: MutateReport): string {
   const c = r.counts;
   const pct = (x: number | null) => (x === null ? "-" : `${(x * 100).toFixed(1)}%`);
   const lines = [
-    `forkstorm mutate: ${r.config.kernel}: ${r.verdict.toUpperCase()}, score ${pct(r.score)} (killed ${c.killed} / (reached ${c.reached} - equivalent ${c.equivalent})), ${c.mutants} mutants, ${c.notReached} not reached, ${c.survived} survived; ${r.executions} executions in ${r.seconds} s`,
+    `forkstorm mutate: ${r.config.kernel}: ${r.verdict.toUpperCase()}, score ${pct(r.score)} (killed ${c.killed} / (reached ${c.reached} - equivalent ${c.equivalent})), ${c.mutants} mutants, ${c.notReached} not reached, ${c.survived} survived (${c.reachGaps} never reached concurrently); ${r.executions} executions in ${r.seconds} s`,
     `${"kind".padEnd(10)} ${"mutants".padStart(7)} ${"reached".padStart(7)} ${"killed".padStart(7)} ${"equiv".padStart(6)} ${"gap".padStart(5)}`,
   ];
   for (const [k, v] of Object.entries(r.byKind)) lines.push(`${k.padEnd(10)} ${String(v.mutants).padStart(7)} ${String(v.reached).padStart(7)} ${String(v.killed).padStart(7)} ${String(v.equivalent).padStart(6)} ${String(v.survived).padStart(5)}`);
   const width = Math.max(20, ...r.mutants.map((x) => x.mutant.length));
   lines.push("", `${"mutant".padEnd(width)}  ${"status".padEnd(11)} execs  law / reason`);
-  for (const x of r.mutants) lines.push(`${x.mutant.padEnd(width)}  ${x.status.padEnd(11)} ${String(x.executions).padStart(5)}  ${x.law ?? x.reason ?? (x.scenario ? "" : "")}`);
+  for (const x of r.mutants) lines.push(`${x.mutant.padEnd(width)}  ${x.status.padEnd(11)} ${String(x.executions).padStart(5)}  ${x.law ?? x.reason ?? survivorNote(x)}`);
   for (const s of r.staleEquivalents) lines.push(`stale entry in ${EQUIVALENTS_FILE}: ${s} names no mutant of this build`);
   return lines.join("\n");
 }
