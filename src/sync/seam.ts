@@ -5,6 +5,7 @@
  */
 import type { Addr, Handle } from "../shm/table.js";
 import type { Image } from "../shm/image.js";
+import { RTCTL } from "../shm/core.js";
 
 /** What a generator yields to its cpu's scheduler. Every switch releases the thread's tokens. */
 export const SWITCH_TOKEN = 1; // a token was contended: stay runnable, re-acquire all, then resume
@@ -135,6 +136,17 @@ export const curthread = (): SyncThread => sched.current();
 export function dropHeld(td: SyncThread, i: number): void {
   if (i === td.held.length - 1) td.held.pop();
   else td.held.splice(i, 1);
+}
+
+/**
+ * A new thread's first scheduling: counted among the machine's live threads (the run control's
+ * count, which the machine drains on), then queued. Run-time bookkeeping, not kernel state: the
+ * kernels call this rather than an atomic primitive, so it is no interlock site of theirs.
+ */
+export function startThread(td: Handle): void {
+  const rt = image.table(RTCTL);
+  Atomics.add(mem, rt.recordBase(0) + rt.layout.offsets.rt_live, 1);
+  sched.ready(td);
 }
 
 /** Where `lock` is in the thread's held locks (the latest hold), or -1. */

@@ -9,11 +9,11 @@ import { dragonflyPidGiven } from "../../invariants/inline.js";
 import { bug } from "../../bugs/switch.js";
 import { zalloc_waitok, zfree } from "../../sync/kmem.js";
 import { mayblock } from "../../sync/mayblock.js";
-import { RTCTL, THREAD } from "../../shm/core.js";
+import { THREAD } from "../../shm/core.js";
 import { NULL, type Handle } from "../../shm/table.js";
 import { programId } from "../../sched/programs.js";
 import { atomic_add_int, atomic_fetchadd_int, atomic_load_int } from "../../sync/atomic.js";
-import { curthread, image, sched, type KGen } from "../../sync/seam.js";
+import { curthread, image, sched, startThread, type KGen } from "../../sync/seam.js";
 import { PHOLD, PRELE } from "../../sync/phold.js";
 import { refcount_acquire, refcount_release } from "../../sync/refcount.js";
 import { spin_lock, spin_unlock } from "../../sync/spinlock.js";
@@ -705,8 +705,7 @@ export function* lwkt_alloc_thread(program: string, cpu: number): KGen<Handle> {
 }
 /** First scheduling of a freshly forked thread: counted live, queued on its cpu. */
 export function lwkt_schedule_new(td: Handle): void {
-  atomic_add_int(rtAddr("rt_live"), 1);
-  sched.ready(td);
+  startThread(td);
 }
 /** A thread record never started (lwp_create1 failure): give it back. */
 export function lwkt_free_unstarted(td: Handle): void {
@@ -719,10 +718,5 @@ export function pick_cpu(mask: number): number {
   return sched.newThreadCpu();
 }
 
-/** &rtctl->field: the runtime's run-control record is never kmalloc'd, so it has no handle. */
-function rtAddr(field: "rt_live"): number {
-  const rt = image.table(RTCTL);
-  return rt.recordBase(0) + rt.layout.offsets[field];
-}
 
 export { SZOMB, PROC, LWP };

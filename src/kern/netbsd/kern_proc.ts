@@ -4,7 +4,7 @@
  * chgproccnt, the shared sub-structures (mutex objects, sigacts, file table, cwd, limits, vmspace),
  * u-areas, lwp creation with its thread.
  */
-import { RTCTL, THREAD } from "../../shm/core.js";
+import { THREAD } from "../../shm/core.js";
 import { violation, KKASSERT } from "../../shm/hooks.js";
 import { NULL, type Handle, type Table } from "../../shm/table.js";
 import { zalloc_waitok, zfree } from "../../sync/kmem.js";
@@ -13,7 +13,7 @@ import { forkReturn } from "../usermode.js";
 import { atomic_add_int, atomic_fetchadd_int } from "../../sync/atomic.js";
 import { mutex_enter, mutex_exit, mutex_owned } from "../../sync/kmutex.js";
 import { refcount_acquire, refcount_init, refcount_release } from "../../sync/refcount.js";
-import { curthread, image, sched, type KGen } from "../../sync/seam.js";
+import { curthread, image, sched, startThread, type KGen } from "../../sync/seam.js";
 import { tsleep } from "../../sync/sleep.js";
 import {
   CWDINFO, FILEDESC, G, KMUTEXOBJ, L, LSIDL, LWP, P, PGRP, PLIMIT, PROC, proc_lock, p_lock, SDEAD, SESSION, SIDL, SIGACTS, SIGCHLD, SSTOP, SZOMB, UAREA, UIDINFO, VMSPACE,
@@ -394,15 +394,9 @@ export function lwp_start_thread(l: LwpView, forked: boolean): void {
   td.td_lwp = l.h;
   td.td_proc = l.l_proc;
   l.l_thread = h;
-  atomic_add_int(rtAddr("rt_live"), 1);
-  sched.ready(h);
+  startThread(h);
 }
 
-/** &rtctl->field: the runtime's run-control record is never kmalloc'd, so it has no handle. */
-function rtAddr(field: "rt_live"): number {
-  const rt = image.table(RTCTL);
-  return rt.recordBase(0) + rt.layout.offsets[field];
-}
 
 /** The trampoline every lwp thread starts in (registered by entry.ts). */
 export const LWPSTART = "netbsd.lwpstart";
