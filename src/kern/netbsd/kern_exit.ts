@@ -26,19 +26,29 @@ import {
 
 /**
  * exit_lwps: every other lwp of p is told to exit (LW_WEXIT, interruptible sleeps aborted, stopped
- * ones released) and this lwp waits on p_lwpcv until it is the last. p_lock held.
+ * ones released) and this lwp waits on p_lwpcv until it is the last. p_lock held. As the kernel's
+ * `retry:`, it looks again each time an lwp leaves: an lwp still running when it looked may have
+ * created another meanwhile, which must be told too.
  */
 function* exit_lwps(p: ProcView, l: LwpView): KGen {
   const lock = p_lock(p);
+  tell_lwps_to_exit(p, l);
+  while (p.p_nlwps - p.p_nzlwps > 1) {
+    yield* cv_wait(p.ptr("p_lwpcv"), lock);
+    tell_lwps_to_exit(p, l);
+  }
+}
+
+/** Flag each lwp of p but l that is not flagged yet with LW_WEXIT, and wake it to see it. */
+function tell_lwps_to_exit(p: ProcView, l: LwpView): void {
   const threads = image.table(THREAD);
   for (const lh of LIST_ITER(p.p_lwps, L, "l_sibling")) {
-    if (lh === l.h) continue;
     const l2 = L(lh);
+    if (lh === l.h || l2.l_flag & LW_WEXIT) continue;
     l2.l_flag |= LW_WEXIT;
     cv_broadcast(l2.ptr("l_stopcv"));
     if (threads.valid(l2.l_thread)) tsleep_signal(l2.l_thread);
   }
-  while (p.p_nlwps - p.p_nzlwps > 1) yield* cv_wait(p.ptr("p_lwpcv"), lock);
 }
 
 /**

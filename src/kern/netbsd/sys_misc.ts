@@ -15,7 +15,7 @@ import {
 } from "./kern_proc.js";
 import { proc_unstop, psignal } from "./kern_sig.js";
 import {
-  G, LSRUN, P, PGRP, PK_SUGID, proc_lock, PS_STOPEXEC, PS_STOPFORK, PS_WEXIT, PSL_TRACED, PSL_TRACEFORK, PSL_TRACEVFORK, PSL_TRACEVFORK_DONE,
+  G, LSRUN, LW_WEXIT, P, PGRP, PK_SUGID, proc_lock, PS_STOPEXEC, PS_STOPFORK, PS_WEXIT, PSL_TRACED, PSL_TRACEFORK, PSL_TRACEVFORK, PSL_TRACEVFORK_DONE,
   PT_ATTACH, PT_CONTINUE, PT_DETACH, PT_KILL, PT_SET_EVENT_MASK, PT_TRACE_ME, PTRACE_FORK, PTRACE_VFORK, PTRACE_VFORK_DONE, ROOT, SESSION, SIGKILL,
   SIGSTOP, SSTOP,
   type LwpView, type ProcView,
@@ -150,7 +150,11 @@ export function* sys_setrlimit_nproc(p: ProcView, request: number): KGen<number>
   return 0;
 }
 
-/** sys__lwp_create: a new lwp in the calling process; returns its lid. */
+/**
+ * sys__lwp_create (do_lwp_create, sys_lwp.c): a new lwp in the calling process; returns its lid.
+ * The process may start exiting after the PS_WEXIT test: exit_lwps flags every lwp it finds with
+ * LW_WEXIT and looks again after each lwp leaves, so one created after its pass is found at the next.
+ */
 export function* sys__lwp_create(p: ProcView, l1: LwpView): KGen<{ error: number; lid: number }> {
   // The model refuses an lwp to an exiting process (the kernel starts it suspended instead,
   // testing the creator's LW_WEXIT in do_lwp_create, sys_lwp.c): PS_WEXIT read under p_lock,
@@ -167,6 +171,9 @@ export function* sys__lwp_create(p: ProcView, l1: LwpView): KGen<{ error: number
   yield* mutex_enter(lock);
   // Read the lid before the lwp may run: it can exit and be freed before we return.
   const lid = l2.l_lid;
+  // A caller already told to exit makes its lwp LSSUSPENDED (sys_lwp.c:104-120), and exit_lwps
+  // sets that running with LW_WEXIT: the model starts it so flagged, to the same end.
+  if (l1.l_flag & LW_WEXIT) l2.l_flag |= LW_WEXIT;
   l2.l_stat = LSRUN;
   lwp_start_thread(l2, false);
   mutex_exit(lock);
