@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { stress, type StressOptions } from "../../src/run/stress.js";
 import { PACKAGE_ROOT } from "../../src/sched/machine.js";
-import { coverageTable, mergeCoverage } from "../../src/sites/coverage.js";
+import { coverageReasons, coverageTable, mergeCoverage } from "../../src/sites/coverage.js";
+import { equivalents } from "../../src/run/mutate.js";
 import { enumerate } from "../../src/sites/enumerate.js";
 import { isInterlock, manifest } from "../../src/sites/manifest.js";
 import { mutantsOf } from "../../src/sites/mutant.js";
@@ -190,6 +191,18 @@ describe("the mutate command line", () => {
 });
 
 describe("reach scenarios and a hunt's coverage", () => {
+  it("every reason in docs/coverage.md names a seed site, every row of docs/mutants-equivalent.md a mutant of this build", () => {
+    const m = manifest(PACKAGE_ROOT);
+    const seedSites = new Set(m.sites.filter((x) => isInterlock(x) && x.file.endsWith("kern_fork.ts")).map((x) => x.key));
+    const reasons = [...coverageReasons(PACKAGE_ROOT).keys()];
+    expect(reasons.length).toBeGreaterThan(10);
+    expect(reasons.filter((k) => !seedSites.has(k))).toEqual([]);
+    const names = new Set((["dragonfly", "netbsd"] as const).flatMap((k) => mutantsOf(k, m).map((mu) => mu.name)));
+    const eq = [...equivalents().keys()];
+    expect(eq.length).toBeGreaterThan(5);
+    expect(eq.filter((k) => !names.has(k))).toEqual([]);
+  });
+
   it("the reach scenarios run clean and reach the interlocks they were written for", async () => {
     const want: Record<string, string[]> = {
       dragonfly: ["dragonfly/kern_exit.ts:kern_wait:recheck#2", "dragonfly/kern_exit.ts:exit1:recheck#1", "dragonfly/kern_fork.ts:start_forked_proc:retest#1", "dragonfly/kern_exit.ts:killlwps:retest#1"],
@@ -214,6 +227,8 @@ describe("reach scenarios and a hunt's coverage", () => {
     expect(out.stdout).toMatch(/^netbsd\/kern_fork\.ts:fork1:atomic_fetchadd_int#1 /m);
     expect(out.stdout).toMatch(/seed sites \(kern_fork\.ts\): \d+\/\d+ reached concurrently/);
     expect(out.stdout).not.toMatch(/kern_exit\.ts/);
+    // A seed site no run can reach (the u-area pool never runs out in a scenario) shows its reason.
+    expect(out.stdout).toMatch(/^netbsd\/kern_fork\.ts:fork1:atomic_add_int#3 .* -- structural in the scenarios/m);
     const bad = spawnSync(process.execPath, [join(PACKAGE_ROOT, "dist", "src", "cli.js"), "coverage", join(PACKAGE_ROOT, "package.json")], { encoding: "utf8" });
     expect(bad.status).toBe(2);
   }, 60_000);
