@@ -44,8 +44,13 @@ export function* sys_ptrace(p: ProcView, req: number, pid: number, data: number)
     if (t.p_slflag & PSL_TRACED) return unlock(EBUSY);
     if (t.h === G().initproc) return unlock(EPERM); // securelevel: never init
     if (p.p_uid !== ROOT && p.p_uid !== t.p_uid) return unlock(EPERM);
-    if (t.p_sflag & PS_WEXIT) return unlock(ESRCH);
+    // p_sflag is p_lock's (exit1 sets PS_WEXIT under it alone): tested under the target's p_lock,
+    // which sys_process.c takes as soon as it has found the target.
     yield* mutex_enter(tlock);
+    if (t.p_sflag & PS_WEXIT) {
+      mutex_exit(tlock);
+      return unlock(ESRCH);
+    }
     proc_changeparent(t, p.h);
     mutex_exit(tlock);
     yield* psignal(t, SIGSTOP);
