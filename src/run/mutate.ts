@@ -18,7 +18,7 @@
 import { join } from "node:path";
 import { SCENARIOS } from "../../stress/scenarios/index.js";
 import type { KernelName } from "../kern/kernel.js";
-import { VERSION } from "../report/report.js";
+import { VERSION, type StressReport } from "../report/report.js";
 import { CpuPool, PACKAGE_ROOT } from "../sched/machine.js";
 import { coverageOf, keyedRows, mergeCoverage, type CoverageReport } from "../sites/coverage.js";
 import type { Operator, SiteKind } from "../sites/kinds.js";
@@ -73,6 +73,12 @@ export interface MutantRow {
    * survivor at 0 is a reach gap: no run put another cpu beside it, so no detector could see it.
    */
   reachConcurrent: number;
+  /**
+   * Executions whose violation the clean kernel breaks too, the same law in the same execution
+   * (scenario, seed, step bound) without the mutant: the kernel's or a false positive of ours,
+   * not the mutant's doing -- never counted as a kill.
+   */
+  cleanAlso?: { seed: number; scenario: string; law: string }[];
   /** Killed: the stress command that runs the killing execution again. */
   reproduce?: string;
   /** Equivalent: why (docs/mutants-equivalent.md). */
@@ -96,6 +102,8 @@ export interface MutateReport {
   /** Executions run (both phases). */
   executions: number;
   mutants: MutantRow[];
+  /** Violations of the clean kernel in the reach phase: false positives or seed defects to look at. */
+  cleanFailures: { scenario: string; seed: number; law: string }[];
   /** Entries of docs/mutants-equivalent.md naming no mutant of this build (to review). */
   staleEquivalents: string[];
   /** The reach phase's coverage of the clean kernel. */
@@ -111,6 +119,7 @@ interface Reach {
   /** Scenario -> PCT steps an execution takes (the next one's step bound). */
   steps: Map<string, number>;
   coverage: CoverageReport;
+  cleanFailures: MutateReport["cleanFailures"];
 }
 
 /** The equivalent mutants the repository's review kept: `KEY:OPERATOR` -> why. */
@@ -150,7 +159,7 @@ export async function mutate(o: MutateOptions): Promise<{ report: MutateReport; 
   return { report, exitCode: o.signal?.aborted ? 130 : report.verdict === "pass" ? 0 : 1 };
 }
 
-type RunFn = (pool: CpuPool, scenario: string, seed: number, stepBound: number | undefined, mutant?: string) => Promise<import("../report/report.js").StressReport>;
+type RunFn = (pool: CpuPool, scenario: string, seed: number, stepBound: number | undefined, mutant?: string) => Promise<StressReport>;
 
 /** Run `work` on every item, `lanes.length` at a time, each lane on its own pool. */
 async function inLanes<T>(lanes: CpuPool[], items: readonly T[], work: (pool: CpuPool, item: T) => Promise<void>, signal?: AbortSignal): Promise<void> {
@@ -168,8 +177,12 @@ async function reachPhase(o: MutateOptions, lanes: CpuPool[], run: RunFn): Promi
   const bySite = new Map<string, Map<string, [number, number]>>();
   const steps = new Map<string, number[]>();
   let coverage: CoverageReport | null = null;
+  const cleanFailures: Reach["cleanFailures"] = [];
   await inLanes(lanes, jobs, async (pool, { scenario, e }) => {
-    const r = await run(pool, scenario, o.seed + 1_000_003 * (e + 1), undefined);
+    const seed = o.seed + 1_000_003 * (e + 1);
+    const r = await run(pool, scenario, seed, undefined);
+    const law = lawBroken(r);
+    if (law) cleanFailures.push({ scenario, seed, law });
     if (r.pctSteps) steps.set(scenario, [...(steps.get(scenario) ?? []), r.pctSteps]);
     coverage = coverage ? mergeCoverage(coverage, r.coverage) : r.coverage;
     for (const row of r.coverage.rows) {
@@ -184,7 +197,14 @@ async function reachPhase(o: MutateOptions, lanes: CpuPool[], run: RunFn): Promi
     bySite,
     steps: new Map([...steps].map(([s, xs]) => [s, Math.round(median(xs)!)])),
     coverage: coverage ?? coverageOf(o.kernel, [], manifest(PACKAGE_ROOT)),
+    cleanFailures,
   };
+}
+
+/** The law an execution broke first (watchdog-hang, panic for an internal error); null if clean. */
+function lawBroken(r: StressReport): string | null {
+  if (r.verdict !== "violation" && r.verdict !== "hang" && r.verdict !== "error") return null;
+  return r.violations[0]?.law ?? (r.verdict === "hang" ? "watchdog-hang" : "panic");
 }
 
 /** The scenarios a mutant runs on: those reaching its site, most concurrent hits first, at most two. */
@@ -206,8 +226,14 @@ async function runMutant(o: MutateOptions, mu: Mutant, reach: Reach, eq: Readonl
     const r = await run(pool, scenario, seed, reach.steps.get(scenario), mu.name);
     row.executions = e + 1;
     reached ||= (r.coverage.rows.find((x) => x.site === mu.site.key)?.hits ?? 0) > 0;
-    if (r.verdict === "violation" || r.verdict === "hang" || r.verdict === "error") {
-      Object.assign(row, { status: "killed", law: r.violations[0]?.law ?? (r.verdict === "hang" ? "watchdog-hang" : "panic"), scenario });
+    const law = lawBroken(r);
+    if (law) {
+      // The same execution on the clean kernel: breaking the same law there, it is no kill.
+      if (lawBroken(await run(pool, scenario, seed, r.config.stepBound)) === law) {
+        (row.cleanAlso ??= []).push({ seed, scenario, law });
+        continue;
+      }
+      Object.assign(row, { status: "killed", law, scenario });
       row.reproduce = `forkstorm stress --kernel ${o.kernel} --scenario ${scenario} --cpus ${o.cpus} --ops ${o.ops} --mode pct --depth ${o.depth ?? HUNT_DEPTH} --step-bound ${r.config.stepBound} --seed ${seed} --mutant ${mu.name}`;
       reached = true;
       break;
@@ -246,6 +272,7 @@ function summarize(o: MutateOptions, rows: MutantRow[], reach: Reach, executions
     seconds: Math.round(seconds * 10) / 10,
     executions,
     mutants: rows,
+    cleanFailures: reach.cleanFailures,
     staleEquivalents: [...equivalents().keys()].filter((k) => !names.has(k)),
     coverage: reach.coverage,
   };
@@ -268,6 +295,9 @@ export function mutateSummary(r: MutateReport): string {
   const width = Math.max(20, ...r.mutants.map((x) => x.mutant.length));
   lines.push("", `${"mutant".padEnd(width)}  ${"status".padEnd(11)} execs  law / reason`);
   for (const x of r.mutants) lines.push(`${x.mutant.padEnd(width)}  ${x.status.padEnd(11)} ${String(x.executions).padStart(5)}  ${x.law ?? x.reason ?? survivorNote(x)}`);
+  for (const f of r.cleanFailures) lines.push(`the clean kernel broke ${f.law} in ${f.scenario} (seed ${f.seed}): a false positive or a seed defect to look at`);
+  const spurious = r.mutants.filter((x) => x.cleanAlso?.length).length;
+  if (spurious) lines.push(`${spurious} mutants had executions whose violation the clean kernel breaks too (not counted as kills: cleanAlso in the JSON)`);
   for (const s of r.staleEquivalents) lines.push(`stale entry in ${EQUIVALENTS_FILE}: ${s} names no mutant of this build`);
   return lines.join("\n");
 }
