@@ -71,12 +71,18 @@ export function* proc_remove_zombie(p: ProcV): KGen {
   lwkt_reltoken(g.ptr("proc_token"));
 }
 
-// ---------------------------------------------------------------- proc_reparent (kern_exit.c:1240-)
+// ---------------------------------------------------------------- proc_reparent (kern_exit.c:1237-1266)
 
+/**
+ * proc_reparent: move child under parent. A child already under parent is left alone without
+ * touching a token (kern_exit.c:1242, the loop's own test): taking parent's p_token there could
+ * block (an exiting parent holds it) and let that parent's exit1 move the child elsewhere, after
+ * which the retry would put it back under a parent already past its children loop.
+ */
 export function* proc_reparent(child: ProcV, parent: ProcV): KGen {
   PHOLD(parent.ptr("p_lock"));
-  for (;;) {
-    const opp = procV(child.p_pptr);
+  let opp: ProcV;
+  while ((opp = procV(child.p_pptr)).h !== parent.h) {
     PHOLD(opp.ptr("p_lock"));
     yield* lwkt_gettoken(opp.ptr("p_token"));
     yield* lwkt_gettoken(child.ptr("p_token"));
@@ -91,7 +97,6 @@ export function* proc_reparent(child: ProcV, parent: ProcV): KGen {
     children_remove(opp, child);
     children_insert_head(parent, child);
     child.p_pptr = parent.h;
-    child.p_oppid = 0;
     lwkt_reltoken(parent.ptr("p_token"));
     lwkt_reltoken(child.ptr("p_token"));
     lwkt_reltoken(opp.ptr("p_token"));
