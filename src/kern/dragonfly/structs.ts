@@ -117,6 +117,7 @@ export const LWP = defineStruct("lwp", {
   handles: { lwp_proc: "proc", lwp_thread: "thread" },
   racy: {
     lwp_mpflags: "userret and the lwp's own sleeps test LWP_MP_WEXIT without a lock (it is set and cleared with atomics): a late look only defers the exit to the next return to user mode",
+    lwp_siglist: "lwpsignal sets it under lwp_spin, but CURSIG / lwp_sigpend read it without a lock and exit1 empties it under p_token only (kern_exit.c:364-365): a signal posted meanwhile is seen at the next check, or dropped with the exiting lwp",
   },
 });
 
