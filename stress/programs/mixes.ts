@@ -34,6 +34,8 @@ export const MIX = {
   vforkThreads: { vforkThreads: 1 },
   lwpChurn: { lwpChurn: 1 },
   reaperCollapse: { reaperCollapse: 3, waitExitThreaded: 1 },
+  // Nested reapers exiting at once: reaches findings D8, which no other mix does.
+  reaperExitRace: { reaperExitRace: 1 },
   cloneShare: { cloneShare: 1 },
   waitTwo: { waitTwo: 1 },
   forkVsExit: { forkVsExit: 1 },

@@ -163,17 +163,31 @@ export const reachPrograms: Programs = {
 
 const vforkCall = (u: User) => (u.kernel === "netbsd" && u.rng.below(2) ? "__vfork14" : "vfork");
 
-/** DragonFly: nested reapers collapsing while their orphans reparent, and proc_reparent racing exit. */
+/**
+ * A reaper daemon under a nest of reapers: the nest's reapers exit while their orphans reparent,
+ * then two lwps release the daemon's reaper at once. `race` lets a nested reaper exit while the
+ * one above it exits too (findings D8: a child exiting under a reaper that is past its own exit
+ * loop moves its children into it, and they are lost when it is freed); the baseline's nests
+ * never do (nestreaper).
+ */
+function* reaperNest(u: User, race: number): KGen<boolean> {
+  if (gone(yield* u.call("procctl", { cmd: "REAP_ACQUIRE" }))) return false;
+  if (!(yield* forkAndReap(u, "nestreaper", [2 + u.rng.below(2), race, 0]))) return false;
+  // Two lwps of this process release the reaper at once: sys_procctl's release_again
+  // re-check (000:962) after the lock wait; the loser gets ENOTCONN.
+  if (gone(yield* u.spawn("lwp_create", {}, "reaprelease"))) return false;
+  if (!(yield* reapAll(u))) return false;
+  return !gone(yield* u.call("procctl", { cmd: "REAP_RELEASE" }));
+}
+
+/** DragonFly: nested reapers collapsing while their orphans are reparented, and proc_reparent racing exit. */
 export const dragonflyReach: { extra: Extra; programs: Programs } = {
   extra: {
     *reaperCollapse(u) {
-      if (gone(yield* u.call("procctl", { cmd: "REAP_ACQUIRE" }))) return false;
-      if (!(yield* forkAndReap(u, "nestreaper", [2 + u.rng.below(2)]))) return false;
-      // Two lwps of this process release the reaper at once: sys_procctl's release_again
-      // re-check (000:962) after the lock wait; the loser gets ENOTCONN.
-      if (gone(yield* u.spawn("lwp_create", {}, "reaprelease"))) return false;
-      if (!(yield* reapAll(u))) return false;
-      return !gone(yield* u.call("procctl", { cmd: "REAP_RELEASE" }));
+      return yield* reaperNest(u, 0);
+    },
+    *reaperExitRace(u) {
+      return yield* reaperNest(u, 1);
     },
   },
   programs: {
@@ -183,14 +197,22 @@ export const dragonflyReach: { extra: Extra; programs: Programs } = {
     },
     /**
      * Become a reaper, maybe ignore SIGCHLD (then each exiting child reparents itself to the reaper
-     * in exit1, racing this process's own exit), fork children and a deeper nest, and exit at once:
-     * the reaper node dies while its orphans are being reparented through it.
+     * in exit1, racing this process's own exit), fork children and a deeper nest, and exit: the
+     * reaper node dies while its orphans are being reparented through it.
+     * Without `race` the nest stays clear of findings D8: a reaper outlives the nested reaper it
+     * forked (waits for it), and only the top one ignores SIGCHLD -- a child that hands itself to
+     * a reaper found before that reaper began to exit must not find it past its exit loop.
      */
-    *nestreaper(u, [depth]) {
+    *nestreaper(u, [depth, race, nested]) {
       if (gone(yield* u.call("procctl", { cmd: "REAP_ACQUIRE" }))) return;
-      if (u.rng.below(2) && gone(yield* u.call("sigaction", { sig: SIGCHLD, handler: "ignore", flags: ["SA_NOCLDWAIT"] }))) return;
+      const mayIgnore = race || !nested;
+      if (mayIgnore && u.rng.below(2) && gone(yield* u.call("sigaction", { sig: SIGCHLD, handler: "ignore", flags: ["SA_NOCLDWAIT"] }))) return;
       for (let i = 0; i < 1 + u.rng.below(3); i++) if (gone(yield* u.spawn("fork", {}, "linger", [u.rng.below(3)]))) return;
-      if (depth > 1 && gone(yield* u.spawn("fork", {}, "nestreaper", [depth - 1]))) return;
+      if (depth > 1) {
+        const r = yield* u.spawn("fork", {}, "nestreaper", [depth - 1, race, 1]);
+        if (gone(r)) return;
+        if (!race && r.errno === 0 && !(yield* reap(u, r.ret))) return;
+      }
       yield* u.call("exit", { status: 0 });
     },
   },

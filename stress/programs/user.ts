@@ -29,7 +29,7 @@ export const SIGUSR1 = 30;
 export const ACTIONS = [
   "forkExitWait", "vforkExec", "rforkFlags", "lwpStorm", "reaperChurn", "pgsignalVsFork", "maxprocBurst", "waitRace", "waitRaceIgnored", "setuidFork", "cloneFlags", "tracedFork",
   // reach.ts: the historical reports' interlocks, driven concurrently
-  "waitExitThreaded", "pgrpResurrect", "vforkThreads", "lwpChurn", "waitTwo", "forkVsExit", "reaperCollapse", "cloneShare",
+  "waitExitThreaded", "pgrpResurrect", "vforkThreads", "lwpChurn", "waitTwo", "forkVsExit", "reaperCollapse", "reaperExitRace", "cloneShare",
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 

@@ -13,6 +13,7 @@ export const REACH_SCENARIOS: readonly Scenario[] = [
   scenario("dragonfly", "vfork-threads", "concurrent vforks from several lwps of one process, which may exit meanwhile", MIX.vforkThreads, 6),
   scenario("dragonfly", "lwp-churn", "lwps created while others exit, signals walking the lwp tree (LWPHOLD), the process killed under them", MIX.lwpChurn, 6),
   scenario("dragonfly", "reaper-collapse", "nested reapers exiting while their orphans are reparented; children reparenting themselves (SIGCHLD ignored) racing exit", MIX.reaperCollapse, 6),
+  scenario("dragonfly", "reaper-exit-race", "nested reapers exiting at once: a child exiting under a reaper past its exit loop moves its children into it (reaches the seed's defect D8, docs/findings.md)", MIX.reaperExitRace, 6),
   scenario("dragonfly", "reach", "every reach workload at once: wait, pgrp, vfork, lwp, reaper and fork-vs-exit races", MIX.dragonflyReach, 8),
   scenario("netbsd", "wait-exit-threaded", "a threaded parent waiting from several lwps while its children exit, and while it exits itself", MIX.waitExitThreaded, 6),
   scenario("netbsd", "pgrp-resurrect", "setpgid joining a process group while its last member leaves, under proc_lock", MIX.pgrpResurrect, 6),
