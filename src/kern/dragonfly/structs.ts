@@ -72,6 +72,8 @@ export const PROC = defineStruct("proc", {
     p_siglist: "CURSIG / lwp_sigpend test pending signals without p_token (set and cleared with atomics), then act under the token",
     p_children: "proc_reparent tests LIST_EMPTY(&opp->p_children) after it released opp's p_token, to decide whether to wake opp's waiters (kern_exit.c)",
     p_pgrp: "kern_wait filters the children by p->p_pgid (p_pgrp->pg_id) under the parent's p_token only (kern_exit.c:948-949): a child changing group meanwhile is waited for, or not, either way",
+    p_pglist: "the group walk of dokillpg and pgsignal follows it under pg_lock alone, not the pg_token its writers hold: the seed's defect D7, as pgrp.pg_members",
+    p_peers: "the RFTHREAD peer chain is walked by the exiting leader and unlinked by each exiting peer holding no lock in common (kern_exit.c 324-338, 381-387): the leader re-reads it in its sleep loop until it is empty",
   },
   // Token-guarded links: what DragonFly re-checks after anything that can block (000:962-972).
   recheck: {
@@ -134,6 +136,7 @@ export const PGRP = defineStruct("pgrp", {
 }, {
   recheck: { pg_members: "proc", pg_list: "pgrp" }, // pg_token; the pgrp hash (pgrp_spin)
   racy: {
+    pg_members: "dokillpg and pgsignal walk the members under pg_lock alone while enterpgrp/leavepgrp change the list under pg_token (kern_sig.c 664-711, 871-889): the seed's defect D7 (docs/findings.md), shown by test/dragonfly/pgwalk.test.ts; declared so that baselines report new races, not this known one",
     pg_id: "set once by pgrp_alloc before the group is published and never changed: kern_wait reads it through a child's p_pgrp (p_pgid) under the parent's p_token only (kern_exit.c:948-949), as it reads p_pgrp",
     pg_refs: "pgrel reads the count plainly to choose between its 1 -> 0 path and a cmpset down (kern_proc.c: count = pgrp->pg_refs; cpu_ccfence()); pgfind skips a group whose last reference is being dropped",
   },
@@ -282,6 +285,7 @@ export const KGLOBALS = defineStruct("dfly_globals", {
     gd_forkid: "per cpu in the kernel (mycpu->gd_forkid, 000:449-450), one counter in the model: forks on two cpus at once may hand out one fork id twice, which nothing but p_forkid (a statistic here) sees",
     lastfail: "fork1's ppsratecheck state is a static of kern_fork.c updated with no lock (000:310-311, 397, 422): a lost update only lets one more or one fewer 'maxproc limit' message through",
     curfail: "as lastfail: the message rate limit's count, a static of kern_fork.c (000:310-311)",
+    kprintf_last: "the model's record of the last console message (the kernel's console serialises its own output): forks printing at once leave either id",
   },
 });
 

@@ -77,7 +77,7 @@ function* syscall(call: number, a: readonly number[]): KGen<RawResult> {
     case "getpid":
       return ok(p.p_pid);
     case "getppid":
-      return ok(p.p_pptr === 0 ? 0 : yield* sys_getppid(p));
+      return ok(yield* sys_getppid(p));
     case "lwp_create": {
       const r = yield* sys__lwp_create(p, l);
       return r.error ? err(r.error) : ok(r.lid);

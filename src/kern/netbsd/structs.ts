@@ -171,6 +171,11 @@ export const GLOBALS = defineStruct("nbglobals", {
   hz: 1,
   ncpus: 1,
   ticks0: 1,
+}, {
+  unlocked: {
+    lasttfm: "fork1's ratecheck state is a static of kern_fork.c updated with no lock (001:240-242): a lost update only lets one more or one fewer 'table is full' message through",
+    tablefull: "the model's count of those messages, bumped beside the ratecheck with no lock (tablefull() prints; the console serialises its own output)",
+  },
 });
 
 // p_stat

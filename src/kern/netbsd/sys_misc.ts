@@ -188,7 +188,8 @@ export function* sys__lwp_create(p: ProcView, l1: LwpView): KGen<{ error: number
 /** getppid */
 export function* sys_getppid(p: ProcView): KGen<number> {
   yield* mutex_enter(proc_lock());
-  const pp = P(p.p_pptr).p_pid;
+  // Under proc_lock, as p_pptr's writers: init's parent is proc0 (pid 0), which the model has no record for.
+  const pp = p.p_pptr === NULL ? 0 : P(p.p_pptr).p_pid;
   mutex_exit(proc_lock());
   return pp;
 }
