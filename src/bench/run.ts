@@ -135,8 +135,8 @@ const REAL_SECONDS = { quick: 1.5, full: 4 };
 const SWEEP = { quick: [1, 2, 4, 8], full: [1, 2, 4, 8, 16, 32, 64] };
 /** Instrument overhead: runs of the mixed scenario on 2 cpus, every configuration once a round. */
 const OVERHEAD = { quick: { seconds: 1.5, rounds: 1 }, full: { seconds: 4, rounds: 3 } };
-/** Processes held against 100, and each fork-hold run's system calls past its setup. */
-const HOLD = { quick: { held: 1000, calls: 1500 }, full: { held: 5000, calls: 6000 } };
+/** Processes held against 100, and each fork-hold run's system calls past its setup: enough for a window of several progress reports (every 0.25 s) on a quiet machine, where 1500 calls ended before a second one. */
+const HOLD = { quick: { held: 1000, calls: 6000 }, full: { held: 5000, calls: 20000 } };
 /** Lock classes kept per table. */
 const TABLE_LOCKS = 8;
 
