@@ -78,16 +78,19 @@ const WAIT = -3;
 /** The lk_count a WAIT pass saw (the sleep's request bit goes on that value). */
 let seen = 0;
 
+/** The caller already holds lk exclusively: one more level if it may recurse, else the kernel's panic. */
+function passRecursive(lk: Addr, c: number, flags: number): number {
+  if (!(flags & LK_CANRECURSE)) {
+    violation("lockmgr-recursion", `lockmgr: locking against myself (${image.describe(lk)})`);
+    return EBUSY;
+  }
+  return cas(lk, c, c + 1) ? GOT : RETRY;
+}
+
 function passShared(td: SyncThread, lk: Addr, flags: number): number {
   syncPoint();
   const c = Atomics.load(mem, lk);
-  if (c & LKC_EXCL && mem[lk + HOLDER] === td.h) {
-    if (!(flags & LK_CANRECURSE)) {
-      violation("lockmgr-recursion", `lockmgr: locking against myself (${image.describe(lk)})`);
-      return EBUSY;
-    }
-    return cas(lk, c, c + 1) ? GOT : RETRY;
-  }
+  if (c & LKC_EXCL && mem[lk + HOLDER] === td.h) return passRecursive(lk, c, flags);
   if (!(c & (LKC_EXCL | LKC_EXREQ | LKC_UPREQ))) return cas(lk, c, c + 1) ? GOT : RETRY;
   if (flags & LK_NOWAIT) return EBUSY;
   seen = c;
@@ -97,13 +100,7 @@ function passShared(td: SyncThread, lk: Addr, flags: number): number {
 function passExclusive(td: SyncThread, lk: Addr, flags: number): number {
   syncPoint();
   const c = Atomics.load(mem, lk);
-  if (c & LKC_EXCL && mem[lk + HOLDER] === td.h) {
-    if (!(flags & LK_CANRECURSE)) {
-      violation("lockmgr-recursion", `lockmgr: locking against myself (${image.describe(lk)})`);
-      return EBUSY;
-    }
-    return cas(lk, c, c + 1) ? GOT : RETRY;
-  }
+  if (c & LKC_EXCL && mem[lk + HOLDER] === td.h) return passRecursive(lk, c, flags);
   if ((c & LKC_MASK) === 0 && !(c & LKC_EXCL)) {
     if (!cas(lk, c, (c & ~(LKC_EXREQ | LKC_SHREQ)) | LKC_EXCL | 1)) return RETRY;
     mem[lk + HOLDER] = td.h;
