@@ -22,12 +22,15 @@ import type { Image } from "../shm/image.js";
 import { NULL, type Handle } from "../shm/table.js";
 import { PLOCK_MASK, PLOCK_ZOMB } from "../sync/phold.js";
 import {
-  FDTOL, FILEDESC, KGLOBALS, LWP, LWP_MP_WEXIT, P_PPWAIT, PARGS, PGRP, PLIMIT, PROC, REAPER_STAT_OWNED, REAPER_STAT_REALINIT,
+  ALLPROC_HASH, ALLPROC_HSIZE, FDTOL, FILEDESC, KGLOBALS, LWP, LWP_MP_WEXIT, P_PPWAIT, PARGS, PGRP, PLIMIT, PROC, PROCGLOB, REAPER_STAT_OWNED, REAPER_STAT_REALINIT,
   SACTIVE, SCORE, SESSION, SIDL, SIGACTS, SSTOP, STAT_NAMES, SYSREAPER, SZOMB, UCRED, UIDINFO, VMSPACE,
 } from "../kern/dragonfly/structs.js";
 import { checkNprocs, PROC0, checkProcLists, Findings, rec, records, refcountLaw, runLaws, tally, walk, type AuditFinding, type Law } from "./common.js";
 
-/** What every law needs: the tables, the two process lists and names for messages. */
+/**
+ * What every law needs: the tables, the processes of the procglob chains (split by p_stat into
+ * live and zombie: zombies stay on their chain) and names for messages.
+ */
 class DState {
   readonly P;
   readonly L;
@@ -35,7 +38,7 @@ class DState {
   readonly live: Handle[];
   readonly zomb: Handle[];
   readonly listErrors: string[] = [];
-  /** allproc and zombproc members (a process on both appears once). */
+  /** Every chain's processes (one listed twice appears once). */
   readonly listed: Handle[];
   readonly onList = new Set<Handle>();
 
@@ -45,13 +48,19 @@ class DState {
     const gt = img.table(KGLOBALS);
     this.g = gt.view(gt.handleAt(0));
     const pv = (h: Handle) => this.P.view(h).p_list;
-    const a = walk(this.P, this.g.allproc, pv);
-    const z = walk(this.P, this.g.zombproc, pv);
-    if (a.error) this.listErrors.push(`allproc: ${a.error}`);
-    if (z.error) this.listErrors.push(`zombproc: ${z.error}`);
-    this.live = a.items;
-    this.zomb = z.items;
-    this.listed = [...new Set([...a.items, ...z.items])];
+    const chained: Handle[] = [];
+    eachChain(img, "allproc", (n, head) => {
+      const c = walk(this.P, head, pv);
+      if (c.error) this.listErrors.push(`procglob[${n}].allproc: ${c.error}`);
+      for (const h of c.items) {
+        const pid = this.P.view(h).p_pid;
+        if (ALLPROC_HASH(pid) !== n) this.listErrors.push(`${rec("proc", h)} pid ${pid} is on chain ${n}, not on its ALLPROC_HASH chain ${ALLPROC_HASH(pid)}`);
+      }
+      chained.push(...c.items);
+    });
+    this.listed = [...new Set(chained)];
+    this.live = this.listed.filter((h) => this.P.view(h).p_stat !== SZOMB);
+    this.zomb = this.listed.filter((h) => this.P.view(h).p_stat === SZOMB);
     for (const h of this.listed) this.onList.add(h);
   }
 
@@ -77,6 +86,12 @@ class DState {
   }
 }
 
+/** f(n, head) for each procglob chain's `list` head (procglob[n] is slot n, model.ts boot). */
+function eachChain(img: Image, list: "allproc" | "allpgrp", f: (n: number, head: Handle) => void): void {
+  const t = img.table(PROCGLOB);
+  for (let n = 0; n < ALLPROC_HSIZE; n++) f(n, t.view(t.handleAt(n))[list]);
+}
+
 type Check = (s: DState, f: Findings) => void;
 const law = (name: string, doc: string, check: Check): Law => ({
   name,
@@ -94,11 +109,11 @@ const LIVE_STATS = new Set([SIDL, SACTIVE, SSTOP, SCORE]);
 
 const procLists = law(
   "proc-lists",
-  "allproc and zombproc are well-formed lists of allocated records, disjoint; allproc holds no SZOMB and zombproc only SZOMB; pids are unique; every allocated proc record is on one of them",
+  "every procglob chain's allproc is a well-formed list of allocated records, each on the chain its pid hashes to (ALLPROC_HASH); zombies stay there as SZOMB, the rest are SIDL/SACTIVE/SSTOP/SCORE; pids are unique; every allocated proc record is on a chain",
   (s, f) => checkProcLists(s, f, (st) => LIVE_STATS.has(st), SZOMB, (st) => `${STAT_NAMES[st] ?? st}`),
 );
 
-const nprocsLaw = law("nprocs", "nprocs equals the number of processes on allproc plus zombproc, plus process 0 (fork1 counts before allocating, kern_wait uncounts after freeing)", checkNprocs);
+const nprocsLaw = law("nprocs", "nprocs equals the number of processes on the allproc chains (zombies included), plus process 0 (fork1 counts before allocating, kern_wait uncounts after freeing)", checkNprocs);
 
 const maxprocLaw = law(
   "maxproc-overshoot",
@@ -136,7 +151,7 @@ const parentChild = law(
         const l = appearances.get(c) ?? [];
         l.push(x);
         appearances.set(c, l);
-        if (!s.onList.has(c)) f.add(`${s.name(c)} is a child of ${s.name(x)} but on neither allproc nor zombproc`);
+        if (!s.onList.has(c)) f.add(`${s.name(c)} is a child of ${s.name(x)} but on no allproc chain`);
         if (s.p(c).p_pptr !== x) f.add(`${s.name(c)} is on the p_children of ${s.name(x)} but its p_pptr is ${s.name(s.p(c).p_pptr)}`);
       }
     }
@@ -174,20 +189,25 @@ function pgrpMembers(s: DState, f: Findings | null): Map<Handle, Handle[]> {
 
 const pgrpMembersLaw = law(
   "pgrp-members",
-  "every allocated pgrp is on the pgrp hash once with a unique pg_id; every pg_members member is a listed process whose p_pgrp is that group; every process (but fork1's abandoned SIDL) is on its p_pgrp's member list exactly once",
+  "every allocated pgrp is on the allpgrp of the procglob chain its pg_id hashes to, once, with a unique pg_id; every pg_members member is a listed process whose p_pgrp is that group; every process (but fork1's abandoned SIDL) is on its p_pgrp's member list exactly once",
   (s, f) => {
     const PG = s.img.table(PGRP);
-    const hw = walk(PG, s.g.pgrphead, (h) => PG.view(h).pg_list);
-    if (hw.error) f.add(`pgrp hash: ${hw.error}`);
-    const hashed = new Set(hw.items);
-    for (const pg of records(PG)) if (!hashed.has(pg)) f.add(`${rec("pgrp", pg)} pgid ${PG.view(pg).pg_id} is allocated but not on the pgrp hash`);
-    for (const [id, n] of tally(hw.items.map((h) => PG.view(h).pg_id))) if (n > 1) f.add(`pgid ${id} is hashed ${n} times`);
+    const chained: Handle[] = [];
+    eachChain(s.img, "allpgrp", (n, head) => {
+      const c = walk(PG, head, (h) => PG.view(h).pg_list);
+      if (c.error) f.add(`procglob[${n}].allpgrp: ${c.error}`);
+      for (const h of c.items) if (ALLPROC_HASH(PG.view(h).pg_id) !== n) f.add(`${rec("pgrp", h)} pgid ${PG.view(h).pg_id} is on chain ${n}, not on its PGRP_HASH chain`);
+      chained.push(...c.items);
+    });
+    const hashed = new Set(chained);
+    for (const pg of records(PG)) if (!hashed.has(pg)) f.add(`${rec("pgrp", pg)} pgid ${PG.view(pg).pg_id} is allocated but on no allpgrp chain`);
+    for (const [id, n] of tally(chained.map((h) => PG.view(h).pg_id))) if (n > 1) f.add(`pgid ${id} is hashed ${n} times`);
     const members = pgrpMembers(s, f);
     const seen = new Map<Handle, number>();
     for (const [pg, ms] of members) {
       for (const h of ms) {
         seen.set(h, (seen.get(h) ?? 0) + 1);
-        if (!s.onList.has(h)) f.add(`${s.name(h)} is a member of ${rec("pgrp", pg)} but on neither allproc nor zombproc`);
+        if (!s.onList.has(h)) f.add(`${s.name(h)} is a member of ${rec("pgrp", pg)} but on no allproc chain`);
         if (s.p(h).p_pgrp !== pg) f.add(`${s.name(h)} is on the members of ${rec("pgrp", pg)} pgid ${PG.view(pg).pg_id} but its p_pgrp is ${rec("pgrp", s.p(h).p_pgrp)}`);
       }
     }

@@ -12,7 +12,7 @@
 import { KKASSERT } from "../shm/hooks.js";
 import { NULL, slotOf, type Handle, type Table } from "../shm/table.js";
 import { image, sched } from "../sync/seam.js";
-import { KGLOBALS, LWP, PID_MAX, PROC } from "../kern/dragonfly/structs.js";
+import { ALLPROC_HASH, KGLOBALS, LWP, PID_MAX, PROC, PROCGLOB } from "../kern/dragonfly/structs.js";
 
 /** A one-word field of record h, read from the image as it is (h must be valid). */
 function peek(t: Table, h: Handle, field: string): number {
@@ -30,19 +30,18 @@ function globals(): { t: Table; h: Handle } {
 }
 
 /**
- * pid-range, pid-duplicate: proc_add_allproc gave `pid` to the process it just put on allproc.
- * The pid is in 1..PID_MAX and no other process on allproc or zombproc has it (proc_makepid
- * skips every pid in use, 000:483). proc_token held: both lists hold still.
+ * pid-range, pid-duplicate: proc_add_allproc gave `pid` to the process it just put on its chain.
+ * The pid is in 1..PID_MAX and no other process (zombies included) has it (proc_makepid skips
+ * every pid in use, 000:483). A pid can only be on chain ALLPROC_HASH(pid), whose proc_token the
+ * caller holds: the chain holds still.
  */
 export function dragonflyPidGiven(pid: number): void {
   KKASSERT(pid > 0 && pid <= PID_MAX, "pid-range", `proc_add_allproc gave pid ${pid}, outside 1..${PID_MAX}`);
   const procs = image.table(PROC);
-  const g = globals();
+  const chains = image.table(PROCGLOB);
   let holders = 0;
-  for (const head of ["allproc", "zombproc"]) {
-    for (const p of listOf(procs, peek(g.t, g.h, head), "p_list")) if (peek(procs, p, "p_pid") === pid) holders++;
-  }
-  KKASSERT(holders <= 1, "pid-duplicate", `proc_add_allproc gave pid ${pid}, which ${holders - 1} other process(es) on allproc or zombproc have`);
+  for (const p of listOf(procs, peek(chains, chains.handleAt(ALLPROC_HASH(pid)), "allproc"), "p_list")) if (peek(procs, p, "p_pid") === pid) holders++;
+  KKASSERT(holders <= 1, "pid-duplicate", `proc_add_allproc gave pid ${pid}, which ${holders - 1} other process(es) on its allproc chain have`);
 }
 
 /**

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dragonflyNprocsCovered, dragonflyPidGiven, dragonflyTidGiven } from "../../src/invariants/inline.js";
 import { dragonfly } from "../../src/kern/dragonfly/model.js";
-import { G, lwpV, procV, tbl } from "../../src/kern/dragonfly/globals.js";
+import { G, lwpV, procglob, procV, tbl } from "../../src/kern/dragonfly/globals.js";
 import { lwpsOf, procByPid } from "../../src/kern/dragonfly/walk.js";
 import { PID_MAX, PROC } from "../../src/kern/dragonfly/structs.js";
 import { installViolationSink, type ViolationInfo } from "../../src/shm/hooks.js";
@@ -44,7 +44,15 @@ describe("dragonfly in-line laws on a hand-driven machine", () => {
 
   it("pid: silent for a pid one process has; pid-duplicate once another has it; pid-range past PID_MAX", () => {
     expect(lawsAfter(() => {}, () => dragonflyPidGiven(a))).toEqual([]);
-    expect(lawsAfter(() => void (procV(procByPid(img, b), img).p_pid = a), () => dragonflyPidGiven(a))).toEqual(["pid-duplicate"]);
+    // b given a's pid and linked at the head of a's chain (the only chain a pid can be on)
+    const duplicate = () => {
+      const chain = procglob(a, img);
+      const pb = procV(procByPid(img, b), img);
+      pb.p_pid = a;
+      pb.p_list = chain.allproc;
+      chain.allproc = pb.h;
+    };
+    expect(lawsAfter(duplicate, () => dragonflyPidGiven(a))).toEqual(["pid-duplicate"]);
     expect(lawsAfter(() => {}, () => dragonflyPidGiven(PID_MAX + 1))).toEqual(["pid-range"]);
   });
 

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditDragonfly, DRAGONFLY_LAWS } from "../../src/invariants/dragonfly.js";
 import { dragonfly } from "../../src/kern/dragonfly/model.js";
-import { credV, G, lwpV, pgrpV, procV, reapV, sessV, sigactsV, fdV, fdtolV, uiV, vmV, plimitV, tbl } from "../../src/kern/dragonfly/globals.js";
+import { credV, G, lwpV, pgrpV, procglob, procV, reapV, sessV, sigactsV, fdV, fdtolV, uiV, vmV, plimitV, tbl } from "../../src/kern/dragonfly/globals.js";
 import { lwpsOf, procByPid } from "../../src/kern/dragonfly/walk.js";
 import { P_PPWAIT, PARGS, PROC, REAPER_STAT_OWNED, SIDL } from "../../src/kern/dragonfly/structs.js";
 import { THREAD } from "../../src/shm/core.js";
@@ -162,9 +162,18 @@ describe("dragonfly audits on a hand-driven machine", () => {
     }
   });
 
+  it("proc-lists: a process on a chain its pid does not hash to", () => {
+    P("b").p_pid = P("b").p_pid + 1000; // unique still, but ALLPROC_HASH moves it to another chain
+    try {
+      expect(auditDragonfly(img).filter((f) => f.law === "proc-lists").map((f) => f.message)).toEqual([expect.stringMatching(/not on its ALLPROC_HASH chain/)]);
+    } finally {
+      restore();
+    }
+  });
+
   it("reports a cycle instead of hanging", () => {
-    const g = G(img);
-    procV(g.allproc, img).p_list = g.allproc; // allproc loops on its head
+    const chain = procglob(1, img); // init's
+    procV(chain.allproc, img).p_list = chain.allproc; // the chain loops on its head
     try {
       expect(lawsOf(img)).toContain("proc-lists");
     } finally {

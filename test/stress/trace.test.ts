@@ -1,6 +1,6 @@
 /*
  * `--trace`: lock waits and holds are on the timeline (issue 11 item 6). A DragonFly trace shows
- * its LWKT tokens -- p_token held and waited for, proc_token held -- as async slices, each begun
+ * its LWKT tokens -- p_token held and waited for, a procglob chain's proc_token held -- as async slices, each begun
  * slice ended, in time order per cpu; a NetBSD trace shows its proc_lock mutex and no token.
  * Controlled runs, so the contention is the same every time.
  */
@@ -75,7 +75,7 @@ describe("lock waits and holds in --trace", () => {
     const slices = lockSlices(events);
     expect(slices.get("hold proc.p_token")).toBeGreaterThan(0);
     expect(slices.get("wait proc.p_token")).toBeGreaterThan(0);
-    expect(slices.get("hold dfly_globals.proc_token")).toBeGreaterThan(0);
+    expect(slices.get("hold procglob.proc_token")).toBeGreaterThan(0); // one class, the chain in the slot
     expectWellFormed(events);
   }, 240_000);
 

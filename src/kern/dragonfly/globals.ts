@@ -6,16 +6,17 @@ import { image } from "../../sync/seam.js";
 import type { Image } from "../../shm/image.js";
 import type { Handle, Table, View } from "../../shm/table.js";
 import type { FieldWidths, StructDecl } from "../../shm/struct.js";
-import { FDTOL, FILEDESC, FORKLIST, KGLOBALS, LWP, PARGS, PGRP, PLIMIT, PROC, SESSION, SIGACTS, SYSREAPER, UCRED, UIDINFO, VMSPACE } from "./structs.js";
+import { ALLPROC_HASH, FDTOL, FILEDESC, FORKLIST, KGLOBALS, LWP, PARGS, PGRP, PLIMIT, PROC, PROCGLOB, SESSION, SIGACTS, SYSREAPER, UCRED, UIDINFO, VMSPACE } from "./structs.js";
 
 export type ProcV = View<(typeof PROC)["fields"]>;
 export type LwpV = View<(typeof LWP)["fields"]>;
 export type PgrpV = View<(typeof PGRP)["fields"]>;
 export type ReapV = View<(typeof SYSREAPER)["fields"]>;
 export type GlobV = View<(typeof KGLOBALS)["fields"]>;
+export type PrgV = View<(typeof PROCGLOB)["fields"]>;
 
 /** Every DragonFly table, in image order. */
-export const DFLY_DECLS = [KGLOBALS, PROC, LWP, PGRP, SESSION, SYSREAPER, UIDINFO, FILEDESC, FDTOL, SIGACTS, PLIMIT, PARGS, UCRED, VMSPACE, FORKLIST] as const;
+export const DFLY_DECLS = [KGLOBALS, PROCGLOB, PROC, LWP, PGRP, SESSION, SYSREAPER, UIDINFO, FILEDESC, FDTOL, SIGACTS, PLIMIT, PARGS, UCRED, VMSPACE, FORKLIST] as const;
 
 export function tbl<F extends FieldWidths>(decl: StructDecl<F>, img: Image = image): Table<F> {
   return img.table(decl);
@@ -46,4 +47,10 @@ export function G(img: Image = image): GlobV {
     cachedImg = img;
   }
   return cachedG;
+}
+
+/** &procglob[ALLPROC_HASH(id)]: the chain of a pid, pgid or sid (boot fills slot n with chain n). */
+export function procglob(id: number, img: Image = image): PrgV {
+  const t = img.table(PROCGLOB);
+  return t.view(t.handleAt(ALLPROC_HASH(id)));
 }

@@ -1,6 +1,6 @@
 /*
  * The other halves of fork (kern_exit.c, kern_exec.c, kern_proc.c at d9d67b59; NOTES B1, B3-B5):
- * exit1, lwp_exit, kern_wait, lwp_dispose, proc_reparent, the zombie list moves, and exec's
+ * exit1, lwp_exit, kern_wait, lwp_dispose, proc_reparent, the zombie moves, and exec's
  * end of the vfork wait.
  */
 import { KKASSERT, violation } from "../../shm/hooks.js";
@@ -17,10 +17,10 @@ import { spin_lock, spin_unlock } from "../../sync/spinlock.js";
 import { lwkt_gettoken, lwkt_reltoken, lwkt_yield } from "../../sync/token.js";
 import { mayblock } from "../../sync/mayblock.js";
 import { bug } from "../../bugs/switch.js";
-import { credV, fdV, G, lwpV, pargsV, pgrpV, procV, sigactsV, vmV, type LwpV, type ProcV } from "./globals.js";
+import { credV, fdV, G, lwpV, pargsV, pgrpV, procglob, procV, sigactsV, vmV, type LwpV, type ProcV } from "./globals.js";
 import {
   children_insert_head, children_remove, chgproccnt, crfree, curlwp, curproc, fdcopy, fdfree, kfree, kmalloc_waitok, leavepgrp,
-  lwp_rb_remove, lwps_of, plimit_free, vmspace_alloc, vmspace_rel,
+  listRemove, lwp_rb_remove, lwps_of, plimit_free, vmspace_alloc, vmspace_rel,
 } from "./kern_proc.js";
 import { reaper_exit, reaper_get, reaper_drop } from "./kern_fork.js";
 import { kern_kill, ksignal, lwpsignal } from "./kern_sig.js";
@@ -30,45 +30,39 @@ import {
   SIGACTS, SIGCHLD, SIGKILL, SIGUSR1, SZOMB, WAIT_ANY, WLINUXCLONE, WNOHANG,
 } from "./structs.js";
 
-// ---------------------------------------------------------------- zombie list moves (kern_proc.c)
+// ---------------------------------------------------------------- zombie moves (kern_proc.c)
 
-function allprocRemove(head: "allproc" | "zombproc", p: ProcV): boolean {
-  const g = G();
-  let prev = NULL;
-  for (let cur = g[head]; cur !== NULL; prev = cur, cur = procV(cur).p_list) {
-    if (cur !== p.h) continue;
-    if (prev === NULL) g[head] = procV(cur).p_list;
-    else procV(prev).p_list = procV(cur).p_list;
-    p.p_list = NULL;
-    return true;
-  }
-  return false;
-}
-
-/** proc_move_allproc_zombie: wait for holds to drain, then allproc -> zombproc as SZOMB. */
+/**
+ * proc_move_allproc_zombie (kern_proc.c 1126-1140; exit1, kern_exit.c:520): the process stays on
+ * its chain's allproc and becomes SZOMB there, which hides it from pfind and allproc_scan. Holds
+ * are waited out before the chain's proc_token is taken (reap1) and again with it held (reap1a):
+ * a scanner PHOLDs under that token, so a held process never changes state under its scanner.
+ */
 export function* proc_move_allproc_zombie(p: ProcV): KGen {
-  const g = G();
+  const prg = procglob(p.p_pid);
   yield* PSTALL(p.ptr("p_lock"), "reap1", 0);
-  yield* lwkt_gettoken(g.ptr("proc_token"));
-  // reap1a: a hold taken while we waited for proc_token (allproc_scan PHOLDs under it) is waited
-  // out again with proc_token held, so a held process never leaves allproc under its scanner.
+  yield* lwkt_gettoken(prg.ptr("proc_token"));
   yield* PSTALL(p.ptr("p_lock"), "reap1a", 0);
-  if (!allprocRemove("allproc", p)) violation("proc-list", `exiting pid ${p.p_pid} not on allproc`);
-  p.p_list = g.zombproc;
-  g.zombproc = p.h;
   p.p_stat = SZOMB;
-  lwkt_reltoken(g.ptr("proc_token"));
+  lwkt_reltoken(prg.ptr("proc_token"));
 }
 
-/** proc_remove_zombie: off zombproc and off the parent's children (kern_wait, q->p_token held). */
+/**
+ * proc_remove_zombie (kern_proc.c 1153-1170; kern_wait, q->p_token held): off its chain and off
+ * the parent's children, under the chain's proc_token, holds waited out before (reap2) and with
+ * the token held (reap2a).
+ */
 export function* proc_remove_zombie(p: ProcV): KGen {
-  const g = G();
+  const prg = procglob(p.p_pid);
   yield* PSTALL(p.ptr("p_lock"), "reap2", 0);
-  yield* lwkt_gettoken(g.ptr("proc_token"));
-  if (!allprocRemove("zombproc", p)) violation("proc-list", `reaped pid ${p.p_pid} not on zombproc`);
+  yield* lwkt_gettoken(prg.ptr("proc_token"));
+  yield* PSTALL(p.ptr("p_lock"), "reap2a", 0);
+  if (!listRemove(() => prg.allproc, (h) => (prg.allproc = h), (h) => procV(h).p_list, (h, n) => (procV(h).p_list = n), p.h)) {
+    violation("proc-list", `reaped pid ${p.p_pid} not on its allproc chain`);
+  }
   children_remove(procV(p.p_pptr), p);
   p.p_pptr = NULL;
-  lwkt_reltoken(g.ptr("proc_token"));
+  lwkt_reltoken(prg.ptr("proc_token"));
 }
 
 // ---------------------------------------------------------------- proc_reparent (kern_exit.c:1237-1266)

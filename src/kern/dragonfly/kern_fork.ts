@@ -396,7 +396,7 @@ export function* fork1(lp1: LwpV, flags: number): KGen<{ error: number; p2: Proc
   lwkt_reltoken(p1.ptr("p_token"));
   if (plkgrp !== NULL) {
     yield* lockmgr(pgrpV(plkgrp).ptr("pg_lock"), LK_RELEASE);
-    pgrel(plkgrp);
+    yield* pgrel(plkgrp);
   }
   return { error, p2: error === 0 && flags & RFPROC ? p2 : null };
 }

@@ -19,11 +19,11 @@ import { refcount_acquire, refcount_release } from "../../sync/refcount.js";
 import { spin_lock, spin_unlock } from "../../sync/spinlock.js";
 import { lwkt_gettoken, lwkt_gettoken_shared, lwkt_reltoken, lwkt_token_held_excl } from "../../sync/token.js";
 import {
-  credV, fdtolV, fdV, G, lwpV, pgrpV, plimitV, procV, sessV, tbl, uiV, vmV,
-  type LwpV, type ProcV,
+  credV, fdtolV, fdV, G, lwpV, pgrpV, plimitV, procglob, procV, sessV, tbl, uiV, vmV,
+  type LwpV, type PrgV, type ProcV,
 } from "./globals.js";
 import {
-  FDTOL, FILEDESC, LWP, PGRP, PID_MAX, PID_WRAP_TO, PLIMIT, PROC, RLIMIT_NPROC, SESSION, SZOMB, UCRED, UIDINFO, VMSPACE,
+  ALLPROC_HSIZE, FDTOL, FILEDESC, LWP, PGRP, PID_MAX, PID_WRAP_TO, PLIMIT, PROC, RLIMIT_NPROC, SESSION, SZOMB, UCRED, UIDINFO, VMSPACE,
 } from "./structs.js";
 
 // ---------------------------------------------------------------- curthread / allocation
@@ -67,7 +67,7 @@ export function kfree(decl: Parameters<typeof tbl>[0], h: Handle, site: string):
 // ---------------------------------------------------------------- LIST helpers (walks)
 
 /** LIST_REMOVE from a singly linked list: head is `holder.headField`, links are `link`. */
-function listRemove(head: () => Handle, setHead: (h: Handle) => void, next: (h: Handle) => Handle, setNext: (h: Handle, n: Handle) => void, h: Handle): boolean {
+export function listRemove(head: () => Handle, setHead: (h: Handle) => void, next: (h: Handle) => Handle, setNext: (h: Handle, n: Handle) => void, h: Handle): boolean {
   let prev = NULL;
   for (let cur = head(); cur !== NULL; prev = cur, cur = next(cur)) {
     if (cur !== h) continue;
@@ -141,97 +141,134 @@ export function lwps_of(p: ProcV): Handle[] {
   return out;
 }
 
-// ---------------------------------------------------------------- allproc, pids, pfind
+// ---------------------------------------------------------------- procglob: pids, pfind, scans
 
 /**
- * Is pid taken by a process (allproc or zombproc, proc_token held by the caller) or by a process
- * group? proc_makepid walks allproc, allpgrp and allsess, each under the lock that guards it. The
- * model's pgrp hash is guarded by pgrp_spin (pgfind, pgrp_alloc, pgrel's unhash), so it is walked
- * under pgrp_spin; a group's id is not read through a process's p_pgrp, which leavepgrp may clear
- * and pgrel free meanwhile (it holds pg_token and p_token, not proc_token). Sessions are only made
- * at boot (sid 1, init's pid), so no session list is walked.
- */
-function pidInUse(pid: number): boolean {
-  const g = G();
-  for (const head of [g.allproc, g.zombproc]) {
-    for (let cur = head; cur !== NULL; cur = procV(cur).p_list) if (procV(cur).p_pid === pid) return true;
-  }
-  spin_lock(g.ptr("pgrp_spin"));
-  let used = false;
-  for (let pg = g.pgrphead; pg !== NULL && !used; pg = pgrpV(pg).pg_list) used = pgrpV(pg).pg_id === pid;
-  spin_unlock(g.ptr("pgrp_spin"));
-  return used;
-}
-
-/**
- * proc_add_allproc / proc_makepid: the next pid after lastpid not used by a process, process
- * group or session, wrapping to PID_WRAP_TO; then the process goes on allproc (proc_token).
+ * proc_add_allproc (kern_proc.c 990-1000): p gets a pid and goes on its chain's allproc. The
+ * random offset is 0: kern.randompid defaults to 0, and the model keeps the default.
  */
 export function* proc_add_allproc(p: ProcV): KGen {
-  const g = G();
-  if (!bug("df.pid-before-token")) yield* lwkt_gettoken(g.ptr("proc_token"));
-  let pid = g.lastpid;
-  do {
-    if (++pid > PID_MAX) pid = PID_WRAP_TO;
-  } while (pidInUse(pid));
-  // wrong: the pid was chosen before proc_token was taken, and the take may block: forks that
-  // chose meanwhile saw the same lastpid and the same lists, and took the same pid
-  if (bug("df.pid-before-token")) yield* lwkt_gettoken(g.ptr("proc_token"));
-  g.lastpid = pid;
-  p.p_pid = pid;
-  p.p_list = g.allproc;
-  g.allproc = p.h;
-  dragonflyPidGiven(pid);
-  lwkt_reltoken(g.ptr("proc_token"));
-}
-
-/** pfind: a live (non-zombie) process by pid, PHOLD'd; NULL when none. */
-export function* pfind(pid: number): KGen<ProcV | null> {
-  const g = G();
-  yield* lwkt_gettoken_shared(g.ptr("proc_token"));
-  for (let cur = g.allproc; cur !== NULL; cur = procV(cur).p_list) {
-    const p = procV(cur);
-    if (p.p_pid === pid) {
-      PHOLD(p.ptr("p_lock"));
-      lwkt_reltoken(g.ptr("proc_token"));
-      return p;
-    }
-  }
-  lwkt_reltoken(g.ptr("proc_token"));
-  return null;
+  yield* proc_makepid(p);
 }
 
 /**
- * allproc_scan (kern_proc.c): cb on every process on allproc that is not a zombie, PHOLD'd while
- * cb runs (cb may block, which drops proc_token until it resumes). proc_token guards the list and
- * the hold keeps the process on it (proc_move_allproc_zombie PSTALLs with proc_token held, reap1a),
- * so p_list is still this list's link once cb returns. cb returning < 0 ends the scan.
+ * proc_makepid (kern_proc.c 1012-1114): a base from nextpid (an atomic fetchadd; the wrap resets
+ * nextpid with a plain store, so the fork after the wrapping one draws the same base), then,
+ * holding only the base's chain token, the first pid from base in steps of ALLPROC_HSIZE (the
+ * same chain) that no process or group on the chain uses, inserted under the same hold: the
+ * chain token is what keeps two forks' pids apart (000:483). Left out: pid_doms, which skips the
+ * domains of pids reaped in the last 10 s (1041-1058) -- without it pids come back sooner, never
+ * later, than in the kernel -- and the "makepid" tsleep only pid_doms makes reachable (1050).
+ */
+function* proc_makepid(p: ProcV): KGen {
+  const g = G();
+  for (;;) {
+    let base = atomic_fetchadd_int(g.ptr("nextpid"), 1);
+    if (base <= 0 || base >= PID_MAX) {
+      base = base % PID_MAX;
+      if (base < 0) base = PID_WRAP_TO;
+      if (base < PID_WRAP_TO) base += PID_WRAP_TO;
+      g.nextpid = base; // reset (SMP race ok)
+    }
+    const prg = procglob(base);
+    if (!bug("df.pid-before-token")) yield* lwkt_gettoken(prg.ptr("proc_token"));
+    const pid = chain_free_pid(prg, base);
+    if (pid >= PID_MAX) {
+      if (!bug("df.pid-before-token")) lwkt_reltoken(prg.ptr("proc_token"));
+      continue; // the chain is full from base up: a new base (1078-1080)
+    }
+    // wrong: the chain was searched before its proc_token was taken, and the take may block: a
+    // fork that drew the same base meanwhile (the one after a wrap does) finds the same pid free
+    if (bug("df.pid-before-token")) yield* lwkt_gettoken(prg.ptr("proc_token"));
+    p.p_pid = pid;
+    p.p_list = prg.allproc;
+    prg.allproc = p.h;
+    dragonflyPidGiven(pid);
+    lwkt_reltoken(prg.ptr("proc_token"));
+    return;
+  }
+}
+
+/**
+ * restart1 (kern_proc.c 1073-1108): base, or the first pid after it in steps of ALLPROC_HSIZE,
+ * that no process (zombies included) and no group on prg has; PID_MAX or more when none is left.
+ * Sessions are made at boot only (sid 1, init's pid), so there is no allsess to search.
+ */
+function chain_free_pid(prg: PrgV, base: number): number {
+  for (;;) {
+    let used = false;
+    for (let ps = prg.allproc; ps !== NULL && !used; ps = procV(ps).p_list) used = procV(ps).p_pid === base;
+    for (let pg = prg.allpgrp; pg !== NULL && !used; pg = pgrpV(pg).pg_list) used = pgrpV(pg).pg_id === base;
+    if (!used) return base;
+    base += ALLPROC_HSIZE;
+    if (base >= PID_MAX) return base;
+  }
+}
+
+/** The proc of the calling thread, or NULL for a kernel thread (the kernel's `curproc`, which may be NULL). */
+function curproc_or_null(): Handle {
+  return threadV(curthread().h).td_proc;
+}
+
+/**
+ * pfind (kern_proc.c 461-497) and zpfind (545-580): the process with that pid, PHOLD'd, among
+ * the live ones (pfind) or the zombies (zpfind); NULL when none. The caller's own process is
+ * answered without the chain; otherwise only its chain's token is taken, shared.
+ */
+function* pfind_stat(pid: number, zombie: boolean): KGen<ProcV | null> {
+  const cp = curproc_or_null();
+  if (cp !== NULL && procV(cp).p_pid === pid) {
+    PHOLD(procV(cp).ptr("p_lock"));
+    return procV(cp);
+  }
+  const prg = procglob(pid);
+  yield* lwkt_gettoken_shared(prg.ptr("proc_token"));
+  for (let cur = prg.allproc; cur !== NULL; cur = procV(cur).p_list) {
+    const p = procV(cur);
+    if ((p.p_stat === SZOMB) !== zombie || p.p_pid !== pid) continue;
+    PHOLD(p.ptr("p_lock"));
+    lwkt_reltoken(prg.ptr("proc_token"));
+    return p;
+  }
+  lwkt_reltoken(prg.ptr("proc_token"));
+  return null;
+}
+export const pfind = (pid: number): KGen<ProcV | null> => pfind_stat(pid, false);
+export const zpfind = (pid: number): KGen<ProcV | null> => pfind_stat(pid, true);
+
+/**
+ * allproc_scan (kern_proc.c 1271-1318, not segmented): every chain in turn, each under its own
+ * proc_token taken exclusively (an empty chain is skipped by a look without it); cb on every
+ * process that is not a zombie, PHOLD'd while cb runs (cb may block, which drops the token until
+ * it resumes). The hold keeps the process on its chain (proc_remove_zombie PSTALLs with the
+ * token held, reap2a), so p_list is still this chain's link once cb returns. cb returning < 0
+ * ends the scan, as does visiting more than nprocs + ncpus processes (processes forked faster
+ * than the scan walks).
  */
 export function* allproc_scan(cb: (p: ProcV) => KGen<number>): KGen {
   const g = G();
-  yield* lwkt_gettoken_shared(g.ptr("proc_token"));
-  for (let h = g.allproc; h !== NULL; ) {
-    const p = procV(h);
-    if (p.p_stat === SZOMB) {
+  let limit = g.nprocs + g.ncpus;
+  for (let n = 0; n < ALLPROC_HSIZE; n++) {
+    const prg = procglob(n);
+    if (prg.allproc === NULL) continue;
+    yield* lwkt_gettoken(prg.ptr("proc_token"));
+    let stopped = false;
+    for (let h = prg.allproc; h !== NULL; ) {
+      const p = procV(h);
+      if (p.p_stat === SZOMB) {
+        h = p.p_list;
+        continue;
+      }
+      PHOLD(p.ptr("p_lock"));
+      const r = yield* cb(p);
       h = p.p_list;
-      continue;
+      PRELE(p.ptr("p_lock"));
+      stopped = r < 0 || --limit < 0;
+      if (stopped) break;
     }
-    PHOLD(p.ptr("p_lock"));
-    const r = yield* cb(p);
-    h = p.p_list;
-    PRELE(p.ptr("p_lock"));
-    if (r < 0) break;
+    lwkt_reltoken(prg.ptr("proc_token"));
+    if (stopped) return;
   }
-  lwkt_reltoken(g.ptr("proc_token"));
-}
-
-/** pfindn: any process, zombies included, not held (caller holds proc_token). */
-export function pfindn_locked(pid: number): ProcV | null {
-  const g = G();
-  for (const head of [g.allproc, g.zombproc]) {
-    for (let cur = head; cur !== NULL; cur = procV(cur).p_list) if (procV(cur).p_pid === pid) return procV(cur);
-  }
-  return null;
 }
 
 // ---------------------------------------------------------------- process groups
@@ -240,60 +277,56 @@ export function pgref(pg: Handle): void {
   refcount_acquire(pgrpV(pg).ptr("pg_refs"));
 }
 
-/** pgrel: the 1 -> 0 release unhashes and frees the group under the pgrp hash spin lock. */
-export function pgrel(pg: Handle): void {
+/**
+ * pgrel (kern_proc.c 585-633): the 1 -> 0 release is made holding the group's chain token
+ * (exclusive, so it may block) and unhashes the group from the chain's allpgrp under that hold.
+ */
+export function* pgrel(pg: Handle): KGen {
   const v = pgrpV(pg);
-  const g = G();
+  const prg = procglob(v.pg_id);
   for (;;) {
     const c = atomic_load_int(v.ptr("pg_refs"));
     if (c > 1) {
       if (atomicCas(v.ptr("pg_refs"), c, c - 1)) return;
       continue;
     }
-    spin_lock(g.ptr("pgrp_spin"));
-    if (atomicCas(v.ptr("pg_refs"), 1, 0)) {
-      unhashPgrp(pg);
-      spin_unlock(g.ptr("pgrp_spin"));
-      const sess = v.pg_session;
-      kfree(PGRP, pg, "pgrel");
-      sessrele(sess);
-      return;
-    }
-    spin_unlock(g.ptr("pgrp_spin"));
+    yield* lwkt_gettoken(prg.ptr("proc_token"));
+    if (atomicCas(v.ptr("pg_refs"), 1, 0)) break;
+    lwkt_reltoken(prg.ptr("proc_token"));
   }
+  listRemove(() => prg.allpgrp, (h) => (prg.allpgrp = h), (h) => pgrpV(h).pg_list, (h, n) => (pgrpV(h).pg_list = n), pg);
+  lwkt_reltoken(prg.ptr("proc_token"));
+  const sess = v.pg_session;
+  sessrele(sess);
+  kfree(PGRP, pg, "pgrel");
 }
 
 import { atomic_cmpset_int as atomicCas } from "../../sync/atomic.js";
-
-function unhashPgrp(pg: Handle): void {
-  const g = G();
-  listRemove(() => g.pgrphead, (h) => (g.pgrphead = h), (h) => pgrpV(h).pg_list, (h, n) => (pgrpV(h).pg_list = n), pg);
-}
 
 function sessrele(sess: Handle): void {
   if (refcount_release(sessV(sess).ptr("s_count"))) kfree(SESSION, sess, "sessrele");
 }
 
-/** pgfind: the group with that id, referenced (pgref), or NULL. */
-export function pgfind(pgid: number): Handle {
-  const g = G();
-  spin_lock(g.ptr("pgrp_spin"));
-  for (let pg = g.pgrphead; pg !== NULL; pg = pgrpV(pg).pg_list) {
-    const v = pgrpV(pg);
-    if (v.pg_id === pgid && v.pg_refs > 0) {
-      pgref(pg);
-      spin_unlock(g.ptr("pgrp_spin"));
-      return pg;
-    }
+/** pgfind (kern_proc.c 642-665): the group with that id, referenced (pgref), or NULL; its chain's token shared. */
+export function* pgfind(pgid: number): KGen<Handle> {
+  const prg = procglob(pgid);
+  yield* lwkt_gettoken_shared(prg.ptr("proc_token"));
+  for (let pg = prg.allpgrp; pg !== NULL; pg = pgrpV(pg).pg_list) {
+    if (pgrpV(pg).pg_id !== pgid) continue;
+    pgref(pg);
+    lwkt_reltoken(prg.ptr("proc_token"));
+    return pg;
   }
-  spin_unlock(g.ptr("pgrp_spin"));
+  lwkt_reltoken(prg.ptr("proc_token"));
   return NULL;
 }
 
 /**
- * A new process group (one ref, the caller's) in session sess (a session ref is taken).
- * enterpgrp (kern_proc.c 686-747) allocates after its pgfind missed and hashes the group without
- * looking again: a concurrent setpgid to the same new pgid can hash a second one meanwhile.
+ * A new process group (one ref, the caller's) in session sess (a session ref is taken), on its
+ * chain's allpgrp under the chain token (kern_proc.c 686-747). enterpgrp allocates after its
+ * pgfind missed and hashes the group without looking again: a concurrent setpgid to the same new
+ * pgid can hash a second one meanwhile. (The kernel's pfindn re-check of p before the insert,
+ * 709-714, is not modelled: the model's setpgid makes a group only for a live caller or child.)
  */
 export function* pgrp_alloc(pgid: number, sess: Handle): KGen<Handle> {
   const pg = yield* kmalloc_waitok(PGRP);
@@ -302,11 +335,11 @@ export function* pgrp_alloc(pgid: number, sess: Handle): KGen<Handle> {
   v.pg_session = sess;
   v.pg_refs = 1;
   refcount_acquire(sessV(sess).ptr("s_count"));
-  const g = G();
-  spin_lock(g.ptr("pgrp_spin"));
-  v.pg_list = g.pgrphead;
-  g.pgrphead = pg;
-  spin_unlock(g.ptr("pgrp_spin"));
+  const prg = procglob(pgid);
+  yield* lwkt_gettoken(prg.ptr("proc_token"));
+  v.pg_list = prg.allpgrp;
+  prg.allpgrp = pg;
+  lwkt_reltoken(prg.ptr("proc_token"));
   return pg;
 }
 
@@ -318,11 +351,11 @@ export function* pgrp_alloc(pgid: number, sess: Handle): KGen<Handle> {
  * setpgid, kern_wait and CANSIGNAL may read it under p_token alone.
  */
 export function* enterpgrp(p: ProcV, pgid: number): KGen<number> {
-  let npg = pgfind(pgid); // referenced
+  let npg = yield* pgfind(pgid); // referenced
   if (npg === NULL) {
     npg = yield* pgrp_alloc(pgid, pgrpV(p.p_pgrp).pg_session);
   } else if (npg === p.p_pgrp) {
-    pgrel(npg); // already there: drop the lookup ref
+    yield* pgrel(npg); // already there: drop the lookup ref
     return 0;
   }
   yield* lwkt_gettoken(pgrpV(npg).ptr("pg_token"));
@@ -334,7 +367,7 @@ export function* enterpgrp(p: ProcV, pgid: number): KGen<number> {
     yield* lwkt_gettoken(pgrpV(opg).ptr("pg_token"));
     if (opg !== p.p_pgrp) {
       lwkt_reltoken(pgrpV(opg).ptr("pg_token"));
-      pgrel(opg);
+      yield* pgrel(opg);
       continue;
     }
     pglist_remove(pgrpV(opg), p);
@@ -344,8 +377,8 @@ export function* enterpgrp(p: ProcV, pgid: number): KGen<number> {
   pglist_insert_head(pgrpV(npg), p);
   if (opg !== NULL) {
     lwkt_reltoken(pgrpV(opg).ptr("pg_token"));
-    pgrel(opg); // our temporary ref
-    pgrel(opg); // the old membership ref
+    yield* pgrel(opg); // our temporary ref
+    yield* pgrel(opg); // the old membership ref
   }
   lwkt_reltoken(p.ptr("p_token"));
   lwkt_reltoken(pgrpV(npg).ptr("pg_token"));
@@ -362,15 +395,15 @@ export function* leavepgrp(p: ProcV): KGen {
     if (p.p_pgrp !== pg) {
       lwkt_reltoken(p.ptr("p_token"));
       lwkt_reltoken(pgrpV(pg).ptr("pg_token"));
-      pgrel(pg);
+      yield* pgrel(pg);
       continue;
     }
     pglist_remove(pgrpV(pg), p);
     p.p_pgrp = NULL;
     lwkt_reltoken(p.ptr("p_token"));
     lwkt_reltoken(pgrpV(pg).ptr("pg_token"));
-    pgrel(pg);
-    pgrel(pg);
+    yield* pgrel(pg);
+    yield* pgrel(pg);
   }
 }
 

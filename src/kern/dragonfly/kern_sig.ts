@@ -17,8 +17,8 @@ import { LWPHOLD, LWPRELE, PHOLD, PRELE } from "../../sync/phold.js";
 import { spin_lock, spin_unlock } from "../../sync/spinlock.js";
 import { tsleep_signal } from "../../sync/sleep.js";
 import { lwkt_gettoken, lwkt_gettoken_shared, lwkt_reltoken } from "../../sync/token.js";
-import { credV, G, lwpV, pgrpV, procV, sigactsV, type LwpV, type ProcV } from "./globals.js";
-import { allproc_scan, curlwp, curproc, lwps_of, pfind, pfindn_locked, pgfind, pgref, pgrel, threadV } from "./kern_proc.js";
+import { credV, lwpV, pgrpV, procV, sigactsV, type LwpV, type ProcV } from "./globals.js";
+import { allproc_scan, curlwp, curproc, lwps_of, pfind, pgfind, pgref, pgrel, threadV, zpfind } from "./kern_proc.js";
 import { reaper_sigtest } from "./kern_fork.js";
 import {
   LWP_MP_WEXIT, NSIG, P_SYSTEM, P_WEXIT, PS_CLDSIGIGN, PS_NOCLDWAIT, SA_NOCLDWAIT, SA_RESTART, SIG_DFL_IGNORE, SIGCHLD,
@@ -197,7 +197,7 @@ export function* pgsignal(pg: Handle, sig: number): KGen {
   yield* pgrp_foreach(pg, (p) => ksignal(p, sig, pg));
   if (sig) atomic_add_int(pgrpV(pg).ptr("pg_sigseq"), 1);
   yield* lockmgr(pgrpV(pg).ptr("pg_lock"), LK_RELEASE);
-  pgrel(pg);
+  yield* pgrel(pg);
 }
 
 /** dokillpg (kern_sig.c:664-711): kill(0|-pgid) and killpg; the broadcast for kill(-1). */
@@ -219,7 +219,7 @@ export function* dokillpg(sig: number, pgid: number, all: boolean): KGen<number>
     pg = cp.p_pgrp;
     pgref(pg);
   } else {
-    pg = pgfind(pgid);
+    pg = yield* pgfind(pgid);
     if (pg === NULL) return ESRCH;
   }
   // Must interlock all signals against fork.
@@ -231,7 +231,7 @@ export function* dokillpg(sig: number, pgid: number, all: boolean): KGen<number>
   });
   if (sig) atomic_add_int(pgrpV(pg).ptr("pg_sigseq"), 1);
   yield* lockmgr(pgrpV(pg).ptr("pg_lock"), LK_RELEASE);
-  pgrel(pg);
+  yield* pgrel(pg);
   return nfound ? 0 : ESRCH;
 }
 import { PROC } from "./structs.js";
@@ -243,12 +243,11 @@ export function* kern_kill(sig: number, pid: number): KGen<number> {
   if (pid > 0) {
     const p = yield* pfind(pid);
     if (p === null) {
-      // A zombie: success without delivery.
-      const g = G();
-      yield* lwkt_gettoken_shared(g.ptr("proc_token"));
-      const z = pfindn_locked(pid);
-      lwkt_reltoken(g.ptr("proc_token"));
-      return z ? 0 : ESRCH;
+      // A zombie not yet reaped: success without delivery (kern_sig.c 755-759).
+      const z = yield* zpfind(pid);
+      if (z === null) return ESRCH;
+      PRELE(z.ptr("p_lock"));
+      return 0;
     }
     if (p.h !== curproc().h) {
       yield* lwkt_gettoken_shared(p.ptr("p_token"));

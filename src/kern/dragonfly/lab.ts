@@ -20,7 +20,7 @@ export const LAB_HOLDING = 1, LAB_DONE = 2;
  * ksignal every member but init and release (kern_sig.c pgsignal / dokillpg). args: pgid, sig.
  */
 export function* lab_pgsignal_paused([pgid, sig]: readonly number[]): KGen {
-  const pg = pgfind(pgid);
+  const pg = yield* pgfind(pgid);
   if (pg === NULL) return;
   yield* lockmgr(pgrpV(pg).ptr("pg_lock"), LK_EXCLUSIVE);
   yield* holdUntilGo();
@@ -28,7 +28,7 @@ export function* lab_pgsignal_paused([pgid, sig]: readonly number[]): KGen {
     if (procV(h).p_pid > 1) yield* ksignal(procV(h), sig);
   }
   yield* lockmgr(pgrpV(pg).ptr("pg_lock"), LK_RELEASE);
-  pgrel(pg);
+  yield* pgrel(pg);
   labThread().td_arg2 = LAB_DONE;
 }
 

@@ -5,17 +5,17 @@
 import { DRAGONFLY_MAYBLOCK_SITES } from "./kern_proc.js";
 import { THREAD } from "../../shm/core.js";
 import type { Image, TableSpec } from "../../shm/image.js";
-import { NULL } from "../../shm/table.js";
+import { NULL, slotOf } from "../../shm/table.js";
 import type { Machine } from "../../sched/machine.js";
 import { UsageError, type ArgContext, type CallSpec, type KernelModel, type Limits, type PsEntry } from "../kernel.js";
 import { CALL_NAMES, type CallName } from "./calls.js";
-import { credV, fdV, G, lwpV, pgrpV, plimitV, procV, reapV, sessV, sigactsV, tbl, uiV, vmV } from "./globals.js";
+import { credV, fdV, G, lwpV, pgrpV, plimitV, procglob, procV, reapV, sessV, sigactsV, tbl, uiV, vmV } from "./globals.js";
 import { allprocs, lwpsOf } from "./walk.js";
 import { MAYBLOCK_TABLE } from "../../sync/mayblock.js";
 import { auditDragonfly } from "../../invariants/dragonfly.js";
 import { dragonflyLiveLaws } from "../../invariants/live.js";
 import {
-  FDTOL, FILEDESC, FORK_CALLOUTS, FORKLIST, KGLOBALS, LWP, LSRUN, P_SYSTEM, PARGS, PGRP, PLIMIT, PROC, PROC_REAP_ACQUIRE,
+  ALLPROC_HSIZE, FDTOL, FILEDESC, FORK_CALLOUTS, FORKLIST, KGLOBALS, LWP, LSRUN, P_SYSTEM, PARGS, PGRP, PLIMIT, PROC, PROC_REAP_ACQUIRE, PROCGLOB,
   PROC_REAP_RELEASE, PROC_REAP_STATUS, REAPER_STAT_OWNED, REAPER_STAT_REALINIT, RF_FLAGS, SA_FLAGS, SA_RESTART, SACTIVE,
   SESSION, SIG_NAMES, SIGACTS, SIGCHLD, sigmask, STAT_NAMES, SYSREAPER, UCRED, UIDINFO, VMSPACE, WLINUXCLONE, WNOHANG,
 } from "./structs.js";
@@ -173,6 +173,7 @@ function tables(limits: Limits): TableSpec[] {
   };
   return [
     { decl: KGLOBALS, capacity: 1 },
+    { decl: PROCGLOB, capacity: ALLPROC_HSIZE },
     { decl: PROC, capacity: cap("proc", mp + 16) },
     { decl: LWP, capacity: cap("lwp", 2 * mp + 32) },
     { decl: PGRP, capacity: cap("pgrp", mp + 16) },
@@ -211,7 +212,9 @@ function boot(m: Machine, limits: Limits, init?: { program: string; args: readon
   g.maxproc = limits.maxproc;
   g.hz = m.spec.hz;
   g.ncpus = m.spec.cpus;
-  g.lastpid = limits.lastpid ?? 1;
+  g.nextpid = (limits.lastpid ?? 1) + 1; // init took pid 1 (the kernel's nextpid starts at 1, kern_proc.c 1014)
+  // procinit (kern_proc.c 194-221): the chains, slot n for chain n (alloc hands slots out in order).
+  for (let n = 0; n < ALLPROC_HSIZE; n++) if (slotOf(alloc(PROCGLOB)) !== n) throw new Error("boot: procglob slots out of order");
 
   const ui = alloc(UIDINFO);
   Object.assign(uiV(ui, img), { ui_uid: 0, ui_ref: 1, ui_proccnt: 2 }); // proc0 (init_main.c 453) and init
@@ -224,7 +227,7 @@ function boot(m: Machine, limits: Limits, init?: { program: string; args: readon
   Object.assign(sessV(sess, img), { s_count: 1, s_leader: p.h, s_sid: 1 });
   const pg = alloc(PGRP);
   Object.assign(pgrpV(pg, img), { pg_id: 1, pg_session: sess, pg_refs: 1, pg_members: p.h });
-  g.pgrphead = pg;
+  procglob(1, img).allpgrp = pg; // pgrpinsertinit (kern_proc.c 230-235)
 
   const fd = alloc(FILEDESC);
   Object.assign(fdV(fd, img), { fd_refcnt: 1, fd_nfiles: 3 });
@@ -242,7 +245,7 @@ function boot(m: Machine, limits: Limits, init?: { program: string; args: readon
     p_pid: 1, p_stat: SACTIVE, p_ucred: cr, p_fd: fd, p_sigacts: ps, p_limit: lim, p_vmspace: vm, p_pgrp: pg,
     p_leader: p.h, p_sigparent: SIGCHLD, p_depth: 1, p_lasttid: limits.inittid ?? 1, p_nthreads: 1,
   });
-  g.allproc = p.h;
+  procglob(1, img).allproc = p.h; // procinsertinit (kern_proc.c 223-228)
   g.initproc = p.h;
 
   const reap = alloc(SYSREAPER);

@@ -16,7 +16,7 @@ import { defineStruct, LOCKMGR, SPINLOCK, TOKEN } from "../../shm/struct.js";
 
 /** struct proc. The copied region [p_comm .. p_ionice] is bcopy'd by fork1 (000:488-489). */
 export const PROC = defineStruct("proc", {
-  p_list: 1, // next proc on allproc or zombproc (proc_token)
+  p_list: 1, // next proc on its procglob chain's allproc, zombies included (that chain's proc_token)
   p_ucred: 1, // ucred handle (cr_ref held)
   p_fd: 1, // filedesc handle (fd_refcnt held)
   p_fdtol: 1, // filedesc_to_leader handle or NULL
@@ -77,7 +77,7 @@ export const PROC = defineStruct("proc", {
   },
   // Token-guarded links: what DragonFly re-checks after anything that can block (000:962-972).
   recheck: {
-    p_list: "proc", // proc_token
+    p_list: "proc", // the procglob chain's proc_token
     p_pglist: "proc", // the group's pg_token
     p_pptr: "proc", // p_token (and the parent's, for its p_children)
     p_sibling: "proc", // p_pptr->p_token
@@ -124,7 +124,7 @@ export const LWP = defineStruct("lwp", {
 });
 
 export const PGRP = defineStruct("pgrp", {
-  pg_list: 1, // next pgrp on the pgrp hash (pgrp_spin)
+  pg_list: 1, // next pgrp on its procglob chain's allpgrp (that chain's proc_token)
   pg_members: 1, // first member proc (pg_token)
   pg_session: 1,
   pg_id: 1,
@@ -134,11 +134,11 @@ export const PGRP = defineStruct("pgrp", {
   pg_lock: LOCKMGR, // "pgwt": SHARED in fork1, EXCLUSIVE in pgsignal/dokillpg
   pg_sigseq: 1, // detector: group-signal walks completed (bumped under pg_lock EXCLUSIVE)
 }, {
-  recheck: { pg_members: "proc", pg_list: "pgrp" }, // pg_token; the pgrp hash (pgrp_spin)
+  recheck: { pg_members: "proc", pg_list: "pgrp" }, // pg_token; the procglob chain's proc_token
   racy: {
     pg_members: "dokillpg and pgsignal walk the members under pg_lock alone while enterpgrp/leavepgrp change the list under pg_token (kern_sig.c 664-711, 871-889): the seed's defect D7 (docs/findings.md), shown by test/dragonfly/pgwalk.test.ts; declared so that baselines report new races, not this known one",
     pg_id: "set once by pgrp_alloc before the group is published and never changed: kern_wait reads it through a child's p_pgrp (p_pgid) under the parent's p_token only (kern_exit.c:948-949), as it reads p_pgrp",
-    pg_refs: "pgrel reads the count plainly to choose between its 1 -> 0 path and a cmpset down (kern_proc.c: count = pgrp->pg_refs; cpu_ccfence()); pgfind skips a group whose last reference is being dropped",
+    pg_refs: "pgrel reads the count plainly to choose between its 1 -> 0 path and a cmpset down (kern_proc.c 596-598: count = pgrp->pg_refs; cpu_ccfence())",
   },
 });
 
@@ -240,10 +240,7 @@ export const KGLOBALS = defineStruct("dfly_globals", {
   maxproc: 1,
   maxprocperuid: 1, // subr_param.c: what setrlimit(RLIMIT_NPROC) clamps to
   hz: 1,
-  lastpid: 1,
-  allproc: 1, // head of the live process list
-  zombproc: 1, // head of the zombie list
-  proc_token: TOKEN,
+  nextpid: 1, // proc_makepid's next base candidate (kern_proc.c 1014: "heuristic, allowed to race")
   initproc: 1,
   reaper_lock: LOCKMGR, // "reapgl" (000:89)
   forksleep: 1, // 000:91 (its address is the wait channel)
@@ -267,8 +264,6 @@ export const KGLOBALS = defineStruct("dfly_globals", {
   callout_log1: 1,
   callout_log2: 1,
   callout_log3: 1,
-  pgrphead: 1,
-  pgrp_spin: SPINLOCK,
   uihead: 1,
   uihash_spin: SPINLOCK,
   deadlwp: 1, // lwps exited, waiting for lwp_dispose (per-cpu in the kernel)
@@ -279,15 +274,37 @@ export const KGLOBALS = defineStruct("dfly_globals", {
   racy: {
     nprocs: "fork1's maxproc test is check-then-add (000:388-409): it reads nprocs without a lock and counts with atomic_add_int after, so concurrent forks may overshoot by the cpus forking at once (NOTES 'two facts')",
   },
-  recheck: { allproc: "proc", zombproc: "proc", deadlwp: "lwp", pgrphead: "pgrp" }, // proc_token, deadlwp_token, pgrp_spin
+  recheck: { deadlwp: "lwp" }, // deadlwp_token
   handles: { initproc: "proc" },
   unlocked: {
+    nextpid: "proc_makepid takes a base with atomic_fetchadd_int but resets it at the wrap with a plain store (kern_proc.c 1033-1040, 'reset (SMP race ok)'): a fetchadd lost to the reset only hands two forks one base, and the chain token makes their pids differ",
     gd_forkid: "per cpu in the kernel (mycpu->gd_forkid, 000:449-450), one counter in the model: forks on two cpus at once may hand out one fork id twice, which nothing but p_forkid (a statistic here) sees",
     lastfail: "fork1's ppsratecheck state is a static of kern_fork.c updated with no lock (000:310-311, 397, 422): a lost update only lets one more or one fewer 'maxproc limit' message through",
     curfail: "as lastfail: the message rate limit's count, a static of kern_fork.c (000:310-311)",
     kprintf_last: "the model's record of the last console message (the kernel's console serialises its own output): forks printing at once leave either id",
   },
 });
+
+/**
+ * struct procglob (proc.h 425-431, kern_proc.c 113-117): the process hash. A pid, pgid or sid
+ * lives on chain ALLPROC_HASH(id), and that chain's proc_token ("allproc") guards its lists; no
+ * lock covers two chains, so lookups, forks and exits on different chains run in parallel.
+ * Zombies stay on allproc with p_stat SZOMB (proc_move_allproc_zombie, kern_proc.c 1126-1140):
+ * there is no zombproc list. No allsess: sessions are made at boot only (model.ts).
+ */
+export const PROCGLOB = defineStruct("procglob", {
+  proc_token: TOKEN,
+  allproc: 1, // first proc of the chain (proc_token)
+  allpgrp: 1, // first pgrp of the chain (proc_token)
+}, {
+  recheck: { allproc: "proc", allpgrp: "pgrp" },
+  racy: {
+    allproc: "allproc_scan and zombproc_scan skip an empty chain by a look without its token (kern_proc.c 1297, 1351, 1401): a process added meanwhile was not there when the scan began",
+  },
+});
+/** kern_proc.c 62-65: the hash size and PGRP_HASH / SESS_HASH, which are the same function. */
+export const ALLPROC_HSIZE = 256;
+export const ALLPROC_HASH = (pid: number): number => pid & (ALLPROC_HSIZE - 1);
 
 // ---- values (NOTES D) ----
 export const SIDL = 1, SACTIVE = 2, SSTOP = 3, SZOMB = 4, SCORE = 5;
@@ -323,7 +340,7 @@ export const RLIMIT_NPROC = 7;
 export const AFORK = 0x1;
 export const NOTE_FORK = 0x40000000;
 export const PID_MAX = 999999;
-/** proc_makepid: on wrap, pids below 100 are not handed out again. */
+/** proc_makepid: on wrap, pids below 100 are not handed out again (kern_proc.c 1033-1039). */
 export const PID_WRAP_TO = 100;
 
 /** Signals (sys/signal.h). */

@@ -12,12 +12,12 @@ import { lwkt_gettoken, lwkt_gettoken_shared, lwkt_reltoken } from "../../sync/t
 import { EXITED, isScriptProgram } from "../usermode.js";
 import type { RawResult } from "../kernel.js";
 import { CALL_NAMES } from "./calls.js";
-import { credV, G, lwpV, pgrpV, plimitV, procV, type ProcV } from "./globals.js";
+import { credV, G, lwpV, pgrpV, plimitV, procglob, procV, type ProcV } from "./globals.js";
 import { at_fork, rm_at_fork, sys_fork, sys_lwp_create, sys_lwp_create2, sys_procctl, sys_rfork, sys_vfork } from "./kern_fork.js";
 import { exit1, kern_exec, kern_wait, lwp_exit } from "./kern_exit.js";
 import { chgproccnt, cralloc, crfree, crhold, curlwp, curproc, enterpgrp, lwps_of, pfind, pgfind, pgrel, plimit_modify_nproc } from "./kern_proc.js";
 import { dokillpg, install_sigcheck, kern_kill, kern_sigaction, postsig_all } from "./kern_sig.js";
-import { LWP_MP_WEXIT, P_SUGID, P_WEXIT, SIGABRT, SIGCHLD, sigmask, W_EXITCODE, WAIT_ANY, WNOHANG } from "./structs.js";
+import { ALLPROC_HSIZE, LWP_MP_WEXIT, P_SUGID, P_WEXIT, SIGABRT, SIGCHLD, sigmask, SZOMB, W_EXITCODE, WAIT_ANY, WNOHANG } from "./structs.js";
 
 const ok = (ret: number, out: number[] = []): RawResult => ({ ret, errno: 0, out });
 const err = (errno: number): RawResult => ({ ret: -1, errno, out: [] });
@@ -46,10 +46,10 @@ function* sys_setpgid(pid: number, pgid: number): KGen<number> {
     if (pgid === 0) pgid = targ.p_pid;
     const sess = pgrpV(cur.p_pgrp).pg_session;
     if (pgid !== targ.p_pid) {
-      const pg = pgfind(pgid);
+      const pg = yield* pgfind(pgid);
       if (pg === NULL) return EPERM;
       const same = pgrpV(pg).pg_session === sess;
-      pgrel(pg);
+      yield* pgrel(pg);
       if (!same) return EPERM;
     }
     return yield* enterpgrp(targ, pgid);
@@ -226,7 +226,7 @@ export function* dfly_syscall(call: number, a: readonly number[]): KGen<RawResul
     }
     case "ps": {
       let n = 0;
-      for (let h = G().allproc; h !== NULL; h = procV(h).p_list) n++;
+      for (let c = 0; c < ALLPROC_HSIZE; c++) for (let h = procglob(c).allproc; h !== NULL; h = procV(h).p_list) if (procV(h).p_stat !== SZOMB) n++;
       return ok(n);
     }
   }

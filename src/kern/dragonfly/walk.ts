@@ -4,28 +4,18 @@
  */
 import type { Image } from "../../shm/image.js";
 import { NULL, type Handle } from "../../shm/table.js";
-import { G, lwpV, procV } from "./globals.js";
-import { LWP, PROC } from "./structs.js";
+import { lwpV, procglob, procV } from "./globals.js";
+import { ALLPROC_HSIZE, LWP, PROC } from "./structs.js";
 
 /** A walk stops at a stale handle (a list a kernel defect left dangling): the audits report those. */
 const live = (img: Image, decl: typeof PROC | typeof LWP, h: Handle): boolean => img.table(decl as typeof PROC).valid(h);
 
-/** Every process on allproc, then every zombie on zombproc. */
+/** Every process, chain by chain (procglob[0..ALLPROC_HSIZE-1]), zombies included. */
 export function allprocs(img: Image): Handle[] {
-  const g = G(img);
   const out: Handle[] = [];
-  for (const head of [g.allproc, g.zombproc]) for (let h = head; h !== NULL && live(img, PROC, h); h = procV(h, img).p_list) out.push(h);
-  return out;
-}
-/** The live list only (allproc). */
-export function liveprocs(img: Image): Handle[] {
-  const out: Handle[] = [];
-  for (let h = G(img).allproc; h !== NULL; h = procV(h, img).p_list) out.push(h);
-  return out;
-}
-export function zombprocs(img: Image): Handle[] {
-  const out: Handle[] = [];
-  for (let h = G(img).zombproc; h !== NULL; h = procV(h, img).p_list) out.push(h);
+  for (let n = 0; n < ALLPROC_HSIZE; n++) {
+    for (let h = procglob(n, img).allproc; h !== NULL && live(img, PROC, h); h = procV(h, img).p_list) out.push(h);
+  }
   return out;
 }
 /** p_children of p (p_sibling chain). */
