@@ -29,6 +29,8 @@ export interface DetectSetup {
   maxThreads: number;
   /** Free mode: cpus run at once. */
   concurrent: boolean;
+  /** Cpus of the machine: with one, free mode or not, no other cpu touches the shadow. */
+  cpus: number;
   /** Image words whose accesses record their kernel function (MachineSpec.siteAddrs). */
   siteAddrs: readonly number[];
 }
@@ -42,7 +44,9 @@ export function installDetectors(img: Image, setup: DetectSetup | null, current:
     installSyncObserver(null);
     return null;
   }
-  const sh = new Shadow(setup.shadow, shadowSize(img.i32.length, setup.maxThreads), setup.concurrent);
+  // Free mode samples plain accesses (sample below) whatever the cpus; the shadow locks only when
+  // another cpu can be inside it at the same time.
+  const sh = new Shadow(setup.shadow, shadowSize(img.i32.length, setup.maxThreads), setup.concurrent && setup.cpus > 1);
   const det = new Detector(img, sh, {
     race: setup.detectors.includes("race"),
     stale: setup.detectors.includes("stale"),

@@ -14,8 +14,8 @@
  *
  * Dtids are compact (lowest free first) so vector-clock loops stop at the high-water mark of
  * threads alive at once (H_HWM), not at the thread table's capacity. In controlled modes one cpu
- * runs at a time and nothing here needs a lock; in free mode (`concurrent`) every multi-word
- * update takes the lock word of what it updates.
+ * runs at a time and nothing here needs a lock, nor does free mode on one cpu; free mode on
+ * several (`concurrent`) takes the lock word of what a multi-word update updates.
  */
 import { wmesgId } from "../shm/core.js";
 
@@ -120,7 +120,7 @@ export class Shadow {
   constructor(
     readonly sab: SharedArrayBuffer,
     readonly size: ShadowSize,
-    /** Free mode: cpus run at once, so multi-word updates lock. */
+    /** Free mode on several cpus: they run at once, so multi-word updates lock. */
     readonly concurrent: boolean,
   ) {
     const l = layout(size);

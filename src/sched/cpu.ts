@@ -185,7 +185,7 @@ export class Cpu {
     initSleepQueues();
     this.detector = installDetectors(
       this.image,
-      this.shadow && { detectors: this.spec.detectors ?? [], shadow: this.shadow, cpu: this.cpuid, maxThreads: this.spec.maxThreads, concurrent: !(this.strategy instanceof Baton), siteAddrs: this.spec.siteAddrs ?? [] },
+      this.shadow && { detectors: this.spec.detectors ?? [], shadow: this.shadow, cpu: this.cpuid, maxThreads: this.spec.maxThreads, concurrent: !(this.strategy instanceof Baton), cpus: this.spec.cpus, siteAddrs: this.spec.siteAddrs ?? [] },
       () => current,
     );
     installBugs(this.spec.bugs ?? []);
