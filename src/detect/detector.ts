@@ -30,7 +30,7 @@ import { AT_ACQUIRE, AT_WRITE, HOW_ATOMIC, HOW_SHARED, HOW_SLEEPS, HOW_TOKEN, ty
 import type { SyncThread } from "../sync/seam.js";
 import { acquireClock, joinInto, releaseClock } from "./clock.js";
 import {
-  LOCK, MARKED, P_CLK, R_CLK, R_SYS, R_TID, R_WHO, SHARED, SYNC_L, SYNC_LR, VERSION, W_CLK, W_PID, W_SITE, W_SYS, W_TID, W_WHO, type Shadow,
+  FW, LOCK, MARKED, P_CLK, R_CLK, R_SYS, R_TID, R_WHO, SHARED, SYNC_L, SYNC_LR, VERSION, W_CLK, W_PID, W_SITE, W_SYS, W_TID, W_WHO, type Shadow,
 } from "./shadow.js";
 import { DThread, MAX_LOADS, RMW_WAYS } from "./thread.js";
 
@@ -62,9 +62,14 @@ export interface DetectorConfig {
   cpu: number;
 }
 
-/** Per image word, worker-local (flags): reads racy on purpose; every plain access racy on purpose. */
+/**
+ * Per image word, worker-local (flags), fixed at install: reads racy on purpose; every plain
+ * access racy on purpose; a handle field (recheck or other); accesses record their function.
+ */
 const F_RACY = 0x1;
 const F_UNLOCKED = 0x2;
+const F_HANDLE = 0x4;
+const F_SITE = 0x8;
 
 /** W_WHO / R_WHO: (dtid + 1) << WHO_DTID | cpu << 16 | runtime thread slot. */
 const WHO_DTID = 22;
@@ -92,7 +97,15 @@ export class Detector implements SyncObserver {
   /** Per image word: the base of the record it belongs to, -1 outside every record. */
   private readonly recBase: Int32Array;
   private readonly threads: (DThread | undefined)[] = [];
+  /** Ended threads' state, for the next threads to start (DThread.reset). */
+  private readonly spare: DThread[] = [];
   private readonly width: number;
+  /** cfg.race and cfg.stale, read at every access. */
+  private readonly raceOn: boolean;
+  private readonly staleOn: boolean;
+  /** Offsets in a thread record of its process and lwp handles (its own records), -1 when the layout has none. */
+  private readonly tdProcAt: number;
+  private readonly tdLwpAt: number;
   private sampleLeft = 1;
   private readonly reported = new Set<string>();
   private readonly sysIds = new Map<string, number>();
@@ -116,8 +129,14 @@ export class Detector implements SyncObserver {
     this.width = sh.size.dtids;
     const index = new Map(this.tables.map((t, i) => [t.name, i]));
     this.tables.forEach((t, ti) => this.mapTable(t, ti, index));
+    for (const a of cfg.siteAddrs) this.flags[a] |= F_SITE;
     this.procs = img.hasTable("proc") ? this.tables[index.get("proc")!] : null;
     this.lwps = img.hasTable("lwp") ? this.tables[index.get("lwp")!] : null;
+    this.raceOn = cfg.race;
+    this.staleOn = cfg.stale;
+    const tdOffsets = img.table(THREAD).layout.offsets;
+    this.tdProcAt = tdOffsets.td_proc ?? -1;
+    this.tdLwpAt = tdOffsets.td_lwp ?? -1;
   }
 
   private mapTable(t: Table, ti: number, index: ReadonlyMap<string, number>): void {
@@ -132,11 +151,14 @@ export class Detector implements SyncObserver {
         const to = index.get(target as string);
         if (to === undefined) throw new Error(`struct ${t.name}: recheck field ${f} points into ${target}, not a table of this image`);
         this.recheck[b + offsets[f]] = to + 1;
+        this.flags[b + offsets[f]] |= F_HANDLE;
       }
       // A handle field into a table this image lacks (a runtime table's td_proc in the lab) is no path here.
       for (const [f, target] of Object.entries(notes.handles ?? {})) {
         const to = index.get(target as string);
-        if (to !== undefined) this.handles[b + offsets[f]] = to + 1;
+        if (to === undefined) continue;
+        this.handles[b + offsets[f]] = to + 1;
+        this.flags[b + offsets[f]] |= F_HANDLE;
       }
     }
   }
@@ -147,18 +169,19 @@ export class Detector implements SyncObserver {
     if (td === null) return;
     const t = this.threads[slotOf(td.h)];
     if (t === undefined) return;
-    if (this.cfg.stale) {
+    const f = this.flags[addr];
+    if (this.staleOn) {
       if (t.loads.size !== 0) this.use(t, td, addr);
-      if ((this.recheck[addr] | this.handles[addr]) !== 0) {
+      if (f & F_HANDLE) {
         if (write) this.handleWrite(t, td, addr);
         else this.load(t, addr);
       }
     }
-    if (!this.cfg.race || t.d < 0 || this.sh.exhausted() || this.flags[addr] & F_UNLOCKED) return;
+    if (!this.raceOn || t.d < 0 || f & F_UNLOCKED || this.sh.exhausted()) return;
     if (--this.sampleLeft <= 0) {
       this.sampleLeft = this.cfg.sample;
       if (write) this.write(t, td, addr, false);
-      else this.read(t, td, addr);
+      else this.read(t, td, addr, f);
     } else if (write) this.unsampledWrite(t, td, addr);
     else this.noteRead(t, addr, this.sh.i32[this.sh.at(addr) + VERSION]);
   };
@@ -193,23 +216,26 @@ export class Detector implements SyncObserver {
   readonly freed = (base: number, words: number): void => {
     this.stateOfCurrent()?.owned.delete(base);
     const sh = this.sh;
-    for (let a = base + HDR_WORDS; a < base + words; a++) {
-      const s = sh.at(a);
-      if (sh.i32[s + R_CLK] === SHARED) sh.freeClock(sh.i32[s + R_TID]);
-      if (sh.i32[s + SYNC_L] !== 0) sh.freeClock(sh.i32[s + SYNC_L]);
-      if (sh.i32[s + SYNC_LR] !== 0) sh.freeClock(sh.i32[s + SYNC_LR]);
+    const i32 = sh.i32;
+    const end = sh.at(base + words);
+    for (let s = sh.at(base + HDR_WORDS); s < end; s += FW) {
+      if (i32[s + R_CLK] === SHARED) sh.freeClock(i32[s + R_TID]);
+      if (i32[s + SYNC_L] !== 0) sh.freeClock(i32[s + SYNC_L]);
+      if (i32[s + SYNC_LR] !== 0) sh.freeClock(i32[s + SYNC_LR]);
     }
-    sh.i32.fill(0, sh.at(base), sh.at(base + words));
+    i32.fill(0, sh.at(base), end);
   };
 
   // ---------------------------------------------------------------- threads
 
   threadStart(td: SyncThread): void {
     const slot = slotOf(td.h);
-    const t = new DThread(slot, this.width);
+    let t = this.spare.pop();
+    if (t === undefined) t = new DThread(slot, this.width);
+    else t.reset(slot);
     this.threads[slot] = t;
     t.own = this.ownRecords(td.h);
-    if (!this.cfg.race) return;
+    if (!this.raceOn) return;
     t.d = this.sh.dtid(slot);
     if (t.d < 0) return this.standDown("more threads alive at once than the shadow has detector threads");
     // The wake clock holds the creator's release and, if this dtid was someone else's, its exit
@@ -223,7 +249,9 @@ export class Detector implements SyncObserver {
   threadExit(td: SyncThread): void {
     const t = this.threads[slotOf(td.h)];
     this.threads[slotOf(td.h)] = undefined;
-    if (t === undefined || t.d < 0) return;
+    if (t === undefined) return;
+    this.spare.push(t); // nothing keeps t past this call: the next thread to start may have it
+    if (t.d < 0) return;
     const wc = this.sh.wakeClock(t.d);
     if (wc === 0) return this.standDown("the vector-clock pool is empty");
     joinInto(this.sh, wc, t.C, t.d);
@@ -232,7 +260,7 @@ export class Detector implements SyncObserver {
 
   mayBlock(): void {
     const t = this.stateOfCurrent();
-    if (t !== undefined && this.cfg.stale) this.mayHaveBlocked(t);
+    if (t !== undefined && this.staleOn) this.mayHaveBlocked(t);
   }
 
   /**
@@ -242,14 +270,16 @@ export class Detector implements SyncObserver {
    * under them before are stale from here on, unless held or loaded again.
    */
   private mayHaveBlocked(t: DThread): void {
-    for (const g of t.guards) g.seq = ++t.seq;
+    t.renumberGuards();
     t.blockSeq = ++t.seq;
   }
 
   kernelEntry(): void {
     const t = this.stateOfCurrent();
-    t?.loads.clear();
-    t?.readAt.clear();
+    if (t === undefined) return;
+    // (Map.clear makes a new table even for an empty map: one per system call adds up.)
+    if (t.loads.size !== 0) t.loads.clear();
+    if (t.readAt.size !== 0) t.readAt.clear();
   }
 
   switchOut(td: SyncThread): void {
@@ -261,14 +291,18 @@ export class Detector implements SyncObserver {
 
   /** The records a thread can always use (their bases): its own thread, lwp and process. */
   private ownRecords(h: Handle): number[] {
-    const tt = this.img.table(THREAD);
-    const b = tt.recordBase(slotOf(h));
+    const b = this.img.table(THREAD).recordBase(slotOf(h));
     const own = [b];
-    for (const [field, table] of [["td_proc", this.procs], ["td_lwp", this.lwps]] as const) {
-      const x = this.i32[b + tt.layout.offsets[field]];
-      if (x !== 0 && table !== null) own.push(table.recordBase(slotOf(x)));
-    }
+    this.ownRecord(own, b, this.tdProcAt, this.procs);
+    this.ownRecord(own, b, this.tdLwpAt, this.lwps);
     return own;
+  }
+
+  /** The record the thread record at `b` names at offset `at` in `table`, pushed onto `own`. */
+  private ownRecord(own: number[], b: number, at: number, table: Table | null): void {
+    if (at < 0 || table === null) return;
+    const x = this.i32[b + at];
+    if (x !== 0) own.push(table.recordBase(slotOf(x)));
   }
 
   // ---------------------------------------------------------------- sync edges
@@ -276,10 +310,10 @@ export class Detector implements SyncObserver {
   acquire(td: SyncThread, addr: Addr, how: number): void {
     const t = this.threads[slotOf(td.h)];
     if (t === undefined) return;
-    if (this.cfg.stale) {
+    if (this.staleOn) {
       if (how & (HOW_TOKEN | HOW_SLEEPS)) this.mayHaveBlocked(t); // a contended take switches the thread out
       if (t.loads.size !== 0) this.use(t, td as DetectThread, addr);
-      if (how & HOW_TOKEN) t.guards.push({ addr, seq: ++t.seq });
+      if (how & HOW_TOKEN) t.pushGuard(addr);
     }
     if (t.d < 0) return;
     const s = this.sh.at(addr);
@@ -290,11 +324,8 @@ export class Detector implements SyncObserver {
   release(td: SyncThread, addr: Addr, how: number): void {
     const t = this.threads[slotOf(td.h)];
     if (t === undefined) return;
-    if (this.cfg.stale && how & HOW_TOKEN) {
-      const i = t.guards.findLastIndex((g) => g.addr === addr);
-      if (i >= 0) t.guards.splice(i, 1);
-    }
-    if (t.d < 0 || !this.cfg.race) return;
+    if (this.staleOn && how & HOW_TOKEN) t.dropGuard(addr);
+    if (t.d < 0 || !this.raceOn) return;
     const slot = this.sh.at(addr) + (how & HOW_SHARED && !(how & HOW_ATOMIC) ? SYNC_LR : SYNC_L);
     if (!releaseClock(this.sh, slot, t.C, t.d)) return this.standDown("the vector-clock pool is empty");
     t.C[t.d]++;
@@ -305,8 +336,8 @@ export class Detector implements SyncObserver {
     if (td === null) return;
     const t = this.threads[slotOf(td.h)];
     if (t === undefined) return;
-    if (this.cfg.stale && t.loads.size !== 0) this.use(t, td, addr);
-    if (t.d < 0 || !this.cfg.race || this.sh.exhausted()) return;
+    if (this.staleOn && t.loads.size !== 0) this.use(t, td, addr);
+    if (t.d < 0 || !this.raceOn || this.sh.exhausted()) return;
     if (how & AT_ACQUIRE) acquireClock(this.sh, t.C, this.sh.i32[this.sh.at(addr) + SYNC_L]);
     if (how & AT_WRITE) this.write(t, td, addr, true);
     else this.markedRead(t, td, addr);
@@ -315,7 +346,7 @@ export class Detector implements SyncObserver {
   hold(addr: Addr, delta: number): void {
     const t = this.stateOfCurrent();
     const b = this.recBase[addr];
-    if (t === undefined || !this.cfg.stale || b < 0) return;
+    if (t === undefined || !this.staleOn || b < 0) return;
     // A thread may drop holds others took (kern_wait drops the exiting lwp's): never below none.
     const n = (t.holds.get(b) ?? 0) + delta;
     if (n > 0) return void t.holds.set(b, n);
@@ -330,7 +361,7 @@ export class Detector implements SyncObserver {
   own(addr: Addr, owned: boolean): void {
     const t = this.stateOfCurrent();
     const b = this.recBase[addr];
-    if (t === undefined || !this.cfg.stale || b < 0) return;
+    if (t === undefined || !this.staleOn || b < 0) return;
     if (owned) t.owned.add(b);
     else t.owned.delete(b);
   }
@@ -342,7 +373,7 @@ export class Detector implements SyncObserver {
 
   wake(target: Handle): void {
     const t = this.stateOfCurrent();
-    if (t === undefined || t.d < 0 || !this.cfg.race) return;
+    if (t === undefined || t.d < 0 || !this.raceOn) return;
     const d = this.sh.dtid(slotOf(target));
     const wc = d < 0 ? 0 : this.sh.wakeClock(d);
     if (wc === 0) return this.standDown(d < 0 ? "more threads alive at once than the shadow has detector threads" : "the vector-clock pool is empty");
@@ -376,11 +407,12 @@ export class Detector implements SyncObserver {
 
   // ---------------------------------------------------------------- FastTrack
 
-  private read(t: DThread, td: DetectThread, addr: Addr): void {
+  /** A plain read; `f` is flags[addr]. */
+  private read(t: DThread, td: DetectThread, addr: Addr, f: number): void {
     const { sh } = this;
     const i32 = sh.i32;
     const s = sh.at(addr);
-    if (this.flags[addr] & F_RACY) {
+    if (f & F_RACY) {
       // Racy on purpose: not checked, not recorded. Such a read still observes what ordered
       // atomics published at the word (a polled hold count: an x86 load is an acquire).
       acquireClock(sh, t.C, i32[s + SYNC_L]);
@@ -500,10 +532,14 @@ export class Detector implements SyncObserver {
     const i32 = this.sh.i32;
     i32[at] = t.C[t.d];
     i32[at + (W_TID - W_CLK)] = atomic ? (t.d + 1) | MARKED : t.d + 1;
-    i32[at + (W_SITE - W_CLK)] = this.cfg.siteAddrs.size !== 0 && this.cfg.siteAddrs.has(addr) ? this.sh.nameId(kernelFunction()) : 0;
+    i32[at + (W_SITE - W_CLK)] = this.flags[addr] & F_SITE ? this.sh.nameId(kernelFunction()) : 0;
     i32[at + (W_WHO - W_CLK)] = ((t.d + 1) << WHO_DTID) | (this.cfg.cpu << 16) | t.slot;
     i32[at + (W_PID - W_CLK)] = td.pid;
-    i32[at + (W_SYS - W_CLK)] = this.sysId(td.syscall);
+    if (td.syscall !== t.sysName) {
+      t.sysName = td.syscall;
+      t.sysId = this.sysId(td.syscall);
+    }
+    i32[at + (W_SYS - W_CLK)] = t.sysId;
   }
 
   /** Fields reported with an unknown earlier function: a second run records them (controlled modes). */
@@ -561,9 +597,9 @@ export class Detector implements SyncObserver {
     if (slot < 0 || slot >= table.capacity) return;
     const base = table.recordBase(slot);
     t.loads.delete(base);
-    if (!guarded || t.guards.length === 0 || t.owned.has(this.recBase[addr])) return;
+    if (!guarded || t.guardSeq.length === 0 || t.owned.has(this.recBase[addr])) return;
     if (t.loads.size >= MAX_LOADS) t.loads.delete(t.loads.keys().next().value!);
-    t.loads.set(base, { seq: ++t.seq, from: addr, gen: h >>> 16 });
+    t.setLoad(base, { seq: ++t.seq, from: addr, gen: h >>> 16 });
   }
 
   /**
@@ -602,14 +638,18 @@ export class Detector implements SyncObserver {
   /** The thread touches the record containing addr: is its pointer to it one loaded before its tokens went? */
   private use(t: DThread, td: DetectThread, addr: Addr): void {
     const b = this.recBase[addr];
-    if (b < 0) return;
+    if (b < 0 || (b === t.missBase && t.loadSets === t.missAt)) return; // a thread uses one record's fields in a row
     const l = t.loads.get(b);
-    if (l === undefined) return;
+    if (l === undefined) {
+      t.missBase = b;
+      t.missAt = t.loadSets;
+      return;
+    }
     if (l.gen !== (this.i32[b + HDR_GEN] & GEN_MASK)) {
       t.loads.delete(b); // freed since: the use-after-free check's business
       return;
     }
-    for (const g of t.guards) if (g.seq < l.seq) return; // a token held at the load is still held
+    if (t.heldSince(l.seq)) return; // a token held at the load is still held
     if (t.holds.has(b) || t.owned.has(b) || t.own.includes(b)) return;
     t.loads.delete(b);
     const here = kernelFunction();

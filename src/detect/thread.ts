@@ -3,19 +3,16 @@
  * only that cpu ever touches it): its vector clock, the last plain reads it made (for
  * non-atomic-update), and the pointers it loaded, the locks it holds and the holds it took (for
  * stale-pointer).
+ *
+ * A cpu starts and ends a thread per fork, so an ended thread's state is kept for the next one
+ * (reset), not rebuilt: typed arrays and maps made once, fields assigned in the constructor (a
+ * class field at ES2022 is a defineProperty per instance).
  */
 
 /** Plain reads remembered per thread, direct-mapped by address: a miss can only hide an update. */
 export const RMW_WAYS = 64;
 /** Loaded pointers remembered per thread: past this, the oldest are forgotten (a miss, never a false report). */
 export const MAX_LOADS = 256;
-
-export interface Guard {
-  /** The token held. */
-  addr: number;
-  /** This thread's event count when it took it. */
-  seq: number;
-}
 
 export interface Load {
   /** This thread's event count at the load. */
@@ -29,36 +26,132 @@ export interface Load {
 export class DThread {
   /** FastTrack's C_t: what this thread has seen of every detector thread, its own clock at [d]. */
   readonly C: Int32Array;
+  /** Runtime thread slot. */
+  slot: number;
   /** Detector thread id; -1 when none could be had (the race detector stood down). */
-  d = -1;
+  d: number;
   /** Switches so far: a read and a write with a switch between are not one update. */
-  switches = 0;
-  readonly rmwAddr = new Int32Array(RMW_WAYS).fill(-1);
-  readonly rmwVer = new Int32Array(RMW_WAYS);
-  readonly rmwSw = new Int32Array(RMW_WAYS);
+  switches: number;
+  readonly rmwAddr: Int32Array;
+  readonly rmwVer: Int32Array;
+  readonly rmwSw: Int32Array;
   /** The record's generation at the read: a read of a freed record's field and a write to its next owner's are not one update. */
-  readonly rmwGen = new Int32Array(RMW_WAYS);
+  readonly rmwGen: Int32Array;
   /** Events (lock takes, pointer loads) so far, ordering the two. */
-  seq = 0;
-  /** Tokens held, in order taken. */
-  readonly guards: Guard[] = [];
+  seq: number;
+  /**
+   * Tokens held, in order taken, and this thread's event count when each was taken (or last
+   * counted as retaken). Invariant: guardSeq increases along the stack -- a take pushes a fresh
+   * count, a possible block renumbers them all in order, a release removes one -- so the oldest
+   * count is guardSeq[0].
+   */
+  readonly guardAddr: number[];
+  readonly guardSeq: number[];
   /** Pointers loaded from recheck fields under a token, by the base word of the record they name. */
-  readonly loads = new Map<number, Load>();
+  readonly loads: Map<number, Load>;
+  /** loads.set calls so far: a record found without a load stays so until the next (use's miss memo). */
+  loadSets: number;
+  /** The last record use() found no load for, as of loadSets = missAt. */
+  missBase: number;
+  missAt: number;
   /** Holds taken on records (PHOLD, LWPHOLD, refcounts), by record base. */
-  readonly holds = new Map<number, number>();
+  readonly holds: Map<number, number>;
   /** This thread's event count at its last switch or point where it may have blocked. */
-  blockSeq = 0;
+  blockSeq: number;
   /** Handle fields this thread read, by address, with the event count of the read (missed-recheck). */
-  readAt = new Map<number, number>();
+  readonly readAt: Map<number, number>;
   /** Records this thread has to itself (PHOLDZOMB, a refcount it took to 0): their fields cannot change under it. */
-  readonly owned = new Set<number>();
+  readonly owned: Set<number>;
   /** Record bases of this thread's own thread, lwp and process: they cannot go away under it. */
-  own: number[] = [];
+  own: number[];
+  /** The system call the last stamp was made in, and its name id (the shadow's). */
+  sysName: string | null;
+  sysId: number;
 
-  constructor(
-    readonly slot: number,
-    width: number,
-  ) {
+  constructor(slot: number, width: number) {
     this.C = new Int32Array(width);
+    this.rmwAddr = new Int32Array(RMW_WAYS);
+    this.rmwVer = new Int32Array(RMW_WAYS);
+    this.rmwSw = new Int32Array(RMW_WAYS);
+    this.rmwGen = new Int32Array(RMW_WAYS);
+    this.guardAddr = [];
+    this.guardSeq = [];
+    this.loads = new Map();
+    this.holds = new Map();
+    this.readAt = new Map();
+    this.owned = new Set();
+    this.slot = slot;
+    this.d = -1;
+    this.switches = 0;
+    this.seq = 0;
+    this.loadSets = 0;
+    this.missBase = -1;
+    this.missAt = 0;
+    this.blockSeq = 0;
+    this.own = [];
+    this.sysName = null;
+    this.sysId = 0;
+    this.rmwAddr.fill(-1);
+  }
+
+  /** The state of a fresh thread in `slot`, as the constructor leaves it. */
+  reset(slot: number): void {
+    this.C.fill(0);
+    this.rmwAddr.fill(-1); // the other rmw words are read only where rmwAddr matches
+    this.guardAddr.length = 0;
+    this.guardSeq.length = 0;
+    this.loads.clear();
+    this.holds.clear();
+    this.readAt.clear();
+    this.owned.clear();
+    this.slot = slot;
+    this.d = -1;
+    this.switches = 0;
+    this.seq = 0;
+    this.loadSets = 0;
+    this.missBase = -1;
+    this.missAt = 0;
+    this.blockSeq = 0;
+    this.own = [];
+    this.sysName = null;
+    this.sysId = 0;
+  }
+
+  /** Took token `addr`. */
+  pushGuard(addr: number): void {
+    this.guardAddr.push(addr);
+    this.guardSeq.push(++this.seq);
+  }
+
+  /** Gave token `addr` back: its innermost take goes (no array made, unlike splice). */
+  dropGuard(addr: number): void {
+    const a = this.guardAddr;
+    const q = this.guardSeq;
+    let i = a.length - 1;
+    while (i >= 0 && a[i] !== addr) i--;
+    if (i < 0) return;
+    for (; i < a.length - 1; i++) {
+      a[i] = a[i + 1];
+      q[i] = q[i + 1];
+    }
+    a.pop();
+    q.pop();
+  }
+
+  /** Every token held counts as given up and taken back now (in order: the invariant holds). */
+  renumberGuards(): void {
+    const q = this.guardSeq;
+    for (let i = 0; i < q.length; i++) q[i] = ++this.seq;
+  }
+
+  /** Is a token held now one that was held at event count `seq`? (The oldest is guardSeq[0].) */
+  heldSince(seq: number): boolean {
+    return this.guardSeq.length !== 0 && this.guardSeq[0] < seq;
+  }
+
+  /** Remember pointer load `l` of the record at `base` (the caller has deleted any older one). */
+  setLoad(base: number, l: Load): void {
+    this.loads.set(base, l);
+    this.loadSets++;
   }
 }
