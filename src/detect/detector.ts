@@ -30,7 +30,8 @@ import { AT_ACQUIRE, AT_WRITE, HOW_ATOMIC, HOW_SHARED, HOW_SLEEPS, HOW_TOKEN, ty
 import type { SyncThread } from "../sync/seam.js";
 import { acquireClock, joinInto, releaseClock } from "./clock.js";
 import {
-  FW, LOCK, MARKED, P_CLK, R_CLK, R_SYS, R_TID, R_WHO, SHARED, SYNC_L, SYNC_LR, VERSION, W_CLK, W_PID, W_SITE, W_SYS, W_TID, W_WHO, type Shadow,
+  FW, LOCK, MARKED, R_CLK, R_TID, S_PREV, S_READ, S_WRITE, SHARED, SIDE_PID, SIDE_SITE, SIDE_SYS, SIDE_WHO, SW_SIDE, SYNC_L, SYNC_LR, VERSION, W_CLK, W_TID,
+  type Shadow,
 } from "./shadow.js";
 import { DThread, MAX_LOADS, RMW_WAYS } from "./thread.js";
 
@@ -71,7 +72,7 @@ const F_UNLOCKED = 0x2;
 const F_HANDLE = 0x4;
 const F_SITE = 0x8;
 
-/** W_WHO / R_WHO: (dtid + 1) << WHO_DTID | cpu << 16 | runtime thread slot. */
+/** SIDE_WHO: (dtid + 1) << WHO_DTID | cpu << 16 | runtime thread slot. */
 const WHO_DTID = 22;
 
 /** One side of a conflicting pair, for the report. */
@@ -79,12 +80,15 @@ interface Access {
   write: boolean;
   atomic: boolean;
   dtid: number;
-  /** Its W_WHO / R_WHO word; -1: one of several readers, not the last. */
+  /** Its SIDE_WHO word; -1: one of several readers, not the last. */
   who: number;
   pid: number;
   sys: number;
   site: number;
 }
+
+/** The side of a write no check stamped (free mode samples plain accesses): no one's. */
+const NO_WRITER: Readonly<Access> = { write: true, atomic: false, dtid: -1, who: 0, pid: 0, sys: 0, site: 0 };
 
 export class Detector implements SyncObserver {
   private readonly i32: Int32Array;
@@ -429,15 +433,16 @@ export class Detector implements SyncObserver {
       sh.unlock(s + LOCK);
       return;
     }
-    const prior = this.unorderedWrite(t, s);
+    const prior = this.unorderedWrite(t, addr, s);
+    const r = sh.side(addr) + S_READ;
     if (rclk === SHARED) {
       i32[sh.clocks(rtid) + d] = C[d];
-      if (i32[s + R_WHO] >>> WHO_DTID !== d + 1) i32.copyWithin(s + P_CLK, s + R_CLK, s + R_SYS + 1);
-      this.stamp(t, td, addr, s + R_CLK, false);
+      if (i32[r + SIDE_WHO] >>> WHO_DTID !== d + 1) this.keepPrevious(addr);
+      this.stamp(t, td, addr, s + R_CLK, r, false);
       i32[s + R_CLK] = SHARED;
       i32[s + R_TID] = rtid;
     } else if (rtid === 0 || rclk <= C[rtid - 1]) {
-      this.stamp(t, td, addr, s + R_CLK, false);
+      this.stamp(t, td, addr, s + R_CLK, r, false);
     } else {
       const vc = sh.allocClock();
       if (vc === 0) {
@@ -446,8 +451,8 @@ export class Detector implements SyncObserver {
       }
       i32[sh.clocks(vc) + rtid - 1] = rclk;
       i32[sh.clocks(vc) + d] = C[d];
-      i32.copyWithin(s + P_CLK, s + R_CLK, s + R_SYS + 1);
-      this.stamp(t, td, addr, s + R_CLK, false);
+      this.keepPrevious(addr);
+      this.stamp(t, td, addr, s + R_CLK, r, false);
       i32[s + R_CLK] = SHARED;
       i32[s + R_TID] = vc;
     }
@@ -455,12 +460,18 @@ export class Detector implements SyncObserver {
     if (prior !== null) this.race(td, addr, prior, false, false);
   }
 
+  /** Read-shared: the last reader's side becomes the one before (a reader of another thread reads next). */
+  private keepPrevious(addr: Addr): void {
+    const c = this.sh.side(addr);
+    this.sh.i32.copyWithin(c + S_PREV, c + S_READ, c + S_READ + SW_SIDE);
+  }
+
   /** An atomic read: it races only a plain write it is not ordered after (unless the field's reads are racy on purpose). */
   private markedRead(t: DThread, td: DetectThread, addr: Addr): void {
     if (this.flags[addr] & F_RACY) return;
     const s = this.sh.at(addr);
     this.sh.lock(s + LOCK);
-    const prior = this.sh.i32[s + W_TID] & MARKED ? null : this.unorderedWrite(t, s);
+    const prior = this.sh.i32[s + W_TID] & MARKED ? null : this.unorderedWrite(t, addr, s);
     this.sh.unlock(s + LOCK);
     if (prior !== null) this.race(td, addr, prior, false, true);
   }
@@ -479,9 +490,9 @@ export class Detector implements SyncObserver {
       if (lost !== null) this.nonAtomic(td, addr, lost);
       return;
     }
-    const prior = atomic && i32[s + W_TID] & MARKED ? null : this.unorderedWrite(t, s);
-    const reader = this.unorderedRead(t, s);
-    this.stamp(t, td, addr, s + W_CLK, atomic);
+    const prior = atomic && i32[s + W_TID] & MARKED ? null : this.unorderedWrite(t, addr, s);
+    const reader = this.unorderedRead(t, addr, s);
+    this.stamp(t, td, addr, s + W_CLK, sh.side(addr) + S_WRITE, atomic);
     sh.unlock(s + LOCK);
     if (prior !== null) this.race(td, addr, prior, true, atomic);
     else if (reader !== null) this.race(td, addr, reader, true, atomic);
@@ -489,57 +500,61 @@ export class Detector implements SyncObserver {
   }
 
   /** The last write, when this thread is not ordered after it. */
-  private unorderedWrite(t: DThread, s: number): Access | null {
+  private unorderedWrite(t: DThread, addr: Addr, s: number): Access | null {
     const i32 = this.sh.i32;
     const wtid = i32[s + W_TID];
     if (wtid === 0) return null;
     const u = (wtid & ~MARKED) - 1;
     if (i32[s + W_CLK] <= t.C[u]) return null;
-    return this.side(s + W_CLK, true, (wtid & MARKED) !== 0);
+    return this.accessAt(this.sh.side(addr) + S_WRITE, true, (wtid & MARKED) !== 0);
   }
 
   /** A read this write is not ordered after (and the reads are forgotten: the write covers them). */
-  private unorderedRead(t: DThread, s: number): Access | null {
+  private unorderedRead(t: DThread, addr: Addr, s: number): Access | null {
     const { sh } = this;
     const i32 = sh.i32;
     const rclk = i32[s + R_CLK];
     const rtid = i32[s + R_TID];
+    const c = sh.side(addr);
     if (rclk === SHARED) {
       // Name the last or the one before, if one this write is not ordered after, else any such.
       const b = sh.clocks(rtid);
-      const last = this.side(s + R_CLK, false, false);
-      const before = this.side(s + P_CLK, false, false);
+      const last = (i32[c + S_READ + SIDE_WHO] >>> WHO_DTID) - 1;
+      const before = (i32[c + S_PREV + SIDE_WHO] >>> WHO_DTID) - 1;
       let found: Access | null = null;
-      if (i32[b + last.dtid] > t.C[last.dtid]) found = last;
-      else if (before.dtid >= 0 && i32[b + before.dtid] > t.C[before.dtid]) found = before;
-      for (let i = sh.hwm() - 1; i >= 0 && found === null; i--) if (i32[b + i] > t.C[i]) found = { ...last, who: -1, site: 0, pid: 0, sys: 0 };
+      if (i32[b + last] > t.C[last]) found = this.accessAt(c + S_READ, false, false);
+      else if (before >= 0 && i32[b + before] > t.C[before]) found = this.accessAt(c + S_PREV, false, false);
+      for (let i = sh.hwm() - 1; i >= 0 && found === null; i--) if (i32[b + i] > t.C[i]) found = { ...this.accessAt(c + S_READ, false, false), who: -1, site: 0, pid: 0, sys: 0 };
       sh.freeClock(rtid);
-      i32.fill(0, s + R_CLK, s + P_CLK + 6);
+      i32[s + R_CLK] = 0;
+      i32[s + R_TID] = 0;
+      i32.fill(0, c + S_READ, c + S_PREV + SW_SIDE);
       return found;
     }
     if (rtid === 0 || rclk <= t.C[rtid - 1]) return null;
-    return this.side(s + R_CLK, false, false);
+    return this.accessAt(c + S_READ, false, false);
   }
 
-  private side(at: number, write: boolean, atomic: boolean): Access {
+  /** One side of a pair, from its report words (at: the side's first word). */
+  private accessAt(at: number, write: boolean, atomic: boolean): Access {
     const i32 = this.sh.i32;
-    const who = i32[at + (W_WHO - W_CLK)];
-    return { write, atomic, dtid: (who >>> WHO_DTID) - 1, who, site: i32[at + (W_SITE - W_CLK)], pid: i32[at + (W_PID - W_CLK)], sys: i32[at + (W_SYS - W_CLK)] };
+    const who = i32[at + SIDE_WHO];
+    return { write, atomic, dtid: (who >>> WHO_DTID) - 1, who, site: i32[at + SIDE_SITE], pid: i32[at + SIDE_PID], sys: i32[at + SIDE_SYS] };
   }
 
-  /** Record this access as the field's last write (or read): epoch, who, where. */
-  private stamp(t: DThread, td: DetectThread, addr: Addr, at: number, atomic: boolean): void {
+  /** Record this access as the field's last write (or read): its epoch at `clk`, who and where at `side`. */
+  private stamp(t: DThread, td: DetectThread, addr: Addr, clk: number, side: number, atomic: boolean): void {
     const i32 = this.sh.i32;
-    i32[at] = t.C[t.d];
-    i32[at + (W_TID - W_CLK)] = atomic ? (t.d + 1) | MARKED : t.d + 1;
-    i32[at + (W_SITE - W_CLK)] = this.flags[addr] & F_SITE ? this.sh.nameId(kernelFunction()) : 0;
-    i32[at + (W_WHO - W_CLK)] = ((t.d + 1) << WHO_DTID) | (this.cfg.cpu << 16) | t.slot;
-    i32[at + (W_PID - W_CLK)] = td.pid;
+    i32[clk] = t.C[t.d];
+    i32[clk + (W_TID - W_CLK)] = atomic ? (t.d + 1) | MARKED : t.d + 1;
+    i32[side + SIDE_SITE] = this.flags[addr] & F_SITE ? this.sh.nameId(kernelFunction()) : 0;
+    i32[side + SIDE_WHO] = ((t.d + 1) << WHO_DTID) | (this.cfg.cpu << 16) | t.slot;
+    i32[side + SIDE_PID] = td.pid;
     if (td.syscall !== t.sysName) {
       t.sysName = td.syscall;
       t.sysId = this.sysId(td.syscall);
     }
-    i32[at + (W_SYS - W_CLK)] = t.sysId;
+    i32[side + SIDE_SYS] = t.sysId;
   }
 
   /** Fields reported with an unknown earlier function: a second run records them (controlled modes). */
@@ -577,7 +592,9 @@ export class Detector implements SyncObserver {
   private lostUpdate(t: DThread, addr: Addr, s: number, before: number): Access | null {
     const w = addr & (RMW_WAYS - 1);
     if (t.rmwAddr[w] !== addr || t.rmwSw[w] !== t.switches || t.rmwVer[w] === before || t.rmwGen[w] !== this.generationAt(addr)) return null;
-    return this.side(s + W_CLK, true, (this.sh.i32[s + W_TID] & MARKED) !== 0);
+    // The other write may not have been stamped (free mode samples): then its side is no one's.
+    const wtid = this.sh.i32[s + W_TID];
+    return wtid === 0 ? NO_WRITER : this.accessAt(this.sh.side(addr) + S_WRITE, true, (wtid & MARKED) !== 0);
   }
 
   // ---------------------------------------------------------------- stale pointers

@@ -7,8 +7,12 @@
  *  - a header of locks and counters (H_*);
  *  - the detector-thread table: per runtime thread slot its detector thread id (dtid + 1), per
  *    dtid its owner and its wake clock (the vector clock wakers publish into, see hb.ts);
- *  - per image word, FW words: the last write and the last read of a field (FastTrack epochs
- *    and who/where for reports), a write version, a lock word, and the word's sync clocks;
+ *  - per image word, FW words read by every check: the epochs of the field's last write and
+ *    last read (FastTrack), a write version, a lock word, and the word's sync clocks -- 32
+ *    bytes, two fields to a cache line, and all a freed record has to clear;
+ *  - per image word, SW words read only by a report: who made those accesses, where, and
+ *    which reader came before the last (WHO, SITE, PID, SYS each). An epoch's side is
+ *    written with it and means something only while the epoch's tid word is non-zero;
  *  - a pool of vector clocks, each VC_HDR words of header then one clock per dtid;
  *  - a string table: function names recorded by one cpu, named in a report by another.
  *
@@ -31,27 +35,28 @@ const H_STR_COUNT = 7;
 const H_STR_CHARS = 8;
 const HEADER = 16;
 
-// ---- per image word
-/** Words of shadow per image word. */
-export const FW = 22;
+// ---- per image word, checked at every access (Shadow.at)
+/** Words of a field's checked shadow. */
+export const FW = 8;
 export const W_CLK = 0; // clock of the last write
 export const W_TID = 1; // its dtid + 1 (0: never written), | MARKED for an atomic write
-export const W_SITE = 2; // function-name id of the write (0: not recorded)
-export const W_WHO = 3; // cpu << 16 | runtime thread slot
-export const W_PID = 4;
-export const W_SYS = 5; // name id of the system call it was made in
-export const R_CLK = 6; // clock of the last read; SHARED: R_TID holds a vector clock of reads
-export const R_TID = 7;
-export const R_SITE = 8;
-export const R_WHO = 9;
-export const R_PID = 10;
-export const R_SYS = 11;
-/** Read-shared: the reader before the last one, when another thread (the same six words). */
-export const P_CLK = 12;
-export const VERSION = 18; // writes so far (non-atomic-update)
-export const LOCK = 19; // free mode: the field's shadow lock
-export const SYNC_L = 20; // vector clock of exclusive releases and ordered atomics at this word
-export const SYNC_LR = 21; // vector clock of shared (reader) releases
+export const R_CLK = 2; // clock of the last read; SHARED: R_TID holds a vector clock of reads
+export const R_TID = 3; // its dtid + 1 (0: not read since the last write covered the reads)
+export const VERSION = 4; // writes so far (non-atomic-update)
+export const LOCK = 5; // free mode: the field's shadow lock
+export const SYNC_L = 6; // vector clock of exclusive releases and ordered atomics at this word
+export const SYNC_LR = 7; // vector clock of shared (reader) releases
+
+// ---- per image word, for reports (Shadow.side): three sides of SW_SIDE words
+export const SW = 12;
+export const S_WRITE = 0; // the last write's (valid while W_TID is non-zero)
+export const S_READ = 4; // the last read's (valid while R_TID is non-zero)
+export const S_PREV = 8; // read-shared: the reader's before the last one, when another thread
+export const SW_SIDE = 4;
+export const SIDE_WHO = 0; // (dtid + 1) << 22 | cpu << 16 | runtime thread slot
+export const SIDE_SITE = 1; // function-name id of the access (0: not recorded)
+export const SIDE_PID = 2;
+export const SIDE_SYS = 3; // name id of the system call it was made in
 /** In W_TID: the last write was an atomic (a marked access: atomics never race each other). */
 export const MARKED = 0x40000000;
 export const SHARED = -1;
@@ -93,11 +98,12 @@ function layout(s: ShadowSize) {
   const dtidOf = HEADER;
   const ownerOf = dtidOf + s.threads;
   const wakeOf = ownerOf + s.dtids;
-  const fields = wakeOf + s.dtids;
-  const pool = fields + s.imageWords * FW;
+  const fields = (wakeOf + s.dtids + 15) & ~15; // cache-line aligned: a field's FW words in one line
+  const sides = fields + s.imageWords * FW;
+  const pool = sides + s.imageWords * SW;
   const vcWords = VC_HDR + s.dtids;
   const strings = pool + (s.clocks + 1) * vcWords; // clock 0 is never handed out
-  return { dtidOf, ownerOf, wakeOf, fields, pool, vcWords, strings, words: strings + STR_WORDS };
+  return { dtidOf, ownerOf, wakeOf, fields, sides, pool, vcWords, strings, words: strings + STR_WORDS };
 }
 
 export function shadowBytes(s: ShadowSize): number {
@@ -110,6 +116,7 @@ export class Shadow {
   readonly ownerOf: number;
   readonly wakeOf: number;
   readonly fields: number;
+  readonly sides: number;
   readonly pool: number;
   readonly vcWords: number;
   private readonly strings: number;
@@ -131,6 +138,7 @@ export class Shadow {
     this.ownerOf = l.ownerOf;
     this.wakeOf = l.wakeOf;
     this.fields = l.fields;
+    this.sides = l.sides;
     this.pool = l.pool;
     this.vcWords = l.vcWords;
     this.strings = l.strings;
@@ -146,6 +154,11 @@ export class Shadow {
   /** The field shadow of image word `addr`. */
   at(addr: number): number {
     return this.fields + addr * FW;
+  }
+
+  /** The report sides of image word `addr` (S_WRITE, S_READ, S_PREV from here). */
+  side(addr: number): number {
+    return this.sides + addr * SW;
   }
 
   /** The first clock of vector clock `vc`. */
