@@ -629,7 +629,7 @@ export class Detector implements SyncObserver {
   private handleWrite(t: DThread, td: DetectThread, addr: Addr): void {
     const read = t.readAt.get(addr);
     t.readAt.set(addr, ++t.seq);
-    if (read === undefined || read > t.blockSeq) return;
+    if (read < 0 || read > t.blockSeq) return;
     const b = this.recBase[addr];
     if (t.owned.has(b) || t.own.includes(b) || this.namesOwn(t, addr)) return;
     const here = kernelFunction();

@@ -14,6 +14,67 @@ export const RMW_WAYS = 64;
 /** Loaded pointers remembered per thread: past this, the oldest are forgotten (a miss, never a false report). */
 export const MAX_LOADS = 256;
 
+/**
+ * Event counts by image word (non-negative): what a Map<number, number> of them does, as an
+ * open-addressing table in typed arrays. A Map's set and get hash through the runtime and grow
+ * its backing store, per handle-field read (a third of the stale-pointer check's time in a
+ * DragonFly worker); and clear() here is one increment (a slot is in use only while its mark is
+ * the table's).
+ */
+export class SeqByAddr {
+  private keys = new Int32Array(64);
+  private vals = new Int32Array(64);
+  private marks = new Int32Array(64);
+  private mark = 1;
+  /** Entries in use; at most half the slots (the table doubles past that). */
+  size = 0;
+
+  /** The count at `addr`, or -1 when none. */
+  get(addr: number): number {
+    const { keys, marks } = this;
+    const mask = keys.length - 1;
+    for (let i = slotHash(addr) & mask; marks[i] === this.mark; i = (i + 1) & mask) if (keys[i] === addr) return this.vals[i];
+    return -1;
+  }
+
+  set(addr: number, seq: number): void {
+    const { keys, marks } = this;
+    const mask = keys.length - 1;
+    let i = slotHash(addr) & mask;
+    for (; marks[i] === this.mark; i = (i + 1) & mask) {
+      if (keys[i] === addr) {
+        this.vals[i] = seq;
+        return;
+      }
+    }
+    marks[i] = this.mark;
+    keys[i] = addr;
+    this.vals[i] = seq;
+    if (++this.size * 2 > keys.length) this.grow();
+  }
+
+  clear(): void {
+    this.size = 0;
+    if (++this.mark === 0x7fffffff) {
+      this.marks.fill(0);
+      this.mark = 1;
+    }
+  }
+
+  private grow(): void {
+    const { keys, vals, marks, mark } = this;
+    this.keys = new Int32Array(keys.length * 2);
+    this.vals = new Int32Array(keys.length * 2);
+    this.marks = new Int32Array(keys.length * 2);
+    this.mark = 1;
+    this.size = 0;
+    for (let i = 0; i < keys.length; i++) if (marks[i] === mark) this.set(keys[i], vals[i]);
+  }
+}
+
+/** Image words of one record are consecutive: spread them over the table. */
+const slotHash = (addr: number) => Math.imul(addr, 0x9e3779b1) >>> 16;
+
 export interface Load {
   /** This thread's event count at the load. */
   seq: number;
@@ -59,7 +120,7 @@ export class DThread {
   /** This thread's event count at its last switch or point where it may have blocked. */
   blockSeq: number;
   /** Handle fields this thread read, by address, with the event count of the read (missed-recheck). */
-  readonly readAt: Map<number, number>;
+  readonly readAt: SeqByAddr;
   /** Records this thread has to itself (PHOLDZOMB, a refcount it took to 0): their fields cannot change under it. */
   readonly owned: Set<number>;
   /** Record bases of this thread's own thread, lwp and process: they cannot go away under it. */
@@ -78,7 +139,7 @@ export class DThread {
     this.guardSeq = [];
     this.loads = new Map();
     this.holds = new Map();
-    this.readAt = new Map();
+    this.readAt = new SeqByAddr();
     this.owned = new Set();
     this.slot = slot;
     this.d = -1;

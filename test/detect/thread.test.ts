@@ -1,15 +1,16 @@
 /*
  * A detector thread's token stack (src/detect/thread.ts): the stale-pointer check asks only its
  * oldest count, which is right because the counts increase along the stack whatever the order of
- * takes, releases and blocks; and a pooled thread state starts as a fresh one.
+ * takes, releases and blocks; a pooled thread state starts as a fresh one; and the typed table of
+ * event counts by address answers as the Map it replaces.
  */
 import { describe, expect, it } from "vitest";
-import { DThread, RMW_WAYS } from "../../src/detect/thread.js";
+import { DThread, RMW_WAYS, SeqByAddr } from "../../src/detect/thread.js";
 
 /** The question heldSince answers, asked of every token held. */
 const anyHeldBefore = (t: DThread, seq: number) => t.guardSeq.some((g) => g < seq);
 
-describe("DThread token stack", () => {
+describe("DThread", () => {
   it("keeps counts increasing through takes, out-of-order releases and blocks, so the oldest answers for all", () => {
     const t = new DThread(0, 4);
     const seen: boolean[] = [];
@@ -62,7 +63,33 @@ describe("DThread token stack", () => {
     t.blockSeq = 4;
     t.reset(5);
     const fresh = new DThread(5, 4);
-    expect({ ...t, rmwAddr: [...t.rmwAddr], C: [...t.C] }).toEqual({ ...fresh, rmwAddr: [...fresh.rmwAddr], C: [...fresh.C] });
+    // (readAt's slots keep old keys under an old mark: compared by what it answers.)
+    expect({ ...t, rmwAddr: [...t.rmwAddr], C: [...t.C], readAt: null }).toEqual({ ...fresh, rmwAddr: [...fresh.rmwAddr], C: [...fresh.C], readAt: null });
+    expect([t.readAt.size, t.readAt.get(81)]).toEqual([0, -1]);
     expect(t.rmwAddr).toEqual(new Int32Array(RMW_WAYS).fill(-1));
+  });
+});
+
+describe("SeqByAddr", () => {
+  it("answers get, set, size and clear as a Map does, through growth, collisions and many clears", () => {
+    const table = new SeqByAddr();
+    const model = new Map<number, number>();
+    let x = 12345;
+    const rand = (n: number) => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 8) % n;
+    for (let op = 0; op < 20_000; op++) {
+      const r = rand(100);
+      // Addresses in runs (one record's words) and far apart; up to ~600 live before a clear.
+      const addr = rand(2) ? 4096 + rand(600) : rand(1 << 20);
+      if (r < 1) {
+        table.clear();
+        model.clear();
+      } else if (r < 60) {
+        table.set(addr, op);
+        model.set(addr, op);
+      } else expect(table.get(addr)).toBe(model.get(addr) ?? -1);
+      expect(table.size).toBe(model.size);
+    }
+    for (const [k, v] of model) expect(table.get(k)).toBe(v);
+    expect(model.size).toBeGreaterThan(0);
   });
 });
