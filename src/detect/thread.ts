@@ -88,18 +88,18 @@ export class DThread {
   /** FastTrack's C_t: what this thread has seen of every detector thread, its own clock at [d]. */
   readonly C: Int32Array;
   /** Runtime thread slot. */
-  slot: number;
+  declare slot: number;
   /** Detector thread id; -1 when none could be had (the race detector stood down). */
-  d: number;
+  declare d: number;
   /** Switches so far: a read and a write with a switch between are not one update. */
-  switches: number;
+  declare switches: number;
   readonly rmwAddr: Int32Array;
   readonly rmwVer: Int32Array;
   readonly rmwSw: Int32Array;
   /** The record's generation at the read: a read of a freed record's field and a write to its next owner's are not one update. */
   readonly rmwGen: Int32Array;
   /** Events (lock takes, pointer loads) so far, ordering the two. */
-  seq: number;
+  declare seq: number;
   /**
    * Tokens held, in order taken, and this thread's event count when each was taken (or last
    * counted as retaken). Invariant: guardSeq increases along the stack -- a take pushes a fresh
@@ -111,23 +111,23 @@ export class DThread {
   /** Pointers loaded from recheck fields under a token, by the base word of the record they name. */
   readonly loads: Map<number, Load>;
   /** loads.set calls so far: a record found without a load stays so until the next (use's miss memo). */
-  loadSets: number;
+  declare loadSets: number;
   /** The last record use() found no load for, as of loadSets = missAt. */
-  missBase: number;
-  missAt: number;
+  declare missBase: number;
+  declare missAt: number;
   /** Holds taken on records (PHOLD, LWPHOLD, refcounts), by record base. */
   readonly holds: Map<number, number>;
   /** This thread's event count at its last switch or point where it may have blocked. */
-  blockSeq: number;
+  declare blockSeq: number;
   /** Handle fields this thread read, by address, with the event count of the read (missed-recheck). */
   readonly readAt: SeqByAddr;
   /** Records this thread has to itself (PHOLDZOMB, a refcount it took to 0): their fields cannot change under it. */
   readonly owned: Set<number>;
   /** Record bases of this thread's own thread, lwp and process: they cannot go away under it. */
-  own: number[];
+  declare own: number[];
   /** The system call the last stamp was made in, and its name id (the shadow's). */
-  sysName: string | null;
-  sysId: number;
+  declare sysName: string | null;
+  declare sysId: number;
 
   constructor(slot: number, width: number) {
     this.C = new Int32Array(width);
@@ -141,21 +141,10 @@ export class DThread {
     this.holds = new Map();
     this.readAt = new SeqByAddr();
     this.owned = new Set();
-    this.slot = slot;
-    this.d = -1;
-    this.switches = 0;
-    this.seq = 0;
-    this.loadSets = 0;
-    this.missBase = -1;
-    this.missAt = 0;
-    this.blockSeq = 0;
-    this.own = [];
-    this.sysName = null;
-    this.sysId = 0;
-    this.rmwAddr.fill(-1);
+    this.reset(slot);
   }
 
-  /** The state of a fresh thread in `slot`, as the constructor leaves it. */
+  /** The state of a fresh thread in `slot` (the constructor's last step; the scalars are declared for it). */
   reset(slot: number): void {
     this.C.fill(0);
     this.rmwAddr.fill(-1); // the other rmw words are read only where rmwAddr matches
