@@ -15,6 +15,7 @@ import { Worker } from "node:worker_threads";
 import { SPINS_DEFAULT } from "../sched/baton.js";
 import { CpuPool, Machine } from "../sched/machine.js";
 import { LAB, labSpec } from "../selftest/lab.js";
+import { BudgetSpent, throwIfSpent } from "./budget.js";
 
 const ROUND_TRIPS = 200_000;
 /** Round trips per timed batch (a round trip is two hand-offs). */
@@ -24,7 +25,7 @@ export const BATCH = 2_000;
  * ns per one-way hand-off of the Atomics.wait/notify ping-pong between two threads: over the
  * whole run, or with `batch`, the fastest batch of that many round trips.
  */
-export function pingPongFloor(batch?: number): Promise<number> {
+export function pingPongFloor(batch?: number, signal?: AbortSignal): Promise<number> {
   return turnTaking(
     `for (let spins = 0; Atomics.load(turn, 0) !== me; spins++) if (spins > workerData.spins) Atomics.wait(turn, 0, 1 - me);
      Atomics.store(turn, 0, 1 - me);
@@ -32,6 +33,7 @@ export function pingPongFloor(batch?: number): Promise<number> {
     ROUND_TRIPS,
     { spins: SPINS_DEFAULT },
     batch,
+    signal,
   );
 }
 
@@ -39,9 +41,9 @@ export function pingPongFloor(batch?: number): Promise<number> {
  * Two worker threads taking `n` turns each, released together: ns per one-way hand-off, over the
  * whole run, or with `batch`, in the fastest batch of that many turns (each worker times its
  * own). `body` is one turn, with `turn` (word 0: whose turn, 0 or 1), `me` and `workerData` in
- * scope.
+ * scope. `signal` ends it early (the workers terminated) with BudgetSpent.
  */
-export async function turnTaking(body: string, n: number, data: Record<string, unknown> = {}, batch = n): Promise<number> {
+export async function turnTaking(body: string, n: number, data: Record<string, unknown> = {}, batch = n, signal?: AbortSignal): Promise<number> {
   const sab = new SharedArrayBuffer(8);
   const turn = new Int32Array(sab);
   const code = `
@@ -60,12 +62,27 @@ export async function turnTaking(body: string, n: number, data: Record<string, u
     }
     parentPort.postMessage(fastest);`;
   const workers = [0, 1].map((me) => new Worker(code, { eval: true, workerData: { ...data, sab, me, n, batch } }));
-  await Promise.all(workers.map((w) => new Promise((r) => w.once("message", r))));
-  Atomics.store(turn, 1, 1);
-  Atomics.notify(turn, 1);
-  const fastest = await Promise.all(workers.map((w) => new Promise<number>((r) => w.once("message", r))));
-  await Promise.all(workers.map((w) => w.terminate()));
-  return (Math.min(...fastest) * 1e6) / (2 * batch);
+  const messages = () => untilSpent(Promise.all(workers.map((w) => new Promise<number>((r) => w.once("message", r)))), signal);
+  try {
+    await messages();
+    Atomics.store(turn, 1, 1);
+    Atomics.notify(turn, 1);
+    const fastest = await messages();
+    return (Math.min(...fastest) * 1e6) / (2 * batch);
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+/** `p`, or BudgetSpent as soon as `signal` fires. */
+function untilSpent<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  return new Promise<T>((resolve, reject) => {
+    const spent = () => reject(new BudgetSpent());
+    if (signal.aborted) spent();
+    signal.addEventListener("abort", spent, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", spent));
+  });
 }
 
 /**
@@ -75,17 +92,17 @@ export async function turnTaking(body: string, n: number, data: Record<string, u
  * and the thread's way back to its next point, so it is an upper bound. The first run warms the
  * workers' JIT up; the second, on the same workers, is measured.
  */
-export async function batonHandOff(): Promise<{ ns: number; handoffs: number }> {
+export async function batonHandOff(signal?: AbortSignal): Promise<{ ns: number; handoffs: number }> {
   const pool = new CpuPool(2);
   try {
-    await alternatingRun(pool, 20_000);
-    return await alternatingRun(pool, ROUND_TRIPS);
+    await alternatingRun(pool, 20_000, signal);
+    return await alternatingRun(pool, ROUND_TRIPS, signal);
   } finally {
     await pool.discard();
   }
 }
 
-async function alternatingRun(pool: CpuPool, perCpu: number): Promise<{ ns: number; handoffs: number }> {
+async function alternatingRun(pool: CpuPool, perCpu: number, signal: AbortSignal | undefined): Promise<{ ns: number; handoffs: number }> {
   // Alternate for twice as long as needed: past its end, replay always picks cpu 0, and a batch
   // with no hand-off in it would be the fastest.
   const schedule: number[] = [];
@@ -95,8 +112,9 @@ async function alternatingRun(pool: CpuPool, perCpu: number): Promise<{ ns: numb
   const lab = labs.view(labs.alloc());
   for (let cpu = 0; cpu < 2; cpu++) m.spawn("lab.timedPoints", [perCpu, BATCH, cpu], cpu);
   await m.start();
-  await m.until(() => lab.done === 2, 120_000);
+  await m.until(() => lab.done === 2 || signal?.aborted === true, 120_000);
   const results = await m.stop();
+  throwIfSpent(signal);
   let handoffs = 0;
   for (const r of results) for (let i = 0; i < r.decisions.length; i += 3) if (r.decisions[i + 1] !== r.cpu) handoffs += r.decisions[i + 2];
   if (handoffs < 2 * perCpu) throw new Error(`bench: ${handoffs} baton hand-offs for ${2 * perCpu} points: the schedule did not alternate`);

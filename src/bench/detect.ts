@@ -8,6 +8,7 @@
 import type { DetectorName } from "../detect/index.js";
 import { median } from "../run/hunt.js";
 import { stress } from "../run/stress.js";
+import { throwIfSpent } from "./budget.js";
 
 export interface DetectorCostRow {
   mode: string;
@@ -22,18 +23,18 @@ export interface DetectorCostRow {
 
 const SETS: readonly (readonly DetectorName[])[] = [[], ["race"], ["stale"], ["race", "stale"]];
 
-/** The runs: DragonFly's mixed scenario on 4 cpus, pct for OPS system calls and free for SECONDS. */
+/** The runs: DragonFly's mixed scenario on 4 cpus, pct for `ops` system calls and free for `seconds`, `rounds` of each set. */
 const SCENARIO = "mixed";
-const OPS = { quick: 300, full: 600 };
-const SECONDS = { quick: 1.5, full: 4 };
-const ROUNDS = { quick: 1, full: 3 };
+export interface DetectorRuns {
+  ops: number;
+  seconds: number;
+  rounds: number;
+}
+export const DETECTOR_RUNS: { quick: DetectorRuns; full: DetectorRuns } = { quick: { ops: 300, seconds: 1.5, rounds: 1 }, full: { ops: 600, seconds: 4, rounds: 3 } };
 
 /** Every detector set on the same runs, round after round (each round its own seed); the median round per set. */
-export async function detectorCost(quick: boolean): Promise<DetectorCostRow[]> {
+export async function detectorCost({ ops, seconds, rounds }: DetectorRuns, signal?: AbortSignal): Promise<DetectorCostRow[]> {
   const scenario = SCENARIO;
-  const ops = quick ? OPS.quick : OPS.full;
-  const seconds = quick ? SECONDS.quick : SECONDS.full;
-  const rounds = quick ? ROUNDS.quick : ROUNDS.full;
   const rows: DetectorCostRow[] = [];
   for (const mode of ["pct", "free"] as const) {
     const sets = mode === "pct" ? SETS : [SETS[0], SETS[3]];
@@ -43,7 +44,8 @@ export async function detectorCost(quick: boolean): Promise<DetectorCostRow[]> {
     for (let r = 0; r < rounds; r++)
       for (const [i, detectors] of sets.entries()) {
         const length = mode === "pct" ? { ops } : { seconds, chaos: 0 };
-        const { report } = await stress({ kernel: "dragonfly", scenario, cpus: 4, mode, seed: 1 + r, chaos: 0, bugs: [], keepGoing: true, detectors, ...length });
+        const { report } = await stress({ kernel: "dragonfly", scenario, cpus: 4, mode, seed: 1 + r, chaos: 0, bugs: [], keepGoing: true, detectors, signal, ...length });
+        throwIfSpent(signal);
         if (report.verdict !== "clean" && report.verdict !== "violation") throw new Error(`bench: ${scenario} ${mode} with detectors [${detectors.join(",")}] ended ${report.verdict}`);
         times[i].push(report.elapsedSeconds);
         rates[i].push(report.ops.total / report.elapsedSeconds);

@@ -7,6 +7,7 @@
  * minutes to make there) lengthens it instead of cutting the window short.
  */
 import { stress } from "../run/stress.js";
+import { throwIfSpent } from "./budget.js";
 import { processCpuUs } from "./overhead.js";
 
 export interface HoldRun {
@@ -35,13 +36,14 @@ const setupCalls = (held: number, cpus: number) => held + 2 * Math.ceil(Math.sqr
 /** Forks per system call of a fork-exit-wait shell: fork, then wait (a child's exit is not counted). */
 const FORKS_PER_CALL = 1 / 2;
 
-export async function holdRun(kernel: HoldRun["kernel"], held: number, cpus: number, windowCalls: number): Promise<HoldRun> {
+export async function holdRun(kernel: HoldRun["kernel"], held: number, cpus: number, windowCalls: number, signal?: AbortSignal): Promise<HoldRun> {
   const setup = setupCalls(held, cpus);
   const window: Mark[] = [];
   const onProgress = (p: { seconds: number; ops: number }) => void (p.ops > setup && window.push({ seconds: p.seconds, ops: p.ops, cpuUs: processCpuUs() }));
   const { report } = await stress({
-    kernel, scenario: "fork-hold", population: held, cpus, ops: setup + windowCalls, mode: "free", seed: 1, chaos: 0, bugs: [], keepGoing: false, watchdogSeconds: 600, onProgress, detectors: [],
+    kernel, scenario: "fork-hold", population: held, cpus, ops: setup + windowCalls, mode: "free", seed: 1, chaos: 0, bugs: [], keepGoing: false, watchdogSeconds: 600, onProgress, detectors: [], signal,
   });
+  throwIfSpent(signal);
   // The first report past the setup may straddle it: the window opens at the second.
   const [f, t] = [window[1], window.at(-1)];
   if (report.violations.length || !f || t === f) throw new Error(`bench: fork-hold with ${held} held on ${kernel}: ${report.violations.length ? "a violation" : "no window after the setup"} (verdict ${report.verdict})`);

@@ -231,14 +231,14 @@ export interface BatonCost {
  * is two spinners on two cores, and a shared machine deschedules them); a round's ratio compares
  * two figures taken moments apart, and the rounds' ratios give the median and the spread.
  */
-export async function measureBaton(rounds = 3): Promise<BatonCost> {
+export async function measureBaton(rounds = 3, signal?: AbortSignal): Promise<BatonCost> {
   const floors: number[] = [];
   const batons: number[] = [];
   const ratios: number[] = [];
   let handoffs = 0;
   for (let round = 0; round < rounds; round++) {
-    const floor = await pingPongFloor(HANDOFF_BATCH);
-    const b = await batonHandOff();
+    const floor = await pingPongFloor(HANDOFF_BATCH, signal);
+    const b = await batonHandOff(signal);
     floors.push(floor);
     batons.push(b.ns);
     ratios.push(b.ns / floor);

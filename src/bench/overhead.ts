@@ -6,6 +6,7 @@
  * Cpu time per call is what an instrument adds; a loaded host bends the rates far more.
  */
 import { stress } from "../run/stress.js";
+import { throwIfSpent } from "./budget.js";
 import { INSTRUMENTS, type Instrument } from "../sched/spec.js";
 
 export interface OverheadRow {
@@ -24,16 +25,20 @@ const CONFIGS: readonly { config: string; off: readonly Instrument[] }[] = [
   { config: "all off", off: INSTRUMENTS },
 ];
 
+/** The configurations each round runs. */
+export const OVERHEAD_CONFIGS = CONFIGS.length;
+
 export const processCpuUs = (): number => {
   const c = process.cpuUsage();
   return c.user + c.system;
 };
 
 /** One run: cpu time per call and calls per second between its first and last progress reports. */
-async function windowRun(kernel: "dragonfly" | "netbsd", scenario: string, cpus: number, seconds: number, off: readonly Instrument[]) {
+async function windowRun(kernel: "dragonfly" | "netbsd", scenario: string, cpus: number, seconds: number, off: readonly Instrument[], signal: AbortSignal | undefined) {
   const marks: { seconds: number; ops: number; cpuUs: number }[] = [];
   const onProgress = (p: { seconds: number; ops: number }) => void marks.push({ seconds: p.seconds, ops: p.ops, cpuUs: processCpuUs() });
-  const { report } = await stress({ kernel, scenario, cpus, seconds, mode: "free", seed: 1, chaos: 0, bugs: [], keepGoing: false, instrumentsOff: off, onProgress, detectors: [] });
+  const { report } = await stress({ kernel, scenario, cpus, seconds, mode: "free", seed: 1, chaos: 0, bugs: [], keepGoing: false, instrumentsOff: off, onProgress, detectors: [], signal });
+  throwIfSpent(signal);
   if (report.verdict !== "clean" || marks.length < 3) throw new Error(`bench: ${kernel} ${scenario} with ${off.join(", ") || "nothing"} off ended ${report.verdict}`);
   const [a, b] = [marks[0], marks[marks.length - 1]];
   const calls = Math.max(1, b.ops - a.ops);
@@ -42,12 +47,12 @@ async function windowRun(kernel: "dragonfly" | "netbsd", scenario: string, cpus:
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-export async function measureOverhead(kernel: "dragonfly" | "netbsd", scenario: string, cpus: number, seconds: number, rounds: number, log: (line: string) => void = () => {}): Promise<OverheadRow[]> {
+export async function measureOverhead(kernel: "dragonfly" | "netbsd", scenario: string, cpus: number, seconds: number, rounds: number, log: (line: string) => void = () => {}, signal?: AbortSignal): Promise<OverheadRow[]> {
   const runs = new Map(CONFIGS.map((c) => [c.config, [] as { cpuUsPerCall: number; callsPerSecond: number }[]]));
   for (let r = 0; r < rounds; r++)
     for (const c of CONFIGS) {
       log(`overhead: ${kernel} ${scenario}, ${c.config}, round ${r + 1} of ${rounds}...`);
-      runs.get(c.config)!.push(await windowRun(kernel, scenario, cpus, seconds, c.off));
+      runs.get(c.config)!.push(await windowRun(kernel, scenario, cpus, seconds, c.off, signal));
     }
   const cpuOf = (config: string) => median(runs.get(config)!.map((x) => x.cpuUsPerCall));
   const off = cpuOf("all off");

@@ -19,10 +19,11 @@ import { stress } from "../run/stress.js";
 import type { SchedStat } from "../sched/schedstat.js";
 import type { LockStat } from "../sync/lockstat.js";
 import { measureBaton, measurePrimitives, TOKEN_GOAL, type BatonCost, type PrimitiveRow } from "./index.js";
-import { detectorCost, type DetectorCostRow } from "./detect.js";
+import { budgetLines, runSections, type BudgetCut, type BudgetReport, type BudgetSection } from "./budget.js";
+import { DETECTOR_RUNS, detectorCost, type DetectorCostRow, type DetectorRuns } from "./detect.js";
 import { pingPongFloor } from "./baton.js";
 import { holdRun, type HoldRun } from "./hold.js";
-import { measureOverhead, processCpuUs, type OverheadRow } from "./overhead.js";
+import { measureOverhead, OVERHEAD_CONFIGS, processCpuUs, type OverheadRow } from "./overhead.js";
 import { calibrate, lineTransferNs, virtualForksPerSecond, virtualRun, type Calibration } from "./virtual.js";
 
 export const KERNELS = ["dragonfly", "netbsd"] as const;
@@ -33,6 +34,10 @@ const AFFINE = "fork-exit-wait-affine";
 
 export interface BenchOptions {
   quick: boolean;
+  /** Seconds for the whole bench (the process's start-up and `afterSeconds` included): the sections are fitted to it (src/bench/budget.ts). */
+  timeBudget?: number;
+  /** Quiet-machine seconds the caller needs once the bench is done (rendering the HTML report), kept out of the budget. */
+  afterSeconds?: number;
   /** One line per step, for the terminal. */
   log?: (line: string) => void;
 }
@@ -99,7 +104,8 @@ export interface BenchReport {
   host: { node: string; cores: number; cpuModel: string; loadAverage: number[] };
   /** How to measure it again. */
   reproduce: string;
-  primitives: { rows: PrimitiveRow[]; tokenGoal: number; baton: BatonCost };
+  /** baton: null when a time budget cut it. */
+  primitives: { rows: PrimitiveRow[]; tokenGoal: number; baton: BatonCost | null };
   scaling: ScalingRow[];
   calibration: Calibration[];
   validation: ValidationRow[];
@@ -111,6 +117,8 @@ export interface BenchReport {
   instruments: InstrumentCost[];
   /** Fork rate with many processes held asleep against 100 (bench/hold.ts), per kernel. */
   processTable: ProcessTableRow[];
+  /** With --time-budget: what the bench covered in it (a section it cut leaves its fields empty). */
+  budget?: BudgetReport;
   wallSeconds: number;
 }
 
@@ -129,14 +137,79 @@ export interface ProcessTableRow extends HoldRun {
   cpuRatio: number;
 }
 
-/** Seconds per real run: long enough to average a few scheduler quanta of a loaded host. */
-const REAL_SECONDS = { quick: 1.5, full: 4 };
-/** The virtual sweep's cpu counts. */
-const SWEEP = { quick: [1, 2, 4, 8], full: [1, 2, 4, 8, 16, 32, 64] };
-/** Instrument overhead: runs of the mixed scenario on 2 cpus, every configuration once a round. */
-const OVERHEAD = { quick: { seconds: 1.5, rounds: 1 }, full: { seconds: 4, rounds: 3 } };
-/** Processes held against 100, and each fork-hold run's system calls past its setup: enough for a window of several progress reports (every 0.25 s) on a quiet machine, where 1500 calls ended before a second one. */
-const HOLD = { quick: { held: 1000, calls: 6000 }, full: { held: 5000, calls: 20000 } };
+/**
+ * The bench's shape without a budget: --quick's and the full one's. A time budget scales the
+ * durations from there (src/bench/budget.ts).
+ */
+const SHAPES = {
+  quick: {
+    primitiveRounds: 2,
+    batonRounds: 1,
+    /** Seconds per real run: long enough to average a few scheduler quanta of a loaded host. */
+    realSeconds: 1.5,
+    /** The virtual sweep's cpu counts. */
+    sweep: [1, 2, 4, 8],
+    /** A virtual run's length in one-cpu fork times (virtualSeconds). */
+    forkTimes: 30,
+    detectors: DETECTOR_RUNS.quick,
+    /** Instrument overhead: runs of the mixed scenario on 2 cpus, every configuration once a round. */
+    overhead: { seconds: 1.5, rounds: 1 },
+    /** Processes held against 100, and each fork-hold run's system calls past its setup: enough for a window of several progress reports (every 0.25 s) on a quiet machine, where 1500 calls ended before a second one. */
+    hold: { held: 1000, calls: 6000 },
+  },
+  full: {
+    primitiveRounds: 7,
+    batonRounds: 3,
+    realSeconds: 4,
+    sweep: [1, 2, 4, 8, 16, 32, 64],
+    forkTimes: 60,
+    detectors: DETECTOR_RUNS.full,
+    overhead: { seconds: 4, rounds: 3 },
+    hold: { held: 5000, calls: 20000 },
+  },
+};
+type Shape = typeof SHAPES.quick;
+
+/**
+ * The shortest a budget makes them: a free run's window is its progress reports (every 0.25 s)
+ * from the first to the last, and the fork-hold window needs --quick's calls; a virtual run counts
+ * the second half of its forks, and a pct run of the detectors' cost a few hundred calls.
+ */
+const LEAST = { realSeconds: 1, forkTimes: 10, pctOps: 150, holdCalls: SHAPES.quick.hold.calls };
+
+/**
+ * What the pieces cost on a quiet 2-core machine, in seconds (estimates: --quick took 62 s there in
+ * all). The budget's plan starts from them and stretches them as the host turns out slower.
+ */
+const QUIET = {
+  /** Node and the modules, before the bench's clock starts; and the JSON written after it. */
+  startup: 0.5,
+  report: 0.3,
+  primitiveWarmup: 0.8,
+  primitiveRound: 1.1,
+  batonRound: 1.5,
+  /** A free run's start-up and drain, beyond its seconds. */
+  runStart: 0.35,
+  /** The virtual model's calibration (line transfer, wake-up, two counting runs). */
+  calibration: 2,
+  /** A virtual run: its start-up, per cpu, and per cpu and one-cpu fork time (the work grows with both). */
+  virtualRun: 0.2,
+  virtualCpu: 0.02,
+  virtualCpuFork: 0.003,
+  /** A pct system call of the detectors' runs (4 cpus, detectors on or off). */
+  pctCall: 0.0017,
+  /** A fork-hold run: start-up and drain, per held process (made and reaped), per call of its window. */
+  holdRun: 0.6,
+  holdHeld: 0.001,
+  holdCall: 0.0002,
+};
+
+/** Rounds at scale s (one at least), and the remaining scale for each round's length. */
+const roundsAt = (rounds: number, s: number) => Math.max(1, Math.round(rounds * s));
+const lengthAt = (rounds: number, s: number) => (rounds * s) / roundsAt(rounds, s);
+const round1 = (x: number) => Math.round(x * 10) / 10;
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
+
 /** Lock classes kept per table. */
 const TABLE_LOCKS = 8;
 
@@ -169,89 +242,140 @@ async function realRun(kernel: Kernel, workload: string, cpus: number, seconds: 
   return { report, cpuUsPerFork: Math.round((window.to.cpuUs - window.from.cpuUs) / windowForks) };
 }
 
+/** What the sections measure, filled in as they run (a section the budget cut leaves its part empty). */
+type Results = Pick<BenchReport, "scaling" | "calibration" | "validation" | "virtual" | "lockTables" | "detectors" | "instruments" | "processTable"> & {
+  rows: PrimitiveRow[];
+  baton: BatonCost | null;
+  /** Forks per second of the real runs, by kernel/workload/cpus; the one-cpu affine runs' cpu time per fork (the calibration's). */
+  real: Map<string, number>;
+  cpuUsPerFork: Map<Kernel, number>;
+};
+
+/** The virtual runs of a sweep over `counts`: per kernel, the scenario on 1 and 2 cpus and the affine workload on every count. */
+const virtualRuns = (counts: readonly number[]) =>
+  KERNELS.flatMap((kernel) => WORKLOADS.flatMap((workload) => (workload === AFFINE ? counts : [1, 2]).map((cpus) => ({ kernel, workload, cpus }))));
+const virtualCost = (cpus: number, forkTimes: number) => QUIET.virtualRun + QUIET.virtualCpu * cpus + QUIET.virtualCpuFork * cpus * Math.max(forkTimes, 4 * cpus);
+const REAL_RUNS = WORKLOADS.length * 2 * KERNELS.length;
+
+/** The bench's sections, in the order they run: the core (primitives, real runs) first, the instruments' time-bounded runs last. */
+function sections(shape: Shape, sweep: number[], r: Results, log: (line: string) => void): BudgetSection[] {
+  return [
+    {
+      name: "primitives",
+      minScale: 1 / shape.primitiveRounds,
+      cost: (s) => QUIET.primitiveWarmup + roundsAt(shape.primitiveRounds, s) * QUIET.primitiveRound,
+      async run(s) {
+        const rounds = roundsAt(shape.primitiveRounds, s);
+        log("primitives against the raw CAS floor...");
+        r.rows = await measurePrimitives(rounds);
+        return plural(rounds, "round");
+      },
+    },
+    {
+      name: "scaling",
+      minScale: LEAST.realSeconds / shape.realSeconds,
+      cost: (s) => REAL_RUNS * (QUIET.runStart + shape.realSeconds * s),
+      async run(s) {
+        const seconds = round1(shape.realSeconds * s);
+        await realRuns(seconds, r, log);
+        return `${REAL_RUNS} runs of ${seconds} s`;
+      },
+    },
+    {
+      name: "virtual",
+      minScale: LEAST.forkTimes / shape.forkTimes,
+      cost: (s) => QUIET.calibration + virtualRuns(sweep).reduce((t, v) => t + virtualCost(v.cpus, shape.forkTimes * s), 0),
+      async run(s, signal) {
+        const forkTimes = Math.round(shape.forkTimes * s);
+        await virtualSweep(sweep, forkTimes, r, log, signal);
+        return `calibration, then runs of ${forkTimes} one-cpu fork times on ${sweep.join(", ")} cpus`;
+      },
+    },
+    {
+      name: "baton",
+      minScale: 1 / shape.batonRounds,
+      cost: (s) => roundsAt(shape.batonRounds, s) * QUIET.batonRound,
+      async run(s, signal) {
+        const rounds = roundsAt(shape.batonRounds, s);
+        log("baton hand-off against its floor...");
+        r.baton = await measureBaton(rounds, signal);
+        return plural(rounds, "round");
+      },
+    },
+    {
+      name: "detectors",
+      minScale: Math.max(LEAST.pctOps / shape.detectors.ops, LEAST.realSeconds / shape.detectors.seconds) / shape.detectors.rounds,
+      cost: (s) => {
+        const { ops, seconds, rounds } = detectorRuns(shape.detectors, s);
+        return rounds * (4 * (QUIET.runStart + QUIET.pctCall * ops) + 2 * (QUIET.runStart + seconds));
+      },
+      async run(s, signal) {
+        const runs = detectorRuns(shape.detectors, s);
+        log("the field-level detectors' cost (pct and free, off and on)...");
+        r.detectors = await detectorCost(runs, signal);
+        return `${plural(runs.rounds, "round")}: pct runs of ${runs.ops} calls, free runs of ${runs.seconds} s`;
+      },
+    },
+    {
+      name: "processTable",
+      minScale: LEAST.holdCalls / shape.hold.calls,
+      cost: (s) => KERNELS.length * [100, shape.hold.held].reduce((t, held) => t + QUIET.holdRun + QUIET.holdHeld * held + QUIET.holdCall * shape.hold.calls * s, 0),
+      async run(s, signal) {
+        const calls = Math.round(shape.hold.calls * s);
+        await holdRuns(shape.hold.held, calls, r, log, signal);
+        return `100 and ${shape.hold.held} held, ${calls} calls past the setup`;
+      },
+    },
+    {
+      name: "instruments",
+      minScale: LEAST.realSeconds / shape.overhead.seconds / shape.overhead.rounds,
+      cost: (s) => KERNELS.length * OVERHEAD_CONFIGS * roundsAt(shape.overhead.rounds, s) * (QUIET.runStart + shape.overhead.seconds * lengthAt(shape.overhead.rounds, s)),
+      async run(s, signal) {
+        const rounds = roundsAt(shape.overhead.rounds, s);
+        const seconds = round1(shape.overhead.seconds * lengthAt(shape.overhead.rounds, s));
+        for (const kernel of KERNELS) r.instruments.push({ kernel, scenario: "mixed", cpus: 2, seconds, rounds, rows: await measureOverhead(kernel, "mixed", 2, seconds, rounds, log, signal) });
+        return `${plural(rounds, "round")} of ${seconds} s runs`;
+      },
+    },
+  ];
+}
+
+/** The detectors' runs at scale s: rounds first, then their lengths. */
+function detectorRuns(full: DetectorRuns, s: number): DetectorRuns {
+  const length = lengthAt(full.rounds, s);
+  return { rounds: roundsAt(full.rounds, s), ops: Math.round(full.ops * length), seconds: round1(full.seconds * length) };
+}
+
+/**
+ * What a budget cuts first, in order: the virtual runs on 16, 32 and 64 cpus (slow: 64 cpus is
+ * most of the full sweep's time), then whole sections, the virtual sweep's wider runs and the
+ * sweep itself last. The primitives and the real runs are never cut: they are the least a bench
+ * says.
+ */
+function cuts(sweep: number[]): BudgetCut[] {
+  const narrowAbove = (widest: number) => () => (sweep.at(-1)! > widest ? `the virtual runs on ${sweep.pop()} cpus` : null);
+  return [
+    { section: "virtual", part: narrowAbove(8) },
+    { section: "processTable" },
+    { section: "instruments" },
+    { section: "detectors" },
+    { section: "baton" },
+    { section: "virtual", part: narrowAbove(2) },
+    { section: "virtual" },
+  ];
+}
+
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const log = o.log ?? (() => {});
   const t0 = performance.now();
   const startedAt = new Date().toISOString();
   const loadAverage = loadavg().map((x) => Math.round(x * 100) / 100);
   const quick = o.quick;
-
-  log("primitives against the raw CAS floor...");
-  const rows = await measurePrimitives(quick ? 2 : 7);
-  log("baton hand-off against its floor...");
-  const baton = await measureBaton(quick ? 1 : 3);
-
-  const seconds = quick ? REAL_SECONDS.quick : REAL_SECONDS.full;
-  const scaling: ScalingRow[] = [];
-  const lockTables: LockTable[] = [];
-  const real = new Map<string, number>();
-  /** The one-cpu affine runs' process cpu time per fork: what calibrates the virtual model. */
-  const cpuUsPerFork = new Map<Kernel, number>();
-  for (const workload of WORKLOADS)
-    for (const cpus of [1, 2])
-      for (const kernel of KERNELS) {
-        log(`real: ${kernel} ${workload} on ${cpus} cpu${cpus > 1 ? "s" : ""} for ${seconds} s...`);
-        const { report, cpuUsPerFork: cpuUs } = await realRun(kernel, workload, cpus, seconds);
-        const fps = forks(report) / report.elapsedSeconds;
-        real.set(`${kernel}/${workload}/${cpus}`, fps);
-        if (workload === AFFINE && cpus === 1) cpuUsPerFork.set(kernel, cpuUs);
-        const one = real.get(`${kernel}/${workload}/1`) ?? fps;
-        scaling.push({
-          kernel, workload, cpus, forksPerSecond: Math.round(fps), ratio: Math.round((fps / one) * 100) / 100, syscallsPerSecond: Math.round(report.ops.total / report.elapsedSeconds),
-          cpuUsPerFork: cpuUs, topLock: topLock(report.lockstat).name, schedstat: report.schedstat ?? null, elapsedSeconds: report.elapsedSeconds,
-        });
-        if (cpus > 1) lockTables.push({ kernel, workload, cpus, mode: "free", locks: report.lockstat.slice(0, TABLE_LOCKS) });
-      }
-
-  log("calibrating the virtual-time cost model...");
-  const wakes: number[] = [];
-  for (let i = 0; i < 3; i++) wakes.push(await pingPongFloor());
-  const measured = { lineNs: await lineTransferNs(), wakeNs: Math.min(...wakes) }; // the least disturbed rounds
-  const nsOf = (name: string) => rows.find((r) => r.primitive === name)?.nsPerOp ?? 0;
-  const calibration: Calibration[] = [];
-  for (const kernel of KERNELS)
-    calibration.push(await calibrate(kernel, AFFINE, 1e6 / cpuUsPerFork.get(kernel)!, { tokenNs: nsOf("token get+release"), sleepWakeNs: nsOf("tsleep_interlock+wakeup"), ...measured }));
-
-  const virtual: VirtualRow[] = [];
-  const validation: ValidationRow[] = [];
-  const sweep = quick ? SWEEP.quick : SWEEP.full;
-  for (const kernel of KERNELS) {
-    const { cost, fittedForksPerSecond } = calibration.find((c) => c.kernel === kernel)!;
-    for (const workload of WORKLOADS) {
-      const counts = workload === AFFINE ? sweep : [1, 2];
-      let one = 0;
-      for (const cpus of counts) {
-        log(`virtual: ${kernel} ${workload} on ${cpus} cpu${cpus > 1 ? "s" : ""}...`);
-        const w0 = performance.now();
-        const report = await virtualRun({ kernel, scenario: workload, cpus, seconds: virtualSeconds(cpus, fittedForksPerSecond, quick ? 30 : 60) }, cost, true);
-        const fps = virtualForksPerSecond(report);
-        if (cpus === 1) one = fps;
-        const top = topLock(report.lockstat);
-        virtual.push({
-          kernel, workload, cpus, seconds: report.virtual!.seconds, forksPerSecond: Math.round(fps), ratio: Math.round((fps / one) * 100) / 100,
-          topLock: top.name, topLockContention: Math.round(top.share * 1000) / 1000, wallSeconds: Math.round((performance.now() - w0) / 100) / 10,
-        });
-        if (cpus === 2 || cpus === sweep.at(-1)) lockTables.push({ kernel, workload, cpus, mode: "virtual", locks: report.lockstat.slice(0, TABLE_LOCKS) });
-        const realFps = real.get(`${kernel}/${workload}/${cpus}`);
-        if (realFps !== undefined)
-          validation.push({ kernel, workload, cpus, realForksPerSecond: Math.round(realFps), virtualForksPerSecond: Math.round(fps), errorPercent: Math.round(((fps - realFps) / realFps) * 1000) / 10 });
-      }
-    }
-  }
-  log("the field-level detectors' cost (pct and free, off and on)...");
-  const detectors = await detectorCost(quick);
-  const instruments: InstrumentCost[] = [];
-  const ov = quick ? OVERHEAD.quick : OVERHEAD.full;
-  for (const kernel of KERNELS) instruments.push({ kernel, scenario: "mixed", cpus: 2, ...ov, rows: await measureOverhead(kernel, "mixed", 2, ov.seconds, ov.rounds, log) });
-
-  const processTable: ProcessTableRow[] = [];
-  const hold = quick ? HOLD.quick : HOLD.full;
-  for (const kernel of KERNELS) {
-    log(`fork-hold: ${kernel}, 100 and ${hold.held} processes held...`);
-    const base = await holdRun(kernel, 100, 2, hold.calls);
-    for (const r of [base, await holdRun(kernel, hold.held, 2, hold.calls)])
-      processTable.push({ ...r, rateRatio: Math.round((r.forksPerSecond / base.forksPerSecond) * 100) / 100, cpuRatio: Math.round((r.cpuUsPerFork / base.cpuUsPerFork) * 100) / 100 });
-  }
+  const shape = quick ? SHAPES.quick : SHAPES.full;
+  const sweep = [...shape.sweep]; // a budget may narrow it
+  const r: Results = { rows: [], baton: null, scaling: [], calibration: [], validation: [], virtual: [], lockTables: [], detectors: [], instruments: [], processTable: [], real: new Map(), cpuUsPerFork: new Map() };
+  const reserved = QUIET.startup + QUIET.report + (o.afterSeconds ?? 0);
+  const budget = await runSections(sections(shape, sweep, r, log), cuts(sweep), o.timeBudget === undefined ? undefined : { seconds: o.timeBudget, reserved });
   return {
     schema: 1,
     tool: "forkstorm",
@@ -260,25 +384,85 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     quick,
     startedAt,
     host: { node: process.version, cores: availableParallelism(), cpuModel: hostCpus()[0]?.model ?? "?", loadAverage },
-    reproduce: `forkstorm bench${quick ? " --quick" : ""} --report bench.json --html bench.html`,
-    primitives: { rows, tokenGoal: TOKEN_GOAL, baton },
-    scaling,
-    calibration,
-    validation,
-    virtual,
-    lockTables,
-    detectors,
-    instruments,
-    processTable,
+    reproduce: `forkstorm bench${quick ? " --quick" : ""}${o.timeBudget === undefined ? "" : ` --time-budget ${o.timeBudget}`} --report bench.json --html bench.html`,
+    primitives: { rows: r.rows, tokenGoal: TOKEN_GOAL, baton: r.baton },
+    scaling: r.scaling,
+    calibration: r.calibration,
+    validation: r.validation,
+    virtual: r.virtual,
+    lockTables: r.lockTables,
+    detectors: r.detectors,
+    instruments: r.instruments,
+    processTable: r.processTable,
+    ...(budget ? { budget } : {}),
     wallSeconds: Math.round((performance.now() - t0) / 100) / 10,
   };
+}
+
+/** The real-parallel runs: both kernels x both workloads x 1 and 2 cpus, side by side. */
+async function realRuns(seconds: number, r: Results, log: (line: string) => void): Promise<void> {
+  for (const workload of WORKLOADS)
+    for (const cpus of [1, 2])
+      for (const kernel of KERNELS) {
+        log(`real: ${kernel} ${workload} on ${cpus} cpu${cpus > 1 ? "s" : ""} for ${seconds} s...`);
+        const { report, cpuUsPerFork: cpuUs } = await realRun(kernel, workload, cpus, seconds);
+        const fps = forks(report) / report.elapsedSeconds;
+        r.real.set(`${kernel}/${workload}/${cpus}`, fps);
+        if (workload === AFFINE && cpus === 1) r.cpuUsPerFork.set(kernel, cpuUs);
+        const one = r.real.get(`${kernel}/${workload}/1`) ?? fps;
+        r.scaling.push({
+          kernel, workload, cpus, forksPerSecond: Math.round(fps), ratio: Math.round((fps / one) * 100) / 100, syscallsPerSecond: Math.round(report.ops.total / report.elapsedSeconds),
+          cpuUsPerFork: cpuUs, topLock: topLock(report.lockstat).name, schedstat: report.schedstat ?? null, elapsedSeconds: report.elapsedSeconds,
+        });
+        if (cpus > 1) r.lockTables.push({ kernel, workload, cpus, mode: "free", locks: report.lockstat.slice(0, TABLE_LOCKS) });
+      }
+}
+
+/** The virtual model calibrated from the real runs, validated against them at 1 and 2 cpus and swept over `counts`. */
+async function virtualSweep(counts: readonly number[], forkTimes: number, r: Results, log: (line: string) => void, signal: AbortSignal | undefined): Promise<void> {
+  log("calibrating the virtual-time cost model...");
+  const wakes: number[] = [];
+  for (let i = 0; i < 3; i++) wakes.push(await pingPongFloor(undefined, signal));
+  const measured = { lineNs: await lineTransferNs(undefined, signal), wakeNs: Math.min(...wakes) }; // the least disturbed rounds
+  const nsOf = (name: string) => r.rows.find((p) => p.primitive === name)?.nsPerOp ?? 0;
+  for (const kernel of KERNELS)
+    r.calibration.push(await calibrate(kernel, AFFINE, 1e6 / r.cpuUsPerFork.get(kernel)!, { tokenNs: nsOf("token get+release"), sleepWakeNs: nsOf("tsleep_interlock+wakeup"), ...measured }));
+  let one = 0;
+  for (const { kernel, workload, cpus } of virtualRuns(counts)) {
+    const { cost, fittedForksPerSecond } = r.calibration.find((c) => c.kernel === kernel)!;
+    log(`virtual: ${kernel} ${workload} on ${cpus} cpu${cpus > 1 ? "s" : ""}...`);
+    const w0 = performance.now();
+    const report = await virtualRun({ kernel, scenario: workload, cpus, seconds: virtualSeconds(cpus, fittedForksPerSecond, forkTimes) }, cost, true, signal);
+    const fps = virtualForksPerSecond(report);
+    if (cpus === 1) one = fps;
+    const top = topLock(report.lockstat);
+    r.virtual.push({
+      kernel, workload, cpus, seconds: report.virtual!.seconds, forksPerSecond: Math.round(fps), ratio: Math.round((fps / one) * 100) / 100,
+      topLock: top.name, topLockContention: Math.round(top.share * 1000) / 1000, wallSeconds: Math.round((performance.now() - w0) / 100) / 10,
+    });
+    if (cpus === 2 || cpus === counts.at(-1)) r.lockTables.push({ kernel, workload, cpus, mode: "virtual", locks: report.lockstat.slice(0, TABLE_LOCKS) });
+    const realFps = r.real.get(`${kernel}/${workload}/${cpus}`);
+    if (realFps !== undefined)
+      r.validation.push({ kernel, workload, cpus, realForksPerSecond: Math.round(realFps), virtualForksPerSecond: Math.round(fps), errorPercent: Math.round(((fps - realFps) / realFps) * 1000) / 10 });
+  }
+}
+
+/** The fork rate with `held` processes asleep against 100, per kernel. */
+async function holdRuns(held: number, calls: number, r: Results, log: (line: string) => void, signal: AbortSignal | undefined): Promise<void> {
+  for (const kernel of KERNELS) {
+    log(`fork-hold: ${kernel}, 100 and ${held} processes held...`);
+    const base = await holdRun(kernel, 100, 2, calls, signal);
+    for (const h of [base, await holdRun(kernel, held, 2, calls, signal)])
+      r.processTable.push({ ...h, rateRatio: Math.round((h.forksPerSecond / base.forksPerSecond) * 100) / 100, cpuRatio: Math.round((h.cpuUsPerFork / base.cpuUsPerFork) * 100) / 100 });
+  }
 }
 
 /** The terminal's view of a bench report. */
 export function benchSummary(r: BenchReport): string {
   const lines: string[] = [];
   const table = (rows: Record<string, unknown>[]) => {
-    const cols = Object.keys(rows[0] ?? {});
+    if (!rows.length) return void lines.push("(not run: see the time budget below)");
+    const cols = Object.keys(rows[0]);
     const w = cols.map((c) => Math.max(c.length, ...rows.map((x) => String(x[c]).length)));
     lines.push(cols.map((c, i) => c.padEnd(w[i])).join("  "));
     for (const x of rows) lines.push(cols.map((c, i) => String(x[c]).padEnd(w[i])).join("  "));
@@ -287,7 +471,7 @@ export function benchSummary(r: BenchReport): string {
   lines.push("", "primitives, uncontended (ns/op; x the raw CAS spin lock):");
   table(r.primitives.rows.map((p) => ({ primitive: p.primitive, "ns/op": p.nsPerOp, "x floor": p.xFloor })));
   const b = r.primitives.baton;
-  lines.push(`baton hand-off ${b.batonNs} ns = ${b.ratio}x the ping-pong floor (${b.floorNs} ns); rounds ${b.ratioMin}x to ${b.ratioMax}x; goal <= 2x`);
+  lines.push(b ? `baton hand-off ${b.batonNs} ns = ${b.ratio}x the ping-pong floor (${b.floorNs} ns); rounds ${b.ratioMin}x to ${b.ratioMax}x; goal <= 2x` : "baton hand-off: not run (see the time budget below)");
   lines.push("", "real-parallel scaling (free, no chaos, side by side in this run):");
   table(r.scaling.map((s) => ({ kernel: s.kernel, workload: s.workload, cpus: s.cpus, "forks/s": s.forksPerSecond, ratio: s.ratio, "cpu us/fork": s.cpuUsPerFork, "top lock": s.topLock })));
   lines.push("", "virtual time, validated against the real runs:");
@@ -301,5 +485,6 @@ export function benchSummary(r: BenchReport): string {
   lines.push("", "fork rate against a full process table (fork-hold, 2 cpus; ratios over 100 held):");
   table(r.processTable.map((h) => ({ kernel: h.kernel, held: h.held, "forks/s": h.forksPerSecond, ratio: h.rateRatio, "cpu us/fork": h.cpuUsPerFork, "cpu ratio": h.cpuRatio, "setup s": h.setupSeconds })));
   lines.push("", `${r.wallSeconds} s in all`);
+  if (r.budget) lines.push(...budgetLines(r.budget));
   return lines.join("\n") + "\n";
 }

@@ -14,6 +14,7 @@ import type { StressReport } from "../report/report.js";
 import { stress, type StressOptions } from "../run/stress.js";
 import type { CostModel } from "../sched/virtual.js";
 import { turnTaking } from "./baton.js";
+import { throwIfSpent } from "./budget.js";
 
 const TURNS = 50_000;
 
@@ -21,14 +22,14 @@ const TURNS = 50_000;
  * ns per one-way hand-off of a cache line between two threads (CAS turn-taking, spinning): the
  * best of `rounds` (a loaded host only ever adds time, descheduling a spinner).
  */
-export async function lineTransferNs(rounds = 5): Promise<number> {
+export async function lineTransferNs(rounds = 5, signal?: AbortSignal): Promise<number> {
   let best = Infinity;
-  for (let i = 0; i < rounds; i++) best = Math.min(best, await lineTransferRound());
+  for (let i = 0; i < rounds; i++) best = Math.min(best, await lineTransferRound(signal));
   return best;
 }
 
-function lineTransferRound(): Promise<number> {
-  return turnTaking("while (Atomics.compareExchange(turn, 0, me, 1 - me) !== me);", TURNS);
+function lineTransferRound(signal: AbortSignal | undefined): Promise<number> {
+  return turnTaking("while (Atomics.compareExchange(turn, 0, me, 1 - me) !== me);", TURNS, {}, TURNS, signal);
 }
 
 /** What a calibration is made of, kept in the bench report. */
@@ -56,9 +57,10 @@ export interface VirtualRun {
   seconds: number;
 }
 
-export async function virtualRun(r: VirtualRun, cost: CostModel, lockSites = false): Promise<StressReport> {
-  const o: StressOptions = { kernel: r.kernel, scenario: r.scenario, cpus: r.cpus, seconds: r.seconds, mode: "virtual", cost, seed: 1, chaos: 0, bugs: [], keepGoing: false, lockSites, detectors: [] };
+export async function virtualRun(r: VirtualRun, cost: CostModel, lockSites = false, signal?: AbortSignal): Promise<StressReport> {
+  const o: StressOptions = { kernel: r.kernel, scenario: r.scenario, cpus: r.cpus, seconds: r.seconds, mode: "virtual", cost, seed: 1, chaos: 0, bugs: [], keepGoing: false, lockSites, detectors: [], signal };
   const { report } = await stress(o);
+  throwIfSpent(signal);
   if (report.verdict !== "clean") throw new Error(`bench: virtual ${r.kernel} ${r.scenario} on ${r.cpus} cpus ended ${report.verdict}${report.error ? `: ${report.error.split("\n")[0]}` : ""}`);
   return report;
 }

@@ -3,6 +3,8 @@
  * inline SVG rendered here (plots.ts), no script, nothing fetched -- so it opens offline and can
  * be attached to a bug report or a CI artifact as it is.
  */
+import { budgetLines } from "../bench/budget.js";
+import type { BatonCost } from "../bench/index.js";
 import type { BenchReport, LockTable } from "../bench/run.js";
 import type { HuntReport } from "../run/hunt.js";
 import type { ThreadDump, ViolationRecord } from "../sched/cpu.js";
@@ -83,6 +85,9 @@ async function lockSection(t: LockTable): Promise<string> {
   return `<h3>${esc(what)}</h3>${clock}${lockTable(t.locks)}${await lockHistograms(t.locks, what)}`;
 }
 
+const batonNote = (b: BatonCost | null) =>
+  b ? `Controlled-mode baton hand-off: ${b.batonNs} ns, ${b.ratio}x the Atomics.wait/notify ping-pong floor (${b.floorNs} ns).` : "The baton hand-off was not measured (the time budget cut it).";
+
 export async function benchHtml(r: BenchReport): Promise<string> {
   const real = r.scaling.map((s) => ({ series: `${s.kernel} ${s.workload}`, cpus: s.cpus, forksPerSecond: s.forksPerSecond }));
   const sweep = r.virtual.filter((v) => v.workload === "fork-exit-wait-affine").map((v) => ({ series: v.kernel, cpus: v.cpus, forksPerSecond: v.forksPerSecond }));
@@ -91,7 +96,7 @@ export async function benchHtml(r: BenchReport): Promise<string> {
   const loaded = r.host.loadAverage[0] > r.host.cores / 2;
   const body = [
     `<h1>forkstorm bench${r.quick ? " --quick" : ""}</h1>`,
-    table(["", ""], [["started", r.startedAt], ["host", `${r.host.cores} cores, ${r.host.cpuModel}, node ${r.host.node}`], ["load average at start", `${r.host.loadAverage.join(" / ")}${loaded ? " — loaded: the real-parallel figures are noisy (the virtual ones are not timed)" : ""}`], ["measure again", `<code>${esc(r.reproduce)}</code>`], ["took", `${r.wallSeconds} s`]], 2).replace("<table>", '<table class="meta">'),
+    table(["", ""], [["started", r.startedAt], ["host", `${r.host.cores} cores, ${r.host.cpuModel}, node ${r.host.node}`], ["load average at start", `${r.host.loadAverage.join(" / ")}${loaded ? " — loaded: the real-parallel figures are noisy (the virtual ones are not timed)" : ""}`], ["measure again", `<code>${esc(r.reproduce)}</code>`], ["took", `${r.wallSeconds} s`], ...(r.budget ? [["time budget", `<span>${budgetLines(r.budget).map(esc).join("<br>")}</span>`]] : [])], 2).replace("<table>", '<table class="meta">'),
     `<h2>Scaling, real parallel (measured side by side in this run)</h2>`,
     `<p class="note">fork-exit-wait is the scenario as it is (8 shells; a child starts on the next cpu in turn, so parent and child meet across cpus). fork-exit-wait-affine is will-it-scale's fork test: one shell per cpu, each child on its shell's cpu. Free mode, no chaos. cpu µs/fork is the process's cpu time per fork (every thread): what a fork costs whatever the host's load.</p>`,
     `<div class="plots">${realPlot}</div>`,
@@ -113,7 +118,7 @@ export async function benchHtml(r: BenchReport): Promise<string> {
     ...(await Promise.all(r.lockTables.map(lockSection))),
     `<h2>Primitives, uncontended, against the raw Atomics floor</h2>`,
     table(["primitive", "ns/op", "x raw CAS spin lock"], r.primitives.rows.map((p) => [p.primitive, p.nsPerOp, p.xFloor]), 1),
-    `<p class="note">Token goal: within ${r.primitives.tokenGoal}x the floor. Controlled-mode baton hand-off: ${r.primitives.baton.batonNs} ns, ${r.primitives.baton.ratio}x the Atomics.wait/notify ping-pong floor (${r.primitives.baton.floorNs} ns).</p>`,
+    `<p class="note">Token goal: within ${r.primitives.tokenGoal}x the floor. ${batonNote(r.primitives.baton)}</p>`,
   ];
   return page("forkstorm bench", body.join("\n"));
 }

@@ -1,7 +1,7 @@
 /*
  * The command line in CI (README "Using forkstorm in CI"): JUnit XML a CI server can read, a
- * hunt that ends within its time budget, and a pct hunt split into shards -- separate
- * processes, as on separate machines -- merged into the report of the unsharded hunt.
+ * hunt and a bench that end within their time budgets, and a pct hunt split into shards --
+ * separate processes, as on separate machines -- merged into the report of the unsharded hunt.
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -12,6 +12,7 @@ import { XMLParser } from "fast-xml-parser";
 import { describe, expect, it } from "vitest";
 import { hunt, type HuntReport } from "forkstorm";
 import { PACKAGE_ROOT } from "../../src/sched/machine.js";
+import type { BenchReport } from "../../src/bench/run.js";
 
 const CLI = join(PACKAGE_ROOT, "dist", "src", "cli.js");
 const dir = mkdtempSync(join(tmpdir(), "forkstorm-ci-"));
@@ -160,5 +161,42 @@ describe("hunts in CI", () => {
       expect(r.stderr.trim().split("\n")).toHaveLength(1);
       expect(r.stderr).toMatch(message);
     }
+  });
+});
+
+describe("bench in CI", () => {
+  it("--time-budget: bench --quick ends within its budget (loosely: a loaded machine) and says what it covered", async () => {
+    const budget = 20; // --quick alone takes about a minute on a quiet machine
+    const file = join(dir, "bench.json");
+    const r = await forkstorm("bench", "--quick", "--time-budget", String(budget), "--report", file);
+    expect(r.code).toBe(0);
+    expect(r.seconds).toBeLessThan(2 * budget + 8); // process start included
+    const report = JSON.parse(readFileSync(file, "utf8")) as BenchReport;
+    const b = report.budget!;
+    expect(b.requestedSeconds).toBe(budget);
+    expect(report.reproduce).toContain(`--time-budget ${budget}`);
+    // The core always runs; every other section either ran or is said not to have, with why.
+    const ran = b.sections.map((s) => s.section);
+    expect(ran.slice(0, 2)).toEqual(["primitives", "scaling"]);
+    expect(report.scaling).toHaveLength(8);
+    expect(b.skipped.length).toBeGreaterThan(0);
+    for (const s of b.skipped) expect(s.why).toMatch(/^(did not fit|cut short at the budget's end)/);
+    for (const name of ["virtual", "baton", "detectors", "processTable", "instruments"]) {
+      const said = b.skipped.some((s) => s.what === name || s.what === `the rest of ${name}`);
+      expect(ran.includes(name) !== said, name).toBe(true);
+    }
+    // A section that did not run left its figures out.
+    if (!ran.includes("detectors")) expect(report.detectors).toEqual([]);
+    if (!ran.includes("baton")) expect(report.primitives.baton).toBeNull();
+    expect(r.stdout).toMatch(/^time budget 20 s: /m);
+    expect(r.stdout).toMatch(/^covered: primitives \(\d+ rounds?; [\d.]+ s\), scaling \(8 runs of [\d.]+ s; [\d.]+ s\)/m);
+    expect(r.stdout).toMatch(/^not covered: /m);
+  });
+
+  it("a time budget too small for the primitives and the real-parallel runs is a usage error, in one line", async () => {
+    const r = await forkstorm("bench", "--quick", "--time-budget", "5");
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split("\n")).toEqual([expect.stringMatching(/--time-budget 5: the bench needs at least \d+ s \(/)]);
+    expect(r.stdout).toBe("");
   });
 });

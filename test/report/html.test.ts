@@ -73,6 +73,20 @@ describe("HTML reports in a headless browser", () => {
     expect(countColour(bare, BLUE) + countColour(bare, ORANGE)).toBeLessThan(50);
   });
 
+  it("a time-budgeted bench report says what the budget covered and what it left out", async () => {
+    const plain = benchReport();
+    const budget = {
+      requestedSeconds: 20, elapsedSeconds: 18.7, reservedSeconds: 0.8, slowdown: 1.1,
+      sections: [{ section: "primitives", scale: 1, ran: "2 rounds", seconds: 3 }, { section: "scaling", scale: 0.8, ran: "8 runs of 1.2 s", seconds: 13 }],
+      skipped: [{ what: "baton", why: "did not fit: 2 s left; the sections still to run needed ~3 s at their shortest" }],
+    };
+    const html = await benchHtml({ ...plain, primitives: { ...plain.primitives, baton: null }, budget });
+    expect(html).toContain("covered: primitives (2 rounds; 3 s), scaling (8 runs of 1.2 s; 13 s)");
+    expect(html).toContain("not covered: baton: did not fit: 2 s left");
+    expect(html).toContain("The baton hand-off was not measured");
+    expect(await benchHtml(plain)).not.toContain("covered:");
+  });
+
   it("a stress report with a violation: verdict, reproduction command, a card per violation, timeline", async () => {
     const file = join(dir, "stress.html");
     const { report } = await stress({ kernel: "netbsd", scenario: "fork-exit-wait", cpus: 3, ops: 600, mode: "pct", seed: 2, chaos: 0, bugs: ["nb.allproc-unlocked"], keepGoing: false, html: file, lockSites: true });
