@@ -61,6 +61,21 @@ export function point(): void {
   if (--countdown <= 0) refill(POINT_FIELD);
 }
 
+/**
+ * Pass up to `n` field points at which nothing happens: all n, or fewer when the next would
+ * fire -- that one the caller takes with point(). The same countdown as n calls of point() with
+ * nothing done between them (a table's allocator passing the slots it knows are in use).
+ */
+export function passPoints(n: number): number {
+  if (countdown > n) {
+    countdown -= n;
+    return n;
+  }
+  const passed = countdown > 1 ? countdown - 1 : 0;
+  countdown -= passed;
+  return passed;
+}
+
 /** A scheduling point at a synchronization operation (src/sync). */
 export function syncPoint(): void {
   if (--countdown <= 0) refill(POINT_SYNC);

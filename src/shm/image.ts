@@ -20,19 +20,27 @@ export class Image {
 
   private constructor(readonly sab: SharedArrayBuffer, specs: readonly TableSpec[]) {
     this.i32 = new Int32Array(sab);
+    // The records first, then every table's in-use bitmap: bitmaps between the tables would move
+    // every record's address, and with them the wait channels and the hash of recorded runs.
+    let bitmapAt = Image.recordWords(specs);
     let at = 0;
     for (const { decl, capacity } of specs) {
       if (this.tables.has(decl.name)) throw new Error(`image: table ${decl.name} declared twice`);
       const layout = layoutOf(decl);
-      const t = new Table(this.i32, decl, layout, capacity, at);
+      const t = new Table(this.i32, decl, layout, capacity, at, bitmapAt);
       at += Table.words(layout, capacity);
+      bitmapAt += Table.bitmapWords(capacity);
       this.tables.set(decl.name, t);
       this.ordered.push(t);
     }
-    if (at * 4 > sab.byteLength) throw new Error(`image: layout needs ${at * 4} bytes, buffer has ${sab.byteLength}`);
+    if (bitmapAt * 4 > sab.byteLength) throw new Error(`image: layout needs ${bitmapAt * 4} bytes, buffer has ${sab.byteLength}`);
   }
 
   static words(specs: readonly TableSpec[]): number {
+    return Image.recordWords(specs) + specs.reduce((n, s) => n + Table.bitmapWords(s.capacity), 0);
+  }
+
+  private static recordWords(specs: readonly TableSpec[]): number {
     return specs.reduce((n, s) => n + Table.words(layoutOf(s.decl), s.capacity), 0);
   }
 
