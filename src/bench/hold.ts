@@ -9,6 +9,7 @@
 import { stress } from "../run/stress.js";
 import { throwIfSpent } from "./budget.js";
 import { processCpuUs } from "./overhead.js";
+import { holdersOf } from "../../stress/scenarios/make.js";
 
 export interface HoldRun {
   kernel: "dragonfly" | "netbsd";
@@ -31,7 +32,7 @@ interface Mark {
 }
 
 /** Calls before the shells run: each held fork, each holder's vfork and exec, each shell's vfork, exec and sigaction. */
-const setupCalls = (held: number, cpus: number) => held + 2 * Math.ceil(Math.sqrt(held)) + 3 * cpus;
+const setupCalls = (held: number, cpus: number) => held + 2 * holdersOf(held) + 3 * cpus;
 
 /** Forks per system call of a fork-exit-wait shell: fork, then wait (a child's exit is not counted). */
 const FORKS_PER_CALL = 1 / 2;

@@ -19,6 +19,7 @@ import type { KGen } from "../../src/sync/seam.js";
 import { PCATCH, tsleep } from "../../src/sync/sleep.js";
 import { curthread, image } from "../../src/sync/seam.js";
 import { THREAD } from "../../src/shm/core.js";
+import { holdersOf } from "../scenarios/make.js";
 
 export const SIGKILL = 9;
 export const SIGTERM = 15;
@@ -282,7 +283,7 @@ function* idle(): KGen {
  */
 function* holdInit(k: KernelActions, [held, mix]: readonly number[]): KGen {
   const u = new User(k, 0);
-  const holders = Math.ceil(Math.sqrt(held));
+  const holders = holdersOf(held);
   for (let i = 0; i < holders && !draining(); i++) {
     const share = Math.floor(held / holders) + (i < held % holders ? 1 : 0);
     const r = yield* u.spawn("vfork", {}, "holder", [share]);

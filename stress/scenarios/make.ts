@@ -41,7 +41,7 @@ export const NEAR_WRAP: Readonly<Record<KernelName, Partial<Limits>>> = {
  * from maxproc (model.ts); NetBSD's pools are given their sizes, as its defaults are fixed.
  */
 export function holdLimits(kernel: KernelName, held: number): ScenarioLimits {
-  const n = held + HOLD_ROOM;
+  const n = held + holdersOf(held) + HOLD_ROOM;
   const perProcess = ["proc", "lwp", "uarea", "pgrp", "sigacts", "filedesc", "cwdinfo", "plimit", "vmspace", "kmutexobj"];
   // DragonFly's lwp and ucred tables would be 2 and 3 times maxproc (model.ts): past a table's
   // 65,534 records (16-bit slots) at 60,000. Fork shares a ucred (crhold) and gives one lwp.
@@ -50,7 +50,10 @@ export function holdLimits(kernel: KernelName, held: number): ScenarioLimits {
   return { ...NEAR_WRAP[kernel], maxproc: n, nproc: n, tables: { ...tables, thread: n } };
 }
 
-/** Slots past the held processes: init, a shell per cpu (64 at most) and each shell's child. */
+/** The processes the held ones hang from (stress/programs/user.ts holdInit): about sqrt(held). */
+export const holdersOf = (held: number): number => Math.ceil(Math.sqrt(held));
+
+/** Slots past the held processes and their holders: init, a shell per cpu (64 at most) and each shell's child. */
 const HOLD_ROOM = 256;
 
 export function scenario(kernel: KernelName, name: string, description: string, mix: Mix, population: number, limits: Scenario["limits"] = ROOMY): Scenario {
