@@ -31,9 +31,7 @@ import { PROC0 } from "./common.js";
 function sleepers(img: Image): { td: Handle; cpu: number; proc: Handle; wchan: number; wmesg: number; syscall: number }[] {
   const threads = img.table(THREAD);
   const out = [];
-  for (let s = 0; s < threads.capacity; s++) {
-    const td = threads.handleAt(s);
-    if (td === NULL) continue;
+  for (const td of threads.handles()) {
     const v = threads.view(td);
     if (!(v.td_flags & TDF_DESCHED) || v.td_wchan === 0) continue;
     out.push({ td, cpu: v.td_gd, proc: v.td_proc, wchan: v.td_wchan, wmesg: v.td_wmesg, syscall: v.td_syscall - 1 });
@@ -95,10 +93,7 @@ const NB_COUNTING = new Set(["fork", "vfork", "__vfork14", "clone", "fork1", "se
 function proccnts(img: Image): Map<number, number> {
   const uis = img.table(UIDINFO);
   const out = new Map<number, number>();
-  for (let s = 0; s < uis.capacity; s++) {
-    const h = uis.handleAt(s);
-    if (h !== NULL) out.set(uis.view(h).ui_uid, uis.view(h).ui_proccnt);
-  }
+  for (const h of uis.handles()) out.set(uis.view(h).ui_uid, uis.view(h).ui_proccnt);
   return out;
 }
 
@@ -116,19 +111,14 @@ function uidLeaks(img: Image): AuditFinding[] {
   // every other thread inside a call except one parked on its own p_waitcv (a wait with nothing
   // to reap holds no count).
   let inflight = 1;
-  for (let s = 0; s < threads.capacity; s++) {
-    const td = threads.handleAt(s);
-    if (td === NULL) continue;
+  for (const td of threads.handles()) {
     const v = threads.view(td);
     if (v.td_syscall === 0) continue;
     const parked = v.td_flags & TDF_DESCHED && procs.valid(v.td_proc) && v.td_wchan === procs.view(v.td_proc).ptr("p_waitcv");
     if (NB_COUNTING.has(v.td_syscall - 1) || !parked) inflight++;
   }
   const byUid = new Map<number, number>();
-  for (let s = 0; s < procs.capacity; s++) {
-    const h = procs.handleAt(s);
-    if (h !== NULL) byUid.set(procs.view(h).p_uid, (byUid.get(procs.view(h).p_uid) ?? 0) + 1);
-  }
+  for (const h of procs.handles()) byUid.set(procs.view(h).p_uid, (byUid.get(procs.view(h).p_uid) ?? 0) + 1);
   const out: AuditFinding[] = [];
   for (const [uid, after] of proccnts(img)) {
     const count = Math.min(after, before.get(uid) ?? after);
