@@ -198,7 +198,7 @@ export class Cpu {
     const baton = this.strategy instanceof Baton ? this.strategy : null;
     const mix = baton && ((type: number, tid: number, a: number, b: number) => baton.mix((type << 24) ^ (tid << 12) ^ a ^ Math.imul(b, 31)));
     installTrace(
-      () => (current ? { tid: slotOf(current.h), pid: current.pid } : { tid: -1, pid: 0 }),
+      () => current,
       this.epochMs,
       mix && this.spec.eventLog ? this.loggedMix(mix, baton!, new EventLogWriter(this.spec.eventLog)) : mix,
       baton && { i32: this.i32, at: this.rt.rt_baton, me: this.cpuid },

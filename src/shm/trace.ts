@@ -48,7 +48,8 @@ const words = new Int32Array(EVENTS_PER_CPU * W);
 /** The next entry to write; `full` once the ring went round. */
 let next = 0;
 let full = false;
-let who: () => { tid: number; pid: number } = () => ({ tid: -1, pid: 0 });
+/** The thread running on this cpu, or null: read at every event, so it makes no object. */
+let who: () => RunningThread | null = () => null;
 /** performance.timeOrigin - the machine's epoch, ms: timeOrigin is a getter, read once here. */
 let originMs = 0;
 
@@ -64,7 +65,10 @@ let baton: { i32: Int32Array; at: number; me: number } | null = null;
 /** False: the ring switched off (bench measures its cost); events are still hashed. */
 let recording = true;
 
-export function installTrace(current: () => { tid: number; pid: number }, epoch: number, hashEvent: typeof onEvent = null, batonWord: typeof baton = null, on = true): void {
+/** What an event names of its thread. */
+type RunningThread = { readonly h: Handle; readonly pid: number };
+
+export function installTrace(current: () => RunningThread | null, epoch: number, hashEvent: typeof onEvent = null, batonWord: typeof baton = null, on = true): void {
   recording = on;
   who = current;
   originMs = performance.timeOrigin - epoch;
@@ -91,7 +95,9 @@ function put(type: number, tid: number, pid: number, a: number, b: number): numb
 }
 
 export function ev(type: number, a = 0, b = 0): void {
-  const { tid, pid } = who();
+  const td = who();
+  const tid = td === null ? -1 : slotOf(td.h);
+  const pid = td === null ? 0 : td.pid;
   onEvent?.(type, tid, a, b);
   stamp(put(type, tid, pid, a, b));
 }
@@ -107,7 +113,7 @@ function stamp(i: number): void {
  * any thread. Mixed into a controlled run's hash, as every event of lockmgr locks and mutexes
  * always was.
  */
-export function evLock(type: number, td: { readonly h: Handle; readonly pid: number }, a: number, b: number): void {
+export function evLock(type: number, td: RunningThread, a: number, b: number): void {
   const tid = slotOf(td.h);
   onEvent?.(type, tid, a, b);
   put(type | UNTIMED, tid, td.pid, a, b);
@@ -118,7 +124,7 @@ export function evLock(type: number, td: { readonly h: Handle; readonly pid: num
  * controlled runs' hashes had been recorded (reports, replays, tests); the decisions already fix
  * when each token event happens, so the hash loses nothing and every recorded hash stays valid.
  */
-export function evToken(type: number, td: { readonly h: Handle; readonly pid: number }, a: number): void {
+export function evToken(type: number, td: RunningThread, a: number): void {
   put(type | UNTIMED, slotOf(td.h), td.pid, a, 0);
 }
 
@@ -128,7 +134,9 @@ export function evToken(type: number, td: { readonly h: Handle; readonly pid: nu
  * without it; timed (they are few).
  */
 export function evNote(type: number, a: number, b = 0): void {
-  const { tid, pid } = who();
+  const td = who();
+  const tid = td === null ? -1 : slotOf(td.h);
+  const pid = td === null ? 0 : td.pid;
   stamp(put(type, tid, pid, a, b));
 }
 
