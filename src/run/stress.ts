@@ -406,12 +406,26 @@ async function watch(m: Machine, model: KernelModel, o: StressOptions, elapsed: 
  * passes, a lost one stays -- and only once. A sample counts only when every cpu moved since the
  * last one that counted (allCpusMoved): a worker the host left off its core for a while (load 40
  * on 2 cores) may be the one whose wakeup is on its way, and wall time alone would call it lost.
+ *
+ * A sample walks every thread and process: a few microseconds with a few dozen, about 30 ms
+ * with fork-hold's 60,000 (0.5 us a thread) -- ten a second would take most of the
+ * orchestrator's core from the cpus. So samples are spaced by the threads alive, 25 us each
+ * (liveSampleGapMs): the walks take about a fiftieth of the orchestrator's time whatever the
+ * population, and below 4,000 threads the pace is every 100 ms as before. The live count, not
+ * the sample's measured time: a loaded host stretches wall time, and a short run must not sample
+ * less because its orchestrator was kept off the core. Each sample still checks every law on
+ * every record; with many processes a lasting finding takes longer to be seen LIVE_PERSIST times.
  */
 const LIVE_SAMPLE_MS = 100;
 const LIVE_PERSIST = 3;
+const LIVE_SAMPLE_MS_PER_THREAD = 0.025;
+
+/** Milliseconds between live-law samples with `threads` alive. */
+export const liveSampleGapMs = (threads: number): number => Math.max(LIVE_SAMPLE_MS, LIVE_SAMPLE_MS_PER_THREAD * threads);
 
 class LiveLaws {
-  private readonly streak = new Map<string, number>();
+  /** Each finding seen in the samples in a row so far: how many, and when first. */
+  private readonly streak = new Map<string, { n: number; since: number }>();
   private readonly reported = new Set<string>();
   private last = -Infinity;
   /** Each cpu's system calls at the last sample that counted. */
@@ -426,7 +440,7 @@ class LiveLaws {
     // Controlled modes: persistence in wall time means nothing -- the strategy may pass over the
     // cpu whose wakeup is in flight for any number of steps (PCT does, by design) -- so the live
     // laws are read only once nothing can run any more (liveNow: on a hang, and after the drain).
-    if (!this.model.liveLaws || isControlled(this.m.spec.strategy) || (t - this.last) * 1000 < LIVE_SAMPLE_MS) return [];
+    if (!this.model.liveLaws || isControlled(this.m.spec.strategy) || (t - this.last) * 1000 < liveSampleGapMs(this.m.live())) return [];
     this.last = t;
     const seen = new Map(this.model.liveLaws(this.m.image).map((f) => [`${f.law}\0${f.message}`, f]));
     for (const k of this.streak.keys()) if (!seen.has(k)) this.streak.delete(k);
@@ -435,11 +449,11 @@ class LiveLaws {
     this.counted = now.map((c) => c.ops);
     const out: ViolationRecord[] = [];
     for (const [k, f] of seen) {
-      const n = (this.streak.get(k) ?? 0) + 1;
-      this.streak.set(k, n);
-      if (n >= LIVE_PERSIST && !this.reported.has(k)) {
+      const s = this.streak.get(k) ?? { n: 0, since: t };
+      this.streak.set(k, { n: s.n + 1, since: s.since });
+      if (s.n + 1 >= LIVE_PERSIST && !this.reported.has(k)) {
         this.reported.add(k);
-        out.push(liveViolation(f, `seen for ${((LIVE_PERSIST - 1) * LIVE_SAMPLE_MS) / 1000} s`, t, { step: this.m.steps() }));
+        out.push(liveViolation(f, `seen for ${round3(t - s.since)} s`, t, { step: this.m.steps() }));
       }
     }
     return out;

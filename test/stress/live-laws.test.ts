@@ -5,7 +5,7 @@
  * at load 40 reported a lost wakeup "seen for 0.2 s" that was only late.
  */
 import { describe, expect, it } from "vitest";
-import { allCpusMoved } from "../../src/run/stress.js";
+import { allCpusMoved, liveSampleGapMs } from "../../src/run/stress.js";
 
 const cpu = (ops: number, idle = false) => ({ ops, idle });
 
@@ -18,5 +18,13 @@ describe("live-law persistence", () => {
   it("does not count it while a busy cpu made no progress (its thread is off the host's core)", () => {
     expect(allCpusMoved([5, 7], [cpu(6), cpu(7)])).toBe(false);
     expect(allCpusMoved([5, 7], [cpu(5), cpu(7)])).toBe(false);
+  });
+});
+
+describe("live-law sampling pace", () => {
+  it("samples every 100 ms with a few thousand threads, and spaces the walks of 60,000 by their number", () => {
+    expect(liveSampleGapMs(40)).toBe(100);
+    expect(liveSampleGapMs(4000)).toBe(100);
+    expect(liveSampleGapMs(60_000)).toBe(1500);
   });
 });
