@@ -9,7 +9,7 @@
  * No thread is preempted between switches, as in LWKT.
  */
 import { KernelPanic, installPoint, installViolationSink, type ViolationInfo } from "../shm/hooks.js";
-import { DRAIN_ASKED, RTCTL, THREAD, TDF_EXITING } from "../shm/core.js";
+import { DRAIN_ASKED, runControlWords, THREAD, TDF_EXITING } from "../shm/core.js";
 import { Image } from "../shm/image.js";
 import { ev, EV, evNote, installTrace, lastEvents, type TraceEvent } from "../shm/trace.js";
 import { installFreedBy, slotOf, type Handle } from "../shm/table.js";
@@ -112,7 +112,7 @@ export class Cpu {
   private readonly timedSleepers = new Set<Thread>();
   private readonly violations: ViolationRecord[] = [];
   private readonly i32: Int32Array;
-  private readonly rt: Record<string, number>;
+  private readonly rt: Readonly<Record<string, number>>;
   private readonly td: { base: number; stride: number; flags: number; prog: number; args: number };
   private readonly epochMs: number;
   private exited = 0;
@@ -129,8 +129,7 @@ export class Cpu {
   ) {
     this.image = Image.attach(sab, imageTables(spec));
     this.i32 = this.image.i32;
-    const rt = this.image.table(RTCTL);
-    this.rt = Object.fromEntries(rt.layout.names.map((n) => [n, rt.recordBase(0) + rt.layout.offsets[n]]));
+    this.rt = runControlWords(this.image);
     const t = this.image.table(THREAD);
     const o = t.layout.offsets;
     this.td = { base: t.base, stride: t.layout.stride, flags: o.td_flags, prog: o.td_prog, args: o.td_arg0 };
@@ -189,6 +188,7 @@ export class Cpu {
       () => current,
     );
     installBugs(this.spec.bugs ?? []);
+    if (!(this.strategy instanceof Baton)) for (const t of this.image.allTables()) t.allocateApart(this.cpuid, this.spec.cpus);
     installPoint((kind) => cpu.strategy.atPoint(kind), this.strategy.first());
     installViolationSink((v) => cpu.record(v));
     installFreedBy((record) => {

@@ -4,7 +4,7 @@
  * doorbell (the model's IPI). A thread is in at most one inbox at a time -- it must be drained
  * before it can run and sleep again -- so a ring of maxThreads + 1 never overflows.
  */
-import { globaldataDecl, RTCTL, THREAD } from "../shm/core.js";
+import { globaldataDecl, runControlWords, THREAD } from "../shm/core.js";
 import type { Image } from "../shm/image.js";
 import { slotOf, type Handle } from "../shm/table.js";
 import { schedstat } from "./schedstat.js";
@@ -25,8 +25,7 @@ export class Inboxes {
     const t = img.table(THREAD);
     this.td = { base: t.base, stride: t.layout.stride, cpu: t.layout.offsets.td_gd };
     this.cap = maxThreads + 1;
-    const rt = img.table(RTCTL);
-    this.runnable = rt.recordBase(0) + rt.layout.offsets.rt_runnable;
+    this.runnable = runControlWords(img).rt_runnable;
   }
 
   doorbell(cpu: number): number {

@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { Piscina } from "piscina";
 import { UsageError } from "../errors.js";
-import { DRAIN_ASKED, RTCTL, TDF_DESCHED, TDF_EXITING, TF_CALL, TF_DONE, TF_IDLE, THREAD } from "../shm/core.js";
+import { DRAIN_ASKED, runControlWords, TDF_DESCHED, TDF_EXITING, TF_CALL, TF_DONE, TF_IDLE, THREAD } from "../shm/core.js";
 import { installSync } from "../sync/seam.js";
 import { initSleepQueues, wakeup } from "../sync/sleep.js";
 import { Image } from "../shm/image.js";
@@ -62,7 +62,7 @@ export class Machine {
   /** The detectors' shadow memory (src/detect), when the spec turns any on. */
   readonly shadow: SharedArrayBuffer | null;
   readonly inbox: Inboxes;
-  private readonly rt: Record<string, number>;
+  private readonly rt: Readonly<Record<string, number>>;
   private pool: Piscina | null = null;
   /** The pool was handed in (a hunt's executions share one): stop() leaves it running. */
   private readonly sharedPool: CpuPool | null;
@@ -79,8 +79,7 @@ export class Machine {
     this.image = Image.create(imageTables(spec));
     this.shadow = spec.detectors?.length ? Shadow.create(shadowSize(this.image.i32.length, spec.maxThreads)) : null;
     this.inbox = new Inboxes(this.image, spec.maxThreads);
-    const rt = this.image.table(RTCTL);
-    this.rt = Object.fromEntries(rt.layout.names.map((n) => [n, rt.recordBase(0) + rt.layout.offsets[n]]));
+    this.rt = runControlWords(this.image);
     const now = Date.now();
     this.image.i32[this.rt.rt_epoch_hi] = Math.floor(now / 2 ** 31);
     this.image.i32[this.rt.rt_epoch_lo] = now % 2 ** 31;

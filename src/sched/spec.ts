@@ -2,7 +2,7 @@
  * What a machine is made of, as plain data: the orchestrator builds the image from it and hands
  * it to every cpu, which rebuilds the identical layout and loads the same program modules.
  */
-import { globaldataDecl, RTCTL, SLEEPQ, SLEEPQ_BUCKETS, THREAD } from "../shm/core.js";
+import { globaldataDecl, RTCOUNT, RTCTL, SLEEPQ, SLEEPQ_BUCKETS, THREAD } from "../shm/core.js";
 import type { TableSpec } from "../shm/image.js";
 import type { Placement } from "./placement.js";
 import { defineStruct } from "../shm/struct.js";
@@ -74,6 +74,7 @@ export function imageTables(spec: MachineSpec): TableSpec[] {
     ...spec.tables,
     // Last: the kernel's addresses (hashed into every controlled run's events) do not move.
     { decl: COVER, capacity: COVER_SLOTS },
+    { decl: RTCOUNT, capacity: 1 },
   ];
 }
 

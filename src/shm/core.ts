@@ -3,7 +3,9 @@
  * the hashed sleep queues and the machine's run control. Kernel structures (proc, lwp, pgrp...)
  * are declared by each kernel model in src/kern.
  */
-import { defineStruct, SPINLOCK } from "./struct.js";
+import type { Image } from "./image.js";
+import { defineStruct, LINE_PAD, SPINLOCK, type StructDecl } from "./struct.js";
+import type { Addr } from "./table.js";
 
 /** The simulated kernel thread (struct thread). */
 export const THREAD = defineStruct("thread", {
@@ -72,28 +74,31 @@ export function globaldataDecl(maxThreads: number) {
 /** rtctl.rt_drain: the drain was asked for, and no system call has completed since. */
 export const DRAIN_ASKED = -1;
 
-/** The machine's run control (one record). */
+/**
+ * The machine's run control (one record): words written once or rarely, which every cpu reads
+ * -- rt_stop at each turn of its loop, rt_drain at each system call. The counters every cpu
+ * writes at every sleep and wakeup are in RTCOUNT, away from them: on one line with rt_stop they
+ * took that line from every reader at each write (false sharing between free-running cpus).
+ */
 export const RTCTL = defineStruct("rtctl", {
   rt_stop: 1, // set once: every cpu leaves its loop
-  rt_started: 1, // start barrier: cpus that have attached
   rt_go: 1, // released by the orchestrator once every cpu attached
-  rt_runnable: 1, // threads runnable or running anywhere (quiescence)
-  rt_timed: 1, // threads in a timed sleep (they will run again by themselves)
-  rt_live: 1, // threads not yet exited
-  rt_ticks: 1, // logical clock (controlled and script modes)
-  rt_epoch_hi: 1, // wall clock start, ms (free mode ticks)
-  rt_epoch_lo: 1,
-  rt_violations: 1,
-  rt_nextcpu: 1, // round-robin placement of new threads
-  rt_quiet: 1, // always 0: a word to wait on for a pure timeout
   // The end of a stress run: user programs exit, init reaps them all. 0 running; DRAIN_ASKED once
   // asked for; > 0 draining, since that many system calls had completed (set by the cpu
   // completing the call: a controlled run drains at the same step every time).
   rt_drain: 1,
+  rt_ticks: 1, // logical clock (controlled and script modes)
+  rt_epoch_hi: 1, // wall clock start, ms (free mode ticks)
+  rt_epoch_lo: 1,
+  rt_quiet: 1, // always 0: a word to wait on for a pure timeout
+  rt_violations: 1,
+  rt_started: 1, // start barrier: cpus that have attached
+  // The record keeps its size and rt_baton its place (every kernel table after it keeps its
+  // addresses, which controlled runs hash).
+  rt_pad0: 19,
   // Controlled modes. The baton word has a cache line of its own: waiting cpus spin on it, and
   // a store to a line they read loses it to them again. What travels with the baton (baton.ts)
   // sits on the next line, written in one burst by the holder, read once by the receiver.
-  rt_pad0: 15,
   rt_baton: 1, // the one cpu allowed to run; -1 = every cpu (stopping)
   rt_pad1: 15,
   rt_step: 1, // scheduling decisions taken so far (written back at hand-offs: baton.ts)
@@ -103,6 +108,33 @@ export const RTCTL = defineStruct("rtctl", {
   rt_chooser: 68, // the strategy's state, shared so every cpu decides alike
   rt_pad2: 15,
 });
+
+/**
+ * The machine's run counters (one record), which every cpu writes at every sleep, wakeup, thread
+ * start and exit: true sharing, one line that moves between the cpus, and nothing else on it.
+ * LINE_PAD words on either side keep any other word off that line (and off its neighbour, which
+ * the adjacent-line prefetcher pulls along) wherever the image happens to start -- a
+ * SharedArrayBuffer is only 16-byte aligned for sure. The image's last table (spec.ts), so it
+ * moves no kernel address.
+ */
+export const RTCOUNT = defineStruct("rtcount", {
+  rt_lead: LINE_PAD,
+  rt_runnable: 1, // threads runnable or running anywhere (quiescence)
+  rt_timed: 1, // threads in a timed sleep (they will run again by themselves)
+  rt_live: 1, // threads not yet exited
+  rt_nextcpu: 1, // round-robin placement of new threads
+  rt_trail: LINE_PAD,
+});
+
+/** Every run-control word (RTCTL's and RTCOUNT's) by name, as an image address. */
+export function runControlWords(img: Image): Readonly<Record<string, Addr>> {
+  const words: Record<string, Addr> = {};
+  for (const decl of [RTCTL, RTCOUNT] as StructDecl[]) {
+    const t = img.table(decl);
+    for (const n of t.layout.names) words[n] = t.recordBase(0) + t.layout.offsets[n];
+  }
+  return words;
+}
 
 /** A wait message as the image stores it (td_wmesg): a hash of the string. */
 export function wmesgId(wmesg: string): number {

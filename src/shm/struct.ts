@@ -19,6 +19,13 @@ export const KMUTEX = 2;
 /** A NetBSD condvar: generation (bumped by signal/broadcast), waiter count. */
 export const CONDVAR = 2;
 
+/**
+ * Words of padding that keep two hot words of the image off each other's cache line and its
+ * prefetched neighbour: 128 bytes (two 64-byte lines), counted from anywhere in a 16-byte-aligned
+ * buffer.
+ */
+export const LINE_PAD = 32;
+
 export type FieldWidths = Readonly<Record<string, number>>;
 
 /**

@@ -159,6 +159,31 @@ export class Table<F extends FieldWidths = FieldWidths> {
   }
 
   /**
+   * This cpu's own allocation rotor, or -1: the table's shared one (the control word). See
+   * allocateApart().
+   */
+  private rotor = -1;
+
+  /**
+   * Free mode, where cpus run at once: this cpu allocates from a rotor of its own, started at its
+   * share of the table (cpu / cpus of the way in), as the kernel's per-cpu object caches do. With
+   * the one shared rotor every allocation wrote the same control word, and consecutive slots --
+   * records sharing cache lines -- went to different cpus. Controlled modes keep the shared
+   * rotor: the slots, hence the addresses their runs hash, stay what they were.
+   */
+  allocateApart(cpu: number, cpus: number): void {
+    this.rotor = Math.floor((this.capacity * cpu) / cpus);
+  }
+
+  /** Where the next allocation starts looking. */
+  private nextStart(): number {
+    if (this.rotor < 0) return (Atomics.add(this.i32, this.ctrl, 1) >>> 0) % this.capacity;
+    const s = this.rotor;
+    this.rotor = s + 1 === this.capacity ? 0 : s + 1;
+    return s;
+  }
+
+  /**
    * kmalloc: claim the first free slot from the rotor on, zero it, return its handle; NULL when
    * the table is full. The slots are probed in rotor order with a scheduling point each, as
    * always; the bitmap tells which are in use, and their points are passed as a count
@@ -167,7 +192,7 @@ export class Table<F extends FieldWidths = FieldWidths> {
    */
   alloc(): Handle {
     const { i32, capacity } = this;
-    let slot = (Atomics.add(i32, this.ctrl, 1) >>> 0) % capacity;
+    let slot = this.nextStart();
     for (let probed = 0; probed < capacity; ) {
       const passed = passPoints(Math.min(this.used.distanceToFree(slot), capacity - probed));
       probed += passed;

@@ -5,7 +5,7 @@
  */
 import type { Addr, Handle } from "../shm/table.js";
 import type { Image } from "../shm/image.js";
-import { RTCTL } from "../shm/core.js";
+import { runControlWords } from "../shm/core.js";
 
 /** What a generator yields to its cpu's scheduler. Every switch releases the thread's tokens. */
 export const SWITCH_TOKEN = 1; // a token was contended: stay runnable, re-acquire all, then resume
@@ -128,7 +128,11 @@ export function installSync(img: Image, s: SchedServices): void {
   image = img;
   mem = img.i32;
   sched = s;
+  liveWord = runControlWords(img).rt_live;
 }
+
+/** rtcount.rt_live of the installed image. */
+let liveWord = 0;
 
 export const curthread = (): SyncThread => sched.current();
 
@@ -144,8 +148,7 @@ export function dropHeld(td: SyncThread, i: number): void {
  * kernels call this rather than an atomic primitive, so it is no interlock site of theirs.
  */
 export function startThread(td: Handle): void {
-  const rt = image.table(RTCTL);
-  Atomics.add(mem, rt.recordBase(0) + rt.layout.offsets.rt_live, 1);
+  Atomics.add(mem, liveWord, 1);
   sched.ready(td);
 }
 
