@@ -267,8 +267,10 @@ function touch(site: number, addr: Addr): void {
     now = clock();
     if (((now - mem[at + C_STAMP]) | 0) < windowTicks) concurrent[site]++;
   } else now = stampClock();
-  mem[at + C_LAST] = cpuTag;
-  mem[at + C_STAMP] = now;
+  // Stores only of what changed: a store takes the line from every other cpu that reads it,
+  // even one that writes back the value it holds (a cpu repeating operations on a shared word).
+  if (last !== cpuTag) mem[at + C_LAST] = cpuTag;
+  if (mem[at + C_STAMP] !== now) mem[at + C_STAMP] = now;
 }
 
 /**
