@@ -59,7 +59,6 @@ export function globaldataDecl(maxThreads: number) {
     gd_cpuid: 1,
     gd_doorbell: 1, // bumped and notified whenever something is queued for this cpu
     gd_idle: 1, // 1 while the cpu waits on its doorbell
-    gd_ops: 1, // progress: syscalls completed on this cpu
     // Controlled modes: what the baton holder reads to choose the next cpu (src/sched/baton.ts).
     gd_nrun: 1, // threads on this cpu's run queue (the inbox is counted from its ring)
     gd_nextto: 1, // earliest timed-sleep deadline on this cpu, 0 = none
@@ -68,6 +67,10 @@ export function globaldataDecl(maxThreads: number) {
     gd_inq_head: 1,
     gd_inq_tail: 1,
     gd_inq: maxThreads + 1, // ring of thread handles
+    // Progress: system calls completed on this cpu, written by it at each one. Last, away from the
+    // doorbell and inbox words other cpus write at each wake-up sent here (the ring between them;
+    // the next cpu's record starts with words written once).
+    gd_ops: 1,
   });
 }
 
