@@ -11,6 +11,7 @@
  * often descheduled (whole runs swung from 1.7x to 4.2x the floor, issue 13); interference only
  * ever adds time, so the fastest batch is the hand-off's own cost.
  */
+import { loadavg } from "node:os";
 import { Worker } from "node:worker_threads";
 import { SPINS_DEFAULT } from "../sched/baton.js";
 import { CpuPool, Machine } from "../sched/machine.js";
@@ -20,6 +21,13 @@ import { BudgetSpent, throwIfSpent } from "./budget.js";
 const ROUND_TRIPS = 200_000;
 /** Round trips per timed batch (a round trip is two hand-offs). */
 export const BATCH = 2_000;
+/**
+ * How long a hand-off run may take: about a second on a quiet machine, but every hand-off waits
+ * for the host to run the other worker, and at load 60 on 2 cores 400,000 of them took over two
+ * minutes (the run was cut off and reported as a schedule that did not alternate). The bound is
+ * there only so that a broken schedule cannot hang the bench.
+ */
+const HANDOFF_RUN_MS = 600_000;
 
 /**
  * ns per one-way hand-off of the Atomics.wait/notify ping-pong between two threads: over the
@@ -112,9 +120,10 @@ async function alternatingRun(pool: CpuPool, perCpu: number, signal: AbortSignal
   const lab = labs.view(labs.alloc());
   for (let cpu = 0; cpu < 2; cpu++) m.spawn("lab.timedPoints", [perCpu, BATCH, cpu], cpu);
   await m.start();
-  await m.until(() => lab.done === 2 || signal?.aborted === true, 120_000);
+  const done = await m.until(() => lab.done === 2 || signal?.aborted === true, HANDOFF_RUN_MS);
   const results = await m.stop();
   throwIfSpent(signal);
+  if (!done) throw new Error(`bench: the baton hand-off run did not end in ${HANDOFF_RUN_MS / 1000} s (at load ${loadavg()[0].toFixed(0)} each hand-off waits for the host to run the other worker)`);
   let handoffs = 0;
   for (const r of results) for (let i = 0; i < r.decisions.length; i += 3) if (r.decisions[i + 1] !== r.cpu) handoffs += r.decisions[i + 2];
   if (handoffs < 2 * perCpu) throw new Error(`bench: ${handoffs} baton hand-offs for ${2 * perCpu} points: the schedule did not alternate`);
