@@ -55,13 +55,14 @@ export interface ScalingRow {
   kernel: Kernel;
   workload: string;
   cpus: number;
+  /** Over the measured window, after the warm-up (SHAPES' warmSeconds). */
   forksPerSecond: number;
   /** Over the same kernel and workload on one cpu. */
   ratio: number;
   syscallsPerSecond: number;
   /**
-   * Process cpu time per fork (every thread, the orchestrator's too) between the run's first and
-   * last progress reports (start-up and drain left out): what a fork costs, load or not.
+   * Process cpu time per fork (every thread, the orchestrator's too) over the measured window
+   * (start-up, warm-up and drain left out): what a fork costs, load or not.
    */
   cpuUsPerFork: number;
   /** The lock class with the most contentions, and its contended/acquisitions. */
@@ -147,6 +148,15 @@ const SHAPES = {
     batonRounds: 1,
     /** Seconds per real run: long enough to average a few scheduler quanta of a loaded host. */
     realSeconds: 1.5,
+    /**
+     * Seconds of each real run before its measured window: its workers are fresh isolates whose
+     * code V8 compiles as it runs, and on 2 cpus that is done twice, at half the rate, with the
+     * compiler threads on the cores the workers need -- in a 1.5 s run from its first progress
+     * report it was most of the window (worker us/fork by 2 s windows of a 12 s DragonFly affine
+     * run on 2 cpus at load 65: 932, 342, 304, 271, 260). will-it-scale warms up before it
+     * samples for the same reason. Not scaled by a budget: a fixed cost of each run.
+     */
+    warmSeconds: 1,
     /** The virtual sweep's cpu counts. */
     sweep: [1, 2, 4, 8],
     /** A virtual run's length in one-cpu fork times (virtualSeconds). */
@@ -161,6 +171,7 @@ const SHAPES = {
     primitiveRounds: 7,
     batonRounds: 3,
     realSeconds: 4,
+    warmSeconds: 2,
     sweep: [1, 2, 4, 8, 16, 32, 64],
     forkTimes: 60,
     detectors: DETECTOR_RUNS.full,
@@ -228,18 +239,19 @@ function topLock(locks: readonly LockStat[]): { name: string; share: number } {
 }
 
 /**
- * A real run, and its process cpu time per fork over the run proper: from its first progress
- * report to its last, so that the workers' start-up and the drain are not charged to the forks.
+ * A real run of `warm` + `seconds`: its forks per second and process cpu time per fork over the
+ * measured window, from the first progress report past the warm-up to the last one (start-up,
+ * warm-up and drain left out).
  */
-async function realRun(kernel: Kernel, workload: string, cpus: number, seconds: number): Promise<{ report: StressReport; cpuUsPerFork: number }> {
-  const marks = [{ cpuUs: processCpuUs(), ops: 0 }]; // the whole run, if no progress report comes
-  const onProgress = (p: { ops: number }) => void marks.push({ cpuUs: processCpuUs(), ops: p.ops });
-  const { report } = await stress({ kernel, scenario: workload, cpus, seconds, mode: "free", seed: 1, chaos: 0, bugs: [], keepGoing: false, lockSites: true, onProgress, detectors: [] });
+async function realRun(kernel: Kernel, workload: string, cpus: number, warm: number, seconds: number): Promise<{ report: StressReport; forksPerSecond: number; cpuUsPerFork: number }> {
+  const marks: { seconds: number; ops: number; cpuUs: number }[] = [];
+  const onProgress = (p: { seconds: number; ops: number }) => void (p.seconds >= warm && marks.push({ seconds: p.seconds, ops: p.ops, cpuUs: processCpuUs() }));
+  const { report } = await stress({ kernel, scenario: workload, cpus, seconds: warm + seconds, mode: "free", seed: 1, chaos: 0, bugs: [], keepGoing: false, lockSites: true, onProgress, detectors: [] });
   if (report.verdict !== "clean") throw new Error(`bench: ${kernel} ${workload} on ${cpus} cpus ended ${report.verdict}`);
-  const forksPerOp = forks(report) / Math.max(1, report.ops.total);
-  const window = marks.length >= 3 ? { from: marks[1], to: marks[marks.length - 1] } : { from: marks[0], to: { cpuUs: processCpuUs(), ops: report.ops.total } };
-  const windowForks = Math.max(1, (window.to.ops - window.from.ops) * forksPerOp);
-  return { report, cpuUsPerFork: Math.round((window.to.cpuUs - window.from.cpuUs) / windowForks) };
+  const [from, to] = [marks[0], marks.at(-1)];
+  if (!from || to === from) throw new Error(`bench: ${kernel} ${workload} on ${cpus} cpus: fewer than two progress reports after the warm-up`);
+  const windowForks = Math.max(1, (to!.ops - from.ops) * (forks(report) / Math.max(1, report.ops.total)));
+  return { report, forksPerSecond: windowForks / (to!.seconds - from.seconds), cpuUsPerFork: Math.round((to!.cpuUs - from.cpuUs) / windowForks) };
 }
 
 /** What the sections measure, filled in as they run (a section the budget cut leaves its part empty). */
@@ -274,11 +286,11 @@ function sections(shape: Shape, sweep: number[], r: Results, log: (line: string)
     {
       name: "scaling",
       minScale: LEAST.realSeconds / shape.realSeconds,
-      cost: (s) => REAL_RUNS * (QUIET.runStart + shape.realSeconds * s),
+      cost: (s) => REAL_RUNS * (QUIET.runStart + shape.warmSeconds + shape.realSeconds * s),
       async run(s) {
         const seconds = round1(shape.realSeconds * s);
-        await realRuns(seconds, r, log);
-        return `${REAL_RUNS} runs of ${seconds} s`;
+        await realRuns(shape.warmSeconds, seconds, r, log);
+        return `${REAL_RUNS} runs of ${seconds} s after ${shape.warmSeconds} s of warm-up`;
       },
     },
     {
@@ -400,13 +412,12 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
 }
 
 /** The real-parallel runs: both kernels x both workloads x 1 and 2 cpus, side by side. */
-async function realRuns(seconds: number, r: Results, log: (line: string) => void): Promise<void> {
+async function realRuns(warm: number, seconds: number, r: Results, log: (line: string) => void): Promise<void> {
   for (const workload of WORKLOADS)
     for (const cpus of [1, 2])
       for (const kernel of KERNELS) {
-        log(`real: ${kernel} ${workload} on ${cpus} cpu${cpus > 1 ? "s" : ""} for ${seconds} s...`);
-        const { report, cpuUsPerFork: cpuUs } = await realRun(kernel, workload, cpus, seconds);
-        const fps = forks(report) / report.elapsedSeconds;
+        log(`real: ${kernel} ${workload} on ${cpus} cpu${cpus > 1 ? "s" : ""} for ${seconds} s after ${warm} s of warm-up...`);
+        const { report, forksPerSecond: fps, cpuUsPerFork: cpuUs } = await realRun(kernel, workload, cpus, warm, seconds);
         r.real.set(`${kernel}/${workload}/${cpus}`, fps);
         if (workload === AFFINE && cpus === 1) r.cpuUsPerFork.set(kernel, cpuUs);
         const one = r.real.get(`${kernel}/${workload}/1`) ?? fps;
