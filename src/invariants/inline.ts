@@ -1,28 +1,23 @@
 /*
  * In-line laws (issue 16 item 4): checked where the kernel writes the state, at the first moment
  * it can be broken, instead of by an audit after the drain -- by then a duplicate pid has been
- * reaped, a tid out of range has exited and a lost count may have come back. DragonFly's kernel
- * code calls each one right after the write it guards (proc_add_allproc, lwp_fork, fork1 and
- * kern_wait), holding the lock that guards what the law reads.
+ * reaped, a tid out of range has exited and a lost count may have come back. The kernel code
+ * calls each one right after the write it guards (proc_add_allproc, lwp_fork, fork1 and
+ * kern_wait), holding the lock that guards what the law reads, or right where a wait the kernel
+ * relies on is over (a PSTALL or LWPHOLD drain, the vfork wait: session 3's hold and
+ * leave-too-early laws).
  *
  * A law is not the kernel: it reads the image straight (peek), with no scheduling point and
  * nothing the field-level detectors see, so a run takes the same schedule with the laws as it
  * would without them.
  */
 import { KKASSERT } from "../shm/hooks.js";
-import { NULL, slotOf, type Handle, type Table } from "../shm/table.js";
+import { type Addr, type Handle, type Table } from "../shm/table.js";
+import { listOf, peek } from "./raw.js";
 import { image, sched } from "../sync/seam.js";
-import { ALLPROC_HASH, KGLOBALS, LWP, PID_MAX, PROC, PROCGLOB } from "../kern/dragonfly/structs.js";
-
-/** A one-word field of record h, read from the image as it is (h must be valid). */
-function peek(t: Table, h: Handle, field: string): number {
-  return t.i32[t.recordBase(slotOf(h)) + t.layout.offsets[field]];
-}
-
-/** The records of a list (head, then `next` in each), at most the table's capacity of them. */
-function* listOf(t: Table, head: Handle, next: string): Generator<Handle> {
-  for (let h = head, n = 0; h !== NULL && t.valid(h) && n < t.capacity; h = peek(t, h, next), n++) yield h;
-}
+import { PLOCK_MASK } from "../sync/phold.js";
+import { ALLPROC_HASH, KGLOBALS, LWP, P_PPWAIT, PID_MAX, PROC, PROCGLOB } from "../kern/dragonfly/structs.js";
+import { PL_PPWAIT, PROC as NB_PROC } from "../kern/netbsd/structs.js";
 
 function globals(): { t: Table; h: Handle } {
   const t = image.table(KGLOBALS);
@@ -70,4 +65,63 @@ export function dragonflyNprocsCovered(where: string): void {
   const nprocs = peek(g.t, g.h, "nprocs");
   const records = image.table(PROC).inUse();
   KKASSERT(nprocs >= records, "nprocs-undercount", `${where}: nprocs ${nprocs} is below the ${records} proc records in use: a count was lost`);
+}
+
+/** A record the kernel code names through its view; the laws use only ptr(), which is no scheduling point. */
+interface KernelRecord {
+  readonly h: Handle;
+  ptr(field?: string): Addr;
+}
+
+/** What each DragonFly drain guarantees before the kernel goes on (the PSTALL's wmesg). */
+const DRAINED_FOR: { readonly [wmesg: string]: string } = {
+  reap1: "made a zombie", // kern_proc.c:1117-1137 ("required to wait until p_lock becomes zero before we can manipulate the list")
+  reap1a: "made a zombie",
+  reap2: "taken off its allproc chain and its parent's children", // kern_proc.c:1152-1166
+  reap2a: "taken off its allproc chain and its parent's children",
+  reap3: "unlinked by kern_wait", // kern_exit.c:1021-1030 ("don't do anything really bad until all references go away")
+  reap4: "given up by kern_wait (vmspace_exitfree)", // kern_exit.c:1117-1119
+  reap5: "freed by kern_wait", // kern_exit.c:1121-1130
+  exec1: "given a new image by exec", // kern_exec.c:819 (the vfork parent's hold excepted)
+};
+
+/**
+ * proc-held: a PSTALL(p, wmesg, n) has returned, so at most n holds are left on p -- the kernel
+ * moves, unlinks, strips or frees the record next, relying on no holder being left to use it
+ * (kern_proc.c:245-262: "the kernel waits for the hold count to drop to 0 (or 1 in some cases) at
+ * various critical points in the fork/exec and exit paths before proceeding"). Checked at that
+ * instant, where the drain guarantees it, rather than by a later use-after-free the holder may
+ * never make. Exact in controlled modes; in free mode another cpu may PHOLD between the drain and
+ * the check, which the kernel allows (a hold taken after the drain is the taker's to re-check).
+ */
+export function dragonflyProcDrained(p: KernelRecord, n: number, wmesg: string): void {
+  if (!sched.alone()) return;
+  const holds = image.i32[p.ptr("p_lock")] & PLOCK_MASK;
+  KKASSERT(holds <= n, "proc-held", `pid ${image.i32[p.ptr("p_pid")]} ${DRAINED_FOR[wmesg] ?? wmesg} with ${holds} hold(s) on it (PSTALL "${wmesg}" leaves at most ${n})`);
+}
+
+/**
+ * lwp-held: lwp_exit's "lwpexit" and kern_wait's "zomblwp" loops have waited lwp_lock down to 0
+ * (kern_exit.c:697-699, 1005-1013: "make sure no one is using this lwp before it is removed from
+ * the tree"; an LWPHOLDer iterating the tree across a block relies on it). Checked where the loop
+ * is left, in controlled modes (in free mode a new LWPHOLD may come right after, as it may in the
+ * kernel: the lwp is still in the tree).
+ */
+export function dragonflyLwpDrained(lp: KernelRecord, wmesg: string): void {
+  if (!sched.alone()) return;
+  const holds = image.i32[lp.ptr("lwp_lock")];
+  KKASSERT(holds === 0, "lwp-held", `tid ${image.i32[lp.ptr("lwp_tid")]} past "${wmesg}" with ${holds} LWPHOLD(s) on it`);
+}
+
+/**
+ * vfork-left-early: a vfork parent leaves its wait only once its child has exec'd or exited --
+ * the flag it waits on is clear (DragonFly P_PPWAIT, 000:924-929; NetBSD PL_PPWAIT under
+ * proc_lock, 001:588-593); the parent then returns to user mode on the address space the child
+ * still uses. The flag is only ever cleared once set, so the check is exact in every mode. A child
+ * already reaped (NetBSD: reparented to init by PK_NOCLDWAIT) has left the wait's reason behind.
+ */
+export function vforkWaited(p2: KernelRecord, kernel: "dragonfly" | "netbsd"): void {
+  const [t, field, flag, name] = kernel === "dragonfly" ? [image.table(PROC), "p_flags", P_PPWAIT, "P_PPWAIT"] : [image.table(NB_PROC), "p_lflag", PL_PPWAIT, "PL_PPWAIT"];
+  if (!t.valid(p2.h)) return;
+  KKASSERT(!(image.i32[p2.ptr(field)] & flag), "vfork-left-early", `the vfork parent of pid ${image.i32[p2.ptr("p_pid")]} left its wait while the child still has ${name}: it returns to user mode before the child exec'd or exited`);
 }

@@ -3,9 +3,8 @@
  * finding is only a candidate; stress reports it when it persists over several samples (see
  * src/run/stress.ts), which tells a lost wakeup from one still in flight.
  *
- * vfork-lost-wakeup: a vfork parent asleep in its wait while none of its children still has the
- * vfork flag set. The flag was cleared (exec or exit) but the parent was not woken: it will sleep
- * forever (P_PPWAIT, 000:924-929 and NOTES B1; PL_PPWAIT, 001:592-593 and NOTES B6).
+ * vfork-lost-wakeup, wait-lost-wakeup: a sleeper whose condition already holds (./sleepers.ts,
+ * which also checks them at a controlled run's quiet points).
  *
  * uid-proccnt-leak (NetBSD): a uid's ui_proccnt above its processes by more than the system
  * calls in flight could explain. chgproccnt counts before the process exists (001:247-256) and
@@ -16,45 +15,15 @@
  * allocates (000:405-409, 438) and kern_wait frees before it uncounts, so at every instant
  * nprocs >= records (+ process 0); a count lost for good (an undo of what was never counted) stays below.
  */
-import { TDF_DESCHED, THREAD, wmesgId } from "../shm/core.js";
+import { TDF_DESCHED, THREAD } from "../shm/core.js";
 import type { Image } from "../shm/image.js";
-import { NULL, slotOf, type Handle } from "../shm/table.js";
+import { NULL } from "../shm/table.js";
 import type { AuditFinding } from "../kern/kernel.js";
-import { KGLOBALS, P_PPWAIT, PROC as DF_PROC } from "../kern/dragonfly/structs.js";
-import { CALL_NAMES as DF_CALLS } from "../kern/dragonfly/calls.js";
-import { PL_PPWAIT, PROC as NB_PROC, UIDINFO } from "../kern/netbsd/structs.js";
+import { KGLOBALS, PROC as DF_PROC } from "../kern/dragonfly/structs.js";
+import { PROC as NB_PROC, UIDINFO } from "../kern/netbsd/structs.js";
 import { CALL_NAMES as NB_CALLS } from "../kern/netbsd/calls.js";
-import type { FieldWidths, StructDecl } from "../shm/struct.js";
 import { PROC0 } from "./common.js";
-
-/** Threads descheduled in a sleep, with their cpu, process and current system call number (or -1). */
-function sleepers(img: Image): { td: Handle; cpu: number; proc: Handle; wchan: number; wmesg: number; syscall: number }[] {
-  const threads = img.table(THREAD);
-  const out = [];
-  for (const td of threads.handles()) {
-    const v = threads.view(td);
-    if (!(v.td_flags & TDF_DESCHED) || v.td_wchan === 0) continue;
-    out.push({ td, cpu: v.td_gd, proc: v.td_proc, wchan: v.td_wchan, wmesg: v.td_wmesg, syscall: v.td_syscall - 1 });
-  }
-  return out;
-}
-
-/** Where a finding about a sleeper points: its cpu, thread (slot), process and call. */
-function threadOf(s: { td: Handle; cpu: number }, pid: number, syscall: string): NonNullable<AuditFinding["thread"]> {
-  return { cpu: s.cpu, tid: slotOf(s.td), pid, syscall };
-}
-
-/** Does some child of `parent` still carry `flag` in `field`? (Walks at most the table's size.) */
-function childHas<F extends FieldWidths>(img: Image, decl: StructDecl<F>, parent: Handle, field: string, flag: number): boolean {
-  const procs = img.table(decl);
-  const rec = (h: Handle) => procs.view(h) as unknown as Record<string, number>;
-  let n = 0;
-  for (let c = rec(parent).p_children; c !== NULL && n++ < procs.capacity; c = rec(c).p_sibling) {
-    if (!procs.valid(c)) return true; // the list is changing under us: no verdict this time
-    if (rec(c)[field] & flag) return true;
-  }
-  return false;
-}
+import { dragonflySleepLaws, netbsdSleepLaws } from "./sleepers.js";
 
 /** Run a law over a moving state: a stale handle met mid-change gives no finding this time. */
 function guarded(law: () => AuditFinding[]): AuditFinding[] {
@@ -65,19 +34,10 @@ function guarded(law: () => AuditFinding[]): AuditFinding[] {
   }
 }
 
-const PPWAIT = wmesgId("ppwait");
-
 export function dragonflyLiveLaws(img: Image): AuditFinding[] {
   return guarded(() => {
     const procs = img.table(DF_PROC);
-    const out: AuditFinding[] = [];
-    for (const s of sleepers(img)) {
-      if (s.wmesg !== PPWAIT || !procs.valid(s.proc) || s.wchan !== procs.view(s.proc).ptr()) continue;
-      if (childHas(img, DF_PROC, s.proc, "p_flags", P_PPWAIT)) continue;
-      const pid = procs.view(s.proc).p_pid;
-      const syscall = DF_CALLS[s.syscall] ?? "vfork";
-      out.push({ law: "vfork-lost-wakeup", message: `pid ${pid} sleeps in ${syscall}'s P_PPWAIT wait, but no child of it has P_PPWAIT any more: its wakeup was lost`, thread: threadOf(s, pid, syscall) });
-    }
+    const out = dragonflySleepLaws(img);
     const g = img.table(KGLOBALS);
     const nprocs = g.view(g.handleAt(0)).nprocs;
     const records = procs.inUse();
@@ -127,18 +87,9 @@ function uidLeaks(img: Image): AuditFinding[] {
   return out;
 }
 
-const NB_VFORKS = new Set(["vfork", "__vfork14", "clone", "fork1"].map((n) => (NB_CALLS as readonly string[]).indexOf(n)).filter((i) => i >= 0));
-
 export function netbsdLiveLaws(img: Image): AuditFinding[] {
   return guarded(() => {
-    const procs = img.table(NB_PROC);
-    const out: AuditFinding[] = [];
-    for (const s of sleepers(img)) {
-      if (!NB_VFORKS.has(s.syscall) || !procs.valid(s.proc) || s.wchan !== procs.view(s.proc).ptr("p_waitcv")) continue;
-      if (childHas(img, NB_PROC, s.proc, "p_lflag", PL_PPWAIT)) continue;
-      const pid = procs.view(s.proc).p_pid;
-      out.push({ law: "vfork-lost-wakeup", message: `pid ${pid} sleeps on its p_waitcv in ${NB_CALLS[s.syscall]}, but no child of it has PL_PPWAIT any more: its wakeup was lost`, thread: threadOf(s, pid, NB_CALLS[s.syscall]) });
-    }
+    const out = netbsdSleepLaws(img);
     out.push(...uidLeaks(img));
     return out;
   });

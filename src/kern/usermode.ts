@@ -62,6 +62,12 @@ export function* syscall(entry: KernelEntry, call: number, args: readonly number
   td.syscall = name;
   const rec = image.table(THREAD).view(td.h);
   rec.td_syscall = call + 1;
+  // The call's first two arguments where the sleep laws read what a wait(2) waits for
+  // (src/invariants/sleepers.ts); a script's own call is already there. Plain stores: no point.
+  const tf = rec.ptr("tf_args");
+  image.i32[tf] = args[0] ?? 0;
+  image.i32[tf + 1] = args[1] ?? 0;
+  Cpu.current()?.strategy.settledInstant?.();
   if (syncObs !== null) syncObs.kernelEntry();
   ev(EV.SYSCALL, call);
   const r = yield* entry.syscall(call, args);

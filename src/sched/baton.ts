@@ -18,6 +18,7 @@
 import { POINT_SYNC, type PointKind } from "../shm/hooks.js";
 import type { Addr } from "../shm/table.js";
 import type { Chooser } from "./chooser.js";
+import { checkSettledLaws } from "./quiescent.js";
 import type { Strategy } from "./strategy.js";
 
 /** Per-cpu words the holder reads to see who can run. */
@@ -130,6 +131,8 @@ export class Baton implements Strategy {
   private readonly idleW: Int32Array;
   /** The runnable set of the current decision: its first nRunnable entries, ascending. */
   private readonly runnable: Int32Array;
+  /** What the settled-state laws reported from this cpu in this run (src/sched/quiescent.ts). */
+  private readonly settledFindings = new Set<string>();
   private nRunnable = 0;
 
   first(): number {
@@ -169,6 +172,11 @@ export class Baton implements Strategy {
     if (this.decide(false, false, POINT_SYNC)) return;
     this.publish(); // the orchestrator reads the counters of a quiescent machine
     Atomics.wait(this.i32, this.rt.baton, this.me, Math.min(ms, 2));
+  }
+
+  /** A system call's entry on this cpu: when it holds the baton, nothing else runs now. */
+  settledInstant(): void {
+    if (this.holding()) checkSettledLaws(this.settledFindings, "at a system call's entry");
   }
 
   /** Wait until this cpu holds the baton (or the machine stops). */
@@ -303,6 +311,7 @@ export class Baton implements Strategy {
       let any = false;
       for (let c = 0; c < nc; c++) if (c !== me && i32[this.spinW[c]] !== 0) (i32[this.spinW[c]] = 0), (any = true);
       if (any) n = this.collectRunnable(selfCan, spinning, i32[rt.ticks]);
+      if (n === 0) checkSettledLaws(this.settledFindings, "every cpu idle or asleep");
     }
     if (n === 0 && this.advanceTime()) n = this.collectRunnable(selfCan, spinning, i32[rt.ticks]);
     let chosen = -1;

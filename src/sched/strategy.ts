@@ -66,4 +66,6 @@ export interface Strategy {
   spinWait(addr?: Addr): void;
   /** Nothing runnable here: wait until the doorbell moves off `seen`, or `ms` pass. */
   idle(doorbell: Addr, seen: number, ms: number): void;
+  /** An instant where nothing else runs (controlled: the baton holder): check the settled-state laws (quiescent.ts). */
+  settledInstant?(): void;
 }

@@ -4,7 +4,7 @@
  * end of the vfork wait.
  */
 import { KKASSERT, violation } from "../../shm/hooks.js";
-import { dragonflyNprocsCovered } from "../../invariants/inline.js";
+import { dragonflyLwpDrained, dragonflyNprocsCovered, dragonflyProcDrained } from "../../invariants/inline.js";
 import { THREAD } from "../../shm/core.js";
 import { NULL, type Handle } from "../../shm/table.js";
 import { atomic_add_int, atomic_clear_int, atomic_fetchadd_int, atomic_load_int, atomic_set_int } from "../../sync/atomic.js";
@@ -41,8 +41,10 @@ import {
 export function* proc_move_allproc_zombie(p: ProcV): KGen {
   const prg = procglob(p.p_pid);
   yield* PSTALL(p.ptr("p_lock"), "reap1", 0);
+  dragonflyProcDrained(p, 0, "reap1");
   yield* lwkt_gettoken(prg.ptr("proc_token"));
   yield* PSTALL(p.ptr("p_lock"), "reap1a", 0);
+  dragonflyProcDrained(p, 0, "reap1a");
   p.p_stat = SZOMB;
   lwkt_reltoken(prg.ptr("proc_token"));
 }
@@ -55,8 +57,10 @@ export function* proc_move_allproc_zombie(p: ProcV): KGen {
 export function* proc_remove_zombie(p: ProcV): KGen {
   const prg = procglob(p.p_pid);
   yield* PSTALL(p.ptr("p_lock"), "reap2", 0);
+  dragonflyProcDrained(p, 0, "reap2");
   yield* lwkt_gettoken(prg.ptr("proc_token"));
   yield* PSTALL(p.ptr("p_lock"), "reap2a", 0);
+  dragonflyProcDrained(p, 0, "reap2a");
   if (!listRemove(() => prg.allproc, (h) => (prg.allproc = h), (h) => procV(h).p_list, (h, n) => (procV(h).p_list = n), p.h)) {
     violation("proc-list", `reaped pid ${p.p_pid} not on its allproc chain`);
   }
@@ -330,6 +334,7 @@ export function* lwp_exit(master: boolean, waddr: number): KGen {
     crfree(cr);
   }
   while (lp.lwp_lock > 0) yield* tsleep(lp.ptr(), 0, "lwpexit", 1);
+  dragonflyLwpDrained(lp, "lwpexit");
   PHOLD(p.ptr("p_lock")); // dropped by lwp_dispose
   let dowake = false;
   if (!master) {
@@ -467,12 +472,14 @@ export function* kern_wait(pid: number, options: number): KGen<WaitResult> {
       while ((lph = p.p_lwp_tree) !== NULL) {
         const lp = lwpV(lph);
         while (lp.lwp_lock > 0) yield* tsleep(lp.ptr(), 0, "zomblwp", 1);
+        dragonflyLwpDrained(lp, "zomblwp");
         lwp_rb_remove(p, lp);
         yield* reaplwp(lp);
       }
       KKASSERT(p.p_nthreads === 0, "lwp-count", `reaped pid ${p.p_pid} with p_nthreads ${p.p_nthreads}`);
       PRELE(p.ptr("p_lock"));
       yield* PSTALL(p.ptr("p_lock"), "reap3", 0);
+      dragonflyProcDrained(p, 0, "reap3");
       res.pid = p.p_pid;
       res.status = p.p_xstat;
       yield* proc_remove_zombie(p);
@@ -492,6 +499,7 @@ export function* kern_wait(pid: number, options: number): KGen<WaitResult> {
       p.p_sigacts = NULL;
       if (ps !== NULL && refcount_release(sigactsV(ps).ptr("ps_refcnt"))) kfree(SIGACTS, ps, "kern_wait sigacts");
       yield* PSTALL(p.ptr("p_lock"), "reap4", 0);
+      dragonflyProcDrained(p, 0, "reap4");
       lwkt_reltoken(q.ptr("p_token"));
       // vmspace_exitfree: tears down the address space, may block
       yield* mayblock("vmspace_exitfree");
@@ -500,6 +508,7 @@ export function* kern_wait(pid: number, options: number): KGen<WaitResult> {
       if (vm !== NULL) vmspace_rel(vm);
       yield* lwkt_gettoken(q.ptr("p_token"));
       yield* PSTALL(p.ptr("p_lock"), "reap5", 0);
+      dragonflyProcDrained(p, 0, "reap5");
       PHOLD(p.ptr("p_lock"));
       PRELEZOMB(p.ptr("p_lock"));
       KKASSERT(holdcount(p.ptr("p_lock")) === 0, "proc-free-held", `pid ${p.p_pid} freed with holds`);
@@ -557,7 +566,9 @@ export function* kern_exec(): KGen<number> {
     return -1;
   }
   p.p_flags = p.p_flags | P_INEXEC;
-  yield* PSTALL(p.ptr("p_lock"), "exec1", p.p_flags & P_PPWAIT ? 1 : 0);
+  const vforker = p.p_flags & P_PPWAIT ? 1 : 0; // the vfork parent's hold stays (kern_exec.c:819)
+  yield* PSTALL(p.ptr("p_lock"), "exec1", vforker);
+  dragonflyProcDrained(p, vforker, "exec1");
   // vmspace_exec: a shared address space (vfork, RFMEM) is replaced; an own one is cleaned in place.
   if (vmV(p.p_vmspace).vm_refcnt > 1) {
     const ovm = p.p_vmspace;

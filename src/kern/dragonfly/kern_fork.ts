@@ -4,7 +4,7 @@
  * tokens held, exactly where the C may.
  */
 import { KKASSERT, violation } from "../../shm/hooks.js";
-import { dragonflyNprocsCovered, dragonflyTidGiven } from "../../invariants/inline.js";
+import { dragonflyNprocsCovered, dragonflyTidGiven, vforkWaited } from "../../invariants/inline.js";
 import { THREAD } from "../../shm/core.js";
 import { forkReturn } from "../usermode.js";
 import { NULL, regionCopier, type Handle } from "../../shm/table.js";
@@ -528,6 +528,7 @@ export function* start_forked_proc(lp1: LwpV, p2: ProcV): KGen {
     if (bug("df.ppwait-no-cmpset")) yield* tsleep(p1.ptr(), PINTERLOCKED, "ppwait", 0);
     else if (atomic_cmpset_int(p2.ptr("p_flags"), pflags, pflags)) yield* tsleep(p1.ptr(), PINTERLOCKED, "ppwait", 0);
   }
+  vforkWaited(p2, "dragonfly");
 }
 
 // ---------------------------------------------------------------- sys_procctl (000:935-1008)

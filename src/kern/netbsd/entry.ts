@@ -13,6 +13,8 @@ import { mutex_enter, mutex_exit } from "../../sync/kmutex.js";
 import { curthread, image, type KGen } from "../../sync/seam.js";
 import type { RawResult } from "../kernel.js";
 import { EXITED, isScriptProgram, registerKernelEntry } from "../usermode.js";
+import { setSettledLaws } from "../../sched/quiescent.js";
+import { netbsdSleepLaws } from "../../invariants/sleepers.js";
 import { CALL_NAMES, type CallName } from "./calls.js";
 import { exit1, lwp_exit, sys_execve, sys_wait } from "./kern_exit.js";
 import { child_return, fork1, sys___clone, sys___vfork14, sys_fork, sys_vfork, type ForkResult } from "./kern_fork.js";
@@ -149,3 +151,4 @@ registerProgram(LWPSTART, function* (args) {
 });
 
 registerKernelEntry("netbsd", { names: CALL_NAMES, syscall, userret });
+setSettledLaws(() => netbsdSleepLaws(image, true));

@@ -4,6 +4,7 @@
  */
 import { bug } from "../../bugs/switch.js";
 import { KKASSERT } from "../../shm/hooks.js";
+import { vforkWaited } from "../../invariants/inline.js";
 import { NULL, regionCopier, regionZeroer } from "../../shm/table.js";
 import { THREAD } from "../../shm/core.js";
 import { atomic_add_int, atomic_fetchadd_int, atomic_load_int } from "../../sync/atomic.js";
@@ -308,6 +309,7 @@ export function* fork1(l1: LwpView, flags: number, exitsig: number): KGen<ForkRe
     if (bug("nb.ppwait-wrong-cv")) yield* cv_wait(p2.ptr("p_waitcv"), proc_lock()); // the child's condvar: nobody broadcasts it
     else yield* cv_wait(p1.ptr("p_waitcv"), proc_lock());
   }
+  vforkWaited(p2, "netbsd");
 
   // 001:595-610
   if (tracevforkdone) {

@@ -1,0 +1,183 @@
+/*
+ * Session 3's laws (issue 16 gap classes G4, G1, G2): the hold-count laws at a drain
+ * (proc-held, lwp-held), the leave-too-early law of the vfork wait (vfork-left-early) and the
+ * predicate-aware sleep laws (vfork-lost-wakeup, wait-lost-wakeup; src/invariants/sleepers.ts).
+ * Each silent on a real state and firing on the same state corrupted by hand; in runs, each fires
+ * on a mutant that breaks it and stays silent on the clean kernel's same run.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dragonflyLwpDrained, dragonflyProcDrained, vforkWaited } from "../../src/invariants/inline.js";
+import { dragonflySleepLaws, netbsdSleepLaws } from "../../src/invariants/sleepers.js";
+import { dragonfly } from "../../src/kern/dragonfly/model.js";
+import { netbsd } from "../../src/kern/netbsd/model.js";
+import { lwpV, procV } from "../../src/kern/dragonfly/globals.js";
+import { lwpsOf, procByPid } from "../../src/kern/dragonfly/walk.js";
+import { CALL_NAMES as DF_CALLS } from "../../src/kern/dragonfly/calls.js";
+import { CALL_NAMES as NB_CALLS } from "../../src/kern/netbsd/calls.js";
+import { P_PPWAIT, P_WEXIT, SZOMB as DF_SZOMB } from "../../src/kern/dragonfly/structs.js";
+import { LWP as NB_LWP, PL_PPWAIT, SZOMB as NB_SZOMB } from "../../src/kern/netbsd/structs.js";
+import { allproc, globals, lwpsOf as nbLwpsOf, procView } from "../../src/kern/netbsd/walk.js";
+import { TDF_DESCHED, THREAD, wmesgId } from "../../src/shm/core.js";
+import { installViolationSink, type ViolationInfo } from "../../src/shm/hooks.js";
+import type { Image } from "../../src/shm/image.js";
+import type { Handle } from "../../src/shm/table.js";
+import { stress, type StressOptions } from "../../src/run/stress.js";
+import { Driver, snapshot } from "../invariants/harness.js";
+
+/** Put thread td to sleep by hand on `wchan` in system call `call` with the given arguments. */
+function asleep(img: Image, td: Handle, wchan: number, wmesg: string, call: number, args: [number, number]): void {
+  const t = img.table(THREAD).view(td);
+  t.td_flags = t.td_flags | TDF_DESCHED;
+  t.td_wchan = wchan;
+  t.td_wmesg = wmesgId(wmesg);
+  t.td_syscall = call + 1;
+  img.i32[t.ptr("tf_args")] = args[0];
+  img.i32[t.ptr("tf_args") + 1] = args[1];
+}
+
+const laws = (found: readonly { law: string }[]) => found.map((f) => f.law);
+
+describe("dragonfly: hold and sleep laws on a hand-driven machine", () => {
+  let img: Image;
+  let restore: () => void;
+  let parent = 0;
+  let child = 0;
+  const found: ViolationInfo[] = [];
+  const inlineAfter = (corrupt: () => void, check: () => void): string[] => {
+    corrupt();
+    found.length = 0;
+    check();
+    restore();
+    return laws(found);
+  };
+  const sleepAfter = (corrupt: () => void, quiet = false): string[] => {
+    corrupt();
+    const out = laws(dragonflySleepLaws(img, quiet));
+    restore();
+    return out;
+  };
+
+  beforeAll(async () => {
+    const d = await Driver.boot(dragonfly, 2);
+    parent = await d.ok(1, "fork");
+    child = await d.ok(parent, "fork");
+    await d.quiesce();
+    img = d.image;
+    expect(await d.stop()).toEqual([]);
+    restore = snapshot(img);
+    installViolationSink((v) => found.push(v));
+  }, 60_000);
+  afterAll(() => restore?.());
+
+  const P = (pid: number) => procV(procByPid(img, pid), img);
+  const parentThread = () => lwpV(lwpsOf(img, procByPid(img, parent))[0], img).lwp_thread;
+  /** The child as a zombie whose exit is over: SZOMB, its lwps' threads gone. */
+  const zombie = () => {
+    P(child).p_stat = DF_SZOMB;
+    for (const l of lwpsOf(img, procByPid(img, child))) lwpV(l, img).lwp_thread = 0;
+  };
+  const waiting = (pid: number) => asleep(img, parentThread(), P(parent).ptr(), "wait", DF_CALLS.indexOf("wait"), [pid, 0]);
+
+  it("proc-held: silent with the holds a PSTALL leaves; fires with one more", () => {
+    expect(inlineAfter(() => {}, () => dragonflyProcDrained(P(child), 0, "reap1a"))).toEqual([]);
+    expect(inlineAfter(() => void (P(child).p_lock = 1), () => dragonflyProcDrained(P(child), 1, "exec1"))).toEqual([]);
+    expect(inlineAfter(() => void (P(child).p_lock = 1), () => dragonflyProcDrained(P(child), 0, "reap1a"))).toEqual(["proc-held"]);
+  });
+
+  it("lwp-held: silent at lwp_lock 0, fires while an LWPHOLD is left", () => {
+    const lp = () => lwpV(lwpsOf(img, procByPid(img, child))[0], img);
+    expect(inlineAfter(() => {}, () => dragonflyLwpDrained(lp(), "zomblwp"))).toEqual([]);
+    expect(inlineAfter(() => void (lp().lwp_lock = 1), () => dragonflyLwpDrained(lp(), "zomblwp"))).toEqual(["lwp-held"]);
+  });
+
+  it("vfork-left-early: silent once the child cleared P_PPWAIT, fires while it has it", () => {
+    expect(inlineAfter(() => {}, () => vforkWaited(P(child), "dragonfly"))).toEqual([]);
+    expect(inlineAfter(() => void (P(child).p_flags = P(child).p_flags | P_PPWAIT), () => vforkWaited(P(child), "dragonfly"))).toEqual(["vfork-left-early"]);
+  });
+
+  it("wait-lost-wakeup: a waiter asleep although a zombie child it waits for has finished exiting", () => {
+    expect(sleepAfter(() => waiting(-1))).toEqual([]); // the child lives: the sleep is right
+    expect(sleepAfter(() => (zombie(), waiting(-1)))).toEqual(["wait-lost-wakeup"]);
+    expect(sleepAfter(() => (zombie(), waiting(child)))).toEqual(["wait-lost-wakeup"]);
+    expect(sleepAfter(() => (zombie(), waiting(child + 1000)))).toEqual([]); // waits for another pid
+    // the zombie's thread still runs: its lwp_exit (the wakeup) is not over
+    expect(sleepAfter(() => ((P(child).p_stat = DF_SZOMB), waiting(-1)))).toEqual([]);
+    // at a quiet point, another exit in flight may be the waker: no verdict yet
+    expect(sleepAfter(() => (zombie(), waiting(-1), (P(1).p_flags = P(1).p_flags | P_WEXIT)), true)).toEqual([]);
+    expect(sleepAfter(() => (zombie(), waiting(-1)), true)).toEqual(["wait-lost-wakeup"]);
+  });
+
+  it("vfork-lost-wakeup: the vfork parent asleep while no child has P_PPWAIT", () => {
+    const ppwait = () => asleep(img, parentThread(), P(parent).ptr(), "ppwait", DF_CALLS.indexOf("vfork"), [0, 0]);
+    expect(sleepAfter(() => ((P(child).p_flags = P(child).p_flags | P_PPWAIT), ppwait()))).toEqual([]);
+    expect(sleepAfter(ppwait)).toEqual(["vfork-lost-wakeup"]);
+  });
+});
+
+describe("netbsd: sleep laws on a hand-driven machine", () => {
+  let img: Image;
+  let restore: () => void;
+  let parent = 0;
+  let child = 0;
+  const sleepAfter = (corrupt: () => void, quiet = false): string[] => {
+    corrupt();
+    const out = laws(netbsdSleepLaws(img, quiet));
+    restore();
+    return out;
+  };
+
+  beforeAll(async () => {
+    const d = await Driver.boot(netbsd, 2);
+    parent = await d.ok(1, "fork");
+    child = await d.ok(parent, "fork");
+    await d.quiesce();
+    img = d.image;
+    expect(await d.stop()).toEqual([]);
+    restore = snapshot(img);
+  }, 60_000);
+  afterAll(() => restore?.());
+
+  const P = (pid: number) => procView(img, allproc(img).find((h) => procView(img, h).p_pid === pid)!);
+  const parentThread = () => img.table(NB_LWP).view(nbLwpsOf(img, P(parent).h)[0]).l_thread;
+  const waiting = (pid: number) => asleep(img, parentThread(), P(parent).ptr("p_waitcv"), "wait", NB_CALLS.indexOf("wait"), [pid, 0]);
+
+  it("wait-lost-wakeup: a waiter asleep on p_waitcv although a child it waits for is a zombie", () => {
+    expect(sleepAfter(() => waiting(-1))).toEqual([]);
+    expect(sleepAfter(() => ((P(child).p_stat = NB_SZOMB), waiting(-1)))).toEqual(["wait-lost-wakeup"]);
+    expect(sleepAfter(() => ((P(child).p_stat = NB_SZOMB), waiting(child + 1000)))).toEqual([]);
+    // at a quiet point with proc_lock held, a clear-and-broadcast may be half-way: no verdict
+    expect(sleepAfter(() => ((P(child).p_stat = NB_SZOMB), waiting(-1), (img.i32[globals(img).ptr("proc_lock")] = 1)), true)).toEqual([]);
+  });
+
+  it("vfork-left-early and vfork-lost-wakeup on PL_PPWAIT", () => {
+    const found: ViolationInfo[] = [];
+    installViolationSink((v) => found.push(v));
+    vforkWaited(P(child), "netbsd");
+    P(child).p_lflag = P(child).p_lflag | PL_PPWAIT;
+    vforkWaited(P(child), "netbsd");
+    restore();
+    expect(laws(found)).toEqual(["vfork-left-early"]);
+    const ppwait = () => asleep(img, parentThread(), P(parent).ptr("p_waitcv"), "vfork", NB_CALLS.indexOf("vfork"), [0, 0]);
+    expect(sleepAfter(() => ((P(child).p_lflag = P(child).p_lflag | PL_PPWAIT), ppwait()))).toEqual([]);
+    expect(sleepAfter(ppwait)).toEqual(["vfork-lost-wakeup"]);
+  });
+});
+
+describe("in runs: each law fires on a mutant that breaks it, and not on the clean kernel's same run", () => {
+  const pct = (o: Partial<StressOptions>): StressOptions => ({ kernel: "dragonfly", scenario: "vfork-threads", cpus: 2, ops: 200, mode: "pct", depth: 20, seed: 1, chaos: 0, bugs: [], keepGoing: true, watchdogSeconds: 10, ...o });
+  const cases: [string, Partial<StressOptions>, string][] = [
+    ["proc-held", { stepBound: 120028, mutant: "dragonfly/kern_exit.ts:proc_move_allproc_zombie:PSTALL#1:skip-wait" }, "proc_move_allproc_zombie"],
+    ["vfork-left-early", { kernel: "netbsd", stepBound: 81566, mutant: "netbsd/kern_fork.ts:fork1:retest#1:skip-recheck" }, "fork1"],
+    ["wait-lost-wakeup", { kernel: "netbsd", scenario: "clone-flags", stepBound: 83453, mutant: "netbsd/kern_exit.ts:exit1:cv_broadcast#3:drop-wakeup" }, ""],
+  ];
+  for (const [law, o, where] of cases) {
+    it(`${law}: ${o.mutant}`, async () => {
+      const bad = (await stress(pct(o))).report;
+      const v = bad.violations.find((x) => x.law === law);
+      expect(v, JSON.stringify(bad.violations.map((x) => x.law))).toBeDefined();
+      expect(v!.stack).toContain(where);
+      const clean = (await stress(pct({ ...o, mutant: undefined }))).report;
+      expect(clean.violations.map((x) => x.law)).toEqual([]);
+    }, 120_000);
+  }
+});
