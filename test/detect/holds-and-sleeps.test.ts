@@ -22,7 +22,7 @@ import { installViolationSink, type ViolationInfo } from "../../src/shm/hooks.js
 import type { Image } from "../../src/shm/image.js";
 import type { Handle } from "../../src/shm/table.js";
 import { stress, type StressOptions } from "../../src/run/stress.js";
-import { Driver, snapshot } from "../invariants/harness.js";
+import { parentAndChild, type ParentAndChild } from "../invariants/harness.js";
 
 /** Put thread td to sleep by hand on `wchan` in system call `call` with the given arguments. */
 function asleep(img: Image, td: Handle, wchan: number, wmesg: string, call: number, args: [number, number]): void {
@@ -38,36 +38,20 @@ function asleep(img: Image, td: Handle, wchan: number, wmesg: string, call: numb
 const laws = (found: readonly { law: string }[]) => found.map((f) => f.law);
 
 describe("dragonfly: hold and sleep laws on a hand-driven machine", () => {
+  let m: ParentAndChild;
   let img: Image;
-  let restore: () => void;
   let parent = 0;
   let child = 0;
   const found: ViolationInfo[] = [];
-  const inlineAfter = (corrupt: () => void, check: () => void): string[] => {
-    corrupt();
-    found.length = 0;
-    check();
-    restore();
-    return laws(found);
-  };
-  const sleepAfter = (corrupt: () => void, quiet = false): string[] => {
-    corrupt();
-    const out = laws(dragonflySleepLaws(img, quiet));
-    restore();
-    return out;
-  };
+  const inlineAfter = (corrupt: () => void, check: () => void): string[] => m.after(corrupt, () => ((found.length = 0), check(), laws(found)));
+  const sleepAfter = (corrupt: () => void, settled = false): string[] => m.after(corrupt, () => laws(dragonflySleepLaws(img, settled)));
 
   beforeAll(async () => {
-    const d = await Driver.boot(dragonfly, 2);
-    parent = await d.ok(1, "fork");
-    child = await d.ok(parent, "fork");
-    await d.quiesce();
-    img = d.image;
-    expect(await d.stop()).toEqual([]);
-    restore = snapshot(img);
+    m = await parentAndChild(dragonfly);
+    ({ img, parent, child } = m);
     installViolationSink((v) => found.push(v));
   }, 60_000);
-  afterAll(() => restore?.());
+  afterAll(() => m?.restore());
 
   const P = (pid: number) => procV(procByPid(img, pid), img);
   const parentThread = () => lwpV(lwpsOf(img, procByPid(img, parent))[0], img).lwp_thread;
@@ -115,27 +99,17 @@ describe("dragonfly: hold and sleep laws on a hand-driven machine", () => {
 });
 
 describe("netbsd: sleep laws on a hand-driven machine", () => {
+  let m: ParentAndChild;
   let img: Image;
-  let restore: () => void;
   let parent = 0;
   let child = 0;
-  const sleepAfter = (corrupt: () => void, quiet = false): string[] => {
-    corrupt();
-    const out = laws(netbsdSleepLaws(img, quiet));
-    restore();
-    return out;
-  };
+  const sleepAfter = (corrupt: () => void, settled = false): string[] => m.after(corrupt, () => laws(netbsdSleepLaws(img, settled)));
 
   beforeAll(async () => {
-    const d = await Driver.boot(netbsd, 2);
-    parent = await d.ok(1, "fork");
-    child = await d.ok(parent, "fork");
-    await d.quiesce();
-    img = d.image;
-    expect(await d.stop()).toEqual([]);
-    restore = snapshot(img);
+    m = await parentAndChild(netbsd);
+    ({ img, parent, child } = m);
   }, 60_000);
-  afterAll(() => restore?.());
+  afterAll(() => m?.restore());
 
   const P = (pid: number) => procView(img, allproc(img).find((h) => procView(img, h).p_pid === pid)!);
   const parentThread = () => img.table(NB_LWP).view(nbLwpsOf(img, P(parent).h)[0]).l_thread;
@@ -153,9 +127,8 @@ describe("netbsd: sleep laws on a hand-driven machine", () => {
     const found: ViolationInfo[] = [];
     installViolationSink((v) => found.push(v));
     vforkWaited(P(child), "netbsd");
-    P(child).p_lflag = P(child).p_lflag | PL_PPWAIT;
-    vforkWaited(P(child), "netbsd");
-    restore();
+    expect(found).toEqual([]);
+    m.after(() => void (P(child).p_lflag = P(child).p_lflag | PL_PPWAIT), () => vforkWaited(P(child), "netbsd"));
     expect(laws(found)).toEqual(["vfork-left-early"]);
     const ppwait = () => asleep(img, parentThread(), P(parent).ptr("p_waitcv"), "vfork", NB_CALLS.indexOf("vfork"), [0, 0]);
     expect(sleepAfter(() => ((P(child).p_lflag = P(child).p_lflag | PL_PPWAIT), ppwait()))).toEqual([]);

@@ -87,3 +87,32 @@ export function snapshot(img: Image): () => void {
   const copy = img.i32.slice();
   return () => img.i32.set(copy);
 }
+
+/** A stopped machine with one process forked by init (`parent`) and its child, to corrupt by hand. */
+export interface ParentAndChild {
+  img: Image;
+  parent: number;
+  child: number;
+  /** What `check` says of the image as `corrupt` leaves it; the image is then put back. */
+  after<T>(corrupt: () => void, check: () => T): T;
+  restore(): void;
+}
+
+export async function parentAndChild(model: KernelModel): Promise<ParentAndChild> {
+  const d = await Driver.boot(model, 2);
+  const parent = await d.ok(1, "fork");
+  const child = await d.ok(parent, "fork");
+  await d.quiesce();
+  const bad = await d.stop();
+  if (bad.length) throw new Error(`the clean machine broke ${bad.join(", ")}`);
+  const restore = snapshot(d.image);
+  const after = <T>(corrupt: () => void, check: () => T): T => {
+    corrupt();
+    try {
+      return check();
+    } finally {
+      restore();
+    }
+  };
+  return { img: d.image, parent, child, after, restore };
+}
