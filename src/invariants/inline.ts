@@ -17,7 +17,7 @@ import { listOf, peek } from "./raw.js";
 import { image, sched } from "../sync/seam.js";
 import { PLOCK_MASK } from "../sync/phold.js";
 import { ALLPROC_HASH, KGLOBALS, LWP, P_PPWAIT, PID_MAX, PROC, PROCGLOB } from "../kern/dragonfly/structs.js";
-import { PL_PPWAIT, PROC as NB_PROC } from "../kern/netbsd/structs.js";
+import { LW_WEXIT, PL_PPWAIT, PROC as NB_PROC, SIGKILL, sigmask, SSTOP as NB_SSTOP } from "../kern/netbsd/structs.js";
 
 function globals(): { t: Table; h: Handle } {
   const t = image.table(KGLOBALS);
@@ -124,4 +124,25 @@ export function vforkWaited(p2: KernelRecord, kernel: "dragonfly" | "netbsd"): v
   const [t, field, flag, name] = kernel === "dragonfly" ? [image.table(PROC), "p_flags", P_PPWAIT, "P_PPWAIT"] : [image.table(NB_PROC), "p_lflag", PL_PPWAIT, "PL_PPWAIT"];
   if (!t.valid(p2.h)) return;
   KKASSERT(!(image.i32[p2.ptr(field)] & flag), "vfork-left-early", `the vfork parent of pid ${image.i32[p2.ptr("p_pid")]} left its wait while the child still has ${name}: it returns to user mode before the child exec'd or exited`);
+}
+
+/**
+ * stopped-lwp-runs (NetBSD): an lwp leaves its stop wait only once its process is no longer SSTOP,
+ * or SIGKILL is pending, or the lwp is told to exit (lwp_stopwait's loop, kern_sig.c sigswitch /
+ * issignal; the model's kern_sig.ts) -- else it runs on in a stopped process. Called where the wait
+ * is left, p_lock held (what the loop's test reads changes only under it): exact in every mode.
+ */
+export function netbsdStopWaited(p: KernelRecord, l: KernelRecord): void {
+  const stopped = image.i32[p.ptr("p_stat")] === NB_SSTOP && !(image.i32[p.ptr("p_siglist")] & sigmask(SIGKILL)) && !(image.i32[l.ptr("l_flag")] & LW_WEXIT);
+  KKASSERT(!stopped, "stopped-lwp-runs", `lid ${image.i32[l.ptr("l_lid")]} of pid ${image.i32[p.ptr("p_pid")]} left its stop wait while the process is still stopped`);
+}
+
+/**
+ * exit-not-alone (DragonFly): killalllwps returns only once the exiting thread is its process's
+ * last (kern_exit.c:180-278: "wait for the other lwps to be gone"); the master exit that follows
+ * tears down what they would still use. p_token held, under which p_nthreads changes: exact.
+ */
+export function dragonflyLastThread(p: KernelRecord): void {
+  const n = image.i32[p.ptr("p_nthreads")];
+  KKASSERT(n <= 1, "exit-not-alone", `pid ${image.i32[p.ptr("p_pid")]} goes on with its exit while ${n - 1} other thread(s) of it remain`);
 }

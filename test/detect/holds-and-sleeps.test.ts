@@ -1,12 +1,13 @@
 /*
  * Session 3's laws (issue 16 gap classes G4, G1, G2): the hold-count laws at a drain
- * (proc-held, lwp-held), the leave-too-early law of the vfork wait (vfork-left-early) and the
+ * (proc-held, lwp-held), the leave-too-early laws (vfork-left-early, stopped-lwp-runs,
+ * exit-not-alone) and the
  * predicate-aware sleep laws (vfork-lost-wakeup, wait-lost-wakeup; src/invariants/sleepers.ts).
  * Each silent on a real state and firing on the same state corrupted by hand; in runs, each fires
  * on a mutant that breaks it and stays silent on the clean kernel's same run.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dragonflyLwpDrained, dragonflyProcDrained, vforkWaited } from "../../src/invariants/inline.js";
+import { dragonflyLastThread, dragonflyLwpDrained, dragonflyProcDrained, netbsdStopWaited, vforkWaited } from "../../src/invariants/inline.js";
 import { dragonflySleepLaws, netbsdSleepLaws } from "../../src/invariants/sleepers.js";
 import { dragonfly } from "../../src/kern/dragonfly/model.js";
 import { netbsd } from "../../src/kern/netbsd/model.js";
@@ -15,7 +16,7 @@ import { lwpsOf, procByPid } from "../../src/kern/dragonfly/walk.js";
 import { CALL_NAMES as DF_CALLS } from "../../src/kern/dragonfly/calls.js";
 import { CALL_NAMES as NB_CALLS } from "../../src/kern/netbsd/calls.js";
 import { P_PPWAIT, P_WEXIT, SZOMB as DF_SZOMB } from "../../src/kern/dragonfly/structs.js";
-import { LWP as NB_LWP, PL_PPWAIT, SZOMB as NB_SZOMB } from "../../src/kern/netbsd/structs.js";
+import { LWP as NB_LWP, PL_PPWAIT, SSTOP as NB_SSTOP, SZOMB as NB_SZOMB } from "../../src/kern/netbsd/structs.js";
 import { allproc, globals, lwpsOf as nbLwpsOf, procView } from "../../src/kern/netbsd/walk.js";
 import { TDF_DESCHED, THREAD, wmesgId } from "../../src/shm/core.js";
 import { installViolationSink, type ViolationInfo } from "../../src/shm/hooks.js";
@@ -74,6 +75,11 @@ describe("dragonfly: hold and sleep laws on a hand-driven machine", () => {
     expect(inlineAfter(() => void (lp().lwp_lock = 1), () => dragonflyLwpDrained(lp(), "zomblwp"))).toEqual(["lwp-held"]);
   });
 
+  it("exit-not-alone: silent for the last thread, fires while another is left", () => {
+    expect(inlineAfter(() => {}, () => dragonflyLastThread(P(child)))).toEqual([]);
+    expect(inlineAfter(() => void (P(child).p_nthreads = 2), () => dragonflyLastThread(P(child)))).toEqual(["exit-not-alone"]);
+  });
+
   it("vfork-left-early: silent once the child cleared P_PPWAIT, fires while it has it", () => {
     expect(inlineAfter(() => {}, () => vforkWaited(P(child), "dragonfly"))).toEqual([]);
     expect(inlineAfter(() => void (P(child).p_flags = P(child).p_flags | P_PPWAIT), () => vforkWaited(P(child), "dragonfly"))).toEqual(["vfork-left-early"]);
@@ -121,6 +127,16 @@ describe("netbsd: sleep laws on a hand-driven machine", () => {
     expect(sleepAfter(() => ((P(child).p_stat = NB_SZOMB), waiting(child + 1000)))).toEqual([]);
     // at a quiet point with proc_lock held, a clear-and-broadcast may be half-way: no verdict
     expect(sleepAfter(() => ((P(child).p_stat = NB_SZOMB), waiting(-1), (img.i32[globals(img).ptr("proc_lock")] = 1)), true)).toEqual([]);
+  });
+
+  it("stopped-lwp-runs: an lwp leaving its stop wait while its process is still SSTOP", () => {
+    const found: ViolationInfo[] = [];
+    installViolationSink((v) => found.push(v));
+    const l = () => img.table(NB_LWP).view(nbLwpsOf(img, P(child).h)[0]);
+    netbsdStopWaited(P(child), l());
+    expect(found).toEqual([]);
+    m.after(() => void (P(child).p_stat = NB_SSTOP), () => netbsdStopWaited(P(child), l()));
+    expect(laws(found)).toEqual(["stopped-lwp-runs"]);
   });
 
   it("vfork-left-early and vfork-lost-wakeup on PL_PPWAIT", () => {

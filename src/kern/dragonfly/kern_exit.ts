@@ -4,7 +4,7 @@
  * end of the vfork wait.
  */
 import { KKASSERT, violation } from "../../shm/hooks.js";
-import { dragonflyLwpDrained, dragonflyNprocsCovered, dragonflyProcDrained } from "../../invariants/inline.js";
+import { dragonflyLastThread, dragonflyLwpDrained, dragonflyNprocsCovered, dragonflyProcDrained } from "../../invariants/inline.js";
 import { THREAD } from "../../shm/core.js";
 import { NULL, type Handle } from "../../shm/table.js";
 import { atomic_add_int, atomic_clear_int, atomic_fetchadd_int, atomic_load_int, atomic_set_int } from "../../sync/atomic.js";
@@ -160,6 +160,7 @@ function* killlwps(lp: LwpV): KGen {
   }
   wakeup(p.ptr());
   while (p.p_nthreads > 1) yield* tsleep(p.ptr("p_nthreads"), 0, "killlwps", 0);
+  dragonflyLastThread(p);
 }
 
 // ---------------------------------------------------------------- exit1 (kern_exit.c ~290-645)

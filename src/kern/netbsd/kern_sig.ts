@@ -11,6 +11,7 @@
  * stops at its next return to user mode); signal handlers "run" by counting p_nsigcaught.
  */
 import { KKASSERT } from "../../shm/hooks.js";
+import { netbsdStopWaited } from "../../invariants/inline.js";
 import { NULL, type Handle } from "../../shm/table.js";
 import { cv_broadcast, cv_wait } from "../../sync/condvar.js";
 import { EINTR, EINVAL, EPERM, ESRCH } from "../../sync/errno.js";
@@ -107,6 +108,7 @@ export function* lwp_stopwait(p: ProcView, l: LwpView): KGen {
   l.l_stat = LSSTOP;
   p.p_nrlwps--;
   while (p.p_stat === SSTOP && !(p.p_siglist & sigmask(SIGKILL)) && !(l.l_flag & LW_WEXIT)) yield* cv_wait(l.ptr("l_stopcv"), lock);
+  netbsdStopWaited(p, l);
   l.l_stat = LSONPROC;
   p.p_nrlwps++;
 }
