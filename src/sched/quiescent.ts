@@ -4,24 +4,29 @@
  * finds no cpu that can run -- every thread asleep or idle, before logical time moves on -- and
  * at each system call's entry by the baton holder (src/kern/usermode.ts). Nothing else runs at
  * such an instant; the laws judge only states no waker can be half-way through (`settled`,
- * src/invariants/sleepers.ts). The kernel's worker module registers its laws; they read the image
- * raw, so checking them changes neither the schedule nor the run's hash. A finding is reported
- * once per cpu and run.
+ * src/invariants/sleepers.ts). Each kernel's worker module registers its laws, which apply to an
+ * image that has its tables (a pooled worker may have loaded both kernels and run either); they
+ * read the image raw, so checking them changes neither the schedule nor the run's hash. A
+ * finding is reported once per cpu and run.
  */
 import { violation } from "../shm/hooks.js";
+import type { Image } from "../shm/image.js";
+import { image } from "../sync/seam.js";
 import type { AuditFinding } from "../kern/kernel.js";
 
-let laws: (() => AuditFinding[]) | null = null;
+/** Each kernel's laws, by the name of a table only its images have. */
+const laws = new Map<string, (img: Image) => AuditFinding[]>();
 
-/** The laws this worker's kernel checks at settled instants (one kernel per machine). */
-export function setSettledLaws(check: () => AuditFinding[]): void {
-  laws = check;
+/** Register a kernel's settled-state laws, for images that have the table `tableName`. */
+export function setSettledLaws(tableName: string, check: (img: Image) => AuditFinding[]): void {
+  laws.set(tableName, check);
 }
 
-/** Check them now; `reported`: what this cpu reported so far in the run. */
+/** Check the running image's laws now; `reported`: what this cpu reported so far in the run. */
 export function checkSettledLaws(reported: Set<string>, where: string): void {
-  if (laws === null) return;
-  for (const f of laws()) {
+  let found: AuditFinding[] = [];
+  for (const [table, check] of laws) if (image.hasTable(table)) found = check(image);
+  for (const f of found) {
     const key = `${f.law}\0${f.message}`;
     if (reported.has(key)) continue;
     reported.add(key);

@@ -23,6 +23,7 @@ import { installViolationSink, type ViolationInfo } from "../../src/shm/hooks.js
 import type { Image } from "../../src/shm/image.js";
 import type { Handle } from "../../src/shm/table.js";
 import { stress, type StressOptions } from "../../src/run/stress.js";
+import { CpuPool } from "../../src/sched/machine.js";
 import { parentAndChild, type ParentAndChild } from "../invariants/harness.js";
 
 /** Put thread td to sleep by hand on `wchan` in system call `call` with the given arguments. */
@@ -169,4 +170,18 @@ describe("in runs: each law fires on a mutant that breaks it, and not on the cle
       expect(clean.violations.map((x) => x.law)).toEqual([]);
     }, 120_000);
   }
+});
+
+describe("settled-state laws in a pool that runs both kernels", () => {
+  it("each image is judged by its own kernel's laws (a hunt's workers load both kernels)", async () => {
+    const pool = new CpuPool(2);
+    try {
+      for (const kernel of ["dragonfly", "netbsd", "dragonfly"] as const) {
+        const { report } = await stress({ kernel, scenario: "vfork-exec", cpus: 2, ops: 150, mode: "pct", depth: 20, seed: 2, chaos: 0, bugs: [], keepGoing: true, watchdogSeconds: 10, pool });
+        expect([report.verdict, report.violations.map((v) => v.law)]).toEqual(["clean", []]);
+      }
+    } finally {
+      await pool.discard();
+    }
+  }, 120_000);
 });

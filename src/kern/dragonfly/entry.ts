@@ -6,15 +6,15 @@
 import { registerProgram } from "../../sched/programs.js";
 import { registerKernelEntry } from "../usermode.js";
 import { setSettledLaws } from "../../sched/quiescent.js";
-import { image } from "../../sync/seam.js";
 import { dragonflySleepLaws } from "../../invariants/sleepers.js";
+import { KGLOBALS } from "./structs.js";
 import { CALL_NAMES } from "./calls.js";
 import { deadlwp_task } from "./kern_exit.js";
 import { lab_pgsignal_paused, lab_reaper_lock_paused } from "./lab.js";
 import { dfly_syscall, dfly_userret } from "./syscalls.js";
 
 registerKernelEntry("dragonfly", { names: CALL_NAMES, syscall: dfly_syscall, userret: dfly_userret });
-setSettledLaws(() => dragonflySleepLaws(image, true));
+setSettledLaws(KGLOBALS.name, (img) => dragonflySleepLaws(img, true));
 registerProgram("dragonfly.deadlwp", () => deadlwp_task());
 registerProgram("dragonfly.lab.pgsignal_paused", (args) => lab_pgsignal_paused(args));
 registerProgram("dragonfly.lab.reaper_lock_paused", () => lab_reaper_lock_paused());

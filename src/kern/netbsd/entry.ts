@@ -21,7 +21,7 @@ import { child_return, fork1, sys___clone, sys___vfork14, sys_fork, sys_vfork, t
 import { curlwp, LWPSTART, p_lock } from "./kern_proc.js";
 import { issignal, issignal_peek, ISSIG_EXIT_LWP, ISSIG_NONE, killpg1, sys_kill, sys_sigaction } from "./kern_sig.js";
 import { sys__lwp_create, sys_getppid, sys_kevent_proc, sys_ptrace, sys_setpgid, sys_setrlimit_nproc, sys_setuid, sys_sysctl } from "./sys_misc.js";
-import { G, L, LSONPROC, LSSTOP, LW_WEXIT, P, SIGKILL, sigmask, SSTOP, W_EXITCODE, WALLSIG, WNOHANG, type LwpView, type ProcView } from "./structs.js";
+import { G, GLOBALS, L, LSONPROC, LSSTOP, LW_WEXIT, P, SIGKILL, sigmask, SSTOP, W_EXITCODE, WALLSIG, WNOHANG, type LwpView, type ProcView } from "./structs.js";
 
 const ok = (ret: number, out: number[] = []): RawResult => ({ ret, errno: 0, out });
 const err = (errno: number): RawResult => ({ ret: -1, errno, out: [] });
@@ -151,4 +151,4 @@ registerProgram(LWPSTART, function* (args) {
 });
 
 registerKernelEntry("netbsd", { names: CALL_NAMES, syscall, userret });
-setSettledLaws(() => netbsdSleepLaws(image, true));
+setSettledLaws(GLOBALS.name, (img) => netbsdSleepLaws(img, true));
