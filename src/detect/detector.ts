@@ -605,7 +605,7 @@ export class Detector implements SyncObserver {
    */
   private load(t: DThread, addr: Addr): void {
     if (t.readAt.size >= MAX_LOADS) t.readAt.clear();
-    t.readAt.set(addr, ++t.seq);
+    t.readAt.set(addr, ++t.seq, this.generationAt(addr));
     const h = this.i32[addr];
     if (h === 0) return;
     const guarded = this.recheck[addr] !== 0;
@@ -624,12 +624,16 @@ export class Detector implements SyncObserver {
    * (a switch, or a take that may sleep), without reading it again -- the decision to write was
    * made on a value that may have changed meanwhile (reaper_get's collapse re-checks
    * reap->parent after retaking reap->lock exclusively, 000:1163-1165). Records the thread has to
-   * itself, and its own, are exempt: nobody else writes them meanwhile.
+   * itself, and its own, are exempt: nobody else writes them meanwhile. So is a record freed and
+   * allocated again since the read: the write is to a new record (lwp_fork's fresh lwp in a slot
+   * the thread read while it held another lwp), and no decision rests on the old one's field.
    */
   private handleWrite(t: DThread, td: DetectThread, addr: Addr): void {
     const read = t.readAt.get(addr);
-    t.readAt.set(addr, ++t.seq);
-    if (read < 0 || read > t.blockSeq) return;
+    const readGen = t.readAt.genOf(addr);
+    const gen = this.generationAt(addr);
+    t.readAt.set(addr, ++t.seq, gen);
+    if (read < 0 || read > t.blockSeq || readGen !== gen) return;
     const b = this.recBase[addr];
     if (t.owned.has(b) || t.own.includes(b) || this.namesOwn(t, addr)) return;
     const here = kernelFunction();

@@ -24,6 +24,8 @@ export const MAX_LOADS = 256;
 export class SeqByAddr {
   private keys = new Int32Array(64);
   private vals = new Int32Array(64);
+  /** The generation of the record holding the key's word when the entry was set. */
+  private gens = new Int32Array(64);
   private marks = new Int32Array(64);
   private mark = 1;
   /** Entries in use; at most half the slots (the table doubles past that). */
@@ -37,19 +39,29 @@ export class SeqByAddr {
     return -1;
   }
 
-  set(addr: number, seq: number): void {
+  /** The record generation stored with `addr`'s count, or -1 when none. */
+  genOf(addr: number): number {
+    const { keys, marks } = this;
+    const mask = keys.length - 1;
+    for (let i = slotHash(addr) & mask; marks[i] === this.mark; i = (i + 1) & mask) if (keys[i] === addr) return this.gens[i];
+    return -1;
+  }
+
+  set(addr: number, seq: number, gen = 0): void {
     const { keys, marks } = this;
     const mask = keys.length - 1;
     let i = slotHash(addr) & mask;
     for (; marks[i] === this.mark; i = (i + 1) & mask) {
       if (keys[i] === addr) {
         this.vals[i] = seq;
+        this.gens[i] = gen;
         return;
       }
     }
     marks[i] = this.mark;
     keys[i] = addr;
     this.vals[i] = seq;
+    this.gens[i] = gen;
     if (++this.size * 2 > keys.length) this.grow();
   }
 
@@ -62,13 +74,14 @@ export class SeqByAddr {
   }
 
   private grow(): void {
-    const { keys, vals, marks, mark } = this;
+    const { keys, vals, gens, marks, mark } = this;
     this.keys = new Int32Array(keys.length * 2);
     this.vals = new Int32Array(keys.length * 2);
+    this.gens = new Int32Array(keys.length * 2);
     this.marks = new Int32Array(keys.length * 2);
     this.mark = 1;
     this.size = 0;
-    for (let i = 0; i < keys.length; i++) if (marks[i] === mark) this.set(keys[i], vals[i]);
+    for (let i = 0; i < keys.length; i++) if (marks[i] === mark) this.set(keys[i], vals[i], gens[i]);
   }
 }
 

@@ -71,7 +71,7 @@ describe("DThread", () => {
 });
 
 describe("SeqByAddr", () => {
-  it("answers get, set, size and clear as a Map does, through growth, collisions and many clears", () => {
+  it("answers get, genOf, set, size and clear as a Map does, through growth, collisions and many clears", () => {
     const table = new SeqByAddr();
     const model = new Map<number, number>();
     let x = 12345;
@@ -84,9 +84,12 @@ describe("SeqByAddr", () => {
         table.clear();
         model.clear();
       } else if (r < 60) {
-        table.set(addr, op);
+        table.set(addr, op, op & 0xffff);
         model.set(addr, op);
-      } else expect(table.get(addr)).toBe(model.get(addr) ?? -1);
+      } else {
+        expect(table.get(addr)).toBe(model.get(addr) ?? -1);
+        expect(table.genOf(addr)).toBe(model.has(addr) ? model.get(addr)! & 0xffff : -1);
+      }
       expect(table.size).toBe(model.size);
     }
     for (const [k, v] of model) expect(table.get(k)).toBe(v);
