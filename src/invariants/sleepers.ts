@@ -97,10 +97,20 @@ function threadsGone(img: Image, p: Handle): boolean {
 /** p is in the middle of an exit: P_WEXIT, and a thread of it still runs. */
 const exiting = (img: Image, p: Handle) => (peek(img.table(DF_PROC), p, "p_flags") & P_WEXIT) !== 0 && !threadsGone(img, p);
 
-/** Some process is in the middle of an exit (it may be the waker). */
+/**
+ * Some process is in the middle of an exit, or some thread inside a system call is not asleep
+ * (a baton switch can leave it between its part of a reparent and the wakeup): either may be the
+ * waker. A clean pct baseline (mixed, seed 100197) met a waiter beside its finished zombie child
+ * at another call's entry with no exit in flight.
+ */
 function exitInFlight(img: Image): boolean {
   const procs = img.table(DF_PROC);
   for (const p of procs.handles()) if (exiting(img, p)) return true;
+  const threads = img.table(THREAD);
+  for (const td of threads.handles()) {
+    const asleep = (peek(threads, td, "td_flags") & TDF_DESCHED) !== 0 && peek(threads, td, "td_wchan") !== 0;
+    if (peek(threads, td, "td_syscall") !== 0 && !asleep) return true;
+  }
   return false;
 }
 
