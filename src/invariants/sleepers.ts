@@ -23,7 +23,8 @@
  * and the waiter's test-and-sleep, are made inside it); DragonFly, which clears and wakes with no
  * common lock: for the vfork wait, no child of the sleeper inside a system call or an exit (only
  * the child's own exec or exit clears P_PPWAIT); for wait(2), no process in the middle of an exit
- * (exit1 wakes a reaper only after moving every child to it, and may sleep meanwhile).
+ * (exit1 wakes a reaper only after moving every child to it, and may sleep meanwhile) and no
+ * thread awake inside a system call (exitInFlight says why).
  *
  * The laws read the image raw (./raw.ts): the same code runs on the orchestrator and inside a
  * worker, where a view's scheduling point would change the run.
