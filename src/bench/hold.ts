@@ -48,6 +48,7 @@ export async function holdRun(kernel: HoldRun["kernel"], held: number, cpus: num
   // The first report past the setup may straddle it: the window opens at the second.
   const [f, t] = [window[1], window.at(-1)];
   if (report.violations.length || !f || t === f) throw new Error(`bench: fork-hold with ${held} held on ${kernel}: ${report.violations.length ? "a violation" : "no window after the setup"} (verdict ${report.verdict})`);
+  throwIfForksFailed(kernel, held, report.ops.bySyscall.fork?.errno ?? {});
   const forks = (t!.ops - f.ops) * FORKS_PER_CALL;
   return {
     kernel,
@@ -58,4 +59,13 @@ export async function holdRun(kernel: HoldRun["kernel"], held: number, cpus: num
     windowSeconds: Math.round((t!.seconds - f.seconds) * 10) / 10,
     verdict: report.verdict,
   };
+}
+
+/**
+ * A fork that failed (EAGAIN at a limit) is no fork of the rate: it sleeps half a second in
+ * DragonFly's fork1 and returns, and a holder that met it held fewer processes than asked.
+ */
+function throwIfForksFailed(kernel: HoldRun["kernel"], held: number, errno: Record<string, number>): void {
+  const failed = Object.entries(errno).map(([e, n]) => `${n} ${e}`);
+  if (failed.length) throw new Error(`bench: fork-hold with ${held} held on ${kernel}: forks failed (${failed.join(", ")}); the scenario's limits do not hold every process`);
 }

@@ -47,8 +47,21 @@ export function holdLimits(kernel: KernelName, held: number): ScenarioLimits {
   // 65,534 records (16-bit slots) at 60,000. Fork shares a ucred (crhold) and gives one lwp.
   const most = (x: number) => Math.min(x, 0xfffe);
   const tables = kernel === "netbsd" ? Object.fromEntries(perProcess.map((t) => [t, n])) : { lwp: most(2 * n + 32), ucred: most(3 * n + 32) };
-  return { ...NEAR_WRAP[kernel], maxproc: n, nproc: n, tables: { ...tables, thread: n } };
+  const nproc = kernel === "dragonfly" ? nprocAtForkerDepth(n) : n;
+  return { ...NEAR_WRAP[kernel], maxproc: n, nproc, tables: { ...tables, thread: n } };
 }
+
+/**
+ * The fork depth of fork-hold's forkers: init is at 1, the holders and shells it vforks at 2.
+ * DragonFly's fork1 checks RLIMIT_NPROC through plimit_getadjvalue, which cuts it by depth/320
+ * (kern_plimit.c 458-467): at 60,000 held a plain limit of `n` lost 378 slots, more than the
+ * 256 spare ones -- the holders stopped short and every shell fork failed with EAGAIN after
+ * fork1's half-second "fork" sleep (000:430).
+ */
+export const HOLD_FORKER_DEPTH = 2;
+
+/** An RLIMIT_NPROC that still allows `n` processes to a forker at HOLD_FORKER_DEPTH after the cut. */
+const nprocAtForkerDepth = (n: number): number => Math.ceil((n * 320) / (320 - HOLD_FORKER_DEPTH));
 
 /** The processes the held ones hang from (stress/programs/user.ts holdInit): about sqrt(held). */
 export const holdersOf = (held: number): number => Math.ceil(Math.sqrt(held));

@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { stress } from "../../src/run/stress.js";
 import type { KernelName } from "../../src/kern/kernel.js";
+import { HOLD_FORKER_DEPTH, holdLimits } from "../../stress/scenarios/make.js";
 
 /** More than NetBSD's default per-process pools (224) and DragonFly's maxproc-sized tables (scenario default 100 + room). */
 const HELD = 400;
@@ -24,4 +25,14 @@ describe("fork-hold", () => {
       // The shells forked and reaped past the held ones.
       expect(calls.fork.ok).toBeGreaterThan(HELD + 50);
     });
+
+  // Too big to run in a test: at 60,000 held the depth cut (378 slots) passes the spare room.
+  it("dragonfly: RLIMIT_NPROC, as a holder or shell meets it, leaves room for every process, up to 65,000 held", () => {
+    for (const held of [100, 10_000, 60_000, 65_000]) {
+      const { nproc, maxproc } = holdLimits("dragonfly", held);
+      const metByForker = nproc - Math.floor((nproc * HOLD_FORKER_DEPTH) / 320); // plimit_getadjvalue, kern_plimit.c 458-467
+      expect(metByForker, `${held} held`).toBeGreaterThanOrEqual(maxproc);
+    }
+  });
 });
+
