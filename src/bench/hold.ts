@@ -8,7 +8,7 @@
  */
 import { stress } from "../run/stress.js";
 import { throwIfSpent } from "./budget.js";
-import { processCpuUs } from "./overhead.js";
+import { notClean, processCpuUs } from "./overhead.js";
 import { holdersOf } from "../../stress/scenarios/make.js";
 
 export interface HoldRun {
@@ -47,7 +47,7 @@ export async function holdRun(kernel: HoldRun["kernel"], held: number, cpus: num
   throwIfSpent(signal);
   // The first report past the setup may straddle it: the window opens at the second.
   const [f, t] = [window[1], window.at(-1)];
-  if (report.violations.length || !f || t === f) throw new Error(`bench: fork-hold with ${held} held on ${kernel}: ${report.violations.length ? "a violation" : "no window after the setup"} (verdict ${report.verdict})`);
+  if (report.violations.length || !f || t === f) throw new Error(`bench: fork-hold with ${held} held on ${kernel}: ${report.violations.length ? notClean(report) : `no window after the setup (verdict ${report.verdict})`}`);
   throwIfForksFailed(kernel, held, report.ops.bySyscall.fork?.errno ?? {});
   const forks = (t!.ops - f.ops) * FORKS_PER_CALL;
   return {

@@ -6,6 +6,7 @@
  * Cpu time per call is what an instrument adds; a loaded host bends the rates far more.
  */
 import { stress } from "../run/stress.js";
+import type { StressReport } from "../report/report.js";
 import { throwIfSpent } from "./budget.js";
 import { INSTRUMENTS, type Instrument } from "../sched/spec.js";
 
@@ -39,10 +40,24 @@ async function windowRun(kernel: "dragonfly" | "netbsd", scenario: string, cpus:
   const onProgress = (p: { seconds: number; ops: number }) => void marks.push({ seconds: p.seconds, ops: p.ops, cpuUs: processCpuUs() });
   const { report } = await stress({ kernel, scenario, cpus, seconds, mode: "free", seed: 1, chaos: 0, bugs: [], keepGoing: false, instrumentsOff: off, onProgress, detectors: [], signal });
   throwIfSpent(signal);
-  if (report.verdict !== "clean" || marks.length < 3) throw new Error(`bench: ${kernel} ${scenario} with ${off.join(", ") || "nothing"} off ended ${report.verdict}`);
+  if (report.verdict !== "clean" || marks.length < 3) throw new Error(`bench: ${kernel} ${scenario} with ${off.join(", ") || "nothing"} off ${report.verdict === "clean" ? "gave too few progress reports" : notClean(report)}`);
   const [a, b] = [marks[0], marks[marks.length - 1]];
   const calls = Math.max(1, b.ops - a.ops);
   return { cpuUsPerCall: (b.cpuUs - a.cpuUs) / calls, callsPerSecond: calls / (b.seconds - a.seconds) };
+}
+
+/**
+ * Why a run measures nothing: its verdict and the laws it broke (a DragonFly free run can meet a
+ * defect of the seed kernel itself, docs/findings.md), the hang's cause, or the error.
+ */
+export function notClean(report: StressReport): string {
+  const laws = [...new Set(report.violations.map((v) => v.law))];
+  const why = laws.length
+    ? `${laws.join(", ")}; first: ${report.violations[0]!.message}`
+    : report.hang
+      ? `${report.hang.cause} during the ${report.hang.during}`
+      : report.error?.split("\n")[0];
+  return `ended ${report.verdict}${why ? ` (${why})` : ""}`;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
