@@ -24,8 +24,8 @@ import { callSites } from "../shm/callsites.js";
 import { violation } from "../shm/hooks.js";
 import type { Image } from "../shm/image.js";
 import { THREAD } from "../shm/core.js";
-import { HDR_GEN, HDR_WORDS } from "../shm/struct.js";
-import { GEN_MASK, slotOf, type Addr, type AccessObserver, type Handle, type Table } from "../shm/table.js";
+import { HDR_GEN, HDR_STATE, HDR_WORDS } from "../shm/struct.js";
+import { GEN_MASK, slotOf, ST_USED, type Addr, type AccessObserver, type Handle, type Table } from "../shm/table.js";
 import { AT_ACQUIRE, AT_WRITE, HOW_ATOMIC, HOW_SHARED, HOW_SLEEPS, HOW_TOKEN, type SyncObserver } from "../sync/observe.js";
 import type { SyncThread } from "../sync/seam.js";
 import { acquireClock, joinInto, releaseClock } from "./clock.js";
@@ -71,6 +71,9 @@ const F_RACY = 0x1;
 const F_UNLOCKED = 0x2;
 const F_HANDLE = 0x4;
 const F_SITE = 0x8;
+
+/** write()'s generation for a plain write (the accessor checked the record; a generation is never negative). */
+const PLAIN = -1;
 
 /** SIDE_WHO: (dtid + 1) << WHO_DTID | cpu << 16 | runtime thread slot. */
 const WHO_DTID = 22;
@@ -184,7 +187,7 @@ export class Detector implements SyncObserver {
     if (!this.raceOn || t.d < 0 || f & F_UNLOCKED || this.sh.exhausted()) return;
     if (--this.sampleLeft <= 0) {
       this.sampleLeft = this.cfg.sample;
-      if (write) this.write(t, td, addr, false);
+      if (write) this.write(t, td, addr, PLAIN);
       else this.read(t, td, addr, f);
     } else if (write) this.unsampledWrite(t, td, addr);
     else this.noteRead(t, addr, this.sh.i32[this.sh.at(addr) + VERSION]);
@@ -216,19 +219,41 @@ export class Detector implements SyncObserver {
     this.access(addr, write);
   }
 
-  /** A record was freed: its fields' history ends with it (the next owner starts afresh). */
+  /**
+   * A record was freed: its fields' history ends with it (the next owner starts afresh). Each
+   * field is cleared under its lock: in free mode another cpu may be reporting, that moment, the
+   * ordered atomic that dropped its last right to the record (refcount_release's decrement lets
+   * the last holder free before the other's report, src/sync/refcount.ts). That report checks,
+   * under the same lock, that the record is still the one it operated on (live()); so it either
+   * lands before this clear or not at all -- never a read clock freed twice (the pool would hand
+   * it to two owners, and the second would lose its edges) nor a stamp left for the next owner.
+   */
   readonly freed = (base: number, words: number): void => {
     this.stateOfCurrent()?.owned.delete(base);
     const sh = this.sh;
     const i32 = sh.i32;
     const end = sh.at(base + words);
+    i32.fill(0, sh.at(base), sh.at(base + HDR_WORDS));
     for (let s = sh.at(base + HDR_WORDS); s < end; s += FW) {
+      sh.lock(s + LOCK);
       if (i32[s + R_CLK] === SHARED) sh.freeClock(i32[s + R_TID]);
       if (i32[s + SYNC_L] !== 0) sh.freeClock(i32[s + SYNC_L]);
       if (i32[s + SYNC_LR] !== 0) sh.freeClock(i32[s + SYNC_LR]);
+      i32.fill(0, s, s + LOCK);
+      i32.fill(0, s + LOCK + 1, s + FW);
+      sh.unlock(s + LOCK);
     }
-    i32.fill(0, sh.at(base), end);
   };
+
+  /**
+   * Is the record holding addr still the one of generation `gen` (the whole header word), in
+   * use? Words outside every record always are. Read under the field's lock, after freed()'s
+   * table.free marked the record freeing, so a clear in progress is seen.
+   */
+  private live(addr: Addr, gen: number): boolean {
+    const b = this.recBase[addr];
+    return b < 0 || (Atomics.load(this.i32, b + HDR_STATE) === ST_USED && Atomics.load(this.i32, b + HDR_GEN) === gen);
+  }
 
   // ---------------------------------------------------------------- threads
 
@@ -329,6 +354,10 @@ export class Detector implements SyncObserver {
     const t = this.threads[slotOf(td.h)];
     if (t === undefined) return;
     if (this.staleOn && how & HOW_TOKEN) t.dropGuard(addr);
+    if (how & HOW_ATOMIC) {
+      t.atomicAt = addr;
+      t.atomicGen = this.generationAt(addr);
+    }
     if (t.d < 0 || !this.raceOn) return;
     const slot = this.sh.at(addr) + (how & HOW_SHARED && !(how & HOW_ATOMIC) ? SYNC_LR : SYNC_L);
     if (!releaseClock(this.sh, slot, t.C, t.d)) return this.standDown("the vector-clock pool is empty");
@@ -341,10 +370,15 @@ export class Detector implements SyncObserver {
     const t = this.threads[slotOf(td.h)];
     if (t === undefined) return;
     if (this.staleOn && t.loads.size !== 0) this.use(t, td, addr);
-    if (t.d < 0 || !this.raceOn || this.sh.exhausted()) return;
+    // An ordered atomic reports after it operated: on the record it published at (release()),
+    // which another cpu may have freed since if this operation dropped the last right to it.
+    const gen = how & AT_ACQUIRE && t.atomicAt === addr ? t.atomicGen : this.generationAt(addr);
+    t.atomicAt = -1;
+    if (t.d < 0 || !this.raceOn || this.sh.exhausted() || !this.live(addr, gen)) return;
+    // (Unlocked, this acquire could meet a clear in progress: it can only learn too much, never too little.)
     if (how & AT_ACQUIRE) acquireClock(this.sh, t.C, this.sh.i32[this.sh.at(addr) + SYNC_L]);
-    if (how & AT_WRITE) this.write(t, td, addr, true);
-    else this.markedRead(t, td, addr);
+    if (how & AT_WRITE) this.write(t, td, addr, gen);
+    else this.markedRead(t, td, addr, gen);
   }
 
   hold(addr: Addr, delta: number): void {
@@ -467,22 +501,25 @@ export class Detector implements SyncObserver {
   }
 
   /** An atomic read: it races only a plain write it is not ordered after (unless the field's reads are racy on purpose). */
-  private markedRead(t: DThread, td: DetectThread, addr: Addr): void {
+  private markedRead(t: DThread, td: DetectThread, addr: Addr, gen: number): void {
     if (this.flags[addr] & F_RACY) return;
     const s = this.sh.at(addr);
     this.sh.lock(s + LOCK);
-    const prior = this.sh.i32[s + W_TID] & MARKED ? null : this.unorderedWrite(t, addr, s);
+    const prior = this.sh.i32[s + W_TID] & MARKED || !this.live(addr, gen) ? null : this.unorderedWrite(t, addr, s);
     this.sh.unlock(s + LOCK);
     if (prior !== null) this.race(td, addr, prior, false, true);
   }
 
-  private write(t: DThread, td: DetectThread, addr: Addr, atomic: boolean): void {
+  /** A write: plain (gen PLAIN), or an atomic's on the record of generation `gen` (checked under the field's lock). */
+  private write(t: DThread, td: DetectThread, addr: Addr, gen: number): void {
     const { sh } = this;
     const i32 = sh.i32;
     const s = sh.at(addr);
     const C = t.C;
     const d = t.d;
+    const atomic = gen !== PLAIN;
     sh.lock(s + LOCK);
+    if (atomic && !this.live(addr, gen)) return sh.unlock(s + LOCK);
     const lost = this.bumpVersion(t, addr, s, atomic);
     const mine = atomic ? (d + 1) | MARKED : d + 1;
     if (i32[s + W_TID] === mine && i32[s + W_CLK] === C[d]) {

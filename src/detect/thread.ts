@@ -141,6 +141,13 @@ export class DThread {
   /** The system call the last stamp was made in, and its name id (the shadow's). */
   declare sysName: string | null;
   declare sysId: number;
+  /**
+   * An ordered atomic in flight: the word it published at before operating (-1: none), and the
+   * generation of the record holding it then. Its report after the operation is for that record
+   * only (the operation may have dropped the thread's last right to it).
+   */
+  declare atomicAt: number;
+  declare atomicGen: number;
 
   constructor(slot: number, width: number) {
     this.C = new Int32Array(width);
@@ -178,6 +185,8 @@ export class DThread {
     this.own = [];
     this.sysName = null;
     this.sysId = 0;
+    this.atomicAt = -1;
+    this.atomicGen = 0;
   }
 
   /** Took token `addr`. */

@@ -25,7 +25,8 @@ export const NULL: Handle = 0;
 export const POISON = 0xdeadbeef | 0;
 
 const ST_FREE = 0;
-const ST_USED = 1;
+/** HDR_STATE of a record in use (the detectors check a late report's record is still the one it was made on). */
+export const ST_USED = 1;
 const ST_FREEING = 2;
 export const GEN_MASK = 0x7fff;
 /** Table control words, before the records: allocation rotor and records in use. */

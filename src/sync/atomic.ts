@@ -13,7 +13,10 @@ import type { Addr } from "../shm/table.js";
 import { AT_ACQUIRE, AT_WRITE, HOW_ATOMIC, syncObs } from "./observe.js";
 import { curthread, mem } from "./seam.js";
 
-/** A relaxed atomic access was made (a write when `write`). */
+/**
+ * A relaxed atomic access is made (a write when `write`): reported before it operates, while the
+ * thread still has its right to the word (a decrement may be what lets another cpu free it).
+ */
 function relaxed(p: Addr, write: boolean): void {
   if (syncObs !== null) syncObs.atomic(p, write ? AT_WRITE : 0);
 }
@@ -37,14 +40,14 @@ export function atomic_load_int(p: Addr): number {
 
 export function atomic_store_int(p: Addr, v: number): void {
   syncPoint();
-  Atomics.store(mem, p, v);
   relaxed(p, true);
+  Atomics.store(mem, p, v);
 }
 
 export function atomic_add_int(p: Addr, v: number): void {
   syncPoint();
-  Atomics.add(mem, p, v);
   relaxed(p, true);
+  Atomics.add(mem, p, v);
 }
 
 /** Returns the value before the add. */
@@ -58,14 +61,14 @@ export function atomic_fetchadd_int(p: Addr, v: number): number {
 
 export function atomic_set_int(p: Addr, bits: number): void {
   syncPoint();
-  Atomics.or(mem, p, bits);
   relaxed(p, true);
+  Atomics.or(mem, p, bits);
 }
 
 export function atomic_clear_int(p: Addr, bits: number): void {
   syncPoint();
-  Atomics.and(mem, p, ~bits);
   relaxed(p, true);
+  Atomics.and(mem, p, ~bits);
 }
 
 /** atomic_cmpset_int: true when *p was `old` and is now `v`. */
