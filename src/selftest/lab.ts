@@ -52,7 +52,14 @@ export const LAB = defineStruct("lab", {
 });
 
 /** A record of the lab's scratch table, for allocator and use-after-free tests. */
-export const SCRATCH = defineStruct("scratch", { owner: 1, value: 1, refs: 1 });
+export const SCRATCH = defineStruct("scratch", {
+  owner: 1,
+  value: 1,
+  refs: 1,
+  next: 1, // a handle to another scratch record, guarded by lab.tok (the missed-recheck tests)
+}, {
+  recheck: { next: "scratch" },
+});
 
 export const LAB_MODULE = "src/selftest/programs.js";
 

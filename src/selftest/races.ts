@@ -9,6 +9,7 @@ import { refcount_acquire, refcount_release } from "../sync/refcount.js";
 import { image } from "../sync/seam.js";
 import { PINTERLOCKED, tsleep, tsleep_interlock, wakeup } from "../sync/sleep.js";
 import { lwkt_gettoken, lwkt_gettoken_shared, lwkt_reltoken, lwkt_yield } from "../sync/token.js";
+import { NULL, slotOf, type Handle, type Table } from "../shm/table.js";
 import { LAB, SCRATCH } from "./lab.js";
 
 const lab = () => image.table(LAB).view(image.table(LAB).handleAt(0));
@@ -124,3 +125,38 @@ registerProgram("lab.stale-write", function* ([how]) {
   lwkt_reltoken(tok);
   done();
 });
+
+/**
+ * missed-recheck's record generation (detector.ts handleWrite): the thread reads lab.link's
+ * record's `next` under lab.tok, blocks, loads lab.link again and clears that record's `next`.
+ * args: how -- 0 the record is the one it read (wrong: the decision rests on a value read before
+ * the block); 1 the record was freed and its slot allocated again meanwhile (right: the write is
+ * to a new record, as lwp_fork initialises a fresh lwp in a slot the forker had read under another
+ * lwp, and no decision rests on the old record's field).
+ */
+registerProgram("lab.recheck-realloc", function* ([how]) {
+  const l = lab();
+  const tok = l.ptr("tok");
+  const t = image.table(SCRATCH);
+  yield* lwkt_gettoken(tok);
+  const next = t.view(l.link).next;
+  yield* tsleep(l.ptr("phase"), 0, "stale", 1); // any block: every token is dropped
+  let h = l.link;
+  if (how === 1) {
+    t.free(h, "lab.recheck-realloc");
+    h = allocSlot(t, slotOf(h));
+    l.link = h;
+  }
+  if (next !== 0) t.view(h).next = 0;
+  lwkt_reltoken(tok);
+  done();
+});
+
+/** A record in the given slot (free): the allocator is run until it hands that slot out. */
+function allocSlot(t: Table, slot: number): Handle {
+  const others: Handle[] = [];
+  let h = t.alloc();
+  for (; h !== NULL && slotOf(h) !== slot; h = t.alloc()) others.push(h);
+  for (const o of others) t.free(o, "lab.recheck-realloc");
+  return h;
+}

@@ -100,6 +100,21 @@ describe("stale-pointer", () => {
     expect(good.o.violations).toEqual([]);
   }, 30_000);
 
+  it("missed-recheck: a field of the record read before the block is cleared on that read; nothing when the record was freed and its slot allocated again", async () => {
+    const linked = (lab: Lab) => {
+      withPointer(lab);
+      const t = lab.m.image.table(SCRATCH);
+      t.view(lab.l.link).next = t.alloc();
+    };
+    const bad = await runLab([["lab.recheck-realloc", [0], 0]], pct(1), linked);
+    expect(laws(bad.o)).toEqual(["missed-recheck"]);
+    expect(bad.o.violations[0].message).toMatch(/writes scratch\[\d+\]\.next/);
+    const good = await runLab([["lab.recheck-realloc", [1], 0]], pct(1), linked);
+    expect(good.o.violations).toEqual([]);
+    // The same slot, a new record: the write lands where the old record's field was.
+    expect(good.lab.m.image.table(SCRATCH).view(good.lab.l.link).next).toBe(0);
+  }, 30_000);
+
   it("is silent when the handle is loaded again, or held, across the block -- also used after the hold is dropped, until the next block", async () => {
     for (const how of [1, 2, 3]) {
       const { o } = await runLab([["lab.stale", [how], 0]], pct(1), withPointer);
