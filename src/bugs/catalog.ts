@@ -61,8 +61,8 @@ function DRAGONFLY_BUGS(): BugEntry[] {
       "start_forked_proc interlocks, then sleeps on a P_PPWAIT test made before the interlock, without the atomic_cmpset_int re-check (000:924-929): a clear and wakeup in between is lost"),
     df("nprocs-nonatomic", "atomic nprocs", "maxproc-pressure", ["data-race", "non-atomic-update", "nprocs-undercount", "nprocs", "uid-proccnt", "conservation"],
       "fork1 counts nprocs, and chgproccnt ui_proccnt, with plain read-modify-writes instead of atomic_add_int (000:405-409, kern_resource.c): concurrent forks and exits lose counts"),
-    df("pid-before-token", "procglob.proc_token", "fork-exit-wait", ["pid-duplicate", "data-race", "use-after-free", "stale-pointer", "proc-list"],
-      "proc_makepid searches its chain for a free pid before it takes the chain's proc_token (000:483, kern_proc.c 1069-1113), and the take may block: a fork that drew the same base meanwhile (the one after a wrap does) takes the same pid"),
+    df("pid-before-token", "procglob.proc_token", "fork-exit-wait-randompid", ["pid-duplicate", "data-race", "use-after-free", "stale-pointer", "proc-list"],
+      "proc_makepid searches its chain for a free pid before it takes the chain's proc_token (000:483, kern_proc.c 1069-1113), and the take may block: a fork or reap on the same chain meanwhile changes it under the search. Forks share a chain only when their bases are 256 apart or equal (the fork after a wrap draws its predecessor's): with sequential pids that is one window a run, so it runs with kern.randompid 100 (fork-exit-wait-randompid), where two forks in flight draw one base about one pair in 100"),
   ];
 }
 

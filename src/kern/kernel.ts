@@ -25,6 +25,11 @@ export interface Limits {
    */
   lastpid?: number;
   inittid?: number;
+  /**
+   * DragonFly's kern.randompid (kern_proc.c 142, 163-182), set before the run: each fork's pid base
+   * is nextpid plus a random offset below it, clamped as the sysctl does. Default 0 (off).
+   */
+  randompid?: number;
 }
 
 /** A system call's outcome as the trapframe carries it. */

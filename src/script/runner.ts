@@ -142,7 +142,10 @@ async function parseScript(raw: unknown): Promise<Script> {
       } else if (k === "maxproc" || k === "nproc" || k === "lastpid" || k === "inittid") {
         if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > 0x7fffffff) fail("script", `"limits.${k}" must be a positive 32-bit integer`);
         limits[k] = v as number;
-      } else fail("script", `"limits.${k}" is not a limit (maxproc, nproc, tables, lastpid, inittid)`);
+      } else if (k === "randompid") {
+        if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 0x7fffffff) fail("script", `"limits.randompid" must be an integer 0..2147483647`);
+        limits.randompid = v as number;
+      } else fail("script", `"limits.${k}" is not a limit (maxproc, nproc, tables, lastpid, inittid, randompid)`);
     }
   }
   if (!Array.isArray(raw.steps)) fail("script", `"steps" must be an array`);

@@ -24,10 +24,10 @@ const WIDER: Record<string, { seeds: number[]; chaos: number }> = {
 };
 
 /**
- * df.pid-before-token breaks proc_makepid only where two forks draw one base: the fork after a
- * wrap (kern_proc.c 1033-1040), once per run as every scenario boots 64 pids before it. Free mode
- * meets that one window in about one run of three; the hunt's pct execution (its reproduction,
- * bounded by calls) meets it every time.
+ * df.pid-before-token breaks proc_makepid only where two forks meet on one allproc chain: with
+ * sequential pids only the fork after a wrap does, so its scenario runs with kern.randompid
+ * (fork-exit-wait-randompid), where free runs meet it within seconds on a quiet machine but a
+ * 3-s run on a loaded one may not. The test runs its pct reproduction, bounded by calls.
  */
 const CONTROLLED: Record<string, { depth: number; ops: number }> = {
   "df.pid-before-token": { depth: 20, ops: 600 },

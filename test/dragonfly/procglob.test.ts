@@ -2,13 +2,16 @@
  * The process hash as DragonFly has it (kern_proc.c at d9d67b59: procglob[ALLPROC_HSIZE], each
  * chain with its own proc_token): forks, lookups and reaps on different chains run at once. A
  * controlled run's trace shows two cpus holding two chains' tokens at the same moment -- a
- * window the model's old single proc_token closed -- and the run stays clean.
+ * window the model's old single proc_token closed -- and the run stays clean. kern.randompid
+ * offsets each fork's base at random, so forks in flight may meet on one chain, which
+ * sequential pids allow only at the wrap (the catalogue's df.pid-before-token runs with it).
  */
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { stress } from "../../src/run/stress.js";
+import { runScript } from "../../src/script/runner.js";
 
 interface ChromeEvent {
   name: string;
@@ -65,4 +68,17 @@ describe("procglob: one proc_token per chain", () => {
     }
     expect(pair).not.toBeNull();
   }, 240_000);
+
+  it("kern.randompid offsets each fork's base by less than the modulus; below 2 it is off, as the sysctl sets it", async () => {
+    const forks = (randompid: number) =>
+      runScript({ kernel: "dragonfly", cpus: 2, limits: { lastpid: 1000, randompid }, steps: Array.from({ length: 8 }, (_, i) => ({ as: "init", call: "fork", name: `c${i}` })) }).then((out) => {
+        expect(out.violations).toEqual([]);
+        return out.results.map((r: { ret: number }) => r.ret);
+      });
+    const spread = await forks(100);
+    expect(new Set(spread).size).toBe(8);
+    for (const pid of spread) expect(pid).toBeGreaterThan(1000), expect(pid).toBeLessThan(1001 + 8 + 100);
+    expect(spread).not.toEqual([1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008]);
+    expect(await forks(1)).toEqual([1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008]);
+  }, 60_000);
 });

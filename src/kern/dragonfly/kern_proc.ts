@@ -17,6 +17,7 @@ import { curthread, image, sched, startThread, type KGen } from "../../sync/seam
 import { PHOLD, PRELE } from "../../sync/phold.js";
 import { refcount_acquire, refcount_release } from "../../sync/refcount.js";
 import { spin_lock, spin_unlock } from "../../sync/spinlock.js";
+import { tunable } from "../../sync/tunable.js";
 import { lwkt_gettoken, lwkt_gettoken_shared, lwkt_reltoken, lwkt_token_held_excl } from "../../sync/token.js";
 import {
   credV, fdtolV, fdV, G, lwpV, pgrpV, plimitV, procglob, procV, sessV, tbl, uiV, vmV,
@@ -144,26 +145,42 @@ export function lwps_of(p: ProcV): Handle[] {
 // ---------------------------------------------------------------- procglob: pids, pfind, scans
 
 /**
- * proc_add_allproc (kern_proc.c 990-1000): p gets a pid and goes on its chain's allproc. The
- * random offset is 0: kern.randompid defaults to 0, and the model keeps the default.
+ * proc_add_allproc (kern_proc.c 990-1000): p gets a pid and goes on its chain's allproc. With
+ * kern.randompid set, the base is offset by a random number below it, so forks in flight draw
+ * bases on any chain, not on consecutive ones.
  */
 export function* proc_add_allproc(p: ProcV): KGen {
-  yield* proc_makepid(p);
+  const randompid = tunable(G().ptr("randompid"));
+  yield* proc_makepid(p, randompid === 0 ? 0 : (read_random(p) & 0x7fffffff) % randompid);
+}
+
+/**
+ * read_random, for proc_add_allproc's offset only: the model has no entropy pool, so it mixes
+ * the new record's handle (slot and generation) with the forking thread's. That spreads the
+ * bases over the modulus as the kernel's offset does, and a controlled run draws the same
+ * values again, so it replays.
+ */
+function read_random(p: ProcV): number {
+  let x = Math.imul(p.h ^ Math.imul(curthread().h, 0x9e3779b1), 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  return x ^ (x >>> 16);
 }
 
 /**
  * proc_makepid (kern_proc.c 1012-1114): a base from nextpid (an atomic fetchadd; the wrap resets
- * nextpid with a plain store, so the fork after the wrapping one draws the same base), then,
- * holding only the base's chain token, the first pid from base in steps of ALLPROC_HSIZE (the
- * same chain) that no process or group on the chain uses, inserted under the same hold: the
- * chain token is what keeps two forks' pids apart (000:483). Left out: pid_doms, which skips the
- * domains of pids reaped in the last 10 s (1041-1058) -- without it pids come back sooner, never
- * later, than in the kernel -- and the "makepid" tsleep only pid_doms makes reachable (1050).
+ * nextpid with a plain store, so the fork after the wrapping one draws the same base) plus the
+ * random offset, then, holding only the base's chain token, the first pid from base in steps of
+ * ALLPROC_HSIZE (the same chain) that no process or group on the chain uses, inserted under the
+ * same hold: the chain token is what keeps two forks' pids apart (000:483). Left out: pid_doms,
+ * which skips the domains of pids reaped in the last 10 s (1041-1058) -- without it pids come
+ * back sooner, never later, than in the kernel -- and the "makepid" tsleep only pid_doms makes
+ * reachable (1050).
  */
-function* proc_makepid(p: ProcV): KGen {
+function* proc_makepid(p: ProcV, random_offset: number): KGen {
   const g = G();
   for (;;) {
-    let base = atomic_fetchadd_int(g.ptr("nextpid"), 1);
+    let base = atomic_fetchadd_int(g.ptr("nextpid"), 1) + random_offset;
     if (base <= 0 || base >= PID_MAX) {
       base = base % PID_MAX;
       if (base < 0) base = PID_WRAP_TO;
@@ -178,7 +195,8 @@ function* proc_makepid(p: ProcV): KGen {
       continue; // the chain is full from base up: a new base (1078-1080)
     }
     // wrong: the chain was searched before its proc_token was taken, and the take may block: a
-    // fork that drew the same base meanwhile (the one after a wrap does) finds the same pid free
+    // fork on the same chain meanwhile (one that drew the same base, as the one after a wrap
+    // does, or with kern.randompid any base on the chain) inserts or reaps under the search
     if (bug("df.pid-before-token")) yield* lwkt_gettoken(prg.ptr("proc_token"));
     p.p_pid = pid;
     p.p_list = prg.allproc;

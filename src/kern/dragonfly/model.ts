@@ -15,7 +15,7 @@ import { MAYBLOCK_TABLE } from "../../sync/mayblock.js";
 import { auditDragonfly } from "../../invariants/dragonfly.js";
 import { dragonflyLiveLaws } from "../../invariants/live.js";
 import {
-  ALLPROC_HSIZE, FDTOL, FILEDESC, FORK_CALLOUTS, FORKLIST, KGLOBALS, LWP, LSRUN, P_SYSTEM, PARGS, PGRP, PLIMIT, PROC, PROC_REAP_ACQUIRE, PROCGLOB,
+  ALLPROC_HSIZE, FDTOL, FILEDESC, FORK_CALLOUTS, FORKLIST, KGLOBALS, LWP, LSRUN, P_SYSTEM, PARGS, PGRP, PID_MAX, PLIMIT, PROC, PROC_REAP_ACQUIRE, PROCGLOB,
   PROC_REAP_RELEASE, PROC_REAP_STATUS, REAPER_STAT_OWNED, REAPER_STAT_REALINIT, RF_FLAGS, SA_FLAGS, SA_RESTART, SACTIVE,
   SESSION, SIG_NAMES, SIGACTS, SIGCHLD, sigmask, STAT_NAMES, SYSREAPER, UCRED, UIDINFO, VMSPACE, WLINUXCLONE, WNOHANG,
 } from "./structs.js";
@@ -192,6 +192,13 @@ function tables(limits: Limits): TableSpec[] {
   ];
 }
 
+/** The value sysctl_kern_randompid stores for a request of `pid` (kern_proc.c 163-179). */
+function sysctl_kern_randompid(pid: number): number {
+  if (pid < 0 || pid > PID_MAX - 100) return PID_MAX - 100; // out of range
+  if (pid < 2) return 0; // NOP
+  return pid < 100 ? 100 : pid; // make it reasonable
+}
+
 /**
  * boot: init (pid 1, uid 0) with its own session and pgrp, the init reaper (REALINIT, refs 2),
  * the globals, init's thread running the script program and the deadlwp kernel thread. Plain
@@ -213,6 +220,7 @@ function boot(m: Machine, limits: Limits, init?: { program: string; args: readon
   g.hz = m.spec.hz;
   g.ncpus = m.spec.cpus;
   g.nextpid = (limits.lastpid ?? 1) + 1; // init took pid 1 (the kernel's nextpid starts at 1, kern_proc.c 1014)
+  g.randompid = sysctl_kern_randompid(limits.randompid ?? 0);
   // procinit (kern_proc.c 194-221): the chains, slot n for chain n (alloc hands slots out in order).
   for (let n = 0; n < ALLPROC_HSIZE; n++) if (slotOf(alloc(PROCGLOB)) !== n) throw new Error("boot: procglob slots out of order");
 

@@ -270,6 +270,7 @@ export const KGLOBALS = defineStruct("dfly_globals", {
   deadlwp_token: TOKEN,
   gd_forkid: 1,
   ncpus: 1,
+  randompid: 1, // kern.randompid (kern_proc.c 142): the random pid modulus, 0 = off; set at boot only
 }, {
   racy: {
     nprocs: "fork1's maxproc test is check-then-add (000:388-409): it reads nprocs without a lock and counts with atomic_add_int after, so concurrent forks may overshoot by the cpus forking at once (NOTES 'two facts')",
