@@ -17,8 +17,9 @@ export const MIX = {
   cloneFlags: { cloneFlags: 3, forkExitWait: 1 },
   tracedFork: { tracedFork: 2, vforkExec: 1 },
   // Every hunt's baseline: the reach actions (reach.ts) too, so every hunt drives them concurrently.
+  // reaperChurnFlat: the reaper daemon without nested orphaners, which meet findings D8.
   dragonflyMixed: {
-    forkExitWait: 2, vforkExec: 2, rforkFlags: 2, lwpStorm: 2, reaperChurn: 2, pgsignalVsFork: 1, maxprocBurst: 1, waitRace: 1, setuidFork: 1,
+    forkExitWait: 2, vforkExec: 2, rforkFlags: 2, lwpStorm: 2, reaperChurnFlat: 2, pgsignalVsFork: 1, maxprocBurst: 1, waitRace: 1, setuidFork: 1,
     waitExitThreaded: 1, pgrpResurrect: 1, vforkThreads: 1, lwpChurn: 1, reaperCollapse: 1, waitTwo: 1, forkVsExit: 1,
   },
   // No waitRace: its waiter lwps outlive it and reap the next vfork's child under the parent's

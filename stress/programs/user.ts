@@ -28,7 +28,7 @@ export const SIGUSR1 = 30;
 
 /** The actions a worker chooses among; a scenario's mix gives each a weight. */
 export const ACTIONS = [
-  "forkExitWait", "vforkExec", "rforkFlags", "lwpStorm", "reaperChurn", "pgsignalVsFork", "maxprocBurst", "waitRace", "waitRaceIgnored", "setuidFork", "cloneFlags", "tracedFork",
+  "forkExitWait", "vforkExec", "rforkFlags", "lwpStorm", "reaperChurn", "reaperChurnFlat", "pgsignalVsFork", "maxprocBurst", "waitRace", "waitRaceIgnored", "setuidFork", "cloneFlags", "tracedFork",
   // reach.ts: the historical reports' interlocks, driven concurrently
   "waitExitThreaded", "pgrpResurrect", "vforkThreads", "lwpChurn", "waitTwo", "forkVsExit", "reaperCollapse", "reaperExitRace", "cloneShare",
 ] as const;
