@@ -9,13 +9,13 @@
  * No thread is preempted between switches, as in LWKT.
  */
 import { KernelPanic, installPoint, installViolationSink, type ViolationInfo } from "../shm/hooks.js";
-import { DRAIN_ASKED, runControlWords, THREAD, TDF_EXITING } from "../shm/core.js";
+import { DRAIN_ASKED, runControlWords, THREAD } from "../shm/core.js";
 import { Image } from "../shm/image.js";
 import { ev, EV, evNote, installTrace, lastEvents, type TraceEvent } from "../shm/trace.js";
 import { installFreedBy, slotOf, type Handle } from "../shm/table.js";
 import { lockstatSnapshot, resetLockstat, type LockStat } from "../sync/lockstat.js";
 import { installSync, STACK_PEEK, SWITCH_SLEEP, SWITCH_TOKEN, type SyncThread } from "../sync/seam.js";
-import { initSleepQueues, sleepq_deadline, sleepq_park, sleepq_remove, sleepq_timeout, sleepq_wchan, wmesgs } from "../sync/sleep.js";
+import { initSleepQueues, sleepq_deadline, sleepq_park, sleepq_exitwakeup, sleepq_remove, sleepq_threadexit, sleepq_timeout, sleepq_wchan, wmesgs } from "../sync/sleep.js";
 import { gd_spinlocks } from "../sync/spinlock.js";
 import { lwkt_getalltokens, lwkt_relalltokens, tokensHeld } from "../sync/token.js";
 import { resetWitness, witnessEdges, type WitnessEdges } from "../sync/witness.js";
@@ -425,11 +425,13 @@ export class Cpu {
     ev(EV.THREAD_EXIT);
     if (syncObs !== null) syncObs.threadExit(t);
     current = null;
-    Atomics.or(this.i32, this.td.base + slotOf(t.h) * this.td.stride + this.td.flags, TDF_EXITING);
+    const exitWaited = sleepq_threadexit(t.h);
+    this.onThreadExit(t);
+    // Its exit waiters are runnable before it stops counting as runnable: quiescence never sees a gap.
+    if (exitWaited) sleepq_exitwakeup(t.h);
     Atomics.sub(this.i32, this.rt.rt_runnable, 1);
     Atomics.sub(this.i32, this.rt.rt_live, 1);
     this.exited++;
-    this.onThreadExit(t);
   }
 
   private dump(t: Thread, state: ThreadDump["state"]): ThreadDump {

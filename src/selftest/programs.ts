@@ -4,7 +4,7 @@
  */
 import { point } from "../shm/hooks.js";
 import { NULL, slotOf, type Handle } from "../shm/table.js";
-import { registerProgram } from "../sched/programs.js";
+import { programId, registerProgram } from "../sched/programs.js";
 import { atomic_add_int } from "../sync/atomic.js";
 import { cv_broadcast, cv_wait } from "../sync/condvar.js";
 import { mutex_enter, mutex_exit, mutex_owned } from "../sync/kmutex.js";
@@ -12,8 +12,9 @@ import { LKC_SHREQ, LKC_UPREQ, lockinfo, lockmgr, lockstatus, LK_CANRECURSE, LK_
 import { EINTR } from "../sync/errno.js";
 import { holdcount, PHOLD, PHOLDZOMB, PLOCK_WAITING, PLOCK_ZOMB, PRELE, PRELEZOMB, PSTALL } from "../sync/phold.js";
 import { refcount_acquire, refcount_release } from "../sync/refcount.js";
-import { curthread, image, type KGen } from "../sync/seam.js";
-import { PCATCH, PINTERLOCKED, tsleep, tsleep_interlock, wakeup } from "../sync/sleep.js";
+import { THREAD } from "../shm/core.js";
+import { curthread, image, startThread, type KGen } from "../sync/seam.js";
+import { PCATCH, PINTERLOCKED, tsleep, tsleep_interlock, tsleep_threadexit, wakeup } from "../sync/sleep.js";
 import { spin_lock, spin_unlock } from "../sync/spinlock.js";
 import { lwkt_gettoken, lwkt_gettoken_shared, lwkt_reltoken, lwkt_token_held_excl, lwkt_yield } from "../sync/token.js";
 import * as sites from "../sites/runtime.js";
@@ -248,6 +249,37 @@ registerProgram("lab.ppwait-waker", function* ([rounds]) {
     wakeup(ident);
   }
   finish();
+});
+
+/**
+ * The thread destruction interlock (DragonFly lwp_wait): each round starts a thread on cpu
+ * `other` that passes a few points and ends, then waits for its end by tsleep_threadexit alone
+ * -- no yield, no timed sleep -- and counts the round; res0 counts the rounds where the thread was
+ * still there at the first look. handshake 0: a plain untimed sleep on the thread instead, which
+ * no end wakes. args: rounds, other, handshake.
+ */
+registerProgram("lab.exit-waiter", function* ([rounds, other, handshake]) {
+  const l = lab();
+  const threads = image.table(THREAD);
+  for (let i = 0; i < rounds; i++) {
+    const td = threads.alloc();
+    const v = threads.view(td);
+    v.td_gd = other;
+    v.td_prog = programId("lab.exit-quick");
+    v.td_arg0 = i % 8;
+    startThread(td);
+    if (threads.valid(td)) atomic_add_int(l.ptr("res0"), 1);
+    while (threads.valid(td)) {
+      if (handshake) yield* tsleep_threadexit(td, "lwpxt");
+      else yield* tsleep(v.ptr(), 0, "lwpxt", 0);
+    }
+    atomic_add_int(l.ptr("rounds"), 1);
+  }
+  finish();
+});
+
+registerProgram("lab.exit-quick", function* ([n]) {
+  for (let k = 0; k < n; k++) point();
 });
 
 /** Writer preference: the lock order log must read reader1-release, writer, reader2. */

@@ -47,7 +47,8 @@ export const TF_DONE = 2;
 export const TDF_TSLEEPQ = 0x1; // on a sleep queue (tsleep_interlock or tsleep)
 export const TDF_DESCHED = 0x2; // descheduled by tsleep: only a wakeup or timeout makes it run
 export const TDF_SINTR = 0x4; // sleeping interruptibly (PCATCH): a signal may wake it
-export const TDF_EXITING = 0x8;
+export const TDF_EXITING = 0x8; // the thread has ended for good (its last switch-out); set once, by the runtime
+export const TDF_EXITWAIT = 0x10; // someone sleeps on the record until TDF_EXITING (DragonFly TDF_MP_EXITWAIT)
 
 /** Sleep-queue hash buckets (kern_synch.c slpque). */
 export const SLEEPQ = defineStruct("sleepq", { sq_lock: SPINLOCK, sq_head: 1 });

@@ -14,7 +14,7 @@
  */
 import { sleepPoint } from "../shm/hooks.js";
 import { ev, EV } from "../shm/trace.js";
-import { SLEEPQ, SLEEPQ_BUCKETS, TDF_DESCHED, TDF_SINTR, TDF_TSLEEPQ, THREAD, wmesgId } from "../shm/core.js";
+import { SLEEPQ, SLEEPQ_BUCKETS, TDF_DESCHED, TDF_EXITING, TDF_EXITWAIT, TDF_SINTR, TDF_TSLEEPQ, THREAD, wmesgId } from "../shm/core.js";
 import { slotOf, type Addr, type Handle } from "../shm/table.js";
 import { takeStack } from "../sched/kstack.js";
 import { EWOULDBLOCK } from "./errno.js";
@@ -162,6 +162,11 @@ export const wmesgs = new Map<Handle, string>();
 /** Wake up to `max` threads sleeping on ident; returns how many were woken. */
 function wakeupN(ident: Addr, max: number): number {
   sleepPoint();
+  return wakeChannel(ident, max);
+}
+
+/** wakeupN without the scheduling point: the runtime's own wakeup (sleepq_exitwakeup). */
+function wakeChannel(ident: Addr, max: number): number {
   const b = bucketOf(ident);
   const woken: [Handle, number][] = [];
   qlock(b);
@@ -221,6 +226,46 @@ export function sleepq_timeout(h: Handle): boolean {
   mem[tdw(h, T.res)] = EWOULDBLOCK;
   Atomics.and(mem, tdw(h, T.flags), ~TDF_DESCHED);
   return true;
+}
+
+/**
+ * Sleep until thread td has ended for good: the thread destruction interlock of DragonFly's
+ * lwp_wait (kern_exit.c 797-807: tsleep_interlock on td, TDF_MP_EXITWAIT set by compare-and-swap
+ * unless the exit was signalled, an untimed tsleep). sleepq_exitwakeup wakes it, as
+ * lwkt_switch_return wakes td's waiters after td's last switch-out (lwkt_thread.c 862-880).
+ * Returns at once when td has ended or its record is gone; the caller rechecks, as lwp_wait loops.
+ */
+export function* tsleep_threadexit(td: Handle, wmesg: string): KGen {
+  const chan = tdw(td, 0);
+  tsleep_interlock(chan, 0);
+  if (exitwait(td)) yield* tsleep(chan, PINTERLOCKED, wmesg, 0);
+}
+
+/** Set TDF_EXITWAIT on td's record unless td has ended; false when there is nothing to wait for. */
+function exitwait(td: Handle): boolean {
+  const w = tdw(td, T.flags);
+  for (;;) {
+    const old = Atomics.load(mem, w);
+    if (old & TDF_EXITING || !image.table(THREAD).valid(td)) return false;
+    // The record may be freed and handed out again between the load and the swap: a swap that
+    // lands on the next thread leaves it a waiter flag (one spurious wakeup at its end), and the
+    // validity check after it says there is nothing to wait for.
+    if (Atomics.compareExchange(mem, w, old, old | TDF_EXITWAIT) === old) return image.table(THREAD).valid(td);
+  }
+}
+
+/** The runtime ends thread h for good: TDF_EXITING set; true when someone waits for that (TDF_EXITWAIT). */
+export function sleepq_threadexit(h: Handle): boolean {
+  return (Atomics.or(mem, tdw(h, T.flags), TDF_EXITING) & TDF_EXITWAIT) !== 0;
+}
+
+/**
+ * Wake thread h's exit waiters once its record is gone, so that a woken waiter finds it gone (td
+ * is invalid the instant lwkt_switch_return sets TDF_MP_EXITSIG). The runtime's own wakeup: no
+ * scheduling point, and no thread of the kernel's.
+ */
+export function sleepq_exitwakeup(h: Handle): void {
+  wakeChannel(tdw(h, 0), Infinity);
 }
 
 /** A thread that exits while still interlocked on a queue leaves it. */

@@ -126,3 +126,28 @@ describe("tsleep and wakeup", () => {
     }
   }, 20_000);
 });
+
+describe("the thread destruction interlock (DragonFly lwp_wait)", () => {
+  const ROUNDS_EXIT = 2_000;
+  const rounds = (lab: Lab) => Atomics.load(lab.m.image.i32, lab.l.ptr("rounds"));
+
+  it("a waiter for a thread's end on another cpu is woken by it, untimed, every time (chaos stalls)", async () => {
+    for (const seed of [1, 2]) {
+      const lab = boot(2, { strategy: { name: "free", seed, chaos: 0.05 } });
+      const o = await run(lab, [["lab.exit-waiter", [ROUNDS_EXIT, 1, 1], 0]], { ms: 40_000 });
+      expect(o.finished, `seed ${seed}: ${rounds(lab)} rounds`).toBe(true);
+      expect(lab.res(0)).toBeGreaterThan(0); // it did find threads still running, and waited
+      expect(laws(o)).toEqual([]);
+    }
+  }, 90_000);
+
+  it("without the handshake the end wakes nobody: the waiter sleeps for good", async () => {
+    const lab = boot(2);
+    const o = await run(lab, [["lab.exit-waiter", [ROUNDS_EXIT, 1, 0], 0]], { ms: 2_000 });
+    expect(o.finished).toBe(false);
+    const waiter = o.results.flatMap((r) => r.threads).find((t) => t.program === "lab.exit-waiter");
+    expect(waiter?.state).toBe("sleeping");
+    expect(waiter?.wchan).toMatch(/^lwpxt on /);
+  }, 20_000);
+});
+

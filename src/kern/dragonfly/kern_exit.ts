@@ -12,7 +12,7 @@ import { image, type KGen } from "../../sync/seam.js";
 import { EALREADY, ECHILD } from "../../sync/errno.js";
 import { LWPHOLD, LWPRELE, PHOLD, PHOLDZOMB, PRELE, PRELEZOMB, PSTALL, holdcount } from "../../sync/phold.js";
 import { refcount_release } from "../../sync/refcount.js";
-import { PCATCH, PINTERLOCKED, tsleep, tsleep_interlock, tsleep_signal, wakeup } from "../../sync/sleep.js";
+import { PCATCH, PINTERLOCKED, tsleep, tsleep_interlock, tsleep_signal, tsleep_threadexit, wakeup } from "../../sync/sleep.js";
 import { spin_lock, spin_unlock } from "../../sync/spinlock.js";
 import { lwkt_gettoken, lwkt_reltoken, lwkt_yield } from "../../sync/token.js";
 import { mayblock } from "../../sync/mayblock.js";
@@ -380,16 +380,17 @@ export function lwp_dispose(lp: LwpV): void {
 
 /**
  * lwp_wait (kern_exit.c 782-843): true once the lwp can be disposed of. First the thread must
- * have left its cpu (the kernel's thread-destruction interlock; the model polls: the exiting
- * thread needs only a few more steps and never blocks again, while a model tick is 10 ms of wall
- * time, so it yields a few times first). Then, with the thread gone, someone may still hold the
- * lwp (LWPHOLD: killlwps, lwpsignal): sleep a tick and let the caller try again. (The kernel also
- * waits out td_refs here; the model's thread records are not reference-counted.)
+ * have left its cpu for good: the thread-destruction interlock, an untimed sleep on the thread
+ * that its end wakes (797-807). The model yields a few times before it: the exiting thread needs
+ * only a few more steps and never blocks again, so it has usually ended by then (and controlled
+ * schedules that never slept here stay as they were). Then, with the thread gone, someone may
+ * still hold the lwp (LWPHOLD: killlwps, lwpsignal): sleep a tick and let the caller try again.
+ * (The kernel also waits out td_refs here; the model's thread records are not reference-counted.)
  */
 function* lwp_wait(lp: LwpV): KGen<boolean> {
   for (let spins = 0; !lwp_thread_gone(lp); spins++) {
     if (spins < 8) yield* lwkt_yield();
-    else yield* tsleep(lp.ptr(), 0, "lwpxt", 1);
+    else yield* tsleep_threadexit(lp.lwp_thread, "lwpxt");
   }
   if (lp.lwp_lock > 0) {
     yield* tsleep(lp.ptr(), 0, "lwpwait1", 1);
