@@ -28,7 +28,9 @@ export function stressSummary(r: StressReport, files: SummaryFiles = {}): string
   if (r.violations.length > 10) lines.push(`  ... and ${r.violations.length - 10} more`);
   if (r.hang) {
     lines.push(`  hang: ${hangCause(r)}; threads (ddb ps + show locks):`);
-    for (const t of r.hang.threads) lines.push(...threadLines(t));
+    const [listed, rest] = hangThreadsListed(r.hang.threads);
+    for (const t of listed) lines.push(...threadLines(t));
+    if (rest.length) lines.push(`    ... and ${rest.length} more in the report: ${countedByWait(rest)}`);
   }
   if (r.error) lines.push(`  internal error: ${r.error.split("\n")[0]}`);
   const calls = Object.entries(r.ops.bySyscall).sort((a, b) => b[1].calls - a[1].calls);
@@ -61,6 +63,26 @@ function hangCause(r: StressReport): string {
     case "drain-timeout":
       return `the end-of-run drain (programs exiting, init reaping) did not finish (called ${when})`;
   }
+}
+
+/** Hang-dump threads the summary lists one by one (fork-hold's dump has tens of thousands). */
+const HANG_THREADS_LISTED = 40;
+
+/** The threads to list -- those running, holding or waiting for a lock first -- and the rest. */
+function hangThreadsListed(threads: readonly ThreadDump[]): [ThreadDump[], ThreadDump[]] {
+  const plainSleeper = (t: ThreadDump) => t.state === "sleeping" && !t.holds.length && t.waitsFor === null;
+  const ordered = [...threads.filter((t) => !plainSleeper(t)), ...threads.filter(plainSleeper)];
+  return [ordered.slice(0, HANG_THREADS_LISTED), ordered.slice(HANG_THREADS_LISTED)];
+}
+
+/** "59000 sleeping in pause, 245 sleeping in wait": the unlisted threads by where they are. */
+function countedByWait(threads: readonly ThreadDump[]): string {
+  const by = new Map<string, number>();
+  for (const t of threads) {
+    const where = t.wchan ? `sleeping in ${t.wchan.split(" ")[0]}` : t.state;
+    by.set(where, (by.get(where) ?? 0) + 1);
+  }
+  return [...by].sort((a, b) => b[1] - a[1]).map(([where, n]) => `${n} ${where}`).join(", ");
 }
 
 /** A thread of a hang dump: who, where it sleeps, what it holds, what it waits for and who holds that. */

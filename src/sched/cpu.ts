@@ -68,7 +68,7 @@ export interface ThreadDump {
   waitsFor: string | null;
   /** The threads that hold what it waits for (filled in when the dumps of every cpu are merged). */
   waitsForHolders: { cpu: number; tid: number; pid: number }[];
-  /** Its kernel call chain where it sleeps (kstack.ts); "" when not asleep. */
+  /** Its kernel call chain where it sleeps (kstack.ts); "" when not asleep, or past its cpu's STACKS_PER_CPU latest sleepers. */
   stack: string;
 }
 
@@ -93,6 +93,12 @@ const OPS_LOOK_FREE = 32;
 
 /** Longest idle wait before re-checking the stop flag and timeouts (ms). */
 const IDLE_MS = 20;
+/**
+ * Sleepers whose stacks a stopping cpu takes (each resumes the sleeper's generator once): with
+ * fork-hold's tens of thousands of sleepers, taking them all passed the machine's stop allowance,
+ * and a drain that ran out of time was reported as an error instead of its hang.
+ */
+export const STACKS_PER_CPU = 1_000;
 
 /** Unwinds a thread spinning on a lock when the machine stops (see spinWait above). */
 class MachineStopping extends Error {}
@@ -434,7 +440,7 @@ export class Cpu {
     this.exited++;
   }
 
-  private dump(t: Thread, state: ThreadDump["state"]): ThreadDump {
+  private dump(t: Thread, state: ThreadDump["state"], withStack = true): ThreadDump {
     const wchan = sleepq_wchan(t.h);
     const d = (a: number) => this.image.describe(a);
     return {
@@ -449,7 +455,7 @@ export class Cpu {
       tokens: t.toks.map((r) => d(r.tok)),
       waitsFor: t.waitfor ? d(t.waitfor) : null,
       waitsForHolders: [],
-      stack: state === "sleeping" ? this.sleepingStack(t) : "",
+      stack: state === "sleeping" && withStack ? this.sleepingStack(t) : "",
     };
   }
 
@@ -466,13 +472,20 @@ export class Cpu {
     return kernelChain(stack);
   }
 
+  /** The sleepers in the order they fell asleep; only the latest STACKS_PER_CPU get their stacks. */
+  private sleepingDumps(): ThreadDump[] {
+    const all = [...this.sleeping.values()];
+    const firstWithStack = all.length - STACKS_PER_CPU;
+    return all.map((t, i) => this.dump(t, "sleeping", i >= firstWithStack));
+  }
+
   private result(): CpuResult {
     return {
       cpu: this.cpuid,
       violations: this.violations,
       lockstat: lockstatSnapshot(),
       witness: witnessEdges(),
-      threads: [...this.runq.map((t) => this.dump(t, "runnable")), ...[...this.sleeping.values()].map((t) => this.dump(t, "sleeping"))],
+      threads: [...this.runq.map((t) => this.dump(t, "runnable")), ...this.sleepingDumps()],
       exited: this.exited,
       events: lastEvents(),
       extras: this.detector ? { ...collect(), detectors: this.detector.summary() } : collect(),

@@ -6,7 +6,8 @@
 import { describe, expect, it } from "vitest";
 import { EINTR, EWOULDBLOCK } from "../../src/sync/errno.js";
 import { tsleep_signal, wakeup, wakeup_one } from "../../src/sync/sleep.js";
-import { boot, laws, run, type Lab } from "./harness.js";
+import { STACKS_PER_CPU } from "../../src/sched/cpu.js";
+import { boot, laws, run, type Lab, type Spawn } from "./harness.js";
 
 const ROUNDS = 10_000;
 
@@ -149,5 +150,19 @@ describe("the thread destruction interlock (DragonFly lwp_wait)", () => {
     expect(waiter?.state).toBe("sleeping");
     expect(waiter?.wchan).toMatch(/^lwpxt on /);
   }, 20_000);
+});
+
+describe("a stopping cpu's dump of its sleepers", () => {
+  it("takes the stacks of its latest STACKS_PER_CPU sleepers only (fork-hold stops with tens of thousands)", async () => {
+    const sleepers = STACKS_PER_CPU + 20;
+    const lab = boot(1, { maxThreads: sleepers + 8 });
+    const res = (await run(lab, Array.from({ length: sleepers }, () => ["lab.sleep-one", [], 0] as Spawn), { until: () => Atomics.load(lab.m.image.i32, lab.l.ptr("readers")) === sleepers, ms: 30_000 })).results;
+    const dumped = res.flatMap((r) => r.threads).filter((t) => t.program === "lab.sleep-one");
+    expect(dumped).toHaveLength(sleepers);
+    expect(dumped.every((t) => t.state === "sleeping" && /^one on lab\[0\]\.flag$/.test(t.wchan ?? ""))).toBe(true);
+    // In the order they fell asleep: the first 20 without a stack, the latest with one.
+    expect(dumped.map((t) => t.stack !== "")).toEqual([...Array(20).fill(false), ...Array(STACKS_PER_CPU).fill(true)]);
+    expect(dumped.at(-1)!.stack).toMatch(/^tsleep \(src\/sync\/sleep\.ts:\d+\)/);
+  }, 60_000);
 });
 

@@ -91,4 +91,19 @@ describe("hang dumps", () => {
     expect(stressSummary(report)).toMatch(/hang: nothing can run any more/);
     expect(stressSummary({ ...report, hang: { ...report.hang!, cause: "watchdog", afterSeconds: 2.05 } })).toMatch(/hang: no system call completed for 2 s, the watchdog's time/);
   });
+
+  it("list 40 threads in the summary, those holding or waiting for a lock first, and count the rest by where they sleep", async () => {
+    const { report } = await stress({ kernel: "netbsd", scenario: "vfork-exec", cpus: 2, seconds: 8, mode: "free", seed: 1, chaos: 0.001, bugs: ["nb.ppwait-wrong-cv"], keepGoing: false, watchdogSeconds: 2 });
+    const hang = report.hang!;
+    const sleeper = hang.threads.find((t) => t.state === "sleeping" && !t.holds.length && t.waitsFor === null)!;
+    const holder = { ...sleeper, tid: 9999, holds: ["lab[0].lk"] };
+    const threads = [...Array.from({ length: 100 }, () => sleeper), holder, ...hang.threads]; // a fork-hold-sized dump, in small
+    const text = stressSummary({ ...report, hang: { ...hang, threads } });
+    const listed = text.match(/^ {4}cpu \d+ tid \d+/gm)!;
+    expect(listed).toHaveLength(40);
+    expect(listed[0]).toMatch(/tid 9999$/);
+    const wmesg = sleeper.wchan!.split(" ")[0];
+    expect(text).toMatch(new RegExp(`^ {4}\\.\\.\\. and ${threads.length - 40} more in the report: \\d+ sleeping in ${wmesg}`, "m"));
+    expect(stressSummary(report)).not.toMatch(/more in the report/); // a small dump is listed whole
+  });
 });
