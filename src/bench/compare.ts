@@ -10,7 +10,9 @@
  * the ratios hold even when the absolute figures do not. Per round it prints:
  *   - one-cpu fork-exit-wait forks/s of each kernel, both builds, and this one's speed-up, by
  *     wall time and by the time the simulated cpu's thread was on a core (a loaded machine takes
- *     cores away, which the second figure does not count);
+ *     cores away, which the second figure does not count) -- twice: with the field-level
+ *     detectors (src/detect) off, like for like with a baseline older than them, and on, as a
+ *     stress run has them by default (every detector on; a baseline without them runs as it is);
  *   - uncontended token get+release over the raw CAS spin lock, both builds;
  *   - baton hand-off over the wait/notify ping-pong floor, both builds;
  * and then each ratio's median, min and max over the rounds, and each build's fastest round of
@@ -107,25 +109,27 @@ function main(): void {
   const want = (what: string) => o.only === null || o.only === what;
   const ratios = new Map<string, number[]>();
   const note = (key: string, v: number) => ratios.set(key, [...(ratios.get(key) ?? []), v]);
-  /** Per kernel: the fastest round's forks/s of [baseline, this]. */
+  /** Per kernel and detectors: the fastest round's forks/s of [baseline, this]. */
   const fastest = new Map<string, [number, number]>();
   console.log(`baseline ${o.baseline}\nthis     ${here}\n(node ${process.version}; ${o.rounds} rounds, builds alternating)`);
   for (let round = 0; round < o.rounds; round++) {
     console.log(`\nround ${round + 1}`);
     if (want("forks"))
-      for (const kernel of ["dragonfly", "netbsd"]) {
-        const [b, t] = sideBySide(o, round, ["forks", kernel, String(o.seconds)]);
-        const x = t.forksPerSecond / b.forksPerSecond;
-        const xc = t.forksPerCpuSecond / b.forksPerCpuSecond;
-        note(`${kernel} forks/s, this over baseline`, x);
-        const [fb, ft] = fastest.get(kernel) ?? [0, 0];
-        fastest.set(kernel, [Math.max(fb, b.forksPerSecond), Math.max(ft, t.forksPerSecond)]);
-        note(`${kernel} forks per second on a core, this over baseline`, xc);
-        console.log(
-          `  ${kernel.padEnd(9)} 1 cpu forks/s: baseline ${b.forksPerSecond.toFixed(0)}, this ${t.forksPerSecond.toFixed(0)} (x${x.toFixed(2)}); ` +
-            `per second on a core: baseline ${b.forksPerCpuSecond.toFixed(0)}, this ${t.forksPerCpuSecond.toFixed(0)} (x${xc.toFixed(2)})`,
-        );
-      }
+      for (const detectors of ["off", "on"])
+        for (const kernel of ["dragonfly", "netbsd"]) {
+          const [b, t] = sideBySide(o, round, ["forks", kernel, String(o.seconds), detectors]);
+          const x = t.forksPerSecond / b.forksPerSecond;
+          const xc = t.forksPerCpuSecond / b.forksPerCpuSecond;
+          const what = `${kernel}, detectors ${detectors}`;
+          note(`${what}: forks/s, this over baseline`, x);
+          const [fb, ft] = fastest.get(what) ?? [0, 0];
+          fastest.set(what, [Math.max(fb, b.forksPerSecond), Math.max(ft, t.forksPerSecond)]);
+          note(`${what}: forks per second on a core, this over baseline`, xc);
+          console.log(
+            `  ${kernel.padEnd(9)} detectors ${detectors.padEnd(3)} 1 cpu forks/s: baseline ${b.forksPerSecond.toFixed(0)}, this ${t.forksPerSecond.toFixed(0)} (x${x.toFixed(2)}); ` +
+              `per second on a core: baseline ${b.forksPerCpuSecond.toFixed(0)}, this ${t.forksPerCpuSecond.toFixed(0)} (x${xc.toFixed(2)})`,
+          );
+        }
     if (want("token")) {
       const [b, t] = sideBySide(o, round, ["token"]);
       note("token get+release / CAS floor, baseline", b.tokenNs / b.casNs);
@@ -143,8 +147,8 @@ function main(): void {
   }
   console.log("\nover the rounds:");
   for (const [key, xs] of ratios) console.log(`  ${key}: ${spread(xs)}`);
-  for (const [kernel, [b, t]] of fastest)
-    console.log(`  ${kernel} fastest round's forks/s: baseline ${b.toFixed(0)}, this ${t.toFixed(0)} (x${(t / b).toFixed(2)})`);
+  for (const [what, [b, t]] of fastest)
+    console.log(`  ${what}: fastest round's forks/s: baseline ${b.toFixed(0)}, this ${t.toFixed(0)} (x${(t / b).toFixed(2)})`);
 }
 
 main();

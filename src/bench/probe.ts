@@ -2,9 +2,11 @@
  * One speed measurement of one build of forkstorm, for compare.ts: `node probe.js ROOT WHAT`
  * loads the compiled modules of the checkout at ROOT (its dist/) and prints one JSON line.
  *
- *   forks KERNEL SECONDS  one-cpu fork-exit-wait, free, no chaos, seed 1: forks per second of wall
- *                         time, and per second the simulated cpu's thread spent on a core
- *                         (Linux schedstat): a loaded machine takes cores away, not work
+ *   forks KERNEL SECONDS [on|off]  one-cpu fork-exit-wait, free, no chaos, seed 1: forks per
+ *                         second of wall time, and per second the simulated cpu's thread spent on
+ *                         a core (Linux schedstat): a loaded machine takes cores away, not work.
+ *                         The field-level detectors (src/detect) on -- stress's default -- or off
+ *                         (the default here); a build older than them runs without either way
  *   token                 uncontended lwkt_gettoken + lwkt_reltoken and the raw CAS spin lock
  *                         (compareExchange + store), interleaved batches, the fastest batch's
  *                         ns/op (interference only ever adds time)
@@ -23,7 +25,7 @@ const [rootArg, what, ...rest] = process.argv.slice(2);
 const root = resolve(rootArg ?? ".");
 const load = (path: string) => import(pathToFileURL(resolve(root, "dist", path)).href);
 
-async function forks(kernel: string, seconds: number): Promise<Record<string, number>> {
+async function forks(kernel: string, seconds: number, detectorsOn: boolean): Promise<Record<string, number>> {
   const { stress } = await load("src/run/stress.js");
   // The worker's time on a core: of this process's threads, the one that ran most between the
   // first and the last progress report (the orchestrator mostly sleeps), against the system
@@ -34,7 +36,7 @@ async function forks(kernel: string, seconds: number): Promise<Record<string, nu
     last = { ops: p.ops, cpu: threadCpuNs() };
     first ??= last;
   };
-  const { report } = await stress({ kernel, scenario: "fork-exit-wait", cpus: 1, seconds, mode: "free", seed: 1, chaos: 0, bugs: [], keepGoing: false, onProgress, detectors: [] });
+  const { report } = await stress({ kernel, scenario: "fork-exit-wait", cpus: 1, seconds, mode: "free", seed: 1, chaos: 0, bugs: [], keepGoing: false, onProgress, ...(detectorsOn ? {} : { detectors: [] }) });
   if (report.verdict !== "clean") throw new Error(`${kernel} fork-exit-wait ended ${report.verdict}`);
   const forks = report.ops.bySyscall.fork?.ok ?? 0;
   const out: Record<string, number> = { forksPerSecond: forks / report.elapsedSeconds };
@@ -133,11 +135,11 @@ async function hash(kernel: string, mode: string, seed: number, bug?: string): P
 
 async function main(): Promise<void> {
   let out: Record<string, number | string>;
-  if (what === "forks") out = await forks(rest[0], Number(rest[1] ?? 4));
+  if (what === "forks") out = await forks(rest[0], Number(rest[1] ?? 4), rest[2] === "on");
   else if (what === "token") out = await token();
   else if (what === "baton") out = await baton();
   else if (what === "hash") out = await hash(rest[0], rest[1], Number(rest[2]), rest[3]);
-  else throw new Error(`probe: unknown measurement ${what} (forks KERNEL SECONDS | token | baton | hash KERNEL MODE SEED [BUG])`);
+  else throw new Error(`probe: unknown measurement ${what} (forks KERNEL SECONDS [on|off] | token | baton | hash KERNEL MODE SEED [BUG])`);
   console.log(JSON.stringify(out));
 }
 
