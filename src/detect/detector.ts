@@ -392,8 +392,8 @@ export class Detector implements SyncObserver {
     // The hold was checked when taken (a use) and kept the record in place across every block
     // since: a pointer to it is now as good as one loaded here, under the tokens held here (killlwps
     // drops its LWPHOLD and goes on from that lwp to the next).
-    const l = t.loads.get(b);
-    if (l !== undefined) l.seq = ++t.seq;
+    const i = t.loads.indexOf(b);
+    if (i >= 0) t.loads.seq[i] = ++t.seq;
   }
 
   own(addr: Addr, owned: boolean): void {
@@ -652,8 +652,7 @@ export class Detector implements SyncObserver {
     const base = table.recordBase(slot);
     t.loads.delete(base);
     if (!guarded || t.guardSeq.length === 0 || t.owned.has(this.recBase[addr])) return;
-    if (t.loads.size >= MAX_LOADS) t.loads.delete(t.loads.keys().next().value!);
-    t.setLoad(base, { seq: ++t.seq, from: addr, gen: h >>> 16 });
+    t.setLoad(base, ++t.seq, addr, h >>> 16);
   }
 
   /**
@@ -697,27 +696,29 @@ export class Detector implements SyncObserver {
   private use(t: DThread, td: DetectThread, addr: Addr): void {
     const b = this.recBase[addr];
     if (b < 0 || (b === t.missBase && t.loadSets === t.missAt)) return; // a thread uses one record's fields in a row
-    const l = t.loads.get(b);
-    if (l === undefined) {
+    const { loads } = t;
+    const i = loads.indexOf(b);
+    if (i < 0) {
       t.missBase = b;
       t.missAt = t.loadSets;
       return;
     }
-    if (l.gen !== (this.i32[b + HDR_GEN] & GEN_MASK)) {
-      t.loads.delete(b); // freed since: the use-after-free check's business
+    if (loads.gen[i] !== (this.i32[b + HDR_GEN] & GEN_MASK)) {
+      loads.removeAt(i); // freed since: the use-after-free check's business
       return;
     }
-    if (t.heldSince(l.seq)) return; // a token held at the load is still held
+    if (t.heldSince(loads.seq[i])) return; // a token held at the load is still held
     if (t.holds.has(b) || t.owned.has(b) || t.own.includes(b)) return;
-    t.loads.delete(b);
+    const from = loads.from[i];
+    loads.removeAt(i);
     const here = kernelFunction();
-    const dedupe = `stale-pointer\0${this.img.classOf(l.from)}\0${here}`;
+    const dedupe = `stale-pointer\0${this.img.classOf(from)}\0${here}`;
     if (this.reported.has(dedupe)) return;
     this.reported.add(dedupe);
     const rec = this.img.describe(b + HDR_WORDS).replace(/\.[^.]*$/, "");
     violation(
       "stale-pointer",
-      `${this.who(td)} in ${here} uses ${rec} (${this.img.describe(addr)}) through a handle it loaded from ${this.img.describe(l.from)} ` +
+      `${this.who(td)} in ${here} uses ${rec} (${this.img.describe(addr)}) through a handle it loaded from ${this.img.describe(from)} ` +
         `while holding tokens it has given up since (a block drops them all), not loaded again and with no hold of its own on it`,
     );
   }

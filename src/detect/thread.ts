@@ -88,13 +88,59 @@ export class SeqByAddr {
 /** Image words of one record are consecutive: spread them over the table. */
 const slotHash = (addr: number) => Math.imul(addr, 0x9e3779b1) >>> 16;
 
-export interface Load {
-  /** This thread's event count at the load. */
-  seq: number;
-  /** The image word it was loaded from. */
-  from: number;
-  /** The generation of the record the handle named. */
-  gen: number;
+/**
+ * Pointers a thread loaded under a token, by the base word of the record each names, oldest
+ * first: what a Map in insertion order does here, as parallel typed arrays searched from the
+ * newest. A system call keeps a few (1-17 in a DragonFly fork) and every field access asks, so a
+ * short scan beats a Map's hashing, and a load makes no object. Invariant: bases are distinct
+ * (add's caller deletes the record's older load first), so a delete and an add put the record
+ * last, as Map.delete and Map.set did.
+ */
+export class Loads {
+  private readonly bases = new Int32Array(MAX_LOADS);
+  /** This thread's event count at each load (a double: counts are not bounded by a Smi). */
+  readonly seq = new Float64Array(MAX_LOADS);
+  /** The image word each was loaded from. */
+  readonly from = new Int32Array(MAX_LOADS);
+  /** The generation of the record each handle named. */
+  readonly gen = new Int32Array(MAX_LOADS);
+  size = 0;
+
+  /** The index of the load of the record at `base`, or -1. */
+  indexOf(base: number): number {
+    const { bases } = this;
+    for (let i = this.size - 1; i >= 0; i--) if (bases[i] === base) return i;
+    return -1;
+  }
+
+  /** Remember a load of the record at `base` (none of it held): past MAX_LOADS the oldest is forgotten. */
+  add(base: number, seq: number, from: number, gen: number): void {
+    if (this.size === MAX_LOADS) this.removeAt(0);
+    const i = this.size++;
+    this.bases[i] = base;
+    this.seq[i] = seq;
+    this.from[i] = from;
+    this.gen[i] = gen;
+  }
+
+  delete(base: number): void {
+    const i = this.indexOf(base);
+    if (i >= 0) this.removeAt(i);
+  }
+
+  /** Forget load i; the newer ones move down, keeping their order. */
+  removeAt(i: number): void {
+    const end = --this.size;
+    if (i === end) return;
+    this.bases.copyWithin(i, i + 1, end + 1);
+    this.seq.copyWithin(i, i + 1, end + 1);
+    this.from.copyWithin(i, i + 1, end + 1);
+    this.gen.copyWithin(i, i + 1, end + 1);
+  }
+
+  clear(): void {
+    this.size = 0;
+  }
 }
 
 export class DThread {
@@ -122,8 +168,8 @@ export class DThread {
   readonly guardAddr: number[];
   readonly guardSeq: number[];
   /** Pointers loaded from recheck fields under a token, by the base word of the record they name. */
-  readonly loads: Map<number, Load>;
-  /** loads.set calls so far: a record found without a load stays so until the next (use's miss memo). */
+  readonly loads: Loads;
+  /** loads.add calls so far: a record found without a load stays so until the next (use's miss memo). */
   declare loadSets: number;
   /** The last record use() found no load for, as of loadSets = missAt. */
   declare missBase: number;
@@ -157,7 +203,7 @@ export class DThread {
     this.rmwGen = new Int32Array(RMW_WAYS);
     this.guardAddr = [];
     this.guardSeq = [];
-    this.loads = new Map();
+    this.loads = new Loads();
     this.holds = new Map();
     this.readAt = new SeqByAddr();
     this.owned = new Set();
@@ -221,9 +267,9 @@ export class DThread {
     return this.guardSeq.length !== 0 && this.guardSeq[0] < seq;
   }
 
-  /** Remember pointer load `l` of the record at `base` (the caller has deleted any older one). */
-  setLoad(base: number, l: Load): void {
-    this.loads.set(base, l);
+  /** Remember a pointer load of the record at `base` (the caller has deleted any older one). */
+  setLoad(base: number, seq: number, from: number, gen: number): void {
+    this.loads.add(base, seq, from, gen);
     this.loadSets++;
   }
 }

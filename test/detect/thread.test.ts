@@ -5,7 +5,7 @@
  * event counts by address answers as the Map it replaces.
  */
 import { describe, expect, it } from "vitest";
-import { DThread, RMW_WAYS, SeqByAddr } from "../../src/detect/thread.js";
+import { DThread, Loads, MAX_LOADS, RMW_WAYS, SeqByAddr } from "../../src/detect/thread.js";
 
 /** The question heldSince answers, asked of every token held. */
 const anyHeldBefore = (t: DThread, seq: number) => t.guardSeq.some((g) => g < seq);
@@ -52,7 +52,7 @@ describe("DThread", () => {
     t.switches = 5;
     t.rmwAddr[7] = 7;
     t.pushGuard(40);
-    t.setLoad(80, { seq: 1, from: 81, gen: 2 });
+    t.setLoad(80, 1, 81, 2);
     t.missBase = 80;
     t.holds.set(80, 1);
     t.readAt.set(81, 1);
@@ -63,10 +63,54 @@ describe("DThread", () => {
     t.blockSeq = 4;
     t.reset(5);
     const fresh = new DThread(5, 4);
-    // (readAt's slots keep old keys under an old mark: compared by what it answers.)
-    expect({ ...t, rmwAddr: [...t.rmwAddr], C: [...t.C], readAt: null }).toEqual({ ...fresh, rmwAddr: [...fresh.rmwAddr], C: [...fresh.C], readAt: null });
+    // (readAt's slots keep old keys under an old mark, loads' arrays old entries past its size: compared by what they answer.)
+    expect({ ...t, rmwAddr: [...t.rmwAddr], C: [...t.C], readAt: null, loads: null }).toEqual({ ...fresh, rmwAddr: [...fresh.rmwAddr], C: [...fresh.C], readAt: null, loads: null });
     expect([t.readAt.size, t.readAt.get(81)]).toEqual([0, -1]);
+    expect([t.loads.size, t.loads.indexOf(80)]).toEqual([0, -1]);
     expect(t.rmwAddr).toEqual(new Int32Array(RMW_WAYS).fill(-1));
+  });
+});
+
+describe("Loads", () => {
+  it("answers as the Map in insertion order it replaces: lookups, deletes, the oldest forgotten past MAX_LOADS, clears", () => {
+    const loads = new Loads();
+    const model = new Map<number, { seq: number; from: number; gen: number }>();
+    let x = 777;
+    const rand = (n: number) => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 8) % n;
+    let evicted = 0;
+    for (let op = 0; op < 40_000; op++) {
+      const r = rand(1000);
+      // Few records most of the time; now and then a run past MAX_LOADS distinct ones.
+      const base = op % 5000 < 4000 ? 16 * rand(20) : 16 * rand(4 * MAX_LOADS);
+      if (r < 2) {
+        loads.clear();
+        model.clear();
+      } else if (r < 500) {
+        // The detector's way: forget the record's older load, then add (the oldest goes when full).
+        loads.delete(base);
+        model.delete(base);
+        if (model.size >= MAX_LOADS) {
+          model.delete(model.keys().next().value!);
+          evicted++;
+        }
+        model.set(base, { seq: op * 1e6, from: base + 3, gen: op & 0xffff });
+        loads.add(base, op * 1e6, base + 3, op & 0xffff);
+      } else if (r < 600) {
+        const i = loads.indexOf(base);
+        if (i >= 0) loads.removeAt(i);
+        model.delete(base);
+      } else {
+        const i = loads.indexOf(base);
+        const m = model.get(base);
+        expect(i >= 0 ? { seq: loads.seq[i], from: loads.from[i], gen: loads.gen[i] } : undefined).toEqual(m);
+      }
+      expect(loads.size).toBe(model.size);
+    }
+    expect(evicted).toBeGreaterThan(0);
+    expect(model.size).toBeGreaterThan(0);
+    // Same records, same order (the next to be forgotten first).
+    const order = [...model.keys()];
+    for (let k = 0; k < order.length; k++) expect(loads.indexOf(order[k])).toBe(k);
   });
 });
 
