@@ -13,7 +13,9 @@
  *     cores away, which the second figure does not count) -- twice: with the field-level
  *     detectors (src/detect) off, like for like with a baseline older than them, and on, as a
  *     stress run has them by default (every detector on; a baseline without them runs as it is);
- *   - uncontended token get+release over the raw CAS spin lock, both builds;
+ *   - uncontended token get+release over the raw CAS spin lock, both builds, and what this
+ *     build's is made of (probe.ts token-parts: the release's read-modify-write, the yield* that
+ *     kernel code calls it through, the trace ring, lockstat);
  *   - baton hand-off over the wait/notify ping-pong floor, both builds;
  * and then each ratio's median, min and max over the rounds, and each build's fastest round of
  * forks/s with their ratio: on a loaded machine a round's figure is what the build got of a core,
@@ -83,6 +85,15 @@ function compareHashes(o: Options): boolean {
   return same;
 }
 
+/** This build's token get+release, part by part (ns, and x the CAS floor). */
+function printTokenParts(p: Record<string, number>): void {
+  const x = (ns: number) => `${ns.toFixed(1)} ns (x${(ns / p.casNs).toFixed(2)})`;
+  console.log(
+    `  token this, parts: CAS floor ${p.casNs.toFixed(1)} ns; CAS + atomic and ${x(p.casRmwNs)}; token called plainly ${x(p.plainNs)}; ` +
+      `through yield* ${x(p.tokenNs)}: trace ring off ${x(p.ringOffNs)}, lockstat off ${x(p.lockstatOffNs)}, both off ${x(p.ringAndLockstatOffNs)}`,
+  );
+}
+
 /** Both builds, in the given order; returns [baseline, this]. */
 function sideBySide(o: Options, round: number, args: string[]): [Record<string, number>, Record<string, number>] {
   if (round % 2 === 0) {
@@ -136,6 +147,7 @@ function main(): void {
       note("token get+release / CAS floor, this", t.tokenNs / t.casNs);
       for (const [name, r] of [["baseline", b], ["this", t]] as const)
         console.log(`  token ${name.padEnd(8)} ${r.tokenNs.toFixed(1)} ns, CAS floor ${r.casNs.toFixed(1)} ns: x${(r.tokenNs / r.casNs).toFixed(2)}`);
+      printTokenParts(measure(here, ["token-parts"]));
     }
     if (want("baton")) {
       const [b, t] = sideBySide(o, round, ["baton"]);

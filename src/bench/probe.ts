@@ -10,6 +10,11 @@
  *   token                 uncontended lwkt_gettoken + lwkt_reltoken and the raw CAS spin lock
  *                         (compareExchange + store), interleaved batches, the fastest batch's
  *                         ns/op (interference only ever adds time)
+ *   token-parts           (this build's modules only) what an uncontended token get+release is
+ *                         made of, fastest batch each: the CAS floor; the floor with the release an
+ *                         atomic read-modify-write (a token's release must see TOK_EXCLREQ); the
+ *                         token called plainly (no yield*); and driven by yield*, with the trace
+ *                         ring and lockstat on, the ring off, lockstat off, both off
  *   baton                 the Atomics.wait/notify ping-pong floor, then the baton hand-off, ns
  *   hash KERNEL MODE SEED [BUG]  a controlled run (mixed, 3 cpus, 300 ops; with BUG, 800 ops and
  *                         --keep-going): its event hash, steps, verdict and violations
@@ -65,7 +70,8 @@ function threadCpuNs(): Map<string, number> {
 const BATCH = 2000;
 const BATCHES = 300;
 
-async function token(): Promise<Record<string, number>> {
+/** An uncontended token and a raw spin-lock word on a one-thread lab image, as kernel code sees them. */
+async function tokenLab() {
   const [{ Image }, { imageTables }, { LAB, labSpec }, { THREAD }, { Thread }, { installSync }, { initSleepQueues }, tok] = await Promise.all([
     load("src/shm/image.js"),
     load("src/sched/spec.js"),
@@ -88,6 +94,14 @@ async function token(): Promise<Record<string, number>> {
   const i32: Int32Array = image.i32;
   const t = lab.ptr("tok");
   const raw = lab.ptr("res0");
+  return { td, tok, t, raw, i32 };
+}
+
+async function token(): Promise<Record<string, number>> {
+  const { tok, t, raw, i32 } = await tokenLab();
+  const fail = () => {
+    throw new Error("probe: nothing blocks here");
+  };
   const cas = () => {
     for (let i = 0; i < BATCH; i++) {
       while (Atomics.compareExchange(i32, raw, 0, 1) !== 0);
@@ -110,6 +124,51 @@ async function token(): Promise<Record<string, number>> {
     best.tokenNs = Math.min(best.tokenNs, timedNs(tokens));
   }
   return best;
+}
+
+async function tokenParts(): Promise<Record<string, number>> {
+  const { td, tok, t, raw, i32 } = await tokenLab();
+  const [{ installTrace }, { resetLockstat }] = await Promise.all([load("src/shm/trace.js"), load("src/sync/lockstat.js")]);
+  const fastest = (batch: () => void) => {
+    let ns = Infinity;
+    for (let b = 0; b < BATCHES; b++) ns = Math.min(ns, timedNs(batch));
+    return ns;
+  };
+  const casStore = () => {
+    for (let i = 0; i < BATCH; i++) {
+      while (Atomics.compareExchange(i32, raw, 0, 1) !== 0);
+      Atomics.store(i32, raw, 0);
+    }
+  };
+  const casAnd = () => {
+    for (let i = 0; i < BATCH; i++) {
+      while (Atomics.compareExchange(i32, raw, 0, 1) !== 0);
+      Atomics.and(i32, raw, ~1);
+    }
+  };
+  const plain = () => {
+    for (let i = 0; i < BATCH; i++) {
+      tok.lwkt_gettoken(t); // the uncontended path does its work before it returns
+      tok.lwkt_reltoken(t);
+    }
+  };
+  const driven = () => {
+    const g = (function* () {
+      for (let i = 0; i < BATCH; i++) {
+        yield* tok.lwkt_gettoken(t);
+        tok.lwkt_reltoken(t);
+      }
+    })();
+    g.next();
+  };
+  const out: Record<string, number> = { casNs: fastest(casStore), casRmwNs: fastest(casAnd), plainNs: fastest(plain), tokenNs: fastest(driven) };
+  installTrace(() => td, 0, null, null, false);
+  out.ringOffNs = fastest(driven);
+  resetLockstat(false, false);
+  out.ringAndLockstatOffNs = fastest(driven);
+  installTrace(() => td, 0, null, null, true);
+  out.lockstatOffNs = fastest(driven);
+  return out;
 }
 
 /** ns per operation of one batch. */
@@ -137,9 +196,10 @@ async function main(): Promise<void> {
   let out: Record<string, number | string>;
   if (what === "forks") out = await forks(rest[0], Number(rest[1] ?? 4), rest[2] === "on");
   else if (what === "token") out = await token();
+  else if (what === "token-parts") out = await tokenParts();
   else if (what === "baton") out = await baton();
   else if (what === "hash") out = await hash(rest[0], rest[1], Number(rest[2]), rest[3]);
-  else throw new Error(`probe: unknown measurement ${what} (forks KERNEL SECONDS [on|off] | token | baton | hash KERNEL MODE SEED [BUG])`);
+  else throw new Error(`probe: unknown measurement ${what} (forks KERNEL SECONDS [on|off] | token | token-parts | baton | hash KERNEL MODE SEED [BUG])`);
   console.log(JSON.stringify(out));
 }
 
