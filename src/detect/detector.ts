@@ -8,6 +8,9 @@
  *    race. Atomics are marked accesses: they never race each other, they do race plain ones.
  *  - non-atomic-update: a plain write by a thread that read the field earlier with no switch of
  *    its own in between, while another thread wrote it in between: its update lost that write.
+ *  - plain-count-write: a plain write to a count the kernel changes only with atomics (refcount,
+ *    PHOLD, LWPHOLD: the primitives say so, AT_COUNT) after another thread used it -- the lost
+ *    update non-atomic-update needs an interleaving to see, checked where it can first happen.
  *  - stale-pointer: DragonFly's re-check rule. A handle loaded from a recheck field (structs.ts)
  *    while holding a token is stale once every token held at the load is given up -- released,
  *    or at anything that can block (a block drops them all: a token or lock take, a may-block
@@ -26,7 +29,8 @@ import type { Image } from "../shm/image.js";
 import { THREAD } from "../shm/core.js";
 import { HDR_GEN, HDR_STATE, HDR_WORDS } from "../shm/struct.js";
 import { GEN_MASK, slotOf, ST_USED, type Addr, type AccessObserver, type Handle, type Table } from "../shm/table.js";
-import { AT_ACQUIRE, AT_WRITE, HOW_ATOMIC, HOW_SHARED, HOW_SLEEPS, HOW_TOKEN, type SyncObserver } from "../sync/observe.js";
+import { AT_ACQUIRE, AT_COUNT, AT_WRITE, HOW_ATOMIC, HOW_SHARED, HOW_SLEEPS, HOW_TOKEN, type SyncObserver } from "../sync/observe.js";
+import { PLOCK_MASK } from "../sync/phold.js";
 import type { SyncThread } from "../sync/seam.js";
 import { acquireClock, joinInto, releaseClock } from "./clock.js";
 import {
@@ -71,6 +75,8 @@ const F_RACY = 0x1;
 const F_UNLOCKED = 0x2;
 const F_HANDLE = 0x4;
 const F_SITE = 0x8;
+/** A count the primitives update atomically (AT_COUNT), in every record of its table once one is. */
+const F_COUNT = 0x10;
 
 /** write()'s generation for a plain write (the accessor checked the record; a generation is never negative). */
 const PLAIN = -1;
@@ -370,6 +376,7 @@ export class Detector implements SyncObserver {
     const t = this.threads[slotOf(td.h)];
     if (t === undefined) return;
     if (this.staleOn && t.loads.size !== 0) this.use(t, td, addr);
+    if (how & AT_COUNT && !(this.flags[addr] & F_COUNT)) this.markCount(addr);
     // An ordered atomic reports after it operated: on the record it published at (release()),
     // which another cpu may have freed since if this operation dropped the last right to it.
     const gen = how & AT_ACQUIRE && t.atomicAt === addr ? t.atomicGen : this.generationAt(addr);
@@ -379,6 +386,14 @@ export class Detector implements SyncObserver {
     if (how & AT_ACQUIRE) acquireClock(this.sh, t.C, this.sh.i32[this.sh.at(addr) + SYNC_L]);
     if (how & AT_WRITE) this.write(t, td, addr, gen);
     else this.markedRead(t, td, addr, gen);
+  }
+
+  /** The field at addr is a count: so is it in every record of its table. */
+  private markCount(addr: Addr): void {
+    const b = this.recBase[addr];
+    const at = b < 0 ? null : this.img.locate(addr);
+    if (at === null) return void (this.flags[addr] |= F_COUNT);
+    for (let s = 0; s < at.table.capacity; s++) this.flags[at.table.recordBase(s) + addr - b] |= F_COUNT;
   }
 
   hold(addr: Addr, delta: number): void {
@@ -527,6 +542,7 @@ export class Detector implements SyncObserver {
       if (lost !== null) this.nonAtomic(td, addr, lost);
       return;
     }
+    const user = !atomic && this.flags[addr] & F_COUNT ? this.countInUse(t, addr, s) : null;
     const prior = atomic && i32[s + W_TID] & MARKED ? null : this.unorderedWrite(t, addr, s);
     const reader = this.unorderedRead(t, addr, s);
     this.stamp(t, td, addr, s + W_CLK, sh.side(addr) + S_WRITE, atomic);
@@ -534,6 +550,21 @@ export class Detector implements SyncObserver {
     if (prior !== null) this.race(td, addr, prior, true, atomic);
     else if (reader !== null) this.race(td, addr, reader, true, atomic);
     if (lost !== null) this.nonAtomic(td, addr, lost);
+    if (user !== null) this.plainCount(td, addr, user);
+  }
+
+  /**
+   * A count others may be updating at this moment, and why: it holds more than this thread's own
+   * reference, or its last write was an atomic (the kernel counts atomically only once others can
+   * reach the record) or another thread's. Null for a fresh record's initialising store (count 0,
+   * untouched or written only plainly by this thread).
+   */
+  private countInUse(t: DThread, addr: Addr, s: number): string | null {
+    const n = this.i32[addr] & PLOCK_MASK; // a hold word keeps flags above its holders
+    if (n >= 2) return `it counted ${n}`;
+    const wtid = this.sh.i32[s + W_TID];
+    if (wtid === 0 || wtid === t.d + 1) return null;
+    return `after an ${this.describeSide(this.accessAt(this.sh.side(addr) + S_WRITE, true, (wtid & MARKED) !== 0))}`;
   }
 
   /** The last write, when this thread is not ordered after it. */
@@ -748,6 +779,18 @@ export class Detector implements SyncObserver {
     violation(
       "data-race",
       `data race on ${this.img.describe(addr)}: ${kind} by ${this.who(td)} in ${here}, and an earlier ${this.describeSide(prior)}, not ordered before it by any lock, token, wakeup or ordered atomic`,
+    );
+  }
+
+  private plainCount(td: DetectThread, addr: Addr, why: string): void {
+    if (!this.sh.reportable()) return;
+    const here = kernelFunction();
+    const dedupe = `plain-count-write\0${this.img.classOf(addr)}\0${here}`;
+    if (this.reported.has(dedupe)) return;
+    this.reported.add(dedupe);
+    violation(
+      "plain-count-write",
+      `plain store to ${this.img.describe(addr)} by ${this.who(td)} in ${here}: a count the kernel changes only with atomics (refcount, PHOLD, LWPHOLD), in use by others (${why}) -- an update another holder makes between this thread's load and its store is lost`,
     );
   }
 

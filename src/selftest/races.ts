@@ -6,6 +6,7 @@
 import { registerProgram } from "../sched/programs.js";
 import { atomic_load_int, atomic_store_int, atomic_swap_int, atomic_add_int, atomic_cmpset_int } from "../sync/atomic.js";
 import { refcount_acquire, refcount_release } from "../sync/refcount.js";
+import { mutex_enter, mutex_exit } from "../sync/kmutex.js";
 import { image } from "../sync/seam.js";
 import { PINTERLOCKED, tsleep, tsleep_interlock, wakeup } from "../sync/sleep.js";
 import { lwkt_gettoken, lwkt_gettoken_shared, lwkt_reltoken, lwkt_yield } from "../sync/token.js";
@@ -160,3 +161,39 @@ function allocSlot(t: Table, slot: number): Handle {
   for (const o of others) t.free(o, "lab.recheck-realloc");
   return h;
 }
+
+/**
+ * A reference count used the kernel's way and not: thread 0 allocates a scratch record (a plain
+ * store initialises its count, as vmspace_alloc does), takes a second reference for thread 1 and
+ * publishes the record in lab.link, all under lab.mtx; thread 1 takes the mutex after it and drops
+ * its reference. args: role (0, 1), how -- 0 drops it with refcount_release (right); 1 with a
+ * plain decrement (wrong: the mutex orders the two threads, so no data race shows, but a holder
+ * that drops its reference without that mutex -- a count needs none -- loses its update).
+ */
+registerProgram("lab.count-plain", function* ([role, how]) {
+  const l = lab();
+  const mtx = l.ptr("mtx");
+  const t = image.table(SCRATCH);
+  if (role === 0) {
+    yield* mutex_enter(mtx);
+    const h = t.alloc();
+    t.view(h).refs = 1;
+    refcount_acquire(t.view(h).ptr("refs"));
+    l.link = h;
+    mutex_exit(mtx);
+  } else {
+    let h = 0;
+    while (h === 0) {
+      yield* mutex_enter(mtx);
+      h = l.link;
+      mutex_exit(mtx);
+      if (h === 0) yield* lwkt_yield();
+    }
+    yield* mutex_enter(mtx);
+    const rec = t.view(h);
+    if (how === 0) refcount_release(rec.ptr("refs"));
+    else rec.refs = rec.refs - 1;
+    mutex_exit(mtx);
+  }
+  done();
+});

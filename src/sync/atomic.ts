@@ -10,7 +10,7 @@
  */
 import { syncPoint } from "../shm/hooks.js";
 import type { Addr } from "../shm/table.js";
-import { AT_ACQUIRE, AT_WRITE, HOW_ATOMIC, syncObs } from "./observe.js";
+import { AT_ACQUIRE, AT_COUNT, AT_WRITE, HOW_ATOMIC, syncObs } from "./observe.js";
 import { curthread, mem } from "./seam.js";
 
 /**
@@ -26,9 +26,9 @@ export function orderedBefore(p: Addr): void {
   if (syncObs !== null) syncObs.release(curthread(), p, HOW_ATOMIC);
 }
 
-/** ... and has operated: it observes what was published at p (and wrote the word when `write`). */
-export function orderedAfter(p: Addr, write: boolean): void {
-  if (syncObs !== null) syncObs.atomic(p, write ? AT_WRITE | AT_ACQUIRE : AT_ACQUIRE);
+/** ... and has operated: it observes what was published at p (and wrote the word when `write`; p is a count when `count`, AT_COUNT). */
+export function orderedAfter(p: Addr, write: boolean, count = false): void {
+  if (syncObs !== null) syncObs.atomic(p, (write ? AT_WRITE | AT_ACQUIRE : AT_ACQUIRE) | (count ? AT_COUNT : 0));
 }
 
 export function atomic_load_int(p: Addr): number {

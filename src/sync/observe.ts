@@ -26,6 +26,12 @@ export const HOW_SLEEPS = 0x10;
 export const AT_WRITE = 0x1;
 /** atomic: the operation observes what ordered operations on the word published (acquire). */
 export const AT_ACQUIRE = 0x2;
+/**
+ * atomic: the word is a count the kernel changes only with atomics -- a reference count
+ * (refcount(9)) or a hold count (PHOLD, LWPHOLD). C gives them atomic operations only; a plain
+ * store to one another thread has used loses whatever update lands between its load and store.
+ */
+export const AT_COUNT = 0x4;
 
 export interface SyncObserver {
   /** Thread `td` took the lock, token, mutex or spin lock at `addr` (after the take). */

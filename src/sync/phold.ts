@@ -7,7 +7,7 @@ import { syncPoint, violation } from "../shm/hooks.js";
 import type { Addr } from "../shm/table.js";
 import { DONE, image, mem, type KGen } from "./seam.js";
 import { orderedAfter, orderedBefore } from "./atomic.js";
-import { AT_ACQUIRE, AT_WRITE, syncObs } from "./observe.js";
+import { AT_ACQUIRE, AT_COUNT, AT_WRITE, syncObs } from "./observe.js";
 import { PINTERLOCKED, tsleep, tsleep_interlock, wakeup } from "./sleep.js";
 
 export const PLOCK_WAITING = 0x40000000;
@@ -23,7 +23,7 @@ export function PHOLD(p_lock: Addr): void {
 /** A hold taken or dropped with a relaxed atomic (observe.ts). */
 function relaxedHold(p: Addr, delta: number): void {
   if (syncObs === null) return;
-  syncObs.atomic(p, AT_WRITE);
+  syncObs.atomic(p, AT_WRITE | AT_COUNT);
   syncObs.hold(p, delta);
 }
 
@@ -38,7 +38,7 @@ export function PRELE(p_lock: Addr): void {
     }
     // Any release wakes a staller (PSTALL waits for "at most n", not only for zero).
     if (Atomics.compareExchange(mem, p_lock, o, (o - 1) & ~PLOCK_WAITING) === o) {
-      orderedAfter(p_lock, true);
+      orderedAfter(p_lock, true, true);
       if (syncObs !== null) syncObs.hold(p_lock, -1);
       if (o & PLOCK_WAITING) wakeup(p_lock);
       return;
@@ -79,7 +79,7 @@ export function* PHOLDZOMB(p_lock: Addr): KGen<number> {
     const o = Atomics.load(mem, p_lock);
     if (!(o & PLOCK_ZOMB)) {
       if (Atomics.compareExchange(mem, p_lock, o, (o + 1) | PLOCK_ZOMB) === o) {
-        orderedAfter(p_lock, true); // the zombie reaper comes after the last one's PRELEZOMB
+        orderedAfter(p_lock, true, true); // the zombie reaper comes after the last one's PRELEZOMB
         if (syncObs !== null) syncObs.own(p_lock, true);
         return 0;
       }
@@ -103,7 +103,7 @@ export function PRELEZOMB(p_lock: Addr): void {
       return;
     }
     if (Atomics.compareExchange(mem, p_lock, o, (o - 1) & ~(PLOCK_ZOMB | PLOCK_WAITING)) === o) {
-      orderedAfter(p_lock, true);
+      orderedAfter(p_lock, true, true);
       if (syncObs !== null) syncObs.own(p_lock, false);
       if (o & PLOCK_WAITING) wakeup(p_lock);
       return;
@@ -123,7 +123,7 @@ export function LWPRELE(lwp_lock: Addr): void {
   syncPoint();
   orderedBefore(lwp_lock);
   const old = Atomics.add(mem, lwp_lock, -1);
-  orderedAfter(lwp_lock, true);
+  orderedAfter(lwp_lock, true, true);
   if (syncObs !== null) syncObs.hold(lwp_lock, -1);
   if (old <= 0) violation("lwphold-underflow", `LWPRELE(${image.describe(lwp_lock)}) with no hold`);
 }

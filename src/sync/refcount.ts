@@ -6,19 +6,19 @@
 import { syncPoint, violation } from "../shm/hooks.js";
 import type { Addr } from "../shm/table.js";
 import { orderedAfter, orderedBefore } from "./atomic.js";
-import { AT_WRITE, syncObs } from "./observe.js";
+import { AT_COUNT, AT_WRITE, syncObs } from "./observe.js";
 import { image, mem } from "./seam.js";
 
 export function refcount_init(p: Addr, n: number): void {
   Atomics.store(mem, p, n);
-  if (syncObs !== null) syncObs.atomic(p, AT_WRITE);
+  if (syncObs !== null) syncObs.atomic(p, AT_WRITE | AT_COUNT);
 }
 
 export function refcount_acquire(p: Addr): void {
   syncPoint();
   const old = Atomics.add(mem, p, 1);
   if (syncObs !== null) {
-    syncObs.atomic(p, AT_WRITE); // relaxed: taking a reference orders nothing
+    syncObs.atomic(p, AT_WRITE | AT_COUNT); // relaxed: taking a reference orders nothing
     syncObs.hold(p, 1);
   }
   if (old <= 0) violation("refcount-acquire-from-zero", `refcount_acquire(${image.describe(p)}) from ${old}`);
@@ -29,7 +29,7 @@ export function refcount_release(p: Addr): boolean {
   syncPoint();
   orderedBefore(p); // the last releaser frees: it must see what every other holder did
   const old = Atomics.add(mem, p, -1);
-  orderedAfter(p, true);
+  orderedAfter(p, true, true);
   if (syncObs !== null) {
     syncObs.hold(p, -1);
     if (old === 1) syncObs.own(p, true); // the last reference: the record is this thread's to free

@@ -77,6 +77,23 @@ describe("non-atomic-update", () => {
   }, 30_000);
 });
 
+describe("plain-count-write", () => {
+  // One cpu: a cpu knows a field for a count from the first refcount or hold operation it makes on it.
+  const pair = (how: number): Spawn[] => [["lab.count-plain", [0, how], 0], ["lab.count-plain", [1, how], 0]];
+
+  it("reports a reference dropped with a plain decrement while another holds the record, though a mutex orders the two", async () => {
+    const { o } = await runLab(pair(1), pct(1));
+    expect(laws(o)).toEqual(["plain-count-write"]);
+    expect(o.violations[0].message).toMatch(/plain store to scratch\[\d+\]\.refs .*it counted 2/);
+  }, 30_000);
+
+  it("is silent on refcount_release, and on the plain store that initialises a fresh record's count", async () => {
+    const { lab, o } = await runLab(pair(0), pct(1));
+    expect(o.violations).toEqual([]);
+    expect(lab.m.image.table(SCRATCH).view(lab.l.link).refs).toBe(1);
+  }, 30_000);
+});
+
 describe("stale-pointer", () => {
   /** lab.link names a fresh scratch record. */
   const withPointer = (lab: Lab) => {
