@@ -704,12 +704,10 @@ export class Detector implements SyncObserver {
     const b = this.recBase[addr];
     if (t.owned.has(b) || t.own.includes(b) || this.namesOwn(t, addr)) return;
     const here = kernelFunction();
-    const dedupe = `missed-recheck\0${this.img.classOf(addr)}\0${here}`;
-    if (this.reported.has(dedupe)) return;
-    this.reported.add(dedupe);
-    violation(
+    this.reportOnce(
       "missed-recheck",
-      `${this.who(td)} in ${here} writes ${this.img.describe(addr)} on a value it read before it could have blocked (a switch, or a take that may sleep), without reading it again: the field may have changed meanwhile`,
+      `${this.img.classOf(addr)}\0${here}`,
+      () => `${this.who(td)} in ${here} writes ${this.img.describe(addr)} on a value it read before it could have blocked (a switch, or a take that may sleep), without reading it again: the field may have changed meanwhile`,
     );
   }
 
@@ -743,13 +741,11 @@ export class Detector implements SyncObserver {
     const from = loads.from[i];
     loads.removeAt(i);
     const here = kernelFunction();
-    const dedupe = `stale-pointer\0${this.img.classOf(from)}\0${here}`;
-    if (this.reported.has(dedupe)) return;
-    this.reported.add(dedupe);
     const rec = this.img.describe(b + HDR_WORDS).replace(/\.[^.]*$/, "");
-    violation(
+    this.reportOnce(
       "stale-pointer",
-      `${this.who(td)} in ${here} uses ${rec} (${this.img.describe(addr)}) through a handle it loaded from ${this.img.describe(from)} ` +
+      `${this.img.classOf(from)}\0${here}`,
+      () => `${this.who(td)} in ${here} uses ${rec} (${this.img.describe(addr)}) through a handle it loaded from ${this.img.describe(from)} ` +
         `while holding tokens it has given up since (a block drops them all), not loaded again and with no hold of its own on it`,
     );
   }
@@ -772,25 +768,29 @@ export class Detector implements SyncObserver {
     if (!this.sh.reportable()) return;
     if (prior.site === 0) this.sitesWanted.add(addr);
     const here = kernelFunction();
-    const dedupe = `data-race\0${this.img.classOf(addr)}\0${prior.site}\0${here}`;
+    const kind = `${atomic ? "atomic " : ""}${write ? "write" : "read"}`;
+    this.reportOnce(
+      "data-race",
+      `${this.img.classOf(addr)}\0${prior.site}\0${here}`,
+      () => `data race on ${this.img.describe(addr)}: ${kind} by ${this.who(td)} in ${here}, and an earlier ${this.describeSide(prior)}, not ordered before it by any lock, token, wakeup or ordered atomic`,
+    );
+  }
+
+  /** Report `law` once per key (the field's class and the kernel functions, say); the message is made only then. */
+  private reportOnce(law: string, key: string, message: () => string): void {
+    const dedupe = `${law}\0${key}`;
     if (this.reported.has(dedupe)) return;
     this.reported.add(dedupe);
-    const kind = `${atomic ? "atomic " : ""}${write ? "write" : "read"}`;
-    violation(
-      "data-race",
-      `data race on ${this.img.describe(addr)}: ${kind} by ${this.who(td)} in ${here}, and an earlier ${this.describeSide(prior)}, not ordered before it by any lock, token, wakeup or ordered atomic`,
-    );
+    violation(law, message());
   }
 
   private plainCount(td: DetectThread, addr: Addr, why: string): void {
     if (!this.sh.reportable()) return;
     const here = kernelFunction();
-    const dedupe = `plain-count-write\0${this.img.classOf(addr)}\0${here}`;
-    if (this.reported.has(dedupe)) return;
-    this.reported.add(dedupe);
-    violation(
+    this.reportOnce(
       "plain-count-write",
-      `plain store to ${this.img.describe(addr)} by ${this.who(td)} in ${here}: a count the kernel changes only with atomics (refcount, PHOLD, LWPHOLD), in use by others (${why}) -- an update another holder makes between this thread's load and its store is lost`,
+      `${this.img.classOf(addr)}\0${here}`,
+      () => `plain store to ${this.img.describe(addr)} by ${this.who(td)} in ${here}: a count the kernel changes only with atomics (refcount, PHOLD, LWPHOLD), in use by others (${why}) -- an update another holder makes between this thread's load and its store is lost`,
     );
   }
 
@@ -798,12 +798,10 @@ export class Detector implements SyncObserver {
     if (!this.sh.reportable()) return;
     if (other.site === 0) this.sitesWanted.add(addr);
     const here = kernelFunction();
-    const dedupe = `non-atomic-update\0${this.img.classOf(addr)}\0${here}`;
-    if (this.reported.has(dedupe)) return;
-    this.reported.add(dedupe);
-    violation(
+    this.reportOnce(
       "non-atomic-update",
-      `non-atomic update of ${this.img.describe(addr)}: ${this.who(td)} in ${here} read it and wrote it back with no switch between, and in between a ${this.describeSide(other)}: that update is lost`,
+      `${this.img.classOf(addr)}\0${here}`,
+      () => `non-atomic update of ${this.img.describe(addr)}: ${this.who(td)} in ${here} read it and wrote it back with no switch between, and in between a ${this.describeSide(other)}: that update is lost`,
     );
   }
 }
