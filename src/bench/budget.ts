@@ -9,6 +9,9 @@
  * loaded host). What does not fit even at its least is cut, in the bench's order of cuts; at the
  * budget's end the section in flight is cut short (BudgetSpent). The sections no cut names (the
  * core) always run, without that signal: the budget's minimum is what they need.
+ *
+ * A section that fails (a run that ended in error or a violation: a bug of the model or of
+ * forkstorm, not of the host) is recorded and the bench goes on: the sections that ran are kept.
  */
 import { UsageError } from "../kern/kernel.js";
 
@@ -31,6 +34,18 @@ export interface BudgetSection {
 export interface BudgetCut {
   readonly section: string;
   readonly part?: () => string | null;
+}
+
+/** A section that failed, in the bench report: its key and the first line of its error. */
+export interface SectionFailure {
+  section: string;
+  error: string;
+}
+
+/** What runSections did: with a budget, what it covered; and the sections that failed. */
+export interface SectionsRun {
+  budget: BudgetReport | undefined;
+  failed: SectionFailure[];
 }
 
 /** What a budgeted bench covered, in the bench report. */
@@ -91,10 +106,22 @@ export function minimumBudget(sections: readonly BudgetSection[], cuts: readonly
  * Runs the sections in order: without a budget each at scale 1; with one, as the head comment
  * says. `reserved` (quiet-machine seconds) is kept for what comes before and after the sections.
  */
-export async function runSections(sections: readonly BudgetSection[], cuts: readonly BudgetCut[], budget: { seconds: number; reserved: number } | undefined): Promise<BudgetReport | undefined> {
+export async function runSections(sections: readonly BudgetSection[], cuts: readonly BudgetCut[], budget: { seconds: number; reserved: number } | undefined): Promise<SectionsRun> {
+  const failed: SectionFailure[] = [];
+  /** Runs one section; false when it failed (recorded): the bench goes on without its figures. */
+  const attempt = async (section: BudgetSection, run: () => Promise<void>): Promise<boolean> => {
+    try {
+      await run();
+      return true;
+    } catch (e) {
+      if (e instanceof BudgetSpent) throw e;
+      failed.push({ section: section.name, error: (e instanceof Error ? e.message : String(e)).split("\n")[0] });
+      return false;
+    }
+  };
   if (!budget) {
-    for (const s of sections) await s.run(1, undefined);
-    return undefined;
+    for (const s of sections) await attempt(s, async () => void (await s.run(1, undefined)));
+    return { budget: undefined, failed };
   }
   const least = minimumBudget(sections, cuts, budget.reserved);
   if (budget.seconds < least) throw new UsageError(`--time-budget ${budget.seconds}: the bench needs at least ${least} s (its primitives and real-parallel runs at their shortest)`);
@@ -118,8 +145,10 @@ export async function runSections(sections: readonly BudgetSection[], cuts: read
       const t = performance.now();
       const took = () => r1((performance.now() - t) / 1000);
       try {
-        const ran = await section.run(s, core(section) ? undefined : deadline.signal);
-        report.sections.push({ section: section.name, scale: r2(s), ran, seconds: took() });
+        let ran = "";
+        if (await attempt(section, async () => void (ran = await section.run(s, core(section) ? undefined : deadline.signal))))
+          report.sections.push({ section: section.name, scale: r2(s), ran, seconds: took() });
+        else report.skipped.push({ what: section.name, why: `failed after ${took()} s: ${failed.at(-1)!.error}` });
       } catch (e) {
         if (!(e instanceof BudgetSpent)) throw e;
         report.skipped.push({ what: `the rest of ${section.name}`, why: `cut short at the budget's end, ${took()} s in: only the runs it had finished are in the report` });
@@ -130,7 +159,7 @@ export async function runSections(sections: readonly BudgetSection[], cuts: read
   } finally {
     clearTimeout(timer);
   }
-  return { ...report, elapsedSeconds: r1(elapsed()), slowdown: r2(slowdown()) };
+  return { budget: { ...report, elapsedSeconds: r1(elapsed()), slowdown: r2(slowdown()) }, failed };
 }
 
 /**

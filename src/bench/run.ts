@@ -19,7 +19,7 @@ import { stress } from "../run/stress.js";
 import type { SchedStat } from "../sched/schedstat.js";
 import type { LockStat } from "../sync/lockstat.js";
 import { measureBaton, measurePrimitives, TOKEN_GOAL, type BatonCost, type PrimitiveRow } from "./index.js";
-import { budgetLines, runSections, type BudgetCut, type BudgetReport, type BudgetSection } from "./budget.js";
+import { budgetLines, runSections, type BudgetCut, type BudgetReport, type BudgetSection, type SectionFailure } from "./budget.js";
 import { DETECTOR_RUNS, detectorCost, type DetectorCostRow, type DetectorRuns } from "./detect.js";
 import { pingPongFloor } from "./baton.js";
 import { holdRun, type HoldRun } from "./hold.js";
@@ -120,6 +120,8 @@ export interface BenchReport {
   processTable: ProcessTableRow[];
   /** With --time-budget: what the bench covered in it (a section it cut leaves its fields empty). */
   budget?: BudgetReport;
+  /** Sections that failed (a run ended in error or a violation): their fields are empty; the bench exits 4. */
+  failed: SectionFailure[];
   wallSeconds: number;
 }
 
@@ -387,7 +389,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const sweep = [...shape.sweep]; // a budget may narrow it
   const r: Results = { rows: [], baton: null, scaling: [], calibration: [], validation: [], virtual: [], lockTables: [], detectors: [], instruments: [], processTable: [], real: new Map(), cpuUsPerFork: new Map() };
   const reserved = QUIET.startup + QUIET.report + (o.afterSeconds ?? 0);
-  const budget = await runSections(sections(shape, sweep, r, log), cuts(sweep), o.timeBudget === undefined ? undefined : { seconds: o.timeBudget, reserved });
+  const { budget, failed } = await runSections(sections(shape, sweep, r, log), cuts(sweep), o.timeBudget === undefined ? undefined : { seconds: o.timeBudget, reserved });
   return {
     schema: 1,
     tool: "forkstorm",
@@ -407,6 +409,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     instruments: r.instruments,
     processTable: r.processTable,
     ...(budget ? { budget } : {}),
+    failed,
     wallSeconds: Math.round((performance.now() - t0) / 100) / 10,
   };
 }
@@ -497,5 +500,6 @@ export function benchSummary(r: BenchReport): string {
   table(r.processTable.map((h) => ({ kernel: h.kernel, held: h.held, "forks/s": h.forksPerSecond, ratio: h.rateRatio, "cpu us/fork": h.cpuUsPerFork, "cpu ratio": h.cpuRatio, "setup s": h.setupSeconds })));
   lines.push("", `${r.wallSeconds} s in all`);
   if (r.budget) lines.push(...budgetLines(r.budget));
+  for (const f of r.failed) lines.push(`failed: ${f.section}: ${f.error}`);
   return lines.join("\n") + "\n";
 }

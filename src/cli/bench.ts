@@ -50,6 +50,8 @@ the report's "budget" say what ran, for how long, and what was left out and why.
     }
     process.stdout.write(v.json ? JSON.stringify(r, null, 2) + "\n" : benchSummary(r));
     for (const f of failures) ctx.say(describeWriteFailure(f));
-    return failures.length ? EXIT.internal : EXIT.clean;
+    // A failed section is a bug of the model or of forkstorm: the figures that ran are kept above.
+    for (const f of r.failed) ctx.say(`the ${f.section} section failed, its figures are missing: ${f.error}`);
+    return failures.length || r.failed.length ? EXIT.internal : EXIT.clean;
   },
 });

@@ -32,7 +32,7 @@ describe("bench's time budget plan", () => {
   it("without a budget every section runs once at scale 1, and nothing is reported", async () => {
     const a = section("a", 0.01, 0.5);
     const b = section("b", 0.01, 0.5);
-    expect(await runSections([a, b], [{ section: "b" }], undefined)).toBeUndefined();
+    expect(await runSections([a, b], [{ section: "b" }], undefined)).toEqual({ budget: undefined, failed: [] });
     expect([a.scales, b.scales]).toEqual([[1], [1]]);
   });
 
@@ -52,7 +52,7 @@ describe("bench's time budget plan", () => {
     const big = section("big", 5, 1);
     const small = section("small", 0.1, 1);
     const cuts: BudgetCut[] = [{ section: "wide", part: narrow }, { section: "big" }, { section: "small" }];
-    const b = (await runSections([core, wide, big, small], cuts, { seconds: 2, reserved: 0.1 }))!;
+    const b = (await runSections([core, wide, big, small], cuts, { seconds: 2, reserved: 0.1 })).budget!;
     // "big" cannot fit whatever is narrowed: the part cut comes first (width 8, width 4), then big.
     expect(b.skipped.map((s) => s.what)).toEqual(["width 8", "width 4", "big"]);
     expect(b.skipped[0].why).toMatch(/^did not fit: [\d.]+ s left; the sections still to run needed ~[\d.]+ s at their shortest$/);
@@ -68,9 +68,29 @@ describe("bench's time budget plan", () => {
     // Estimated small, it runs far longer (a loaded host): the budget's end stops it.
     const slow = { ...section("slow", 0.05, 1), cost: () => 0.05, run: async (_s: number, signal: AbortSignal | undefined) => section("slow", 30, 1).run(1, signal) };
     const t0 = performance.now();
-    const b = (await runSections([core, slow], [{ section: "slow" }], { seconds: 3, reserved: 0.2 }))!;
+    const b = (await runSections([core, slow], [{ section: "slow" }], { seconds: 3, reserved: 0.2 })).budget!;
     expect((performance.now() - t0) / 1000).toBeLessThan(10); // the slow section alone would take 30 s
     expect(b.sections.map((s) => s.section)).toEqual(["core"]);
     expect(b.skipped).toEqual([{ what: "the rest of slow", why: expect.stringMatching(/^cut short at the budget's end/) }]);
+  });
+  it("a section that fails is recorded and the bench goes on: the sections after it still run, with or without a budget", async () => {
+    const failing = (): BudgetSection => ({
+      name: "broken",
+      minScale: 0.5,
+      cost: (s) => 0.01 * s,
+      async run() {
+        throw new Error("bench: netbsd mixed ended error (RangeError: Invalid atomic access index)\n    at wakeChannel");
+      },
+    });
+    const error = "bench: netbsd mixed ended error (RangeError: Invalid atomic access index)";
+    const after = section("after", 0.01, 0.5);
+    expect(await runSections([section("before", 0.01, 0.5), failing(), after], [], undefined)).toEqual({ budget: undefined, failed: [{ section: "broken", error }] });
+    expect(after.scales).toEqual([1]);
+
+    const later = section("later", 0.01, 0.5);
+    const run = await runSections([section("core", 0.01, 0.5), failing(), later], [{ section: "later" }], { seconds: 5, reserved: 0.1 });
+    expect(run.failed).toEqual([{ section: "broken", error }]);
+    expect(run.budget!.sections.map((s) => s.section)).toEqual(["core", "later"]);
+    expect(run.budget!.skipped).toEqual([{ what: "broken", why: expect.stringMatching(/^failed after [\d.]+ s: bench: netbsd mixed ended error/) }]);
   });
 });

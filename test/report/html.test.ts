@@ -56,6 +56,7 @@ function benchReport(): BenchReport {
     lockTables: [{ kernel: "netbsd", workload: "fork-exit-wait-affine", cpus: 2, mode: "virtual", locks: [lock("nbglobals.proc_lock", 400), lock("kmutexobj.mo_lock", 30)] }],
     instruments: [],
     processTable: [],
+    failed: [],
     wallSeconds: 1,
   };
 }
