@@ -184,7 +184,7 @@ export function* exit1(rv: number): KGen {
   }
   p.p_flags = p.p_flags | P_POSTEXIT;
   p.p_xstat = rv;
-  p.p_siglist = 0; // SIGEMPTYSET (kern_exit.c 356-357)
+  p.p_siglist = 0; // SIGEMPTYSET, plain stores under p_token (kern_exit.c 364-365)
   lp.lwp_siglist = 0;
 
   yield* fdfree(p, NULL); // descriptors (and the fdtol reference); may block

@@ -301,6 +301,9 @@ export function* kern_sigaction(sig: number, handler: number, flags: number): KG
 /**
  * issignal/postsig for userret: take pending unmasked signals; a caught one runs its handler
  * (counted in p_nsigcaught), an ignored one is dropped, a fatal one is returned for sigexit.
+ * A taken signal leaves the lwp's set under lwp_spin, as lwp_delsig is always called (kern_sig.c
+ * 1987-1989, 2157-2159, 2202-2204; signal2.h 65-70): lwpsignal sets it under the same spin lock,
+ * and killlwps' SIGKILL must not be lost to this clear's load and store.
  */
 export function postsig_all(lp: LwpV): { fatal: number; caught: number[] } {
   const p = procV(lp.lwp_proc);
@@ -314,7 +317,9 @@ export function postsig_all(lp: LwpV): { fatal: number; caught: number[] } {
     if (d === "kill") return { fatal: sig, caught };
     atomic_clear_int(p.ptr("p_siglist"), sigmask(sig));
     atomic_clear_int(p.ptr("p_pgsigpend"), sigmask(sig));
+    spin_lock(lp.ptr("lwp_spin"));
     lp.lwp_siglist = lp.lwp_siglist & ~sigmask(sig);
+    spin_unlock(lp.ptr("lwp_spin"));
     if (d === "catch") {
       caught.push(sig);
       atomic_add_int(p.ptr("p_nsigcaught"), 1);
