@@ -73,6 +73,7 @@ export const PROC = defineStruct("proc", {
     p_children: "proc_reparent tests LIST_EMPTY(&opp->p_children) after it released opp's p_token, to decide whether to wake opp's waiters (kern_exit.c)",
     p_pgrp: "kern_wait filters the children by p->p_pgid (p_pgrp->pg_id) under the parent's p_token only (kern_exit.c:948-949): a child changing group meanwhile is waited for, or not, either way",
     p_pglist: "the group walk of dokillpg and pgsignal follows it under pg_lock alone, not the pg_token its writers hold: the seed's defect D7, as pgrp.pg_members",
+    p_reaper: "reaper_sigtest reads the sender's and the target's p_reaper with no lock (000:1180-1199, from CANSIGNAL: dokillpg holds only pg_lock, kern_kill only the target's p_token shared): the kernel assumes the sender's reaper stable and the target taken from a scan, while procctl (000:948-985) and exit1's reaper_exit change them under the owner's p_token. A thread of the sender in procctl meanwhile makes the answer the one for the reaper before the change or after it",
     p_peers: "the RFTHREAD peer chain is walked by the exiting leader and unlinked by each exiting peer holding no lock in common (kern_exit.c 324-338, 381-387): the leader re-reads it in its sleep loop until it is empty. Only reads: the writers' own race (fork1's link against an exit's unlink, two exits) loses updates, the seed's defect D9, and is reported",
   },
   // Token-guarded links: what DragonFly re-checks after anything that can block (000:962-972).
