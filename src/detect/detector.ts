@@ -6,8 +6,9 @@
  *    keeps the epoch of its last write and of its last read (a vector clock once reads are
  *    concurrent); an access not ordered after a conflicting one by the kernels' sync edges is a
  *    race. Atomics are marked accesses: they never race each other, they do race plain ones.
- *  - non-atomic-update: a plain write by a thread that read the field earlier with no switch of
- *    its own in between, while another thread wrote it in between: its update lost that write.
+ *  - non-atomic-update: a plain write by a thread that read the field earlier in the same kernel
+ *    path (system call, userret) with no switch of its own in between, while another thread wrote
+ *    it in between: its update lost that write.
  *  - plain-count-write: a plain write to a count the kernel changes only with atomics (refcount,
  *    PHOLD, LWPHOLD: the primitives say so, AT_COUNT) after another thread used it -- the lost
  *    update non-atomic-update needs an interleaving to see, checked where it can first happen.
@@ -315,6 +316,9 @@ export class Detector implements SyncObserver {
     // (Map.clear makes a new table even for an empty map: one per system call adds up.)
     if (t.loads.size !== 0) t.loads.clear();
     if (t.readAt.size !== 0) t.readAt.clear();
+    // Nor a value: a read in the last system call or its userret is no load of an update this
+    // path writes back (exit1's SIGEMPTYSET after the last userret's look at p_siglist).
+    t.forgetReads();
   }
 
   switchOut(td: SyncThread): void {

@@ -213,7 +213,7 @@ export class DThread {
   /** The state of a fresh thread in `slot` (the constructor's last step; the scalars are declared for it). */
   reset(slot: number): void {
     this.C.fill(0);
-    this.rmwAddr.fill(-1); // the other rmw words are read only where rmwAddr matches
+    this.forgetReads();
     this.guardAddr.length = 0;
     this.guardSeq.length = 0;
     this.loads.clear();
@@ -233,6 +233,11 @@ export class DThread {
     this.sysId = 0;
     this.atomicAt = -1;
     this.atomicGen = 0;
+  }
+
+  /** No read so far can be the load of an update this thread writes back (non-atomic-update). */
+  forgetReads(): void {
+    this.rmwAddr.fill(-1); // the other rmw words are read only where rmwAddr matches
   }
 
   /** Took token `addr`. */

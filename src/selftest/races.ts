@@ -8,6 +8,7 @@ import { atomic_load_int, atomic_store_int, atomic_swap_int, atomic_add_int, ato
 import { refcount_acquire, refcount_release } from "../sync/refcount.js";
 import { mutex_enter, mutex_exit } from "../sync/kmutex.js";
 import { image } from "../sync/seam.js";
+import { syncObs } from "../sync/observe.js";
 import { PINTERLOCKED, tsleep, tsleep_interlock, wakeup } from "../sync/sleep.js";
 import { lwkt_gettoken, lwkt_gettoken_shared, lwkt_reltoken, lwkt_yield } from "../sync/token.js";
 import { NULL, slotOf, type Handle, type Table } from "../shm/table.js";
@@ -194,6 +195,23 @@ registerProgram("lab.count-plain", function* ([role, how]) {
     if (how === 0) refcount_release(rec.ptr("refs"));
     else rec.refs = rec.refs - 1;
     mutex_exit(mtx);
+  }
+  done();
+});
+
+/**
+ * lab.counter read and written back plus one, against another cpu's atomic adds (lab.atomic).
+ * args: n, how -- 0 the load and the store in one kernel path (wrong: an add between is lost); 1 a
+ * return to user mode and a new system call between them (the detectors' kernelEntry): no kernel
+ * path carries a value across that, so the pair is no update of one path (exit1's SIGEMPTYSET
+ * after the previous userret looked at p_siglist), and non-atomic-update stays silent.
+ */
+registerProgram("lab.rmw-entry", function* ([n, how]) {
+  const l = lab();
+  for (let i = 0; i < n; i++) {
+    const c = l.counter;
+    if (how === 1 && syncObs !== null) syncObs.kernelEntry();
+    l.counter = c + 1;
   }
   done();
 });

@@ -63,7 +63,7 @@ export interface SyncObserver {
    * allocation, a vnode lock): whether or not it does this time, its tokens may go there.
    */
   mayBlock(): void;
-  /** The current thread enters the kernel for a system call, or its return-to-user path: it carries no kernel pointer in. */
+  /** The current thread enters the kernel for a system call, or its return-to-user path: it carries no kernel pointer in, nor a value it read. */
   kernelEntry(): void;
   /** The scheduler: a thread starts, switches out (its tokens are gone), ends. */
   threadStart(td: SyncThread): void;

@@ -75,6 +75,15 @@ describe("non-atomic-update", () => {
     const good = await runLab([["lab.atomic", [300], 0], ["lab.atomic", [300], 1]], { ...pct(7), strategy: { name: "random", seed: 7 } });
     expect(good.o.violations).toEqual([]);
   }, 30_000);
+
+  it("reports a load and store in one kernel path, and not a load in one system call and a store in the next", async () => {
+    const random = { ...pct(7), strategy: { name: "random" as const, seed: 7 } };
+    const one = await runLab([["lab.rmw-entry", [300, 0], 0], ["lab.atomic", [300], 1]], random);
+    expect(laws(one.o)).toContain("non-atomic-update");
+    const across = await runLab([["lab.rmw-entry", [300, 1], 0], ["lab.atomic", [300], 1]], random);
+    expect(laws(across.o)).toContain("data-race"); // the adds did run meanwhile: the plain store races them
+    expect(laws(across.o)).not.toContain("non-atomic-update");
+  }, 30_000);
 });
 
 describe("plain-count-write", () => {
