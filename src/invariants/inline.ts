@@ -13,7 +13,7 @@
  */
 import { KKASSERT } from "../shm/hooks.js";
 import { type Addr, type Handle, type Table } from "../shm/table.js";
-import { listOf, peek } from "./raw.js";
+import { countOnList, listOf, peek } from "./raw.js";
 import { image, sched } from "../sync/seam.js";
 import { PLOCK_MASK } from "../sync/phold.js";
 import { ALLPROC_HASH, KGLOBALS, LWP, P_PPWAIT, PID_MAX, PROC, PROCGLOB } from "../kern/dragonfly/structs.js";
@@ -34,8 +34,7 @@ export function dragonflyPidGiven(pid: number): void {
   KKASSERT(pid > 0 && pid <= PID_MAX, "pid-range", `proc_add_allproc gave pid ${pid}, outside 1..${PID_MAX}`);
   const procs = image.table(PROC);
   const chains = image.table(PROCGLOB);
-  let holders = 0;
-  for (const p of listOf(procs, peek(chains, chains.handleAt(ALLPROC_HASH(pid)), "allproc"), "p_list")) if (peek(procs, p, "p_pid") === pid) holders++;
+  const holders = countOnList(procs, peek(chains, chains.handleAt(ALLPROC_HASH(pid)), "allproc"), "p_list", "p_pid", pid);
   KKASSERT(holders <= 1, "pid-duplicate", `proc_add_allproc gave pid ${pid}, which ${holders - 1} other process(es) on its allproc chain have`);
 }
 
