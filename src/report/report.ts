@@ -208,11 +208,16 @@ export function mergeThreads(results: readonly CpuResult[]): ThreadDump[] {
 }
 
 /**
- * Violations in time order, each with the last events of every cpu: its own cpu's as they were
- * when it broke the law, the others' as they were when the run stopped.
+ * Violations in the order they happened, each with the last events of every cpu: its own cpu's as
+ * they were when it broke the law, the others' as they were when the run stopped. A controlled
+ * run orders them by step -- what it replays: the wall-clock times of one schedule differ from
+ * run to run, and a report with the same event hash lists the same violations in the same order
+ * (one step is one cpu's; violations of one step, and the laws checked at the end, keep the order
+ * they were found in). A free run has no steps: by time.
  */
-export function mergeViolations(results: readonly CpuResult[], extra: readonly ViolationRecord[] = []): ViolationRecord[] {
-  const all = [...results.flatMap((r) => r.violations), ...extra].sort((a, b) => a.atSeconds - b.atSeconds);
+export function mergeViolations(results: readonly CpuResult[], extra: readonly ViolationRecord[] = [], controlled = false): ViolationRecord[] {
+  const found = [...results].sort((a, b) => a.cpu - b.cpu).flatMap((r) => r.violations);
+  const all = [...found, ...extra].sort(controlled ? (a, b) => a.step - b.step : (a, b) => a.atSeconds - b.atSeconds);
   const tails = results.map((r) => ({ cpu: r.cpu, events: r.events.slice(-16) }));
   // A live law's violation has no events of its own: its cpu's are the tail, as for the others.
   const own = (v: ViolationRecord) => (v.cpu < 0 ? [] : [{ cpu: v.cpu, events: v.events.length ? v.events : (tails.find((t) => t.cpu === v.cpu)?.events ?? []) }]);

@@ -236,7 +236,7 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
     }
   }
   const threads = mergeThreads(results);
-  const merged = withSleepStacks(mergeViolations(sinceCpusUp(results, cpusUpAfter), extra), threads);
+  const merged = withSleepStacks(mergeViolations(sinceCpusUp(results, cpusUpAfter), extra, controlled), threads);
   const sites = controlled && o.siteAddrs === undefined ? detectorSummaries(results).flatMap((d) => d.sitesWanted) : [];
   const violations = sites.length ? await withFunctions(o, merged, sites) : merged;
   const detectorNotes = detectorSummaries(results).flatMap((d) => d.notes);

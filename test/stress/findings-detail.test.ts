@@ -6,7 +6,8 @@
  * (ddb's `show locks`). Controlled runs: each is the same every time.
  */
 import { describe, expect, it } from "vitest";
-import { mergeThreads } from "../../src/report/report.js";
+import { mergeThreads, mergeViolations } from "../../src/report/report.js";
+import type { CpuResult, ViolationRecord } from "../../src/sched/cpu.js";
 import { stressSummary } from "../../src/report/summary.js";
 import { stress } from "../../src/run/stress.js";
 import { boot } from "../foundation/harness.js";
@@ -105,5 +106,22 @@ describe("hang dumps", () => {
     const wmesg = sleeper.wchan!.split(" ")[0];
     expect(text).toMatch(new RegExp(`^ {4}\\.\\.\\. and ${threads.length - 40} more in the report: \\d+ sleeping in ${wmesg}`, "m"));
     expect(stressSummary(report)).not.toMatch(/more in the report/); // a small dump is listed whole
+  });
+});
+
+describe("a report's violations", () => {
+  // Wall-clock times of one controlled schedule differ from run to run (FOLLOWUPS, "21:00 speed":
+  // one event hash, the same violations in another order): a controlled report orders by step.
+  const found = (law: string, step: number, atSeconds: number): ViolationRecord => ({ law, message: law, cpu: 0, tid: 1, pid: 1, syscall: "fork", atSeconds, step, stack: "", events: [] });
+  const cpu = (n: number, violations: ViolationRecord[]) => ({ cpu: n, violations: violations.map((v) => ({ ...v, cpu: n })), events: [] }) as unknown as CpuResult;
+  // As the cpus may hand their results back: cpu 1 first, its violations timed before cpu 0's later-stepped one.
+  const results = [cpu(1, [found("b", 7, 0.2), found("c", 9, 0.1)]), cpu(0, [found("a", 3, 0.3)])];
+  const atEnd = found("audit", 12, 0.05);
+
+  it("are in step order in a controlled run, the laws checked at the end last, whatever the clock said", () => {
+    expect(mergeViolations(results, [atEnd], true).map((v) => v.law)).toEqual(["a", "b", "c", "audit"]);
+  });
+  it("are in time order in a free run (no steps)", () => {
+    expect(mergeViolations(results, [atEnd], false).map((v) => v.law)).toEqual(["audit", "c", "b", "a"]);
   });
 });
