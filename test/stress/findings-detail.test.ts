@@ -86,9 +86,10 @@ describe("hang dumps", () => {
   it("tell a watchdog timeout from quiescence", async () => {
     const { report } = await stress({ kernel: "netbsd", scenario: "vfork-exec", cpus: 4, seconds: 8, mode: "free", seed: 1, chaos: 0.001, bugs: ["nb.ppwait-wrong-cv"], keepGoing: false, watchdogSeconds: 2 });
     expect(report.verdict).toBe("hang");
-    // Every vfork parent asleep on the wrong condvar: nothing can run, seen at once, not after 2 s.
+    // Every vfork parent asleep on the wrong condvar: nothing can run, seen by quiescence, not by
+    // the watchdog's 2 s without a call (no wall-time bound here: at load 42 quiescence, which
+    // waits for the cpus to stop, was seen at 2.1 s -- the cause is what tells them apart).
     expect(report.hang).toMatchObject({ cause: "quiescent", during: "run" });
-    expect(report.hang!.afterSeconds).toBeLessThan(2);
     expect(stressSummary(report)).toMatch(/hang: nothing can run any more/);
     expect(stressSummary({ ...report, hang: { ...report.hang!, cause: "watchdog", afterSeconds: 2.05 } })).toMatch(/hang: no system call completed for 2 s, the watchdog's time/);
   });
