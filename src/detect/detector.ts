@@ -192,10 +192,12 @@ export class Detector implements SyncObserver {
       }
     }
     if (!this.raceOn || t.d < 0 || f & F_UNLOCKED || this.sh.exhausted()) return;
+    // A racy read is a sync edge, not a check: followed at every read, never sampled away.
+    if (!write && f & F_RACY) return this.racyRead(t, addr);
     if (--this.sampleLeft <= 0) {
       this.sampleLeft = this.cfg.sample;
       if (write) this.write(t, td, addr, PLAIN);
-      else this.read(t, td, addr, f);
+      else this.read(t, td, addr);
     } else if (write) this.unsampledWrite(t, td, addr);
     else this.noteRead(t, addr, this.sh.i32[this.sh.at(addr) + VERSION]);
   };
@@ -464,18 +466,26 @@ export class Detector implements SyncObserver {
 
   // ---------------------------------------------------------------- FastTrack
 
-  /** A plain read; `f` is flags[addr]. */
-  private read(t: DThread, td: DetectThread, addr: Addr, f: number): void {
+  /**
+   * A read of a field declared racy: not checked, not recorded. It still observes what ordered
+   * atomics published at the word before the store it loaded: on x86-64, the only machine
+   * DragonFly runs on, a load is an acquire, and a locked read-modify-write publishes everything
+   * its thread did before it. reaper_get's collapse rests on exactly that: its plain
+   * `next->refs == 2` sees another walker's reaper_drop, and so follows that walker's read of
+   * next->parent (000:1151-1164, structs.ts SYSREAPER). The table reports a racy read after
+   * its load (table.ts), so what is acquired is what the loaded value was published with.
+   */
+  private racyRead(t: DThread, addr: Addr): void {
+    const s = this.sh.at(addr);
+    acquireClock(this.sh, t.C, this.sh.i32[s + SYNC_L]);
+    this.noteRead(t, addr, this.sh.i32[s + VERSION]);
+  }
+
+  /** A plain read of a field whose reads are checked. */
+  private read(t: DThread, td: DetectThread, addr: Addr): void {
     const { sh } = this;
     const i32 = sh.i32;
     const s = sh.at(addr);
-    if (f & F_RACY) {
-      // Racy on purpose: not checked, not recorded. Such a read still observes what ordered
-      // atomics published at the word (a polled hold count: an x86 load is an acquire).
-      acquireClock(sh, t.C, i32[s + SYNC_L]);
-      this.noteRead(t, addr, i32[s + VERSION]);
-      return;
-    }
     const C = t.C;
     const d = t.d;
     sh.lock(s + LOCK);

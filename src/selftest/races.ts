@@ -215,3 +215,43 @@ registerProgram("lab.rmw-entry", function* ([n, how]) {
   }
   done();
 });
+
+/**
+ * reaper_get's collapse (000:1151-1164), reduced to its ordering: thread 0, a walker standing on
+ * a node, reads its link (lab.counter, "next->parent") under its own lock (lab.tok, shared),
+ * lets it go and drops its reference (refcount_release of lab.racyword, a count declared racy);
+ * thread 1, under another lock (lab.tok2), then clears the link, as the collapse clears
+ * next->parent under reap's lock. Each says what it did in lab.phase with relaxed atomics, which
+ * order nothing. The test sets lab.racyword to 3 (the walker's reference, the collapser's, the
+ * child node's link). args: role (0 walker, 1 collapser), how -- 0 the collapser reads the count
+ * until it sees the walker's drop (2) and then writes (right: on x86-64 that load orders it
+ * after the drop, so after the walker's read); 1 it writes once the walker said it dropped, with
+ * no read of the count (wrong: nothing orders the two); 2 it reads the count before the drop
+ * (3), and writes once the walker said it dropped (wrong: the read saw another value).
+ */
+registerProgram("lab.racy-order", function* ([role, how]) {
+  const l = lab();
+  const phase = l.ptr("phase");
+  if (role === 0) {
+    yield* lwkt_gettoken_shared(l.ptr("tok"));
+    l.res0 = l.counter;
+    lwkt_reltoken(l.ptr("tok"));
+    while (how === 2 && atomic_load_int(phase) === 0) yield* lwkt_yield(); // the collapser looked
+    refcount_release(l.ptr("racyword"));
+    atomic_store_int(phase, 2);
+  } else {
+    yield* lwkt_gettoken(l.ptr("tok2"));
+    if (how === 0) {
+      while (l.racyword !== 2) yield* lwkt_yield();
+    } else {
+      if (how === 2) {
+        l.res1 = l.racyword;
+        atomic_store_int(phase, 1);
+      }
+      while (atomic_load_int(phase) !== 2) yield* lwkt_yield();
+    }
+    l.counter = 0;
+    lwkt_reltoken(l.ptr("tok2"));
+  }
+  done();
+});

@@ -327,10 +327,14 @@ export class Table<F extends FieldWidths = FieldWidths> {
    * and no class fields, because at ES2022 each is a defineProperty per instance.
    *
    * With an observer, every access also reports (address, write) right before it is made, after
-   * its point: what a field-level detector needs (see AccessObserver).
+   * its point: what a field-level detector needs (see AccessObserver). A read of a field declared
+   * racy reports right after it: such a read orders its thread after the atomics that published
+   * the value it loaded (src/detect racyRead), so the detector must look after the load, or a
+   * free-mode cpu could load a value whose publication it did not see.
    */
   private makeViewClass(observer: AccessObserver | null): ViewClass {
     const { offsets, names } = this.layout;
+    const racy = this.decl.notes.racy ?? {};
     const live = (what: string) =>
       `if ((i32[this.$b + ${HDR_GEN}] & ${GEN_MASK}) !== this.$g || i32[this.$b + ${HDR_STATE}] !== ${ST_USED}) throw table.stale(this.h, ${what});`;
     const observe = (off: number, write: boolean) => (observer === null ? "" : `observer(this.$b + ${off}, ${write});`);
@@ -339,7 +343,10 @@ export class Table<F extends FieldWidths = FieldWidths> {
       .map((f) => {
         const name = JSON.stringify(f);
         const off = offsets[f];
-        return `get [${name}]() { point(); ${live(name)} ${observe(off, false)} return i32[this.$b + ${off}]; }
+        const get = f in racy && observer !== null
+          ? `const v = i32[this.$b + ${off}]; ${observe(off, false)} return v;`
+          : `${observe(off, false)} return i32[this.$b + ${off}];`;
+        return `get [${name}]() { point(); ${live(name)} ${get} }
           set [${name}](v) { point(); ${live(name)} ${observe(off, true)} i32[this.$b + ${off}] = v; }`;
       });
     const source = `const OFF = new Map([${names.map((f) => `[${JSON.stringify(f)}, ${offsets[f]}]`).join(", ")}]);

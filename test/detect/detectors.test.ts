@@ -61,6 +61,23 @@ describe("data-race", () => {
     expect(laws(plain.o)).toContain("data-race");
   }, 30_000);
 
+  it("a racy read that sees an ordered atomic's store orders its thread after it (reaper_get's collapse); no read, or a read of an older value, orders nothing", async () => {
+    const collapse = (how: number) =>
+      runLab([["lab.racy-order", [0, how], 0], ["lab.racy-order", [1, how], 1]], pct(2), (lab) => {
+        lab.l.racyword = 3;
+      });
+    const sees = await collapse(0);
+    expect(sees.o.violations).toEqual([]);
+    expect(sees.lab.l.racyword).toBe(2);
+    for (const how of [1, 2]) {
+      const { lab, o } = await collapse(how);
+      expect(laws(o)).toEqual(["data-race"]);
+      expect(o.violations[0].message).toContain("lab[0].counter");
+      expect(o.violations[0].message).toMatch(/write by cpu 1 .* read by cpu 0/);
+      if (how === 2) expect(lab.res(1)).toBe(3); // the collapser's read saw the count before the drop
+    }
+  }, 30_000);
+
   it("stays off when not asked for", async () => {
     const { o } = await runLab([["lab.race-rw", [40, 1, 1], 0], ["lab.race-rw", [40, 0, 0], 1]], pct(3, []));
     expect(o.violations).toEqual([]);

@@ -13,6 +13,7 @@ import { regionCopier, regionZeroer, type Table } from "../../src/shm/table.js";
 
 const REC = defineStruct("rec", { a: 1, lock: TOKEN, b: 1 });
 const WIDE = defineStruct("wide", { x: 1, y: 1, z: 1 });
+const RACY = defineStruct("racyrec", { count: 1, link: 1 }, { racy: { count: "the observer-order test: a count read plainly" } });
 const NEVER = Number.MAX_SAFE_INTEGER;
 
 let violations: ViolationInfo[] = [];
@@ -128,6 +129,19 @@ describe("access observer (the seam for field-level detectors)", () => {
     t.observe(null);
     expect(t.view(h).a).toBe(3);
     expect(seen).toHaveLength(2);
+  });
+
+  it("reports a read of a field declared racy after its load, every other read before it", () => {
+    // The observer stores into the word it is told of: a read it runs after returns the old value.
+    const racy = Image.create([{ decl: RACY, capacity: 1 }]).table(RACY);
+    racy.observe((addr, write) => {
+      if (!write) racy.i32[addr] = 7;
+    });
+    const v = racy.view(racy.alloc());
+    v.count = 1;
+    v.link = 1;
+    expect(v.count).toBe(1); // racy: loaded, then observed (an acquire of what published the 1)
+    expect(v.link).toBe(7); // checked: observed, then loaded
   });
 });
 

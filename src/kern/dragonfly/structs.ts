@@ -160,7 +160,7 @@ export const SYSREAPER = defineStruct("sysreaper", {
 }, {
   handles: { parent: "sysreaper", p: "proc" }, // reap->lock, held across blocks
   racy: {
-    refs: "reaper_hold's KKASSERT(reap->refs > 0) reads the count plainly (000:1017): the caller holds a reference, so it cannot reach 0 under the assertion; PROC_REAP_STATUS reports it as a snapshot (000:991)",
+    refs: "reaper_hold's KKASSERT(reap->refs > 0) reads the count plainly (000:1017): the caller holds a reference, so it cannot reach 0 under the assertion; PROC_REAP_STATUS reports it as a snapshot (000:991). reaper_get's collapse tests next->refs == 2 plainly (000:1154, 1157; the count is a volatile u_int) holding reap's lock, not next's, and then clears next->parent (000:1164), which another walker standing on next read under next's lock before its reaper_drop (000:1151, 1173-1174): what orders that read before the clear is the collapse's load seeing the drop's atomic_fetchadd (refcount_release), a locked instruction -- on x86-64, the only machine DragonFly runs on, a load that sees a locked RMW's store is ordered after it and everything its thread did before. The detector models that ordering for racy reads (src/detect racyRead), tested by lab.racy-order",
     p: "procctl REAP_RELEASE and reaper_exit test reap->p == p before taking reap->lock, then test again under it (000:962-972, 000:1071-1097); REAP_STATUS reports it as a snapshot",
   },
 });
