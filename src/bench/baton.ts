@@ -31,15 +31,16 @@ const HANDOFF_RUN_MS = 600_000;
 
 /**
  * ns per one-way hand-off of the Atomics.wait/notify ping-pong between two threads: over the
- * whole run, or with `batch`, the fastest batch of that many round trips.
+ * whole run, or with `batch`, the fastest batch of that many round trips. A waiter spins
+ * `spins` times before it sleeps (0: a futex wait at nearly every hand-off).
  */
-export function pingPongFloor(batch?: number, signal?: AbortSignal): Promise<number> {
+export function pingPongFloor(batch?: number, signal?: AbortSignal, spins = SPINS_DEFAULT, roundTrips = ROUND_TRIPS): Promise<number> {
   return turnTaking(
     `for (let spins = 0; Atomics.load(turn, 0) !== me; spins++) if (spins > workerData.spins) Atomics.wait(turn, 0, 1 - me);
      Atomics.store(turn, 0, 1 - me);
      Atomics.notify(turn, 0);`,
-    ROUND_TRIPS,
-    { spins: SPINS_DEFAULT },
+    roundTrips,
+    { spins },
     batch,
     signal,
   );

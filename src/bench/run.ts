@@ -21,10 +21,9 @@ import type { LockStat } from "../sync/lockstat.js";
 import { measureBaton, measurePrimitives, TOKEN_GOAL, type BatonCost, type PrimitiveRow } from "./index.js";
 import { budgetLines, runSections, type BudgetCut, type BudgetReport, type BudgetSection, type SectionFailure } from "./budget.js";
 import { DETECTOR_RUNS, detectorCost, type DetectorCostRow, type DetectorRuns } from "./detect.js";
-import { pingPongFloor } from "./baton.js";
 import { holdRun, type HoldRun } from "./hold.js";
 import { measureOverhead, OVERHEAD_CONFIGS, processCpuUs, type OverheadRow } from "./overhead.js";
-import { calibrate, lineTransferNs, virtualForksPerSecond, virtualRun, type Calibration } from "./virtual.js";
+import { calibrate, CalibrationRefused, measureCrossCpu, virtualForksPerSecond, virtualRun, type Calibration, type CrossCpu } from "./virtual.js";
 
 export const KERNELS = ["dragonfly", "netbsd"] as const;
 export type Kernel = (typeof KERNELS)[number];
@@ -90,9 +89,30 @@ export interface ValidationRow {
   workload: string;
   cpus: number;
   realForksPerSecond: number;
+  /** The model's machine: its cpus do not slow each other down. */
   virtualForksPerSecond: number;
-  /** (virtual - real) / real, in percent. */
+  /** The host control's efficiency on more than one cpu (HostControl), 1 on one. */
+  hostEfficiency: number;
+  /** virtualForksPerSecond x hostEfficiency: the model on this host. */
+  onHostForksPerSecond: number;
+  /** (onHost - real) / real, in percent: the model's error on this host. */
   errorPercent: number;
+  /** (virtual - real) / real, in percent: with the host's own loss counted as the model's. */
+  idealErrorPercent: number;
+}
+
+/**
+ * What this host gives a second worker when nothing is shared: two independent one-cpu machines
+ * at once in this process, against one alone (the same kernel and workload). Each worker also
+ * shares the host's two cores with the process's other threads (the orchestrators, V8's compiler
+ * and GC) and the cache and memory with the other: efficiency = pair's forks/s / (2 x one's).
+ */
+export interface HostControl {
+  kernel: Kernel;
+  workload: string;
+  oneForksPerSecond: number;
+  pairForksPerSecond: number[];
+  efficiency: number;
 }
 
 export interface BenchReport {
@@ -108,7 +128,11 @@ export interface BenchReport {
   /** baton: null when a time budget cut it. */
   primitives: { rows: PrimitiveRow[]; tokenGoal: number; baton: BatonCost | null };
   scaling: ScalingRow[];
+  /** null when the scaling section did not run it. */
+  hostControl: HostControl | null;
   calibration: Calibration[];
+  /** Why the calibration was refused (the virtual runs then left out), or null. */
+  calibrationRefused: string | null;
   validation: ValidationRow[];
   virtual: VirtualRow[];
   lockTables: LockTable[];
@@ -257,7 +281,7 @@ async function realRun(kernel: Kernel, workload: string, cpus: number, warm: num
 }
 
 /** What the sections measure, filled in as they run (a section the budget cut leaves its part empty). */
-type Results = Pick<BenchReport, "scaling" | "calibration" | "validation" | "virtual" | "lockTables" | "detectors" | "instruments" | "processTable"> & {
+type Results = Pick<BenchReport, "scaling" | "hostControl" | "calibration" | "calibrationRefused" | "validation" | "virtual" | "lockTables" | "detectors" | "instruments" | "processTable"> & {
   rows: PrimitiveRow[];
   baton: BatonCost | null;
   /** Forks per second of the real runs, by kernel/workload/cpus; the one-cpu affine runs' cpu time per fork (the calibration's). */
@@ -270,6 +294,8 @@ const virtualRuns = (counts: readonly number[]) =>
   KERNELS.flatMap((kernel) => WORKLOADS.flatMap((workload) => (workload === AFFINE ? counts : [1, 2]).map((cpus) => ({ kernel, workload, cpus }))));
 const virtualCost = (cpus: number, forkTimes: number) => QUIET.virtualRun + QUIET.virtualCpu * cpus + QUIET.virtualCpuFork * cpus * Math.max(forkTimes, 4 * cpus);
 const REAL_RUNS = WORKLOADS.length * 2 * KERNELS.length;
+/** The host control: two machines at once, as long as one run. */
+const CONTROL = { kernel: "dragonfly" as Kernel, workload: AFFINE, runs: 1 };
 
 /** The bench's sections, in the order they run: the core (primitives, real runs) first, the instruments' time-bounded runs last. */
 function sections(shape: Shape, sweep: number[], r: Results, log: (line: string) => void): BudgetSection[] {
@@ -288,11 +314,12 @@ function sections(shape: Shape, sweep: number[], r: Results, log: (line: string)
     {
       name: "scaling",
       minScale: LEAST.realSeconds / shape.realSeconds,
-      cost: (s) => REAL_RUNS * (QUIET.runStart + shape.warmSeconds + shape.realSeconds * s),
+      cost: (s) => (REAL_RUNS + CONTROL.runs) * (QUIET.runStart + shape.warmSeconds + shape.realSeconds * s),
       async run(s) {
         const seconds = round1(shape.realSeconds * s);
         await realRuns(shape.warmSeconds, seconds, r, log);
-        return `${REAL_RUNS} runs of ${seconds} s after ${shape.warmSeconds} s of warm-up`;
+        await hostControl(shape.warmSeconds, seconds, r, log);
+        return `${REAL_RUNS} runs and the host control of ${seconds} s after ${shape.warmSeconds} s of warm-up`;
       },
     },
     {
@@ -387,7 +414,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const quick = o.quick;
   const shape = quick ? SHAPES.quick : SHAPES.full;
   const sweep = [...shape.sweep]; // a budget may narrow it
-  const r: Results = { rows: [], baton: null, scaling: [], calibration: [], validation: [], virtual: [], lockTables: [], detectors: [], instruments: [], processTable: [], real: new Map(), cpuUsPerFork: new Map() };
+  const r: Results = { rows: [], baton: null, scaling: [], hostControl: null, calibration: [], calibrationRefused: null, validation: [], virtual: [], lockTables: [], detectors: [], instruments: [], processTable: [], real: new Map(), cpuUsPerFork: new Map() };
   const reserved = QUIET.startup + QUIET.report + (o.afterSeconds ?? 0);
   const { budget, failed } = await runSections(sections(shape, sweep, r, log), cuts(sweep), o.timeBudget === undefined ? undefined : { seconds: o.timeBudget, reserved });
   return {
@@ -401,7 +428,9 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     reproduce: `forkstorm bench${quick ? " --quick" : ""}${o.timeBudget === undefined ? "" : ` --time-budget ${o.timeBudget}`} --report bench.json --html bench.html`,
     primitives: { rows: r.rows, tokenGoal: TOKEN_GOAL, baton: r.baton },
     scaling: r.scaling,
+    hostControl: r.hostControl,
     calibration: r.calibration,
+    calibrationRefused: r.calibrationRefused,
     validation: r.validation,
     virtual: r.virtual,
     lockTables: r.lockTables,
@@ -432,12 +461,28 @@ async function realRuns(warm: number, seconds: number, r: Results, log: (line: s
       }
 }
 
+/** Two independent one-cpu machines at once, against the one-cpu run of the same kernel and workload. */
+async function hostControl(warm: number, seconds: number, r: Results, log: (line: string) => void): Promise<void> {
+  const { kernel, workload } = CONTROL;
+  log(`host control: two ${kernel} ${workload} machines of 1 cpu at once for ${seconds} s after ${warm} s of warm-up...`);
+  const pair = await Promise.all([0, 1].map(() => realRun(kernel, workload, 1, warm, seconds)));
+  const one = r.real.get(`${kernel}/${workload}/1`)!;
+  const both = pair.map((p) => Math.round(p.forksPerSecond));
+  r.hostControl = { kernel, workload, oneForksPerSecond: Math.round(one), pairForksPerSecond: both, efficiency: Math.round(((both[0] + both[1]) / (2 * one)) * 1000) / 1000 };
+}
+
 /** The virtual model calibrated from the real runs, validated against them at 1 and 2 cpus and swept over `counts`. */
 async function virtualSweep(counts: readonly number[], forkTimes: number, r: Results, log: (line: string) => void, signal: AbortSignal | undefined): Promise<void> {
   log("calibrating the virtual-time cost model...");
-  const wakes: number[] = [];
-  for (let i = 0; i < 3; i++) wakes.push(await pingPongFloor(undefined, signal));
-  const measured = { lineNs: await lineTransferNs(undefined, signal), wakeNs: Math.min(...wakes) }; // the least disturbed rounds
+  let measured: CrossCpu;
+  try {
+    measured = await measureCrossCpu(signal);
+  } catch (e) {
+    if (!(e instanceof CalibrationRefused)) throw e;
+    r.calibrationRefused = e.message;
+    log(e.message);
+    return;
+  }
   const nsOf = (name: string) => r.rows.find((p) => p.primitive === name)?.nsPerOp ?? 0;
   for (const kernel of KERNELS)
     r.calibration.push(await calibrate(kernel, AFFINE, 1e6 / r.cpuUsPerFork.get(kernel)!, { tokenNs: nsOf("token get+release"), sleepWakeNs: nsOf("tsleep_interlock+wakeup"), ...measured }));
@@ -456,9 +501,14 @@ async function virtualSweep(counts: readonly number[], forkTimes: number, r: Res
     });
     if (cpus === 2 || cpus === counts.at(-1)) r.lockTables.push({ kernel, workload, cpus, mode: "virtual", locks: report.lockstat.slice(0, TABLE_LOCKS) });
     const realFps = r.real.get(`${kernel}/${workload}/${cpus}`);
-    if (realFps !== undefined)
-      r.validation.push({ kernel, workload, cpus, realForksPerSecond: Math.round(realFps), virtualForksPerSecond: Math.round(fps), errorPercent: Math.round(((fps - realFps) / realFps) * 1000) / 10 });
+    if (realFps !== undefined) r.validation.push(validationRow(kernel, workload, cpus, realFps, fps, cpus > 1 ? (r.hostControl?.efficiency ?? 1) : 1));
   }
+}
+
+function validationRow(kernel: Kernel, workload: string, cpus: number, real: number, virtual: number, hostEfficiency: number): ValidationRow {
+  const onHost = virtual * hostEfficiency;
+  const errorOf = (x: number) => Math.round(((x - real) / real) * 1000) / 10;
+  return { kernel, workload, cpus, realForksPerSecond: Math.round(real), virtualForksPerSecond: Math.round(virtual), hostEfficiency, onHostForksPerSecond: Math.round(onHost), errorPercent: errorOf(onHost), idealErrorPercent: errorOf(virtual) };
 }
 
 /** The fork rate with `held` processes asleep against 100, per kernel. */
@@ -488,8 +538,11 @@ export function benchSummary(r: BenchReport): string {
   lines.push(b ? `baton hand-off ${b.batonNs} ns = ${b.ratio}x the ping-pong floor (${b.floorNs} ns); rounds ${b.ratioMin}x to ${b.ratioMax}x; goal <= 2x` : "baton hand-off: not run (see the time budget below)");
   lines.push("", "real-parallel scaling (free, no chaos, side by side in this run):");
   table(r.scaling.map((s) => ({ kernel: s.kernel, workload: s.workload, cpus: s.cpus, "forks/s": s.forksPerSecond, ratio: s.ratio, "cpu us/fork": s.cpuUsPerFork, "top lock": s.topLock })));
-  lines.push("", "virtual time, validated against the real runs:");
-  table(r.validation.map((v) => ({ kernel: v.kernel, workload: v.workload, cpus: v.cpus, "real forks/s": v.realForksPerSecond, "virtual forks/s": v.virtualForksPerSecond, "error %": v.errorPercent })));
+  const h = r.hostControl;
+  if (h) lines.push("", `host control: two ${h.kernel} ${h.workload} machines of 1 cpu at once: ${h.pairForksPerSecond.join(" + ")} forks/s against ${h.oneForksPerSecond} alone: efficiency ${h.efficiency}`);
+  lines.push("", "virtual time, validated against the real runs (on host: x the host control's efficiency on 2 cpus):");
+  if (r.calibrationRefused) lines.push(r.calibrationRefused);
+  table(r.validation.map((v) => ({ kernel: v.kernel, workload: v.workload, cpus: v.cpus, "real forks/s": v.realForksPerSecond, "virtual forks/s": v.virtualForksPerSecond, "on host": v.onHostForksPerSecond, "error %": v.errorPercent, "ideal error %": v.idealErrorPercent })));
   lines.push("", "virtual-time sweep (forks per virtual second):");
   table(r.virtual.filter((v) => v.workload === AFFINE).map((v) => ({ kernel: v.kernel, cpus: v.cpus, "forks/s": v.forksPerSecond, ratio: v.ratio, "limiting lock": v.topLock })));
   lines.push("", "field-level detectors' cost (DragonFly mixed, 4 cpus, one seed per round; x off: time per run, free mode per system call):");

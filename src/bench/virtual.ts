@@ -1,35 +1,76 @@
 /*
  * The virtual-time mode's cost model, calibrated from this runtime's measured costs, and its
  * sweeps (src/sched/virtual.ts runs them):
- *  - a lock-line transfer: two worker threads taking turns at a compare-and-swap on one word,
- *    spinning (the cost of a line another core wrote last);
- *  - a wake-up across cpus: the Atomics.wait/notify ping-pong floor (baton.ts);
+ *  - what crosses cpus, between two worker threads taking turns on one word: a lock-line
+ *    transfer (compare-and-swap, spinning) -- also what a wake-up costs to reach a cpu that
+ *    polls its doorbell: that word's line moving to it -- and a wake-up that finds its receiver
+ *    asleep (the Atomics.wait/notify ping-pong, never spinning: a futex wake each time). Each
+ *    is the fastest of many short batches: a loaded host only ever adds time (a descheduled
+ *    thread), and with batches of a few microseconds to a millisecond some batch runs with both
+ *    threads on a core even at load -- timing whole runs made the model degenerate at load
+ *    (22.9 us line transfers at load 75). A value no host could give is refused
+ *    (CalibrationRefused), not used. (A spinning ping-pong, timed for the polled wake-up,
+ *    settled at load into futex waits in every batch: its own line transfer is the honest cost.)
  *  - the work between two scheduling points: from a real one-cpu run of the workload (its forks
  *    per second of process cpu time, which a loaded host does not stretch as it stretches wall
  *    time) and the points a one-cpu virtual run of the same workload takes per fork, once the
  *    primitives' own measured costs (a token get+release, a tsleep_interlock+wakeup) are taken
  *    out of the sync and sleep points.
  */
+import { loadavg } from "node:os";
 import type { StressReport } from "../report/report.js";
 import { stress, type StressOptions } from "../run/stress.js";
 import type { CostModel } from "../sched/virtual.js";
-import { turnTaking } from "./baton.js";
+import { pingPongFloor, turnTaking } from "./baton.js";
 import { throwIfSpent } from "./budget.js";
 
-const TURNS = 50_000;
+/** What crosses cpus, measured between two worker threads (ns). */
+export interface CrossCpu {
+  /** A lock-line transfer: one compare-and-swap turn (and a wake-up reaching a polling cpu). */
+  lineNs: number;
+  /** A wake-up that finds its receiver asleep on a futex. */
+  sleepingWakeNs: number;
+}
 
 /**
- * ns per one-way hand-off of a cache line between two threads (CAS turn-taking, spinning): the
- * best of `rounds` (a loaded host only ever adds time, descheduling a spinner).
+ * The most each can plausibly cost on any host running both threads at once: a line transfer
+ * is tens to hundreds of ns, a futex wake-up microseconds to tens of
+ * them. Past these the host did not run the two threads together in any batch.
  */
-export async function lineTransferNs(rounds = 5, signal?: AbortSignal): Promise<number> {
+export const PLAUSIBLE: CrossCpu = { lineNs: 1_000, sleepingWakeNs: 500_000 };
+
+/** The calibration measured something no host could give: the virtual runs would model the load. */
+export class CalibrationRefused extends Error {}
+
+/**
+ * Rounds of each, each giving its fastest batch: batches of a few microseconds (spinning) to
+ * about a millisecond (futex waits), and few of them -- at load every hand-off can wait for the
+ * host to run the other thread, and 200,000 of them took minutes.
+ */
+const ROUNDS = 3;
+const MEASURE: Record<keyof CrossCpu, (signal: AbortSignal | undefined) => Promise<number>> = {
+  lineNs: (signal) => turnTaking("while (Atomics.compareExchange(turn, 0, me, 1 - me) !== me);", 4_000, {}, 100, signal),
+  sleepingWakeNs: (signal) => pingPongFloor(10, signal, 0, 200),
+};
+
+async function fastest(kind: keyof CrossCpu, signal: AbortSignal | undefined): Promise<number> {
   let best = Infinity;
-  for (let i = 0; i < rounds; i++) best = Math.min(best, await lineTransferRound(signal));
+  for (let i = 0; i < ROUNDS; i++) best = Math.min(best, await MEASURE[kind](signal));
   return best;
 }
 
-function lineTransferRound(signal: AbortSignal | undefined): Promise<number> {
-  return turnTaking("while (Atomics.compareExchange(turn, 0, me, 1 - me) !== me);", TURNS, {}, TURNS, signal);
+/** The cross-cpu costs, each the fastest batch; CalibrationRefused if any is past PLAUSIBLE. */
+export async function measureCrossCpu(signal?: AbortSignal): Promise<CrossCpu> {
+  const m: CrossCpu = { lineNs: await fastest("lineNs", signal), sleepingWakeNs: await fastest("sleepingWakeNs", signal) };
+  refuseImplausible(m, loadavg()[0]);
+  return m;
+}
+
+/** Throws CalibrationRefused naming the first cost past its bound, with the load it was measured at. */
+export function refuseImplausible(m: CrossCpu, load: number): void {
+  for (const k of Object.keys(PLAUSIBLE) as (keyof CrossCpu)[])
+    if (!(m[k] <= PLAUSIBLE[k]))
+      throw new CalibrationRefused(`calibration refused: ${k} measured ${Math.round(m[k])} ns, more than any host gives (${PLAUSIBLE[k]} ns): the two threads never ran at once in a batch (load average ${load.toFixed(1)}); the virtual runs would model the load, not the machine`);
 }
 
 /** What a calibration is made of, kept in the bench report. */
@@ -39,15 +80,15 @@ export interface Calibration {
   fittedForksPerSecond: number;
   /** Points per fork in the one-cpu virtual run, by kind. */
   pointsPerFork: { field: number; sync: number; sleep: number };
-  /** Measured: token get+release, tsleep_interlock+wakeup (per op), line transfer, wake-up. */
-  measured: { tokenNs: number; sleepWakeNs: number; lineNs: number; wakeNs: number };
+  /** Measured: token get+release, tsleep_interlock+wakeup (per op), and what crosses cpus. */
+  measured: { tokenNs: number; sleepWakeNs: number } & CrossCpu;
   cost: CostModel;
 }
 
 const forksOf = (r: StressReport): number => r.ops.bySyscall.fork?.ok ?? 0;
 
 /** A provisional model, only to count a one-cpu run's points (one cpu: no line, no IPI). */
-const COUNTING: CostModel = { field: 100, sync: 100, sleep: 100, line: 0, ipiSend: 0, ipiArrive: 0 };
+const COUNTING: CostModel = { field: 100, sync: 100, sleep: 100, line: 0, ipiSend: 0, ipiArrive: 0, wakeSleeping: 0 };
 
 export interface VirtualRun {
   kernel: "dragonfly" | "netbsd";
@@ -88,6 +129,6 @@ export async function calibrate(kernel: "dragonfly" | "netbsd", scenario: string
     fittedForksPerSecond: Math.round(fittedForksPerSecond),
     pointsPerFork: { field: round(perFork.field), sync: round(perFork.sync), sleep: round(perFork.sleep) },
     measured,
-    cost: { field: round(between), sync: round(between + syncExtra), sleep: round(between + sleepExtra), line: round(measured.lineNs), ipiSend: round(measured.lineNs), ipiArrive: round(measured.wakeNs) },
+    cost: { field: round(between), sync: round(between + syncExtra), sleep: round(between + sleepExtra), line: round(measured.lineNs), ipiSend: round(measured.lineNs), ipiArrive: round(measured.lineNs), wakeSleeping: round(measured.sleepingWakeNs) },
   };
 }

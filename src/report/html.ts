@@ -111,9 +111,11 @@ export async function benchHtml(r: BenchReport): Promise<string> {
     `<div class="plots">${sweepPlot}</div>`,
     table(["kernel", "cpus", "forks / virtual s", "ratio to 1 cpu", "limiting lock (most contended)", "its contended share", "wall s"], r.virtual.filter((v) => v.workload === "fork-exit-wait-affine").map((v) => [v.kernel, v.cpus, v.forksPerSecond, v.ratio, v.topLock, `${(100 * v.topLockContention).toFixed(1)}%`, v.wallSeconds]), 1),
     `<h3>Validation against the real runs</h3>`,
-    table(["kernel", "workload", "cpus", "real forks/s", "virtual forks/s", "error"], r.validation.map((v) => [v.kernel, v.workload, v.cpus, v.realForksPerSecond, v.virtualForksPerSecond, `${v.errorPercent > 0 ? "+" : ""}${v.errorPercent}%`]), 2),
+    `<p class="note">${esc(hostNote(r))}</p>`,
+    table(["kernel", "workload", "cpus", "real forks/s", "virtual forks/s", "on this host", "error", "error, host's loss counted as the model's"], r.validation.map((v) => [v.kernel, v.workload, v.cpus, v.realForksPerSecond, v.virtualForksPerSecond, v.onHostForksPerSecond, signed(v.errorPercent), signed(v.idealErrorPercent)]), 2),
     `<h3>Calibration (ns of virtual time)</h3>`,
-    table(["kernel", "fitted to: 1-cpu forks per cpu-second", "points per fork (field / sync / sleep)", "field point", "sync point", "sleep point", "lock-line transfer", "wake-up across cpus"], r.calibration.map((c) => [c.kernel, c.fittedForksPerSecond, `${c.pointsPerFork.field} / ${c.pointsPerFork.sync} / ${c.pointsPerFork.sleep}`, c.cost.field, c.cost.sync, c.cost.sleep, c.cost.line, c.cost.ipiArrive]), 1),
+    ...(r.calibrationRefused ? [`<p class="note">${esc(r.calibrationRefused)}</p>`] : []),
+    table(["kernel", "fitted to: 1-cpu forks per cpu-second", "points per fork (field / sync / sleep)", "field point", "sync point", "sleep point", "lock-line transfer", "wake-up, polling cpu", "wake-up, sleeping cpu"], r.calibration.map((c) => [c.kernel, c.fittedForksPerSecond, `${c.pointsPerFork.field} / ${c.pointsPerFork.sync} / ${c.pointsPerFork.sleep}`, c.cost.field, c.cost.sync, c.cost.sleep, c.cost.line, c.cost.ipiArrive, c.cost.wakeSleeping]), 1),
     `<h2>Lock tables (lock_stat's terms)</h2>`,
     ...(await Promise.all(r.lockTables.map(lockSection))),
     `<h2>Primitives, uncontended, against the raw Atomics floor</h2>`,
@@ -121,6 +123,14 @@ export async function benchHtml(r: BenchReport): Promise<string> {
     `<p class="note">Token goal: within ${r.primitives.tokenGoal}x the floor. ${batonNote(r.primitives.baton)}</p>`,
   ];
   return page("forkstorm bench", body.join("\n"));
+}
+
+const signed = (pct: number): string => `${pct > 0 ? "+" : ""}${pct}%`;
+
+function hostNote(r: BenchReport): string {
+  const h = r.hostControl;
+  if (!h) return "No host control ran: on 2 cpus the model is compared as it is.";
+  return `Host control: two ${h.kernel} ${h.workload} machines of 1 cpu at once in this process ran ${h.pairForksPerSecond.join(" + ")} forks/s against ${h.oneForksPerSecond} for one alone: a second worker gets ${h.efficiency} of what the first does with nothing shared (the host's cores, shared with the process's other threads, and its caches). The model's cpus do not slow each other down; on this host its 2-cpu figure is that times ${h.efficiency}.`;
 }
 
 /** Spans of the last events of every cpu, from its Chrome trace (report/trace.ts). */

@@ -15,7 +15,7 @@
  * cores, the holder or the thread about to be woken may need that very core. When every cpu
  * has a core of its own, a futex sleep only costs: the wake-up that ends it (a remote
  * lwkt_schedule, a token released) pays an OS reschedule of tens of microseconds, each time
- * (schedstat's doorbellWakes). So then a waiting cpu polls first -- its doorbell for SPIN_US,
+ * (schedstat's doorbellWakes). So then a waiting cpu polls first -- its doorbell for IDLE_POLL_US,
  * a lock by retrying -- as the kernel's idle loop and lwkt_switch do, and sleeps only after.
  * A cpu about to sleep on its doorbell says so (gd_idle): only then does a wake-up notify.
  */
@@ -30,7 +30,7 @@ const MAX_STALL_US = 50;
 /** How much more often a sleep point stalls than any other. */
 export const SLEEP_BOOST = 16;
 /** With a core per cpu: how long an idle cpu polls its doorbell before it sleeps. */
-const SPIN_US = 50;
+export const IDLE_POLL_US = 50;
 /** Lock waits between two short sleeps: with a core per cpu, and without. */
 const SPINS_PER_SLEEP_SPARE = 256;
 const SPINS_PER_SLEEP_OVERCOMMITTED = 8;
@@ -99,7 +99,7 @@ export class FreeStrategy implements Strategy {
     const { i32 } = this;
     const t0 = performance.now();
     if (this.spareCores) {
-      const until = t0 + SPIN_US / 1000;
+      const until = t0 + IDLE_POLL_US / 1000;
       for (let n = 1; Atomics.load(i32, doorbell) === seen; n++) if ((n & 63) === 0 && performance.now() > until) break;
     }
     // Announce the sleep, then sleep only if the doorbell still reads `seen`: a ready() bumps

@@ -31,6 +31,7 @@ import type { Addr } from "../shm/table.js";
 import { setAcquireObserver } from "../sync/lockstat.js";
 import type { Chooser } from "./chooser.js";
 import type { MachineSpec } from "./spec.js";
+import { IDLE_POLL_US } from "./free.js";
 import { schedstat } from "./schedstat.js";
 
 /** What each thing a cpu executes costs, in nanoseconds of virtual time. */
@@ -41,19 +42,17 @@ export interface CostModel {
   sleep: number;
   /** A lock whose cache line another cpu wrote last. */
   line: number;
-  /** Sending a wake-up to another cpu, and its arrival there. */
+  /** Sending a wake-up to another cpu, and its arrival there while that cpu polls. */
   ipiSend: number;
   ipiArrive: number;
+  /** The arrival of a wake-up at a cpu that idled past its poll and sleeps (a futex wake). */
+  wakeSleeping: number;
 }
 
 /** The baton stays with the holder while its clock is within this much of the earliest other. */
 export const QUANTUM_NS = 2000;
-/**
- * A cpu spinning on a lock looks at it again this long after the others moved on: coarser than a
- * real spin loop's few tens of ns, so that many cpus waiting for one lock cost a bounded number of
- * decisions; a lock is taken up to this much later than it could be.
- */
-export const SPIN_NS = 1000;
+/** An idle cpu polls its doorbell this long before it sleeps on it (free.ts, with a core per cpu). */
+export const POLL_NS = IDLE_POLL_US * 1000;
 /** Lock lines tracked (by address hash; a collision only costs or saves one transfer). */
 const LINES = 4096;
 const MAX_CPUS = 64;
@@ -219,14 +218,13 @@ export class VirtualChooser implements Chooser {
       }
       if (waiting[c]) {
         waiting[c] = 0;
-        // Let go by this cpu's segment: a wake-up arrives after its IPI, a released lock at once.
-        const at = t + (sent > 0 ? this.cost.ipiArrive : this.cost.line);
+        const at = t + this.letGo(sent > 0, t - clock[c]);
         if (clock[c] < at) clock[c] = at;
       }
       if (clock[c] < earliest) earliest = clock[c];
     }
-    // A spinner waited at least until the next cpu ran, and looks again only SPIN_NS later.
-    if (spinning) clock[me] = t = Math.max(t, earliest === Infinity ? t : earliest) + SPIN_NS;
+    // A spinner looks at the lock again: a read of the line its holder owns.
+    if (spinning) clock[me] = t += this.cost.line;
     if (earliest === Infinity) earliest = t;
     const reached = Math.min(earliest, t);
     if (counters[5] < 0 && reached >= this.endNs / 2) counters[5] = this.opsNow(i32);
@@ -234,6 +232,16 @@ export class VirtualChooser implements Chooser {
       counters[6] = this.opsNow(i32);
       Atomics.store(i32, this.drainWord, Math.max(1, counters[6])); // draining, since that many calls (rtctl.rt_drain)
     }
+  }
+
+  /**
+   * How long after this cpu's segment a waiting cpu it let go runs, having waited `waited`: a
+   * released lock is seen at once (its line moves), a wake-up arrives after its IPI -- and
+   * after a futex wake if the receiver idled past its poll and sleeps.
+   */
+  private letGo(woken: boolean, waited: number): number {
+    if (!woken) return this.cost.line;
+    return waited > POLL_NS ? this.cost.wakeSleeping : this.cost.ipiArrive;
   }
 
   /** The runnable cpu with the earliest clock; the holder keeps running within QUANTUM_NS of it. */

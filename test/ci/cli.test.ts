@@ -166,7 +166,7 @@ describe("hunts in CI", () => {
 
 describe("bench in CI", () => {
   it("--time-budget: bench --quick ends within its budget (loosely: a loaded machine) and says what it covered", async () => {
-    const budget = 30; // --quick alone takes about a minute on a quiet machine; its least budget is 22 s (1 s warm-ups)
+    const budget = 30; // --quick alone takes about a minute on a quiet machine; its least budget is about 25 s (1 s warm-ups)
     const file = join(dir, "bench.json");
     const r = await forkstorm("bench", "--quick", "--time-budget", String(budget), "--report", file);
     expect(r.code).toBe(0);
@@ -179,6 +179,7 @@ describe("bench in CI", () => {
     const ran = b.sections.map((s) => s.section);
     expect(ran.slice(0, 2)).toEqual(["primitives", "scaling"]);
     expect(report.scaling).toHaveLength(8);
+    expect(report.hostControl!.pairForksPerSecond).toHaveLength(2);
     expect(b.skipped.length).toBeGreaterThan(0);
     for (const s of b.skipped) expect(s.why).toMatch(/^(did not fit|cut short at the budget's end)/);
     for (const name of ["virtual", "baton", "detectors", "processTable", "instruments"]) {
@@ -189,7 +190,7 @@ describe("bench in CI", () => {
     if (!ran.includes("detectors")) expect(report.detectors).toEqual([]);
     if (!ran.includes("baton")) expect(report.primitives.baton).toBeNull();
     expect(r.stdout).toMatch(/^time budget 30 s: /m);
-    expect(r.stdout).toMatch(/^covered: primitives \(\d+ rounds?; [\d.]+ s\), scaling \(8 runs of [\d.]+ s after [\d.]+ s of warm-up; [\d.]+ s\)/m);
+    expect(r.stdout).toMatch(/^covered: primitives \(\d+ rounds?; [\d.]+ s\), scaling \(8 runs and the host control of [\d.]+ s after [\d.]+ s of warm-up; [\d.]+ s\)/m);
     expect(r.stdout).toMatch(/^not covered: /m);
   });
 

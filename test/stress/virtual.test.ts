@@ -6,12 +6,13 @@
  */
 import { describe, expect, it } from "vitest";
 import { stress, type StressOptions } from "../../src/run/stress.js";
+import { CalibrationRefused, refuseImplausible } from "../../src/bench/virtual.js";
 import type { CostModel } from "../../src/sched/virtual.js";
 
-const COST: CostModel = { field: 200, sync: 250, sleep: 400, line: 100, ipiSend: 100, ipiArrive: 2000 };
+const COST: CostModel = { field: 200, sync: 250, sleep: 400, line: 100, ipiSend: 100, ipiArrive: 2000, wakeSleeping: 20000 };
 
-function run(cpus: number, seconds: number, cost: CostModel) {
-  const o: StressOptions = { kernel: "dragonfly", scenario: "fork-exit-wait-affine", cpus, seconds, mode: "virtual", cost, seed: 5, chaos: 0, bugs: [], keepGoing: false };
+function run(cpus: number, seconds: number, cost: CostModel, scenario = "fork-exit-wait-affine") {
+  const o: StressOptions = { kernel: "dragonfly", scenario, cpus, seconds, mode: "virtual", cost, seed: 5, chaos: 0, bugs: [], keepGoing: false };
   return stress(o).then((x) => x.report);
 }
 
@@ -34,5 +35,23 @@ describe("virtual time", () => {
   it("two cpus with a shell each get more done per virtual second than one", async () => {
     const [one, two] = [await run(1, 0.004, COST), await run(2, 0.004, COST)];
     expect(two.virtual!.syscallsPerSecond).toBeGreaterThan(1.5 * one.virtual!.syscallsPerSecond);
+  });
+
+  it("a wake-up that finds its cpu asleep (idle past its poll) costs the futex wake", async () => {
+    // Spread placement: parents and children wake each other across cpus, some after an idle
+    // longer than the poll. Polled wake-ups cost the same in both runs.
+    const slow = { ...COST, wakeSleeping: 1_000_000 };
+    const [fast, asleep] = [await run(2, 0.004, { ...COST, wakeSleeping: 0 }, "fork-exit-wait"), await run(2, 0.004, slow, "fork-exit-wait")];
+    expect(asleep.virtual!.ipis).toBeGreaterThan(0);
+    expect(asleep.virtual!.syscallsPerSecond).toBeLessThan(0.8 * fast.virtual!.syscallsPerSecond);
+  });
+});
+
+describe("virtual time's calibration", () => {
+  it("refuses a cross-cpu cost no host gives, naming it and the load; takes a plausible one", () => {
+    expect(() => refuseImplausible({ lineNs: 40, sleepingWakeNs: 4_000 }, 1.5)).not.toThrow();
+    expect(() => refuseImplausible({ lineNs: 22_900, sleepingWakeNs: 4_000 }, 75)).toThrow(CalibrationRefused);
+    expect(() => refuseImplausible({ lineNs: 22_900, sleepingWakeNs: 4_000 }, 75)).toThrow(/lineNs measured 22900 ns.*load average 75\.0/);
+    expect(() => refuseImplausible({ lineNs: 40, sleepingWakeNs: NaN }, 2)).toThrow(/sleepingWakeNs/);
   });
 });
