@@ -5,8 +5,10 @@
  * scheduling points: the work between points (a field access, a synchronization operation, a
  * sleep or wakeup: per kind of point); a lock whose cache line another cpu wrote last (a line
  * transfer); the wake-up of a thread on another cpu (the IPI: its sender pays for sending, an
- * idle receiver starts only once it arrives). Waiting costs what it costs: a cpu spinning on a
- * lock held elsewhere, or idle, is not runnable, and when it can run again its clock has
+ * idle receiver starts only once it arrives -- its doorbell's line, or after POLL_NS of idling
+ * a futex wake). Waiting costs what it costs: a cpu spinning on a lock held elsewhere pays a
+ * line transfer per look (so a bounded spin, a NetBSD mutex's, ends in about the real time and
+ * sleeps), and a cpu idle or spinning is not runnable; when it can run again its clock has
  * followed the cpu that let it (the releaser's or the waker's clock). The baton always runs the
  * runnable cpu with the earliest clock -- give or take QUANTUM_NS, so that the holder keeps the
  * baton for a few points rather than handing it over at every one (the clocks may drift apart
@@ -16,8 +18,8 @@
  * clock is past the run's length.
  *
  * The costs are calibrated from this runtime's own measured costs (src/bench/virtual.ts): what
- * the model's code costs between points on one real cpu, what a line transfer and a wake-up
- * between two worker threads cost. The model is a discrete-event approximation: it charges the
+ * the model's code costs between points on one real cpu, what a line transfer and a futex
+ * wake-up between two worker threads cost. The model is a discrete-event approximation: it charges the
  * average cost of a kind of point, and line transfers only for lock words.
  *
  * The clocks and the lines' last owners live in the image (the VTIME record), read and written
