@@ -23,7 +23,7 @@ import { budgetLines, runSections, type BudgetCut, type BudgetReport, type Budge
 import { DETECTOR_RUNS, detectorCost, type DetectorCostRow, type DetectorRuns } from "./detect.js";
 import { holdRun, type HoldRun } from "./hold.js";
 import { measureOverhead, OVERHEAD_CONFIGS, processCpuUs, type OverheadRow } from "./overhead.js";
-import { calibrate, CalibrationRefused, measureCrossCpu, virtualForksPerSecond, virtualRun, type Calibration, type CrossCpu } from "./virtual.js";
+import { calibrate, CalibrationRefused, measureCrossCpu, virtualForksPerSecond, virtualRun, type Calibration } from "./virtual.js";
 
 export const KERNELS = ["dragonfly", "netbsd"] as const;
 export type Kernel = (typeof KERNELS)[number];
@@ -113,7 +113,12 @@ export interface HostControl {
   oneForksPerSecond: number;
   pairForksPerSecond: number[];
   efficiency: number;
+  /** Why the efficiency is not used (the validation then takes the model as it is), or null. */
+  refused: string | null;
 }
+
+/** An efficiency outside these is the host's noise, not its cores: a pair cannot do more than twice one. */
+const PLAUSIBLE_EFFICIENCY = { least: 0.25, most: 1.1 };
 
 export interface BenchReport {
   schema: 1;
@@ -468,24 +473,27 @@ async function hostControl(warm: number, seconds: number, r: Results, log: (line
   const pair = await Promise.all([0, 1].map(() => realRun(kernel, workload, 1, warm, seconds)));
   const one = r.real.get(`${kernel}/${workload}/1`)!;
   const both = pair.map((p) => Math.round(p.forksPerSecond));
-  r.hostControl = { kernel, workload, oneForksPerSecond: Math.round(one), pairForksPerSecond: both, efficiency: Math.round(((both[0] + both[1]) / (2 * one)) * 1000) / 1000 };
+  const efficiency = Math.round(((both[0] + both[1]) / (2 * one)) * 1000) / 1000;
+  const plausible = efficiency >= PLAUSIBLE_EFFICIENCY.least && efficiency <= PLAUSIBLE_EFFICIENCY.most;
+  const refused = plausible ? null : `host control refused: efficiency ${efficiency} is outside ${PLAUSIBLE_EFFICIENCY.least}..${PLAUSIBLE_EFFICIENCY.most} (load average ${loadavg()[0].toFixed(1)}: the runs were disturbed); the 2-cpu validation takes the model as it is`;
+  if (refused) log(refused);
+  r.hostControl = { kernel, workload, oneForksPerSecond: Math.round(one), pairForksPerSecond: both, efficiency, refused };
 }
 
 /** The virtual model calibrated from the real runs, validated against them at 1 and 2 cpus and swept over `counts`. */
 async function virtualSweep(counts: readonly number[], forkTimes: number, r: Results, log: (line: string) => void, signal: AbortSignal | undefined): Promise<void> {
   log("calibrating the virtual-time cost model...");
-  let measured: CrossCpu;
+  const nsOf = (name: string) => r.rows.find((p) => p.primitive === name)?.nsPerOp ?? 0;
   try {
-    measured = await measureCrossCpu(signal);
+    const measured = await measureCrossCpu(signal);
+    for (const kernel of KERNELS)
+      r.calibration.push(await calibrate(kernel, AFFINE, 1e6 / r.cpuUsPerFork.get(kernel)!, { tokenNs: nsOf("token get+release"), sleepWakeNs: nsOf("tsleep_interlock+wakeup"), ...measured }));
   } catch (e) {
     if (!(e instanceof CalibrationRefused)) throw e;
     r.calibrationRefused = e.message;
     log(e.message);
     return;
   }
-  const nsOf = (name: string) => r.rows.find((p) => p.primitive === name)?.nsPerOp ?? 0;
-  for (const kernel of KERNELS)
-    r.calibration.push(await calibrate(kernel, AFFINE, 1e6 / r.cpuUsPerFork.get(kernel)!, { tokenNs: nsOf("token get+release"), sleepWakeNs: nsOf("tsleep_interlock+wakeup"), ...measured }));
   let one = 0;
   for (const { kernel, workload, cpus } of virtualRuns(counts)) {
     const { cost, fittedForksPerSecond } = r.calibration.find((c) => c.kernel === kernel)!;
@@ -501,7 +509,7 @@ async function virtualSweep(counts: readonly number[], forkTimes: number, r: Res
     });
     if (cpus === 2 || cpus === counts.at(-1)) r.lockTables.push({ kernel, workload, cpus, mode: "virtual", locks: report.lockstat.slice(0, TABLE_LOCKS) });
     const realFps = r.real.get(`${kernel}/${workload}/${cpus}`);
-    if (realFps !== undefined) r.validation.push(validationRow(kernel, workload, cpus, realFps, fps, cpus > 1 ? (r.hostControl?.efficiency ?? 1) : 1));
+    if (realFps !== undefined) r.validation.push(validationRow(kernel, workload, cpus, realFps, fps, cpus > 1 && r.hostControl && !r.hostControl.refused ? r.hostControl.efficiency : 1));
   }
 }
 
@@ -539,7 +547,7 @@ export function benchSummary(r: BenchReport): string {
   lines.push("", "real-parallel scaling (free, no chaos, side by side in this run):");
   table(r.scaling.map((s) => ({ kernel: s.kernel, workload: s.workload, cpus: s.cpus, "forks/s": s.forksPerSecond, ratio: s.ratio, "cpu us/fork": s.cpuUsPerFork, "top lock": s.topLock })));
   const h = r.hostControl;
-  if (h) lines.push("", `host control: two ${h.kernel} ${h.workload} machines of 1 cpu at once: ${h.pairForksPerSecond.join(" + ")} forks/s against ${h.oneForksPerSecond} alone: efficiency ${h.efficiency}`);
+  if (h) lines.push("", `host control: two ${h.kernel} ${h.workload} machines of 1 cpu at once: ${h.pairForksPerSecond.join(" + ")} forks/s against ${h.oneForksPerSecond} alone: efficiency ${h.efficiency}`, ...(h.refused ? [h.refused] : []));
   lines.push("", "virtual time, validated against the real runs (on host: x the host control's efficiency on 2 cpus):");
   if (r.calibrationRefused) lines.push(r.calibrationRefused);
   table(r.validation.map((v) => ({ kernel: v.kernel, workload: v.workload, cpus: v.cpus, "real forks/s": v.realForksPerSecond, "virtual forks/s": v.virtualForksPerSecond, "on host": v.onHostForksPerSecond, "error %": v.errorPercent, "ideal error %": v.idealErrorPercent })));

@@ -73,6 +73,23 @@ export function refuseImplausible(m: CrossCpu, load: number): void {
       throw new CalibrationRefused(`calibration refused: ${k} measured ${Math.round(m[k])} ns, more than any host gives (${PLAUSIBLE[k]} ns): the two threads never ran at once in a batch (load average ${load.toFixed(1)}); the virtual runs would model the load, not the machine`);
 }
 
+/**
+ * The work between two points, past this many times a token get+release (both measured on one
+ * thread, the primitive by its best round): about 1x on a quiet host (74-89 ns against 75).
+ */
+export const PLAUSIBLE_WORK_X_TOKEN = 10;
+
+/**
+ * Throws CalibrationRefused when the fitted work between points is past PLAUSIBLE_WORK_X_TOKEN:
+ * the one-cpu run's cpu time per fork was then mostly not the kernel's (the orchestrator's, V8's
+ * compiler on cold code) -- at load 28, 1,137 us a fork against 43 quiet -- and a model fitted
+ * to it would make every cross-cpu cost look free.
+ */
+export function refuseImplausibleWork(kernel: string, betweenNs: number, tokenNs: number, nsPerFork: number): void {
+  if (betweenNs <= PLAUSIBLE_WORK_X_TOKEN * tokenNs) return;
+  throw new CalibrationRefused(`calibration refused: ${kernel}'s one-cpu run cost ${Math.round(nsPerFork / 1000)} us of cpu time a fork, ${Math.round(betweenNs)} ns between two points, more than ${PLAUSIBLE_WORK_X_TOKEN}x a token get+release (${tokenNs} ns): most of that cpu time was not the kernel's (load average ${loadavg()[0].toFixed(1)}); the virtual runs would model the load, not the machine`);
+}
+
 /** What a calibration is made of, kept in the bench report. */
 export interface Calibration {
   kernel: string;
@@ -123,6 +140,7 @@ export async function calibrate(kernel: "dragonfly" | "netbsd", scenario: string
   const points = perFork.field + perFork.sync + perFork.sleep;
   const realNsPerFork = 1e9 / fittedForksPerSecond;
   const between = Math.max(1, (realNsPerFork - perFork.sync * syncExtra - perFork.sleep * sleepExtra) / points);
+  refuseImplausibleWork(kernel, between, measured.tokenNs, realNsPerFork);
   const round = (x: number) => Math.round(x * 10) / 10;
   return {
     kernel,

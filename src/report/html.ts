@@ -130,6 +130,7 @@ const signed = (pct: number): string => `${pct > 0 ? "+" : ""}${pct}%`;
 function hostNote(r: BenchReport): string {
   const h = r.hostControl;
   if (!h) return "No host control ran: on 2 cpus the model is compared as it is.";
+  if (h.refused) return h.refused;
   return `Host control: two ${h.kernel} ${h.workload} machines of 1 cpu at once in this process ran ${h.pairForksPerSecond.join(" + ")} forks/s against ${h.oneForksPerSecond} for one alone: a second worker gets ${h.efficiency} of what the first does with nothing shared (the host's cores, shared with the process's other threads, and its caches). The model's cpus do not slow each other down; on this host its 2-cpu figure is that times ${h.efficiency}.`;
 }
 

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { stress, type StressOptions } from "../../src/run/stress.js";
-import { CalibrationRefused, refuseImplausible } from "../../src/bench/virtual.js";
+import { CalibrationRefused, refuseImplausible, refuseImplausibleWork } from "../../src/bench/virtual.js";
 import type { CostModel } from "../../src/sched/virtual.js";
 
 const COST: CostModel = { field: 200, sync: 250, sleep: 400, line: 100, ipiSend: 100, ipiArrive: 2000, wakeSleeping: 20000 };
@@ -53,5 +53,11 @@ describe("virtual time's calibration", () => {
     expect(() => refuseImplausible({ lineNs: 22_900, sleepingWakeNs: 4_000 }, 75)).toThrow(CalibrationRefused);
     expect(() => refuseImplausible({ lineNs: 22_900, sleepingWakeNs: 4_000 }, 75)).toThrow(/lineNs measured 22900 ns.*load average 75\.0/);
     expect(() => refuseImplausible({ lineNs: 40, sleepingWakeNs: NaN }, 2)).toThrow(/sleepingWakeNs/);
+  });
+
+  it("refuses a fit whose work between points is past 10x a token get+release, and takes a quiet host's", () => {
+    expect(() => refuseImplausibleWork("dragonfly", 74, 75, 43_000)).not.toThrow();
+    expect(() => refuseImplausibleWork("dragonfly", 2_223, 70, 1_137_000)).toThrow(CalibrationRefused);
+    expect(() => refuseImplausibleWork("dragonfly", 2_223, 70, 1_137_000)).toThrow(/dragonfly's one-cpu run cost 1137 us .* 2223 ns between two points/);
   });
 });
