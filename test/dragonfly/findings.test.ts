@@ -44,4 +44,12 @@ describe("dragonfly seed defects (docs/findings.md)", () => {
     expect(out.results[4]).toMatchObject({ held: true });
     expect(out.violations.map((v) => [v.law, v.message])).toEqual([["fdtol-refs", expect.stringMatching(/fdl_refcount count 1, but 0 holder/)]]);
   }, 30_000);
+
+  it("kill(-1) meets a child on allproc before fork1 gave it a credential: NULL dereference in p_trespass (D10)", async () => {
+    const out = await run("kill-all-meets-sidl-child.json");
+    const nul = out.violations.find((v) => v.law === "null-deref");
+    expect(nul?.message).toMatch(/NULL ucred/);
+    expect(nul?.stack).toMatch(/p_trespass[\s\S]*CANSIGNAL[\s\S]*allproc_scan[\s\S]*kern_kill/);
+    expect(out.results[2]).toMatchObject({ errno: null });
+  }, 30_000);
 });
