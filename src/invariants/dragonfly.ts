@@ -182,6 +182,10 @@ function pgrpMembers(s: DState, f: Findings | null): Map<Handle, Handle[]> {
   for (const pg of records(PG)) {
     const w = walk(s.P, PG.view(pg).pg_members, (h) => s.p(h).p_pglist);
     if (w.error && f) f.add(`pg_members of ${rec("pgrp", pg)} pgid ${PG.view(pg).pg_id}: ${w.error}`);
+    w.items.forEach((h, i) => {
+      const want = i === 0 ? NULL : w.items[i - 1];
+      if (f && s.p(h).p_pglist_prev !== want) f.add(`${s.name(h)} on the members of ${rec("pgrp", pg)} has p_pglist_prev ${rec("proc", s.p(h).p_pglist_prev)}, not ${want === NULL ? "NULL (first)" : rec("proc", want)}`);
+    });
     members.set(pg, w.items);
   }
   return members;

@@ -171,6 +171,16 @@ describe("dragonfly audits on a hand-driven machine", () => {
     }
   });
 
+  it("pgrp-members: a member whose le_prev does not name the member before it", () => {
+    P("b").p_pglist_prev = procByPid(img, 1);
+    try {
+      const found = auditDragonfly(img).filter((f) => f.law === "pgrp-members").map((f) => f.message);
+      expect(found.some((m) => /p_pglist_prev/.test(m))).toBe(true);
+    } finally {
+      restore();
+    }
+  });
+
   it("reports a cycle instead of hanging", () => {
     const chain = procglob(1, img); // init's
     procV(chain.allproc, img).p_list = chain.allproc; // the chain loops on its head

@@ -96,17 +96,34 @@ export function children_remove(pptr: ProcV, p: ProcV): void {
 
 /** pg_members / p_pglist: LIST_INSERT_AFTER(p1, p2) (caller holds pg_token). */
 export function pglist_insert_after(p1: ProcV, p2: ProcV): void {
-  p2.p_pglist = p1.p_pglist;
+  const next = p1.p_pglist;
+  p2.p_pglist = next;
+  p2.p_pglist_prev = p1.h;
+  if (next !== NULL) procV(next).p_pglist_prev = p2.h;
   p1.p_pglist = p2.h;
 }
 export function pglist_insert_head(pg: ReturnType<typeof pgrpV>, p: ProcV): void {
-  p.p_pglist = pg.pg_members;
+  const first = pg.pg_members;
+  p.p_pglist = first;
+  p.p_pglist_prev = NULL;
+  if (first !== NULL) procV(first).p_pglist_prev = p.h;
   pg.pg_members = p.h;
 }
+/**
+ * LIST_REMOVE(p, p_pglist): through le_prev, without walking the group (sys/queue.h 430-441 at
+ * d9d67b59; caller holds pg_token). p's own links are cleared, as listRemove clears them.
+ */
 export function pglist_remove(pg: ReturnType<typeof pgrpV>, p: ProcV): void {
-  if (!listRemove(() => pg.pg_members, (h) => (pg.pg_members = h), (h) => procV(h).p_pglist, (h, n) => (procV(h).p_pglist = n), p.h)) {
+  const prev = p.p_pglist_prev, next = p.p_pglist;
+  if ((prev === NULL ? pg.pg_members : procV(prev).p_pglist) !== p.h) {
     violation("pgrp-list", `pid ${p.p_pid} not on the member list of pgrp ${pg.pg_id}`);
+    return;
   }
+  if (prev === NULL) pg.pg_members = next;
+  else procV(prev).p_pglist = next;
+  if (next !== NULL) procV(next).p_pglist_prev = prev;
+  p.p_pglist = NULL;
+  p.p_pglist_prev = NULL;
 }
 
 // ---------------------------------------------------------------- lwp tree (keyed by lwp_tid)

@@ -6,7 +6,9 @@
  * Conventions:
  *  - Every pointer is a handle (see src/shm/table.ts), 0 = NULL.
  *  - A BSD LIST is a head field holding the first element and a `*_next` field in each element
- *    (LIST_INSERT_HEAD / LIST_INSERT_AFTER / LIST_REMOVE are done by walking, see kern_proc.ts).
+ *    (LIST_INSERT_HEAD / LIST_INSERT_AFTER / LIST_REMOVE are done by walking, see kern_proc.ts),
+ *    except p_pglist, which keeps le_prev as p_pglist_prev: a process group can hold every
+ *    process, and the kernel's LIST_REMOVE never walks it.
  *  - The lwp RB tree (p_lwp_tree, keyed by lwp_tid) is kept as a list sorted by lwp_tid through
  *    lwp_rbnode: RB_INSERT's collision answer and RB_ROOT/RB_FOREACH behave the same.
  *  - Embedded locks take the widths of src/shm/struct.ts; kernel code passes p.ptr("p_token").
@@ -27,6 +29,7 @@ export const PROC = defineStruct("proc", {
   p_stat: 1, // SIDL..SCORE
   p_pid: 1,
   p_pglist: 1, // next member of p_pgrp->pg_members (pg_token)
+  p_pglist_prev: 1, // p_pglist's le_prev: the previous member, NULL for the first (pg_token)
   p_pptr: 1, // parent proc
   p_sibling: 1, // next child of p_pptr (p_pptr->p_token)
   p_children: 1, // first child (p_token)
@@ -80,6 +83,7 @@ export const PROC = defineStruct("proc", {
   recheck: {
     p_list: "proc", // the procglob chain's proc_token
     p_pglist: "proc", // the group's pg_token
+    p_pglist_prev: "proc", // the group's pg_token
     p_pptr: "proc", // p_token (and the parent's, for its p_children)
     p_sibling: "proc", // p_pptr->p_token
     p_children: "proc", // p_token
