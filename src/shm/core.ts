@@ -49,6 +49,12 @@ export const TDF_DESCHED = 0x2; // descheduled by tsleep: only a wakeup or timeo
 export const TDF_SINTR = 0x4; // sleeping interruptibly (PCATCH): a signal may wake it
 export const TDF_EXITING = 0x8; // the thread has ended for good (its last switch-out); set once, by the runtime
 export const TDF_EXITWAIT = 0x10; // someone sleeps on the record until TDF_EXITING (DragonFly TDF_MP_EXITWAIT)
+/**
+ * Linked on a sleep-queue bucket's list: set and cleared only by the list operations themselves,
+ * beside the pointer writes, under the bucket lock. A record freed with it set is still on a list
+ * (the next walk of that bucket reads the poisoned record): sleep.ts refuses that free.
+ */
+export const TDF_ONSLPQ = 0x100;
 
 /** Sleep-queue hash buckets (kern_synch.c slpque). */
 export const SLEEPQ = defineStruct("sleepq", { sq_lock: SPINLOCK, sq_head: 1 });

@@ -127,6 +127,18 @@ export class Table<F extends FieldWidths = FieldWidths> {
 
   private freed: FreeObserver | null = null;
 
+  /** A check every free of this table's records makes first (null: none). */
+  private freeGuard: FreeGuard | null = null;
+
+  /**
+   * Run `guard` at each free, before the record is poisoned: a record that something of the
+   * runtime still links to (a thread on a sleep queue) throws there, where the free is made, and
+   * not at the next walk that reads the poison.
+   */
+  guardFree(guard: FreeGuard | null): void {
+    this.freeGuard = guard;
+  }
+
   private readonly ctrl: number;
 
   /** Words this table needs in the image. */
@@ -224,6 +236,7 @@ export class Table<F extends FieldWidths = FieldWidths> {
   /** kfree: poison the record and bump its generation; a double free is reported. */
   free(h: Handle, site: string): void {
     const b = this.checked(h, "free");
+    if (this.freeGuard !== null) this.freeGuard(h, b, site);
     if (Atomics.compareExchange(this.i32, b + HDR_STATE, ST_USED, ST_FREEING) !== ST_USED) {
       violation("double-free", `${this.name}[${slotOf(h)}] freed twice (second free at ${site})`);
       return;
@@ -507,3 +520,6 @@ export type AccessObserver = (addr: Addr, write: boolean) => void;
 
 /** A record at `base`, `words` long, is being freed (its words still hold their last values). */
 export type FreeObserver = (base: Addr, words: number) => void;
+
+/** Record h (at `base`) is about to be freed at `site`: throws to refuse it (see Table.guardFree). */
+export type FreeGuard = (h: Handle, base: Addr, site: string) => void;

@@ -11,11 +11,18 @@
  *   TDF_DESCHED  off its cpu's run queue -- set by the sleeper's scheduler after the tokens drop
  * The dequeuer that finds TDF_DESCHED set schedules the thread; a sleeper that sets TDF_DESCHED
  * and finds TDF_TSLEEPQ already clear was woken in between and does not sleep.
+ *
+ * A bucket's list links thread records by handle, but a record's words are found by its slot: a
+ * queue operation through the handle of a thread that has ended would act on whichever thread
+ * holds the slot now. So a dequeue acts only on a live handle's own entry (checked under the
+ * bucket lock, which the thread's own exit must take to leave the queue), a record whose queue
+ * state names a list that does not hold it is an error where that is found, and a record still
+ * linked (TDF_ONSLPQ) is never freed.
  */
 import { sleepPoint } from "../shm/hooks.js";
 import { ev, EV } from "../shm/trace.js";
-import { SLEEPQ, SLEEPQ_BUCKETS, TDF_DESCHED, TDF_EXITING, TDF_EXITWAIT, TDF_SINTR, TDF_TSLEEPQ, THREAD, wmesgId } from "../shm/core.js";
-import { slotOf, type Addr, type Handle } from "../shm/table.js";
+import { SLEEPQ, SLEEPQ_BUCKETS, TDF_DESCHED, TDF_EXITING, TDF_EXITWAIT, TDF_ONSLPQ, TDF_SINTR, TDF_TSLEEPQ, THREAD, wmesgId } from "../shm/core.js";
+import { slotOf, type Addr, type Handle, type Table } from "../shm/table.js";
 import { takeStack } from "../sched/kstack.js";
 import { EWOULDBLOCK } from "./errno.js";
 import { syncObs } from "./observe.js";
@@ -27,9 +34,11 @@ export const PINTERLOCKED = 0x400;
 /** Thread-record offsets, fixed once the image is known. */
 let T: { base: number; stride: number; flags: number; wchan: number; next: number; timeout: number; res: number; wmesg: number };
 let SQ: { base: number; stride: number; lock: number; head: number };
+let threads: Table;
 
 export function initSleepQueues(): void {
-  const t = image.table(THREAD);
+  const t = (threads = image.table(THREAD));
+  t.guardFree(refuseLinkedFree);
   const o = t.layout.offsets;
   T = { base: t.base, stride: t.layout.stride, flags: o.td_flags, wchan: o.td_wchan, next: o.td_slnext, timeout: o.td_timeout, res: o.td_sleepres, wmesg: o.td_wmesg };
   const q = image.table(SLEEPQ);
@@ -47,18 +56,40 @@ function qunlock(b: number): void {
   Atomics.store(mem, b + SQ.lock, 0);
 }
 
-/** Unlink td from bucket b (bucket locked); false when it is not there. */
-function unlink(b: number, h: Handle): boolean {
-  let prev = 0;
-  for (let cur = mem[b + SQ.head]; cur !== 0; prev = cur, cur = mem[tdw(cur, T.next)]) {
+/** Put h at the head of bucket b (locked). */
+function link(b: number, h: Handle): void {
+  mem[tdw(h, T.next)] = mem[b + SQ.head];
+  mem[b + SQ.head] = h;
+  Atomics.or(mem, tdw(h, T.flags), TDF_ONSLPQ);
+}
+
+/** Take cur out of bucket b (locked); prev is the entry before it, 0 when cur is the head. */
+function splice(b: number, prev: Handle, cur: Handle): void {
+  const next = mem[tdw(cur, T.next)];
+  if (prev === 0) mem[b + SQ.head] = next;
+  else mem[tdw(prev, T.next)] = next;
+  mem[tdw(cur, T.next)] = 0;
+  Atomics.and(mem, tdw(cur, T.flags), ~TDF_ONSLPQ);
+}
+
+/** Unlink live thread h, whose record says it is queued on `wchan`, from that bucket b (locked). */
+function unlink(b: number, h: Handle, wchan: Addr): void {
+  for (let prev = 0, cur = mem[b + SQ.head]; cur !== 0; prev = cur, cur = mem[tdw(cur, T.next)]) {
     if (cur !== h) continue;
-    const next = mem[tdw(cur, T.next)];
-    if (prev === 0) mem[b + SQ.head] = next;
-    else mem[tdw(prev, T.next)] = next;
-    mem[tdw(h, T.next)] = 0;
-    return true;
+    splice(b, prev, cur);
+    return;
   }
-  return false;
+  qunlock(b);
+  throw new Error(`sleep queue: thread ${slotOf(h)} (handle 0x${h.toString(16)}) is marked asleep on ${image.describe(wchan)} but that queue does not hold it (td_flags 0x${Atomics.load(mem, tdw(h, T.flags)).toString(16)})`);
+}
+
+/** Table.free's guard for thread records: one still linked on a bucket is not freed. */
+function refuseLinkedFree(h: Handle, base: Addr, site: string): void {
+  const f = Atomics.load(mem, base + T.flags);
+  if (!(f & TDF_ONSLPQ)) return;
+  const wchan = Atomics.load(mem, base + T.wchan);
+  const on = wchan !== 0 ? `td_wchan ${image.describe(wchan)}` : "td_wchan 0: its queue state was cleared without unlinking it";
+  throw new Error(`sleep queue: thread ${slotOf(h)} (handle 0x${h.toString(16)}) freed at ${site} while still linked on a sleep queue (${on}; td_flags 0x${f.toString(16)})`);
 }
 
 /**
@@ -76,12 +107,13 @@ function dequeue(h: Handle, signal: boolean): number {
       continue;
     }
     const f = Atomics.load(mem, tdw(h, T.flags));
-    if (!(f & TDF_TSLEEPQ) || (signal && !(f & TDF_SINTR))) {
+    // A handle whose thread has ended names no queue entry: its slot's words may be another thread's.
+    if (!threads.valid(h) || !(f & TDF_TSLEEPQ) || (signal && !(f & TDF_SINTR))) {
       qunlock(b);
       return 0;
     }
     if (signal && syncObs !== null) syncObs.wake(h); // before the flag h may be polling
-    unlink(b, h);
+    unlink(b, h, wchan);
     Atomics.store(mem, tdw(h, T.wchan), 0);
     const old = Atomics.and(mem, tdw(h, T.flags), ~(TDF_TSLEEPQ | TDF_SINTR));
     qunlock(b);
@@ -106,8 +138,7 @@ export function tsleep_interlock(ident: Addr, flags: number): void {
   if (cur !== 0) dequeue(h, false);
   const b = bucketOf(ident);
   qlock(b);
-  mem[tdw(h, T.next)] = mem[b + SQ.head];
-  mem[b + SQ.head] = h;
+  link(b, h);
   Atomics.store(mem, tdw(h, T.wchan), ident);
   Atomics.or(mem, tdw(h, T.flags), TDF_TSLEEPQ | (flags & PCATCH ? TDF_SINTR : 0));
   qunlock(b);
@@ -175,9 +206,7 @@ function wakeChannel(ident: Addr, max: number): number {
     const next = mem[tdw(cur, T.next)];
     if (Atomics.load(mem, tdw(cur, T.wchan)) === ident) {
       if (syncObs !== null) syncObs.wake(cur); // before the flags the sleeper may be polling
-      if (prev === 0) mem[b + SQ.head] = next;
-      else mem[tdw(prev, T.next)] = next;
-      mem[tdw(cur, T.next)] = 0;
+      splice(b, prev, cur);
       Atomics.store(mem, tdw(cur, T.wchan), 0);
       woken.push([cur, Atomics.and(mem, tdw(cur, T.flags), ~(TDF_TSLEEPQ | TDF_SINTR))]);
     } else prev = cur;

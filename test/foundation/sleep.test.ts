@@ -5,7 +5,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { EINTR, EWOULDBLOCK } from "../../src/sync/errno.js";
-import { tsleep_signal, wakeup, wakeup_one } from "../../src/sync/sleep.js";
+import { sleepq_remove, sleepq_wchan, tsleep_signal, wakeup, wakeup_one } from "../../src/sync/sleep.js";
+import { TDF_DESCHED, THREAD } from "../../src/shm/core.js";
+import { slotOf, type Handle } from "../../src/shm/table.js";
 import { STACKS_PER_CPU } from "../../src/sched/cpu.js";
 import { boot, laws, run, type Lab, type Spawn } from "./harness.js";
 
@@ -150,6 +152,66 @@ describe("the thread destruction interlock (DragonFly lwp_wait)", () => {
     expect(waiter?.state).toBe("sleeping");
     expect(waiter?.wchan).toMatch(/^lwpxt on /);
   }, 20_000);
+});
+
+describe("a thread's slot and the sleep queues", () => {
+  /**
+   * One thread record (maxThreads 1): `gone` runs and ends, then a PCATCH sleeper is spawned into
+   * the same slot under a new generation and falls asleep on lab.flag. Returns both handles.
+   */
+  async function sleeperInGoneSlot(lab: Lab): Promise<{ gone: Handle; sleeper: Handle }> {
+    const { m, l } = lab;
+    const threads = m.image.table(THREAD);
+    const gone = m.spawn("lab.exit-quick", [0], 0);
+    await m.start();
+    expect(await m.until(() => !threads.valid(gone), 5_000)).toBe(true);
+    const sleeper = m.spawn("lab.sleep-sig", [1, 0], 0);
+    expect([slotOf(sleeper), sleeper !== gone]).toEqual([slotOf(gone), true]);
+    const flags = threads.recordBase(slotOf(sleeper)) + threads.layout.offsets.td_flags;
+    const asleep = () => Atomics.load(m.image.i32, l.ptr("readers")) === 1 && (Atomics.load(m.image.i32, flags) & TDF_DESCHED) !== 0;
+    expect(await m.until(asleep, 5_000)).toBe(true);
+    return { gone, sleeper };
+  }
+
+  it("a queue operation through the handle of a thread that has ended leaves the slot's new thread queued", async () => {
+    // A kernel checks valid(td) and then signals td (signotify, tell_lwps_to_exit): in free mode
+    // td can end and its slot be taken in between. The record's words are found by slot, so the
+    // old handle's dequeue used to clear the new thread's queue state without unlinking it (the
+    // list holds the new handle): the new thread slept on, marked on no queue, and was freed while
+    // still linked -- the bucket's next walk read the poisoned record (RangeError in wakeChannel).
+    const lab = boot(1, { maxThreads: 1 });
+    const { m, l } = lab;
+    try {
+      const { gone, sleeper } = await sleeperInGoneSlot(lab);
+      sleepq_remove(gone);
+      expect(sleepq_wchan(sleeper)).toBe(l.ptr("flag"));
+      Atomics.store(m.image.i32, l.ptr("hits"), 1); // a signal the sleeper would take, were it its own
+      tsleep_signal(gone);
+      expect(sleepq_wchan(sleeper)).toBe(l.ptr("flag"));
+      Atomics.store(m.image.i32, l.ptr("hits"), 0);
+      expect(wakeup(l.ptr("flag"))).toBe(1);
+      expect(await m.until(() => Atomics.load(m.image.i32, l.ptr("rounds")) === 1, 5_000)).toBe(true);
+      expect(lab.res(0)).toBe(0); // woken, not interrupted
+    } finally {
+      const res = await m.stop();
+      expect(res.flatMap((r) => r.violations)).toEqual([]);
+    }
+  }, 30_000);
+
+  it("a thread record freed while still linked on a sleep queue is refused at the free, naming the thread and its wait channel", async () => {
+    const lab = boot(1, { maxThreads: 1 });
+    const { m, l } = lab;
+    try {
+      const { sleeper } = await sleeperInGoneSlot(lab);
+      const threads = m.image.table(THREAD);
+      expect(() => threads.free(sleeper, "a test's free")).toThrow(/^sleep queue: thread 0 \(handle 0x[0-9a-f]+\) freed at a test's free while still linked on a sleep queue \(td_wchan lab\[0\]\.flag; td_flags 0x[0-9a-f]+\)$/);
+      expect(threads.valid(sleeper)).toBe(true); // refused: the record is untouched
+      expect(wakeup(l.ptr("flag"))).toBe(1);
+      expect(await m.until(() => Atomics.load(m.image.i32, l.ptr("done")) === 1, 5_000)).toBe(true);
+    } finally {
+      await m.stop();
+    }
+  }, 30_000);
 });
 
 describe("a stopping cpu's dump of its sleepers", () => {
