@@ -14,7 +14,7 @@ import { holdcount, PHOLD, PHOLDZOMB, PLOCK_WAITING, PLOCK_ZOMB, PRELE, PRELEZOM
 import { refcount_acquire, refcount_release } from "../sync/refcount.js";
 import { THREAD } from "../shm/core.js";
 import { curthread, image, startThread, type KGen } from "../sync/seam.js";
-import { PCATCH, PINTERLOCKED, tsleep, tsleep_interlock, tsleep_threadexit, wakeup } from "../sync/sleep.js";
+import { PCATCH, PINTERLOCKED, tsleep, tsleep_interlock, tsleep_signal, tsleep_threadexit, wakeup } from "../sync/sleep.js";
 import { spin_lock, spin_unlock } from "../sync/spinlock.js";
 import { lwkt_gettoken, lwkt_gettoken_shared, lwkt_reltoken, lwkt_token_held_excl, lwkt_yield } from "../sync/token.js";
 import * as sites from "../sites/runtime.js";
@@ -275,6 +275,51 @@ registerProgram("lab.exit-waiter", function* ([rounds, other, handshake]) {
     }
     atomic_add_int(l.ptr("rounds"), 1);
   }
+  finish();
+});
+
+/**
+ * Sleep-queue churn on a small thread table: each round queues this thread interruptibly on one
+ * of four channels (then sleeps a tick, or leaves the interlock queued), wakes one, or signals a
+ * recent thread named in log0..log2 the way the kernels do -- valid(td), then tsleep_signal(td) --
+ * so that thread may end, and its slot go to another, in between. Before it ends, queued, each
+ * thread starts its successor (generation - 1) on the other cpu; `hits` counts the threads
+ * started (the test sets it to the ones it spawned), `done` those ended. args: rounds, generation.
+ */
+registerProgram("lab.sq-churn", function* ([rounds, generation]) {
+  const l = lab();
+  const threads = image.table(THREAD);
+  const me = curthread();
+  me.sigcheck = () => 0;
+  const chans = [l.ptr("flag"), l.ptr("phase"), l.ptr("refs"), l.ptr("counter")];
+  const recent = l.ptr("log0");
+  Atomics.store(image.i32, recent + (slotOf(me.h) % 3), me.h);
+  let x = me.h | 1;
+  for (let i = 0; i < rounds; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    const chan = chans[x & 3];
+    const act = (x >>> 8) % 3;
+    if (act === 0) {
+      tsleep_interlock(chan, PCATCH);
+      if (x & 0x40000) yield* tsleep(chan, PCATCH | PINTERLOCKED, "churn", 1);
+    } else if (act === 1) wakeup(chan);
+    else {
+      const td = Atomics.load(image.i32, recent + ((x >>> 12) % 3));
+      if (td !== NULL && td !== me.h && threads.valid(td)) tsleep_signal(td);
+    }
+  }
+  if (generation > 0) {
+    const td = threads.alloc();
+    if (td !== NULL) {
+      const v = threads.view(td);
+      v.td_gd = 1 - threads.view(me.h).td_gd;
+      v.td_prog = programId("lab.sq-churn");
+      [v.td_arg0, v.td_arg1] = [rounds, generation - 1];
+      atomic_add_int(l.ptr("hits"), 1);
+      startThread(td);
+    }
+  }
+  tsleep_interlock(chans[x & 3], PCATCH); // ends queued: its exit takes it off
   finish();
 });
 

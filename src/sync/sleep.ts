@@ -56,8 +56,13 @@ function qunlock(b: number): void {
   Atomics.store(mem, b + SQ.lock, 0);
 }
 
-/** Put h at the head of bucket b (locked). */
+/** Put h at the head of bucket b (locked); h must be on no list (a second link would join two lists). */
 function link(b: number, h: Handle): void {
+  const f = Atomics.load(mem, tdw(h, T.flags));
+  if (f & TDF_ONSLPQ) {
+    qunlock(b);
+    throw new Error(`sleep queue: thread ${slotOf(h)} (handle 0x${h.toString(16)}) queued again while still linked on a sleep queue (td_wchan ${describeWchan(Atomics.load(mem, tdw(h, T.wchan)))}; td_flags 0x${f.toString(16)})`);
+  }
   mem[tdw(h, T.next)] = mem[b + SQ.head];
   mem[b + SQ.head] = h;
   Atomics.or(mem, tdw(h, T.flags), TDF_ONSLPQ);
@@ -87,9 +92,12 @@ function unlink(b: number, h: Handle, wchan: Addr): void {
 function refuseLinkedFree(h: Handle, base: Addr, site: string): void {
   const f = Atomics.load(mem, base + T.flags);
   if (!(f & TDF_ONSLPQ)) return;
-  const wchan = Atomics.load(mem, base + T.wchan);
-  const on = wchan !== 0 ? `td_wchan ${image.describe(wchan)}` : "td_wchan 0: its queue state was cleared without unlinking it";
-  throw new Error(`sleep queue: thread ${slotOf(h)} (handle 0x${h.toString(16)}) freed at ${site} while still linked on a sleep queue (${on}; td_flags 0x${f.toString(16)})`);
+  throw new Error(`sleep queue: thread ${slotOf(h)} (handle 0x${h.toString(16)}) freed at ${site} while still linked on a sleep queue (td_wchan ${describeWchan(Atomics.load(mem, base + T.wchan))}; td_flags 0x${f.toString(16)})`);
+}
+
+/** A linked thread's td_wchan for the errors above: 0 says its queue state was cleared without unlinking it. */
+function describeWchan(wchan: Addr): string {
+  return wchan !== 0 ? image.describe(wchan) : "0: its queue state was cleared without unlinking it";
 }
 
 /**
