@@ -9,9 +9,10 @@
  *  - non-atomic-update: a plain write by a thread that read the field earlier in the same kernel
  *    path (system call, userret) with no switch of its own in between, while another thread wrote
  *    it in between: its update lost that write.
- *  - plain-count-write: a plain write to a count the kernel changes only with atomics (refcount,
- *    PHOLD, LWPHOLD: the primitives say so, AT_COUNT) after another thread used it -- the lost
- *    update non-atomic-update needs an interleaving to see, checked where it can first happen.
+ *  - plain-count-write: a plain write to a word the kernel changes only with atomics (a count of
+ *    refcount, PHOLD, LWPHOLD: the primitives say so, AT_COUNT; or a word its struct declares
+ *    so, `atomics`) after another thread used it -- the lost update non-atomic-update needs an
+ *    interleaving to see, checked where it can first happen.
  *  - stale-pointer: DragonFly's re-check rule. A handle loaded from a recheck field (structs.ts)
  *    while holding a token is stale once every token held at the load is given up -- released,
  *    or at anything that can block (a block drops them all: a token or lock take, a may-block
@@ -78,6 +79,8 @@ const F_HANDLE = 0x4;
 const F_SITE = 0x8;
 /** A count the primitives update atomically (AT_COUNT), in every record of its table once one is. */
 const F_COUNT = 0x10;
+/** A word its struct declares changed only with atomics (FieldNotes.atomics): a count or flags. */
+const F_ATOMIC = 0x20;
 
 /** write()'s generation for a plain write (the accessor checked the record; a generation is never negative). */
 const PLAIN = -1;
@@ -161,6 +164,7 @@ export class Detector implements SyncObserver {
       this.recBase.fill(b, b, b + stride);
       for (const f of Object.keys(notes.racy ?? {})) this.flags[b + offsets[f]] |= F_RACY;
       for (const f of Object.keys(notes.unlocked ?? {})) this.flags[b + offsets[f]] |= F_UNLOCKED;
+      for (const f of Object.keys(notes.atomics ?? {})) this.flags[b + offsets[f]] |= F_ATOMIC;
       for (const [f, target] of Object.entries(notes.recheck ?? {})) {
         const to = index.get(target as string);
         if (to === undefined) throw new Error(`struct ${t.name}: recheck field ${f} points into ${target}, not a table of this image`);
@@ -556,7 +560,8 @@ export class Detector implements SyncObserver {
       if (lost !== null) this.nonAtomic(td, addr, lost);
       return;
     }
-    const user = !atomic && this.flags[addr] & F_COUNT ? this.countInUse(t, addr, s) : null;
+    const f = this.flags[addr];
+    const user = !atomic && f & (F_COUNT | F_ATOMIC) ? this.countInUse(t, addr, s, (f & F_COUNT) !== 0) : null;
     const prior = atomic && i32[s + W_TID] & MARKED ? null : this.unorderedWrite(t, addr, s);
     const reader = this.unorderedRead(t, addr, s);
     this.stamp(t, td, addr, s + W_CLK, sh.side(addr) + S_WRITE, atomic);
@@ -568,14 +573,15 @@ export class Detector implements SyncObserver {
   }
 
   /**
-   * A count others may be updating at this moment, and why: it holds more than this thread's own
-   * reference, or its last write was an atomic (the kernel counts atomically only once others can
-   * reach the record) or another thread's. Null for a fresh record's initialising store (count 0,
-   * untouched or written only plainly by this thread).
+   * An atomic word others may be updating at this moment, and why: a count holding more than this
+   * thread's own reference, or its last write was an atomic (the kernel changes it atomically only
+   * once others can reach the record) or another thread's. Null for a fresh record's initialising
+   * store (count 0, untouched or written only plainly by this thread). A declared flag word's
+   * value says nothing of holders.
    */
-  private countInUse(t: DThread, addr: Addr, s: number): string | null {
+  private countInUse(t: DThread, addr: Addr, s: number, count: boolean): string | null {
     const n = this.i32[addr] & PLOCK_MASK; // a hold word keeps flags above its holders
-    if (n >= 2) return `it counted ${n}`;
+    if (count && n >= 2) return `it counted ${n}`;
     const wtid = this.sh.i32[s + W_TID];
     if (wtid === 0 || wtid === t.d + 1) return null;
     return `after an ${this.describeSide(this.accessAt(this.sh.side(addr) + S_WRITE, true, (wtid & MARKED) !== 0))}`;
@@ -804,7 +810,7 @@ export class Detector implements SyncObserver {
     this.reportOnce(
       "plain-count-write",
       `${this.img.classOf(addr)}\0${here}`,
-      () => `plain store to ${this.img.describe(addr)} by ${this.who(td)} in ${here}: a count the kernel changes only with atomics (refcount, PHOLD, LWPHOLD), in use by others (${why}) -- an update another holder makes between this thread's load and its store is lost`,
+      () => `plain store to ${this.img.describe(addr)} by ${this.who(td)} in ${here}: a word the kernel changes only with atomics (${this.flags[addr] & F_COUNT ? "refcount, PHOLD, LWPHOLD" : "declared so beside the field"}), in use by others (${why}) -- an update another holder makes between this thread's load and its store is lost`,
     );
   }
 

@@ -273,9 +273,17 @@ function summarize(o: MutateOptions, rows: MutantRow[], reach: Reach, executions
     executions,
     mutants: rows,
     cleanFailures: reach.cleanFailures,
-    staleEquivalents: [...equivalents().keys()].filter((k) => !names.has(k)),
+    staleEquivalents: staleEquivalents(o.kernel, equivalents().keys(), names),
     coverage: reach.coverage,
   };
+}
+
+/**
+ * The reviewed rows that name no mutant of this build, among the rows of `kernel` (a row's key
+ * starts with its kernel's directory): the other kernel's rows are not this run's to judge.
+ */
+export function staleEquivalents(kernel: KernelName, keys: Iterable<string>, names: ReadonlySet<string>): string[] {
+  return [...keys].filter((k) => k.startsWith(`${kernel}/`) && !names.has(k));
 }
 
 /** A survivor's line: where it ran, and whether its site was ever reached concurrently there. */

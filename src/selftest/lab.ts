@@ -57,8 +57,10 @@ export const SCRATCH = defineStruct("scratch", {
   value: 1,
   refs: 1,
   next: 1, // a handle to another scratch record, guarded by lab.tok (the missed-recheck tests)
+  flags: 1, // flag bits changed only with atomics (the plain-count-write tests)
 }, {
   recheck: { next: "scratch" },
+  atomics: { flags: "the detectors' tests: bits set with atomic_set_int by every thread that holds the record" },
 });
 
 export const LAB_MODULE = "src/selftest/programs.js";

@@ -4,7 +4,7 @@
  * Registered with the other lab programs (programs.ts imports this module).
  */
 import { registerProgram } from "../sched/programs.js";
-import { atomic_load_int, atomic_store_int, atomic_swap_int, atomic_add_int, atomic_cmpset_int } from "../sync/atomic.js";
+import { atomic_load_int, atomic_store_int, atomic_swap_int, atomic_add_int, atomic_cmpset_int, atomic_set_int } from "../sync/atomic.js";
 import { refcount_acquire, refcount_release } from "../sync/refcount.js";
 import { mutex_enter, mutex_exit } from "../sync/kmutex.js";
 import { image } from "../sync/seam.js";
@@ -194,6 +194,46 @@ registerProgram("lab.count-plain", function* ([role, how]) {
     const rec = t.view(h);
     if (how === 0) refcount_release(rec.ptr("refs"));
     else rec.refs = rec.refs - 1;
+    mutex_exit(mtx);
+  }
+  done();
+});
+
+/**
+ * A flag word its struct declares changed only with atomics (scratch.flags): thread 0 allocates
+ * a scratch record, initialises the word with two plain stores (a fresh record's: no one else can
+ * reach it yet), sets a bit atomically and publishes the record in lab.link under lab.mtx; thread
+ * 1 takes the mutex after it and sets its own bit. args: role (0, 1), how -- 0 with
+ * atomic_set_int (right); 1 with a plain load and store under the mutex (wrong: the mutex orders
+ * the two threads, so no data race shows, but a holder setting its bit without that mutex -- the
+ * word needs none -- is lost).
+ */
+registerProgram("lab.flags-plain", function* ([role, how]) {
+  const l = lab();
+  const mtx = l.ptr("mtx");
+  const t = image.table(SCRATCH);
+  if (role === 0) {
+    yield* mutex_enter(mtx);
+    const h = t.alloc();
+    t.view(h).flags = 6; // more than one bit: a flag word's value counts no holders
+    mutex_exit(mtx); // a new epoch: the next store is checked, not this one's repeat
+    yield* mutex_enter(mtx);
+    t.view(h).flags = 4;
+    atomic_set_int(t.view(h).ptr("flags"), 1);
+    l.link = h;
+    mutex_exit(mtx);
+  } else {
+    let h = 0;
+    while (h === 0) {
+      yield* mutex_enter(mtx);
+      h = l.link;
+      mutex_exit(mtx);
+      if (h === 0) yield* lwkt_yield();
+    }
+    yield* mutex_enter(mtx);
+    const rec = t.view(h);
+    if (how === 0) atomic_set_int(rec.ptr("flags"), 8);
+    else rec.flags = rec.flags | 8;
     mutex_exit(mtx);
   }
   done();

@@ -56,6 +56,15 @@ export interface FieldNotes<F extends FieldWidths = FieldWidths> {
    * read from one is a fresh load of it, as good as a re-check.
    */
   readonly handles?: Partial<Record<keyof F & string, string>>;
+  /**
+   * Words the kernel changes only with atomics once others can reach the record (counts kept with
+   * atomic_add_int / atomic_fetchadd_int, flag words set and cleared with atomic_set_int /
+   * atomic_clear_int), each with the kernel's reason: a plain store to one after an atomic or
+   * another thread's write loses their update (plain-count-write). The refcount and hold
+   * primitives say so of their own counts at their first use; these are the words the generic
+   * atomics keep, which no primitive names.
+   */
+  readonly atomics?: Partial<Record<keyof F & string, string>>;
 }
 
 export interface StructDecl<F extends FieldWidths = FieldWidths> {
@@ -72,7 +81,7 @@ export function defineStruct<const F extends FieldWidths>(name: string, fields: 
   for (const [field, width] of Object.entries(fields)) {
     if (!Number.isInteger(width) || width < 1) throw new Error(`struct ${name}: field ${field} has width ${width}`);
   }
-  for (const field of [notes.racy, notes.unlocked, notes.recheck, notes.handles].flatMap((n) => Object.keys(n ?? {}))) {
+  for (const field of [notes.racy, notes.unlocked, notes.recheck, notes.handles, notes.atomics].flatMap((n) => Object.keys(n ?? {}))) {
     if (fields[field] !== 1) throw new Error(`struct ${name}: note on ${field}, which is not a one-word field`);
   }
   return { name, fields, notes, id: declarations++ };

@@ -118,6 +118,21 @@ describe("plain-count-write", () => {
     expect(o.violations).toEqual([]);
     expect(lab.m.image.table(SCRATCH).view(lab.l.link).refs).toBe(1);
   }, 30_000);
+
+  // A word no primitive names: its struct declares it (FieldNotes.atomics), as DragonFly's ui_ref.
+  const flags = (how: number): Spawn[] => [["lab.flags-plain", [0, how], 0], ["lab.flags-plain", [1, how], 0]];
+
+  it("reports a declared atomic flag word set with a plain load and store after another thread's atomic", async () => {
+    const { o } = await runLab(flags(1), pct(1));
+    expect(laws(o)).toEqual(["plain-count-write"]);
+    expect(o.violations[0].message).toMatch(/plain store to scratch\[\d+\]\.flags .*declared so beside the field.*after an atomic write/);
+  }, 30_000);
+
+  it("is silent on atomic_set_int, and on a fresh record's initialising stores whatever bits they hold", async () => {
+    const { lab, o } = await runLab(flags(0), pct(1));
+    expect(o.violations).toEqual([]);
+    expect(lab.m.image.table(SCRATCH).view(lab.l.link).flags).toBe(13);
+  }, 30_000);
 });
 
 describe("stale-pointer", () => {

@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { stress, type StressOptions } from "../../src/run/stress.js";
 import { PACKAGE_ROOT } from "../../src/sched/machine.js";
 import { coverageReasons, coverageTable, mergeCoverage } from "../../src/sites/coverage.js";
-import { equivalents } from "../../src/run/mutate.js";
+import { equivalents, staleEquivalents } from "../../src/run/mutate.js";
 import { enumerate } from "../../src/sites/enumerate.js";
 import { isInterlock, manifest } from "../../src/sites/manifest.js";
 import { mutantsOf } from "../../src/sites/mutant.js";
@@ -201,6 +201,12 @@ describe("reach scenarios and a hunt's coverage", () => {
     const eq = [...equivalents().keys()];
     expect(eq.length).toBeGreaterThan(0);
     expect(eq.filter((k) => !names.has(k))).toEqual([]);
+    // A run judges only its own kernel's rows: the other kernel's are not stale to it.
+    const nb = eq.find((k) => k.startsWith("netbsd/"))!;
+    const gone = "dragonfly/kern_exit.ts:exit1:nope#1:skip-lock";
+    expect(staleEquivalents("dragonfly", [nb, gone], names)).toEqual([gone]);
+    expect(staleEquivalents("netbsd", [nb, gone], names)).toEqual([]);
+    expect(staleEquivalents("netbsd", [`${nb}x`], names)).toEqual([`${nb}x`]);
   });
 
   it("the reach scenarios run clean and reach the interlocks they were written for", async () => {

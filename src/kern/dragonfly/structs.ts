@@ -91,6 +91,10 @@ export const PROC = defineStruct("proc", {
     p_lwp_tree: "lwp", // p_token
   },
   handles: { p_reaper: "sysreaper", p_leader: "proc", p_peers: "proc" },
+  atomics: {
+    p_waitgen: "bumped by each exiting child with atomic_add_int and sampled by kern_wait with atomic_fetchadd_int (kern_exit.c): the parent's waiters and its children on every cpu change it with no lock in common",
+    p_upmap_invfork: "atomic_add_int by the vforking parent (000:586-590) and atomic_add_int(-1) by its child at exec or exit, each under its own process's token only",
+  },
 });
 /** Fields bcopy'd from parent to child by fork1 (000:488-489). */
 export const PROC_COPIED = ["p_comm", "p_nice", "p_osrel", "p_pgrp", "p_rtprio", "p_args", "p_xstat", "p_depth", "p_ionice"] as const;
@@ -125,6 +129,9 @@ export const LWP = defineStruct("lwp", {
   racy: {
     lwp_mpflags: "userret and the lwp's own sleeps test LWP_MP_WEXIT without a lock (it is set and cleared with atomics): a late look only defers the exit to the next return to user mode",
     lwp_siglist: "lwpsignal sets it under lwp_spin, but CURSIG / lwp_sigpend read it without a lock and exit1 empties it under p_token only (kern_exit.c:364-365): a signal posted meanwhile is seen at the next check, or dropped with the exiting lwp",
+  },
+  atomics: {
+    lwp_mpflags: "the lwp's mp-safe flags (lwp.h): LWP_MP_WEXIT and LWP_MP_WSTOP are set and cleared only with atomic_set_int / atomic_clear_int, by the lwp itself and by killalllwps / killlwps on other cpus, under no lock in common",
   },
 });
 
@@ -178,12 +185,18 @@ export const UIDINFO = defineStruct("uidinfo", {
   racy: {
     ui_proccnt: "chgproccnt is check-then-add (kern_resource.c): the limit test reads the count without a lock, so concurrent forks may overshoot RLIMIT_NPROC by the cpus forking at once (NOTES 'two facts')",
   },
+  atomics: {
+    ui_ref: "uihold's atomic_add_int and uidrop's atomic_fetchadd_int (kern_resource.c): holds are taken with no lock, uidrop's 1 -> 0 under uihash_spin",
+    ui_proccnt: "chgproccnt adds with atomic_add_int (kern_resource.c): forks and reaps of one uid on every cpu, under no lock in common",
+  },
 });
 
 export const FILEDESC = defineStruct("filedesc", {
   fd_refcnt: 1,
   fd_nfiles: 1,
   fd_spin: SPINLOCK,
+}, {
+  atomics: { fd_refcnt: "fdshare's atomic_add_int (kern_descrip.c) by an RFFDG-less fork, fdfree's release by an exiting sharer, under no lock in common" },
 });
 
 /** struct filedesc_to_leader: a ring of leaders sharing one filedesc. */
@@ -280,6 +293,7 @@ export const KGLOBALS = defineStruct("dfly_globals", {
   racy: {
     nprocs: "fork1's maxproc test is check-then-add (000:388-409): it reads nprocs without a lock and counts with atomic_add_int after, so concurrent forks may overshoot by the cpus forking at once (NOTES 'two facts')",
   },
+  atomics: { nprocs: "fork1 counts with atomic_add_int after its check (000:388-409) and undoes it the same way, kern_wait uncounts the same way: forks and reaps on every cpu, under no lock in common" },
   recheck: { deadlwp: "lwp" }, // deadlwp_token
   handles: { initproc: "proc" },
   unlocked: {

@@ -126,6 +126,8 @@ export const SESSION = defineStruct("session", {
 export const UIDINFO = defineStruct("uidinfo", {
   ui_uid: 1,
   ui_proccnt: 1, // processes of this uid (chgproccnt, atomic)
+}, {
+  atomics: { ui_proccnt: "chgproccnt adds with atomic_add_long_nv (kern_resource.c): forks and reaps of one uid on every cpu, fork1's call without proc_lock" },
 });
 
 export const SIGACTS = defineStruct("sigacts", {
@@ -172,6 +174,7 @@ export const GLOBALS = defineStruct("nbglobals", {
   ncpus: 1,
   ticks0: 1,
 }, {
+  atomics: { nprocs: "fork1 counts with atomic_inc_uint_nv before its checks (001:227) and undoes a refused fork with atomic_dec_uint, exit's proc_free uncounts the same way: no lock in common" },
   unlocked: {
     lasttfm: "fork1's ratecheck state is a static of kern_fork.c updated with no lock (001:240-242): a lost update only lets one more or one fewer 'table is full' message through",
     tablefull: "the model's count of those messages, bumped beside the ratecheck with no lock (tablefull() prints; the console serialises its own output)",
