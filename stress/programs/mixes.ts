@@ -20,14 +20,14 @@ export const MIX = {
   // reaperChurnFlat: the reaper daemon without nested orphaners, which meet findings D8.
   dragonflyMixed: {
     forkExitWait: 2, vforkExec: 2, rforkFlags: 2, lwpStorm: 2, reaperChurnFlat: 2, pgsignalVsFork: 1, maxprocBurst: 1, waitRace: 1, setuidFork: 1,
-    waitExitThreaded: 1, pgrpResurrect: 1, vforkThreads: 1, lwpChurn: 1, reaperCollapse: 1, waitTwo: 1, forkVsExit: 1,
+    waitExitThreaded: 1, pgrpResurrect: 1, vforkThreads: 1, lwpChurn: 1, reaperCollapse: 1, waitTwo: 1, forkVsExit: 1, killPoll: 1,
   },
   // No waitRace: its waiter lwps outlive it and reap the next vfork's child under the parent's
   // feet, the seed's own use-after-free at 001:592 (docs/findings.md, NetBSD).
   // The reach actions' waiters wait for their own children by pid or in processes that vfork none.
   netbsdMixed: {
     forkExitWait: 2, vforkExec: 2, cloneFlags: 2, lwpStorm: 1, pgsignalVsFork: 1, maxprocBurst: 1, setuidFork: 1, tracedFork: 1,
-    waitExitThreaded: 1, pgrpResurrect: 1, vforkThreads: 1, lwpChurn: 1, cloneShare: 1, waitTwo: 1, forkVsExit: 1,
+    waitExitThreaded: 1, pgrpResurrect: 1, vforkThreads: 1, lwpChurn: 1, cloneShare: 1, waitTwo: 1, forkVsExit: 1, killPoll: 1,
   },
   // Reach (stress/programs/reach.ts): one interlock of the historical reports each.
   waitExitThreaded: { waitExitThreaded: 1 },
@@ -40,8 +40,9 @@ export const MIX = {
   cloneShare: { cloneShare: 1 },
   waitTwo: { waitTwo: 1 },
   forkVsExit: { forkVsExit: 1 },
-  dragonflyReach: { waitExitThreaded: 1, pgrpResurrect: 1, vforkThreads: 1, lwpChurn: 1, reaperCollapse: 1, waitTwo: 1, forkVsExit: 1 },
-  netbsdReach: { waitExitThreaded: 1, pgrpResurrect: 1, vforkThreads: 1, lwpChurn: 1, cloneShare: 1, waitTwo: 1, forkVsExit: 1 },
+  killPoll: { killPoll: 3, forkExitWait: 1 },
+  dragonflyReach: { waitExitThreaded: 1, pgrpResurrect: 1, vforkThreads: 1, lwpChurn: 1, reaperCollapse: 1, waitTwo: 1, forkVsExit: 1, killPoll: 1 },
+  netbsdReach: { waitExitThreaded: 1, pgrpResurrect: 1, vforkThreads: 1, lwpChurn: 1, cloneShare: 1, waitTwo: 1, forkVsExit: 1, killPoll: 1 },
 } as const satisfies Record<string, Mix>;
 
 export const MIXES: readonly Mix[] = Object.values(MIX);

@@ -16,6 +16,7 @@
  * children and lwps run; both kernels' program modules merge them in.
  */
 import { CLONE_FILES, CLONE_FS, CLONE_VM } from "../../src/kern/netbsd/structs.js";
+import { ESRCH } from "../../src/sync/errno.js";
 import type { KGen } from "../../src/sync/seam.js";
 import { gone, reap, reapAll, SIGCHLD, SIGKILL, SIGUSR1, type KernelActions, type User } from "./user.js";
 
@@ -72,6 +73,11 @@ export const reachActions: Extra = {
   *forkVsExit(u) {
     return yield* forkAndReap(u, "forkexiter", [2 + u.rng.below(3)]);
   },
+
+  /** `kill -0` polls: a family whose members test each other's existence while they fork, exec, exit and reap. */
+  *killPoll(u) {
+    return yield* forkAndReap(u, "pollfamily", [2 + u.rng.below(3), u.rng.below(2)]);
+  },
 };
 
 /** The programs the reach actions' children and lwps run, both kernels. */
@@ -120,7 +126,7 @@ export const reachPrograms: Programs = {
   /** A creator lwp and the main lwp both making lwps that exit on their own; then exit under them. */
   *lwpchurner(u, [n]) {
     if (gone(yield* u.spawn("lwp_create", {}, "lwpcreator", [n]))) return;
-    for (let i = 0; i < n; i++) if (gone(yield* u.spawn("lwp_create", {}, "lwp", [1 + u.rng.below(2)]))) return;
+    for (let i = 0; i < n; i++) if (gone(yield* u.spawn("lwp_create", {}, u.rng.below(3) ? "lwp" : "siglwp", [1 + u.rng.below(2)]))) return;
     // DragonFly: a create whose copyout of the tid faults takes the new lwp out of the tree again,
     // after waiting for whoever LWPHOLDs it meanwhile (lwp_create1's fail path, 000:257-275).
     if (u.kernel === "dragonfly" && u.rng.below(2) && gone(yield* u.call("lwp_create", { fault: true }))) return;
@@ -153,6 +159,64 @@ export const reachPrograms: Programs = {
     if (gone(yield* u.spawn("lwp_create", {}, "forkloop", [n]))) return;
     for (let i = 0; i < u.rng.below(3); i++) if (gone(yield* u.call("getpid"))) return;
     yield* u.call("exit", { status: 0 });
+  },
+
+  /**
+   * kill(pid, 0) as a supervisor polls a child and a child its parent (a daemon's "is my parent
+   * still there?"): a child polling this process while it forks again -- and after it exited,
+   * once reparented -- and a poller lwp polling that child while the main lwp reaps it. DragonFly's pfind/zpfind PHOLD the target: holds
+   * from another cpu on a process exiting or exec'ing (proc_move_allproc_zombie's and exec's
+   * PSTALLs) and on a zombie being reaped (kern_wait's).
+   */
+  *pollfamily(u, [n, exitEarly]) {
+    const child = yield* u.spawn("fork", {}, "pollparent", [n, u.rng.below(2)]);
+    if (gone(child)) return;
+    if (child.errno === 0 && gone(yield* u.spawn("lwp_create", {}, "pollchild", [child.ret, n]))) return;
+    // A shell's loop of short commands, polled meanwhile by the first child.
+    for (let i = 0; i < n; i++) {
+      const r = yield* u.spawn(u.rng.below(3) ? "fork" : "vfork", {}, "vchild", [u.rng.below(2)]);
+      if (gone(r)) return;
+      if (r.errno === 0 && !(yield* reap(u, r.ret))) return;
+    }
+    // Exiting early orphans the polling child: its next getppid and kill see its new parent.
+    if (!exitEarly && !(yield* reapAll(u))) return;
+    yield* u.call("exit", { status: 0 });
+  },
+
+  /**
+   * Poll the parent up to 3n times, exec'ing first or not, until it is reparented; then exit. (Not kill(-1, 0): DragonFly's
+   * allproc_scan meets a child fork1 has put on allproc in SIDL before it sets p_ucred, which
+   * CANSIGNAL reads -- 000:483 before 000:501, a seed race of its own; see issue-16-mutate.md.)
+   */
+  *pollparent(u, [n, execFirst]) {
+    if (execFirst && gone(yield* u.call("exec"))) return;
+    let parent = -1;
+    for (let i = 0; i < 3 * n; i++) {
+      const pp = yield* u.call("getppid");
+      if (gone(pp) || gone(yield* u.call("kill", { pid: pp.ret, sig: 0 }))) return;
+      if (parent >= 0 && pp.ret !== parent) break; // orphaned: the parent-death watch ends
+      parent = pp.ret;
+    }
+    yield* u.call("exit", { status: 0 });
+  },
+
+  /** Poll pid until it is gone (ESRCH: reaped) or n + 4 times, then lwp_exit. */
+  *pollchild(u, [pid, n]) {
+    for (let i = 0; i < n + 4; i++) {
+      const r = yield* u.call("kill", { pid, sig: 0 });
+      if (gone(r)) return;
+      if (r.errno === ESRCH) break;
+    }
+    yield* u.call("lwp_exit");
+  },
+
+  /** An lwp that changes dispositions while signals arrive and the other lwps take them, then lwp_exit. */
+  *siglwp(u, [n]) {
+    for (let i = 0; i < n; i++) {
+      const [sig, handler] = u.pick([[SIGUSR1, "catch"], [SIGCHLD, "default"], [SIGCHLD, "ignore"]] as const);
+      if (gone(yield* u.call("sigaction", { sig, handler }))) return;
+    }
+    yield* u.call("lwp_exit");
   },
 
   *forkloop(u, [n]) {

@@ -14,6 +14,8 @@ export const REACH_SCENARIOS: readonly Scenario[] = [
   scenario("dragonfly", "lwp-churn", "lwps created while others exit, signals walking the lwp tree (LWPHOLD), the process killed under them", MIX.lwpChurn, 6),
   scenario("dragonfly", "reaper-collapse", "nested reapers exiting while their orphans are reparented; children reparenting themselves (SIGCHLD ignored) racing exit", MIX.reaperCollapse, 6),
   scenario("dragonfly", "reaper-exit-race", "nested reapers exiting at once: a child exiting under a reaper past its exit loop moves its children into it (reaches the seed's defect D8, docs/findings.md)", MIX.reaperExitRace, 6),
+  scenario("dragonfly", "wait-two", "two waiter lwps and the main one waiting for one child as it becomes a zombie: a waiter's PHOLDZOMB held inside the reaper's PSTALL windows", MIX.waitTwo, 6),
+  scenario("dragonfly", "kill-poll", "kill(pid, 0) polls holding processes (pfind, zpfind: PHOLD) while they fork, exec, exit and are reaped: holders inside sys_fork's own hold and every PSTALL window", MIX.killPoll, 6),
   scenario("dragonfly", "reach", "every reach workload at once: wait, pgrp, vfork, lwp, reaper and fork-vs-exit races", MIX.dragonflyReach, 8),
   scenario("netbsd", "wait-exit-threaded", "a threaded parent waiting from several lwps while its children exit, and while it exits itself", MIX.waitExitThreaded, 6),
   scenario("netbsd", "pgrp-resurrect", "setpgid joining a process group while its last member leaves, under proc_lock", MIX.pgrpResurrect, 6),
@@ -22,5 +24,6 @@ export const REACH_SCENARIOS: readonly Scenario[] = [
   scenario("netbsd", "clone-share", "__clone children sharing the file table and cwd (CLONE_FILES, CLONE_FS) exiting while the parent clones on", MIX.cloneShare, 6),
   scenario("netbsd", "wait-two", "two waiter lwps and the main one waiting for one child as it becomes a zombie", MIX.waitTwo, 6),
   scenario("netbsd", "fork-vs-exit", "children linked by one lwp's fork while the parent exits", MIX.forkVsExit, 6),
+  scenario("netbsd", "kill-poll", "kill(pid, 0) polls of a forking parent and of a child being reaped, under proc_lock", MIX.killPoll, 6),
   scenario("netbsd", "reach", "every reach workload at once under the one proc_lock", MIX.netbsdReach, 8),
 ];
