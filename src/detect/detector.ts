@@ -561,7 +561,7 @@ export class Detector implements SyncObserver {
       return;
     }
     const f = this.flags[addr];
-    const user = !atomic && f & (F_COUNT | F_ATOMIC) ? this.countInUse(t, addr, s, (f & F_COUNT) !== 0) : null;
+    const user = !atomic && f & (F_COUNT | F_ATOMIC) ? this.countInUse(t, addr, s, f) : null;
     const prior = atomic && i32[s + W_TID] & MARKED ? null : this.unorderedWrite(t, addr, s);
     const reader = this.unorderedRead(t, addr, s);
     this.stamp(t, td, addr, s + W_CLK, sh.side(addr) + S_WRITE, atomic);
@@ -576,15 +576,17 @@ export class Detector implements SyncObserver {
    * An atomic word others may be updating at this moment, and why: a count holding more than this
    * thread's own reference, or its last write was an atomic (the kernel changes it atomically only
    * once others can reach the record) or another thread's. Null for a fresh record's initialising
-   * store (count 0, untouched or written only plainly by this thread). A declared flag word's
-   * value says nothing of holders.
+   * store (count 0, untouched or written only plainly by this thread). A declared word (flags
+   * too, whose value says nothing of holders) is in use also when this thread read it earlier in
+   * the same path: a plain read-modify-write, which the kernel makes of it only atomically -- an
+   * initialising store reads nothing.
    */
-  private countInUse(t: DThread, addr: Addr, s: number, count: boolean): string | null {
+  private countInUse(t: DThread, addr: Addr, s: number, f: number): string | null {
     const n = this.i32[addr] & PLOCK_MASK; // a hold word keeps flags above its holders
-    if (count && n >= 2) return `it counted ${n}`;
+    if (f & F_COUNT && n >= 2) return `it counted ${n}`;
     const wtid = this.sh.i32[s + W_TID];
-    if (wtid === 0 || wtid === t.d + 1) return null;
-    return `after an ${this.describeSide(this.accessAt(this.sh.side(addr) + S_WRITE, true, (wtid & MARKED) !== 0))}`;
+    if (wtid !== 0 && wtid !== t.d + 1) return `after an ${this.describeSide(this.accessAt(this.sh.side(addr) + S_WRITE, true, (wtid & MARKED) !== 0))}`;
+    return f & F_ATOMIC && this.readInPath(t, addr) ? "read and written back with plain accesses" : null;
   }
 
   /** The last write, when this thread is not ordered after it. */
@@ -676,10 +678,15 @@ export class Detector implements SyncObserver {
     if (t.rmwAddr[w] === addr) t.rmwVer[w] = version;
   }
 
+  /** This thread read addr earlier in its current path: no switch of its own since, the same record. */
+  private readInPath(t: DThread, addr: Addr): boolean {
+    const w = addr & (RMW_WAYS - 1);
+    return t.rmwAddr[w] === addr && t.rmwSw[w] === t.switches && t.rmwGen[w] === this.generationAt(addr);
+  }
+
   /** Another thread's write between this thread's read and its plain write, with no switch of its own between. */
   private lostUpdate(t: DThread, addr: Addr, s: number, before: number): Access | null {
-    const w = addr & (RMW_WAYS - 1);
-    if (t.rmwAddr[w] !== addr || t.rmwSw[w] !== t.switches || t.rmwVer[w] === before || t.rmwGen[w] !== this.generationAt(addr)) return null;
+    if (!this.readInPath(t, addr) || t.rmwVer[addr & (RMW_WAYS - 1)] === before) return null;
     // The other write may not have been stamped (free mode samples): then its side is no one's.
     const wtid = this.sh.i32[s + W_TID];
     return wtid === 0 ? NO_WRITER : this.accessAt(this.sh.side(addr) + S_WRITE, true, (wtid & MARKED) !== 0);

@@ -204,9 +204,10 @@ registerProgram("lab.count-plain", function* ([role, how]) {
  * a scratch record, initialises the word with two plain stores (a fresh record's: no one else can
  * reach it yet), sets a bit atomically and publishes the record in lab.link under lab.mtx; thread
  * 1 takes the mutex after it and sets its own bit. args: role (0, 1), how -- 0 with
- * atomic_set_int (right); 1 with a plain load and store under the mutex (wrong: the mutex orders
- * the two threads, so no data race shows, but a holder setting its bit without that mutex -- the
- * word needs none -- is lost).
+ * atomic_set_int (right); 1 thread 1 with a plain load and store under the mutex (wrong: the
+ * mutex orders the two threads, so no data race shows, but a holder setting its bit without that
+ * mutex -- the word needs none -- is lost); 2 thread 0 with a plain load and store before it
+ * publishes the record (wrong by the declaration: the kernel never changes the word so).
  */
 registerProgram("lab.flags-plain", function* ([role, how]) {
   const l = lab();
@@ -219,7 +220,11 @@ registerProgram("lab.flags-plain", function* ([role, how]) {
     mutex_exit(mtx); // a new epoch: the next store is checked, not this one's repeat
     yield* mutex_enter(mtx);
     t.view(h).flags = 4;
-    atomic_set_int(t.view(h).ptr("flags"), 1);
+    if (how === 2) {
+      mutex_exit(mtx);
+      yield* mutex_enter(mtx);
+      t.view(h).flags = t.view(h).flags | 1; // wrong: a plain read-modify-write, though no one else has the record yet
+    } else atomic_set_int(t.view(h).ptr("flags"), 1);
     l.link = h;
     mutex_exit(mtx);
   } else {
@@ -232,8 +237,8 @@ registerProgram("lab.flags-plain", function* ([role, how]) {
     }
     yield* mutex_enter(mtx);
     const rec = t.view(h);
-    if (how === 0) atomic_set_int(rec.ptr("flags"), 8);
-    else rec.flags = rec.flags | 8;
+    if (how === 1) rec.flags = rec.flags | 8;
+    else atomic_set_int(rec.ptr("flags"), 8);
     mutex_exit(mtx);
   }
   done();

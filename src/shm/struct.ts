@@ -60,7 +60,8 @@ export interface FieldNotes<F extends FieldWidths = FieldWidths> {
    * Words the kernel changes only with atomics once others can reach the record (counts kept with
    * atomic_add_int / atomic_fetchadd_int, flag words set and cleared with atomic_set_int /
    * atomic_clear_int), each with the kernel's reason: a plain store to one after an atomic or
-   * another thread's write loses their update (plain-count-write). The refcount and hold
+   * another thread's write loses their update, and a plain read-modify-write of one is never the
+   * kernel's (it initialises them with a store) -- plain-count-write. The refcount and hold
    * primitives say so of their own counts at their first use; these are the words the generic
    * atomics keep, which no primitive names.
    */

@@ -128,6 +128,12 @@ describe("plain-count-write", () => {
     expect(o.violations[0].message).toMatch(/plain store to scratch\[\d+\]\.flags .*declared so beside the field.*after an atomic write/);
   }, 30_000);
 
+  it("reports a declared word read and written back plainly by the one thread that has it", async () => {
+    const { o } = await runLab(flags(2), pct(1));
+    expect(laws(o)).toEqual(["plain-count-write"]);
+    expect(o.violations[0].message).toMatch(/plain store to scratch\[\d+\]\.flags .*read and written back with plain accesses/);
+  }, 30_000);
+
   it("is silent on atomic_set_int, and on a fresh record's initialising stores whatever bits they hold", async () => {
     const { lab, o } = await runLab(flags(0), pct(1));
     expect(o.violations).toEqual([]);

@@ -92,6 +92,8 @@ export const PROC = defineStruct("proc", {
   },
   handles: { p_reaper: "sysreaper", p_leader: "proc", p_peers: "proc" },
   atomics: {
+    p_pgsigpend: "the detector's record of group-posted bits, kept with atomic_set_int / atomic_clear_int beside p_siglist's own by ksignal, postsig_all and kern_sigaction on different cpus, under no lock in common",
+    p_nsigcaught: "the model's count of handlers run, bumped with atomic_add_int by each lwp's userret (postsig_all), under no lock",
     p_waitgen: "bumped by each exiting child with atomic_add_int and sampled by kern_wait with atomic_fetchadd_int (kern_exit.c): the parent's waiters and its children on every cpu change it with no lock in common",
     p_upmap_invfork: "atomic_add_int by the vforking parent (000:586-590) and atomic_add_int(-1) by its child at exec or exit, each under its own process's token only",
   },
@@ -293,7 +295,10 @@ export const KGLOBALS = defineStruct("dfly_globals", {
   racy: {
     nprocs: "fork1's maxproc test is check-then-add (000:388-409): it reads nprocs without a lock and counts with atomic_add_int after, so concurrent forks may overshoot by the cpus forking at once (NOTES 'two facts')",
   },
-  atomics: { nprocs: "fork1 counts with atomic_add_int after its check (000:388-409) and undoes it the same way, kern_wait uncounts the same way: forks and reaps on every cpu, under no lock in common" },
+  atomics: {
+    nprocs: "fork1 counts with atomic_add_int after its check (000:388-409) and undoes it the same way, kern_wait uncounts the same way: forks and reaps on every cpu, under no lock in common",
+    kprintf_count: "the model's count of console messages, bumped with atomic_add_int by forks and reaps on every cpu, under no lock",
+  },
   recheck: { deadlwp: "lwp" }, // deadlwp_token
   handles: { initproc: "proc" },
   unlocked: {
