@@ -7,11 +7,11 @@ import { registerProgram } from "../sched/programs.js";
 import { atomic_load_int, atomic_store_int, atomic_swap_int, atomic_add_int, atomic_cmpset_int, atomic_set_int } from "../sync/atomic.js";
 import { refcount_acquire, refcount_release } from "../sync/refcount.js";
 import { mutex_enter, mutex_exit } from "../sync/kmutex.js";
-import { image } from "../sync/seam.js";
+import { image, type KGen } from "../sync/seam.js";
 import { syncObs } from "../sync/observe.js";
 import { PINTERLOCKED, tsleep, tsleep_interlock, wakeup } from "../sync/sleep.js";
 import { lwkt_gettoken, lwkt_gettoken_shared, lwkt_reltoken, lwkt_yield } from "../sync/token.js";
-import { NULL, slotOf, type Handle, type Table } from "../shm/table.js";
+import { NULL, slotOf, type Addr, type Handle, type Table, type View } from "../shm/table.js";
 import { LAB, SCRATCH } from "./lab.js";
 
 const lab = () => image.table(LAB).view(image.table(LAB).handleAt(0));
@@ -164,6 +164,31 @@ function allocSlot(t: Table, slot: number): Handle {
 }
 
 /**
+ * A scratch record handed over under lab.mtx: role 0 allocates it, `init`s it and publishes it in
+ * lab.link; role 1 waits for it there and `use`s it. Both under the mutex, which orders the two.
+ */
+function* handOver(role: number, init: (h: Handle, mtx: Addr) => KGen, use: (rec: View<typeof SCRATCH.fields>) => void): KGen {
+  const l = lab();
+  const mtx = l.ptr("mtx");
+  const t = image.table(SCRATCH);
+  yield* mutex_enter(mtx);
+  if (role === 0) {
+    const h = t.alloc();
+    yield* init(h, mtx);
+    l.link = h;
+  } else {
+    while (l.link === 0) {
+      mutex_exit(mtx);
+      yield* lwkt_yield();
+      yield* mutex_enter(mtx);
+    }
+    use(t.view(l.link));
+  }
+  mutex_exit(mtx);
+  done();
+}
+
+/**
  * A reference count used the kernel's way and not: thread 0 allocates a scratch record (a plain
  * store initialises its count, as vmspace_alloc does), takes a second reference for thread 1 and
  * publishes the record in lab.link, all under lab.mtx; thread 1 takes the mutex after it and drops
@@ -171,33 +196,20 @@ function allocSlot(t: Table, slot: number): Handle {
  * plain decrement (wrong: the mutex orders the two threads, so no data race shows, but a holder
  * that drops its reference without that mutex -- a count needs none -- loses its update).
  */
-registerProgram("lab.count-plain", function* ([role, how]) {
-  const l = lab();
-  const mtx = l.ptr("mtx");
-  const t = image.table(SCRATCH);
-  if (role === 0) {
-    yield* mutex_enter(mtx);
-    const h = t.alloc();
-    t.view(h).refs = 1;
-    refcount_acquire(t.view(h).ptr("refs"));
-    l.link = h;
-    mutex_exit(mtx);
-  } else {
-    let h = 0;
-    while (h === 0) {
-      yield* mutex_enter(mtx);
-      h = l.link;
-      mutex_exit(mtx);
-      if (h === 0) yield* lwkt_yield();
-    }
-    yield* mutex_enter(mtx);
-    const rec = t.view(h);
-    if (how === 0) refcount_release(rec.ptr("refs"));
-    else rec.refs = rec.refs - 1;
-    mutex_exit(mtx);
-  }
-  done();
-});
+registerProgram("lab.count-plain", ([role, how]) =>
+  handOver(
+    role,
+    function* (h) {
+      const t = image.table(SCRATCH);
+      t.view(h).refs = 1;
+      refcount_acquire(t.view(h).ptr("refs"));
+    },
+    (rec) => {
+      if (how === 0) refcount_release(rec.ptr("refs"));
+      else rec.refs = rec.refs - 1;
+    },
+  ),
+);
 
 /**
  * A flag word its struct declares changed only with atomics (scratch.flags): thread 0 allocates
@@ -209,40 +221,26 @@ registerProgram("lab.count-plain", function* ([role, how]) {
  * mutex -- the word needs none -- is lost); 2 thread 0 with a plain load and store before it
  * publishes the record (wrong by the declaration: the kernel never changes the word so).
  */
-registerProgram("lab.flags-plain", function* ([role, how]) {
-  const l = lab();
-  const mtx = l.ptr("mtx");
-  const t = image.table(SCRATCH);
-  if (role === 0) {
-    yield* mutex_enter(mtx);
-    const h = t.alloc();
-    t.view(h).flags = 6; // more than one bit: a flag word's value counts no holders
-    mutex_exit(mtx); // a new epoch: the next store is checked, not this one's repeat
-    yield* mutex_enter(mtx);
-    t.view(h).flags = 4;
-    if (how === 2) {
+registerProgram("lab.flags-plain", ([role, how]) =>
+  handOver(
+    role,
+    function* (h, mtx) {
+      const rec = image.table(SCRATCH).view(h);
+      rec.flags = 6; // more than one bit: a flag word's value counts no holders
+      mutex_exit(mtx); // a new epoch: the next store is checked, not this one's repeat
+      yield* mutex_enter(mtx);
+      rec.flags = 4;
+      if (how !== 2) return atomic_set_int(rec.ptr("flags"), 1);
       mutex_exit(mtx);
       yield* mutex_enter(mtx);
-      t.view(h).flags = t.view(h).flags | 1; // wrong: a plain read-modify-write, though no one else has the record yet
-    } else atomic_set_int(t.view(h).ptr("flags"), 1);
-    l.link = h;
-    mutex_exit(mtx);
-  } else {
-    let h = 0;
-    while (h === 0) {
-      yield* mutex_enter(mtx);
-      h = l.link;
-      mutex_exit(mtx);
-      if (h === 0) yield* lwkt_yield();
-    }
-    yield* mutex_enter(mtx);
-    const rec = t.view(h);
-    if (how === 1) rec.flags = rec.flags | 8;
-    else atomic_set_int(rec.ptr("flags"), 8);
-    mutex_exit(mtx);
-  }
-  done();
-});
+      rec.flags = rec.flags | 1; // wrong: a plain read-modify-write, though no one else has the record yet
+    },
+    (rec) => {
+      if (how === 1) rec.flags = rec.flags | 8;
+      else atomic_set_int(rec.ptr("flags"), 8);
+    },
+  ),
+);
 
 /**
  * lab.counter read and written back plus one, against another cpu's atomic adds (lab.atomic).
