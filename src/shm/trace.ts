@@ -32,6 +32,12 @@ const MASK = EVENTS_PER_CPU - 1;
 const W = 5; // type, tid, pid, a, b
 /** In the type word: an event recorded without a time (evLock). */
 const UNTIMED = 0x100;
+/**
+ * In the type word of a token's LOCK_GOT: its LOCK_REL came next, with nothing between, and was
+ * folded into this entry (evTokenReleased). lastEvents() gives both events back, so the trace
+ * is the same; the ring writes one word instead of an entry for the commonest pair there is.
+ */
+const RELEASED = 0x200;
 
 export interface TraceEvent {
   /** Microseconds since the machine's epoch. */
@@ -64,6 +70,8 @@ let onEvent: ((type: number, tid: number, a: number, b: number) => void) | null 
 let baton: { i32: Int32Array; at: number; me: number } | null = null;
 /** False: the ring switched off (bench measures its cost); events are still hashed. */
 let recording = true;
+/** Recording with no baton to ask: every event is kept, put's common case. */
+let direct = true;
 
 /** What an event names of its thread. */
 type RunningThread = { readonly h: Handle; readonly pid: number };
@@ -74,14 +82,18 @@ export function installTrace(current: () => RunningThread | null, epoch: number,
   originMs = performance.timeOrigin - epoch;
   onEvent = hashEvent;
   baton = batonWord;
+  direct = on && batonWord === null;
   next = 0;
   full = false;
 }
 
-/** Write one entry; returns its index (-1: not part of the run, or the ring is off: not kept). */
+/**
+ * Write one entry; returns its index (-1: not part of the run, or the ring is off: not kept).
+ * Short enough for V8 to inline into the lock primitives, which record an event at every hold
+ * and release (issue 13); the checks `direct` stands for are kept's.
+ */
 function put(type: number, tid: number, pid: number, a: number, b: number): number {
-  if (!recording) return -1;
-  if (baton !== null && Atomics.load(baton.i32, baton.at) !== baton.me) return -1;
+  if (!direct && !kept()) return -1;
   const i = next;
   const o = i * W;
   words[o] = type;
@@ -92,6 +104,11 @@ function put(type: number, tid: number, pid: number, a: number, b: number): numb
   next = (i + 1) & MASK;
   if (next === 0) full = true;
   return i;
+}
+
+/** Is an event now part of the run (recording, and this cpu holds the baton if there is one)? */
+function kept(): boolean {
+  return recording && (baton === null || Atomics.load(baton.i32, baton.at) === baton.me);
 }
 
 export function ev(type: number, a = 0, b = 0): void {
@@ -128,6 +145,16 @@ export function evToken(type: number, td: RunningThread, a: number): void {
   put(type | UNTIMED, slotOf(td.h), td.pid, a, 0);
 }
 
+/** evToken(EV.LOCK_REL, td, a): folded into the ring's newest entry when that is the same thread's LOCK_GOT of it. */
+export function evTokenReleased(td: RunningThread, a: number): void {
+  if (!direct && !kept()) return;
+  const i = next;
+  const o = ((i - 1) & MASK) * W;
+  const got = EV.LOCK_GOT | UNTIMED;
+  if (words[o] === got && words[o + 3] === a && words[o + 1] === slotOf(td.h) && words[o + 2] === td.pid && (i !== 0 || full)) words[o] = got | RELEASED;
+  else put(EV.LOCK_REL | UNTIMED, slotOf(td.h), td.pid, a, 0);
+}
+
 /**
  * A note for the story a trace tells (a record freed, a listed decision applied) by the current
  * thread: not mixed into the hash, like evLock, so runs and their hashes stay what they were
@@ -140,17 +167,26 @@ export function evNote(type: number, a: number, b = 0): void {
   stamp(put(type, tid, pid, a, b));
 }
 
-/** The last `n` events, oldest first; untimed ones spread evenly between their timed neighbours. */
+/**
+ * The last `n` events, oldest first; untimed ones spread evenly between their timed neighbours.
+ * No more than EVENTS_PER_CPU: what the ring held before it folded token releases, so a trace
+ * stays what it was.
+ */
 export function lastEvents(n = EVENTS_PER_CPU): TraceEvent[] {
-  const k = Math.min(n, full ? EVENTS_PER_CPU : next);
-  const out: TraceEvent[] = [];
-  for (let j = k; j > 0; j--) {
+  const want = Math.min(n, EVENTS_PER_CPU);
+  const entries = full ? EVENTS_PER_CPU : next;
+  const out: TraceEvent[] = []; // newest first until reversed
+  for (let j = 1; j <= entries && out.length < want; j++) {
     const i = (next - j) & MASK;
     const o = i * W;
-    const type = words[o] & ~UNTIMED;
+    const type = words[o] & ~(UNTIMED | RELEASED);
     const us = words[o] & UNTIMED ? NaN : times[i] * 1000;
-    out.push({ us, type: EV_NAMES[type] ?? String(type), tid: words[o + 1], pid: words[o + 2], a: words[o + 3], b: words[o + 4] });
+    const event = (t: number): TraceEvent => ({ us, type: EV_NAMES[t] ?? String(t), tid: words[o + 1], pid: words[o + 2], a: words[o + 3], b: words[o + 4] });
+    if (words[o] & RELEASED) out.push(event(EV.LOCK_REL));
+    out.push(event(type));
   }
+  out.length = Math.min(out.length, want);
+  out.reverse();
   placeUntimed(out);
   return out;
 }

@@ -63,10 +63,25 @@ const byClass = new Map<string, ClassStat>();
 let sampleTick = 0;
 let siteTick = 0;
 let sitesOn = false;
+/** False: lockstat switched off (bench measures its cost); nothing is counted. */
+let counting = true;
+/** Counting, with no sites and no acquire observer: lockstat_acquired's common case. */
+let plainCount = true;
 
-/** One-entry cache in front of byAddr: a hot loop on one lock skips the map. */
-let lastLock: Addr = -1;
-let lastStat: ClassStat | undefined;
+/*
+ * A direct-mapped cache in front of byAddr, on the path of every acquisition: fork takes a few
+ * locks of a few records in turn, so the one entry it replaced mostly missed, and the Map's
+ * hashing was much of an acquisition's cost. Indexed by a multiplicative hash of the address;
+ * cachedLock[i] is -1 or an address whose class is cachedStat[i]. An entry also counts its
+ * lock's acquisitions (cachedCount[i], a typed array: no object touched on the common path)
+ * until it is evicted or the counts are read (flushCounts).
+ */
+const CACHE_BITS = 8;
+const cachedLock = new Int32Array(1 << CACHE_BITS).fill(-1);
+const cachedCount = new Float64Array(1 << CACHE_BITS);
+const cachedStat: ClassStat[] = [];
+
+const cacheIndex = (lock: Addr): number => Math.imul(lock, 0x9e3779b1) >>> (32 - CACHE_BITS);
 
 function newClass(lock: string): ClassStat {
   return {
@@ -76,7 +91,13 @@ function newClass(lock: string): ClassStat {
 }
 
 function statOf(lock: Addr): ClassStat {
-  if (lock === lastLock) return lastStat!;
+  const i = cacheIndex(lock);
+  return cachedLock[i] === lock ? cachedStat[i] : statMiss(lock, i);
+}
+
+function statMiss(lock: Addr, i: number): ClassStat {
+  if (cachedLock[i] !== -1) cachedStat[i].acquisitions += cachedCount[i];
+  cachedCount[i] = 0;
   let s = byAddr.get(lock);
   if (s === undefined) {
     const cls = image.classOf(lock);
@@ -84,8 +105,8 @@ function statOf(lock: Addr): ClassStat {
     if (s === undefined) byClass.set(cls, (s = newClass(cls)));
     byAddr.set(lock, s);
   }
-  lastLock = lock;
-  lastStat = s;
+  cachedLock[i] = lock;
+  cachedStat[i] = s;
   return s;
 }
 
@@ -135,10 +156,32 @@ let acquireObserver: ((lock: Addr) => void) | null = null;
 
 export function setAcquireObserver(fn: ((lock: Addr) => void) | null): void {
   acquireObserver = fn;
+  plainCount = counting && !sitesOn && acquireObserver === null;
 }
 
-/** Count an acquisition; returns a hold-stamp handle (> 0) when this one is sampled, else 0. */
+/**
+ * Count an acquisition; returns a hold-stamp handle (> 0) when this one is sampled, else 0.
+ * Every lock and token acquisition runs it: the common case (counting, no observer, no sites)
+ * is kept short enough for V8 to inline into the primitive; the rest is acquiredNoted's.
+ */
 export function lockstat_acquired(lock: Addr): number {
+  if (!plainCount) return acquiredNoted(lock);
+  const i = cacheIndex(lock);
+  if (cachedLock[i] !== lock) statMiss(lock, i);
+  cachedCount[i]++;
+  return ++sampleTick < HOLD_SAMPLE ? 0 : stampHold();
+}
+
+/** Add what the cache entries counted to their classes. */
+function flushCounts(): void {
+  for (let i = 0; i < cachedCount.length; i++) {
+    if (cachedLock[i] !== -1) cachedStat[i].acquisitions += cachedCount[i];
+    cachedCount[i] = 0;
+  }
+}
+
+/** lockstat_acquired with an acquire observer, with sites, or not counting: the same, in that order. */
+function acquiredNoted(lock: Addr): number {
   if (acquireObserver !== null) acquireObserver(lock);
   if (!counting) return 0;
   const s = statOf(lock);
@@ -147,7 +190,11 @@ export function lockstat_acquired(lock: Addr): number {
     siteTick = 0;
     siteOf(s, callerFn()).acquisitions += SITE_SAMPLE;
   }
-  if (++sampleTick < HOLD_SAMPLE) return 0;
+  return ++sampleTick < HOLD_SAMPLE ? 0 : stampHold();
+}
+
+/** Start timing a sampled hold: a ring entry for its start, and the handle naming it. */
+function stampHold(): number {
   sampleTick = 0;
   const slot = stampNext;
   if ((stampNext = slot + 1) === STAMPS) {
@@ -195,6 +242,7 @@ function sortSites(sites: LockSite[]): LockSite[] {
 }
 
 export function lockstatSnapshot(): LockStat[] {
+  flushCounts();
   return [...byClass.values()].map(({ siteMap, ...s }) => ({
     ...s,
     waitNs: round(s.waitNs), holdNs: round(s.holdNs), waitMinNs: round(s.waitMinNs), waitMaxNs: round(s.waitMaxNs), holdMinNs: round(s.holdMinNs), holdMaxNs: round(s.holdMaxNs),
@@ -243,16 +291,15 @@ export function mergeLockstat(all: readonly LockStat[][]): LockStat[] {
   return [...m.values()].sort((a, b) => b.contended - a.contended || b.acquisitions - a.acquisitions);
 }
 
-/** False: lockstat switched off (bench measures its cost); nothing is counted. */
-let counting = true;
-
 /** Start afresh (a pooled worker runs one machine after another); `sites`: keep kernel functions; `on`: count at all. */
 export function resetLockstat(sites = false, on = true): void {
   counting = on;
-  lastLock = -1;
-  lastStat = undefined;
+  cachedLock.fill(-1);
+  cachedCount.fill(0);
+  cachedStat.length = 0;
   byAddr.clear();
   byClass.clear();
   sitesOn = sites;
   siteTick = 0;
+  plainCount = counting && !sitesOn && acquireObserver === null;
 }

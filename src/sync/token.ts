@@ -17,7 +17,7 @@
  */
 import { syncPoint, violation } from "../shm/hooks.js";
 import type { Addr } from "../shm/table.js";
-import { EV, evToken } from "../shm/trace.js";
+import { EV, evToken, evTokenReleased } from "../shm/trace.js";
 import { lockstat_acquired, lockstat_contended, lockstat_released } from "./lockstat.js";
 import { HOW_SHARED, HOW_TOKEN, syncObs } from "./observe.js";
 import { curthread, DONE, image, mem, sched, SWITCH_TOKEN, SWITCH_YIELD, type KGen, type SyncThread, type TokRef } from "./seam.js";
@@ -30,15 +30,19 @@ export const LWKT_MAXTOKENS = 32;
 /**
  * Take the word for one reference; true when this thread now holds it. The uncontended case --
  * a free word -- is one compare-and-swap from 0 with no load before it (an Atomics call costs
- * as much as the rest of the path); a miss goes on from the value the CAS saw.
+ * as much as the rest of the path); a miss goes on from the value the CAS saw (trySeen).
  */
 function trytoken(td: SyncThread, tok: Addr, shared: boolean): boolean {
   syncPoint();
-  let c = Atomics.compareExchange(mem, tok, 0, shared ? TOK_INCR : TOK_EXCLUSIVE);
-  if (c === 0) {
-    if (!shared) mem[tok + 1] = td.h;
-    return true;
-  }
+  const m = mem; // one load of the module binding: each costs about a nanosecond on this path
+  const c = Atomics.compareExchange(m, tok, 0, shared ? TOK_INCR : TOK_EXCLUSIVE);
+  if (c !== 0) return trySeen(td, tok, shared, c);
+  if (!shared) m[tok + 1] = td.h;
+  return true;
+}
+
+/** trytoken after its first CAS saw `c` (not 0): recursion, a share to add, or contention. */
+function trySeen(td: SyncThread, tok: Addr, shared: boolean, c: number): boolean {
   for (;;) {
     if (c & TOK_EXCLUSIVE) return mem[tok + 1] === td.h; // recursion on our own exclusive hold
     if (shared) {
@@ -79,26 +83,39 @@ const HELD_NOT = -1;
 /** `since` of a reference covered by an earlier one of the same thread (recursion). */
 const HELD_BELOW = -2;
 
-/** Give back the word one reference holds; `traced`: record the release (not a failed switch-in's). */
+/**
+ * Give back the word one reference holds; `traced`: record the release (not a failed switch-in's).
+ * Kept small, as is everything an uncontended get+release runs: V8 inlines only short functions,
+ * and a call costs as much as a field store or two (issue 13).
+ */
 function untake(td: SyncThread, ref: TokRef, traced: boolean): void {
-  if (ref.since === HELD_NOT || ref.since === HELD_BELOW) return;
-  lockstat_released(ref.tok, ref.since);
-  // A shared reference gives back a share unless the thread holds the word exclusively (a shared
-  // request recursing on its own exclusive hold). The holder word is only ever this thread's
-  // own while it holds the token exclusively, so test it (a plain load) before the Atomics load.
-  const shared = ref.shared && !(mem[ref.tok + 1] === td.h && Atomics.load(mem, ref.tok) & TOK_EXCLUSIVE);
-  if (syncObs !== null) syncObs.release(td, ref.tok, shared ? HOW_TOKEN | HOW_SHARED : HOW_TOKEN);
+  const since = ref.since;
+  if (since < 0) return; // HELD_NOT, HELD_BELOW
+  const tok = ref.tok;
+  if (since > 0) lockstat_released(tok, since);
+  const m = mem;
+  const shared = ref.shared && givesShare(td, m, tok);
+  if (syncObs !== null) syncObs.release(td, tok, shared ? HOW_TOKEN | HOW_SHARED : HOW_TOKEN);
   let old: number;
   if (shared) {
-    old = Atomics.sub(mem, ref.tok, TOK_INCR);
+    old = Atomics.sub(m, tok, TOK_INCR);
   } else {
-    mem[ref.tok + 1] = 0;
-    old = Atomics.and(mem, ref.tok, ~TOK_EXCLUSIVE);
+    m[tok + 1] = 0;
+    old = Atomics.and(m, tok, ~TOK_EXCLUSIVE);
   }
   ref.since = HELD_NOT;
-  if (traced) evToken(EV.LOCK_REL, td, ref.tok);
+  if (traced) evTokenReleased(td, tok);
   // A contender may have parked its cpu on the word (see the scheduler's token wait): tell it.
-  if (old & TOK_EXCLREQ) Atomics.notify(mem, ref.tok);
+  if (old & TOK_EXCLREQ) Atomics.notify(m, tok);
+}
+
+/**
+ * A shared reference gives back a share unless the thread holds the word exclusively (a shared
+ * request recursing on its own exclusive hold). The holder word is only ever this thread's own
+ * while it holds the token exclusively, so test it (a plain load) before the Atomics load.
+ */
+function givesShare(td: SyncThread, m: Int32Array, tok: Addr): boolean {
+  return !(m[tok + 1] === td.h && Atomics.load(m, tok) & TOK_EXCLUSIVE);
 }
 
 /*
@@ -108,24 +125,22 @@ function untake(td: SyncThread, ref: TokRef, traced: boolean): void {
 const spareRefs: TokRef[] = [];
 
 function newRef(tok: Addr, shared: boolean, since: number): TokRef {
-  const ref = spareRefs.pop();
-  if (ref === undefined) return { tok, shared, since };
+  if (spareRefs.length === 0) return { tok, shared, since };
+  const ref = spareRefs.pop()!;
   ref.tok = tok;
   ref.shared = shared;
   ref.since = since;
   return ref;
 }
 
-function acquire(td: SyncThread, tok: Addr, shared: boolean): KGen {
-  const toks = td.toks;
-  // The common case first: nothing held below, so no recursion to look for.
-  if (toks.length === 0) {
-    if (trytoken(td, tok, shared)) return took(td, tok, shared);
-    const ref = newRef(tok, shared, HELD_NOT);
-    toks.push(ref);
-    return contended(td, ref);
-  }
-  return acquireNested(td, tok, shared);
+/** lwkt_gettoken and lwkt_gettoken_shared. The common case first: nothing held below, so no recursion to look for. */
+function acquire(tok: Addr, shared: boolean): KGen {
+  const td = curthread();
+  if (td.toks.length !== 0) return acquireNested(td, tok, shared);
+  if (trytoken(td, tok, shared)) return took(td, tok, shared);
+  const ref = newRef(tok, shared, HELD_NOT);
+  td.toks.push(ref);
+  return contended(td, ref);
 }
 
 /** The word is this thread's: push the reference holding it, count and trace the hold. */
@@ -170,31 +185,35 @@ function* contended(td: SyncThread, ref: TokRef): KGen {
 
 /** lwkt_gettoken: exclusive (recursive for the owner). Use as `yield* lwkt_gettoken(tok)`. */
 export function lwkt_gettoken(tok: Addr): KGen {
-  return acquire(curthread(), tok, false);
+  return acquire(tok, false);
 }
 
 /** lwkt_gettoken_shared: excluded only by another thread's exclusive hold. */
 export function lwkt_gettoken_shared(tok: Addr): KGen {
-  return acquire(curthread(), tok, true);
+  return acquire(tok, true);
 }
 
 /** lwkt_reltoken: releases must come in reverse order of acquisition. */
 export function lwkt_reltoken(tok: Addr): void {
   const td = curthread();
   const toks = td.toks;
-  const ref = toks[toks.length - 1];
-  if (ref === undefined || ref.tok !== tok) {
-    violation("token-release-order", `lwkt_reltoken(${image.describe(tok)}) is not the top of the token stack${ref ? ` (top: ${image.describe(ref.tok)})` : " (no token held)"}`);
-    const i = td.toks.findLastIndex((r) => r.tok === tok);
-    if (i < 0) return;
-    untake(td, td.toks[i], true);
-    spareRefs.push(td.toks.splice(i, 1)[0]);
-    return;
-  }
+  const n = toks.length;
+  if (n === 0 || toks[n - 1].tok !== tok) return releaseOutOfOrder(td, tok);
+  const ref = toks[n - 1];
   untake(td, ref, true);
   toks.pop();
   spareRefs.push(ref);
   syncPoint();
+}
+
+/** A release that is not of the top of the stack: reported, then the reference is given back where it is. */
+function releaseOutOfOrder(td: SyncThread, tok: Addr): void {
+  const top = td.toks.at(-1);
+  violation("token-release-order", `lwkt_reltoken(${image.describe(tok)}) is not the top of the token stack${top ? ` (top: ${image.describe(top.tok)})` : " (no token held)"}`);
+  const i = td.toks.findLastIndex((r) => r.tok === tok);
+  if (i < 0) return;
+  untake(td, td.toks[i], true);
+  spareRefs.push(td.toks.splice(i, 1)[0]);
 }
 
 /** LWKT_TOKEN_HELD_ANY: the current thread holds the token (in either mode). */
