@@ -4,12 +4,19 @@
  * Floor: two worker threads passing a turn word back and forth with Atomics.store + notify and
  * Atomics.wait, spinning as long as a baton waiter does before it sleeps -- the least a
  * cross-thread hand-off can cost under the same policy. Baton: a real 2-cpu machine running
- * scheduling points only, handing the baton over at every decision (batonHandOff below).
+ * scheduling points only, handing the baton over at every decision (alternatingRun below).
  *
  * For the baton's ratio both are timed in batches of BATCH round trips and give their fastest
  * batch: a hand-off is two threads spinning on two cores, and on a shared machine one of them is
  * often descheduled (whole runs swung from 1.7x to 4.2x the floor, issue 13); interference only
  * ever adds time, so the fastest batch is the hand-off's own cost.
+ *
+ * And they alternate (floorAndHandOff): the floor itself is bimodal -- ~30 ns or ~50-160 ns a
+ * hand-off, by where the host puts the two vCPUs' threads (one core's SMT siblings, or two
+ * cores) -- and a floor taken once, before the hand-off, was often taken under the other
+ * placement: the ratio swung from 0.95x to 5.2x between runs while the hand-off stayed within
+ * 1%. A floor and a hand-off timed back to back see the same placement far more often, and the
+ * median of many such pairs is the figure.
  */
 import { loadavg } from "node:os";
 import { Worker } from "node:worker_threads";
@@ -19,6 +26,8 @@ import { LAB, labSpec } from "../selftest/lab.js";
 import { BudgetSpent, throwIfSpent } from "./budget.js";
 
 const ROUND_TRIPS = 200_000;
+/** Round trips of the floor, and points per cpu of the hand-off, in one round of floorAndHandOff. */
+const ROUND_TRIPS_ALTERNATING = 40_000;
 /** Round trips per timed batch (a round trip is two hand-offs). */
 export const BATCH = 2_000;
 /**
@@ -94,23 +103,41 @@ function untilSpent<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<
   });
 }
 
+/** One round of floorAndHandOff: ns per hand-off of the floor and of the baton, timed back to back. */
+export interface BatonRound {
+  floorNs: number;
+  batonNs: number;
+}
+
 /**
- * ns per baton hand-off in a real 2-cpu machine (fastest batch): the replay strategy follows a
- * schedule that alternates between the cpus, so every decision hands the baton over, and each
- * point of a cpu is two hand-offs (over and back). A hand-off is charged with its whole decision
- * and the thread's way back to its next point, so it is an upper bound. The first run warms the
- * workers' JIT up; the second, on the same workers, is measured.
+ * `rounds` floors and baton hand-offs, alternating, each the fastest batch of BATCH round trips
+ * (the baton's machine warmed up once, its cpus' workers kept between rounds); also how many
+ * hand-offs a round's machine made.
  */
-export async function batonHandOff(signal?: AbortSignal): Promise<{ ns: number; handoffs: number }> {
+export async function floorAndHandOff(rounds: number, signal?: AbortSignal): Promise<{ rounds: BatonRound[]; handoffs: number }> {
   const pool = new CpuPool(2);
   try {
     await alternatingRun(pool, 20_000, signal);
-    return await alternatingRun(pool, ROUND_TRIPS, signal);
+    const out: BatonRound[] = [];
+    let handoffs = 0;
+    for (let r = 0; r < rounds; r++) {
+      const floorNs = await pingPongFloor(BATCH, signal, SPINS_DEFAULT, ROUND_TRIPS_ALTERNATING);
+      const b = await alternatingRun(pool, ROUND_TRIPS_ALTERNATING, signal);
+      out.push({ floorNs, batonNs: b.ns });
+      handoffs = b.handoffs;
+    }
+    return { rounds: out, handoffs };
   } finally {
     await pool.discard();
   }
 }
 
+/**
+ * ns per baton hand-off in a real 2-cpu machine (fastest batch): the replay strategy follows a
+ * schedule that alternates between the cpus, so every decision hands the baton over, and each
+ * point of a cpu is two hand-offs (over and back). A hand-off is charged with its whole decision
+ * and the thread's way back to its next point, so it is an upper bound.
+ */
 async function alternatingRun(pool: CpuPool, perCpu: number, signal: AbortSignal | undefined): Promise<{ ns: number; handoffs: number }> {
   // Alternate for twice as long as needed: past its end, replay always picks cpu 0, and a batch
   // with no hand-off in it would be the fastest.

@@ -16,7 +16,9 @@
  *   - uncontended token get+release over the raw CAS spin lock, both builds, and what this
  *     build's is made of (probe.ts token-parts: the release's read-modify-write, the yield* that
  *     kernel code calls it through, the trace ring, lockstat);
- *   - baton hand-off over the wait/notify ping-pong floor, both builds;
+ *   - baton hand-off over the wait/notify ping-pong floor, both builds: the median ratio of 10
+ *     floor and hand-off pairs timed alternately (the floor is bimodal by the host's placement of
+ *     the two threads, baton.ts), and their spread;
  * and then each ratio's median, min and max over the rounds, and each build's fastest round of
  * forks/s with their ratio: on a loaded machine a round's figure is what the build got of a core,
  * and interference only ever slows a round down, so the fastest rounds are the nearest to each
@@ -151,10 +153,13 @@ function main(): void {
     }
     if (want("baton")) {
       const [b, t] = sideBySide(o, round, ["baton"]);
-      note("baton hand-off / ping-pong floor, baseline", b.batonNs / b.floorNs);
-      note("baton hand-off / ping-pong floor, this", t.batonNs / t.floorNs);
+      note("baton hand-off / ping-pong floor, baseline", b.ratio);
+      note("baton hand-off / ping-pong floor, this", t.ratio);
       for (const [name, r] of [["baseline", b], ["this", t]] as const)
-        console.log(`  baton ${name.padEnd(8)} ${r.batonNs.toFixed(0)} ns, floor ${r.floorNs.toFixed(0)} ns: x${(r.batonNs / r.floorNs).toFixed(2)}`);
+        console.log(
+          `  baton ${name.padEnd(8)} ${r.batonNs.toFixed(0)} ns, floor ${r.floorNs.toFixed(0)} ns (medians): x${r.ratio.toFixed(2)}, ` +
+            `the ${r.pairs} pairs x${r.ratioMin.toFixed(2)} to x${r.ratioMax.toFixed(2)}`,
+        );
     }
   }
   console.log("\nover the rounds:");

@@ -13,7 +13,7 @@
  * The goal (issue 13): an uncontended LWKT token get+release within 2.5x the raw CAS spin lock.
  */
 import { Bench } from "tinybench";
-import { BATCH as HANDOFF_BATCH, batonHandOff, pingPongFloor } from "./baton.js";
+import { floorAndHandOff } from "./baton.js";
 import { median } from "../run/hunt.js";
 import { THREAD } from "../shm/core.js";
 import { Image } from "../shm/image.js";
@@ -216,37 +216,33 @@ export async function measurePrimitives(rounds = ROUNDS): Promise<PrimitiveRow[]
 }
 
 export interface BatonCost {
-  /** Ping-pong floor and baton hand-off, ns per hand-off (each round's fastest batch; medians of the rounds). */
+  /** Ping-pong floor and baton hand-off, ns per hand-off (each pair's fastest batch; medians of the pairs). */
   floorNs: number;
   batonNs: number;
-  /** Baton over floor: the median of the rounds' ratios, and their spread. */
+  /** Baton over floor: the median of the pairs' ratios, and their spread. */
   ratio: number;
   ratioMin: number;
   ratioMax: number;
+  /** Floor and hand-off pairs timed. */
+  pairs: number;
   handoffs: number;
 }
 
+/** Floor and hand-off pairs per round. */
+export const BATON_PAIRS = 5;
+
 /**
- * Rounds of floor and baton side by side, each timed by its fastest batch (baton.ts: a hand-off
- * is two spinners on two cores, and a shared machine deschedules them); a round's ratio compares
- * two figures taken moments apart, and the rounds' ratios give the median and the spread.
+ * Rounds of floor and baton side by side, alternating (baton.ts floorAndHandOff: the floor is
+ * bimodal by the host's placement of the two threads, so each hand-off is compared with a floor
+ * taken just before it), each timed by its fastest batch; the pairs' ratios give the median and
+ * the spread.
  */
 export async function measureBaton(rounds = 3, signal?: AbortSignal): Promise<BatonCost> {
-  const floors: number[] = [];
-  const batons: number[] = [];
-  const ratios: number[] = [];
-  let handoffs = 0;
-  for (let round = 0; round < rounds; round++) {
-    const floor = await pingPongFloor(HANDOFF_BATCH, signal);
-    const b = await batonHandOff(signal);
-    floors.push(floor);
-    batons.push(b.ns);
-    ratios.push(b.ns / floor);
-    handoffs = b.handoffs;
-  }
+  const { rounds: pairs, handoffs } = await floorAndHandOff(rounds * BATON_PAIRS, signal);
+  const ratios = pairs.map((p) => p.batonNs / p.floorNs);
   const r2 = (x: number) => Math.round(x * 100) / 100;
   return {
-    floorNs: Math.round(median(floors)!), batonNs: Math.round(median(batons)!),
-    ratio: r2(median(ratios)!), ratioMin: r2(Math.min(...ratios)), ratioMax: r2(Math.max(...ratios)), handoffs,
+    floorNs: Math.round(median(pairs.map((p) => p.floorNs))!), batonNs: Math.round(median(pairs.map((p) => p.batonNs))!),
+    ratio: r2(median(ratios)!), ratioMin: r2(Math.min(...ratios)), ratioMax: r2(Math.max(...ratios)), pairs: pairs.length, handoffs,
   };
 }

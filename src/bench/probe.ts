@@ -15,7 +15,11 @@
  *                         atomic read-modify-write (a token's release must see TOK_EXCLREQ); the
  *                         token called plainly (no yield*); and driven by yield*, with the trace
  *                         ring and lockstat on, the ring off, lockstat off, both off
- *   baton                 the Atomics.wait/notify ping-pong floor, then the baton hand-off, ns
+ *   baton [ROUNDS]        the Atomics.wait/notify ping-pong floor and the baton hand-off, ns:
+ *                         bench/index.ts measureBaton(ROUNDS, default 2), i.e. 5 floor and
+ *                         hand-off pairs a round, alternating -- the medians, and the pairs'
+ *                         median ratio and spread (a build older than that: one floor, then one
+ *                         hand-off)
  *   hash KERNEL MODE SEED [BUG]  a controlled run (mixed, 3 cpus, 300 ops; with BUG, 800 ops and
  *                         --keep-going): its event hash, steps, verdict and violations
  *
@@ -178,12 +182,14 @@ function timedNs(batch: () => void): number {
   return ((performance.now() - t0) * 1e6) / BATCH;
 }
 
-async function baton(): Promise<Record<string, number>> {
-  const { pingPongFloor, batonHandOff, BATCH } = await load("src/bench/baton.js");
-  const floorNs: number = await pingPongFloor(BATCH);
-  const { ns } = await batonHandOff();
-  return { floorNs, batonNs: ns };
+async function baton(rounds: number): Promise<Record<string, number>> {
+  const mod = await load("src/bench/baton.js");
+  if (mod.floorAndHandOff !== undefined) return (await load("src/bench/index.js")).measureBaton(rounds);
+  const floorNs: number = await mod.pingPongFloor(mod.BATCH);
+  const { ns } = await mod.batonHandOff();
+  return { floorNs, batonNs: ns, ratio: ns / floorNs, ratioMin: ns / floorNs, ratioMax: ns / floorNs, pairs: 1 };
 }
+
 
 async function hash(kernel: string, mode: string, seed: number, bug?: string): Promise<Record<string, number | string>> {
   const { stress } = await load("src/run/stress.js");
@@ -197,9 +203,9 @@ async function main(): Promise<void> {
   if (what === "forks") out = await forks(rest[0], Number(rest[1] ?? 4), rest[2] === "on");
   else if (what === "token") out = await token();
   else if (what === "token-parts") out = await tokenParts();
-  else if (what === "baton") out = await baton();
+  else if (what === "baton") out = await baton(Number(rest[0] ?? 2));
   else if (what === "hash") out = await hash(rest[0], rest[1], Number(rest[2]), rest[3]);
-  else throw new Error(`probe: unknown measurement ${what} (forks KERNEL SECONDS [on|off] | token | token-parts | baton | hash KERNEL MODE SEED [BUG])`);
+  else throw new Error(`probe: unknown measurement ${what} (forks KERNEL SECONDS [on|off] | token | token-parts | baton [ROUNDS] | hash KERNEL MODE SEED [BUG])`);
   console.log(JSON.stringify(out));
 }
 

@@ -543,7 +543,7 @@ export function benchSummary(r: BenchReport): string {
   lines.push("", "primitives, uncontended (ns/op; x the raw CAS spin lock):");
   table(r.primitives.rows.map((p) => ({ primitive: p.primitive, "ns/op": p.nsPerOp, "x floor": p.xFloor })));
   const b = r.primitives.baton;
-  lines.push(b ? `baton hand-off ${b.batonNs} ns = ${b.ratio}x the ping-pong floor (${b.floorNs} ns); rounds ${b.ratioMin}x to ${b.ratioMax}x; goal <= 2x` : "baton hand-off: not run (see the time budget below)");
+  lines.push(b ? `baton hand-off ${b.batonNs} ns = ${b.ratio}x the ping-pong floor (${b.floorNs} ns); ${b.pairs} floor and hand-off pairs, alternating: ${b.ratioMin}x to ${b.ratioMax}x; goal <= 2x` : "baton hand-off: not run (see the time budget below)");
   lines.push("", "real-parallel scaling (free, no chaos, side by side in this run):");
   table(r.scaling.map((s) => ({ kernel: s.kernel, workload: s.workload, cpus: s.cpus, "forks/s": s.forksPerSecond, ratio: s.ratio, "cpu us/fork": s.cpuUsPerFork, "top lock": s.topLock })));
   const h = r.hostControl;

@@ -48,7 +48,7 @@ function benchReport(): BenchReport {
   return {
     schema: 1, tool: "forkstorm", version: "test", command: "bench", quick: true, startedAt: "2026-01-01T00:00:00Z",
     host: { node: "v20", cores: 2, cpuModel: "test", loadAverage: [0.1, 0.1, 0.1] }, reproduce: "forkstorm bench --quick",
-    primitives: { rows: [{ primitive: "raw CAS spin lock (floor)", nsPerOp: 10, xFloor: 1 }], tokenGoal: 2.5, baton: { floorNs: 500, batonNs: 600, ratio: 1.2, ratioMin: 1.1, ratioMax: 1.3, handoffs: 1000 } },
+    primitives: { rows: [{ primitive: "raw CAS spin lock (floor)", nsPerOp: 10, xFloor: 1 }], tokenGoal: 2.5, baton: { floorNs: 500, batonNs: 600, ratio: 1.2, ratioMin: 1.1, ratioMax: 1.3, pairs: 5, handoffs: 1000 } },
     scaling: ["dragonfly", "netbsd"].flatMap((kernel, k) => [1, 2].map((cpus) => ({ kernel: kernel as "dragonfly", workload: "fork-exit-wait-affine", cpus, forksPerSecond: 3000 * (cpus === 1 ? 1 : 1.8 - k), ratio: cpus === 1 ? 1 : 1.8 - k, syscallsPerSecond: 9000, cpuUsPerFork: 300, topLock: "proc_token", schedstat: null, elapsedSeconds: 1 }))),
     hostControl: null,
     calibration: [],
