@@ -74,15 +74,10 @@ let plainCount = true;
  * hashing was much of an acquisition's cost. Indexed by a multiplicative hash of the address;
  * cachedLock[i] is -1 or an address whose class is cachedStat[i]. An entry also counts its
  * lock's acquisitions (cachedCount[i], a typed array: no object touched on the common path)
- * until it is evicted or the counts are read (flushCounts).
+ * until it is evicted, reaches COUNT_FLUSH, or the counts are read (flushCounts). Int32, and kept
+ * small: a Float64Array's element is a heap number wherever the code runs unoptimized, and that
+ * made a fifth of a fork's time garbage collection.
  */
-const CACHE_BITS = 8;
-const cachedLock = new Int32Array(1 << CACHE_BITS).fill(-1);
-const cachedCount = new Float64Array(1 << CACHE_BITS);
-const cachedStat: ClassStat[] = [];
-
-const cacheIndex = (lock: Addr): number => Math.imul(lock, 0x9e3779b1) >>> (32 - CACHE_BITS);
-
 function newClass(lock: string): ClassStat {
   return {
     lock, acquisitions: 0, contended: 0, waitNs: 0, holdNs: 0, waitMinNs: Infinity, waitMaxNs: 0, holdSamples: 0, holdMinNs: Infinity, holdMaxNs: 0,
@@ -90,14 +85,23 @@ function newClass(lock: string): ClassStat {
   };
 }
 
+const CACHE_BITS = 8;
+const cachedLock = new Int32Array(1 << CACHE_BITS).fill(-1);
+const cachedCount = new Int32Array(1 << CACHE_BITS);
+const COUNT_FLUSH = 1 << 20;
+/** The class of an entry no lock is in (cachedLock -1): the array stays dense, a fast one. */
+const NO_CLASS = newClass("");
+const cachedStat: ClassStat[] = new Array<ClassStat>(1 << CACHE_BITS).fill(NO_CLASS);
+
+const cacheIndex = (lock: Addr): number => Math.imul(lock, 0x9e3779b1) >>> (32 - CACHE_BITS);
+
 function statOf(lock: Addr): ClassStat {
   const i = cacheIndex(lock);
   return cachedLock[i] === lock ? cachedStat[i] : statMiss(lock, i);
 }
 
 function statMiss(lock: Addr, i: number): ClassStat {
-  if (cachedLock[i] !== -1) cachedStat[i].acquisitions += cachedCount[i];
-  cachedCount[i] = 0;
+  flushCount(i);
   let s = byAddr.get(lock);
   if (s === undefined) {
     const cls = image.classOf(lock);
@@ -168,16 +172,19 @@ export function lockstat_acquired(lock: Addr): number {
   if (!plainCount) return acquiredNoted(lock);
   const i = cacheIndex(lock);
   if (cachedLock[i] !== lock) statMiss(lock, i);
-  cachedCount[i]++;
+  if (++cachedCount[i] === COUNT_FLUSH) flushCount(i);
   return ++sampleTick < HOLD_SAMPLE ? 0 : stampHold();
+}
+
+/** Add what cache entry i counted to its class. */
+function flushCount(i: number): void {
+  cachedStat[i].acquisitions += cachedCount[i];
+  cachedCount[i] = 0;
 }
 
 /** Add what the cache entries counted to their classes. */
 function flushCounts(): void {
-  for (let i = 0; i < cachedCount.length; i++) {
-    if (cachedLock[i] !== -1) cachedStat[i].acquisitions += cachedCount[i];
-    cachedCount[i] = 0;
-  }
+  for (let i = 0; i < cachedCount.length; i++) flushCount(i);
 }
 
 /** lockstat_acquired with an acquire observer, with sites, or not counting: the same, in that order. */
@@ -296,7 +303,7 @@ export function resetLockstat(sites = false, on = true): void {
   counting = on;
   cachedLock.fill(-1);
   cachedCount.fill(0);
-  cachedStat.length = 0;
+  cachedStat.fill(NO_CLASS);
   byAddr.clear();
   byClass.clear();
   sitesOn = sites;
