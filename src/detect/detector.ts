@@ -272,6 +272,9 @@ export class Detector implements SyncObserver {
 
   threadStart(td: SyncThread): void {
     const slot = slotOf(td.h);
+    // A second thread in a live slot would take its detector thread id at an epoch behind the
+    // live one's: acquires that trust the id's epochs (clock.ts pure tags) would lose edges.
+    if (this.threads[slot] !== undefined) throw new Error(`detectors: thread ${slot} started while thread ${slot} of this cpu is still alive`);
     let t = this.spare.pop();
     if (t === undefined) t = new DThread(slot, this.width);
     else t.reset(slot);

@@ -297,6 +297,10 @@ export class Cpu {
       this.runq.push(t);
       return;
     }
+    // Not a sleeper of this cpu: a new thread, which its handle must still name. A stale handle
+    // (a wakeup through an ended thread's) would start the slot's program again beside the
+    // slot's live thread, sharing its records and its detector thread id.
+    if (!this.image.table(THREAD).valid(h)) throw new Error(`cpu ${this.cpuid}: readied handle 0x${h.toString(16)} of thread ${slotOf(h)} names no live thread (a wakeup through an ended thread's handle)`);
     const b = this.td.base + slotOf(h) * this.td.stride;
     const prog = programById(this.i32[b + this.td.prog]);
     if (!prog) throw new Error(`cpu ${this.cpuid}: thread ${slotOf(h)} names no registered program`);
