@@ -285,11 +285,6 @@ registerProgram("lab.exit-waiter", function* ([rounds, other, handshake]) {
  * so that thread may end, and its slot go to another, in between. Before it ends, queued, each
  * thread starts its successor (generation - 1) on the other cpu; `hits` counts the threads
  * started (the test sets it to the ones it spawned), `done` those ended. args: rounds, generation.
- * Open defect: at full speed on two real cpus this still breaks the queues -- a thread found
- * linked with TDF_TSLEEPQ clear ("queued again while still linked"), or a RangeError readying a
- * bad handle from wakeChannel. Its test ("churn on 2 real cpus", added in 56faa48 to
- * test/foundation/sleep.test.ts) failed 8 runs of 8 on a quiet 2-core machine and is out of the
- * suite until the cause is fixed: `git show 56faa48:test/foundation/sleep.test.ts` has it.
  */
 registerProgram("lab.sq-churn", function* ([rounds, generation]) {
   const l = lab();

@@ -18,6 +18,13 @@
  * bucket lock, which the thread's own exit must take to leave the queue), a record whose queue
  * state names a list that does not hold it is an error where that is found, and a record still
  * linked (TDF_ONSLPQ) is never freed.
+ *
+ * The order in which a dequeuer or waker takes a thread off (under the bucket lock):
+ * TDF_TSLEEPQ cleared, then unlinked, then td_wchan = 0, last. A thread that was only interlocked
+ * is running, and may queue itself again on another channel -- another bucket, another lock --
+ * as soon as it reads td_wchan 0 (until then it must dequeue under this bucket's lock, and waits).
+ * Were td_wchan cleared first, the dequeuer's late clear of TDF_TSLEEPQ would land on the new
+ * queue's state: a thread linked but marked on no queue, which is then freed while linked.
  */
 import { sleepPoint } from "../shm/hooks.js";
 import { ev, EV } from "../shm/trace.js";
@@ -121,9 +128,9 @@ function dequeue(h: Handle, signal: boolean): number {
       return 0;
     }
     if (signal && syncObs !== null) syncObs.wake(h); // before the flag h may be polling
-    unlink(b, h, wchan);
-    Atomics.store(mem, tdw(h, T.wchan), 0);
     const old = Atomics.and(mem, tdw(h, T.flags), ~(TDF_TSLEEPQ | TDF_SINTR));
+    unlink(b, h, wchan);
+    Atomics.store(mem, tdw(h, T.wchan), 0); // last: see "The order" above
     qunlock(b);
     return old;
   }
@@ -214,9 +221,9 @@ function wakeChannel(ident: Addr, max: number): number {
     const next = mem[tdw(cur, T.next)];
     if (Atomics.load(mem, tdw(cur, T.wchan)) === ident) {
       if (syncObs !== null) syncObs.wake(cur); // before the flags the sleeper may be polling
-      splice(b, prev, cur);
-      Atomics.store(mem, tdw(cur, T.wchan), 0);
       woken.push([cur, Atomics.and(mem, tdw(cur, T.flags), ~(TDF_TSLEEPQ | TDF_SINTR))]);
+      splice(b, prev, cur);
+      Atomics.store(mem, tdw(cur, T.wchan), 0); // last: see "The order" above
     } else prev = cur;
     cur = next;
   }
