@@ -301,20 +301,27 @@ export function* kern_sigaction(sig: number, handler: number, flags: number): KG
 /**
  * issignal/postsig for userret: take pending unmasked signals; a caught one runs its handler
  * (counted in p_nsigcaught), an ignored one is dropped, a fatal one is returned for sigexit.
+ * The look without a lock is __cursig's (signal2.h); with something pending, issignal decides
+ * holding p_token (trap.c 278-281 CURSIG_LCK_TRACE; kern_sig.c 1916-1918), so kern_sigaction,
+ * which changes the dispositions under it, cannot change them under the decision.
  * A taken signal leaves the lwp's set under lwp_spin, as lwp_delsig is always called (kern_sig.c
  * 1987-1989, 2157-2159, 2202-2204; signal2.h 65-70): lwpsignal sets it under the same spin lock,
  * and killlwps' SIGKILL must not be lost to this clear's load and store.
  */
-export function postsig_all(lp: LwpV): { fatal: number; caught: number[] } {
+export function* postsig_all(lp: LwpV): KGen<{ fatal: number; caught: number[] }> {
   const p = procV(lp.lwp_proc);
   const caught: number[] = [];
-  for (;;) {
-    const pend = pendingOf(p, lp);
-    if (pend === 0) return { fatal: 0, caught };
+  if (pendingOf(p, lp) === 0) return { fatal: 0, caught };
+  yield* lwkt_gettoken(p.ptr("p_token"));
+  let fatal = 0;
+  for (let pend = pendingOf(p, lp); pend !== 0; pend = pendingOf(p, lp)) {
     let sig = 1;
     while (!(pend & sigmask(sig))) sig++;
     const d = disposition(p.p_sigacts, sig);
-    if (d === "kill") return { fatal: sig, caught };
+    if (d === "kill") {
+      fatal = sig;
+      break;
+    }
     atomic_clear_int(p.ptr("p_siglist"), sigmask(sig));
     atomic_clear_int(p.ptr("p_pgsigpend"), sigmask(sig));
     spin_lock(lp.ptr("lwp_spin"));
@@ -325,6 +332,8 @@ export function postsig_all(lp: LwpV): { fatal: number; caught: number[] } {
       atomic_add_int(p.ptr("p_nsigcaught"), 1);
     }
   }
+  lwkt_reltoken(p.ptr("p_token"));
+  return { fatal, caught };
 }
 
 export { SIGCHLD };

@@ -250,7 +250,7 @@ export function* dfly_userret(): KGen<boolean> {
     } else yield* lwp_exit(false, NULL);
     return false;
   }
-  const { fatal, caught } = postsig_all(lp);
+  const { fatal, caught } = yield* postsig_all(lp);
   if (fatal) {
     yield* exit1(W_EXITCODE(0, fatal));
     return false;
