@@ -18,9 +18,14 @@ export const MIX = {
   tracedFork: { tracedFork: 2, vforkExec: 1 },
   // Every hunt's baseline: the reach actions (reach.ts) too, so every hunt drives them concurrently.
   // reaperChurnFlat: the reaper daemon without nested orphaners, which meet findings D8.
+  // pgrpResurrectWaitAny: a wait for one pid reads the other children's groups (findings D11).
+  // No waitRace: its waiter lwps outlive it in the worker and reap the next action's children --
+  // pgsignalVsFork's group under its killpg walk, findings D7 (a 30-minute soak met it; in a 2-minute
+  // run a killer's leader was reaped by another lwp once). waitExitThreaded waits from several
+  // lwps in a process of its own.
   dragonflyMixed: {
-    forkExitWait: 2, vforkExec: 2, rforkFlags: 2, lwpStorm: 2, reaperChurnFlat: 2, pgsignalVsFork: 1, maxprocBurst: 1, waitRace: 1, setuidFork: 1,
-    waitExitThreaded: 1, pgrpResurrect: 1, vforkThreads: 1, lwpChurn: 1, reaperCollapse: 1, waitTwo: 1, forkVsExit: 1, killPoll: 1,
+    forkExitWait: 2, vforkExec: 2, rforkFlags: 2, lwpStorm: 2, reaperChurnFlat: 2, pgsignalVsFork: 1, maxprocBurst: 1, setuidFork: 1,
+    waitExitThreaded: 1, pgrpResurrectWaitAny: 1, vforkThreads: 1, lwpChurn: 1, reaperCollapse: 1, waitTwo: 1, forkVsExit: 1, killPoll: 1,
   },
   // No waitRace: its waiter lwps outlive it and reap the next vfork's child under the parent's
   // feet, the seed's own use-after-free at 001:592 (docs/findings.md, NetBSD).
@@ -41,7 +46,8 @@ export const MIX = {
   waitTwo: { waitTwo: 1 },
   forkVsExit: { forkVsExit: 1 },
   killPoll: { killPoll: 3, forkExitWait: 1 },
-  dragonflyReach: { waitExitThreaded: 1, pgrpResurrect: 1, vforkThreads: 1, lwpChurn: 1, reaperCollapse: 1, waitTwo: 1, forkVsExit: 1, killPoll: 1 },
+  // pgrpResurrectWaitAny: as in dragonflyMixed (findings D11 is pgrp-resurrect's).
+  dragonflyReach: { waitExitThreaded: 1, pgrpResurrectWaitAny: 1, vforkThreads: 1, lwpChurn: 1, reaperCollapse: 1, waitTwo: 1, forkVsExit: 1, killPoll: 1 },
   netbsdReach: { waitExitThreaded: 1, pgrpResurrect: 1, vforkThreads: 1, lwpChurn: 1, cloneShare: 1, waitTwo: 1, forkVsExit: 1, killPoll: 1 },
 } as const satisfies Record<string, Mix>;
 

@@ -38,16 +38,18 @@ export const reachActions: Extra = {
 
   /** Two children: the leader of a group that soon exits, and one that keeps joining that group. */
   *pgrpResurrect(u) {
-    const leader = yield* u.spawn("fork", {}, "pgleader", [u.rng.below(3)]);
-    if (gone(leader)) return false;
-    if (leader.errno !== 0) return true;
-    const joiner = yield* u.spawn("fork", {}, "pgjoiner", [leader.ret, 2 + u.rng.below(3)]);
-    if (gone(joiner)) return false;
-    // The parent moves the joiner into the leader's group too, racing the leader's exit (a shell's
-    // job control does this for every process of a pipeline).
-    if (joiner.errno === 0 && gone(yield* u.call("setpgid", { pid: joiner.ret, pgid: leader.ret }))) return false;
-    if (!(yield* reap(u, leader.ret))) return false;
-    return joiner.errno !== 0 || (yield* reap(u, joiner.ret));
+    return yield* pgrpResurrect(u, true);
+  },
+
+  /**
+   * The same, the children reaped by wait(-1) (DragonFly's mixed and reach): kern_wait for one pid
+   * reads every other child's group, p_pgid, holding only the parent's token (kern_exit.c
+   * 948-949), so the wait for the leader reads the joiner's group as the joiner's setpgid frees it
+   * -- findings D11, which pgrp-resurrect reaches. WAIT_ANY reads no group; the leader's reap
+   * still races the joiner's setpgid.
+   */
+  *pgrpResurrectWaitAny(u) {
+    return yield* pgrpResurrect(u, false);
   },
 
   *vforkThreads(u) {
@@ -225,6 +227,21 @@ export const reachPrograms: Programs = {
   },
 };
 
+/** pgrpResurrect: the leader and the joiner, reaped by pid (`byPid`) or by wait(-1). */
+function* pgrpResurrect(u: User, byPid: boolean): KGen<boolean> {
+  const leader = yield* u.spawn("fork", {}, "pgleader", [u.rng.below(3)]);
+  if (gone(leader)) return false;
+  if (leader.errno !== 0) return true;
+  const joiner = yield* u.spawn("fork", {}, "pgjoiner", [leader.ret, 2 + u.rng.below(3)]);
+  if (gone(joiner)) return false;
+  // The parent moves the joiner into the leader's group too, racing the leader's exit (a shell's
+  // job control does this for every process of a pipeline).
+  if (joiner.errno === 0 && gone(yield* u.call("setpgid", { pid: joiner.ret, pgid: leader.ret }))) return false;
+  if (!byPid) return yield* reapAll(u);
+  if (!(yield* reap(u, leader.ret))) return false;
+  return joiner.errno !== 0 || (yield* reap(u, joiner.ret));
+}
+
 const vforkCall = (u: User) => (u.kernel === "netbsd" && u.rng.below(2) ? "__vfork14" : "vfork");
 
 /**
@@ -238,6 +255,12 @@ const vforkCall = (u: User) => (u.kernel === "netbsd" && u.rng.below(2) ? "__vfo
  * already waits for the zombie the nest's exit moved to it -- findings D6 (kern_wait checks
  * p_pptr once), seen once in a 10-minute mixed run. With the reaper kept, the hand-over is to the
  * daemon, already the zombie's parent: proc_reparent leaves it there.
+ * reaperCollapse's daemon is a process of its own (reapdaemon), made and reaped by the action:
+ * nothing waits for the releasing lwp, which in the worker itself outlived the action and, once
+ * the worker was a reaper again, released that reaper -- the next daemon's (D6 as above: in a
+ * 2-minute reaper-collapse run 649 of about 950 daemons found their reaper gone once their nest
+ * was reaped) or pgsignalVsFork's killer's in mixed (its group's orphans then go to init, which
+ * reaps them under the killpg walk: findings D7). The daemon's exit takes the lwp with it.
  */
 function* reaperNest(u: User, race: number): KGen<boolean> {
   if (gone(yield* u.call("procctl", { cmd: "REAP_ACQUIRE" }))) return false;
@@ -254,13 +277,17 @@ function* reaperNest(u: User, race: number): KGen<boolean> {
 export const dragonflyReach: { extra: Extra; programs: Programs } = {
   extra: {
     *reaperCollapse(u) {
-      return yield* reaperNest(u, 0);
+      return yield* forkAndReap(u, "reapdaemon", []);
     },
+    /** The worker is the daemon: built to reach D8, it meets D6 however its lwps interleave (findings D6, D8). */
     *reaperExitRace(u) {
       return yield* reaperNest(u, 1);
     },
   },
   programs: {
+    *reapdaemon(u) {
+      if (yield* reaperNest(u, 0)) yield* u.call("exit", { status: 0 });
+    },
     *reaprelease(u) {
       if (gone(yield* u.call("procctl", { cmd: "REAP_RELEASE" }))) return;
       yield* u.call("lwp_exit");

@@ -30,7 +30,7 @@ export const SIGUSR1 = 30;
 export const ACTIONS = [
   "forkExitWait", "vforkExec", "rforkFlags", "lwpStorm", "reaperChurn", "reaperChurnFlat", "pgsignalVsFork", "maxprocBurst", "waitRace", "waitRaceIgnored", "setuidFork", "cloneFlags", "tracedFork",
   // reach.ts: the historical reports' interlocks, driven concurrently
-  "waitExitThreaded", "pgrpResurrect", "vforkThreads", "lwpChurn", "waitTwo", "forkVsExit", "reaperCollapse", "reaperExitRace", "cloneShare", "killPoll",
+  "waitExitThreaded", "pgrpResurrect", "vforkThreads", "lwpChurn", "waitTwo", "forkVsExit", "reaperCollapse", "reaperExitRace", "cloneShare", "killPoll", "pgrpResurrectWaitAny",
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
