@@ -9,11 +9,11 @@ import type { Scenario } from "./types.js";
 
 export const REACH_SCENARIOS: readonly Scenario[] = [
   scenario("dragonfly", "wait-exit-threaded", "a threaded parent waiting from several lwps while its children exit, and while it exits itself", MIX.waitExitThreaded, 6),
-  scenario("dragonfly", "pgrp-resurrect", "setpgid joining a process group while its last member leaves (pgfind against the last pgrel)", MIX.pgrpResurrect, 6),
+  scenario("dragonfly", "pgrp-resurrect", "setpgid joining a process group while its last member leaves (pgfind against the last pgrel); the parent's wait for the leader reads the joiner's group (can meet the seed's defect D11, docs/findings.md)", MIX.pgrpResurrect, 6),
   scenario("dragonfly", "vfork-threads", "concurrent vforks from several lwps of one process, which may exit meanwhile", MIX.vforkThreads, 6),
   scenario("dragonfly", "lwp-churn", "lwps created while others exit, signals walking the lwp tree (LWPHOLD), the process killed under them", MIX.lwpChurn, 6),
   scenario("dragonfly", "reaper-collapse", "nested reapers exiting while their orphans are reparented; children reparenting themselves (SIGCHLD ignored) racing exit", MIX.reaperCollapse, 6),
-  scenario("dragonfly", "reaper-exit-race", "nested reapers exiting at once: a child exiting under a reaper past its exit loop moves its children into it (reaches the seed's defect D8, docs/findings.md)", MIX.reaperExitRace, 6),
+  scenario("dragonfly", "reaper-exit-race", "nested reapers exiting at once: a child exiting under a reaper past its exit loop moves its children into it (reaches the seed's defect D8, and D6 through nests ignoring SIGCHLD, docs/findings.md)", MIX.reaperExitRace, 6),
   scenario("dragonfly", "wait-two", "two waiter lwps and the main one waiting for one child as it becomes a zombie: a waiter's PHOLDZOMB held inside the reaper's PSTALL windows", MIX.waitTwo, 6),
   scenario("dragonfly", "kill-poll", "kill(pid, 0) polls holding processes (pfind, zpfind: PHOLD) while they fork, exec, exit and are reaped: holders inside sys_fork's own hold and every PSTALL window", MIX.killPoll, 6),
   scenario("dragonfly", "reach", "every reach workload at once: wait, pgrp, vfork, lwp, reaper and fork-vs-exit races", MIX.dragonflyReach, 8),
