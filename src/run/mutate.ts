@@ -6,7 +6,11 @@
  *   killed       an execution ended on a violation, a hang or a panic: by which law, after how many
  *   equivalent   it survived, and docs/mutants-equivalent.md says why no run can tell it apart
  *   survived     a gap: a reach gap when no reach run put another cpu at its site, else a detection gap
- * score = killed / (reached - equivalent).
+ *   timeout      not killed, and an execution hit the wall-clock watchdog twice (the second time with
+ *                RERUN_WATCHDOG_SECONDS): its verdict is unknown -- a livelock of the mutant and a
+ *                host too loaded to move look the same -- so it is neither a kill nor a survivor
+ * score = killed / (reached - equivalent - timeout); the summary gives the score with the timeouts
+ * counted as survivors beside it, the bound an unloaded re-run cannot go under.
  *
  * 1. Reach phase: every scenario of the kernel, a few executions of the clean kernel, coverage kept
  *    per scenario; it says which scenarios reach each site (concurrently first).
@@ -51,7 +55,7 @@ export interface MutateOptions {
   signal?: AbortSignal;
 }
 
-export type MutantStatus = "killed" | "survived" | "equivalent" | "not-reached";
+export type MutantStatus = "killed" | "survived" | "equivalent" | "not-reached" | "timeout";
 
 export interface MutantRow {
   /** `KEY:OPERATOR` (stress --mutant runs it). */
@@ -79,6 +83,8 @@ export interface MutantRow {
    * not the mutant's doing -- never counted as a kill.
    */
   cleanAlso?: { seed: number; scenario: string; law: string }[];
+  /** Executions whose verdict is unknown: the mutant's run, or its clean twin, timed out twice. */
+  timeouts?: { seed: number; scenario: string }[];
   /** Killed: the stress command that runs the killing execution again. */
   reproduce?: string;
   /** Equivalent: why (docs/mutants-equivalent.md). */
@@ -93,16 +99,18 @@ export interface MutateReport {
   command: "mutate";
   config: Omit<MutateOptions, "onMutant" | "signal">;
   verdict: "pass" | "fail";
-  /** killed / (reached - equivalent); null when nothing reachable and non-equivalent ran. */
+  /** killed / (reached - equivalent - timeout); null when nothing reachable, non-equivalent and judged ran. */
   score: number | null;
-  counts: { mutants: number; notReached: number; reached: number; killed: number; equivalent: number; survived: number; reachGaps: number };
+  /** The score with the timeouts counted as survivors: killed / (reached - equivalent). */
+  scoreTimeoutsSurvived: number | null;
+  counts: { mutants: number; notReached: number; reached: number; killed: number; equivalent: number; survived: number; timeout: number; reachGaps: number };
   /** By kind of site: the same counts. */
-  byKind: Record<string, { mutants: number; reached: number; killed: number; equivalent: number; survived: number }>;
+  byKind: Record<string, { mutants: number; reached: number; killed: number; equivalent: number; survived: number; timeout: number }>;
   seconds: number;
   /** Executions run (both phases). */
   executions: number;
   mutants: MutantRow[];
-  /** Violations of the clean kernel in the reach phase: false positives or seed defects to look at. */
+  /** Violations of the clean kernel in the reach phase (false positives or seed defects to look at), and its timeouts (law "timeout"). */
   cleanFailures: { scenario: string; seed: number; law: string }[];
   /** Entries of docs/mutants-equivalent.md naming no mutant of this build (to review). */
   staleEquivalents: string[];
@@ -113,7 +121,16 @@ export interface MutateReport {
 /** Score below this: exit 1 (a shortfall), as the issue asks of the detectors. */
 export const MIN_SCORE = 0.8;
 
-interface Reach {
+/** Seconds without a completed system call before an execution is called hung. */
+const WATCHDOG_SECONDS = 5;
+/**
+ * A wall-clock timeout runs again with this watchdog (same seed and step bound: the same PCT
+ * schedule). A host at load 70 kept whole executions under 5 s of progress (session 5: six such
+ * "kills" ran clean in 0.9-2.9 s at load 20); a mutant's livelock times out however long we wait.
+ */
+const RERUN_WATCHDOG_SECONDS = 30;
+
+export interface Reach {
   /** Site key -> scenario -> [hits, concurrent]. */
   bySite: Map<string, Map<string, [number, number]>>;
   /** Scenario -> PCT steps an execution takes (the next one's step bound). */
@@ -134,9 +151,9 @@ export async function mutate(o: MutateOptions): Promise<{ report: MutateReport; 
   const chosen = all.filter((mu, i) => (!o.shard || i % o.shard.count === o.shard.index - 1) && (!o.only?.length || o.only.some((s) => mu.name.includes(s))));
   const lanes = Array.from({ length: Math.max(1, o.jobs) }, () => new CpuPool(o.cpus));
   let executions = 0;
-  const run = async (pool: CpuPool, scenario: string, seed: number, stepBound: number | undefined, mutant?: string) => {
+  const run: RunFn = async (pool, scenario, seed, stepBound, mutant, watchdogSeconds = WATCHDOG_SECONDS) => {
     executions++;
-    const opts: StressOptions = { kernel: o.kernel, scenario, cpus: o.cpus, ops: o.ops, seconds: 120, mode: "pct", depth: o.depth ?? HUNT_DEPTH, ...(stepBound ? { stepBound } : {}), seed, chaos: 0, bugs: [], keepGoing: false, watchdogSeconds: 5, signal: o.signal, pool, ...(mutant ? { mutant } : {}) };
+    const opts: StressOptions = { kernel: o.kernel, scenario, cpus: o.cpus, ops: o.ops, seconds: 120, mode: "pct", depth: o.depth ?? HUNT_DEPTH, ...(stepBound ? { stepBound } : {}), seed, chaos: 0, bugs: [], keepGoing: false, watchdogSeconds, signal: o.signal, pool, ...(mutant ? { mutant } : {}) };
     return (await stress(opts)).report;
   };
   const rows: MutantRow[] = [];
@@ -159,7 +176,7 @@ export async function mutate(o: MutateOptions): Promise<{ report: MutateReport; 
   return { report, exitCode: o.signal?.aborted ? 130 : report.verdict === "pass" ? 0 : 1 };
 }
 
-type RunFn = (pool: CpuPool, scenario: string, seed: number, stepBound: number | undefined, mutant?: string) => Promise<StressReport>;
+export type RunFn = (pool: CpuPool, scenario: string, seed: number, stepBound: number | undefined, mutant?: string, watchdogSeconds?: number) => Promise<StressReport>;
 
 /** Run `work` on every item, `lanes.length` at a time, each lane on its own pool. */
 async function inLanes<T>(lanes: CpuPool[], items: readonly T[], work: (pool: CpuPool, item: T) => Promise<void>, signal?: AbortSignal): Promise<void> {
@@ -180,10 +197,9 @@ async function reachPhase(o: MutateOptions, lanes: CpuPool[], run: RunFn): Promi
   const cleanFailures: Reach["cleanFailures"] = [];
   await inLanes(lanes, jobs, async (pool, { scenario, e }) => {
     const seed = o.seed + 1_000_003 * (e + 1);
-    const r = await run(pool, scenario, seed, undefined);
-    const law = lawBroken(r);
-    if (law) cleanFailures.push({ scenario, seed, law });
-    if (r.pctSteps) steps.set(scenario, [...(steps.get(scenario) ?? []), r.pctSteps]);
+    const { r, end } = await settled(run, pool, scenario, seed, undefined);
+    if (end !== "clean") cleanFailures.push({ scenario, seed, law: end === "timeout" ? "timeout" : end.law });
+    if (r.pctSteps && end !== "timeout") steps.set(scenario, [...(steps.get(scenario) ?? []), r.pctSteps]);
     coverage = coverage ? mergeCoverage(coverage, r.coverage) : r.coverage;
     for (const row of r.coverage.rows) {
       if (row.hits === 0) continue;
@@ -201,10 +217,28 @@ async function reachPhase(o: MutateOptions, lanes: CpuPool[], run: RunFn): Promi
   };
 }
 
-/** The law an execution broke first (watchdog-hang, panic for an internal error); null if clean. */
-function lawBroken(r: StressReport): string | null {
-  if (r.verdict !== "violation" && r.verdict !== "hang" && r.verdict !== "error") return null;
-  return r.violations[0]?.law ?? (r.verdict === "hang" ? "watchdog-hang" : "panic");
+/**
+ * How an execution ended: clean, a law broken first (watchdog-hang when nothing could run any
+ * more, panic for an internal error), or "timeout" -- the wall-clock watchdog or drain limit
+ * called it hung while threads could still run, which says nothing about the kernel.
+ */
+export type Ending = "clean" | "timeout" | { law: string };
+
+export function endingOf(r: StressReport): Ending {
+  if (r.verdict !== "violation" && r.verdict !== "hang" && r.verdict !== "error") return "clean";
+  const law = r.violations[0]?.law;
+  if (law) return { law };
+  if (r.verdict === "error") return { law: "panic" };
+  return r.hang?.cause === "quiescent" ? { law: "watchdog-hang" } : "timeout";
+}
+
+/** Run an execution; a timeout runs once more, same schedule, with the long watchdog. */
+async function settled(run: RunFn, pool: CpuPool, scenario: string, seed: number, stepBound: number | undefined, mutant?: string): Promise<{ r: StressReport; end: Ending }> {
+  const r = await run(pool, scenario, seed, stepBound, mutant);
+  const end = endingOf(r);
+  if (end !== "timeout") return { r, end };
+  const again = await run(pool, scenario, seed, r.config.stepBound, mutant, RERUN_WATCHDOG_SECONDS);
+  return { r: again, end: endingOf(again) };
 }
 
 /** The scenarios a mutant runs on: those reaching its site, most concurrent hits first, at most two. */
@@ -214,7 +248,7 @@ function scenariosFor(mu: Mutant, reach: Reach): string[] {
   return [...per].sort((a, b) => b[1][1] - a[1][1] || b[1][0] - a[1][0]).slice(0, 2).map(([s]) => s);
 }
 
-async function runMutant(o: MutateOptions, mu: Mutant, reach: Reach, eq: ReadonlyMap<string, string>, pool: CpuPool, run: RunFn): Promise<MutantRow> {
+export async function runMutant(o: Pick<MutateOptions, "kernel" | "executions" | "cpus" | "ops" | "depth" | "seed" | "signal">, mu: Mutant, reach: Reach, eq: ReadonlyMap<string, string>, pool: CpuPool, run: RunFn): Promise<MutantRow> {
   const t0 = performance.now();
   const scenarios = scenariosFor(mu, reach);
   const reachConcurrent = scenarios.reduce((n, s) => n + (reach.bySite.get(mu.site.key)?.get(s)?.[1] ?? 0), 0);
@@ -223,13 +257,23 @@ async function runMutant(o: MutateOptions, mu: Mutant, reach: Reach, eq: Readonl
   for (let e = 0; e < o.executions && scenarios.length && !o.signal?.aborted; e++) {
     const scenario = scenarios[e % scenarios.length];
     const seed = o.seed + e;
-    const r = await run(pool, scenario, seed, reach.steps.get(scenario), mu.name);
+    const { r, end } = await settled(run, pool, scenario, seed, reach.steps.get(scenario), mu.name);
     row.executions = e + 1;
     reached ||= (r.coverage.rows.find((x) => x.site === mu.site.key)?.hits ?? 0) > 0;
-    const law = lawBroken(r);
-    if (law) {
-      // The same execution on the clean kernel: breaking the same law there, it is no kill.
-      if (lawBroken(await run(pool, scenario, seed, r.config.stepBound)) === law) {
+    if (end === "timeout") {
+      (row.timeouts ??= []).push({ seed, scenario });
+      continue;
+    }
+    if (end !== "clean") {
+      const law = end.law;
+      // The same execution on the clean kernel: breaking the same law there, it is no kill; if
+      // it times out, whether it would is unknown, and so is the mutant's execution.
+      const clean = (await settled(run, pool, scenario, seed, r.config.stepBound)).end;
+      if (clean === "timeout") {
+        (row.timeouts ??= []).push({ seed, scenario });
+        continue;
+      }
+      if (clean !== "clean" && clean.law === law) {
         (row.cleanAlso ??= []).push({ seed, scenario, law });
         continue;
       }
@@ -239,25 +283,28 @@ async function runMutant(o: MutateOptions, mu: Mutant, reach: Reach, eq: Readonl
       break;
     }
   }
-  if (row.status !== "killed" && reached) {
-    const why = eq.get(mu.name);
-    row.status = why ? "equivalent" : "survived";
-    if (why) row.reason = why;
-  }
+  if (row.status !== "killed") judge(row, reached, eq.get(mu.name));
   row.seconds = Math.round((performance.now() - t0) / 10) / 100;
   return row;
 }
 
-function summarize(o: MutateOptions, rows: MutantRow[], reach: Reach, executions: number, seconds: number, names: ReadonlySet<string>): MutateReport {
+/** A mutant no execution killed: equivalent (reviewed), timeout (a verdict unknown), survived, or not reached. */
+function judge(row: MutantRow, reached: boolean, why: string | undefined): void {
+  if (reached && why) Object.assign(row, { status: "equivalent", reason: why });
+  else if (row.timeouts?.length) row.status = "timeout";
+  else if (reached) row.status = "survived";
+}
+
+export function summarize(o: MutateOptions, rows: MutantRow[], reach: Reach, executions: number, seconds: number, names: ReadonlySet<string>): MutateReport {
   const count = (rs: MutantRow[]) => {
     const n = (s: MutantStatus) => rs.filter((r) => r.status === s).length;
-    return { mutants: rs.length, reached: rs.length - n("not-reached"), killed: n("killed"), equivalent: n("equivalent"), survived: n("survived") };
+    return { mutants: rs.length, reached: rs.length - n("not-reached"), killed: n("killed"), equivalent: n("equivalent"), survived: n("survived"), timeout: n("timeout") };
   };
   const c = count(rows);
   const byKind: MutateReport["byKind"] = {};
   for (const kind of new Set(rows.map((r) => r.kind))) byKind[kind] = count(rows.filter((r) => r.kind === kind));
-  const denom = c.reached - c.equivalent;
-  const score = denom > 0 ? c.killed / denom : null;
+  const ratio = (denom: number) => (denom > 0 ? Math.round((c.killed / denom) * 1e4) / 1e4 : null);
+  const score = ratio(c.reached - c.equivalent - c.timeout);
   const { onMutant: _a, signal: _b, ...config } = o;
   return {
     schema: 1,
@@ -266,8 +313,9 @@ function summarize(o: MutateOptions, rows: MutantRow[], reach: Reach, executions
     command: "mutate",
     config,
     verdict: !o.signal?.aborted && (score ?? 1) >= MIN_SCORE ? "pass" : "fail",
-    score: score === null ? null : Math.round(score * 1e4) / 1e4,
-    counts: { mutants: c.mutants, notReached: c.mutants - c.reached, reached: c.reached, killed: c.killed, equivalent: c.equivalent, survived: c.survived, reachGaps: rows.filter((r) => r.status === "survived" && r.reachConcurrent === 0).length },
+    score,
+    scoreTimeoutsSurvived: ratio(c.reached - c.equivalent),
+    counts: { mutants: c.mutants, notReached: c.mutants - c.reached, reached: c.reached, killed: c.killed, equivalent: c.equivalent, survived: c.survived, timeout: c.timeout, reachGaps: rows.filter((r) => r.status === "survived" && r.reachConcurrent === 0).length },
     byKind,
     seconds: Math.round(seconds * 10) / 10,
     executions,
@@ -286,8 +334,9 @@ export function staleEquivalents(kernel: KernelName, keys: Iterable<string>, nam
   return [...keys].filter((k) => k.startsWith(`${kernel}/`) && !names.has(k));
 }
 
-/** A survivor's line: where it ran, and whether its site was ever reached concurrently there. */
+/** A survivor's line: where it ran, and whether its site was ever reached concurrently there; a timeout's executions. */
 function survivorNote(x: MutantRow): string {
+  if (x.status === "timeout") return `timed out twice: ${x.timeouts!.map((t) => `${t.scenario} seed ${t.seed}`).join(", ")} (wall clock; re-run on a quieter host)`;
   if (x.status !== "survived") return "";
   return `${x.scenarios.join(",")}: ${x.reachConcurrent ? `reached concurrently ${x.reachConcurrent}x (detection gap)` : "never reached concurrently (reach gap)"}`;
 }
@@ -296,14 +345,16 @@ export function mutateSummary(r: MutateReport): string {
   const c = r.counts;
   const pct = (x: number | null) => (x === null ? "-" : `${(x * 100).toFixed(1)}%`);
   const lines = [
-    `forkstorm mutate: ${r.config.kernel}: ${r.verdict.toUpperCase()}, score ${pct(r.score)} (killed ${c.killed} / (reached ${c.reached} - equivalent ${c.equivalent})), ${c.mutants} mutants, ${c.notReached} not reached, ${c.survived} survived (${c.reachGaps} never reached concurrently); ${r.executions} executions in ${r.seconds} s`,
-    `${"kind".padEnd(10)} ${"mutants".padStart(7)} ${"reached".padStart(7)} ${"killed".padStart(7)} ${"equiv".padStart(6)} ${"gap".padStart(5)}`,
+    `forkstorm mutate: ${r.config.kernel}: ${r.verdict.toUpperCase()}, score ${pct(r.score)} (killed ${c.killed} / (reached ${c.reached} - equivalent ${c.equivalent} - timeout ${c.timeout})), ${c.mutants} mutants, ${c.notReached} not reached, ${c.survived} survived (${c.reachGaps} never reached concurrently); ${r.executions} executions in ${r.seconds} s`,
+    ...(c.timeout ? [`${c.timeout} timed out twice on the wall clock, verdict unknown (counted as survivors: score ${pct(r.scoreTimeoutsSurvived)})`] : []),
+    `${"kind".padEnd(10)} ${"mutants".padStart(7)} ${"reached".padStart(7)} ${"killed".padStart(7)} ${"equiv".padStart(6)} ${"gap".padStart(5)} ${"timeout".padStart(7)}`,
   ];
-  for (const [k, v] of Object.entries(r.byKind)) lines.push(`${k.padEnd(10)} ${String(v.mutants).padStart(7)} ${String(v.reached).padStart(7)} ${String(v.killed).padStart(7)} ${String(v.equivalent).padStart(6)} ${String(v.survived).padStart(5)}`);
+  for (const [k, v] of Object.entries(r.byKind)) lines.push(`${k.padEnd(10)} ${String(v.mutants).padStart(7)} ${String(v.reached).padStart(7)} ${String(v.killed).padStart(7)} ${String(v.equivalent).padStart(6)} ${String(v.survived).padStart(5)} ${String(v.timeout).padStart(7)}`);
   const width = Math.max(20, ...r.mutants.map((x) => x.mutant.length));
   lines.push("", `${"mutant".padEnd(width)}  ${"status".padEnd(11)} execs  law / reason`);
   for (const x of r.mutants) lines.push(`${x.mutant.padEnd(width)}  ${x.status.padEnd(11)} ${String(x.executions).padStart(5)}  ${x.law ?? x.reason ?? survivorNote(x)}`);
-  for (const f of r.cleanFailures) lines.push(`the clean kernel broke ${f.law} in ${f.scenario} (seed ${f.seed}): a false positive or a seed defect to look at`);
+  for (const f of r.cleanFailures)
+    lines.push(f.law === "timeout" ? `the clean kernel timed out twice in ${f.scenario} (seed ${f.seed}): the host, or a hang to look at` : `the clean kernel broke ${f.law} in ${f.scenario} (seed ${f.seed}): a false positive or a seed defect to look at`);
   const spurious = r.mutants.filter((x) => x.cleanAlso?.length).length;
   if (spurious) lines.push(`${spurious} mutants had executions whose violation the clean kernel breaks too (not counted as kills: cleanAlso in the JSON)`);
   for (const s of r.staleEquivalents) lines.push(`stale entry in ${EQUIVALENTS_FILE}: ${s} names no mutant of this build`);
