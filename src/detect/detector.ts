@@ -81,6 +81,8 @@ const F_SITE = 0x8;
 const F_COUNT = 0x10;
 /** A word its struct declares changed only with atomics (FieldNotes.atomics): a count or flags. */
 const F_ATOMIC = 0x20;
+/** Reads racy on purpose only where the kernel marks them (FieldNotes.markedRacy, data_race()). */
+const F_MARKED = 0x40;
 
 /** write()'s generation for a plain write (the accessor checked the record; a generation is never negative). */
 const PLAIN = -1;
@@ -124,6 +126,8 @@ export class Detector implements SyncObserver {
   private readonly tdProcAt: number;
   private readonly tdLwpAt: number;
   private sampleLeft = 1;
+  /** Inside data_race() (a cpu runs one thread at a time, and data_race's reads cannot block). */
+  private marked = 0;
   private readonly reported = new Set<string>();
   private readonly sysIds = new Map<string, number>();
   /** The kernel's proc and lwp tables, when the image has them (a thread's own records). */
@@ -163,6 +167,7 @@ export class Detector implements SyncObserver {
       const b = t.recordBase(s);
       this.recBase.fill(b, b, b + stride);
       for (const f of Object.keys(notes.racy ?? {})) this.flags[b + offsets[f]] |= F_RACY;
+      for (const f of Object.keys(notes.markedRacy ?? {})) this.flags[b + offsets[f]] |= F_MARKED;
       for (const f of Object.keys(notes.unlocked ?? {})) this.flags[b + offsets[f]] |= F_UNLOCKED;
       for (const f of Object.keys(notes.atomics ?? {})) this.flags[b + offsets[f]] |= F_ATOMIC;
       for (const [f, target] of Object.entries(notes.recheck ?? {})) {
@@ -197,7 +202,7 @@ export class Detector implements SyncObserver {
     }
     if (!this.raceOn || t.d < 0 || f & F_UNLOCKED || this.sh.exhausted()) return;
     // A racy read is a sync edge, not a check: followed at every read, never sampled away.
-    if (!write && f & F_RACY) return this.racyRead(t, addr);
+    if (!write && (f & F_RACY || (f & F_MARKED && this.marked > 0))) return this.racyRead(t, addr);
     if (--this.sampleLeft <= 0) {
       this.sampleLeft = this.cfg.sample;
       if (write) this.write(t, td, addr, PLAIN);
@@ -301,6 +306,10 @@ export class Detector implements SyncObserver {
     if (wc === 0) return this.standDown("the vector-clock pool is empty");
     joinInto(this.sh, wc, t.C, t.d);
     this.sh.releaseDtid(t.slot);
+  }
+
+  dataRace(delta: number): void {
+    this.marked += delta;
   }
 
   mayBlock(): void {

@@ -46,8 +46,10 @@ export const LAB = defineStruct("lab", {
   // The field-level detectors' tests (src/selftest/races.ts).
   racyword: 1, // read without its lock on purpose (declared below)
   link: 1, // a handle to a scratch record, guarded by tok: re-checked after a block
+  markedword: 1, // read without its lock on purpose only where the reader marks it (declared below)
 }, {
   racy: { racyword: "the detectors' tests: a reader that tests it without the token on purpose" },
+  markedRacy: { markedword: "the detectors' tests: a reader that tests it without the token on purpose, inside data_race()" },
   recheck: { link: "scratch" },
 });
 

@@ -8,7 +8,7 @@ import { atomic_load_int, atomic_store_int, atomic_swap_int, atomic_add_int, ato
 import { refcount_acquire, refcount_release } from "../sync/refcount.js";
 import { mutex_enter, mutex_exit } from "../sync/kmutex.js";
 import { image, type KGen } from "../sync/seam.js";
-import { syncObs } from "../sync/observe.js";
+import { data_race, syncObs } from "../sync/observe.js";
 import { PINTERLOCKED, tsleep, tsleep_interlock, wakeup } from "../sync/sleep.js";
 import { lwkt_gettoken, lwkt_gettoken_shared, lwkt_reltoken, lwkt_yield } from "../sync/token.js";
 import { NULL, slotOf, type Addr, type Handle, type Table, type View } from "../shm/table.js";
@@ -71,7 +71,8 @@ registerProgram("lab.race-handoff", function* ([role, how]) {
 
 /**
  * A writer under lab.tok and a reader without it. args: role (0 writer, 1 reader), field (0
- * lab.racyword, declared racy: right; 1 lab.counter: wrong).
+ * lab.racyword, declared racy: right; 1 lab.counter: wrong; 2 lab.markedword, declared racy where
+ * marked, read inside data_race(): right; 3 the same field read unmarked: wrong).
  */
 registerProgram("lab.race-unlocked-read", function* ([role, field, n]) {
   const l = lab();
@@ -79,9 +80,10 @@ registerProgram("lab.race-unlocked-read", function* ([role, field, n]) {
     if (role === 0) {
       yield* lwkt_gettoken(l.ptr("tok"));
       if (field === 0) l.racyword = i;
-      else l.counter = i;
+      else if (field === 1) l.counter = i;
+      else l.markedword = i;
       lwkt_reltoken(l.ptr("tok"));
-    } else l.res2 = field === 0 ? l.racyword : l.counter;
+    } else l.res2 = [() => l.racyword, () => l.counter, () => data_race(() => l.markedword), () => l.markedword][field]();
     yield* lwkt_yield();
   }
   done();

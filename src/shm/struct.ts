@@ -40,6 +40,14 @@ export interface FieldNotes<F extends FieldWidths = FieldWidths> {
    */
   readonly racy?: Partial<Record<keyof F & string, string>>;
   /**
+   * Fields the kernel reads without the lock that orders their writes at a few reads only, each
+   * marked in the code with data_race() (src/sync/observe.ts, KCSAN's marking of the access, not
+   * of the field), each with the kernel's reason: the marked reads are excused as `racy` ones
+   * are; every other read is checked, so a write made without its lock races the reads that
+   * take it.
+   */
+  readonly markedRacy?: Partial<Record<keyof F & string, string>>;
+  /**
    * Fields the kernel reads and writes without any lock on purpose (statistics, rate limits),
    * each with the kernel's reason: their lost updates are accepted, so no plain access to them
    * is checked.
@@ -82,7 +90,7 @@ export function defineStruct<const F extends FieldWidths>(name: string, fields: 
   for (const [field, width] of Object.entries(fields)) {
     if (!Number.isInteger(width) || width < 1) throw new Error(`struct ${name}: field ${field} has width ${width}`);
   }
-  for (const field of [notes.racy, notes.unlocked, notes.recheck, notes.handles, notes.atomics].flatMap((n) => Object.keys(n ?? {}))) {
+  for (const field of [notes.racy, notes.markedRacy, notes.unlocked, notes.recheck, notes.handles, notes.atomics].flatMap((n) => Object.keys(n ?? {}))) {
     if (fields[field] !== 1) throw new Error(`struct ${name}: note on ${field}, which is not a one-word field`);
   }
   return { name, fields, notes, id: declarations++ };

@@ -347,7 +347,7 @@ export class Table<F extends FieldWidths = FieldWidths> {
    */
   private makeViewClass(observer: AccessObserver | null): ViewClass {
     const { offsets, names } = this.layout;
-    const racy = this.decl.notes.racy ?? {};
+    const racy = { ...this.decl.notes.racy, ...this.decl.notes.markedRacy };
     const live = (what: string) =>
       `if ((i32[this.$b + ${HDR_GEN}] & ${GEN_MASK}) !== this.$g || i32[this.$b + ${HDR_STATE}] !== ${ST_USED}) throw table.stale(this.h, ${what});`;
     const observe = (off: number, write: boolean) => (observer === null ? "" : `observer(this.$b + ${off}, ${write});`);

@@ -65,6 +65,8 @@ export interface SyncObserver {
   mayBlock(): void;
   /** The current thread enters the kernel for a system call, or its return-to-user path: it carries no kernel pointer in, nor a value it read. */
   kernelEntry(): void;
+  /** The current thread's reads are marked racy on purpose (+1, data_race()) or no longer (-1). */
+  dataRace(delta: number): void;
   /** The scheduler: a thread starts, switches out (its tokens are gone), ends. */
   threadStart(td: SyncThread): void;
   switchOut(td: SyncThread): void;
@@ -72,6 +74,21 @@ export interface SyncObserver {
 }
 
 export let syncObs: SyncObserver | null = null;
+
+/**
+ * KCSAN's data_race(): the reads `read` makes are racy on purpose, by the kernel's design -- the
+ * field's declaration (FieldNotes.markedRacy) says why. `read` cannot block (no generator), so
+ * the marking covers this thread's reads alone.
+ */
+export function data_race<T>(read: () => T): T {
+  if (syncObs === null) return read();
+  syncObs.dataRace(1);
+  try {
+    return read();
+  } finally {
+    syncObs.dataRace(-1);
+  }
+}
 
 /** Install the detectors' observer on this cpu (null: none). A pooled worker installs per machine. */
 export function installSyncObserver(o: SyncObserver | null): void {

@@ -61,6 +61,14 @@ describe("data-race", () => {
     expect(laws(plain.o)).toContain("data-race");
   }, 30_000);
 
+  it("a field declared racy where marked (markedRacy) is read in silence inside data_race(); read unmarked, it is a race", async () => {
+    const marked = await runLab([["lab.race-unlocked-read", [0, 2, 30], 0], ["lab.race-unlocked-read", [1, 2, 30], 1]], pct(2));
+    expect(marked.o.violations).toEqual([]);
+    const unmarked = await runLab([["lab.race-unlocked-read", [0, 3, 30], 0], ["lab.race-unlocked-read", [1, 3, 30], 1]], pct(2));
+    expect(laws(unmarked.o)).toEqual(["data-race"]);
+    expect(unmarked.o.violations[0].message).toContain("lab[0].markedword");
+  }, 30_000);
+
   it("a racy read that sees an ordered atomic's store orders its thread after it (reaper_get's collapse); no read, or a read of an older value, orders nothing", async () => {
     const collapse = (how: number) =>
       runLab([["lab.racy-order", [0, how], 0], ["lab.racy-order", [1, how], 1]], pct(2), (lab) => {

@@ -10,6 +10,7 @@ import { programById, registerProgram } from "../../sched/programs.js";
 import { cv_wait } from "../../sync/condvar.js";
 import { EINVAL, EPERM } from "../../sync/errno.js";
 import { mutex_enter, mutex_exit } from "../../sync/kmutex.js";
+import { data_race } from "../../sync/observe.js";
 import { curthread, image, type KGen } from "../../sync/seam.js";
 import type { RawResult } from "../kernel.js";
 import { EXITED, isScriptProgram, registerKernelEntry } from "../usermode.js";
@@ -133,7 +134,8 @@ registerProgram(LWPSTART, function* (args) {
   const l = L(image.table(THREAD).view(curthread().h).td_lwp);
   const p = P(l.l_proc);
   td.pid = p.p_pid;
-  td.sigcheck = () => issignal_peek(p, l);
+  // sleepq_block's signal check (sigispending, kern_sig.c 696-712) reads the pending set without p_lock.
+  td.sigcheck = () => data_race(() => issignal_peek(p, l));
   const lock = p_lock(p);
   yield* mutex_enter(lock);
   if (l.l_stat === LSSTOP) {

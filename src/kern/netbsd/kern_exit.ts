@@ -14,7 +14,7 @@ import { image, type KGen } from "../../sync/seam.js";
 import { tsleep_signal } from "../../sync/sleep.js";
 import { THREAD } from "../../shm/core.js";
 import {
-  chgproccnt, cwdfree, fd_free, pool_put, lim_free, LIST_INSERT_HEAD, LIST_ITER, LIST_REMOVE, lwp_free, mutex_obj_free, p_lock, proc_leavepgrp, proc_reparent,
+  chgproccnt, cwdfree, fd_free, pool_put, lim_free, LIST_INSERT_HEAD, LIST_ITER, LIST_REMOVE, lwp_free, mutex_obj_free, p_lock, p_stat_unlocked, proc_leavepgrp, proc_reparent,
   sigactsfree, sigactsinit, uvmspace_alloc, uvmspace_free,
 } from "./kern_proc.js";
 import { lwp_stopwait, proc_stop, psignal, sigacts } from "./kern_sig.js";
@@ -215,13 +215,13 @@ export function* sys_wait(parent: ProcView, pid: number, options: number): KGen<
       const child = P(ch);
       if (!matches(child, parent, pid, options)) continue;
       found = true;
-      if (child.p_stat === SZOMB) {
+      if (p_stat_unlocked(child) === SZOMB) {
         const r = { error: 0, pid: child.p_pid, status: child.p_xstat };
         yield* proc_free(child, parent); // drops proc_lock
         return r;
       }
-      if (child.p_stat === SDEAD) dead = true;
-      if (child.p_stat === SSTOP && !child.p_waited && (child.p_slflag & PSL_TRACED || options & WUNTRACED)) {
+      if (p_stat_unlocked(child) === SDEAD) dead = true;
+      if (p_stat_unlocked(child) === SSTOP && !child.p_waited && (child.p_slflag & PSL_TRACED || options & WUNTRACED)) {
         child.p_waited = 1;
         parent.p_nstopchild--;
         const r = { error: 0, pid: child.p_pid, status: W_STOPCODE(child.p_xsig) };

@@ -11,6 +11,7 @@ import { zalloc_waitok, zfree } from "../../sync/kmem.js";
 import { programId } from "../../sched/programs.js";
 import { forkReturn } from "../usermode.js";
 import { atomic_add_int, atomic_fetchadd_int } from "../../sync/atomic.js";
+import { data_race } from "../../sync/observe.js";
 import { mutex_enter, mutex_exit, mutex_owned } from "../../sync/kmutex.js";
 import { refcount_acquire, refcount_init, refcount_release } from "../../sync/refcount.js";
 import { curthread, image, sched, startThread, type KGen } from "../../sync/seam.js";
@@ -69,13 +70,20 @@ const pgrpv = (h: Handle) => image.table(PGRP).view(h);
 
 // ---- lookups (proc_lock held) -----------------------------------------------------------------
 
+/**
+ * p_stat read under proc_lock alone: exit1 may be moving it to SDYING under p_lock alone (kern_exit.c
+ * 249-251) -- a race the kernel accepts (kern_proc.c 612: "p_stat might change, since unlocked"),
+ * since the states these readers act on (SZOMB, SDEAD) are set under proc_lock.
+ */
+export const p_stat_unlocked = (p: ProcView): number => data_race(() => p.p_stat);
+
 /** proc_find: a live process by pid (not SIDL, not a zombie). proc_lock held. */
 export function proc_find(pid: number): Handle {
   KKASSERT(mutex_owned(proc_lock()), "proc-lock-not-held", "proc_find without proc_lock");
   for (const h of LIST_ITER(G().allproc, P, "p_list")) {
     const p = P(h);
     if (p.p_pid === pid) {
-      const st = p.p_stat;
+      const st = p_stat_unlocked(p);
       return st === SIDL || st === SZOMB || st === SDEAD ? NULL : h;
     }
   }
@@ -414,7 +422,7 @@ export function proc_reparent(child: ProcView, parent: Handle): void {
   const old = child.p_pptr;
   if (old === parent) return;
   const op = P(old);
-  const st = child.p_stat;
+  const st = p_stat_unlocked(child);
   // A zombie or an unreported stop counts in the parent's p_nstopchild (kern_exit.c 954-975). Not
   // SDEAD: exit1 counts its dying process in the old parent before it reparents it (findings N4).
   if (st === SZOMB || (st === SSTOP && !child.p_waited)) {

@@ -19,7 +19,7 @@ import { mutex_enter, mutex_exit, mutex_owned } from "../../sync/kmutex.js";
 import { image, type KGen } from "../../sync/seam.js";
 import { tsleep_signal } from "../../sync/sleep.js";
 import { THREAD } from "../../shm/core.js";
-import { LIST_ITER, p_lock, pgrp_find, proc_find } from "./kern_proc.js";
+import { LIST_ITER, p_lock, p_stat_unlocked, pgrp_find, proc_find } from "./kern_proc.js";
 import {
   _NSIG, DFL_IGNORE, G, L, LSONPROC, LSSTOP, LW_WEXIT, P, PGRP, PK_CLDSIGIGN, PK_NOCLDWAIT, proc_lock, PS_NOCLDSTOP, PSL_TRACED, ROOT, SA_NOCLDSTOP,
   SA_NOCLDWAIT, SACTIVE, SIDL, SIG_CATCH, SIG_IGN, SIGACTS, SIGCHLD, SIGCONT, SIGKILL, SIGSTOP, sigmask, SSTOP, STOPSIGMASK, SZOMB, SDEAD, SDYING,
@@ -250,7 +250,7 @@ export function* killpg1(p1: ProcView, pgid: number, sig: number, own: boolean):
   let denied = false;
   for (const h of LIST_ITER(image.table(PGRP).view(pgh).pg_members, P, "p_pglist")) {
     const p = P(h);
-    if (p.p_pid <= 1 || p.p_stat === SZOMB || p.p_stat === SDEAD || p.p_stat === SIDL) continue;
+    if (p.p_pid <= 1 || p_stat_unlocked(p) === SZOMB || p_stat_unlocked(p) === SDEAD || p_stat_unlocked(p) === SIDL) continue;
     if (!cansignal(p1, p)) {
       denied = true;
       continue;
