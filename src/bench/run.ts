@@ -22,8 +22,10 @@ import { measureBaton, measurePrimitives, TOKEN_GOAL, type BatonCost, type Primi
 import { budgetLines, runSections, type BudgetCut, type BudgetReport, type BudgetSection, type SectionFailure } from "./budget.js";
 import { DETECTOR_RUNS, detectorCost, type DetectorCostRow, type DetectorRuns } from "./detect.js";
 import { holdRun, type HoldRun } from "./hold.js";
+import { privateWork, threadCores, threadTicks, type PrivateWork, type ThreadCores } from "./host.js";
 import { measureOverhead, OVERHEAD_CONFIGS, processCpuUs, type OverheadRow } from "./overhead.js";
-import { calibrate, CalibrationRefused, measureCrossCpu, virtualForksPerSecond, virtualRun, type Calibration } from "./virtual.js";
+import { calibrate, CalibrationRefused, LONG_WAIT_NS, measureCrossCpu, offCoreOf, virtualForksPerSecond, virtualRun, type Calibration } from "./virtual.js";
+import type { CostModel, OffCore } from "../sched/virtual.js";
 
 export const KERNELS = ["dragonfly", "netbsd"] as const;
 export type Kernel = (typeof KERNELS)[number];
@@ -67,6 +69,8 @@ export interface ScalingRow {
   /** The lock class with the most contentions, and its contended/acquisitions. */
   topLock: string;
   schedstat: SchedStat | null;
+  /** Cores used over the window by the run's workers (its `cpus` busiest threads) and by the rest of the process; null where /proc is not. */
+  threads: ThreadCores | null;
   elapsedSeconds: number;
 }
 
@@ -91,10 +95,16 @@ export interface ValidationRow {
   realForksPerSecond: number;
   /** The model's machine: its cpus do not slow each other down. */
   virtualForksPerSecond: number;
-  /** The host control's efficiency on more than one cpu (HostControl), 1 on one. */
-  hostEfficiency: number;
-  /** virtualForksPerSecond x hostEfficiency: the model on this host. */
+  /** On 2 cpus, the model with each cpu taken off its core as this host does (BenchReport.offCore); virtualForksPerSecond when not measured, and on 1 cpu. */
   onHostForksPerSecond: number;
+  /** The off-core run's length in OffCore periods (0: no off-core run). */
+  offCorePeriods: number;
+  /**
+   * On 2 cpus, the real runs' holds on 2 cpus over their holds on 1 (holdInflation): what a
+   * critical section costs more when its data was last written by the other cpu, or its holder
+   * was off its core -- the model charges the second, not the first. Null on 1 cpu.
+   */
+  realHoldInflation: number | null;
   /** (onHost - real) / real, in percent: the model's error on this host. */
   errorPercent: number;
   /** (virtual - real) / real, in percent: with the host's own loss counted as the model's. */
@@ -115,6 +125,10 @@ export interface HostControl {
   efficiency: number;
   /** Why the efficiency is not used (the validation then takes the model as it is), or null. */
   refused: string | null;
+  /** Cores used over the pair's window by its two workers and by the rest of the process. */
+  threads: ThreadCores | null;
+  /** The host's own ceiling: the same private JS in one thread and two (src/bench/host.ts). */
+  privateWork: PrivateWork;
 }
 
 /** An efficiency outside these is the host's noise, not its cores: a pair cannot do more than twice one. */
@@ -138,6 +152,12 @@ export interface BenchReport {
   calibration: Calibration[];
   /** Why the calibration was refused (the virtual runs then left out), or null. */
   calibrationRefused: string | null;
+  /**
+   * The host's off-core time the 2-cpu validation charges (src/bench/virtual.ts offCoreOf):
+   * share from the host control, slice from the long waits of `from` (a real 2-cpu run). Null
+   * when the host control was refused or did not run, or that run had no long wait.
+   */
+  offCore: (OffCore & { from: string }) | null;
   validation: ValidationRow[];
   virtual: VirtualRow[];
   lockTables: LockTable[];
@@ -188,10 +208,14 @@ const SHAPES = {
      * samples for the same reason. Not scaled by a budget: a fixed cost of each run.
      */
     warmSeconds: 1,
+    /** Rounds of the host's private-work control (one thread, then two). */
+    privateRounds: 3,
     /** The virtual sweep's cpu counts. */
     sweep: [1, 2, 4, 8],
     /** A virtual run's length in one-cpu fork times (virtualSeconds). */
     forkTimes: 30,
+    /** An off-core validation run's length: OFF_CORE_PERIODS, up to this many one-cpu fork times. */
+    offCoreForkTimes: 1000,
     detectors: DETECTOR_RUNS.quick,
     /** Instrument overhead: runs of the mixed scenario on 2 cpus, every configuration once a round. */
     overhead: { seconds: 1.5, rounds: 1 },
@@ -203,8 +227,10 @@ const SHAPES = {
     batonRounds: 3,
     realSeconds: 4,
     warmSeconds: 2,
+    privateRounds: 5,
     sweep: [1, 2, 4, 8, 16, 32, 64],
     forkTimes: 60,
+    offCoreForkTimes: 2000,
     detectors: DETECTOR_RUNS.full,
     overhead: { seconds: 4, rounds: 3 },
     hold: { held: 5000, calls: 20000 },
@@ -232,6 +258,8 @@ const QUIET = {
   batonRound: 1.5,
   /** A free run's start-up and drain, beyond its seconds. */
   runStart: 0.35,
+  /** A round of the private-work control: one thread, then two, 150 ms of work each. */
+  privateRound: 0.4,
   /** The virtual model's calibration (line transfer, wake-up, two counting runs). */
   calibration: 2,
   /** A virtual run: its start-up, per cpu, and per cpu and one-cpu fork time (the work grows with both). */
@@ -274,19 +302,20 @@ function topLock(locks: readonly LockStat[]): { name: string; share: number } {
  * measured window, from the first progress report past the warm-up to the last one (start-up,
  * warm-up and drain left out).
  */
-async function realRun(kernel: Kernel, workload: string, cpus: number, warm: number, seconds: number): Promise<{ report: StressReport; forksPerSecond: number; cpuUsPerFork: number }> {
-  const marks: { seconds: number; ops: number; cpuUs: number }[] = [];
-  const onProgress = (p: { seconds: number; ops: number }) => void (p.seconds >= warm && marks.push({ seconds: p.seconds, ops: p.ops, cpuUs: processCpuUs() }));
+async function realRun(kernel: Kernel, workload: string, cpus: number, warm: number, seconds: number): Promise<{ report: StressReport; forksPerSecond: number; cpuUsPerFork: number; threads: (busiest: number) => ThreadCores | null }> {
+  const marks: { seconds: number; ops: number; cpuUs: number; ticks: Map<string, number> | null }[] = [];
+  const onProgress = (p: { seconds: number; ops: number }) => void (p.seconds >= warm && marks.push({ seconds: p.seconds, ops: p.ops, cpuUs: processCpuUs(), ticks: threadTicks() }));
   const { report } = await stress({ kernel, scenario: workload, cpus, seconds: warm + seconds, mode: "free", seed: 1, chaos: 0, bugs: [], keepGoing: false, lockSites: true, onProgress, detectors: [] });
   if (report.verdict !== "clean") throw new Error(`bench: ${kernel} ${workload} on ${cpus} cpus ended ${report.verdict}`);
   const [from, to] = [marks[0], marks.at(-1)];
   if (!from || to === from) throw new Error(`bench: ${kernel} ${workload} on ${cpus} cpus: fewer than two progress reports after the warm-up`);
   const windowForks = Math.max(1, (to!.ops - from.ops) * (forks(report) / Math.max(1, report.ops.total)));
-  return { report, forksPerSecond: windowForks / (to!.seconds - from.seconds), cpuUsPerFork: Math.round((to!.cpuUs - from.cpuUs) / windowForks) };
+  const threads = (busiest: number) => (from.ticks && to!.ticks ? threadCores(from.ticks, to!.ticks, to!.seconds - from.seconds, busiest) : null);
+  return { report, forksPerSecond: windowForks / (to!.seconds - from.seconds), cpuUsPerFork: Math.round((to!.cpuUs - from.cpuUs) / windowForks), threads };
 }
 
 /** What the sections measure, filled in as they run (a section the budget cut leaves its part empty). */
-type Results = Pick<BenchReport, "scaling" | "hostControl" | "calibration" | "calibrationRefused" | "validation" | "virtual" | "lockTables" | "detectors" | "instruments" | "processTable"> & {
+type Results = Pick<BenchReport, "scaling" | "hostControl" | "calibration" | "calibrationRefused" | "offCore" | "validation" | "virtual" | "lockTables" | "detectors" | "instruments" | "processTable"> & {
   rows: PrimitiveRow[];
   baton: BatonCost | null;
   /** Forks per second of the real runs, by kernel/workload/cpus; the one-cpu affine runs' cpu time per fork (the calibration's). */
@@ -298,6 +327,10 @@ type Results = Pick<BenchReport, "scaling" | "hostControl" | "calibration" | "ca
 const virtualRuns = (counts: readonly number[]) =>
   KERNELS.flatMap((kernel) => WORKLOADS.flatMap((workload) => (workload === AFFINE ? counts : [1, 2]).map((cpus) => ({ kernel, workload, cpus }))));
 const virtualCost = (cpus: number, forkTimes: number) => QUIET.virtualRun + QUIET.virtualCpu * cpus + QUIET.virtualCpuFork * cpus * Math.max(forkTimes, 4 * cpus);
+/** The off-core validation runs: both kernels' both workloads on 2 cpus. */
+const OFF_CORE_RUNS = KERNELS.length * WORKLOADS.length;
+/** Periods of OffCore an off-core run covers (each cpu's share off its core is exact over whole periods). */
+const OFF_CORE_PERIODS = 4;
 const REAL_RUNS = WORKLOADS.length * 2 * KERNELS.length;
 /** The host control: two machines at once, as long as one run. */
 const CONTROL = { kernel: "dragonfly" as Kernel, workload: AFFINE, runs: 1 };
@@ -319,21 +352,21 @@ function sections(shape: Shape, sweep: number[], r: Results, log: (line: string)
     {
       name: "scaling",
       minScale: LEAST.realSeconds / shape.realSeconds,
-      cost: (s) => (REAL_RUNS + CONTROL.runs) * (QUIET.runStart + shape.warmSeconds + shape.realSeconds * s),
+      cost: (s) => (REAL_RUNS + CONTROL.runs) * (QUIET.runStart + shape.warmSeconds + shape.realSeconds * s) + shape.privateRounds * QUIET.privateRound,
       async run(s) {
         const seconds = round1(shape.realSeconds * s);
         await realRuns(shape.warmSeconds, seconds, r, log);
-        await hostControl(shape.warmSeconds, seconds, r, log);
+        await hostControl(shape.warmSeconds, seconds, shape.privateRounds, r, log);
         return `${REAL_RUNS} runs and the host control of ${seconds} s after ${shape.warmSeconds} s of warm-up`;
       },
     },
     {
       name: "virtual",
       minScale: LEAST.forkTimes / shape.forkTimes,
-      cost: (s) => QUIET.calibration + virtualRuns(sweep).reduce((t, v) => t + virtualCost(v.cpus, shape.forkTimes * s), 0),
+      cost: (s) => QUIET.calibration + virtualRuns(sweep).reduce((t, v) => t + virtualCost(v.cpus, shape.forkTimes * s), 0) + OFF_CORE_RUNS * virtualCost(2, shape.offCoreForkTimes * s),
       async run(s, signal) {
         const forkTimes = Math.round(shape.forkTimes * s);
-        await virtualSweep(sweep, forkTimes, r, log, signal);
+        await virtualSweep(sweep, { forkTimes, offCoreForkTimes: Math.round(shape.offCoreForkTimes * s) }, r, log, signal);
         return `calibration, then runs of ${forkTimes} one-cpu fork times on ${sweep.join(", ")} cpus`;
       },
     },
@@ -419,7 +452,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const quick = o.quick;
   const shape = quick ? SHAPES.quick : SHAPES.full;
   const sweep = [...shape.sweep]; // a budget may narrow it
-  const r: Results = { rows: [], baton: null, scaling: [], hostControl: null, calibration: [], calibrationRefused: null, validation: [], virtual: [], lockTables: [], detectors: [], instruments: [], processTable: [], real: new Map(), cpuUsPerFork: new Map() };
+  const r: Results = { rows: [], baton: null, scaling: [], hostControl: null, calibration: [], calibrationRefused: null, offCore: null, validation: [], virtual: [], lockTables: [], detectors: [], instruments: [], processTable: [], real: new Map(), cpuUsPerFork: new Map() };
   const reserved = QUIET.startup + QUIET.report + (o.afterSeconds ?? 0);
   const { budget, failed } = await runSections(sections(shape, sweep, r, log), cuts(sweep), o.timeBudget === undefined ? undefined : { seconds: o.timeBudget, reserved });
   return {
@@ -436,6 +469,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     hostControl: r.hostControl,
     calibration: r.calibration,
     calibrationRefused: r.calibrationRefused,
+    offCore: r.offCore,
     validation: r.validation,
     virtual: r.virtual,
     lockTables: r.lockTables,
@@ -454,20 +488,20 @@ async function realRuns(warm: number, seconds: number, r: Results, log: (line: s
     for (const cpus of [1, 2])
       for (const kernel of KERNELS) {
         log(`real: ${kernel} ${workload} on ${cpus} cpu${cpus > 1 ? "s" : ""} for ${seconds} s after ${warm} s of warm-up...`);
-        const { report, forksPerSecond: fps, cpuUsPerFork: cpuUs } = await realRun(kernel, workload, cpus, warm, seconds);
+        const { report, forksPerSecond: fps, cpuUsPerFork: cpuUs, threads } = await realRun(kernel, workload, cpus, warm, seconds);
         r.real.set(`${kernel}/${workload}/${cpus}`, fps);
         if (workload === AFFINE && cpus === 1) r.cpuUsPerFork.set(kernel, cpuUs);
         const one = r.real.get(`${kernel}/${workload}/1`) ?? fps;
         r.scaling.push({
           kernel, workload, cpus, forksPerSecond: Math.round(fps), ratio: Math.round((fps / one) * 100) / 100, syscallsPerSecond: Math.round(report.ops.total / report.elapsedSeconds),
-          cpuUsPerFork: cpuUs, topLock: topLock(report.lockstat).name, schedstat: report.schedstat ?? null, elapsedSeconds: report.elapsedSeconds,
+          cpuUsPerFork: cpuUs, topLock: topLock(report.lockstat).name, schedstat: report.schedstat ?? null, threads: threads(cpus), elapsedSeconds: report.elapsedSeconds,
         });
-        if (cpus > 1) r.lockTables.push({ kernel, workload, cpus, mode: "free", locks: report.lockstat.slice(0, TABLE_LOCKS) });
+        r.lockTables.push({ kernel, workload, cpus, mode: "free", locks: report.lockstat.slice(0, TABLE_LOCKS) });
       }
 }
 
-/** Two independent one-cpu machines at once, against the one-cpu run of the same kernel and workload. */
-async function hostControl(warm: number, seconds: number, r: Results, log: (line: string) => void): Promise<void> {
+/** Two independent one-cpu machines at once, against the one-cpu run of the same kernel and workload; and the host's private-work ceiling. */
+async function hostControl(warm: number, seconds: number, privateRounds: number, r: Results, log: (line: string) => void): Promise<void> {
   const { kernel, workload } = CONTROL;
   log(`host control: two ${kernel} ${workload} machines of 1 cpu at once for ${seconds} s after ${warm} s of warm-up...`);
   const pair = await Promise.all([0, 1].map(() => realRun(kernel, workload, 1, warm, seconds)));
@@ -477,11 +511,14 @@ async function hostControl(warm: number, seconds: number, r: Results, log: (line
   const plausible = efficiency >= PLAUSIBLE_EFFICIENCY.least && efficiency <= PLAUSIBLE_EFFICIENCY.most;
   const refused = plausible ? null : `host control refused: efficiency ${efficiency} is outside ${PLAUSIBLE_EFFICIENCY.least}..${PLAUSIBLE_EFFICIENCY.most} (load average ${loadavg()[0].toFixed(1)}: the runs were disturbed); the 2-cpu validation takes the model as it is`;
   if (refused) log(refused);
-  r.hostControl = { kernel, workload, oneForksPerSecond: Math.round(one), pairForksPerSecond: both, efficiency, refused };
+  log(`host control: the same private JS in one thread, then two at once, ${plural(privateRounds, "round")}...`);
+  const host = await privateWork(privateRounds);
+  r.hostControl = { kernel, workload, oneForksPerSecond: Math.round(one), pairForksPerSecond: both, efficiency, refused, threads: pair[0].threads(2), privateWork: host };
 }
 
 /** The virtual model calibrated from the real runs, validated against them at 1 and 2 cpus and swept over `counts`. */
-async function virtualSweep(counts: readonly number[], forkTimes: number, r: Results, log: (line: string) => void, signal: AbortSignal | undefined): Promise<void> {
+async function virtualSweep(counts: readonly number[], length: { forkTimes: number; offCoreForkTimes: number }, r: Results, log: (line: string) => void, signal: AbortSignal | undefined): Promise<void> {
+  const { forkTimes } = length;
   log("calibrating the virtual-time cost model...");
   const nsOf = (name: string) => r.rows.find((p) => p.primitive === name)?.nsPerOp ?? 0;
   try {
@@ -494,6 +531,7 @@ async function virtualSweep(counts: readonly number[], forkTimes: number, r: Res
     log(e.message);
     return;
   }
+  r.offCore = measuredOffCore(r);
   let one = 0;
   for (const { kernel, workload, cpus } of virtualRuns(counts)) {
     const { cost, fittedForksPerSecond } = r.calibration.find((c) => c.kernel === kernel)!;
@@ -509,14 +547,75 @@ async function virtualSweep(counts: readonly number[], forkTimes: number, r: Res
     });
     if (cpus === 2 || cpus === counts.at(-1)) r.lockTables.push({ kernel, workload, cpus, mode: "virtual", locks: report.lockstat.slice(0, TABLE_LOCKS) });
     const realFps = r.real.get(`${kernel}/${workload}/${cpus}`);
-    if (realFps !== undefined) r.validation.push(validationRow(kernel, workload, cpus, realFps, fps, cpus > 1 && r.hostControl && !r.hostControl.refused ? r.hostControl.efficiency : 1));
+    if (realFps === undefined) continue;
+    const onHost = cpus === 2 && r.offCore ? await offCoreRun(kernel, workload, cost, r.offCore, fittedForksPerSecond, length.offCoreForkTimes, log, signal) : { fps, periods: 0 };
+    const realLocks = (n: number) => r.lockTables.find((t) => t.mode === "free" && t.kernel === kernel && t.workload === workload && t.cpus === n)?.locks;
+    const [one1, two1] = [realLocks(1), realLocks(2)];
+    r.validation.push({ ...validationRow(kernel, workload, cpus, realFps, fps, onHost), realHoldInflation: cpus === 2 && one1 && two1 ? holdInflation(one1, two1) : null });
   }
 }
 
-function validationRow(kernel: Kernel, workload: string, cpus: number, real: number, virtual: number, hostEfficiency: number): ValidationRow {
-  const onHost = virtual * hostEfficiency;
+/** The host's off-core time, from the host control and its kernel's 2-cpu affine run; null if either is missing or refused. */
+function measuredOffCore(r: Results): BenchReport["offCore"] {
+  const h = r.hostControl;
+  const run = r.lockTables.find((t) => t.mode === "free" && t.kernel === CONTROL.kernel && t.workload === CONTROL.workload && t.cpus === 2);
+  const off = h && !h.refused && run ? offCoreOf(h.efficiency, run.locks) : null;
+  return off && { ...off, from: `${run!.kernel} ${run!.workload} on 2 cpus` };
+}
+
+/** The 2-cpu model with each cpu off its core as the host takes it: OFF_CORE_PERIODS periods, up to `maxForkTimes` one-cpu fork times. */
+async function offCoreRun(kernel: Kernel, workload: string, cost: CostModel, offCore: OffCore, oneCpuForksPerSecond: number, maxForkTimes: number, log: (line: string) => void, signal: AbortSignal | undefined): Promise<{ fps: number; periods: number }> {
+  log(`virtual: ${kernel} ${workload} on 2 cpus, off their cores ${Math.round(offCore.share * 100)}% of the time in ${Math.round(offCore.sliceNs / 1000)} us slices...`);
+  const period = offCore.sliceNs / offCore.share / 1e9;
+  const seconds = Math.max(virtualSeconds(2, oneCpuForksPerSecond, 0), Math.min(OFF_CORE_PERIODS * period, maxForkTimes / oneCpuForksPerSecond));
+  const report = await virtualRun({ kernel, scenario: workload, cpus: 2, seconds }, { ...cost, offCore: { share: offCore.share, sliceNs: offCore.sliceNs } }, false, signal);
+  return { fps: virtualForksPerSecond(report), periods: Math.round((report.virtual!.seconds / period) * 10) / 10 };
+}
+
+/**
+ * The 2-cpu ceilings side by side, as ratios to one cpu: the host's (two threads of private JS),
+ * the runtime's (two machines sharing nothing), the DragonFly affine machine's own -- and where
+ * each run's cores went (the workers against the rest of the process).
+ */
+export function ceilingLines(scaling: readonly ScalingRow[], h: HostControl): string[] {
+  const cores = (t: ThreadCores | null) => (t ? `workers ${t.workers} + rest ${t.rest} cores` : "threads not measured");
+  const run = (cpus: number) => scaling.find((s) => s.kernel === h.kernel && s.workload === h.workload && s.cpus === cpus);
+  const two = run(2);
+  const p = h.privateWork;
+  return [
+    `host control: two ${h.kernel} ${h.workload} machines of 1 cpu at once: ${h.pairForksPerSecond.join(" + ")} forks/s against ${h.oneForksPerSecond} alone: efficiency ${h.efficiency} (${cores(h.threads)})`,
+    ...(h.refused ? [h.refused] : []),
+    `the host alone: private JS in one thread ${p.oneMs.join(", ")} ms, two at once ${p.pairMs.map((x) => x.join(" + ")).join(", ")} ms: efficiency ${p.efficiency}`,
+    `2-cpu ceilings, x one cpu: the host ${(2 * p.efficiency).toFixed(2)}, two machines sharing nothing ${(2 * h.efficiency).toFixed(2)}, the ${h.kernel} ${h.workload} machine ${two ? `${two.ratio} (${cores(two.threads)}; on 1 cpu ${cores(run(1)?.threads ?? null)})` : "not run"}`,
+  ];
+}
+
+/** What the validation's 2-cpu model charged for the host, in one line (the HTML says the same). */
+export function offCoreNote(r: Pick<BenchReport, "offCore" | "hostControl">): string {
+  const o = r.offCore;
+  if (!o) return `off-core time not measured (${!r.hostControl ? "no host control ran" : r.hostControl.refused ? "the host control was refused" : "no long wait in the control's 2-cpu run"}): on 2 cpus "on host" is the model as it is`;
+  return `off-core time: each cpu off its core ${(o.share * 100).toFixed(1)}% of the time (1 - the host control's efficiency), in slices of ${Math.round(o.sliceNs / 1000)} us (twice the mean wait past ${(LONG_WAIT_NS / 1000).toFixed(1)} us in ${o.from}), the cpus' slices staggered`;
+}
+
+/**
+ * The mean hold on 2 cpus over the mean hold on 1, each class weighted by its acquisitions on 2
+ * cpus (the classes timed in both tables); null if none was.
+ */
+export function holdInflation(one: readonly LockStat[], two: readonly LockStat[]): number | null {
+  let held2 = 0;
+  let held1 = 0;
+  for (const l of two) {
+    const o = one.find((x) => x.lock === l.lock);
+    if (!o || !o.holdSamples || !l.holdSamples) continue;
+    held2 += l.holdNs;
+    held1 += (o.holdNs / o.acquisitions) * l.acquisitions;
+  }
+  return held1 > 0 ? Math.round((held2 / held1) * 100) / 100 : null;
+}
+
+function validationRow(kernel: Kernel, workload: string, cpus: number, real: number, virtual: number, onHost: { fps: number; periods: number }): Omit<ValidationRow, "realHoldInflation"> {
   const errorOf = (x: number) => Math.round(((x - real) / real) * 1000) / 10;
-  return { kernel, workload, cpus, realForksPerSecond: Math.round(real), virtualForksPerSecond: Math.round(virtual), hostEfficiency, onHostForksPerSecond: Math.round(onHost), errorPercent: errorOf(onHost), idealErrorPercent: errorOf(virtual) };
+  return { kernel, workload, cpus, realForksPerSecond: Math.round(real), virtualForksPerSecond: Math.round(virtual), onHostForksPerSecond: Math.round(onHost.fps), offCorePeriods: onHost.periods, errorPercent: errorOf(onHost.fps), idealErrorPercent: errorOf(virtual) };
 }
 
 /** The fork rate with `held` processes asleep against 100, per kernel. */
@@ -547,10 +646,11 @@ export function benchSummary(r: BenchReport): string {
   lines.push("", "real-parallel scaling (free, no chaos, side by side in this run):");
   table(r.scaling.map((s) => ({ kernel: s.kernel, workload: s.workload, cpus: s.cpus, "forks/s": s.forksPerSecond, ratio: s.ratio, "cpu us/fork": s.cpuUsPerFork, "top lock": s.topLock })));
   const h = r.hostControl;
-  if (h) lines.push("", `host control: two ${h.kernel} ${h.workload} machines of 1 cpu at once: ${h.pairForksPerSecond.join(" + ")} forks/s against ${h.oneForksPerSecond} alone: efficiency ${h.efficiency}`, ...(h.refused ? [h.refused] : []));
-  lines.push("", "virtual time, validated against the real runs (on host: x the host control's efficiency on 2 cpus):");
+  if (h) lines.push("", ...ceilingLines(r.scaling, h));
+  lines.push("", "virtual time, validated against the real runs (on host: on 2 cpus, the model with its cpus off their cores as this host takes them):");
   if (r.calibrationRefused) lines.push(r.calibrationRefused);
-  table(r.validation.map((v) => ({ kernel: v.kernel, workload: v.workload, cpus: v.cpus, "real forks/s": v.realForksPerSecond, "virtual forks/s": v.virtualForksPerSecond, "on host": v.onHostForksPerSecond, "error %": v.errorPercent, "ideal error %": v.idealErrorPercent })));
+  lines.push(offCoreNote(r));
+  table(r.validation.map((v) => ({ kernel: v.kernel, workload: v.workload, cpus: v.cpus, "real forks/s": v.realForksPerSecond, "virtual forks/s": v.virtualForksPerSecond, "on host": v.onHostForksPerSecond, "error %": v.errorPercent, "ideal error %": v.idealErrorPercent, "real holds 2/1 cpu": v.realHoldInflation ?? "-" })));
   lines.push("", "virtual-time sweep (forks per virtual second):");
   table(r.virtual.filter((v) => v.workload === AFFINE).map((v) => ({ kernel: v.kernel, cpus: v.cpus, "forks/s": v.forksPerSecond, ratio: v.ratio, "limiting lock": v.topLock })));
   lines.push("", "field-level detectors' cost (DragonFly mixed, 4 cpus, one seed per round; x off: time per run, free mode per system call):");

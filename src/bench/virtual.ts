@@ -16,11 +16,15 @@
  *    time) and the points a one-cpu virtual run of the same workload takes per fork, once the
  *    primitives' own measured costs (a token get+release, a tsleep_interlock+wakeup) are taken
  *    out of the sync and sleep points.
+ *  - the host taking a cpu off its core (OffCore, for the 2-cpu validation only): the share of
+ *    its time from the host control (two one-cpu machines at once, sharing nothing but the host:
+ *    what each loses), the slice from the long waits of a real 2-cpu run (offCoreOf).
  */
 import { loadavg } from "node:os";
 import type { StressReport } from "../report/report.js";
 import { stress, type StressOptions } from "../run/stress.js";
-import type { CostModel } from "../sched/virtual.js";
+import type { CostModel, OffCore } from "../sched/virtual.js";
+import type { LockStat } from "../sync/lockstat.js";
 import { pingPongFloor, turnTaking } from "./baton.js";
 import { throwIfSpent } from "./budget.js";
 
@@ -150,3 +154,30 @@ export async function calibrate(kernel: "dragonfly" | "netbsd", scenario: string
     cost: { field: round(between), sync: round(between + syncExtra), sleep: round(between + sleepExtra), line: round(measured.lineNs), ipiSend: round(measured.lineNs), ipiArrive: round(measured.lineNs), wakeSleeping: round(measured.sleepingWakeNs) },
   };
 }
+
+/**
+ * A wait this long (a log2 bucket's lower bound, 65.5 us) is the host's, not the kernels': holds
+ * are 1-5 us on average in the quiet runs, and a waiting cpu polls 50 us before it sleeps.
+ */
+export const LONG_WAIT_NS = 2 ** 16;
+const LONG_WAIT_BUCKET = Math.log2(LONG_WAIT_NS);
+
+/**
+ * The host's off-core time as the validation's 2-cpu model charges it: each cpu off its core for
+ * what a worker of the host control lost (1 - efficiency), in slices twice the mean of the long
+ * waits in `locks` (a real 2-cpu run's table: a waiter comes at a random moment of its holder's
+ * slice off the core, half of it on average; bucket i counted at 1.5 x 2^i ns). Null when the
+ * run had no long wait: the slice is then not measured.
+ */
+export function offCoreOf(efficiency: number, locks: readonly LockStat[]): OffCore | null {
+  let n = 0;
+  let ns = 0;
+  for (const l of locks)
+    for (let i = LONG_WAIT_BUCKET; i < l.waitHist.length; i++) {
+      n += l.waitHist[i];
+      ns += l.waitHist[i] * 1.5 * 2 ** i;
+    }
+  if (n === 0) return null;
+  return { share: Math.round(Math.max(0, 1 - efficiency) * 1000) / 1000, sliceNs: Math.round((2 * ns) / n) };
+}
+

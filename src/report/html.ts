@@ -5,7 +5,7 @@
  */
 import { budgetLines } from "../bench/budget.js";
 import type { BatonCost } from "../bench/index.js";
-import type { BenchReport, LockTable } from "../bench/run.js";
+import { ceilingLines, offCoreNote, type BenchReport, type LockTable } from "../bench/run.js";
 import type { HuntReport } from "../run/hunt.js";
 import type { ThreadDump, ViolationRecord } from "../sched/cpu.js";
 import type { LockStat } from "../sync/lockstat.js";
@@ -100,19 +100,21 @@ export async function benchHtml(r: BenchReport): Promise<string> {
     `<h2>Scaling, real parallel (measured side by side in this run)</h2>`,
     `<p class="note">fork-exit-wait is the scenario as it is (8 shells; a child starts on the next cpu in turn, so parent and child meet across cpus). fork-exit-wait-affine is will-it-scale's fork test: one shell per cpu, each child on its shell's cpu. Free mode, no chaos; each run measured after a warm-up of its workers' code. cpu µs/fork is the process's cpu time per fork (every thread): what a fork costs whatever the host's load.</p>`,
     `<div class="plots">${realPlot}</div>`,
-    table(["kernel", "workload", "cpus", "forks/s", "ratio to 1 cpu", "cpu µs/fork", "idle %", "lock-wait %", "remote wake-ups/s", "futex wakes/s", "most contended lock"],
+    table(["kernel", "workload", "cpus", "forks/s", "ratio to 1 cpu", "cpu µs/fork", "idle %", "lock-wait %", "remote wake-ups/s", "futex wakes/s", "cores: workers + rest", "most contended lock"],
       r.scaling.map((s) => {
         const st = s.schedstat;
         const pct = (ns: number) => (st ? `${((100 * ns) / 1e9 / s.elapsedSeconds / s.cpus).toFixed(0)}%` : "-");
-        return [s.kernel, s.workload, s.cpus, s.forksPerSecond, s.ratio, s.cpuUsPerFork, pct(st?.idleNs ?? 0), pct(st?.spinNs ?? 0), st ? Math.round(st.readyRemote / s.elapsedSeconds) : "-", st ? Math.round(st.doorbellWakes / s.elapsedSeconds) : "-", s.topLock];
+        return [s.kernel, s.workload, s.cpus, s.forksPerSecond, s.ratio, s.cpuUsPerFork, pct(st?.idleNs ?? 0), pct(st?.spinNs ?? 0), st ? Math.round(st.readyRemote / s.elapsedSeconds) : "-", st ? Math.round(st.doorbellWakes / s.elapsedSeconds) : "-", s.threads ? `${s.threads.workers} + ${s.threads.rest}` : "-", s.topLock];
       }), 2),
+    ...(r.hostControl ? [`<p class="note">${ceilingLines(r.scaling, r.hostControl).map(esc).join("<br>")}</p>`] : []),
     `<h2>Scaling past the host's cores: virtual time</h2>`,
     `<p class="note">Each simulated cpu has a clock advanced by a cost model of what it executes; the baton always runs the cpu with the earliest clock (src/sched/virtual.ts). The model is calibrated from this runtime's measured costs (below) and validated against the real runs at 1 and 2 cpus. Deterministic: not timed, so the host's load does not move it.</p>`,
     `<div class="plots">${sweepPlot}</div>`,
     table(["kernel", "cpus", "forks / virtual s", "ratio to 1 cpu", "limiting lock (most contended)", "its contended share", "wall s"], r.virtual.filter((v) => v.workload === "fork-exit-wait-affine").map((v) => [v.kernel, v.cpus, v.forksPerSecond, v.ratio, v.topLock, `${(100 * v.topLockContention).toFixed(1)}%`, v.wallSeconds]), 1),
     `<h3>Validation against the real runs</h3>`,
     `<p class="note">${esc(hostNote(r))}</p>`,
-    table(["kernel", "workload", "cpus", "real forks/s", "virtual forks/s", "on this host", "error", "error, host's loss counted as the model's"], r.validation.map((v) => [v.kernel, v.workload, v.cpus, v.realForksPerSecond, v.virtualForksPerSecond, v.onHostForksPerSecond, signed(v.errorPercent), signed(v.idealErrorPercent)]), 2),
+    table(["kernel", "workload", "cpus", "real forks/s", "virtual forks/s", "on this host", "its periods off core", "error", "error, host's loss counted as the model's", "real holds, 2 cpus / 1"], r.validation.map((v) => [v.kernel, v.workload, v.cpus, v.realForksPerSecond, v.virtualForksPerSecond, v.onHostForksPerSecond, v.offCorePeriods || "-", signed(v.errorPercent), signed(v.idealErrorPercent), v.realHoldInflation === null ? "-" : `${v.realHoldInflation}x`]), 2),
+    `<p class="note">The model charges a lock holder's time off its core; it does not charge the data under a lock moving between cpus with the lock (each field point is an average cost): the real holds' growth from 1 to 2 cpus beyond the off-core time is that cost.</p>`,
     `<h3>Calibration (ns of virtual time)</h3>`,
     ...(r.calibrationRefused ? [`<p class="note">${esc(r.calibrationRefused)}</p>`] : []),
     table(["kernel", "fitted to: 1-cpu forks per cpu-second", "points per fork (field / sync / sleep)", "field point", "sync point", "sleep point", "lock-line transfer", "wake-up, polling cpu", "wake-up, sleeping cpu"], r.calibration.map((c) => [c.kernel, c.fittedForksPerSecond, `${c.pointsPerFork.field} / ${c.pointsPerFork.sync} / ${c.pointsPerFork.sleep}`, c.cost.field, c.cost.sync, c.cost.sleep, c.cost.line, c.cost.ipiArrive, c.cost.wakeSleeping]), 1),
@@ -129,9 +131,8 @@ const signed = (pct: number): string => `${pct > 0 ? "+" : ""}${pct}%`;
 
 function hostNote(r: BenchReport): string {
   const h = r.hostControl;
-  if (!h) return "No host control ran: on 2 cpus the model is compared as it is.";
-  if (h.refused) return h.refused;
-  return `Host control: two ${h.kernel} ${h.workload} machines of 1 cpu at once in this process ran ${h.pairForksPerSecond.join(" + ")} forks/s against ${h.oneForksPerSecond} for one alone: a second worker gets ${h.efficiency} of what the first does with nothing shared (the host's cores, shared with the process's other threads, and its caches). The model's cpus do not slow each other down; on this host its 2-cpu figure is that times ${h.efficiency}.`;
+  if (!h || h.refused) return `${h?.refused ?? "No host control ran."} ${offCoreNote(r)}.`;
+  return `Host control: two ${h.kernel} ${h.workload} machines of 1 cpu at once in this process ran ${h.pairForksPerSecond.join(" + ")} forks/s against ${h.oneForksPerSecond} for one alone: a second worker gets ${h.efficiency} of what the first does with nothing shared (the host's cores, shared with the process's other threads, and its caches). The model's cpus do not slow each other down; on this host they are taken off their cores: ${offCoreNote(r)}.`;
 }
 
 /** Spans of the last events of every cpu, from its Chrome trace (report/trace.ts). */

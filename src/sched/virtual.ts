@@ -49,6 +49,21 @@ export interface CostModel {
   ipiArrive: number;
   /** The arrival of a wake-up at a cpu that idled past its poll and sleeps (a futex wake). */
   wakeSleeping: number;
+  /** The host taking each cpu off its core now and then; absent: the cpus never leave their cores. */
+  offCore?: OffCore;
+}
+
+/**
+ * A host with as many cores as cpus still runs other threads on them (the orchestrator, V8's
+ * compiler and GC): each cpu is off its core for `share` of the time, in slices of `sliceNs`,
+ * the cpus' slices staggered (one core is taken at a time). A lock holder taken off its core
+ * keeps its lock for the slice: what makes a 2-core host's contended runs slower than two cpus
+ * that merely run at `1 - share` of the speed.
+ */
+export interface OffCore {
+  /** 0 <= share < 1. */
+  share: number;
+  sliceNs: number;
 }
 
 /** The baton stays with the holder while its clock is within this much of the earliest other. */
@@ -143,6 +158,8 @@ export class VirtualChooser implements Chooser {
   private remoteSeen = 0;
   /** Costs charged to this cpu since its last decision (lock-line transfers). */
   private pending = 0;
+  /** OffCore's period (a slice off and the time on between two), 0 when the cpus never leave their cores. */
+  private readonly period: number;
 
   constructor(
     img: Image,
@@ -164,6 +181,32 @@ export class VirtualChooser implements Chooser {
     this.kindCost[POINT_SLEEP] = cost.sleep;
     if (me >= 0) setAcquireObserver((lock) => this.acquired(lock));
     this.remoteSeen = schedstat.readyRemote;
+    this.period = cost.offCore && cost.offCore.share > 0 ? cost.offCore.sliceNs / cost.offCore.share : 0;
+  }
+
+  /**
+   * When cpu c, from time t, has done the work that ends at `done` on a cpu that never leaves
+   * its core (the caller's sum, so that a model without offCore gives the very same clocks):
+   * each period ends with its slice off the core (cpu c's periods start c/cpus of a period after
+   * cpu 0's). A cpu let go while off its core (no work) runs when the slice ends.
+   */
+  private onCore(c: number, t: number, done: number): number {
+    const period = this.period;
+    if (period === 0) return done;
+    let work = done - t;
+    const on = period - this.cost.offCore!.sliceNs;
+    const phase = t - (c * period) / this.cpus;
+    let pos = phase - Math.floor(phase / period) * period;
+    if (pos >= on) {
+      t += period - pos;
+      pos = 0;
+    }
+    while (work > on - pos) {
+      work -= on - pos;
+      t += period - pos;
+      pos = 0;
+    }
+    return t + work;
   }
 
   initState(): void {
@@ -203,7 +246,7 @@ export class VirtualChooser implements Chooser {
     this.remoteSeen = schedstat.readyRemote;
     counters[kind]++;
     counters[3] += sent;
-    let t = clock[me] + this.kindCost[kind] + this.pending + sent * this.cost.ipiSend;
+    let t = this.onCore(me, clock[me], clock[me] + this.kindCost[kind] + this.pending + sent * this.cost.ipiSend);
     this.pending = 0;
     clock[me] = t;
     let earliest = Infinity;
@@ -221,12 +264,12 @@ export class VirtualChooser implements Chooser {
       if (waiting[c]) {
         waiting[c] = 0;
         const at = t + this.letGo(sent > 0, t - clock[c]);
-        if (clock[c] < at) clock[c] = at;
+        if (clock[c] < at) clock[c] = this.onCore(c, at, at);
       }
       if (clock[c] < earliest) earliest = clock[c];
     }
     // A spinner looks at the lock again: a read of the line its holder owns.
-    if (spinning) clock[me] = t += this.cost.line;
+    if (spinning) clock[me] = t = this.onCore(me, t, t + this.cost.line);
     if (earliest === Infinity) earliest = t;
     const reached = Math.min(earliest, t);
     if (counters[5] < 0 && reached >= this.endNs / 2) counters[5] = this.opsNow(i32);

@@ -49,11 +49,12 @@ function benchReport(): BenchReport {
     schema: 1, tool: "forkstorm", version: "test", command: "bench", quick: true, startedAt: "2026-01-01T00:00:00Z",
     host: { node: "v20", cores: 2, cpuModel: "test", loadAverage: [0.1, 0.1, 0.1] }, reproduce: "forkstorm bench --quick",
     primitives: { rows: [{ primitive: "raw CAS spin lock (floor)", nsPerOp: 10, xFloor: 1 }], tokenGoal: 2.5, baton: { floorNs: 500, batonNs: 600, ratio: 1.2, ratioMin: 1.1, ratioMax: 1.3, pairs: 5, handoffs: 1000 } },
-    scaling: ["dragonfly", "netbsd"].flatMap((kernel, k) => [1, 2].map((cpus) => ({ kernel: kernel as "dragonfly", workload: "fork-exit-wait-affine", cpus, forksPerSecond: 3000 * (cpus === 1 ? 1 : 1.8 - k), ratio: cpus === 1 ? 1 : 1.8 - k, syscallsPerSecond: 9000, cpuUsPerFork: 300, topLock: "proc_token", schedstat: null, elapsedSeconds: 1 }))),
-    hostControl: null,
+    scaling: ["dragonfly", "netbsd"].flatMap((kernel, k) => [1, 2].map((cpus) => ({ kernel: kernel as "dragonfly", workload: "fork-exit-wait-affine", cpus, forksPerSecond: 3000 * (cpus === 1 ? 1 : 1.8 - k), ratio: cpus === 1 ? 1 : 1.8 - k, syscallsPerSecond: 9000, cpuUsPerFork: 300, topLock: "proc_token", schedstat: null, threads: { workers: 1.8, rest: 0.2 }, elapsedSeconds: 1 }))),
+    hostControl: { kernel: "dragonfly", workload: "fork-exit-wait-affine", oneForksPerSecond: 3000, pairForksPerSecond: [2200, 2300], efficiency: 0.75, refused: null, threads: { workers: 1.6, rest: 0.35 }, privateWork: { oneMs: [150], pairMs: [[160, 170]], efficiency: 0.909 } },
     calibration: [],
     calibrationRefused: null,
-    validation: [],
+    offCore: { share: 0.271, sliceNs: 2_564_000, from: "dragonfly fork-exit-wait-affine on 2 cpus" },
+    validation: [{ kernel: "netbsd", workload: "fork-exit-wait", cpus: 2, realForksPerSecond: 7000, virtualForksPerSecond: 40000, onHostForksPerSecond: 18000, offCorePeriods: 4.1, errorPercent: 157.1, idealErrorPercent: 471.4, realHoldInflation: 2.5 }],
     virtual: ["dragonfly", "netbsd"].flatMap((kernel, k) => sweep.map((cpus) => ({ kernel: kernel as "dragonfly", workload: "fork-exit-wait-affine", cpus, seconds: 0.01, forksPerSecond: 3000 * Math.min(cpus, k ? 3 : 12), ratio: Math.min(cpus, k ? 3 : 12), topLock: "proc_lock", topLockContention: 0.5, wallSeconds: 1 }))),
     lockTables: [{ kernel: "netbsd", workload: "fork-exit-wait-affine", cpus: 2, mode: "virtual", locks: [lock("nbglobals.proc_lock", 400), lock("kmutexobj.mo_lock", 30)] }],
     instruments: [],
@@ -68,6 +69,10 @@ describe("HTML reports in a headless browser", () => {
     const html = await benchHtml(benchReport());
     selfContained(html);
     expect(html).toContain("fork1"); // the lock table's per-function row
+    // The 2-cpu ceilings side by side, and what the validation's 2-cpu model charged for the host.
+    expect(html).toContain("2-cpu ceilings, x one cpu: the host 1.82, two machines sharing nothing 1.50, the dragonfly fork-exit-wait-affine machine 1.8 (workers 1.8 + rest 0.2 cores");
+    expect(html).toMatch(/<td>\+157\.1%<\/td><td>\+471\.4%<\/td><td>2\.5x<\/td>/);
+    expect(html).toContain("each cpu off its core 27.1% of the time (1 - the host control's efficiency), in slices of 2564 us");
     expect(html).toMatch(/summed over threads/);
     const shot = screenshot(html, "bench");
     expect(countColour(shot, BLUE)).toBeGreaterThan(500);
