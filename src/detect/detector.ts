@@ -25,7 +25,7 @@
  * every access, free mode checks one access in `sample` (sync edges are always followed, so a
  * skipped access can hide a race but never invent one).
  */
-import { callSites } from "../shm/callsites.js";
+import { callSites, sourceLine } from "../shm/callsites.js";
 import { violation } from "../shm/hooks.js";
 import type { Image } from "../shm/image.js";
 import { THREAD } from "../shm/core.js";
@@ -855,7 +855,7 @@ export function kernelFunction(): string {
   for (const f of frames) {
     const file = f.getFileName() ?? "";
     if (/[/\\]src[/\\](shm|sync|detect)[/\\]|^forkstorm:/.test(file) || file === "") continue;
-    names.push(f.getFunctionName() ?? `${file.slice(file.lastIndexOf("/") + 1)}:${f.getLineNumber()}`);
+    names.push(f.getFunctionName() ?? sourceLine(f));
     if (names.length === 2) break;
   }
   return names.length ? names.join(" < ") : "(runtime)";
