@@ -5,7 +5,8 @@
  * Each pool clock carries a one-word tag: 0 while it is all zeros, (d + 1) << PURE_SHIFT | c while
  * it is exactly thread d's clock as of d's clock c (a lock last released by one thread, the common
  * case), else MIXED. A thread whose own view of d is at least c already knows everything a pure
- * clock holds, so acquiring it costs one comparison instead of a loop.
+ * clock holds, so acquiring it costs one comparison instead of a loop. That holds only while
+ * every clock is read whole: an acquire copies a clock under the lock its joins take.
  */
 import { PURE_MAX, PURE_SHIFT, VC_LOCK, VC_PURE, type Shadow } from "./shadow.js";
 
@@ -18,8 +19,15 @@ export function acquireClock(sh: Shadow, C: Int32Array, vc: number): void {
   const tag = i32[sh.vcHeader(vc, VC_PURE)];
   if (tag === 0) return;
   if (tag > 0 && C[(tag >>> PURE_SHIFT) - 1] >= (tag & (PURE_MAX - 1))) return;
+  // Under the clock's lock: another cpu may be joining into it this moment (an ordered atomic's
+  // word such as nprocs, a wake clock), its loop part done. Read then, C could take the joiner's
+  // own epoch without the older entries it carries below it, and claim a clock it lacks: a pure
+  // tag of the joiner's would later skip the acquire of a lock that held the rest.
+  const lock = sh.vcHeader(vc, VC_LOCK);
+  sh.lock(lock);
   const b = sh.clocks(vc);
   for (let i = sh.hwm() - 1; i >= 0; i--) if (i32[b + i] > C[i]) C[i] = i32[b + i];
+  sh.unlock(lock);
 }
 
 /**

@@ -15,11 +15,15 @@
  * The same machine checks the ordering a racy read carries in free mode, where plain accesses
  * are checked one in FREE_SAMPLE: the 10-minute DragonFly runs' sysreaper.parent reports
  * (reaper_get's collapse, session 4) were that edge skipped at the reads the checks skip.
+ *
+ * And a clock read while another cpu's join into it is half-way (a worker holds it there): the
+ * 30-minute NetBSD soak's allproc report (session 6), two accesses under proc_lock.
  */
+import { Worker } from "node:worker_threads";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Detector, type DetectThread } from "../../src/detect/detector.js";
 import { FREE_SAMPLE, shadowSize } from "../../src/detect/index.js";
-import { Shadow } from "../../src/detect/shadow.js";
+import { Shadow, SYNC_L, VC_LOCK, VC_PURE } from "../../src/detect/shadow.js";
 import { LAB, SCRATCH } from "../../src/selftest/lab.js";
 import { THREAD } from "../../src/shm/core.js";
 import { installViolationSink } from "../../src/shm/hooks.js";
@@ -37,11 +41,12 @@ const SPECS: TableSpec[] = [
 class Cpu {
   readonly img: Image;
   readonly det: Detector;
+  readonly sh: Shadow;
   td: DetectThread | null = null;
   constructor(sab: SharedArrayBuffer, shadow: SharedArrayBuffer, readonly cpu: number, sample: number) {
     this.img = Image.attach(sab, SPECS);
-    const sh = new Shadow(shadow, shadowSize(this.img.i32.length, 8), true);
-    this.det = new Detector(this.img, sh, { race: true, stale: false, sample, siteAddrs: new Set(), cpu }, () => this.td);
+    this.sh = new Shadow(shadow, shadowSize(this.img.i32.length, 8), true);
+    this.det = new Detector(this.img, this.sh, { race: true, stale: false, sample, siteAddrs: new Set(), cpu }, () => this.td);
     for (const t of this.img.allTables()) t.observe(this.det.access, this.det.freed);
   }
   /** A new thread on this cpu, running from now on. */
@@ -87,12 +92,12 @@ beforeEach(() => {
 });
 afterEach(() => installViolationSink(() => {}));
 
-/** Two cpus over one image and shadow; their detectors check one plain access in `sample`. */
-function machine(sample = 1) {
+/** `n` cpus over one image and shadow; their detectors check one plain access in `sample`. */
+function machine(sample = 1, n = 2) {
   const img = Image.create(SPECS);
   img.table(LAB).alloc();
   const shadow = Shadow.create(shadowSize(img.i32.length, 8));
-  const cpus = [new Cpu(img.sab, shadow, 0, sample), new Cpu(img.sab, shadow, 1, sample)];
+  const cpus = Array.from({ length: n }, (_, c) => new Cpu(img.sab, shadow, c, sample));
   const threads = img.table(THREAD);
   return { cpus, thread: () => threads.alloc() };
 }
@@ -202,5 +207,95 @@ describe("a racy read in free mode, where plain accesses are checked one in FREE
       expect(found.map((v) => v.law)).toEqual(["data-race"]);
       expect(found[0].message).toMatch(/data race on lab\[0\]\.counter: write by cpu 1 .* read by cpu 0/);
     }
+  });
+});
+
+/**
+ * Another cpu's join of its clock, stopped half-way by the host (4 workers on 2 cores), holding
+ * the clock's lock: joinInto's loop stores the entries from the highest dtid down, so the joiner's
+ * own new epoch is in and an older entry below it is not yet. The worker takes the lock, writes
+ * the clock as that join left it (`torn`), says so, and finishes the join (`whole`) when told to
+ * go on, or after `holdMs` if nobody can tell it (an acquire waiting for the lock).
+ */
+const JOINER = `
+const { workerData: w } = require("node:worker_threads");
+const i32 = new Int32Array(w.shadow), flags = new Int32Array(w.flags);
+while (Atomics.compareExchange(i32, w.lock, 0, 1) !== 0);
+const put = (words) => words.forEach((v, i) => i !== w.lockAt && (i32[w.base + i] = v));
+put(w.torn);
+Atomics.store(flags, 0, 1);
+Atomics.notify(flags, 0);
+Atomics.wait(flags, 1, 0, w.holdMs);
+put(w.whole);
+Atomics.store(i32, w.lock, 0);
+Atomics.store(flags, 2, 1);
+Atomics.notify(flags, 2);
+`;
+
+/**
+ * The NetBSD soak's allproc report (session 6), by hand on four cpus: D (cpu 0, exit1) reads
+ * lab.counter under the mutex (proc_lock); A (cpu 2) takes and drops the mutex, then publishes at
+ * a count word (fork1's atomic_inc_uint_nv of nprocs: orderedBefore's join; E, cpu 3, published
+ * there before, as every fork does). A's join is stopped half-way while B (cpu 1, fork1) makes
+ * its own increment and, after the operation, acquires what was published there; then B takes
+ * the mutex (A dropped it last: its clock is exactly A's, at an epoch B has now seen) and writes
+ * the counter (LIST_INSERT_HEAD). `locked`: D's read is under the mutex, as exit1's is; false:
+ * the real race, D reads with no lock. With the acquire's loop outside the clock's lock (main
+ * 9a00cdf), the locked case reported 'data race on lab[0].counter: write by cpu 1 ..., and an
+ * earlier read by cpu 0 ..., not ordered before it by any lock', the soak's report.
+ */
+async function tornJoin(locked: boolean) {
+  const { cpus, thread } = machine(1, 4);
+  const [d, b, a, e] = cpus;
+  d.start(thread()); // dtid 0: the lowest entry, the last a join stores
+  b.start(thread());
+  a.start(thread()); // dtid 2: the joiner's own entry, stored before D's
+  e.start(thread());
+  if (locked) d.lock();
+  void d.lab.counter;
+  if (locked) d.unlock();
+  a.lock();
+  a.unlock();
+  const count = b.lab.ptr("refs");
+  e.det.release(e.td!, count, HOW_ATOMIC); // other forks' increments: the clock is no one thread's
+  b.det.release(b.td!, count, HOW_ATOMIC); // B's increment publishes before A's join starts
+  const sh = b.sh;
+  const vc = sh.i32[sh.at(count) + SYNC_L];
+  const base = sh.vcHeader(vc, 0);
+  const words = sh.vcWords;
+  const before = Array.from(sh.i32.subarray(base, base + words));
+  a.det.release(a.td!, count, HOW_ATOMIC);
+  const whole = Array.from(sh.i32.subarray(base, base + words));
+  const torn = [...whole];
+  torn[VC_PURE] = before[VC_PURE];
+  torn[sh.clocks(vc) - base] = before[sh.clocks(vc) - base]; // D's entry, not yet stored
+  const flags = new Int32Array(new SharedArrayBuffer(12));
+  const joiner = new Worker(JOINER, { eval: true, workerData: { shadow: sh.sab, flags: flags.buffer, lock: sh.vcHeader(vc, VC_LOCK), lockAt: VC_LOCK, base, torn, whole, holdMs: 500 } });
+  try {
+    while (Atomics.load(flags, 0) === 0) Atomics.wait(flags, 0, 0, 50);
+    b.det.atomic(count, AT_WRITE | AT_ACQUIRE); // B's increment acquires, its join still under way
+    Atomics.store(flags, 1, 1);
+    Atomics.notify(flags, 1);
+    while (Atomics.load(flags, 2) === 0) Atomics.wait(flags, 2, 0, 50);
+  } finally {
+    await joiner.terminate();
+  }
+  b.lock();
+  b.lab.counter = 1;
+  b.unlock();
+  return { torn, whole };
+}
+
+describe("a clock acquired while another cpu joins into it (free mode)", () => {
+  it("the acquire takes the join whole: the write under the mutex is ordered after the read under it (the NetBSD allproc report's shape)", async () => {
+    const { torn, whole } = await tornJoin(true);
+    expect(torn).not.toEqual(whole); // the half-way clock lacks D's epoch that the whole one carries
+    expect(found).toEqual([]);
+  });
+
+  it("a read with no lock is still reported against the write, through the same interleaving", async () => {
+    await tornJoin(false);
+    expect(found.map((v) => v.law)).toEqual(["data-race"]);
+    expect(found[0].message).toMatch(/data race on lab\[0\]\.counter: write by cpu 1 .* earlier read by cpu 0/);
   });
 });
