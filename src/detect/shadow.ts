@@ -214,7 +214,9 @@ export class Shadow {
     if (vc !== 0) i32[H_POOL_FREE] = i32[this.vcHeader(vc, VC_NEXT)];
     else if (i32[H_POOL_NEXT] <= this.size.clocks) vc = i32[H_POOL_NEXT]++;
     this.unlock(H_POOL_LOCK);
-    if (vc !== 0) i32.fill(0, this.vcHeader(vc, 0), this.vcHeader(vc, 0) + this.vcWords);
+    // All but the lock word: a cpu may still hold it, copying or joining this clock for a record
+    // freed meanwhile (an ordered atomic's late half, refcount.ts); the new owner waits for it.
+    if (vc !== 0) i32.fill(0, this.vcHeader(vc, VC_LOCK + 1), this.vcHeader(vc, 0) + this.vcWords);
     return vc;
   }
 

@@ -299,3 +299,18 @@ describe("a clock acquired while another cpu joins into it (free mode)", () => {
     expect(found[0].message).toMatch(/data race on lab\[0\]\.counter: write by cpu 1 .* earlier read by cpu 0/);
   });
 });
+
+describe("a vector clock handed out again while a cpu still holds its lock", () => {
+  it("stays locked for its new owner until that cpu lets it go (its late copy or join ends first)", () => {
+    const { cpus } = machine();
+    const sh = cpus[0].sh;
+    const vc = sh.allocClock();
+    const lock = sh.vcHeader(vc, VC_LOCK);
+    Atomics.store(sh.i32, lock, 1); // cpu 1, in acquireClock on the clock of a record being freed
+    sh.freeClock(vc);
+    expect(sh.allocClock()).toBe(vc); // the free list's head: the next clock handed out
+    expect(Atomics.load(sh.i32, lock)).toBe(1);
+    sh.unlock(lock);
+    expect(Atomics.load(sh.i32, lock)).toBe(0);
+  });
+});
