@@ -63,7 +63,7 @@ describe("replay of a controlled run with a planted bug", () => {
       const cli = forkstorm("replay", file, "--follow-schedule");
       expect(cli.code).toBe(0);
       expect(cli.stdout).toMatch(/REPRODUCED/);
-    }, 30_000);
+    }, 120_000);
 });
 
 describe("replay of runs bounded otherwise than by --ops", () => {
@@ -174,7 +174,7 @@ describe("reports that cannot be replayed", () => {
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(/free-mode run cannot be replayed/);
-  }, 30_000);
+  }, 120_000);
 
   it("a report injecting a bug the catalogue no longer has: exit 2, one line", async () => {
     const file = join(dir, "gone.json");
@@ -184,5 +184,5 @@ describe("reports that cannot be replayed", () => {
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(/bug "nb.retired-bug", which the catalogue no longer has/);
-  }, 30_000);
+  }, 120_000);
 });
