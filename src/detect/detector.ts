@@ -36,7 +36,7 @@ import { PLOCK_MASK } from "../sync/phold.js";
 import type { SyncThread } from "../sync/seam.js";
 import { acquireClock, joinInto, releaseClock } from "./clock.js";
 import {
-  FW, LOCK, MARKED, R_CLK, R_TID, S_PREV, S_READ, S_WRITE, SHARED, SIDE_PID, SIDE_SITE, SIDE_SYS, SIDE_WHO, SW_SIDE, SYNC_L, SYNC_LR, VERSION, W_CLK, W_TID,
+  FW, LOCK, MARKED, R_CLK, R_TID, S_PREV, S_READ, S_WRITE, SHARED, SIDE_PID, SIDE_SITE, SIDE_SYS, SIDE_WHO, SW_SIDE, SYNC_L, SYNC_LR, W_CLK, W_TID,
   type Shadow,
 } from "./shadow.js";
 import { DThread, MAX_LOADS, RMW_WAYS } from "./thread.js";
@@ -208,7 +208,7 @@ export class Detector implements SyncObserver {
       if (write) this.write(t, td, addr, PLAIN);
       else this.read(t, td, addr);
     } else if (write) this.unsampledWrite(t, td, addr);
-    else this.noteRead(t, addr, this.sh.i32[this.sh.at(addr) + VERSION]);
+    else this.noteRead(t, addr, this.sh.i32[this.sh.version(addr)]);
   };
 
   /**
@@ -226,8 +226,9 @@ export class Detector implements SyncObserver {
   /** A write moves the field's version on; a plain one may find the update it makes is lost. */
   private bumpVersion(t: DThread, addr: Addr, s: number, atomic: boolean): Access | null {
     const i32 = this.sh.i32;
-    const before = i32[s + VERSION];
-    i32[s + VERSION] = before + 1;
+    const v = this.sh.version(addr);
+    const before = i32[v];
+    i32[v] = before + 1;
     const lost = atomic ? null : this.lostUpdate(t, addr, s, before);
     this.notedWrite(t, addr, before + 1);
     return lost;
@@ -250,15 +251,17 @@ export class Detector implements SyncObserver {
     this.stateOfCurrent()?.owned.delete(base);
     const sh = this.sh;
     const i32 = sh.i32;
-    const end = sh.at(base + words);
     i32.fill(0, sh.at(base), sh.at(base + HDR_WORDS));
-    for (let s = sh.at(base + HDR_WORDS); s < end; s += FW) {
+    i32.fill(0, sh.version(base), sh.version(base + HDR_WORDS));
+    for (let a = base + HDR_WORDS; a < base + words; a++) {
+      const s = sh.at(a);
       sh.lock(s + LOCK);
       if (i32[s + R_CLK] === SHARED) sh.freeClock(i32[s + R_TID]);
       if (i32[s + SYNC_L] !== 0) sh.freeClock(i32[s + SYNC_L]);
       if (i32[s + SYNC_LR] !== 0) sh.freeClock(i32[s + SYNC_LR]);
       // Word by word: two fills a field were two builtin calls each, most of a free's cost.
       for (let w = s; w < s + FW; w++) if (w !== s + LOCK) i32[w] = 0;
+      i32[sh.version(a)] = 0;
       sh.unlock(s + LOCK);
     }
   };
@@ -494,7 +497,7 @@ export class Detector implements SyncObserver {
   private racyRead(t: DThread, addr: Addr): void {
     const s = this.sh.at(addr);
     acquireClock(this.sh, t.C, this.sh.i32[s + SYNC_L]);
-    this.noteRead(t, addr, this.sh.i32[s + VERSION]);
+    this.noteRead(t, addr, this.sh.i32[this.sh.version(addr)]);
   }
 
   /** A plain read of a field whose reads are checked. */
@@ -505,7 +508,7 @@ export class Detector implements SyncObserver {
     const C = t.C;
     const d = t.d;
     sh.lock(s + LOCK);
-    this.noteRead(t, addr, i32[s + VERSION]);
+    this.noteRead(t, addr, i32[sh.version(addr)]);
     const rclk = i32[s + R_CLK];
     const rtid = i32[s + R_TID];
     if ((rclk === C[d] && rtid === d + 1) || (rclk === SHARED && i32[sh.clocks(rtid) + d] === C[d])) {
