@@ -1,0 +1,42 @@
+/*
+ * The shadow's vector-clock pool (src/detect/shadow.ts): a clock handed out reads as zero at every
+ * entry a detector can read -- those below the dtid high-water mark, then and after it rises --
+ * and in its header but the lock word (a late copy may still hold it), however its last owner
+ * left it.
+ */
+import { describe, expect, it } from "vitest";
+import { Shadow, VC_HDR, VC_LOCK, type ShadowSize } from "../../src/detect/shadow.js";
+
+const SIZE: ShadowSize = { imageWords: 64, dtids: 16, threads: 16, clocks: 4 };
+
+/** A clock's header past its lock word, and entries [0, n). */
+const words = (sh: Shadow, vc: number, n: number) => [...sh.i32.subarray(sh.vcHeader(vc, VC_LOCK + 1), sh.clocks(vc) + n)];
+
+/** Dirty everything an owner can write (header, entries below the mark), give the clock back, take it again. */
+function reused(sh: Shadow, written: number): number {
+  const vc = sh.allocClock();
+  sh.i32.fill(7, sh.vcHeader(vc, VC_LOCK + 1), sh.clocks(vc) + written);
+  sh.freeClock(vc);
+  const again = sh.allocClock();
+  expect(again).toBe(vc); // the free list hands back the clock just freed
+  return again;
+}
+
+describe("Shadow vector-clock pool", () => {
+  it("zeroes a reused clock's header and entries below the mark; entries above it stay zero as the mark rises", () => {
+    const sh = new Shadow(Shadow.create(SIZE), SIZE, false);
+    for (let slot = 0; slot < 5; slot++) sh.dtid(slot);
+    expect(sh.hwm()).toBe(5);
+    const vc = reused(sh, sh.hwm());
+    expect(words(sh, vc, sh.hwm())).toEqual(new Array(VC_HDR - VC_LOCK - 1 + 5).fill(0));
+    for (let slot = 5; slot < 12; slot++) sh.dtid(slot);
+    expect(words(sh, vc, sh.hwm())).toEqual(new Array(VC_HDR - VC_LOCK - 1 + 12).fill(0));
+  });
+
+  it("zeroes the whole clock where another cpu may raise the mark meanwhile (free mode on several cpus)", () => {
+    const sh = new Shadow(Shadow.create(SIZE), SIZE, true);
+    sh.dtid(0);
+    const vc = reused(sh, SIZE.dtids);
+    expect(words(sh, vc, SIZE.dtids)).toEqual(new Array(VC_HDR - VC_LOCK - 1 + SIZE.dtids).fill(0));
+  });
+});
