@@ -58,11 +58,14 @@ describe("pct weighs its steps by the kind of point", () => {
 describe("a pct hunt", () => {
   it("finds a lost wakeup whose window is one sleep point (df.ppwait-no-interlock)", async () => {
     // The field-level detectors cannot see a lost wakeup: off, each execution is cheaper (src/detect).
-    const { report } = await hunt({ kernel: "dragonfly", bugs: ["df.ppwait-no-interlock"], seeds: 2, budget: 60, cpus: 4, mode: "pct", seed: 1, chaos: 0, detectors: [] });
+    // Executions are deterministic by seed: from seed 2 the two runs (seeds 2 and 100005) detect in
+    // their 3rd and 2nd executions, a few seconds each, so a 25-s budget leaves room for a loaded
+    // machine while the baseline, which always fills its budget, stays short.
+    const { report } = await hunt({ kernel: "dragonfly", bugs: ["df.ppwait-no-interlock"], seeds: 2, budget: 25, cpus: 4, mode: "pct", seed: 2, chaos: 0, detectors: [] });
     const row = report.bugs[0];
     expect(row.detected).toBe(2);
     expect(row.detectedBy.every((law) => ["vfork-lost-wakeup", "watchdog-hang"].includes(law))).toBe(true);
-    expect(Math.max(...row.executionsToDetect!)).toBeLessThanOrEqual(30);
+    expect(row.executionsToDetect).toEqual([3, 2]);
     expect(report.baseline[0].violations).toBe(0);
 
     // The detecting execution, run again from the printed command, breaks the same law; its
