@@ -58,6 +58,40 @@ function proccnts(img: Image): Map<number, number> {
 }
 
 /**
+ * In flight: init (it reaps on its way back to user mode), every thread in a counting call, and
+ * every other thread inside a call except one parked on its own p_waitcv (a wait with nothing to
+ * reap holds no count). The thread table walked slot by slot: a sample allocates nothing per
+ * thread (60,000 at fork-hold).
+ */
+function callsInFlight(img: Image): number {
+  const threads = img.table(THREAD);
+  const procs = img.table(NB_PROC);
+  let inflight = 1;
+  for (let s = threads.nextUsed(0); s >= 0; s = threads.nextUsed(s + 1)) {
+    const td = threads.handleAt(s);
+    if (td === NULL) continue;
+    const v = threads.view(td);
+    if (v.td_syscall === 0) continue;
+    const parked = v.td_flags & TDF_DESCHED && procs.valid(v.td_proc) && v.td_wchan === procs.view(v.td_proc).ptr("p_waitcv");
+    if (NB_COUNTING.has(v.td_syscall - 1) || !parked) inflight++;
+  }
+  return inflight;
+}
+
+/** Each uid's processes now, the proc table walked slot by slot. */
+function processesByUid(img: Image): Map<number, number> {
+  const procs = img.table(NB_PROC);
+  const byUid = new Map<number, number>();
+  for (let s = procs.nextUsed(0); s >= 0; s = procs.nextUsed(s + 1)) {
+    const p = procs.handleAt(s);
+    if (p === NULL) continue;
+    const uid = procs.view(p).p_uid;
+    byUid.set(uid, (byUid.get(uid) ?? 0) + 1);
+  }
+  return byUid;
+}
+
+/**
  * The counts are read before and after the walk of the process table, and the lower taken: the
  * walk is not a snapshot (60,000 slots take a while), and a fork into a slot already walked
  * raises the count read after it, an exit from a slot not yet walked the count read before it.
@@ -65,20 +99,8 @@ function proccnts(img: Image): Map<number, number> {
  */
 function uidLeaks(img: Image): AuditFinding[] {
   const before = proccnts(img);
-  const threads = img.table(THREAD);
-  const procs = img.table(NB_PROC);
-  // In flight: init (it reaps on its way back to user mode), every thread in a counting call, and
-  // every other thread inside a call except one parked on its own p_waitcv (a wait with nothing
-  // to reap holds no count).
-  let inflight = 1;
-  for (const td of threads.handles()) {
-    const v = threads.view(td);
-    if (v.td_syscall === 0) continue;
-    const parked = v.td_flags & TDF_DESCHED && procs.valid(v.td_proc) && v.td_wchan === procs.view(v.td_proc).ptr("p_waitcv");
-    if (NB_COUNTING.has(v.td_syscall - 1) || !parked) inflight++;
-  }
-  const byUid = new Map<number, number>();
-  for (const h of procs.handles()) byUid.set(procs.view(h).p_uid, (byUid.get(procs.view(h).p_uid) ?? 0) + 1);
+  const inflight = callsInFlight(img);
+  const byUid = processesByUid(img);
   const out: AuditFinding[] = [];
   for (const [uid, after] of proccnts(img)) {
     const count = Math.min(after, before.get(uid) ?? after);

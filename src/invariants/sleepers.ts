@@ -42,37 +42,39 @@ import {
 } from "../kern/netbsd/structs.js";
 import { addrOf, listOf, peek } from "./raw.js";
 
-/** A thread asleep on a wait channel, with what the laws need of it. */
-interface Sleeper {
-  td: Handle;
-  cpu: number;
-  proc: Handle;
-  wchan: number;
-  wmesg: number;
-  /** The system call in progress (its number), or -1. */
-  call: number;
-  /** The call's first arguments (usermode.ts keeps them in the trapframe). */
-  args: [number, number];
-}
-
-function sleepers(img: Image): Sleeper[] {
-  const threads = img.table(THREAD);
-  const out: Sleeper[] = [];
-  for (const td of threads.handles()) {
-    const f = (name: string) => peek(threads, td, name);
-    if (!(f("td_flags") & TDF_DESCHED) || f("td_wchan") === 0) continue;
-    const a = addrOf(threads, td, "tf_args");
-    out.push({ td, cpu: f("td_gd"), proc: f("td_proc"), wchan: f("td_wchan"), wmesg: f("td_wmesg"), call: f("td_syscall") - 1, args: [threads.i32[a], threads.i32[a + 1]] });
+/**
+ * The first slot at or after `slot` whose thread is asleep on a wait channel, or -1. A plain walk
+ * of the table's words with the offsets looked up once, allocating nothing: the orchestrator
+ * samples these laws over 60,000 threads, and a controlled run checks them at every system call's
+ * entry. Only a sleeper the laws go on to judge is read further.
+ */
+function nextSleeper(threads: Table, slot: number): number {
+  const { i32 } = threads;
+  const flagsAt = threads.layout.offsets.td_flags, wchanAt = threads.layout.offsets.td_wchan;
+  for (let s = threads.nextUsed(slot); s >= 0; s = threads.nextUsed(s + 1)) {
+    const b = threads.recordBase(s);
+    if (i32[b + flagsAt] & TDF_DESCHED && i32[b + wchanAt] !== 0) return s;
   }
-  return out;
+  return -1;
 }
 
-function finding(law: string, s: Sleeper, pid: number, call: string, message: string): AuditFinding {
-  return { law, message, thread: { cpu: s.cpu, tid: slotOf(s.td), pid, syscall: call } };
+/** The system call thread td is in (its number), or -1. */
+const callOf = (threads: Table, td: Handle) => peek(threads, td, "td_syscall") - 1;
+
+/** The call's first arguments (usermode.ts keeps them in the trapframe): a wait's pid, then its options. */
+const argOf = (threads: Table, td: Handle, i: 0 | 1) => threads.i32[addrOf(threads, td, "tf_args") + i];
+
+function finding(law: string, threads: Table, td: Handle, pid: number, call: string, message: string): AuditFinding {
+  return { law, message, thread: { cpu: peek(threads, td, "td_gd"), tid: slotOf(td), pid, syscall: call } };
 }
 
-/** A process's children (p_children, then p_sibling), as far as they are valid. */
-const childrenOf = (procs: Table, p: Handle) => listOf(procs, peek(procs, p, "p_children"), "p_sibling");
+/**
+ * A process's children, walked without a generator: childOf(p_children of p, 0), then
+ * childOf(p_sibling of the last, n) -- each valid, at most the table's capacity of them -- until NULL.
+ */
+const childOf = (procs: Table, c: Handle, n: number): Handle => (c !== NULL && procs.valid(c) && n < procs.capacity ? c : NULL);
+const firstChild = (procs: Table, p: Handle) => childOf(procs, peek(procs, p, "p_children"), 0);
+const nextChild = (procs: Table, c: Handle, n: number) => childOf(procs, peek(procs, c, "p_sibling"), n);
 
 /** Its process group's id, 0 without one. */
 function pgidOf(procs: Table, pgrps: Table, p: Handle): number {
@@ -120,7 +122,7 @@ function childBusy(img: Image, p: Handle): boolean {
   const procs = img.table(DF_PROC);
   const lwps = img.table(DF_LWP);
   const threads = img.table(THREAD);
-  for (const c of childrenOf(procs, p)) {
+  for (let c = firstChild(procs, p), n = 1; c !== NULL; c = nextChild(procs, c, n++)) {
     if (exiting(img, c)) return true;
     for (const lp of listOf(lwps, peek(procs, c, "p_lwp_tree"), "lwp_rbnode")) {
       const td = peek(lwps, lp, "lwp_thread");
@@ -131,7 +133,7 @@ function childBusy(img: Image, p: Handle): boolean {
 }
 
 /** kern_wait's filter (kern_exit.c:948-953): pid, or a group (-pgid; 0 is the waiter's own), and WLINUXCLONE. */
-function dragonflyWaitsFor(img: Image, q: Handle, c: Handle, [pid, options]: [number, number]): boolean {
+function dragonflyWaitsFor(img: Image, q: Handle, c: Handle, pid: number, options: number): boolean {
   const procs = img.table(DF_PROC);
   const pgrps = img.table(DF_PGRP);
   const want = pid === 0 ? -pgidOf(procs, pgrps, q) : pid;
@@ -139,21 +141,40 @@ function dragonflyWaitsFor(img: Image, q: Handle, c: Handle, [pid, options]: [nu
   return (peek(procs, c, "p_sigparent") !== DF_SIGCHLD) === ((options & WLINUXCLONE) !== 0);
 }
 
+/** A child of p with P_PPWAIT still set: the vfork wait's condition does not hold yet. */
+function dragonflyVforkPending(procs: Table, p: Handle): boolean {
+  for (let c = firstChild(procs, p), n = 1; c !== NULL; c = nextChild(procs, c, n++)) if (peek(procs, c, "p_flags") & P_PPWAIT) return true;
+  return false;
+}
+
+/** A child of p that wait(pid, options) would reap and whose exit is over, or NULL. */
+function dragonflyReapable(img: Image, p: Handle, pid: number, options: number): Handle {
+  const procs = img.table(DF_PROC);
+  for (let c = firstChild(procs, p), n = 1; c !== NULL; c = nextChild(procs, c, n++)) {
+    if (peek(procs, c, "p_stat") === DF_SZOMB && dragonflyWaitsFor(img, p, c, pid, options) && threadsGone(img, c)) return c;
+  }
+  return NULL;
+}
+
 export function dragonflySleepLaws(img: Image, settled = false): AuditFinding[] {
   const procs = img.table(DF_PROC);
+  const threads = img.table(THREAD);
   const out: AuditFinding[] = [];
   let inFlight: boolean | undefined;
-  for (const s of sleepers(img)) {
-    if (!procs.valid(s.proc) || s.wchan !== addrOf(procs, s.proc)) continue;
-    const pid = peek(procs, s.proc, "p_pid");
-    const call = DF_CALLS[s.call] ?? "vfork";
-    if (s.wmesg === PPWAIT) {
-      if ([...childrenOf(procs, s.proc)].some((c) => peek(procs, c, "p_flags") & P_PPWAIT) || (settled && childBusy(img, s.proc))) continue;
-      out.push(finding("vfork-lost-wakeup", s, pid, call, `pid ${pid} sleeps in ${call}'s P_PPWAIT wait, but no child of it has P_PPWAIT any more: its wakeup was lost`));
-    } else if (s.wmesg === WAIT && s.call === DF_WAIT_CALL) {
-      const z = [...childrenOf(procs, s.proc)].find((c) => peek(procs, c, "p_stat") === DF_SZOMB && dragonflyWaitsFor(img, s.proc, c, s.args) && threadsGone(img, c));
-      if (z === undefined || (settled && (inFlight ??= exitInFlight(img)))) continue;
-      out.push(finding("wait-lost-wakeup", s, pid, call, `pid ${pid} sleeps in wait(${s.args[0]}) although its child pid ${peek(procs, z, "p_pid")} is a zombie it waits for and has finished exiting: its wakeup was lost`));
+  for (let s = nextSleeper(threads, 0); s >= 0; s = nextSleeper(threads, s + 1)) {
+    const td = threads.handleAt(s);
+    const p = td === NULL ? NULL : peek(threads, td, "td_proc");
+    if (!procs.valid(p) || peek(threads, td, "td_wchan") !== addrOf(procs, p)) continue;
+    const wmesg = peek(threads, td, "td_wmesg");
+    if (wmesg === PPWAIT) {
+      if (dragonflyVforkPending(procs, p) || (settled && childBusy(img, p))) continue;
+      const pid = peek(procs, p, "p_pid"), call = DF_CALLS[callOf(threads, td)] ?? "vfork";
+      out.push(finding("vfork-lost-wakeup", threads, td, pid, call, `pid ${pid} sleeps in ${call}'s P_PPWAIT wait, but no child of it has P_PPWAIT any more: its wakeup was lost`));
+    } else if (wmesg === WAIT && callOf(threads, td) === DF_WAIT_CALL) {
+      const z = dragonflyReapable(img, p, argOf(threads, td, 0), argOf(threads, td, 1));
+      if (z === NULL || (settled && (inFlight ??= exitInFlight(img)))) continue;
+      const pid = peek(procs, p, "p_pid");
+      out.push(finding("wait-lost-wakeup", threads, td, pid, "wait", `pid ${pid} sleeps in wait(${argOf(threads, td, 0)}) although its child pid ${peek(procs, z, "p_pid")} is a zombie it waits for and has finished exiting: its wakeup was lost`));
     }
   }
   return out;
@@ -165,7 +186,7 @@ const NB_VFORKS = new Set(["vfork", "__vfork14", "clone", "fork1"].map((n) => (N
 const NB_WAIT_CALL = (NB_CALLS as readonly string[]).indexOf("wait");
 
 /** find_stopped_child's filter (kern_exit.c; the model's `matches`): exit signal, then pid or group. */
-function netbsdWaitsFor(img: Image, q: Handle, c: Handle, [pid, options]: [number, number]): boolean {
+function netbsdWaitsFor(img: Image, q: Handle, c: Handle, pid: number, options: number): boolean {
   const procs = img.table(NB_PROC);
   const pgrps = img.table(NB_PGRP);
   const exitsig = peek(procs, c, "p_exitsig");
@@ -184,22 +205,39 @@ function netbsdReportable(procs: Table, c: Handle, options: number): boolean {
   return stat === NB_SSTOP && peek(procs, c, "p_waited") === 0 && (peek(procs, c, "p_slflag") & PSL_TRACED || options & WUNTRACED) !== 0;
 }
 
+/** A child of p with PL_PPWAIT still set: the vfork wait's condition does not hold yet. */
+function netbsdVforkPending(procs: Table, p: Handle): boolean {
+  for (let c = firstChild(procs, p), n = 1; c !== NULL; c = nextChild(procs, c, n++)) if (peek(procs, c, "p_lflag") & PL_PPWAIT) return true;
+  return false;
+}
+
+/** A child of p that wait(pid, options) would report at once, or NULL. */
+function netbsdReportableChild(img: Image, p: Handle, pid: number, options: number): Handle {
+  const procs = img.table(NB_PROC);
+  for (let c = firstChild(procs, p), n = 1; c !== NULL; c = nextChild(procs, c, n++)) if (netbsdWaitsFor(img, p, c, pid, options) && netbsdReportable(procs, c, options)) return c;
+  return NULL;
+}
+
 export function netbsdSleepLaws(img: Image, settled = false): AuditFinding[] {
   const procs = img.table(NB_PROC);
+  const threads = img.table(THREAD);
   const g = img.table(NB_GLOBALS);
   if (settled && g.i32[addrOf(g, g.handleAt(0), "proc_lock")] !== 0) return []; // a clear-and-broadcast may be half-way
   const out: AuditFinding[] = [];
-  for (const s of sleepers(img)) {
-    if (!procs.valid(s.proc) || s.wchan !== addrOf(procs, s.proc, "p_waitcv")) continue;
-    const pid = peek(procs, s.proc, "p_pid");
-    const call = NB_CALLS[s.call] ?? "";
-    if (NB_VFORKS.has(s.call)) {
-      if ([...childrenOf(procs, s.proc)].some((c) => peek(procs, c, "p_lflag") & PL_PPWAIT)) continue;
-      out.push(finding("vfork-lost-wakeup", s, pid, call, `pid ${pid} sleeps on its p_waitcv in ${call}, but no child of it has PL_PPWAIT any more: its wakeup was lost`));
-    } else if (s.call === NB_WAIT_CALL) {
-      const c = [...childrenOf(procs, s.proc)].find((c) => netbsdWaitsFor(img, s.proc, c, s.args) && netbsdReportable(procs, c, s.args[1]));
-      if (c === undefined) continue;
-      out.push(finding("wait-lost-wakeup", s, pid, call, `pid ${pid} sleeps in wait(${s.args[0]}) although its child pid ${peek(procs, c, "p_pid")} has ${peek(procs, c, "p_stat") === NB_SZOMB ? "exited" : "stopped"} and is one it waits for: its wakeup was lost`));
+  for (let s = nextSleeper(threads, 0); s >= 0; s = nextSleeper(threads, s + 1)) {
+    const td = threads.handleAt(s);
+    const p = td === NULL ? NULL : peek(threads, td, "td_proc");
+    if (!procs.valid(p) || peek(threads, td, "td_wchan") !== addrOf(procs, p, "p_waitcv")) continue;
+    const call = callOf(threads, td);
+    if (NB_VFORKS.has(call)) {
+      if (netbsdVforkPending(procs, p)) continue;
+      const pid = peek(procs, p, "p_pid");
+      out.push(finding("vfork-lost-wakeup", threads, td, pid, NB_CALLS[call], `pid ${pid} sleeps on its p_waitcv in ${NB_CALLS[call]}, but no child of it has PL_PPWAIT any more: its wakeup was lost`));
+    } else if (call === NB_WAIT_CALL) {
+      const c = netbsdReportableChild(img, p, argOf(threads, td, 0), argOf(threads, td, 1));
+      if (c === NULL) continue;
+      const pid = peek(procs, p, "p_pid");
+      out.push(finding("wait-lost-wakeup", threads, td, pid, "wait", `pid ${pid} sleeps in wait(${argOf(threads, td, 0)}) although its child pid ${peek(procs, c, "p_pid")} has ${peek(procs, c, "p_stat") === NB_SZOMB ? "exited" : "stopped"} and is one it waits for: its wakeup was lost`));
     }
   }
   return out;
