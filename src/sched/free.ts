@@ -86,8 +86,14 @@ export class FreeStrategy implements Strategy {
 
   spinWait(addr?: Addr): void {
     // Spin a little, then give the core away: with more cpus than cores, the holder may be
-    // waiting for this very core, and a spinner that keeps it only delays the release.
+    // waiting for this very core, and a spinner that keeps it only delays the release. With a
+    // core per cpu a spin lock's or a mutex's holder has its own, and the short sleep only cost:
+    // asked for 20 us, it took ~127 us (the host's timer slack) -- 14-19 % of a NetBSD 2-cpu
+    // run's cpu time, whose kmutex spins come here -- so then the spinner keeps its core. A
+    // token wait (`addr`) still sleeps on the token's word: its releaser may be a cpu's whole
+    // run queue away.
     if (++this.spins & (this.spinsPerSleep - 1)) return;
+    if (addr === undefined && this.spareCores) return;
     const t0 = performance.now();
     if (addr === undefined) Atomics.wait(this.i32, this.quiet, 0, 0.02);
     else Atomics.wait(this.i32, addr, Atomics.load(this.i32, addr), 1);
