@@ -16,6 +16,7 @@ import { availableParallelism, cpus as hostCpus, loadavg } from "node:os";
 import type { StressReport } from "../report/report.js";
 import { VERSION } from "../report/report.js";
 import { stress } from "../run/stress.js";
+import { CpuPool } from "../sched/machine.js";
 import type { SchedStat } from "../sched/schedstat.js";
 import type { LockStat } from "../sync/lockstat.js";
 import { measureBaton, measurePrimitives, TOKEN_GOAL, type BatonCost, type PrimitiveRow } from "./index.js";
@@ -56,14 +57,22 @@ export interface ScalingRow {
   kernel: Kernel;
   workload: string;
   cpus: number;
-  /** Over the measured window, after the warm-up (SHAPES' warmSeconds). */
+  /** Over the measured window, after the warm-up (SHAPES' warmSeconds): the median of the rounds (`rounds`). */
   forksPerSecond: number;
-  /** Over the same kernel and workload on one cpu. */
+  /** Each round's forks per second, in the order they ran. */
+  rounds: number[];
+  /**
+   * Over the same kernel and workload on one cpu: the median of each round's ratio to the 1-cpu run
+   * made right before it (1 on one cpu).
+   */
   ratio: number;
+  /** The least and greatest of those rounds' ratios. */
+  ratioSpread: [number, number];
   syscallsPerSecond: number;
   /**
    * Process cpu time per fork (every thread, the orchestrator's too) over the measured window
-   * (start-up, warm-up and drain left out): what a fork costs, load or not.
+   * (start-up, warm-up and drain left out): what a fork costs, load or not. This and the fields
+   * below are the median round's (by forks per second).
    */
   cpuUsPerFork: number;
   /** The lock class with the most contentions, and its contended/acquisitions. */
@@ -198,14 +207,18 @@ const SHAPES = {
     primitiveRounds: 2,
     batonRounds: 1,
     /** Seconds per real run: long enough to average a few scheduler quanta of a loaded host. */
-    realSeconds: 1.5,
+    realSeconds: 1,
+    /** Rounds of the real runs (realRuns): a 2-cpu run alone varies by 2x on this host. */
+    realRounds: 3,
     /**
      * Seconds of each real run before its measured window: its workers are fresh isolates whose
      * code V8 compiles as it runs, and on 2 cpus that is done twice, at half the rate, with the
      * compiler threads on the cores the workers need -- in a 1.5 s run from its first progress
      * report it was most of the window (worker us/fork by 2 s windows of a 12 s DragonFly affine
      * run on 2 cpus at load 65: 932, 342, 304, 271, 260). will-it-scale warms up before it
-     * samples for the same reason. Not scaled by a budget: a fixed cost of each run.
+     * samples for the same reason. Not scaled by a budget: a fixed cost of each run. Only the
+     * first round's: the later rounds run on the same, compiled, workers (realRuns) and wait
+     * WARM_AGAIN_SECONDS, init's start of its shells.
      */
     warmSeconds: 1,
     /** Rounds of the host's private-work control (one thread, then two). */
@@ -226,6 +239,7 @@ const SHAPES = {
     primitiveRounds: 7,
     batonRounds: 3,
     realSeconds: 4,
+    realRounds: 3,
     warmSeconds: 2,
     privateRounds: 5,
     sweep: [1, 2, 4, 8, 16, 32, 64],
@@ -297,15 +311,22 @@ function topLock(locks: readonly LockStat[]): { name: string; share: number } {
   return top ? { name: `${top.lock} (${top.contended}/${top.acquisitions} contended)`, share: top.acquisitions ? top.contended / top.acquisitions : 0 } : { name: "-", share: 0 };
 }
 
+interface RealRun {
+  report: StressReport;
+  forksPerSecond: number;
+  cpuUsPerFork: number;
+  threads: (busiest: number) => ThreadCores | null;
+}
+
 /**
  * A real run of `warm` + `seconds`: its forks per second and process cpu time per fork over the
  * measured window, from the first progress report past the warm-up to the last one (start-up,
  * warm-up and drain left out).
  */
-async function realRun(kernel: Kernel, workload: string, cpus: number, warm: number, seconds: number): Promise<{ report: StressReport; forksPerSecond: number; cpuUsPerFork: number; threads: (busiest: number) => ThreadCores | null }> {
+async function realRun(kernel: Kernel, workload: string, cpus: number, warm: number, seconds: number, pool: CpuPool): Promise<RealRun> {
   const marks: { seconds: number; ops: number; cpuUs: number; ticks: Map<string, number> | null }[] = [];
   const onProgress = (p: { seconds: number; ops: number }) => void (p.seconds >= warm && marks.push({ seconds: p.seconds, ops: p.ops, cpuUs: processCpuUs(), ticks: threadTicks() }));
-  const { report } = await stress({ kernel, scenario: workload, cpus, seconds: warm + seconds, mode: "free", seed: 1, chaos: 0, bugs: [], keepGoing: false, lockSites: true, onProgress, detectors: [] });
+  const { report } = await stress({ kernel, scenario: workload, cpus, seconds: warm + seconds, mode: "free", seed: 1, chaos: 0, bugs: [], keepGoing: false, lockSites: true, onProgress, detectors: [], pool });
   if (report.verdict !== "clean") throw new Error(`bench: ${kernel} ${workload} on ${cpus} cpus ended ${report.verdict}`);
   const [from, to] = [marks[0], marks.at(-1)];
   if (!from || to === from) throw new Error(`bench: ${kernel} ${workload} on ${cpus} cpus: fewer than two progress reports after the warm-up`);
@@ -351,13 +372,22 @@ function sections(shape: Shape, sweep: number[], r: Results, log: (line: string)
     },
     {
       name: "scaling",
-      minScale: LEAST.realSeconds / shape.realSeconds,
-      cost: (s) => (REAL_RUNS + CONTROL.runs) * (QUIET.runStart + shape.warmSeconds + shape.realSeconds * s) + shape.privateRounds * QUIET.privateRound,
+      minScale: LEAST.realSeconds / shape.realSeconds / shape.realRounds,
+      cost: (s) => {
+        const run = (warm: number) => QUIET.runStart + warm + shape.realSeconds * lengthAt(shape.realRounds, s);
+        return (REAL_RUNS + CONTROL.runs) * run(shape.warmSeconds) + REAL_RUNS * (roundsAt(shape.realRounds, s) - 1) * run(WARM_AGAIN_SECONDS) + shape.privateRounds * QUIET.privateRound;
+      },
       async run(s) {
-        const seconds = round1(shape.realSeconds * s);
-        await realRuns(shape.warmSeconds, seconds, r, log);
-        await hostControl(shape.warmSeconds, seconds, shape.privateRounds, r, log);
-        return `${REAL_RUNS} runs and the host control of ${seconds} s after ${shape.warmSeconds} s of warm-up`;
+        const rounds = roundsAt(shape.realRounds, s);
+        const seconds = round1(shape.realSeconds * lengthAt(shape.realRounds, s));
+        const pools = { one: [new CpuPool(1), new CpuPool(1)] as const, two: new CpuPool(2) };
+        try {
+          await realRuns(shape.warmSeconds, seconds, rounds, pools, r, log);
+          await hostControl(shape.warmSeconds, seconds, shape.privateRounds, pools.one, r, log);
+        } finally {
+          await Promise.all([...pools.one, pools.two].map((p) => p.discard()));
+        }
+        return `${plural(rounds, "round")} of ${REAL_RUNS} runs and the host control of ${seconds} s after ${shape.warmSeconds} s of warm-up${rounds > 1 ? `, ${WARM_AGAIN_SECONDS} s in later rounds` : ""}`;
       },
     },
     {
@@ -482,29 +512,70 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   };
 }
 
-/** The real-parallel runs: both kernels x both workloads x 1 and 2 cpus, side by side. */
-async function realRuns(warm: number, seconds: number, r: Results, log: (line: string) => void): Promise<void> {
+/** Seconds before a later round's measured window: init starting its shells, on workers already compiled. */
+const WARM_AGAIN_SECONDS = 0.25;
+
+/** The real runs' worker threads, kept from run to run: two one-cpu pools (the host control's pair) and a two-cpu one. */
+interface RealPools {
+  one: readonly [CpuPool, CpuPool];
+  two: CpuPool;
+}
+
+const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+/**
+ * The real-parallel runs (both kernels x both workloads x 1 and 2 cpus) in `rounds` rounds, each
+ * kernel and workload's 1-cpu run right before its 2-cpu run: a 2-cpu run varies from one run to
+ * the next on this host (33k-74k calls in 4 s for one build on a quiet machine, the coordinator's
+ * session 6), so a row of one run made two benches' ratios incomparable. A row is its median
+ * round; the 2-cpu ratio is the median of each round's 2-cpu run over the 1-cpu run beside it,
+ * kept with the least and greatest of them.
+ *
+ * The runs keep their workers (`pools`; a round's 1-cpu runs alternate between the two one-cpu
+ * pools, which the host control then runs at once): a fresh worker's isolate compiles the kernel
+ * as it runs, on V8's compiler threads, and on 2 cpus those took the cores the workers needed --
+ * the coordinator's quiet session-6 bench: the DragonFly affine 2-cpu run's workers 0.93 cores,
+ * the rest of the process 1.03 (0.04 on 1 cpu). Only the first round pays the full warm-up.
+ */
+async function realRuns(warm: number, seconds: number, rounds: number, pools: RealPools, r: Results, log: (line: string) => void): Promise<void> {
+  const runs = new Map<string, RealRun[]>();
+  const ratios = new Map<string, number[]>();
+  const add = <T>(m: Map<string, T[]>, key: string, x: T) => m.set(key, [...(m.get(key) ?? []), x]);
+  for (let round = 0; round < rounds; round++)
+    for (const workload of WORKLOADS)
+      for (const kernel of KERNELS) {
+        const w = round === 0 ? warm : WARM_AGAIN_SECONDS;
+        const [one, two] = [1, 2].map((cpus) => `${kernel}/${workload}/${cpus}`);
+        for (const cpus of [1, 2]) {
+          log(`real, round ${round + 1} of ${rounds}: ${kernel} ${workload} on ${cpus} cpu${cpus > 1 ? "s" : ""} for ${seconds} s after ${w} s of warm-up...`);
+          add(runs, cpus === 1 ? one : two, await realRun(kernel, workload, cpus, w, seconds, cpus === 1 ? pools.one[round % 2] : pools.two));
+        }
+        add(ratios, two, runs.get(two)!.at(-1)!.forksPerSecond / runs.get(one)!.at(-1)!.forksPerSecond);
+      }
   for (const workload of WORKLOADS)
     for (const cpus of [1, 2])
       for (const kernel of KERNELS) {
-        log(`real: ${kernel} ${workload} on ${cpus} cpu${cpus > 1 ? "s" : ""} for ${seconds} s after ${warm} s of warm-up...`);
-        const { report, forksPerSecond: fps, cpuUsPerFork: cpuUs, threads } = await realRun(kernel, workload, cpus, warm, seconds);
-        r.real.set(`${kernel}/${workload}/${cpus}`, fps);
+        const key = `${kernel}/${workload}/${cpus}`;
+        const all = runs.get(key)!;
+        const fps = all.map((x) => x.forksPerSecond);
+        const { report, cpuUsPerFork: cpuUs, threads } = all.find((x) => x.forksPerSecond === median(fps))!;
+        const rs = ratios.get(key) ?? [1];
+        r.real.set(key, median(fps));
         if (workload === AFFINE && cpus === 1) r.cpuUsPerFork.set(kernel, cpuUs);
-        const one = r.real.get(`${kernel}/${workload}/1`) ?? fps;
         r.scaling.push({
-          kernel, workload, cpus, forksPerSecond: Math.round(fps), ratio: Math.round((fps / one) * 100) / 100, syscallsPerSecond: Math.round(report.ops.total / report.elapsedSeconds),
-          cpuUsPerFork: cpuUs, topLock: topLock(report.lockstat).name, schedstat: report.schedstat ?? null, threads: threads(cpus), elapsedSeconds: report.elapsedSeconds,
+          kernel, workload, cpus, forksPerSecond: Math.round(median(fps)), rounds: fps.map(Math.round), ratio: round2(median(rs)), ratioSpread: [round2(Math.min(...rs)), round2(Math.max(...rs))],
+          syscallsPerSecond: Math.round(report.ops.total / report.elapsedSeconds), cpuUsPerFork: cpuUs, topLock: topLock(report.lockstat).name, schedstat: report.schedstat ?? null, threads: threads(cpus), elapsedSeconds: report.elapsedSeconds,
         });
         r.lockTables.push({ kernel, workload, cpus, mode: "free", locks: report.lockstat.slice(0, TABLE_LOCKS) });
       }
 }
 
 /** Two independent one-cpu machines at once, against the one-cpu run of the same kernel and workload; and the host's private-work ceiling. */
-async function hostControl(warm: number, seconds: number, privateRounds: number, r: Results, log: (line: string) => void): Promise<void> {
+async function hostControl(warm: number, seconds: number, privateRounds: number, pools: RealPools["one"], r: Results, log: (line: string) => void): Promise<void> {
   const { kernel, workload } = CONTROL;
   log(`host control: two ${kernel} ${workload} machines of 1 cpu at once for ${seconds} s after ${warm} s of warm-up...`);
-  const pair = await Promise.all([0, 1].map(() => realRun(kernel, workload, 1, warm, seconds)));
+  const pair = await Promise.all(pools.map((pool) => realRun(kernel, workload, 1, warm, seconds, pool)));
   const one = r.real.get(`${kernel}/${workload}/1`)!;
   const both = pair.map((p) => Math.round(p.forksPerSecond));
   const efficiency = Math.round(((both[0] + both[1]) / (2 * one)) * 1000) / 1000;
@@ -628,6 +699,9 @@ async function holdRuns(held: number, calls: number, r: Results, log: (line: str
   }
 }
 
+/** The least and greatest of a 2-cpu row's per-round ratios ("-" on one cpu). */
+export const ratioSpread = (s: ScalingRow): string => (s.cpus === 1 ? "-" : `${s.ratioSpread[0]}..${s.ratioSpread[1]}`);
+
 /** The terminal's view of a bench report. */
 export function benchSummary(r: BenchReport): string {
   const lines: string[] = [];
@@ -643,8 +717,8 @@ export function benchSummary(r: BenchReport): string {
   table(r.primitives.rows.map((p) => ({ primitive: p.primitive, "ns/op": p.nsPerOp, "x floor": p.xFloor })));
   const b = r.primitives.baton;
   lines.push(b ? `baton hand-off ${b.batonNs} ns = ${b.ratio}x the ping-pong floor (${b.floorNs} ns); ${b.pairs} floor and hand-off pairs, alternating: ${b.ratioMin}x to ${b.ratioMax}x; goal <= 2x` : "baton hand-off: not run (see the time budget below)");
-  lines.push("", "real-parallel scaling (free, no chaos, side by side in this run):");
-  table(r.scaling.map((s) => ({ kernel: s.kernel, workload: s.workload, cpus: s.cpus, "forks/s": s.forksPerSecond, ratio: s.ratio, "cpu us/fork": s.cpuUsPerFork, "top lock": s.topLock })));
+  lines.push("", "real-parallel scaling (free, no chaos, side by side in this run; medians of the rounds, each 2-cpu run over the 1-cpu run beside it):");
+  table(r.scaling.map((s) => ({ kernel: s.kernel, workload: s.workload, cpus: s.cpus, "forks/s": s.forksPerSecond, ratio: s.ratio, "ratio spread": ratioSpread(s), rounds: s.rounds.join(" "), "cpu us/fork": s.cpuUsPerFork, "top lock": s.topLock })));
   const h = r.hostControl;
   if (h) lines.push("", ...ceilingLines(r.scaling, h));
   lines.push("", "virtual time, validated against the real runs (on host: on 2 cpus, the model with its cpus off their cores as this host takes them):");

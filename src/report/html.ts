@@ -5,7 +5,7 @@
  */
 import { budgetLines } from "../bench/budget.js";
 import type { BatonCost } from "../bench/index.js";
-import { ceilingLines, offCoreNote, type BenchReport, type LockTable } from "../bench/run.js";
+import { ceilingLines, offCoreNote, ratioSpread, type BenchReport, type LockTable } from "../bench/run.js";
 import type { HuntReport } from "../run/hunt.js";
 import type { ThreadDump, ViolationRecord } from "../sched/cpu.js";
 import type { LockStat } from "../sync/lockstat.js";
@@ -98,13 +98,13 @@ export async function benchHtml(r: BenchReport): Promise<string> {
     `<h1>forkstorm bench${r.quick ? " --quick" : ""}</h1>`,
     table(["", ""], [["started", r.startedAt], ["host", `${r.host.cores} cores, ${r.host.cpuModel}, node ${r.host.node}`], ["load average at start", `${r.host.loadAverage.join(" / ")}${loaded ? " — loaded: the real-parallel figures are noisy (the virtual ones are not timed)" : ""}`], ["measure again", `<code>${esc(r.reproduce)}</code>`], ["took", `${r.wallSeconds} s`], ...(r.budget ? [["time budget", `<span>${budgetLines(r.budget).map(esc).join("<br>")}</span>`]] : []), ...r.failed.map((f) => [`failed: ${esc(f.section)}`, esc(f.error)])], 2).replace("<table>", '<table class="meta">'),
     `<h2>Scaling, real parallel (measured side by side in this run)</h2>`,
-    `<p class="note">fork-exit-wait is the scenario as it is (8 shells; a child starts on the next cpu in turn, so parent and child meet across cpus). fork-exit-wait-affine is will-it-scale's fork test: one shell per cpu, each child on its shell's cpu. Free mode, no chaos; each run measured after a warm-up of its workers' code. cpu µs/fork is the process's cpu time per fork (every thread): what a fork costs whatever the host's load.</p>`,
+    `<p class="note">fork-exit-wait is the scenario as it is (8 shells; a child starts on the next cpu in turn, so parent and child meet across cpus). fork-exit-wait-affine is will-it-scale's fork test: one shell per cpu, each child on its shell's cpu. Free mode, no chaos, in rounds: each kernel and workload's 1-cpu run right before its 2-cpu run, on workers kept from run to run (the first round after a warm-up of their code). A row is its median round; its ratio is the median of the rounds' 2-cpu runs over the 1-cpu run beside each, with the least and greatest of them (a 2-cpu run alone varies by 2x on a 2-core host). cpu µs/fork is the process's cpu time per fork (every thread): what a fork costs whatever the host's load.</p>`,
     `<div class="plots">${realPlot}</div>`,
-    table(["kernel", "workload", "cpus", "forks/s", "ratio to 1 cpu", "cpu µs/fork", "idle %", "lock-wait %", "remote wake-ups/s", "futex wakes/s", "cores: workers + rest", "most contended lock"],
+    table(["kernel", "workload", "cpus", "forks/s", "ratio to 1 cpu", "ratio spread", "rounds (forks/s)", "cpu µs/fork", "idle %", "lock-wait %", "remote wake-ups/s", "futex wakes/s", "cores: workers + rest", "most contended lock"],
       r.scaling.map((s) => {
         const st = s.schedstat;
         const pct = (ns: number) => (st ? `${((100 * ns) / 1e9 / s.elapsedSeconds / s.cpus).toFixed(0)}%` : "-");
-        return [s.kernel, s.workload, s.cpus, s.forksPerSecond, s.ratio, s.cpuUsPerFork, pct(st?.idleNs ?? 0), pct(st?.spinNs ?? 0), st ? Math.round(st.readyRemote / s.elapsedSeconds) : "-", st ? Math.round(st.doorbellWakes / s.elapsedSeconds) : "-", s.threads ? `${s.threads.workers} + ${s.threads.rest}` : "-", s.topLock];
+        return [s.kernel, s.workload, s.cpus, s.forksPerSecond, s.ratio, ratioSpread(s), s.rounds.join(" "), s.cpuUsPerFork, pct(st?.idleNs ?? 0), pct(st?.spinNs ?? 0), st ? Math.round(st.readyRemote / s.elapsedSeconds) : "-", st ? Math.round(st.doorbellWakes / s.elapsedSeconds) : "-", s.threads ? `${s.threads.workers} + ${s.threads.rest}` : "-", s.topLock];
       }), 2),
     ...(r.hostControl ? [`<p class="note">${ceilingLines(r.scaling, r.hostControl).map(esc).join("<br>")}</p>`] : []),
     `<h2>Scaling past the host's cores: virtual time</h2>`,

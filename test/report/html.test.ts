@@ -49,7 +49,7 @@ function benchReport(): BenchReport {
     schema: 1, tool: "forkstorm", version: "test", command: "bench", quick: true, startedAt: "2026-01-01T00:00:00Z",
     host: { node: "v20", cores: 2, cpuModel: "test", loadAverage: [0.1, 0.1, 0.1] }, reproduce: "forkstorm bench --quick",
     primitives: { rows: [{ primitive: "raw CAS spin lock (floor)", nsPerOp: 10, xFloor: 1 }], tokenGoal: 2.5, baton: { floorNs: 500, batonNs: 600, ratio: 1.2, ratioMin: 1.1, ratioMax: 1.3, pairs: 5, handoffs: 1000 } },
-    scaling: ["dragonfly", "netbsd"].flatMap((kernel, k) => [1, 2].map((cpus) => ({ kernel: kernel as "dragonfly", workload: "fork-exit-wait-affine", cpus, forksPerSecond: 3000 * (cpus === 1 ? 1 : 1.8 - k), ratio: cpus === 1 ? 1 : 1.8 - k, syscallsPerSecond: 9000, cpuUsPerFork: 300, topLock: "proc_token", schedstat: null, threads: { workers: 1.8, rest: 0.2 }, elapsedSeconds: 1 }))),
+    scaling: ["dragonfly", "netbsd"].flatMap((kernel, k) => [1, 2].map((cpus) => ({ kernel: kernel as "dragonfly", workload: "fork-exit-wait-affine", cpus, forksPerSecond: 3000 * (cpus === 1 ? 1 : 1.8 - k), rounds: [3000, 3100, 2900], ratio: cpus === 1 ? 1 : 1.8 - k, ratioSpread: [1.5 - k, 1.9 - k] as [number, number], syscallsPerSecond: 9000, cpuUsPerFork: 300, topLock: "proc_token", schedstat: null, threads: { workers: 1.8, rest: 0.2 }, elapsedSeconds: 1 }))),
     hostControl: { kernel: "dragonfly", workload: "fork-exit-wait-affine", oneForksPerSecond: 3000, pairForksPerSecond: [2200, 2300], efficiency: 0.75, refused: null, threads: { workers: 1.6, rest: 0.35 }, privateWork: { oneMs: [150], pairMs: [[160, 170]], efficiency: 0.909 } },
     calibration: [],
     calibrationRefused: null,
