@@ -15,7 +15,7 @@ import { THREAD, TDF_TSLEEPQ } from "../shm/core.js";
 import type { Image } from "../shm/image.js";
 import { NULL, type Handle } from "../shm/table.js";
 import {
-  CWDINFO, FILEDESC, GLOBALS, KMUTEXOBJ, LSZOMB, LWP, PGRP, PL_PPWAIT, PLIMIT, PROC, SACTIVE, SDEAD, SESSION, SIGACTS, SSTOP,
+  CWDINFO, FILEDESC, GLOBALS, KMUTEXOBJ, LSZOMB, LWP, PGRP, pidTableEntry, PL_PPWAIT, PLIMIT, PROC, SACTIVE, SDEAD, SESSION, SIGACTS, SSTOP,
   ROOT, STAT_NAMES, SZOMB, UAREA, UIDINFO, VMSPACE,
 } from "../kern/netbsd/structs.js";
 import { checkNprocs, PROC0, checkProcLists, Findings, rec, records, refcountLaw, runLaws, tally, walk, type AuditFinding, type Law } from "./common.js";
@@ -173,6 +173,36 @@ const pgrpMembers = law(
   },
 );
 
+const pidTable = law(
+  "pid-table",
+  "pid_table indexes every process and group: a listed process sits in slot pid & pid_tbl_mask with its pid, a group in its id's slot; pid_alloc_cnt counts the slots in use; every other slot but 0 (proc0's) is on the free list, which runs from next_free_pt to last_free_pt (proc_alloc_pid, proc_free_pid, pg_remove, expand_pid_table: kern_proc.c 645-823)",
+  (s, f) => {
+    const mask = s.g.pid_tbl_mask, size = mask + 1;
+    const PG = s.img.table(PGRP);
+    const used = new Set<number>();
+    for (const h of s.listed) {
+      const pid = s.p(h).p_pid, pt = pidTableEntry(s.img, pid & mask);
+      used.add(pid & mask);
+      if (pt.pt_proc !== h || pt.pt_pid !== pid) f.add(`${s.name(h)} is not in its pid_table slot ${pid & mask} (it holds ${s.name(pt.pt_proc)} with pt_pid ${pt.pt_pid})`);
+    }
+    for (const pg of records(PG)) {
+      const id = PG.view(pg).pg_id;
+      used.add(id & mask);
+      if (pidTableEntry(s.img, id & mask).pt_pgrp !== pg) f.add(`${rec("pgrp", pg)} pgid ${id} is not in its pid_table slot ${id & mask}`);
+    }
+    if (s.g.pid_alloc_cnt !== used.size) f.add(`pid_alloc_cnt is ${s.g.pid_alloc_cnt} but ${used.size} slots are in use`);
+    const free: number[] = [];
+    for (let slot = s.g.next_free_pt; free.length <= size; slot = pidTableEntry(s.img, slot).pt_next & mask) {
+      const pt = pidTableEntry(s.img, slot);
+      if (used.has(slot) || pt.pt_proc !== NULL || pt.pt_pgrp !== NULL) f.add(`pid_table slot ${slot} is on the free list but in use`);
+      free.push(slot);
+      if ((pt.pt_next & mask) === 0) break;
+    }
+    if (free.at(-1) !== s.g.last_free_pt) f.add(`the free list ends at slot ${free.at(-1)}, not at last_free_pt ${s.g.last_free_pt}`);
+    if (free.length + used.size + 1 !== size) f.add(`${free.length} free slots and ${used.size} in use of ${size} (slot 0 aside)`);
+  },
+);
+
 const sessionRefs = law("session-refs", "s_count equals the pgrps in the session (pgrp_create counts up, pg_delete down)", (s, f) => {
   const PG = s.img.table(PGRP);
   const S = s.img.table(SESSION);
@@ -317,7 +347,7 @@ const ppwaitLaw = law(
 
 /** Every NetBSD law, in report order. */
 export const NETBSD_LAWS: readonly Law[] = [
-  procLists, nprocsLaw, maxprocLaw, parentChild, nstopchild, pgrpMembers, sessionRefs, lwpList, lwpCount, uidProccnt, sigactsRefs,
+  procLists, nprocsLaw, maxprocLaw, parentChild, nstopchild, pgrpMembers, pidTable, sessionRefs, lwpList, lwpCount, uidProccnt, sigactsRefs,
   filedescRefs, cwdinfoRefs, kmutexRefs, plimitRefs, vmspaceRefs, ppwaitLaw,
 ];
 

@@ -3,6 +3,7 @@
  * scenario's limits, with the kernel's program module. index.ts lists them.
  */
 import { PID_MAX } from "../../src/kern/dragonfly/structs.js";
+import { PID_MAX as NB_PID_MAX } from "../../src/kern/netbsd/structs.js";
 import type { KernelName, Limits } from "../../src/kern/kernel.js";
 import { mixIndex, type Mix } from "../programs/mixes.js";
 import type { Scenario, ScenarioLimits } from "./types.js";
@@ -26,13 +27,15 @@ export const AT_THE_EDGE = { maxproc: 48, nproc: 40, tables: { thread: 768 } };
  * Every scenario boots near the wrap points, so wrap code runs in every run, not once in 2^31
  * forks (issue 16 item 3): DragonFly's lastpid 64 pids before PID_MAX (proc_makepid wraps to
  * PID_WRAP_TO and searches for a free pid), init's tid 64 before INT_MAX (workers are vforked by
- * init, so their lwps count on from it and wrap to 1: lwp_fork's `if (++tid <= 0) tid = 1`). The
- * NetBSD model hands out pids and lids from counters that never wrap (no pid_table, no LID_SCAN):
- * nothing to start near yet.
+ * init, so their lwps count on from it and wrap to 1: lwp_fork's `if (++tid <= 0) tid = 1`).
+ * NetBSD's pid table slots hand out pids from use counts 64 below its PID_MAX (model.ts procinit):
+ * the first round of pids is just below it, and each slot's next pid wraps to the slot number
+ * (proc_alloc_pid's `pid &= pid_tbl_mask`). Its lids count from ++p_nlwpid with no LID_SCAN:
+ * nothing to start near there.
  */
 export const NEAR_WRAP: Readonly<Record<KernelName, Partial<Limits>>> = {
   dragonfly: { lastpid: PID_MAX - 64, inittid: 0x7fffffff - 64 },
-  netbsd: {},
+  netbsd: { lastpid: NB_PID_MAX - 64 },
 };
 
 /**

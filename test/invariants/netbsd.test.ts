@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditNetbsd, NETBSD_LAWS } from "../../src/invariants/netbsd.js";
 import { netbsd } from "../../src/kern/netbsd/model.js";
 import {
-  CWDINFO, FILEDESC, GLOBALS, KMUTEXOBJ, LWP, PGRP, PL_PPWAIT, PLIMIT, PROC, SESSION, SIGACTS, SSTOP, SZOMB, UIDINFO, VMSPACE,
+  CWDINFO, FILEDESC, GLOBALS, pidTableEntry, KMUTEXOBJ, LWP, PGRP, PL_PPWAIT, PLIMIT, PROC, SESSION, SIGACTS, SSTOP, SZOMB, UIDINFO, VMSPACE,
 } from "../../src/kern/netbsd/structs.js";
 import { allproc, lwpsOf, zombproc } from "../../src/kern/netbsd/walk.js";
 import { THREAD } from "../../src/shm/core.js";
@@ -93,6 +93,7 @@ describe("netbsd audits on a hand-driven machine", () => {
         img.table(PROC).view(pg.pg_members).p_pglist = NULL; // truncate init's group after its first member
       },
     ],
+    ["pid-table", () => void (pidTableEntry(img, pid.e & G().pid_tbl_mask).pt_pid += G().pid_tbl_mask + 1)], // e's slot names a pid of the next round
     ["session-refs", () => void (img.table(SESSION).view(img.table(PGRP).view(P("dd").p_pgrp).pg_session).s_count += 1)],
     [
       "lwp-list",

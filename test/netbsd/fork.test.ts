@@ -6,6 +6,9 @@
 import { describe, expect, it } from "vitest";
 import { runScript } from "../../dist/src/script/runner.js";
 import { Direct, laws, runNamed } from "./helpers.js";
+import { auditNetbsd } from "../../src/invariants/netbsd.js";
+import type { RawResult } from "../../src/kern/kernel.js";
+import { GLOBALS } from "../../src/kern/netbsd/structs.js";
 
 const W_STOPCODE = (sig: number) => (sig << 8) | 0x7f;
 const SIGSTOP = 17;
@@ -106,6 +109,29 @@ describe("netbsd fork1", () => {
     expect(o.results[10]).toMatchObject({ ret: 4, errno: null });
     expect(o.exitCode).toBe(0);
   }, 30_000);
+});
+
+describe("netbsd pid_table (kern_proc.c 645-823)", () => {
+  it("slots booted near PID_MAX hand out pids just below it, wrap past it to the slot number, double when pid_alloc_lim slots are in use, and free a reaped process's slot", async () => {
+    const d = await Direct.boot({ lastpid: 29936, maxproc: 64 });
+    const g = () => d.m.image.table(GLOBALS).view(d.m.image.table(GLOBALS).handleAt(0));
+    try {
+      const pids: number[] = [];
+      for (let i = 0; i < 32; i++) pids.push(((await d.call(1, "fork")) as RawResult).ret);
+      expect(pids[0]).toBe(29954); // slot 2, use count 29920 (29936 rounded down to the table size) + 32
+      expect(new Set(pids).size).toBe(32);
+      expect(pids.every((p) => p > 1 && p <= 30000)).toBe(true);
+      expect(g().pid_tbl_mask).toBe(63); // init and 29 children took pid_alloc_lim's 30 slots
+      expect(pids.filter((p) => p < 64).length).toBeGreaterThan(0); // past pid_max: pid &= pid_tbl_mask
+      const victim = pids[5]; // init's children are reaped as they exit (scripts' init)
+      expect(await d.call(victim, "exit", { status: 0 })).toBe("pending");
+      expect(await d.call(1, "kill", { pid: victim, sig: 0 })).toMatchObject({ errno: 3 }); // ESRCH: its slot is free
+      expect(g().pid_alloc_cnt).toBe(32); // init and 31 children
+      expect(auditNetbsd(d.m.image)).toEqual([]);
+    } finally {
+      expect(await d.stop()).toEqual([]);
+    }
+  }, 60_000);
 });
 
 describe("netbsd seed finding", () => {

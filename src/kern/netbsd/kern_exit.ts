@@ -14,7 +14,7 @@ import { image, type KGen } from "../../sync/seam.js";
 import { tsleep_signal } from "../../sync/sleep.js";
 import { THREAD } from "../../shm/core.js";
 import {
-  chgproccnt, cwdfree, fd_free, pool_put, lim_free, LIST_INSERT_HEAD, LIST_ITER, LIST_REMOVE, lwp_free, mutex_obj_free, p_lock, p_stat_unlocked, proc_leavepgrp, proc_reparent,
+  chgproccnt, cwdfree, fd_free, pool_put, lim_free, LIST_INSERT_HEAD, LIST_ITER, LIST_REMOVE, lwp_free, mutex_obj_free, p_lock, p_stat_unlocked, proc_free_pid, proc_leavepgrp, proc_reparent,
   sigactsfree, sigactsinit, uvmspace_alloc, uvmspace_free,
 } from "./kern_proc.js";
 import { lwp_stopwait, proc_stop, psignal, sigacts } from "./kern_sig.js";
@@ -269,6 +269,7 @@ function* proc_free(p: ProcView, parent: ProcView): KGen {
   if (!LIST_REMOVE(parent, "p_children", p.h, P, "p_sibling")) violation("child-list", `pid ${p.p_pid} missing from its parent's p_children when reaped`);
   p.p_pptr = NULL;
   p.p_stat = SDEAD;
+  proc_free_pid(p.p_pid); // let the pid be reallocated (kern_exit.c 889-892), before the group goes
   proc_leavepgrp(p);
   mutex_exit(proc_lock());
 
@@ -279,7 +280,7 @@ function* proc_free(p: ProcView, parent: ProcView): KGen {
   sigactsfree(p.p_sigacts);
   lim_free(p.p_limit);
   if (p.p_vmspace !== NULL) uvmspace_free(p.p_vmspace);
-  // proc_free_pid: the pid and the process count go back.
+  // proc_free_pid's uncount (above, the pid went back).
   atomic_add_int(G().ptr("nprocs"), -1);
   nprocs_check("proc_free");
   pool_put(image.table(PROC), p.h, "proc_free");

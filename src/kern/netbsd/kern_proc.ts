@@ -8,6 +8,7 @@ import { THREAD } from "../../shm/core.js";
 import { violation, KKASSERT } from "../../shm/hooks.js";
 import { NULL, type Handle, type Table } from "../../shm/table.js";
 import { zalloc_waitok, zfree } from "../../sync/kmem.js";
+import { mayblock } from "../../sync/mayblock.js";
 import { programId } from "../../sched/programs.js";
 import { forkReturn } from "../usermode.js";
 import { atomic_add_int, atomic_fetchadd_int } from "../../sync/atomic.js";
@@ -17,45 +18,56 @@ import { refcount_acquire, refcount_init, refcount_release } from "../../sync/re
 import { curthread, image, sched, startThread, type KGen } from "../../sync/seam.js";
 import { tsleep } from "../../sync/sleep.js";
 import {
-  CWDINFO, FILEDESC, G, KMUTEXOBJ, L, LSIDL, LWP, P, PGRP, PLIMIT, PROC, proc_lock, p_lock, SDEAD, SESSION, SIDL, SIGACTS, SIGCHLD, SSTOP, SZOMB, UAREA, UIDINFO, VMSPACE,
-  type LwpView, type ProcView,
+  CWDINFO, FILEDESC, G, KMUTEXOBJ, L, LSIDL, LWP, P, PGRP, PID_MAX, PID_TABLE, pid_table, PLIMIT, PROC, proc_lock, PT_PER_RECORD, p_lock, SACTIVE, SESSION, SIDL, SIGACTS, SIGCHLD, SSTOP, SZOMB, UAREA, UIDINFO, VMSPACE,
+  type GlobalsView, type LwpView, type ProcView,
 } from "./structs.js";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type AnyView = any;
 
-// ---- BSD LIST macros over handles -------------------------------------------------------------
+// ---- BSD LIST macros over handles (sys/queue.h) ---------------------------------------------
+
+/** Each LIST's le_prev field, by its next field: the previous element, NULL for the first. */
+const LE_PREV: Record<string, string> = { p_list: "p_list_prev", p_sibling: "p_sibling_prev", p_pglist: "p_pglist_prev", l_sibling: "l_sibling_prev" };
 
 export function LIST_INSERT_HEAD(owner: AnyView, head: string, h: Handle, view: (h: Handle) => AnyView, next: string): void {
-  view(h)[next] = owner[head];
+  const prev = LE_PREV[next];
+  const e = view(h);
+  const first: Handle = owner[head];
+  e[next] = first;
+  if (first !== NULL) view(first)[prev] = h;
   owner[head] = h;
+  e[prev] = NULL;
 }
 
 export function LIST_INSERT_AFTER(after: Handle, h: Handle, view: (h: Handle) => AnyView, next: string): void {
+  const prev = LE_PREV[next];
   const a = view(after);
-  view(h)[next] = a[next];
+  const e = view(h);
+  const nx: Handle = a[next];
+  e[next] = nx;
+  if (nx !== NULL) view(nx)[prev] = h;
   a[next] = h;
+  e[prev] = after;
 }
 
-/** LIST_REMOVE: false when h was not on the list (a corrupted list; reported by the caller). */
+/**
+ * LIST_REMOVE: through le_prev, without walking the list. First QUEUEDEBUG's check that le_prev
+ * leads back to h (sys/queue.h QUEUEDEBUG_LIST_OP): false when it does not -- h is not on the
+ * owner's list, a corrupted list the caller reports. h's own links are cleared.
+ */
 export function LIST_REMOVE(owner: AnyView, head: string, h: Handle, view: (h: Handle) => AnyView, next: string): boolean {
-  let cur: Handle = owner[head];
-  if (cur === h) {
-    owner[head] = view(h)[next];
-    view(h)[next] = NULL;
-    return true;
-  }
-  while (cur !== NULL) {
-    const v = view(cur);
-    const nx: Handle = v[next];
-    if (nx === h) {
-      v[next] = view(h)[next];
-      view(h)[next] = NULL;
-      return true;
-    }
-    cur = nx;
-  }
-  return false;
+  const prevf = LE_PREV[next];
+  const e = view(h);
+  const prev: Handle = e[prevf];
+  if ((prev === NULL ? owner[head] : view(prev)[next]) !== h) return false;
+  const nx: Handle = e[next];
+  if (nx !== NULL) view(nx)[prevf] = prev;
+  if (prev === NULL) owner[head] = nx;
+  else view(prev)[next] = nx;
+  e[next] = NULL;
+  e[prevf] = NULL;
+  return true;
 }
 
 export function* LIST_ITER(first: Handle, view: (h: Handle) => AnyView, next: string): Generator<Handle> {
@@ -77,33 +89,32 @@ const pgrpv = (h: Handle) => image.table(PGRP).view(h);
  */
 export const p_stat_unlocked = (p: ProcView): number => data_race(() => p.p_stat);
 
-/** proc_find: a live process by pid (not SIDL, not a zombie). proc_lock held. */
-export function proc_find(pid: number): Handle {
-  KKASSERT(mutex_owned(proc_lock()), "proc-lock-not-held", "proc_find without proc_lock");
-  for (const h of LIST_ITER(G().allproc, P, "p_list")) {
-    const p = P(h);
-    if (p.p_pid === pid) {
-      const st = p_stat_unlocked(p);
-      return st === SIDL || st === SZOMB || st === SDEAD ? NULL : h;
-    }
-  }
-  return NULL;
-}
-
-/** proc_find_raw: any process by pid, zombies included. */
+/** proc_find_raw: any process by pid, zombies and SIDL included, through pid_table (kern_proc.c 586-599). */
 export function proc_find_raw(pid: number): Handle {
-  for (const list of [G().allproc, G().zombproc]) for (const h of LIST_ITER(list, P, "p_list")) if (P(h).p_pid === pid) return h;
-  return NULL;
+  KKASSERT(mutex_owned(proc_lock()), "proc-lock-not-held", "proc_find_raw without proc_lock");
+  const pt = pid_table(pid & G().pid_tbl_mask);
+  const p = pt.pt_proc;
+  return p === NULL || pt.pt_pid !== pid ? NULL : p;
 }
 
-/** pgrp_find. proc_lock held. */
+/** proc_find: a live process by pid, SACTIVE or SSTOP (kern_proc.c 601-620). proc_lock held. */
+export function proc_find(pid: number): Handle {
+  const h = proc_find_raw(pid);
+  if (h === NULL) return NULL;
+  const st = p_stat_unlocked(P(h));
+  return st === SACTIVE || st === SSTOP ? h : NULL;
+}
+
+/**
+ * pgrp_find: the group in its id's slot, unless the slot's group has another id or no members
+ * (kept only by its session, kern_proc.c 627-643). proc_lock held.
+ */
 export function pgrp_find(pgid: number): Handle {
-  const t = image.table(PGRP);
-  for (let s = 0; s < t.capacity; s++) {
-    const h = t.handleAt(s);
-    if (h !== NULL && t.view(h).pg_id === pgid) return h;
-  }
-  return NULL;
+  KKASSERT(mutex_owned(proc_lock()), "proc-lock-not-held", "pgrp_find without proc_lock");
+  const pg = pid_table(pgid & G().pid_tbl_mask).pt_pgrp;
+  if (pg === NULL) return NULL;
+  const v = pgrpv(pg);
+  return v.pg_id !== pgid || v.pg_members === NULL ? NULL : pg;
 }
 
 // ---- process groups (proc_lock held) ----------------------------------------------------------
@@ -126,10 +137,31 @@ export function proc_leavepgrp(p: ProcView): void {
 
 function pg_delete(pgh: Handle): void {
   const pg = pgrpv(pgh);
+  pg_remove(pg.pg_id);
   const sh = pg.pg_session;
   pool_put(image.table(PGRP), pgh, "pg_delete");
   const s = image.table(SESSION).view(sh);
   if (--s.s_count === 0) pool_put(image.table(SESSION), sh, "pg_delete session");
+}
+
+/**
+ * pg_remove: the group leaves its slot; a slot whose process is gone too goes on the free list
+ * (kern_proc.c 1036-1066: an orphaned group kept it from being reused).
+ */
+function pg_remove(pg_id: number): void {
+  const g = G();
+  const pt = pid_table(pg_id & g.pid_tbl_mask);
+  pt.pt_pgrp = NULL;
+  if (pt.pt_proc === NULL) free_slot(g, pg_id & g.pid_tbl_mask);
+}
+
+/** Link a free slot after the free list's last one (proc_free_pid 813-821, pg_remove 1058-1063). */
+function free_slot(g: GlobalsView, slot: number): void {
+  const last = pid_table(g.last_free_pt);
+  last.pt_next = (last.pt_next & ~g.pid_tbl_mask) | slot; // P_FREE(P_NEXT(pt->pt_proc) | pid): the link bits are 0 at the end
+  last.pt_pid = 0;
+  g.last_free_pt = slot;
+  g.pid_alloc_cnt--;
 }
 
 /** A new session and process group led by p (init at boot; setsid). */
@@ -151,6 +183,10 @@ export function pgrp_create(p: ProcView, newsession: boolean, session: Handle): 
   const pg = pgrpv(pgh);
   pg.pg_id = p.p_pid;
   pg.pg_session = sh;
+  // proc_enterpgrp's DIAGNOSTIC check, then the group takes its id's slot (kern_proc.c 955-962).
+  const pt = pid_table(p.p_pid & G().pid_tbl_mask);
+  KKASSERT(pt.pt_pgrp === NULL, "kassert", `enterpgrp: pgrp table slot in use (pgid ${p.p_pid})`);
+  pt.pt_pgrp = pgh;
   return pgh;
 }
 
@@ -171,20 +207,128 @@ export function pool_get(table: Table, site: string): KGen<Handle> {
 }
 
 /** NetBSD's may-block points, by site name (every pool_get below). */
-export const NETBSD_MAYBLOCK_SITES = ["proc_alloc", "mutex_obj_alloc", "sigactsinit", "fd_new", "cwdinit", "lim_copy", "uvmspace_alloc", "lwp_create"] as const;
+export const NETBSD_MAYBLOCK_SITES = ["proc_alloc", "expand_pid_table", "mutex_obj_alloc", "sigactsinit", "fd_new", "cwdinit", "lim_copy", "uvmspace_alloc", "lwp_create"] as const;
 
 /** pool_put: back to the pool, waking a pool_get asleep on it. */
 export function pool_put(table: Table, h: Handle, site: string): void {
   zfree(table, h, site);
 }
 
-/** proc_alloc: a new proc in SIDL with a fresh pid (kern_proc.c). */
+/** proc_alloc: a new proc in SIDL with a pid, findable at once by proc_find_raw (kern_proc.c 733-745). */
 export function* proc_alloc(): KGen<Handle> {
   const h = yield* pool_get(image.table(PROC), "proc_alloc");
   const p = P(h);
-  p.p_stat = SIDL;
-  p.p_pid = atomic_fetchadd_int(G().ptr("nextpid"), 1) + 1;
+  p.p_stat = SIDL; // protect against others
+  p.p_pid = -1;
+  yield* proc_alloc_pid(p);
   return h;
+}
+
+/**
+ * proc_alloc_pid (kern_proc.c 753-790): take the free list's first slot. Its pid is the slot's
+ * saved use count + the table size + the slot, so a slot hands out a pid larger by the table's
+ * size each time round, until past pid_max it wraps to the slot number. The table expands first
+ * when pid_alloc_lim slots are in use (so pids cycle through 2000+ values), or when the free list
+ * is empty -- the count and the limit read before proc_lock.
+ */
+export function* proc_alloc_pid(p: ProcView): KGen<number> {
+  const g = G();
+  let slot: number, nxt: number;
+  for (;; yield* expand_pid_table()) {
+    if (data_race(() => g.pid_alloc_cnt) >= data_race(() => g.pid_alloc_lim)) continue;
+    yield* mutex_enter(proc_lock());
+    slot = g.next_free_pt;
+    const pt = pid_table(slot);
+    KKASSERT(pt.pt_proc === NULL && pt.pt_pgrp === NULL, "kassert", `proc_alloc: slot busy (slot ${slot})`);
+    nxt = pt.pt_next;
+    if (nxt & g.pid_tbl_mask) break;
+    mutex_exit(proc_lock()); // table full: expand (the last entry is not used)
+  }
+  const mask = g.pid_tbl_mask;
+  let pid = (nxt & ~mask) + mask + 1 + slot;
+  if (pid > g.pid_max) pid &= mask;
+  g.next_free_pt = nxt & mask;
+  const pt = pid_table(slot);
+  pt.pt_proc = p.h;
+  KKASSERT(pt.pt_pid === 0, "kassert", `proc_alloc_pid: slot ${slot} has pt_pid ${pt.pt_pid}`);
+  pt.pt_pid = pid;
+  if (p.p_pid === -1) p.p_pid = pid;
+  g.pid_alloc_cnt++;
+  mutex_exit(proc_lock());
+  return pid;
+}
+
+/**
+ * expand_pid_table (kern_proc.c 645-730): twice the entries. The kernel allocates the new array
+ * (kmem_alloc, KM_SLEEP: a may-block point) before it takes proc_lock, gives up if another
+ * expansion came in that window, and otherwise 'unzips' each entry into the two halves under
+ * proc_lock: a process to the half its pid's next bit names, a free entry (its use count raised
+ * so the link stays valid) to the low half, the other half's entry onto the front of the free
+ * list. The model's image already has room for the largest table, so the new array is the old
+ * one, unzipped in place: the kernel walks the old table downwards and entry i only fills new
+ * entries i and i + size, so each old entry is read before anything overwrites it.
+ */
+function* expand_pid_table(): KGen {
+  const g = G();
+  const pt_size = data_race(() => g.pid_tbl_mask) + 1;
+  yield* mayblock("expand_pid_table");
+  yield* mutex_enter(proc_lock());
+  if (pt_size !== g.pid_tbl_mask + 1) {
+    mutex_exit(proc_lock()); // another process beat us to it
+    return;
+  }
+  KKASSERT(pt_size * 2 <= image.table(PID_TABLE).capacity * PT_PER_RECORD, "pid-table-room", `expand_pid_table: ${pt_size * 2} entries do not fit the image's pid table`);
+  for (let i = pt_size - 1; i >= 0; i--) {
+    const old = pid_table(i);
+    const proc = old.pt_proc, pgrp = old.pt_pgrp;
+    let link = 0, pid: number, rpid: number;
+    if (proc === NULL) {
+      pid = (old.pt_next + pt_size) & ~pt_size; // up the use count so that the link is valid
+      rpid = 0;
+      link = pid;
+      if (pgrp !== NULL) pid = pgrpv(pgrp).pg_id;
+    } else {
+      pid = old.pt_pid;
+      rpid = pid;
+    }
+    const keep = pid_table(i + (pid & pt_size));
+    keep.pt_proc = proc;
+    keep.pt_pgrp = pgrp;
+    keep.pt_pid = rpid;
+    keep.pt_next = link;
+    // The other half's entry goes on the front of the free list.
+    const other = (pid ^ pt_size) & ~g.pid_tbl_mask;
+    const freed = pid_table(i + (other & pt_size));
+    freed.pt_proc = NULL;
+    freed.pt_next = (other & ~pt_size) | g.next_free_pt;
+    freed.pt_pgrp = NULL;
+    freed.pt_pid = 0;
+    g.next_free_pt = i | (other & pt_size);
+  }
+  g.pid_tbl_mask = pt_size * 2 - 1;
+  // pid_max starts as PID_MAX; past 16384 pids in use it must grow with the table.
+  if (g.pid_tbl_mask > PID_MAX) {
+    g.pid_max = g.pid_tbl_mask * 2 + 1;
+    g.pid_alloc_lim |= g.pid_alloc_lim << 1;
+  } else g.pid_alloc_lim <<= 1;
+  mutex_exit(proc_lock());
+}
+
+/**
+ * proc_free_pid's part of the table (kern_proc.c 801-823): the slot saves the pid's use count,
+ * and goes on the free list unless a process group of that id still holds it. proc_lock held.
+ * (The kernel uncounts nprocs here too; the model does it with the record's release, proc_free,
+ * where the nprocs laws expect it.)
+ */
+export function proc_free_pid(pid: number): void {
+  KKASSERT(mutex_owned(proc_lock()), "proc-lock-not-held", "proc_free_pid without proc_lock");
+  const g = G();
+  const pt = pid_table(pid & g.pid_tbl_mask);
+  pt.pt_proc = NULL;
+  pt.pt_next = pid & ~g.pid_tbl_mask;
+  KKASSERT(pt.pt_pid === pid, "kassert", `proc_free_pid: slot of pid ${pid} has pt_pid ${pt.pt_pid}`);
+  pt.pt_pid = 0;
+  if (pt.pt_pgrp === NULL) free_slot(g, pid & g.pid_tbl_mask);
 }
 
 /** uvm_uarea_alloc: 0 when kernel VA for a u-area is exhausted (001:270). */

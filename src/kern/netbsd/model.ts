@@ -13,7 +13,8 @@ import { programId } from "../../sched/programs.js";
 import type { AuditFinding, KernelModel, Limits, PsEntry } from "../kernel.js";
 import { CALLS } from "./calls.js";
 import {
-  CWDINFO, FILEDESC, GLOBALS, KMUTEXOBJ, LSONPROC, LWP, PGRP, PLIMIT, PROC, SACTIVE, SESSION, SIGACTS, STAT_NAMES, UAREA, UIDINFO, VMSPACE,
+  CWDINFO, FILEDESC, GLOBALS, INITIAL_PID_TABLE_SIZE, KMUTEXOBJ, LSONPROC, LWP, PGRP, PID_MAX, PID_TABLE, pidTableEntriesFor, pidTableEntry, PLIMIT, PROC, PT_PER_RECORD, SACTIVE, SESSION, SIGACTS,
+  STAT_NAMES, UAREA, UIDINFO, VMSPACE,
 } from "./structs.js";
 import { globals, lwpsOf, procRecords } from "./walk.js";
 import { auditNetbsd } from "../../invariants/netbsd.js";
@@ -61,6 +62,8 @@ function tables(limits: Limits): TableSpec[] {
     { decl: CWDINFO, capacity: t.cwdinfo },
     { decl: PLIMIT, capacity: t.plimit },
     { decl: VMSPACE, capacity: t.vmspace },
+    // Room for the largest pid table the processes and orphaned groups can make it grow to.
+    { decl: PID_TABLE, capacity: pidTableEntriesFor(t.proc + t.pgrp) / PT_PER_RECORD },
     MAYBLOCK_TABLE,
   ];
 }
@@ -77,7 +80,6 @@ function boot(m: Machine, limits: Limits, init?: { program: string; args: readon
   const g = tb(GLOBALS).view(must(tb(GLOBALS).alloc(), "globals"));
   g.maxproc = limits.maxproc;
   g.nprocs = 2; // 001:109 counts process 0, and init is forked on top of it (the model has no proc0)
-  g.nextpid = 1;
   g.forkfsleep = 0;
   g.kauth_fork_reserve = 5; // secmodel: the last five slots are root's
   g.forkhooks = 1;
@@ -143,12 +145,39 @@ function boot(m: Machine, limits: Limits, init?: { program: string; args: readon
 
   g.allproc = ph;
   g.initproc = ph;
+  procinit(img, limits.lastpid);
+  const initSlot = pidTableEntry(img, 1); // init took slot 1 (pid 1), its group the same slot
+  initSlot.pt_proc = ph;
+  initSlot.pt_pid = 1;
+  initSlot.pt_pgrp = pg.h;
 
   const td = must(m.spawn("netbsd.lwpstart", init?.args ?? []), "init thread");
   const tv = img.table(THREAD).view(td);
   tv.td_lwp = l.h;
   tv.td_proc = ph;
   l.l_thread = td;
+}
+
+/**
+ * procinit's pid table (kern_proc.c 313-342) with init's slot taken: 32 entries on the free list
+ * from slot 2 (slot 0 is proc0's and the list's end), each with a saved use count above PID_MAX,
+ * so that every slot's first pid wraps to the slot number -- unless `lastpid` says the system
+ * has been up a while: then the use counts are lastpid's (rounded down to the table size), the
+ * first pids come just above it, and they wrap past pid_max soon after (stress scenarios'
+ * NEAR_WRAP).
+ */
+function procinit(img: Image, lastpid: number | undefined): void {
+  const g = globals(img);
+  const size = INITIAL_PID_TABLE_SIZE, mask = size - 1;
+  for (let r = 0; r < img.table(PID_TABLE).capacity; r++) must(img.table(PID_TABLE).alloc(), "pid table");
+  const use = lastpid === undefined ? (PID_MAX + size) & ~mask : lastpid & ~mask;
+  for (let i = 2; i <= mask; i++) pidTableEntry(img, i).pt_next = use + (i === mask ? 0 : i + 1);
+  g.pid_tbl_mask = mask;
+  g.pid_max = PID_MAX;
+  g.next_free_pt = 2;
+  g.last_free_pt = mask;
+  g.pid_alloc_lim = mask - 1; // grow before the table is full, to avoid reusing pids too often
+  g.pid_alloc_cnt = 1; // init
 }
 
 function ps(img: Image): PsEntry[] {

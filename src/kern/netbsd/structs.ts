@@ -5,20 +5,24 @@
  *
  * Conventions (as in the DragonFly model):
  *  - Every pointer is a handle (src/shm/table.ts), 0 = NULL.
- *  - A BSD LIST is a head field holding the first element and a next field in each element
- *    (p_list, p_sibling, p_pglist, l_sibling); insert/remove walk the list under proc_lock.
+ *  - A BSD LIST is a head field holding the first element, and in each element a next field
+ *    (p_list, p_sibling, p_pglist, l_sibling) and its le_prev (NAME_prev: the previous element,
+ *    NULL for the first): LIST_REMOVE unlinks through le_prev without walking the list
+ *    (sys/queue.h), so removing one of 60,000 processes costs what removing one of ten does.
  *  - Embedded locks/condvars take the widths of src/shm/struct.ts; code passes p.ptr("p_waitcv").
  *  - p_lock is NOT embedded: it is a handle to a kmutex object (mutex_obj_alloc), so that
  *    FORK_SHARESIGS can share one lock between two processes with mutex_obj_hold (001:332-336).
  * Audits (src/invariants) may rely on every field documented here.
  */
 import { CONDVAR, defineStruct, KMUTEX } from "../../shm/struct.js";
+import type { Image } from "../../shm/image.js";
 import type { Handle } from "../../shm/table.js";
 import { image } from "../../sync/seam.js";
 
 /** struct proc. */
 export const PROC = defineStruct("proc", {
   p_list: 1, // next proc on allproc or zombproc (proc_lock)
+  p_list_prev: 1, // p_list's le_prev (proc_lock)
   p_pid: 1,
   p_stat: 1, // SIDL..SDEAD (p_lock; SZOMB/SDEAD transitions also under proc_lock)
   p_flag: 1, // PK_* (p_lock)
@@ -31,7 +35,9 @@ export const PROC = defineStruct("proc", {
   p_pptr: 1, // parent (proc_lock)
   p_children: 1, // first child (proc_lock)
   p_sibling: 1, // next child of p_pptr (proc_lock)
+  p_sibling_prev: 1, // p_sibling's le_prev (proc_lock)
   p_pglist: 1, // next member of p_pgrp (proc_lock)
+  p_pglist_prev: 1, // p_pglist's le_prev (proc_lock)
   p_lwps: 1, // first lwp (p_lock)
   p_uid: 1, // kauth_cred_getuid(p_cred)
   p_sigacts: 1, // sigacts handle (sa_refcnt held)
@@ -89,6 +95,7 @@ export const LWP = defineStruct("lwp", {
   l_proc: 1,
   l_thread: 1, // the simulated thread running this lwp (thread handle)
   l_sibling: 1, // next lwp of l_proc (p_lock)
+  l_sibling_prev: 1, // l_sibling's le_prev (p_lock)
   l_lid: 1, // >= 1, unique in the process (++p_nlwpid under p_lock)
   l_stat: 1, // LSIDL..LSSUSPENDED
   l_flag: 1, // LW_* (p_lock)
@@ -107,6 +114,28 @@ export const LWP = defineStruct("lwp", {
     l_flag: "a sleep's signal check tests LW_WEXIT (sleepq_block, kern_sleepq.c: with the lwp locked, which the model's check made from inside the sleep cannot take); exit_lwps sets it under p_lock and then wakes the lwp",
   },
 });
+
+/**
+ * struct pid_table (kern_proc.c 130-134): one entry per slot, indexed by pid & pid_tbl_mask. An
+ * entry in use holds its process (pt_proc, pt_pid) and/or the process group of that id (pt_pgrp:
+ * an orphaned group keeps its slot, so its id is not handed out). A free entry is on the free
+ * list: the kernel stores P_FREE(x) = x << 1 | 1 in pt_proc, where x is the saved use count (the
+ * bits above the mask) | the next free slot (the bits below it); the model keeps pt_proc NULL
+ * and x in pt_next (a handle may be odd). Slot 0 is proc0's and the free list's end; the model
+ * has no proc0, so its pt_proc stays NULL. The kernel reallocates the array twice as large when
+ * it fills (expand_pid_table); the model's image has room for the largest size the proc and
+ * pgrp tables can reach, four entries to a record (a table holds at most 0xfffe records).
+ */
+export const PID_TABLE = defineStruct("pid_table", {
+  pt_proc0: 1, pt_pgrp0: 1, pt_pid0: 1, pt_next0: 1,
+  pt_proc1: 1, pt_pgrp1: 1, pt_pid1: 1, pt_next1: 1,
+  pt_proc2: 1, pt_pgrp2: 1, pt_pid2: 1, pt_next2: 1,
+  pt_proc3: 1, pt_pgrp3: 1, pt_pid3: 1, pt_next3: 1,
+});
+export const PT_PER_RECORD = 4;
+/** PID_MAX (sys/proc.h): the largest pid until the table outgrows it. */
+export const PID_MAX = 30000;
+export const INITIAL_PID_TABLE_SIZE = 1 << 5;
 
 /** A kmutex object (mutex_obj_alloc): a reference-counted mutex that processes can share. */
 export const KMUTEXOBJ = defineStruct("kmutexobj", { mo_lock: KMUTEX, mo_refcnt: 1 });
@@ -160,7 +189,14 @@ export const GLOBALS = defineStruct("nbglobals", {
   allproc: 1, // first proc on allproc (proc_lock)
   zombproc: 1, // first proc on zombproc (proc_lock)
   initproc: 1,
-  nextpid: 1,
+  // The pid table's state (kern_proc.c 150-159), all under proc_lock but for the two reads
+  // proc_alloc_pid and expand_pid_table make before they take it (markedRacy below).
+  pid_tbl_mask: 1, // entries - 1 (a power of two less one)
+  pid_alloc_lim: 1, // expand when this many slots are in use, so pids cycle through 2000+ values
+  pid_alloc_cnt: 1, // slots in use: by a process, or by a process group whose leader is gone
+  next_free_pt: 1, // the free list's first slot (allocate here)
+  last_free_pt: 1, // its last slot (freed slots are linked after it)
+  pid_max: 1, // PID_MAX (30000) until the table outgrows it, then 2 * pid_tbl_mask + 1
   forkfsleep: 1, // 001:115, ticks
   lasttfm: 1, // 001:240 ratecheck state (ticks of the last message, 0 = never)
   tablefull: 1, // "proc: table is full" messages printed
@@ -177,6 +213,11 @@ export const GLOBALS = defineStruct("nbglobals", {
   ticks0: 1,
 }, {
   atomics: { nprocs: "fork1 counts with atomic_inc_uint_nv before its checks (001:227) and undoes a refused fork with atomic_dec_uint, exit's proc_free uncounts the same way: no lock in common" },
+  markedRacy: {
+    pid_alloc_cnt: "proc_alloc_pid compares it with pid_alloc_lim before taking proc_lock (kern_proc.c 760-762), to expand the table first: a stale count only expands early or one allocation late, and expand_pid_table re-checks the size under proc_lock",
+    pid_alloc_lim: "read with pid_alloc_cnt before proc_lock (kern_proc.c 760); expand_pid_table doubles it under proc_lock",
+    pid_tbl_mask: "expand_pid_table sizes its new table from it before taking proc_lock (kern_proc.c 654-657, a may-block allocation between) and re-checks it under proc_lock: another expansion in that window makes it give up (663-668)",
+  },
   unlocked: {
     lasttfm: "fork1's ratecheck state is a static of kern_fork.c updated with no lock (001:240-242): a lost update only lets one more or one fewer 'table is full' message through",
     tablefull: "the model's count of those messages, bumped beside the ratecheck with no lock (tablefull() prints; the console serialises its own output)",
@@ -329,6 +370,41 @@ export const G = () => {
 export type ProcView = ReturnType<typeof P>;
 export type LwpView = ReturnType<typeof L>;
 export type GlobalsView = ReturnType<typeof G>;
+
+const ptNames = (f: string) => [0, 1, 2, 3].map((k) => `${f}${k}`);
+const PT_PROC = ptNames("pt_proc"), PT_PGRP = ptNames("pt_pgrp"), PT_PID = ptNames("pt_pid"), PT_NEXT = ptNames("pt_next");
+/** pid_table[i] through the record that holds it. */
+export class PidTableEntry {
+  constructor(private readonly v: Record<string, number>, private readonly k: number) {}
+  get pt_proc(): Handle { return this.v[PT_PROC[this.k]]; }
+  set pt_proc(h: Handle) { this.v[PT_PROC[this.k]] = h; }
+  get pt_pgrp(): Handle { return this.v[PT_PGRP[this.k]]; }
+  set pt_pgrp(h: Handle) { this.v[PT_PGRP[this.k]] = h; }
+  get pt_pid(): number { return this.v[PT_PID[this.k]]; }
+  set pt_pid(pid: number) { this.v[PT_PID[this.k]] = pid; }
+  get pt_next(): number { return this.v[PT_NEXT[this.k]]; }
+  set pt_next(x: number) { this.v[PT_NEXT[this.k]] = x; }
+}
+/** &pid_table[i] in an image (the kernel's, or the orchestrator's while the machine is still). */
+export function pidTableEntry(img: Image, i: number): PidTableEntry {
+  const t = img.table(PID_TABLE);
+  return new PidTableEntry(t.view(t.handleAt(Math.floor(i / PT_PER_RECORD))) as unknown as Record<string, number>, i % PT_PER_RECORD);
+}
+export const pid_table = (i: number): PidTableEntry => pidTableEntry(image, i);
+
+/**
+ * The entries the table can grow to with `inUse` slots taken: expand_pid_table doubles it, and
+ * pid_alloc_lim with it (kern_proc.c 719-727), until the limit is above what can be in use.
+ */
+export function pidTableEntriesFor(inUse: number): number {
+  let size = INITIAL_PID_TABLE_SIZE, lim = size - 2;
+  while (lim <= inUse) {
+    size *= 2;
+    if (size - 1 > PID_MAX) lim |= lim << 1;
+    else lim <<= 1;
+  }
+  return size;
+}
 
 /** &proc_lock */
 export const proc_lock = (): number => G().ptr("proc_lock");
