@@ -14,7 +14,8 @@ import { NULL, type Handle } from "../../shm/table.js";
 import { programId } from "../../sched/programs.js";
 import { atomic_add_int, atomic_fetchadd_int, atomic_load_int } from "../../sync/atomic.js";
 import { curthread, image, sched, startThread, type KGen } from "../../sync/seam.js";
-import { PHOLD, PRELE } from "../../sync/phold.js";
+import { LWPHOLD, LWPRELE, PHOLD, PRELE } from "../../sync/phold.js";
+import { data_race } from "../../sync/observe.js";
 import { refcount_acquire, refcount_release } from "../../sync/refcount.js";
 import { spin_lock, spin_unlock } from "../../sync/spinlock.js";
 import { tunable } from "../../sync/tunable.js";
@@ -24,7 +25,7 @@ import {
   type LwpV, type PrgV, type ProcV,
 } from "./globals.js";
 import {
-  ALLPROC_HSIZE, FDTOL, FILEDESC, LWP, PGRP, PID_MAX, PID_WRAP_TO, PLIMIT, PROC, RLIMIT_NPROC, SESSION, SZOMB, UCRED, UIDINFO, VMSPACE,
+  ALLPROC_HSIZE, FDTOL, FILEDESC, LWP, PGRP, PID_MAX, PID_WRAP_TO, PLIMIT, PROC, RLIMIT_NPROC, SESSION, SIDL, SZOMB, UCRED, UIDINFO, VMSPACE,
 } from "./structs.js";
 
 // ---------------------------------------------------------------- curthread / allocation
@@ -321,6 +322,100 @@ export function* allproc_scan(cb: (p: ProcV) => KGen<number>): KGen {
     lwkt_reltoken(prg.ptr("proc_token"));
     if (stopped) return;
   }
+}
+
+// ---------------------------------------------------------------- sysctl kern.proc (ps, top)
+
+/**
+ * pcredcache (kern_proc.c 145-156): the scan's cached credential, changed for p's when they
+ * differ. The first look is unlocked (a cache test); the credential is re-read and crhold'd under
+ * p_spin, which every replacer takes around the store (cratom_proc, kern_prot.c 1114-1116;
+ * kern_wait, kern_exit.c 1077-1083) before it crfrees the old one. Both reads are marked racy
+ * (structs.ts, PROC p_ucred): fork1 sets a SIDL child's p_ucred after putting it on allproc
+ * (000:483, 000:501) under locks no scanner takes, and the scan skips SIDL by an unlocked p_stat
+ * test, relying on x86's store order for the credential behind it.
+ */
+function pcredcache(cr: Handle, p: ProcV): Handle {
+  if (cr === data_race(() => p.p_ucred)) return cr;
+  if (cr !== NULL) crfree(cr);
+  spin_lock(p.ptr("p_spin"));
+  const ncr = data_race(() => p.p_ucred);
+  if (ncr !== NULL) crhold(ncr);
+  spin_unlock(p.ptr("p_spin"));
+  return ncr;
+}
+
+/**
+ * sysctl_out_proc (kern_proc.c 1464-1497): fill_kinfo_proc under p's token shared, then one
+ * record per lwp -- each LWPHOLD'd while fill_kinfo_lwp reads it and SYSCTL_OUT copies the record
+ * out, which may fault and sleep (every token dropped: the hold is what keeps the lwp in the tree,
+ * kern_wait's "zomblwp" wait) -- or only the first lwp's without KERN_PROC_FLAG_LWP. The next
+ * lwp is read before the LWPRELE: the same link the kernel's RB_NEXT reads after it, p_token
+ * being held again by then. p_stat and p_flags are read as fill_kinfo_proc reads them, racily
+ * (structs.ts). Returns the records copied out.
+ */
+function* sysctl_out_proc(p: ProcV, lwps: boolean): KGen<number> {
+  let records = 0;
+  yield* lwkt_gettoken_shared(p.ptr("p_token"));
+  const ki = [p.p_pid, p.p_nthreads, p.p_stat, p.p_flags];
+  if (p.p_vmspace !== NULL) ki.push(vmV(p.p_vmspace).vm_dsize + vmV(p.p_vmspace).vm_ssize);
+  for (let h = p.p_lwp_tree; h !== NULL; ) {
+    const lp = lwpV(h);
+    LWPHOLD(lp.ptr("lwp_lock"));
+    ki.push(lp.lwp_tid);
+    yield* mayblock("copyout");
+    records++;
+    h = lp.lwp_rbnode;
+    LWPRELE(lp.ptr("lwp_lock"));
+    if (!lwps) break;
+  }
+  lwkt_reltoken(p.ptr("p_token"));
+  if (records > 0) return records;
+  yield* mayblock("copyout"); // a process without lwps is still output
+  return 1;
+}
+
+/**
+ * sysctl kern.proc (sysctl_kern_proc, kern_proc.c 1515-1640) as ps(1) and top(1) read it, with the
+ * default ps_showallprocs = 1 and no jail (PRISON_CHECK passes): KERN_PROC_PID through pfind
+ * (live processes only), or KERN_PROC_ALL -- every chain under its proc_token shared, SIDL
+ * processes skipped, zombies included: each PHOLD'd while sysctl_out_proc copies it out, so a
+ * zombie's reaper waits for the scan in proc_remove_zombie's PSTALLs (reap2, reap2a) and an
+ * exiting process's in proc_move_allproc_zombie's (reap1, reap1a). The next process is read before
+ * the PRELE, as allproc_scan does (the token is held again by then). Returns the records copied.
+ */
+export function* sysctl_kern_proc(pid: number, lwps: boolean): KGen<number> {
+  let crcache: Handle = NULL;
+  let records = 0;
+  if (pid > 0) {
+    const p = yield* pfind(pid);
+    if (p !== null) {
+      crcache = pcredcache(crcache, p);
+      records += yield* sysctl_out_proc(p, lwps);
+      PRELE(p.ptr("p_lock"));
+    }
+  } else {
+    for (let n = 0; n < ALLPROC_HSIZE; n++) {
+      const prg = procglob(n);
+      if (prg.allproc === NULL) continue;
+      yield* lwkt_gettoken_shared(prg.ptr("proc_token"));
+      for (let h = prg.allproc; h !== NULL; ) {
+        const p = procV(h);
+        if (p.p_stat === SIDL) {
+          h = p.p_list;
+          continue;
+        }
+        crcache = pcredcache(crcache, p);
+        PHOLD(p.ptr("p_lock"));
+        records += yield* sysctl_out_proc(p, lwps);
+        h = p.p_list;
+        PRELE(p.ptr("p_lock"));
+      }
+      lwkt_reltoken(prg.ptr("proc_token"));
+    }
+  }
+  if (crcache !== NULL) crfree(crcache);
+  return records;
 }
 
 // ---------------------------------------------------------------- process groups

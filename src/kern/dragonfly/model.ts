@@ -112,6 +112,12 @@ const CALLS: Record<CallName, CallSpec> = {
   lwp_create: { encode: (a) => (obj(a, ["fault"]), [a.fault ? 1 : 0]), creates: "lwp" },
   lwp_exit: none,
   ps: none,
+  sysctl_proc: {
+    encode: (a, ctx) => {
+      obj(a, ["pid", "lwps"]);
+      return [pidArg(ctx, a.pid, "pid", 0), a.lwps ? 1 : 0];
+    },
+  },
   rfork: {
     encode: (a) => {
       obj(a, ["flags"]);

@@ -69,6 +69,9 @@ export const PROC = defineStruct("proc", {
   p_pgsigpend: 1, // detector: bits of p_siglist last posted by a walk of a process group
   p_pgsiggrp: 1, // detector: the pgrp of that walk
 }, {
+  markedRacy: {
+    p_ucred: "sysctl kern.proc's pcredcache (kern_proc.c 145-156) tests it unlocked against its cached credential, and re-reads it under p_spin: fork1 sets a SIDL child's p_ucred after putting it on allproc (000:483, 000:501) under locks no scanner takes, and the scan skips SIDL processes by an unlocked p_stat test, relying on x86's store order for the credential behind it. p_spin orders the re-read and its crhold before a replacer's crfree (cratom_proc, kern_prot.c 1114-1116; kern_wait). Every other read is checked",
+  },
   racy: {
     p_flags: "tested without p_token before acting on it: start_forked_proc's P_PPWAIT loop re-checks with atomic_cmpset_int (000:924-929), exit1 and exec test P_PPWAIT / P_WEXIT under their own token only",
     p_stat: "kern_wait tests a child's p_stat == SZOMB under the parent's p_token only (kern_exit.c:967), then takes PHOLDZOMB and the child's p_token and re-checks p_pptr before it reaps",

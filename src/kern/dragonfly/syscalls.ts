@@ -8,6 +8,7 @@ import { NULL } from "../../shm/table.js";
 import { curthread, image, type KGen } from "../../sync/seam.js";
 import { EINVAL, EPERM, ESRCH } from "../../sync/errno.js";
 import { PRELE } from "../../sync/phold.js";
+import { spin_lock, spin_unlock } from "../../sync/spinlock.js";
 import { lwkt_gettoken, lwkt_gettoken_shared, lwkt_reltoken } from "../../sync/token.js";
 import { EXITED, isScriptProgram } from "../usermode.js";
 import type { RawResult } from "../kernel.js";
@@ -15,7 +16,7 @@ import { CALL_NAMES } from "./calls.js";
 import { credV, G, lwpV, pgrpV, plimitV, procglob, procV, type ProcV } from "./globals.js";
 import { at_fork, rm_at_fork, sys_fork, sys_lwp_create, sys_lwp_create2, sys_procctl, sys_rfork, sys_vfork } from "./kern_fork.js";
 import { exit1, kern_exec, kern_wait, lwp_exit } from "./kern_exit.js";
-import { chgproccnt, cralloc, crfree, crhold, curlwp, curproc, enterpgrp, lwps_of, pfind, pgfind, pgrel, plimit_modify_nproc } from "./kern_proc.js";
+import { chgproccnt, cralloc, crfree, crhold, curlwp, curproc, enterpgrp, lwps_of, pfind, pgfind, pgrel, plimit_modify_nproc, sysctl_kern_proc } from "./kern_proc.js";
 import { dokillpg, install_sigcheck, kern_kill, kern_sigaction, postsig_all } from "./kern_sig.js";
 import { ALLPROC_HSIZE, LWP_MP_WEXIT, P_SUGID, P_WEXIT, SIGABRT, SIGCHLD, sigmask, SZOMB, W_EXITCODE, WAIT_ANY, WNOHANG } from "./structs.js";
 
@@ -72,7 +73,11 @@ function* sys_setuid(uid: number): KGen<number> {
   const ncr = yield* cralloc(uid);
   chgproccnt(o.cr_ruidinfo, -1, 0);
   chgproccnt(credV(ncr).cr_ruidinfo, 1, 0);
+  // cratom_proc (kern_prot.c 1114-1116): the store under p_spin, so a sysctl kern.proc scan's
+  // pcredcache re-read and crhold of the old credential come before this crfree of it.
+  spin_lock(p.ptr("p_spin"));
   p.p_ucred = ncr;
+  spin_unlock(p.ptr("p_spin"));
   p.p_flags = p.p_flags | P_SUGID;
   for (const h of lwps_of(p)) {
     const lp = lwpV(h);
@@ -224,6 +229,8 @@ export function* dfly_syscall(call: number, a: readonly number[]): KGen<RawResul
       for (let i = Math.max(0, n - 4); i < n; i++) out.push(log[i & 3]);
       return ok(n, out);
     }
+    case "sysctl_proc":
+      return ok(yield* sysctl_kern_proc(a[0], a[1] !== 0));
     case "ps": {
       let n = 0;
       for (let c = 0; c < ALLPROC_HSIZE; c++) for (let h = procglob(c).allproc; h !== NULL; h = procV(h).p_list) if (procV(h).p_stat !== SZOMB) n++;
