@@ -5,7 +5,7 @@
 import { dragonfly } from "../../src/kern/dragonfly/model.js";
 import type { KGen } from "../../src/sync/seam.js";
 import { RF_FLAGS, RFCFDG, RFFDG, RFLINUXTHPN, RFNOWAIT, RFPGLOCK, RFPPWAIT, RFPROC, RFTHREAD } from "../../src/kern/dragonfly/structs.js";
-import { dragonflyReach, reachActions, reachPrograms } from "./reach.js";
+import { dragonflyPs, dragonflyReach, reachActions, reachPrograms } from "./reach.js";
 import { gone, reap, reapAll, registerUserPrograms, SIGUSR1, type User } from "./user.js";
 
 /** Every user-settable RF* flag (RFPGLOCK/RFPPWAIT are kernel-only: rfork must refuse them). */
@@ -137,10 +137,11 @@ function* pgsignalVsFork(u: User): KGen<boolean> {
 
 registerUserPrograms({
   model: dragonfly,
-  extra: { rforkFlags: rforkAction, reaperChurn, reaperChurnFlat: noNestedReapers, pgsignalVsFork, ...reachActions, ...dragonflyReach.extra },
+  extra: { rforkFlags: rforkAction, reaperChurn, reaperChurnFlat: noNestedReapers, pgsignalVsFork, ...reachActions, ...dragonflyReach.extra, ...dragonflyPs.extra },
   extraPrograms: {
     ...reachPrograms,
     ...dragonflyReach.programs,
+    ...dragonflyPs.programs,
     /** pgsignalVsFork's group: lead it, fork the forkers, exit without reaping them. */
     *killpgleader(u, [n]) {
       if (gone(yield* u.call("setpgid", { pid: 0, pgid: 0 }))) return;

@@ -49,6 +49,10 @@ export const MIX = {
   // pgrpResurrectWaitAny: as in dragonflyMixed (findings D11 is pgrp-resurrect's).
   dragonflyReach: { waitExitThreaded: 1, pgrpResurrectWaitAny: 1, vforkThreads: 1, lwpChurn: 1, reaperCollapse: 1, waitTwo: 1, forkVsExit: 1, killPoll: 1 },
   netbsdReach: { waitExitThreaded: 1, pgrpResurrect: 1, vforkThreads: 1, lwpChurn: 1, cloneShare: 1, waitTwo: 1, forkVsExit: 1, killPoll: 1 },
+  // DragonFly: sysctl kern.proc scans holding processes and zombies while threaded parents fork and reap.
+  psWait: { psWait: 1 },
+  // NetBSD: traced processes forking from several lwps (proc_stop / lwp_stopwait / proc_unstop).
+  tracedThreads: { tracedThreads: 2, vforkExec: 1 },
 } as const satisfies Record<string, Mix>;
 
 export const MIXES: readonly Mix[] = Object.values(MIX);

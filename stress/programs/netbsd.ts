@@ -59,9 +59,13 @@ function* cloneAction(u: User): KGen<boolean> {
  */
 const EVENTS = [PTRACE_VFORK_DONE];
 
-/** A debugger and its target, both children of this worker; reap both. */
-function* tracedFork(u: User): KGen<boolean> {
-  const tracee = yield* u.spawn("fork", {}, "tracee", [2 + u.rng.below(3), u.rng.below(2)]);
+/**
+ * A debugger and its target, both children of this worker; reap both. `threaded`: the target
+ * forks from lwps of its own too, so a stop (proc_stop) has other lwps to stop and wake
+ * (lwp_stopwait), and the tracer's continue (proc_unstop under p_lock) races them.
+ */
+function* tracedFork(u: User, threaded = false): KGen<boolean> {
+  const tracee = yield* u.spawn("fork", {}, threaded ? "threadedtracee" : "tracee", [2 + u.rng.below(3), u.rng.below(2)]);
   if (gone(tracee)) return false;
   if (tracee.errno !== 0) return true;
   let events = 0;
@@ -71,25 +75,44 @@ function* tracedFork(u: User): KGen<boolean> {
   return yield* reapAll(u);
 }
 
+/** The traced process's forks: n forks or vforks whose children exit; false when the process is gone. */
+function* traceeForks(u: User, n: number, vforks: number): KGen<boolean> {
+  for (let i = 0; i < n; i++) {
+    const call = vforks && u.rng.below(2) ? "vfork" : "fork";
+    const r = yield* u.spawn(call, {}, "vchild", [u.rng.below(2)]);
+    if (gone(r)) return false;
+    // A traced fork's child belongs to the debugger until it is reaped there: then ECHILD here.
+    if (r.errno === 0 && gone(yield* u.call("wait", { pid: r.ret, options: ["WNOHANG"] }))) return false;
+  }
+  return true;
+}
+
+function* tracee(u: User, n: number, vforks: number): KGen<void> {
+  if (!(yield* traceeForks(u, n, vforks))) return;
+  if (!(yield* reapAll(u))) return;
+  yield* u.call("exit", { status: 0 });
+}
+
 const stopped = (status: number) => (status & 0xff) === 0x7f;
 
 registerUserPrograms({
   model: netbsd,
-  extra: { cloneFlags: cloneAction, tracedFork, ...reachActions, ...netbsdReach.extra },
+  extra: { cloneFlags: cloneAction, tracedFork: (u) => tracedFork(u), tracedThreads: (u) => tracedFork(u, true), ...reachActions, ...netbsdReach.extra },
   extraPrograms: {
     ...reachPrograms,
     ...netbsdReach.programs,
     /** The traced process: a few forks or vforks whose children exit, then reap and exit. */
     *tracee(u, [n, vforks]) {
-      for (let i = 0; i < n; i++) {
-        const call = vforks && u.rng.below(2) ? "vfork" : "fork";
-        const r = yield* u.spawn(call, {}, "vchild", [u.rng.below(2)]);
-        if (gone(r)) return;
-        // A traced fork's child belongs to the debugger until it is reaped there: then ECHILD here.
-        if (r.errno === 0 && gone(yield* u.call("wait", { pid: r.ret, options: ["WNOHANG"] }))) return;
-      }
-      if (!(yield* reapAll(u))) return;
-      yield* u.call("exit", { status: 0 });
+      yield* tracee(u, n, vforks);
+    },
+    /** The traced process with forking lwps: each lwp forks like `tracee`, then lwp_exit; the main lwp forks, reaps and exits. */
+    *threadedtracee(u, [n, vforks]) {
+      for (let i = 0; i < 1 + u.rng.below(2); i++) if (gone(yield* u.spawn("lwp_create", {}, "traceelwp", [1 + u.rng.below(2), vforks]))) return;
+      yield* tracee(u, n, vforks);
+    },
+    *traceelwp(u, [n, vforks]) {
+      if (!(yield* traceeForks(u, n, vforks))) return;
+      yield* u.call("lwp_exit");
     },
     /**
      * The debugger: attach to pid, set the event mask at its first stop, continue every stop of

@@ -15,6 +15,7 @@
  * Each is an action a scenario's workers pick (stress/scenarios/reach.ts) plus the programs its
  * children and lwps run; both kernels' program modules merge them in.
  */
+import { RFFDG, RFPROC } from "../../src/kern/dragonfly/structs.js";
 import { CLONE_FILES, CLONE_FS, CLONE_VM } from "../../src/kern/netbsd/structs.js";
 import { ESRCH } from "../../src/sync/errno.js";
 import type { KGen } from "../../src/sync/seam.js";
@@ -311,6 +312,47 @@ export const dragonflyReach: { extra: Extra; programs: Programs } = {
         if (!race && r.errno === 0 && !(yield* reap(u, r.ret))) return;
       }
       yield* u.call("exit", { status: 0 });
+    },
+  },
+};
+
+/**
+ * DragonFly: ps against wait (sysctl kern.proc, kern_proc.c 1515-1640). A scan holds each process
+ * it copies out -- zombies included -- and each of its lwps across a copyout that may sleep: the
+ * long holder of a zombie a reaper must wait out (kern_wait's "zomblwp" loop, proc_remove_zombie's
+ * PSTALLs, and a second waiter's failed PHOLDZOMB meanwhile), the one proc_move_allproc_zombie's
+ * PSTALLs exist for, and the p_spin of pcredcache. The parent's waiter lwps reap each child as it
+ * exits, while its main lwp is still in the fork, vfork or rfork that made it: sys_fork's PHOLD
+ * of the child (000:136-141) is what keeps the pid it returns readable.
+ */
+export const dragonflyPs: { extra: Extra; programs: Programs } = {
+  extra: {
+    *psWait(u) {
+      return yield* forkAndReap(u, "pswaitparent", [2 + u.rng.below(3), 1 + u.rng.below(2), u.rng.below(3) === 0 ? 1 : 0]);
+    },
+  },
+  programs: {
+    /** A ps lwp, then children made one way or another and reaped by waiter lwps; exit, early or once they are reaped. */
+    *pswaitparent(u, [kids, waiters, exitEarly]) {
+      const first = yield* u.spawn("fork", {}, "linger", [u.rng.below(3)]);
+      if (gone(first)) return;
+      for (let i = 0; i < 2; i++) if (gone(yield* u.spawn("lwp_create", {}, "pslwp", [3 * kids + 3, first.errno === 0 ? first.ret : 0]))) return;
+      for (let i = 0; i < waiters; i++) if (gone(yield* u.spawn("lwp_create", {}, "waiter"))) return;
+      for (let i = 0; i < kids; i++) {
+        const how = u.rng.below(3);
+        const r = how === 0 ? yield* u.spawn("fork", {}, "exit", [0]) : how === 1 ? yield* u.spawn("vfork", {}, "vchild", [u.rng.below(2)]) : yield* u.spawn("rfork", { flags: RFPROC | RFFDG }, "linger", [u.rng.below(2)]);
+        if (gone(r)) return;
+      }
+      if (!exitEarly && !(yield* reapAll(u))) return;
+      yield* u.call("exit", { status: 0 });
+    },
+    /** ps n times: the whole table or `ps -p pid` (0: none), with every lwp or only the first; then lwp_exit. */
+    *pslwp(u, [n, pid]) {
+      for (let i = 0; i < n; i++) {
+        const one = pid !== 0 && u.rng.below(3) === 0;
+        if (gone(yield* u.call("sysctl_proc", { pid: one ? pid : 0, lwps: u.rng.below(2) === 1 }))) return;
+      }
+      yield* u.call("lwp_exit");
     },
   },
 };

@@ -16,6 +16,7 @@ export const REACH_SCENARIOS: readonly Scenario[] = [
   scenario("dragonfly", "reaper-exit-race", "nested reapers exiting at once: a child exiting under a reaper past its exit loop moves its children into it (reaches the seed's defect D8, and D6 through nests ignoring SIGCHLD, docs/findings.md)", MIX.reaperExitRace, 6),
   scenario("dragonfly", "wait-two", "two waiter lwps and the main one waiting for one child as it becomes a zombie: a waiter's PHOLDZOMB held inside the reaper's PSTALL windows", MIX.waitTwo, 6),
   scenario("dragonfly", "kill-poll", "kill(pid, 0) polls holding processes (pfind, zpfind: PHOLD) while they fork, exec, exit and are reaped: holders inside sys_fork's own hold and every PSTALL window", MIX.killPoll, 6),
+  scenario("dragonfly", "ps-wait", "ps (sysctl kern.proc: PHOLD, p_token shared, LWPHOLD, a copyout that sleeps) scanning zombies and live processes while threaded parents fork, vfork and rfork children their waiter lwps reap, and sometimes exit under them: holders inside every reap PSTALL, kern_wait's zomblwp wait and sys_fork's hold on its child", MIX.psWait, 6),
   scenario("dragonfly", "reach", "every reach workload at once: wait, pgrp, vfork, lwp, reaper and fork-vs-exit races", MIX.dragonflyReach, 8),
   scenario("netbsd", "wait-exit-threaded", "a threaded parent waiting from several lwps while its children exit, and while it exits itself", MIX.waitExitThreaded, 6),
   scenario("netbsd", "pgrp-resurrect", "setpgid joining a process group while its last member leaves, under proc_lock", MIX.pgrpResurrect, 6),
