@@ -241,16 +241,43 @@ async function settled(run: RunFn, pool: CpuPool, scenario: string, seed: number
   return { r: again, end: endingOf(again) };
 }
 
-/** The scenarios a mutant runs on: those reaching its site, most concurrent hits first, at most two. */
-function scenariosFor(mu: Mutant, reach: Reach): string[] {
-  const per = reach.bySite.get(mu.site.key);
+/**
+ * The scenarios a mutant runs on, among those reaching its site: the two with the most concurrent
+ * hits of the site (then of its function's sites, then the most hits), and a third, the one where
+ * the site's function ran most concurrently, when that is another. A site's own count says little
+ * where its lock is global -- a proc_lock region is "concurrent" with any other holder, and
+ * issignal's p_lock race partner is lwp-churn's sigaction, not the scenarios where issignal meets
+ * other holders most -- nor where no clean execution happened to fire it (a re-check, a stall with
+ * holders): every scenario then ranks 0 and the most hits won. The function's other interlocks
+ * running concurrently is the nearest sign that the site's partner accesses run there. The
+ * executions are shared round robin, so a mutant costs what it did.
+ */
+export function scenariosFor(key: string, reach: Pick<Reach, "bySite">): string[] {
+  const per = reach.bySite.get(key);
   if (!per) return [];
-  return [...per].sort((a, b) => b[1][1] - a[1][1] || b[1][0] - a[1][0]).slice(0, 2).map(([s]) => s);
+  const fn = functionConcurrency(key, reach);
+  const f = (s: string) => fn.get(s) ?? 0;
+  const [hits, conc] = [(s: string) => per.get(s)![0], (s: string) => per.get(s)![1]];
+  const chosen = [...per.keys()].sort((a, b) => conc(b) - conc(a) || f(b) - f(a) || hits(b) - hits(a)).slice(0, 2);
+  const byFunction = [...per.keys()].sort((a, b) => f(b) - f(a) || conc(b) - conc(a) || hits(b) - hits(a))[0];
+  if (f(byFunction) > 0 && !chosen.includes(byFunction)) chosen.push(byFunction);
+  return chosen;
+}
+
+/** Scenario -> concurrent hits of every site in the function of the site `key` (its key up to the operator's part). */
+function functionConcurrency(key: string, reach: Pick<Reach, "bySite">): Map<string, number> {
+  const prefix = key.slice(0, key.lastIndexOf(":") + 1);
+  const out = new Map<string, number>();
+  for (const [k, per] of reach.bySite) {
+    if (!k.startsWith(prefix)) continue;
+    for (const [s, [, c]] of per) out.set(s, (out.get(s) ?? 0) + c);
+  }
+  return out;
 }
 
 export async function runMutant(o: Pick<MutateOptions, "kernel" | "executions" | "cpus" | "ops" | "depth" | "seed" | "signal">, mu: Mutant, reach: Reach, eq: ReadonlyMap<string, string>, pool: CpuPool, run: RunFn): Promise<MutantRow> {
   const t0 = performance.now();
-  const scenarios = scenariosFor(mu, reach);
+  const scenarios = scenariosFor(mu.site.key, reach);
   const reachConcurrent = scenarios.reduce((n, s) => n + (reach.bySite.get(mu.site.key)?.get(s)?.[1] ?? 0), 0);
   const row: MutantRow = { mutant: mu.name, site: mu.site.key, line: mu.site.line, kind: mu.site.kind, operator: mu.op, status: "not-reached", executions: 0, scenarios, reachConcurrent, seconds: 0 };
   let reached = false;
