@@ -2,7 +2,7 @@
  * What the field-level detectors (src/detect) cost: the same run -- one scenario, one seed --
  * with detectors off, the race detector alone, the stale-pointer detector alone, and both, side
  * by side in rounds (the median round is kept). Controlled mode (pct) checks every access;
- * free mode samples plain accesses (src/detect/index.ts FREE_SAMPLE), so it is measured too.
+ * free mode samples (src/detect/index.ts FREE_SAMPLE), so it is measured too.
  * Runs keep going past a violation, so every run does the same work whatever it reports.
  */
 import type { DetectorName } from "../detect/index.js";

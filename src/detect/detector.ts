@@ -22,8 +22,12 @@
  *    use-after-free check.)
  *
  * The shadow (shadow.ts) is shared by every cpu; controlled modes run one cpu at a time and check
- * every access, free mode checks one access in `sample` (sync edges are always followed, so a
- * skipped access can hide a race but never invent one).
+ * every access. Free mode samples, as DataCollider and KCSAN do, so that what sampling saves is
+ * the cost of what it leaves out: it watches one block of image words in `sample` for a window of
+ * accesses, checks every plain access to a watched block exactly, and leaves every other alone
+ * -- one hash and compare, no shadow line touched (see watched). Atomics are checked everywhere,
+ * and sync edges (an atomic's acquire and release, a racy read's acquire) are always followed, so
+ * an access left out can hide a race but never invent one.
  */
 import { callSites, sourceLine } from "../shm/callsites.js";
 import { violation } from "../shm/hooks.js";
@@ -36,7 +40,7 @@ import { PLOCK_MASK } from "../sync/phold.js";
 import type { SyncThread } from "../sync/seam.js";
 import { acquireClock, joinInto, releaseClock } from "./clock.js";
 import {
-  FW, LOCK, MARKED, R_CLK, R_TID, S_PREV, S_READ, S_WRITE, SHARED, SIDE_PID, SIDE_SITE, SIDE_SYS, SIDE_WHO, SW_SIDE, SYNC_L, SYNC_LR, W_CLK, W_TID,
+  FW, LOCK, MARKED, R_CLK, R_TID, S_PREV, S_READ, S_WRITE, SHARED, SIDE_PID, SIDE_SITE, SIDE_SYS, SIDE_WHO, SW_SIDE, SYNC_L, SYNC_LR, VERSION, W_CLK, W_TID,
   type Shadow,
 } from "./shadow.js";
 import { DThread, MAX_LOADS, RMW_WAYS } from "./thread.js";
@@ -57,7 +61,7 @@ export interface DetectorSummary {
 export interface DetectorConfig {
   race: boolean;
   stale: boolean;
-  /** Check one plain access in this many (1: every one). */
+  /** Watch one block of the image in this many, a window at a time (1: check every access; see watched). */
   sample: number;
   /**
    * Image words whose every access records its kernel function. A stack costs several times the
@@ -67,6 +71,39 @@ export interface DetectorConfig {
    */
   siteAddrs: ReadonlySet<number>;
   cpu: number;
+}
+
+/**
+ * Free mode's sampling. The image is cut into blocks of 2^WATCH_BLOCK words (a record's
+ * neighbouring fields watched together, their shadows in neighbouring lines), and in each window
+ * a hash of the block and the window picks one block in `sample` to watch. The window is the
+ * shadow's, so every cpu watches the same blocks and both accesses of a race in a watched block
+ * are checked wherever they run; a cpu moves it on after WINDOW_ACCESSES of its own accesses, so
+ * a block left out now is watched within a few windows, and a window is long beside a kernel
+ * path's read and write of one field (non-atomic-update needs both, and the writes between).
+ */
+const WATCH_BLOCK = 4;
+const WINDOW_ACCESSES = 1 << 10;
+
+/** Is the block of image word `addr` watched in `window`, one block in `sample`? (Exported for tests.) */
+export function watchedIn(addr: Addr, window: number, sample: number): boolean {
+  return blockHash(addr, windowSalt(window)) < watchThreshold(sample);
+}
+
+/** A window's salt: a mix of its number (murmur3's finaliser), so each window picks other blocks. */
+function windowSalt(window: number): number {
+  let h = Math.imul(window ^ (window >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+/** A block's place in [0, 2^32) for this window (Fibonacci hashing: the top bits mix every bit). */
+function blockHash(addr: Addr, salt: number): number {
+  return Math.imul((addr >>> WATCH_BLOCK) ^ salt, 0x9e3779b1) >>> 0;
+}
+
+function watchThreshold(sample: number): number {
+  return Math.floor(2 ** 32 / sample);
 }
 
 /**
@@ -102,9 +139,6 @@ interface Access {
   site: number;
 }
 
-/** The side of a write no check stamped (free mode samples plain accesses): no one's. */
-const NO_WRITER: Readonly<Access> = { write: true, atomic: false, dtid: -1, who: 0, pid: 0, sys: 0, site: 0 };
-
 export class Detector implements SyncObserver {
   private readonly i32: Int32Array;
   private readonly tables: readonly Table[];
@@ -125,7 +159,13 @@ export class Detector implements SyncObserver {
   /** Offsets in a thread record of its process and lwp handles (its own records), -1 when the layout has none. */
   private readonly tdProcAt: number;
   private readonly tdLwpAt: number;
-  private sampleLeft = 1;
+  /** Free mode: watch a sample of the image (watched), not every access. */
+  private readonly sampled: boolean;
+  private readonly threshold: number;
+  /** The window this cpu watches in, its salt, and this cpu's accesses left before it moves the window on. */
+  private window = -1;
+  private salt = 0;
+  private windowLeft = 0;
   /** Inside data_race() (a cpu runs one thread at a time, and data_race's reads cannot block). */
   private marked = 0;
   private readonly reported = new Set<string>();
@@ -155,6 +195,8 @@ export class Detector implements SyncObserver {
     this.lwps = img.hasTable("lwp") ? this.tables[index.get("lwp")!] : null;
     this.raceOn = cfg.race;
     this.staleOn = cfg.stale;
+    this.sampled = cfg.sample > 1;
+    this.threshold = watchThreshold(cfg.sample);
     const tdOffsets = img.table(THREAD).layout.offsets;
     this.tdProcAt = tdOffsets.td_proc ?? -1;
     this.tdLwpAt = tdOffsets.td_lwp ?? -1;
@@ -203,30 +245,48 @@ export class Detector implements SyncObserver {
     if (!this.raceOn || t.d < 0 || f & F_UNLOCKED || this.sh.exhausted()) return;
     // A racy read is a sync edge, not a check: followed at every read, never sampled away.
     if (!write && (f & F_RACY || (f & F_MARKED && this.marked > 0))) return this.racyRead(t, addr);
-    if (--this.sampleLeft <= 0) {
-      this.sampleLeft = this.cfg.sample;
-      if (write) this.write(t, td, addr, PLAIN);
-      else this.read(t, td, addr);
-    } else if (write) this.unsampledWrite(t, td, addr);
-    else this.noteRead(t, addr, this.sh.i32[this.sh.version(addr)]);
+    if (this.sampled && !this.watched(addr)) return;
+    if (write) this.write(t, td, addr, PLAIN);
+    else this.read(t, td, addr);
   };
 
   /**
-   * Free mode, a write the race check skips: non-atomic-update still sees it (every read and
-   * write keeps the versions, or a read left out would look like a write of someone else's).
+   * Free mode: is addr's block watched in this cpu's window? The window word sits in the shadow
+   * header's line, which every check loads anyway (exhausted).
+   *
+   * Non-atomic-update stays exact over what is watched: a read notes the field's version and the
+   * thread's later write compares, so a read left out must never leave an older note standing (the
+   * write would take another thread's write before that read for one after it). Within a window a
+   * block is watched or not for all its accesses on this cpu, and a thread's notes are of one
+   * window (notesOf): when the window moves they are forgotten. A cpu still in the last window for
+   * a moment only leaves writes out: a missed race, never an invented one.
    */
-  private unsampledWrite(t: DThread, td: DetectThread, addr: Addr): void {
-    const s = this.sh.at(addr);
-    this.sh.lock(s + LOCK);
-    const lost = this.bumpVersion(t, addr, s, false);
-    this.sh.unlock(s + LOCK);
-    if (lost !== null) this.nonAtomic(td, addr, lost);
+  private watched(addr: Addr): boolean {
+    const w = this.sh.window();
+    if (w !== this.window) this.enterWindow(w);
+    else if (--this.windowLeft === 0) this.sh.moveWindow(w);
+    return blockHash(addr, this.salt) < this.threshold;
+  }
+
+  private enterWindow(w: number): void {
+    this.window = w;
+    this.salt = windowSalt(w);
+    this.windowLeft = WINDOW_ACCESSES;
+  }
+
+  /** The thread's reads noted in this cpu's window (watched): those of an earlier one are forgotten first. */
+  private notesOf(t: DThread): DThread {
+    if (t.notesWindow !== this.window) {
+      t.forgetReads();
+      t.notesWindow = this.window;
+    }
+    return t;
   }
 
   /** A write moves the field's version on; a plain one may find the update it makes is lost. */
   private bumpVersion(t: DThread, addr: Addr, s: number, atomic: boolean): Access | null {
     const i32 = this.sh.i32;
-    const v = this.sh.version(addr);
+    const v = s + VERSION;
     const before = i32[v];
     i32[v] = before + 1;
     const lost = atomic ? null : this.lostUpdate(t, addr, s, before);
@@ -252,7 +312,6 @@ export class Detector implements SyncObserver {
     const sh = this.sh;
     const i32 = sh.i32;
     i32.fill(0, sh.at(base), sh.at(base + HDR_WORDS));
-    i32.fill(0, sh.version(base), sh.version(base + HDR_WORDS));
     for (let a = base + HDR_WORDS; a < base + words; a++) {
       const s = sh.at(a);
       sh.lock(s + LOCK);
@@ -261,7 +320,6 @@ export class Detector implements SyncObserver {
       if (i32[s + SYNC_LR] !== 0) sh.freeClock(i32[s + SYNC_LR]);
       // Word by word: two fills a field were two builtin calls each, most of a free's cost.
       for (let w = s; w < s + FW; w++) if (w !== s + LOCK) i32[w] = 0;
-      i32[sh.version(a)] = 0;
       sh.unlock(s + LOCK);
     }
   };
@@ -409,6 +467,8 @@ export class Detector implements SyncObserver {
     if (t.d < 0 || !this.raceOn || this.sh.exhausted() || !this.live(addr, gen)) return;
     // (Unlocked, this acquire could meet a clear in progress: it can only learn too much, never too little.)
     if (how & AT_ACQUIRE) acquireClock(this.sh, t.C, this.sh.i32[this.sh.at(addr) + SYNC_L]);
+    // Checked whether its block is watched or not: its shadow line is the edge's, and its stamp is
+    // what a plain access in a later window races (killpg's atomic pg_sigseq bump, fork1's read).
     if (how & AT_WRITE) this.write(t, td, addr, gen);
     else this.markedRead(t, td, addr, gen);
   }
@@ -497,7 +557,7 @@ export class Detector implements SyncObserver {
   private racyRead(t: DThread, addr: Addr): void {
     const s = this.sh.at(addr);
     acquireClock(this.sh, t.C, this.sh.i32[s + SYNC_L]);
-    this.noteRead(t, addr, this.sh.i32[this.sh.version(addr)]);
+    if (!this.sampled || this.watched(addr)) this.noteRead(t, addr, this.sh.i32[s + VERSION]);
   }
 
   /** A plain read of a field whose reads are checked. */
@@ -508,7 +568,7 @@ export class Detector implements SyncObserver {
     const C = t.C;
     const d = t.d;
     sh.lock(s + LOCK);
-    this.noteRead(t, addr, i32[sh.version(addr)]);
+    this.noteRead(t, addr, i32[s + VERSION]);
     const rclk = i32[s + R_CLK];
     const rtid = i32[s + R_TID];
     if ((rclk === C[d] && rtid === d + 1) || (rclk === SHARED && i32[sh.clocks(rtid) + d] === C[d])) {
@@ -675,7 +735,7 @@ export class Detector implements SyncObserver {
 
   private noteRead(t: DThread, addr: Addr, version: number): void {
     const w = addr & (RMW_WAYS - 1);
-    t.rmwAddr[w] = addr;
+    this.notesOf(t).rmwAddr[w] = addr;
     t.rmwVer[w] = version;
     t.rmwSw[w] = t.switches;
     t.rmwGen[w] = this.generationAt(addr);
@@ -690,21 +750,20 @@ export class Detector implements SyncObserver {
   /** This thread's own write moves its remembered version along (it is no one else's update). */
   private notedWrite(t: DThread, addr: Addr, version: number): void {
     const w = addr & (RMW_WAYS - 1);
-    if (t.rmwAddr[w] === addr) t.rmwVer[w] = version;
+    if (this.notesOf(t).rmwAddr[w] === addr) t.rmwVer[w] = version;
   }
 
   /** This thread read addr earlier in its current path: no switch of its own since, the same record. */
   private readInPath(t: DThread, addr: Addr): boolean {
     const w = addr & (RMW_WAYS - 1);
-    return t.rmwAddr[w] === addr && t.rmwSw[w] === t.switches && t.rmwGen[w] === this.generationAt(addr);
+    return this.notesOf(t).rmwAddr[w] === addr && t.rmwSw[w] === t.switches && t.rmwGen[w] === this.generationAt(addr);
   }
 
   /** Another thread's write between this thread's read and its plain write, with no switch of its own between. */
   private lostUpdate(t: DThread, addr: Addr, s: number, before: number): Access | null {
     if (!this.readInPath(t, addr) || t.rmwVer[addr & (RMW_WAYS - 1)] === before) return null;
-    // The other write may not have been stamped (free mode samples): then its side is no one's.
-    const wtid = this.sh.i32[s + W_TID];
-    return wtid === 0 ? NO_WRITER : this.accessAt(this.sh.side(addr) + S_WRITE, true, (wtid & MARKED) !== 0);
+    // Every write that moves a version stamps itself under the same lock: the last write's side is the other's, or a later one's.
+    return this.accessAt(this.sh.side(addr) + S_WRITE, true, (this.sh.i32[s + W_TID] & MARKED) !== 0);
   }
 
   // ---------------------------------------------------------------- stale pointers

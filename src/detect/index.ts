@@ -15,7 +15,7 @@ export const DETECTORS: readonly DetectorName[] = ["race", "stale"];
 
 /** Detector threads alive at once the shadow makes room for (more: the race detector stands down). */
 const DTIDS = 256;
-/** Free mode: one plain access in this many is checked (sync edges are always followed). */
+/** Free mode: one block of the image in this many is watched at a time, every access to it checked (sync edges are always followed). */
 export const FREE_SAMPLE = 4;
 
 export function shadowSize(imageWords: number, maxThreads: number): ShadowSize {
@@ -44,7 +44,7 @@ export function installDetectors(img: Image, setup: DetectSetup | null, current:
     installSyncObserver(null);
     return null;
   }
-  // Free mode samples plain accesses (sample below) whatever the cpus; the shadow locks only when
+  // Free mode samples (sample below) whatever the cpus; the shadow locks only when
   // another cpu can be inside it at the same time.
   const sh = new Shadow(setup.shadow, shadowSize(img.i32.length, setup.maxThreads), setup.concurrent && setup.cpus > 1);
   const det = new Detector(img, sh, {

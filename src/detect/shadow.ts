@@ -8,12 +8,10 @@
  *  - the detector-thread table: per runtime thread slot its detector thread id (dtid + 1), per
  *    dtid its owner and its wake clock (the vector clock wakers publish into, see hb.ts);
  *  - per image word, FW words read by every check: the epochs of the field's last write and
- *    last read (FastTrack), a lock word, and the word's sync clocks -- 32 bytes, two fields to
- *    a cache line;
- *  - per image word, its write version (non-atomic-update), one word each: free mode checks one
- *    plain access in FREE_SAMPLE and the others read or bump only the version, so versions are
- *    dense -- sixteen fields to a cache line, where the field shadows above hold two -- and an
- *    unchecked access mostly finds its line already loaded by its record's other fields;
+ *    last read (FastTrack), a lock word, the word's sync clocks, and its write version
+ *    (non-atomic-update) -- 32 bytes, two fields to a cache line. Free mode checks the accesses
+ *    to a sample of the image (detector.ts watched) and leaves the rest alone, so a check finds
+ *    every word it needs in this one line;
  *  - per image word, SW words read only by a report: who made those accesses, where, and
  *    which reader came before the last (WHO, SITE, PID, SYS each). An epoch's side is
  *    written with it and means something only while the epoch's tid word is non-zero;
@@ -37,6 +35,7 @@ const H_EXHAUSTED = 5; // 1: the pool or the dtids ran out; the race detector st
 const H_STR_LOCK = 6;
 const H_STR_COUNT = 7;
 const H_STR_CHARS = 8;
+const H_WINDOW = 9; // free mode: the sampling window every cpu watches (detector.ts watched), a count
 const HEADER = 16;
 
 // ---- per image word, checked at every access (Shadow.at)
@@ -49,7 +48,7 @@ export const R_TID = 3; // its dtid + 1 (0: not read since the last write covere
 export const LOCK = 4; // free mode: the field's shadow lock (it also guards the field's version)
 export const SYNC_L = 5; // vector clock of exclusive releases and ordered atomics at this word
 export const SYNC_LR = 6; // vector clock of shared (reader) releases
-// (word 7 is padding: FW stays 8, so a field's words never straddle a cache line)
+export const VERSION = 7; // writes so far (non-atomic-update), changed under LOCK
 
 // ---- per image word, for reports (Shadow.side): three sides of SW_SIDE words
 export const SW = 12;
@@ -103,12 +102,11 @@ function layout(s: ShadowSize) {
   const ownerOf = dtidOf + s.threads;
   const wakeOf = ownerOf + s.dtids;
   const fields = (wakeOf + s.dtids + 15) & ~15; // cache-line aligned: a field's FW words in one line
-  const versions = fields + s.imageWords * FW;
-  const sides = versions + s.imageWords;
+  const sides = fields + s.imageWords * FW;
   const pool = sides + s.imageWords * SW;
   const vcWords = VC_HDR + s.dtids;
   const strings = pool + (s.clocks + 1) * vcWords; // clock 0 is never handed out
-  return { dtidOf, ownerOf, wakeOf, fields, versions, sides, pool, vcWords, strings, words: strings + STR_WORDS };
+  return { dtidOf, ownerOf, wakeOf, fields, sides, pool, vcWords, strings, words: strings + STR_WORDS };
 }
 
 export function shadowBytes(s: ShadowSize): number {
@@ -121,7 +119,6 @@ export class Shadow {
   readonly ownerOf: number;
   readonly wakeOf: number;
   readonly fields: number;
-  readonly versions: number;
   readonly sides: number;
   readonly pool: number;
   readonly vcWords: number;
@@ -144,7 +141,6 @@ export class Shadow {
     this.ownerOf = l.ownerOf;
     this.wakeOf = l.wakeOf;
     this.fields = l.fields;
-    this.versions = l.versions;
     this.sides = l.sides;
     this.pool = l.pool;
     this.vcWords = l.vcWords;
@@ -161,11 +157,6 @@ export class Shadow {
   /** The field shadow of image word `addr`. */
   at(addr: number): number {
     return this.fields + addr * FW;
-  }
-
-  /** The write version of image word `addr` (writes so far; changed under the field's LOCK). */
-  version(addr: number): number {
-    return this.versions + addr;
   }
 
   /** The report sides of image word `addr` (S_WRITE, S_READ, S_PREV from here). */
@@ -199,6 +190,16 @@ export class Shadow {
 
   giveUp(): void {
     Atomics.store(this.i32, H_EXHAUSTED, 1);
+  }
+
+  /** Free mode's sampling window (a plain load: in the header line exhausted() reads at every check). */
+  window(): number {
+    return this.i32[H_WINDOW];
+  }
+
+  /** Move the window on from `from`, unless another cpu has already. */
+  moveWindow(from: number): void {
+    Atomics.compareExchange(this.i32, H_WINDOW, from, from + 1);
   }
 
   // ---------------------------------------------------------------- locks (free mode only)

@@ -157,6 +157,8 @@ export class DThread {
   readonly rmwSw: Int32Array;
   /** The record's generation at the read: a read of a freed record's field and a write to its next owner's are not one update. */
   readonly rmwGen: Int32Array;
+  /** Free mode: the sampling window the rmw notes were made in (Detector.notesOf); -1 in controlled modes. */
+  declare notesWindow: number;
   /** Events (lock takes, pointer loads) so far, ordering the two. */
   declare seq: number;
   /**
@@ -223,6 +225,7 @@ export class DThread {
     this.slot = slot;
     this.d = -1;
     this.switches = 0;
+    this.notesWindow = -1;
     this.seq = 0;
     this.loadSets = 0;
     this.missBase = -1;
