@@ -40,7 +40,7 @@ import { PLOCK_MASK } from "../sync/phold.js";
 import type { SyncThread } from "../sync/seam.js";
 import { acquireClock, joinInto, releaseClock } from "./clock.js";
 import {
-  FW, LOCK, MARKED, R_CLK, R_TID, S_PREV, S_READ, S_WRITE, SHARED, SIDE_PID, SIDE_SITE, SIDE_SYS, SIDE_WHO, SW_SIDE, SYNC_L, SYNC_LR, VERSION, W_CLK, W_TID,
+  BLOCK_SHIFT, FW, LOCK, MARKED, R_CLK, R_TID, S_PREV, S_READ, S_WRITE, SHARED, SIDE_PID, SIDE_SITE, SIDE_SYS, SIDE_WHO, SW_SIDE, SYNC_L, SYNC_LR, VERSION, W_CLK, W_TID,
   type Shadow,
 } from "./shadow.js";
 import { DThread, MAX_LOADS, RMW_WAYS } from "./thread.js";
@@ -74,7 +74,7 @@ export interface DetectorConfig {
 }
 
 /**
- * Free mode's sampling. The image is cut into blocks of 2^WATCH_BLOCK words (a record's
+ * Free mode's sampling. The image is cut into blocks of 2^BLOCK_SHIFT words (a record's
  * neighbouring fields watched together, their shadows in neighbouring lines), and in each window
  * a hash of the block and the window picks one block in `sample` to watch. The window is the
  * shadow's, so every cpu watches the same blocks and both accesses of a race in a watched block
@@ -82,7 +82,6 @@ export interface DetectorConfig {
  * a block left out now is watched within a few windows, and a window is long beside a kernel
  * path's read and write of one field (non-atomic-update needs both, and the writes between).
  */
-const WATCH_BLOCK = 4;
 const WINDOW_ACCESSES = 1 << 10;
 
 /** Is the block of image word `addr` watched in `window`, one block in `sample`? (Exported for tests.) */
@@ -99,7 +98,7 @@ function windowSalt(window: number): number {
 
 /** A block's place in [0, 2^32) for this window (Fibonacci hashing: the top bits mix every bit). */
 function blockHash(addr: Addr, salt: number): number {
-  return Math.imul((addr >>> WATCH_BLOCK) ^ salt, 0x9e3779b1) >>> 0;
+  return Math.imul((addr >>> BLOCK_SHIFT) ^ salt, 0x9e3779b1) >>> 0;
 }
 
 function watchThreshold(sample: number): number {
@@ -306,13 +305,29 @@ export class Detector implements SyncObserver {
    * under the same lock, that the record is still the one it operated on (live()); so it either
    * lands before this clear or not at all -- never a read clock freed twice (the pool would hand
    * it to two owners, and the second would lose its edges) nor a stamp left for the next owner.
+   * Only blocks whose shadow was written are read (Shadow.wrote: every write to a field shadow
+   * marks its block first), so a free costs what was checked of the record, not its size.
    */
   readonly freed = (base: number, words: number): void => {
     this.stateOfCurrent()?.owned.delete(base);
+    const end = base + words;
+    for (let a = base; a < end; ) {
+      const b = a >>> BLOCK_SHIFT;
+      const next = Math.min((b + 1) << BLOCK_SHIFT, end);
+      if (this.sh.isWritten(b)) {
+        this.clearFields(a, next);
+        // Clear now only if the block is wholly this record's: a neighbour's fields in it may not be.
+        if (a === b << BLOCK_SHIFT && next === (b + 1) << BLOCK_SHIFT) this.sh.clean(b);
+      }
+      a = next;
+    }
+  };
+
+  /** The field shadows of image words [from, to) cleared, their clocks back in the pool (each under its lock: see freed). */
+  private clearFields(from: Addr, to: Addr): void {
     const sh = this.sh;
     const i32 = sh.i32;
-    i32.fill(0, sh.at(base), sh.at(base + HDR_WORDS));
-    for (let a = base + HDR_WORDS; a < base + words; a++) {
+    for (let a = from; a < to; a++) {
       const s = sh.at(a);
       sh.lock(s + LOCK);
       if (i32[s + R_CLK] === SHARED) sh.freeClock(i32[s + R_TID]);
@@ -322,7 +337,7 @@ export class Detector implements SyncObserver {
       for (let w = s; w < s + FW; w++) if (w !== s + LOCK) i32[w] = 0;
       sh.unlock(s + LOCK);
     }
-  };
+  }
 
   /**
    * Is the record holding addr still the one of generation `gen` (the whole header word), in
@@ -449,6 +464,7 @@ export class Detector implements SyncObserver {
     }
     if (t.d < 0 || !this.raceOn) return;
     const slot = this.sh.at(addr) + (how & HOW_SHARED && !(how & HOW_ATOMIC) ? SYNC_LR : SYNC_L);
+    this.sh.wrote(addr);
     if (!releaseClock(this.sh, slot, t.C, t.d)) return this.standDown("the vector-clock pool is empty");
     t.C[t.d]++;
   }
@@ -567,6 +583,7 @@ export class Detector implements SyncObserver {
     const s = sh.at(addr);
     const C = t.C;
     const d = t.d;
+    sh.wrote(addr);
     sh.lock(s + LOCK);
     this.noteRead(t, addr, i32[s + VERSION]);
     const rclk = i32[s + R_CLK];
@@ -626,6 +643,7 @@ export class Detector implements SyncObserver {
     const C = t.C;
     const d = t.d;
     const atomic = gen !== PLAIN;
+    sh.wrote(addr);
     sh.lock(s + LOCK);
     if (atomic && !this.live(addr, gen)) return sh.unlock(s + LOCK);
     const lost = this.bumpVersion(t, addr, s, atomic);

@@ -16,7 +16,10 @@
  *    which reader came before the last (WHO, SITE, PID, SYS each). An epoch's side is
  *    written with it and means something only while the epoch's tid word is non-zero;
  *  - a pool of vector clocks, each VC_HDR words of header then one clock per dtid;
- *  - a string table: function names recorded by one cpu, named in a report by another.
+ *  - a string table: function names recorded by one cpu, named in a report by another;
+ *  - per block of 2^BLOCK_SHIFT image words, a byte: 1 once a field shadow of the block has been
+ *    written since the block was last cleared. A freed record's shadow is cleared block by block,
+ *    and a block nothing wrote is not read at all (free mode writes few: it watches few blocks).
  *
  * Dtids are compact (lowest free first) so vector-clock loops stop at the high-water mark of
  * threads alive at once (H_HWM), not at the thread table's capacity. In controlled modes one cpu
@@ -39,6 +42,9 @@ const H_WINDOW = 9; // free mode: the sampling window every cpu watches (detecto
 const HEADER = 16;
 
 // ---- per image word, checked at every access (Shadow.at)
+/** A block is 2^BLOCK_SHIFT image words: what free mode watches (detector.ts), what the written marks cover. */
+export const BLOCK_SHIFT = 4;
+
 /** Words of a field's checked shadow. */
 export const FW = 8;
 export const W_CLK = 0; // clock of the last write
@@ -106,7 +112,9 @@ function layout(s: ShadowSize) {
   const pool = sides + s.imageWords * SW;
   const vcWords = VC_HDR + s.dtids;
   const strings = pool + (s.clocks + 1) * vcWords; // clock 0 is never handed out
-  return { dtidOf, ownerOf, wakeOf, fields, sides, pool, vcWords, strings, words: strings + STR_WORDS };
+  const written = strings + STR_WORDS;
+  const blocks = (s.imageWords >>> BLOCK_SHIFT) + 1;
+  return { dtidOf, ownerOf, wakeOf, fields, sides, pool, vcWords, strings, written, words: written + ((blocks + 3) >>> 2) };
 }
 
 export function shadowBytes(s: ShadowSize): number {
@@ -124,6 +132,8 @@ export class Shadow {
   readonly vcWords: number;
   private readonly strings: number;
   private readonly chars: Uint16Array;
+  /** Per block, 1 once one of its field shadows was written since its last clear (wrote, clean). */
+  private readonly written: Uint8Array;
   /** Names this cpu knows, by id (its own and those it looked up). */
   private readonly names = new Map<number, string>();
 
@@ -146,6 +156,7 @@ export class Shadow {
     this.vcWords = l.vcWords;
     this.strings = l.strings;
     this.chars = new Uint16Array(sab, (l.strings + STR_ENTRIES * 3) * 4, STR_CHARS);
+    this.written = new Uint8Array(sab, l.written * 4, (size.imageWords >>> BLOCK_SHIFT) + 1);
   }
 
   static create(size: ShadowSize): SharedArrayBuffer {
@@ -200,6 +211,33 @@ export class Shadow {
   /** Move the window on from `from`, unless another cpu has already. */
   moveWindow(from: number): void {
     Atomics.compareExchange(this.i32, H_WINDOW, from, from + 1);
+  }
+
+  // ---------------------------------------------------------------- written marks
+
+  /**
+   * A field shadow of image word addr's block is about to be written. Marked before the write, with
+   * a sequentially consistent store when cpus run at once: a free on another cpu marks its record
+   * freeing and then reads the mark, and the only writes to a freeing record's shadow are an ordered
+   * atomic's late report, which looks (live, under the field's lock) after its mark -- so either
+   * the free sees the mark or the report sees the record freeing and writes nothing.
+   */
+  wrote(addr: number): void {
+    const b = addr >>> BLOCK_SHIFT;
+    if (this.written[b] !== 0) return;
+    if (this.concurrent) Atomics.store(this.written, b, 1);
+    else this.written[b] = 1;
+  }
+
+  /** Has a field shadow of block b been written since it was last cleared? */
+  isWritten(b: number): boolean {
+    return (this.concurrent ? Atomics.load(this.written, b) : this.written[b]) !== 0;
+  }
+
+  /** Block b's field shadows are all clear again (its whole block was a freed record's). */
+  clean(b: number): void {
+    if (this.concurrent) Atomics.store(this.written, b, 0);
+    else this.written[b] = 0;
   }
 
   // ---------------------------------------------------------------- locks (free mode only)

@@ -243,6 +243,41 @@ describe("free mode's sampling: the blocks of the image watched in a window, the
   });
 });
 
+describe("freed: a record's field shadows cleared block by block, where something wrote them", () => {
+  const shadowOf = (c: Cpu, p: number) => [...c.sh.i32.subarray(c.sh.at(p), c.sh.at(p) + FW)];
+
+  it("a write, a read or a release at a word of the record (each on a fresh machine): after the free its field shadow is clear", () => {
+    const kinds: [string, (c: Cpu, h: Handle) => number][] = [
+      ["write", (c, h) => ((c.rec(h).value = 1), c.rec(h).ptr("value"))],
+      ["read", (c, h) => (void c.rec(h).owner, c.rec(h).ptr("owner"))],
+      ["release", (c, h) => (c.det.release(c.td!, c.rec(h).ptr("refs"), HOW_ATOMIC), c.rec(h).ptr("refs"))],
+    ];
+    for (const [kind, touch] of kinds) {
+      const { cpus, thread } = machine();
+      const [c0] = cpus;
+      c0.start(thread());
+      const scratch = c0.img.table(SCRATCH);
+      const h = scratch.alloc();
+      const p = touch(c0, h);
+      expect(shadowOf(c0, p).some((x) => x !== 0), kind).toBe(true);
+      scratch.free(h, "test");
+      expect(shadowOf(c0, p), kind).toEqual(new Array(FW).fill(0));
+    }
+  });
+
+  it("a block nothing wrote is not read: a free costs what was checked of the record", () => {
+    const { cpus, thread } = machine();
+    const [c0] = cpus;
+    c0.start(thread());
+    const scratch = c0.img.table(SCRATCH);
+    const h = scratch.alloc();
+    const p = c0.rec(h).ptr("next");
+    c0.sh.i32[c0.sh.at(p)] = 7; // planted, not written by a check: no block mark
+    scratch.free(h, "test");
+    expect(c0.sh.i32[c0.sh.at(p)]).toBe(7);
+  });
+});
+
 /**
  * reaper_get's collapse by hand (000:1151-1164; test/detect/detectors.test.ts has it as a lab
  * program): the walker (cpu 0) reads the link (lab.counter) and drops its reference
