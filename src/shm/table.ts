@@ -76,8 +76,6 @@ export class Table<F extends FieldWidths = FieldWidths> {
   private readonly classes: (string | undefined)[] = [];
   /** The view class in use (plain, or observed: see observe()). */
   private View: ViewClass;
-  /** The cached view of each slot (see view()). */
-  private readonly views: (CachedView | undefined)[];
 
   /** Which slots are not free (alloc and free keep it; the state words stay the authority). */
   private readonly used: InUseBitmap;
@@ -99,7 +97,6 @@ export class Table<F extends FieldWidths = FieldWidths> {
     this.fieldIndex = new Int32Array(layout.stride).fill(-1);
     layout.names.forEach((f, i) => (this.fieldIndex[layout.offsets[f]] = i));
     this.View = this.makeViewClass(null);
-    this.views = new Array<CachedView | undefined>(capacity).fill(undefined);
     this.used = new InUseBitmap(i32, bitmapAt, capacity);
   }
 
@@ -121,7 +118,6 @@ export class Table<F extends FieldWidths = FieldWidths> {
    */
   observe(observer: AccessObserver | null, freed: FreeObserver | null = null): void {
     this.View = this.makeViewClass(observer);
-    this.views.fill(undefined);
     this.freed = freed;
   }
 
@@ -282,34 +278,29 @@ export class Table<F extends FieldWidths = FieldWidths> {
    * read.
    */
   checked(h: Handle, what: string): number {
+    const b = this.liveBase(h);
+    if (b >= 0) return b;
+    throw this.stale(h, what);
+  }
+
+  /** The record's base word while h names a live record, else -1 (checked's plain loads, no report). */
+  liveBase(h: Handle): number {
     const slot = (h & 0xffff) - 1;
     if (slot >= 0 && slot < this.capacity) {
       const b = this.base + slot * this.layout.stride;
       if (this.i32[b + HDR_STATE] === ST_USED && (this.i32[b + HDR_GEN] & GEN_MASK) === ((h >>> 16) & GEN_MASK)) return b;
     }
-    throw this.stale(h, what);
+    return -1;
   }
 
   /**
-   * The view of a live record. Views are immutable (handle, base, generation) and cached one per
-   * slot, so a dereference allocates nothing: a hit costs the same generation check as a miss,
-   * and a stale handle is reported here as it always was.
+   * The view of a live record: a new one each time, after the generation check (a stale handle is
+   * reported here). A view is three words that die young, and making one costs less than finding
+   * a kept one: a cache of one view per slot was an array slot and an object beside the record,
+   * both cold at 60,000 processes, where a fork's pid search dereferences ~234 records (fork-hold).
    */
   view(h: Handle): View<F> {
-    const v = this.views[(h & 0xffff) - 1];
-    if (v !== undefined && v.h === h) {
-      this.liveBase(v, "deref");
-      return v as unknown as View<F>;
-    }
-    const b = this.checked(h, "deref");
-    return (this.views[(h & 0xffff) - 1] = new this.View(h, b, genOf(h))) as unknown as View<F>;
-  }
-
-  /** The base word of a view's record while it is still the one the view names; else a use-after-free. */
-  liveBase(v: CachedView, what: string): number {
-    const b = v.$b;
-    if ((this.i32[b + HDR_GEN] & GEN_MASK) !== v.$g || this.i32[b + HDR_STATE] !== ST_USED) throw this.stale(v.h, what);
-    return b;
+    return new this.View(h, this.checked(h, "deref"), genOf(h)) as unknown as View<F>;
   }
 
   /** Report a dereference through a handle that no longer names a live record. */
@@ -503,8 +494,8 @@ class InUseBitmap {
   }
 }
 
-/** What a table keeps of a view (the View type adds the fields). */
-interface CachedView {
+/** A view's own members (the View type adds the fields). */
+interface ViewBase {
   readonly h: Handle;
   /** Base word of the record. */
   readonly $b: number;
@@ -516,7 +507,7 @@ interface CachedView {
 /** A view's own members: a struct field of one of these names would be shadowed by it. */
 const VIEW_MEMBERS = ["h", "$b", "$g", "ptr", "constructor"];
 
-type ViewClass = new (h: Handle, b: number, g: number) => CachedView;
+type ViewClass = new (h: Handle, b: number, g: number) => ViewBase;
 
 /**
  * The seam for field-level detectors. A happens-before race detector (FastTrack) needs, at every
