@@ -730,7 +730,7 @@ export function benchSummary(r: BenchReport): string {
   lines.push("", "field-level detectors' cost (DragonFly mixed, 4 cpus, one seed per round; x off: time per run, free mode per system call):");
   table(r.detectors.map((d) => ({ mode: d.mode, detectors: d.detectors, "s/run": d.seconds, "syscalls/s": d.syscallsPerSecond, "x off": d.xOff })));
   lines.push("", "instruments: process cpu time per system call, medians of the rounds (mixed, 2 cpus); over all off:");
-  table(r.instruments.flatMap((c) => c.rows.map((x) => ({ kernel: c.kernel, config: x.config, "cpu us/call": x.cpuUsPerCall, "calls/s": x.callsPerSecond, "over all off": `${Math.round(x.overOff * 100)}%` }))));
+  table(r.instruments.flatMap((c) => c.rows.map((x) => ({ kernel: c.kernel, config: x.config, "cpu us/call": x.cpuUsPerCall, "calls/s": x.callsPerSecond, "over all off": `${Math.round(x.overOff * 100)}%`, "rounds' range": `${Math.round(x.overOffMin * 100)}..${Math.round(x.overOffMax * 100)}%` }))));
   lines.push("", "fork rate against a full process table (fork-hold, 2 cpus; ratios over 100 held):");
   table(r.processTable.map((h) => ({ kernel: h.kernel, held: h.held, "forks/s": h.forksPerSecond, ratio: h.rateRatio, "cpu us/fork": h.cpuUsPerFork, "cpu ratio": h.cpuRatio, "setup s": h.setupSeconds })));
   lines.push("", `${r.wallSeconds} s in all`);
