@@ -243,7 +243,7 @@ export class Detector implements SyncObserver {
     }
     if (!this.raceOn || t.d < 0 || f & F_UNLOCKED || this.sh.exhausted()) return;
     // A racy read is a sync edge, not a check: followed at every read, never sampled away.
-    if (!write && (f & F_RACY || (f & F_MARKED && this.marked > 0))) return this.racyRead(t, addr);
+    if (!write && this.racyOnPurpose(f)) return this.racyRead(t, addr);
     if (this.sampled && !this.watched(addr)) return;
     if (write) this.write(t, td, addr, PLAIN);
     else this.read(t, td, addr);
@@ -382,6 +382,11 @@ export class Detector implements SyncObserver {
     if (wc === 0) return this.standDown("the vector-clock pool is empty");
     joinInto(this.sh, wc, t.C, t.d);
     this.sh.releaseDtid(t.slot);
+  }
+
+  /** A read of a word with flags f is racy on purpose: its field's, or this one, marked with data_race(). */
+  private racyOnPurpose(f: number): boolean {
+    return (f & F_RACY) !== 0 || ((f & F_MARKED) !== 0 && this.marked > 0);
   }
 
   dataRace(delta: number): void {
@@ -627,7 +632,7 @@ export class Detector implements SyncObserver {
 
   /** An atomic read: it races only a plain write it is not ordered after (unless the field's reads are racy on purpose). */
   private markedRead(t: DThread, td: DetectThread, addr: Addr, gen: number): void {
-    if (this.flags[addr] & F_RACY) return;
+    if (this.racyOnPurpose(this.flags[addr])) return;
     const s = this.sh.at(addr);
     this.sh.lock(s + LOCK);
     const prior = this.sh.i32[s + W_TID] & MARKED || !this.live(addr, gen) ? null : this.unorderedWrite(t, addr, s);

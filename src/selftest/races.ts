@@ -72,10 +72,15 @@ registerProgram("lab.race-handoff", function* ([role, how]) {
 /**
  * A writer under lab.tok and a reader without it. args: role (0 writer, 1 reader), field (0
  * lab.racyword, declared racy: right; 1 lab.counter: wrong; 2 lab.markedword, declared racy where
- * marked, read inside data_race(): right; 3 the same field read unmarked: wrong).
+ * marked, read inside data_race(): right; 3 the same field read unmarked: wrong; 4 lab.markedword
+ * tested by a compare-and-set that fails -- an atomic read, start_forked_proc's cmpset of a child's
+ * p_flags, 000:927 -- inside data_race(): right; 5 the same cmpset unmarked: wrong). An atomic
+ * read is checked against the writes before it only, so the cmpset reader starts once the writer
+ * has written (told by a relaxed atomic, which orders nothing).
  */
 registerProgram("lab.race-unlocked-read", function* ([role, field, n]) {
   const l = lab();
+  while (role === 1 && field >= 4 && atomic_load_int(l.ptr("res1")) === 0) yield* lwkt_yield();
   for (let i = 0; i < n; i++) {
     if (role === 0) {
       yield* lwkt_gettoken(l.ptr("tok"));
@@ -83,7 +88,11 @@ registerProgram("lab.race-unlocked-read", function* ([role, field, n]) {
       else if (field === 1) l.counter = i;
       else l.markedword = i;
       lwkt_reltoken(l.ptr("tok"));
-    } else l.res2 = [() => l.racyword, () => l.counter, () => data_race(() => l.markedword), () => l.markedword][field]();
+      atomic_store_int(l.ptr("res1"), 1);
+    } else {
+      const cmpset = () => Number(atomic_cmpset_int(l.ptr("markedword"), -1, -1));
+      l.res2 = [() => l.racyword, () => l.counter, () => data_race(() => l.markedword), () => l.markedword, () => data_race(cmpset), cmpset][field]();
+    }
     yield* lwkt_yield();
   }
   done();

@@ -67,6 +67,12 @@ describe("data-race", () => {
     const unmarked = await runLab([["lab.race-unlocked-read", [0, 3, 30], 0], ["lab.race-unlocked-read", [1, 3, 30], 1]], pct(2));
     expect(laws(unmarked.o)).toEqual(["data-race"]);
     expect(unmarked.o.violations[0].message).toContain("lab[0].markedword");
+    // An atomic read (a compare-and-set that fails) is marked as a plain one is.
+    const cmpset = await runLab([["lab.race-unlocked-read", [0, 4, 30], 0], ["lab.race-unlocked-read", [1, 4, 30], 1]], pct(2));
+    expect(cmpset.o.violations).toEqual([]);
+    const cmpsetUnmarked = await runLab([["lab.race-unlocked-read", [0, 5, 30], 0], ["lab.race-unlocked-read", [1, 5, 30], 1]], pct(2));
+    expect(laws(cmpsetUnmarked.o)).toEqual(["data-race"]);
+    expect(cmpsetUnmarked.o.violations[0].message).toContain("atomic read");
   }, 30_000);
 
   it("a racy read that sees an ordered atomic's store orders its thread after it (reaper_get's collapse); no read, or a read of an older value, orders nothing", async () => {

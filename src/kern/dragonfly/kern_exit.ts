@@ -16,6 +16,7 @@ import { PCATCH, PINTERLOCKED, tsleep, tsleep_interlock, tsleep_signal, tsleep_t
 import { spin_lock, spin_unlock } from "../../sync/spinlock.js";
 import { lwkt_gettoken, lwkt_reltoken, lwkt_yield } from "../../sync/token.js";
 import { mayblock } from "../../sync/mayblock.js";
+import { data_race } from "../../sync/observe.js";
 import { bug } from "../../bugs/switch.js";
 import { credV, fdV, G, lwpV, pargsV, pgrpV, procglob, procV, sigactsV, vmV, type LwpV, type ProcV } from "./globals.js";
 import {
@@ -98,7 +99,7 @@ export function* proc_reparent(child: ProcV, parent: ProcV): KGen {
     lwkt_reltoken(parent.ptr("p_token"));
     lwkt_reltoken(child.ptr("p_token"));
     lwkt_reltoken(opp.ptr("p_token"));
-    if (opp.p_children === NULL) wakeup(opp.ptr());
+    if (data_race(() => opp.p_children) === NULL) wakeup(opp.ptr()); // after opp's p_token went
     PRELE(opp.ptr("p_lock"));
     break;
   }
@@ -447,17 +448,19 @@ export interface WaitResult {
 export function* kern_wait(pid: number, options: number): KGen<WaitResult> {
   const q = curproc();
   const res: WaitResult = { error: 0, pid: 0, status: 0 };
-  if (pid === 0) pid = -pgrpV(q.p_pgrp).pg_id;
+  if (pid === 0) pid = -data_race(() => pgrpV(q.p_pgrp).pg_id); // q->p_pgid before q's p_token (kern_exit.c 908-909)
   yield* lwkt_gettoken(q.ptr("p_token"));
   loop: for (;;) {
     let nfound = 0;
     let waitgen = atomic_fetchadd_int(q.ptr("p_waitgen"), 0x80000000 | 0);
     for (let h = q.p_children; h !== NULL; h = procV(h).p_sibling) {
       const p = procV(h);
-      if (pid !== WAIT_ANY && p.p_pid !== pid && pgrpId(p) !== -pid) continue;
+      if (pid !== WAIT_ANY && p.p_pid !== pid && data_race(() => pgrpId(p)) !== -pid) continue;
       if ((p.p_sigparent !== SIGCHLD) !== ((options & WLINUXCLONE) !== 0)) continue;
       nfound++;
-      if (p.p_stat !== SZOMB) continue;
+      // Under q's p_token only (kern_exit.c:948-949, 967): the child changes its group and
+      // becomes a zombie under its own; PHOLDZOMB, its token and the p_pptr re-check follow.
+      if (data_race(() => p.p_stat) !== SZOMB) continue;
       if (bug("df.wait-pholdzomb-no-recheck")) yield* PHOLDZOMB(p.ptr("p_lock")); // wrong: failure ignored, p may be reaped by now
       else if (yield* PHOLDZOMB(p.ptr("p_lock"))) continue loop; // p may be gone
       yield* lwkt_gettoken(p.ptr("p_token"));

@@ -17,6 +17,7 @@ import { PHOLD, PRELE } from "../../sync/phold.js";
 import { refcount_acquire, refcount_init, refcount_release } from "../../sync/refcount.js";
 import { PINTERLOCKED, tsleep, tsleep_interlock } from "../../sync/sleep.js";
 import { lwkt_gettoken, lwkt_gettoken_shared, lwkt_reltoken } from "../../sync/token.js";
+import { data_race } from "../../sync/observe.js";
 import { TDF_EXITING } from "../../shm/core.js";
 import { bug } from "../../bugs/switch.js";
 import { forklistV, G, lwpV, pargsV, procV, reapV, sessV, pgrpV, sigactsV, tbl, vmV, type LwpV, type ProcV } from "./globals.js";
@@ -516,17 +517,20 @@ export function* start_forked_proc(lp1: LwpV, p2: ProcV): KGen {
   // vfork: wait until the child clears P_PPWAIT (000:924-929).
   const p1 = procV(lp1.lwp_proc);
   let pflags: number;
+  // The parent reads the child's p_flags without the child's p_token, which its writers hold:
+  // racy on purpose, "to avoid unnecessary p_token conflicts" (000:918-923), the cmpset too.
+  const ppwait = () => data_race(() => p2.p_flags & P_PPWAIT);
   if (bug("df.ppwait-no-interlock")) {
     // wrong: test, then sleep; a clear + wakeup between the two is lost
-    while (p2.p_flags & P_PPWAIT) yield* tsleep(p1.ptr(), 0, "ppwait", 0);
+    while (ppwait()) yield* tsleep(p1.ptr(), 0, "ppwait", 0);
     return;
   }
-  while ((pflags = p2.p_flags) & P_PPWAIT) {
+  while ((pflags = data_race(() => p2.p_flags)) & P_PPWAIT) {
     tsleep_interlock(p1.ptr(), 0);
     // wrong (df.ppwait-no-cmpset): interlocked, but on a test made before the interlock -- a
     // clear and wakeup between the two reads and the sleep never ends
     if (bug("df.ppwait-no-cmpset")) yield* tsleep(p1.ptr(), PINTERLOCKED, "ppwait", 0);
-    else if (atomic_cmpset_int(p2.ptr("p_flags"), pflags, pflags)) yield* tsleep(p1.ptr(), PINTERLOCKED, "ppwait", 0);
+    else if (data_race(() => atomic_cmpset_int(p2.ptr("p_flags"), pflags, pflags))) yield* tsleep(p1.ptr(), PINTERLOCKED, "ppwait", 0);
   }
   vforkWaited(p2, "dragonfly");
 }

@@ -17,6 +17,7 @@ import { LWPHOLD, LWPRELE, PHOLD, PRELE } from "../../sync/phold.js";
 import { spin_lock, spin_unlock } from "../../sync/spinlock.js";
 import { tsleep_signal } from "../../sync/sleep.js";
 import { lwkt_gettoken, lwkt_gettoken_shared, lwkt_reltoken } from "../../sync/token.js";
+import { data_race } from "../../sync/observe.js";
 import { credV, lwpV, pgrpV, procV, sigactsV, type LwpV, type ProcV } from "./globals.js";
 import { allproc_scan, curlwp, curproc, lwps_of, pfind, pgfind, pgref, pgrel, threadV, zpfind } from "./kern_proc.js";
 import { reaper_sigtest } from "./kern_fork.js";
@@ -48,7 +49,7 @@ function pendingOf(p: ProcV, lp: LwpV): number {
  * what issignal would do (fork1 uses it under pg_lock, 000:382-385). The lowest such signal, or 0.
  */
 export function CURSIG_NOBLOCK(lp: LwpV): number {
-  const pend = pendingOf(procV(lp.lwp_proc), lp);
+  const pend = data_race(() => pendingOf(procV(lp.lwp_proc), lp));
   return pend === 0 ? 0 : 31 - Math.clz32(pend & -pend) + 1;
 }
 
@@ -59,7 +60,7 @@ export function CURSIG_NOBLOCK(lp: LwpV): number {
 export function sigcheck_current(): number {
   const lp = curlwp();
   const p = procV(lp.lwp_proc);
-  if (p.p_flags & P_WEXIT || lp.lwp_mpflags & LWP_MP_WEXIT) return EINTR;
+  if (data_race(() => p.p_flags & P_WEXIT) || lp.lwp_mpflags & LWP_MP_WEXIT) return EINTR;
   const sig = CURSIG_NOBLOCK(lp);
   if (sig === 0) return 0;
   const d = disposition(p.p_sigacts, sig);
@@ -207,7 +208,7 @@ export function* dokillpg(sig: number, pgid: number, all: boolean): KGen<number>
   if (all) {
     // allproc_scan(killpg_all_callback): each process PHOLD'd across CANSIGNAL and ksignal.
     yield* allproc_scan(function* (p) {
-      if (p.p_pid <= 1 || p.p_flags & P_SYSTEM || p.h === cp.h || !(yield* CANSIGNAL(p, sig, false))) return 0;
+      if (p.p_pid <= 1 || data_race(() => p.p_flags & P_SYSTEM) || p.h === cp.h || !(yield* CANSIGNAL(p, sig, false))) return 0;
       nfound++;
       if (sig) yield* ksignal(p, sig);
       return 0;
@@ -225,7 +226,8 @@ export function* dokillpg(sig: number, pgid: number, all: boolean): KGen<number>
   // Must interlock all signals against fork.
   yield* lockmgr(pgrpV(pg).ptr("pg_lock"), LK_EXCLUSIVE);
   yield* pgrp_foreach(pg, function* (p) {
-    if (p.p_pid <= 1 || p.p_stat === SZOMB || p.p_flags & P_SYSTEM || !(yield* CANSIGNAL(p, sig, false))) return;
+    // The member's state and flags under pg_lock alone, not its p_token: ksignal re-tests under it.
+    if (p.p_pid <= 1 || data_race(() => p.p_stat === SZOMB || p.p_flags & P_SYSTEM) || !(yield* CANSIGNAL(p, sig, false))) return;
     nfound++;
     if (sig) yield* ksignal(p, sig, pg);
   });
@@ -258,7 +260,7 @@ export function* kern_kill(sig: number, pid: number): KGen<number> {
       }
       lwkt_reltoken(p.ptr("p_token"));
     }
-    if (p.p_flags & P_WEXIT) {
+    if (data_race(() => p.p_flags & P_WEXIT)) { // held, not tokened: ksignal re-tests under p_token
       PRELE(p.ptr("p_lock"));
       return 0;
     }
@@ -311,7 +313,7 @@ export function* kern_sigaction(sig: number, handler: number, flags: number): KG
 export function* postsig_all(lp: LwpV): KGen<{ fatal: number; caught: number[] }> {
   const p = procV(lp.lwp_proc);
   const caught: number[] = [];
-  if (pendingOf(p, lp) === 0) return { fatal: 0, caught };
+  if (data_race(() => pendingOf(p, lp)) === 0) return { fatal: 0, caught }; // lwp_sigpend, before p_token
   yield* lwkt_gettoken(p.ptr("p_token"));
   let fatal = 0;
   for (let pend = pendingOf(p, lp); pend !== 0; pend = pendingOf(p, lp)) {

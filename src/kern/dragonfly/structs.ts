@@ -69,15 +69,17 @@ export const PROC = defineStruct("proc", {
   p_pgsigpend: 1, // detector: bits of p_siglist last posted by a walk of a process group
   p_pgsiggrp: 1, // detector: the pgrp of that walk
 }, {
+  // Read without their lock only at the reads marked data_race() below; every other read holds
+  // it, as every write does (or is an atomic), so a write that forgot the lock races those reads.
   markedRacy: {
+    p_flags: "tested without the process's p_token before acting on it under the token: the vfork parent's P_PPWAIT loop and cmpset (start_forked_proc, 000:918-929: \"to avoid unnecessary p_token conflicts\"), userret and the sleep's signal check (P_WEXIT), kern_kill's P_WEXIT test on a held process (kern_sig.c 776), the group and allproc signal scans' P_SYSTEM (kern_sig.c 699, 718); ksignal re-tests under the token",
+    p_stat: "kern_wait tests a child's p_stat == SZOMB under the parent's p_token only (kern_exit.c:967), then takes PHOLDZOMB and the child's p_token and re-checks p_pptr before it reaps; dokillpg's member scan tests SZOMB under pg_lock alone (kern_sig.c 698)",
+    p_siglist: "CURSIG / lwp_sigpend test pending signals without p_token (set and cleared with atomics under it), then act under the token: CURSIG_NOBLOCK, postsig_all's first look",
+    p_children: "proc_reparent tests LIST_EMPTY(&opp->p_children) after it released opp's p_token, to decide whether to wake opp's waiters (kern_exit.c 1260)",
+    p_pgrp: "kern_wait filters the children by p->p_pgid (p_pgrp->pg_id) under the parent's p_token only (kern_exit.c:948-949), and reads its own before taking it (908-909): a child changing group meanwhile is waited for, or not, either way -- and its old group may be freed under the read (findings D11, reported by the use-after-free check, which this note does not turn off)",
     p_ucred: "sysctl kern.proc's pcredcache (kern_proc.c 145-156) tests it unlocked against its cached credential, and re-reads it under p_spin: fork1 sets a SIDL child's p_ucred after putting it on allproc (000:483, 000:501) under locks no scanner takes, and the scan skips SIDL processes by an unlocked p_stat test, relying on x86's store order for the credential behind it. p_spin orders the re-read and its crhold before a replacer's crfree (cratom_proc, kern_prot.c 1114-1116; kern_wait). Every other read is checked",
   },
   racy: {
-    p_flags: "tested without p_token before acting on it: start_forked_proc's P_PPWAIT loop re-checks with atomic_cmpset_int (000:924-929), exit1 and exec test P_PPWAIT / P_WEXIT under their own token only",
-    p_stat: "kern_wait tests a child's p_stat == SZOMB under the parent's p_token only (kern_exit.c:967), then takes PHOLDZOMB and the child's p_token and re-checks p_pptr before it reaps",
-    p_siglist: "CURSIG / lwp_sigpend test pending signals without p_token (set and cleared with atomics), then act under the token",
-    p_children: "proc_reparent tests LIST_EMPTY(&opp->p_children) after it released opp's p_token, to decide whether to wake opp's waiters (kern_exit.c)",
-    p_pgrp: "kern_wait filters the children by p->p_pgid (p_pgrp->pg_id) under the parent's p_token only (kern_exit.c:948-949): a child changing group meanwhile is waited for, or not, either way -- and its old group may be freed under the read (findings D11, reported by the use-after-free check, which this note does not turn off)",
     p_pglist: "the group walk of dokillpg and pgsignal follows it under pg_lock alone, not the pg_token its writers hold: the seed's defect D7, as pgrp.pg_members",
     p_reaper: "reaper_sigtest reads the sender's and the target's p_reaper with no lock (000:1180-1199, from CANSIGNAL: dokillpg holds only pg_lock, kern_kill only the target's p_token shared): the kernel assumes the sender's reaper stable and the target taken from a scan, while procctl (000:948-985) and exit1's reaper_exit change them under the owner's p_token. A thread of the sender in procctl meanwhile makes the answer the one for the reaper before the change or after it",
     p_peers: "the RFTHREAD peer chain is walked by the exiting leader and unlinked by each exiting peer holding no lock in common (kern_exit.c 324-338, 381-387): the leader re-reads it in its sleep loop until it is empty. Only reads: the writers' own race (fork1's link against an exit's unlink, two exits) loses updates, the seed's defect D9, and is reported",
@@ -152,10 +154,11 @@ export const PGRP = defineStruct("pgrp", {
   pg_sigseq: 1, // detector: group-signal walks completed (bumped under pg_lock EXCLUSIVE)
 }, {
   recheck: { pg_members: "proc", pg_list: "pgrp" }, // pg_token; the procglob chain's proc_token
+  markedRacy: {
+    pg_id: "set once by pgrp_alloc before the group is published and never changed: kern_wait reads it through a child's p_pgrp (p_pgid) under the parent's p_token only, and its own before taking it (kern_exit.c 908-909, 948-949), in the same marked reads as p_pgrp",
+  },
   racy: {
     pg_members: "dokillpg and pgsignal walk the members under pg_lock alone while enterpgrp/leavepgrp change the list under pg_token (kern_sig.c 664-711, 871-889): the seed's defect D7 (docs/findings.md), shown by test/dragonfly/pgwalk.test.ts; declared so that baselines report new races, not this known one",
-    pg_id: "set once by pgrp_alloc before the group is published and never changed: kern_wait reads it through a child's p_pgrp (p_pgid) under the parent's p_token only (kern_exit.c:948-949), as it reads p_pgrp",
-    pg_refs: "pgrel reads the count plainly to choose between its 1 -> 0 path and a cmpset down (kern_proc.c 596-598: count = pgrp->pg_refs; cpu_ccfence())",
   },
 });
 

@@ -10,6 +10,7 @@ import { EINVAL, EPERM, ESRCH } from "../../sync/errno.js";
 import { PRELE } from "../../sync/phold.js";
 import { spin_lock, spin_unlock } from "../../sync/spinlock.js";
 import { lwkt_gettoken, lwkt_gettoken_shared, lwkt_reltoken } from "../../sync/token.js";
+import { data_race } from "../../sync/observe.js";
 import { EXITED, isScriptProgram } from "../usermode.js";
 import type { RawResult } from "../kernel.js";
 import { CALL_NAMES } from "./calls.js";
@@ -249,7 +250,7 @@ export function* dfly_userret(): KGen<boolean> {
   install_sigcheck();
   const lp = curlwp();
   const p = procV(lp.lwp_proc);
-  if (p.p_flags & P_WEXIT || lp.lwp_mpflags & LWP_MP_WEXIT) {
+  if (data_race(() => p.p_flags & P_WEXIT) || lp.lwp_mpflags & LWP_MP_WEXIT) {
     yield* lwkt_gettoken(p.ptr("p_token"));
     if (p.p_nthreads === 1 && !(p.p_flags & P_WEXIT)) {
       lwkt_reltoken(p.ptr("p_token"));
