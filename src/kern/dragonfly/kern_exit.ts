@@ -455,12 +455,11 @@ export function* kern_wait(pid: number, options: number): KGen<WaitResult> {
     let waitgen = atomic_fetchadd_int(q.ptr("p_waitgen"), 0x80000000 | 0);
     for (let h = q.p_children; h !== NULL; h = procV(h).p_sibling) {
       const p = procV(h);
+      // p_pgid under q's p_token only (kern_exit.c:948-949): the child changes group under its own.
       if (pid !== WAIT_ANY && p.p_pid !== pid && data_race(() => pgrpId(p)) !== -pid) continue;
       if ((p.p_sigparent !== SIGCHLD) !== ((options & WLINUXCLONE) !== 0)) continue;
       nfound++;
-      // Under q's p_token only (kern_exit.c:948-949, 967): the child changes its group and
-      // becomes a zombie under its own; PHOLDZOMB, its token and the p_pptr re-check follow.
-      if (data_race(() => p.p_stat) !== SZOMB) continue;
+      if (p.p_stat !== SZOMB) continue; // racy (structs.ts): PHOLDZOMB, its token and the p_pptr re-check follow
       if (bug("df.wait-pholdzomb-no-recheck")) yield* PHOLDZOMB(p.ptr("p_lock")); // wrong: failure ignored, p may be reaped by now
       else if (yield* PHOLDZOMB(p.ptr("p_lock"))) continue loop; // p may be gone
       yield* lwkt_gettoken(p.ptr("p_token"));

@@ -226,8 +226,8 @@ export function* dokillpg(sig: number, pgid: number, all: boolean): KGen<number>
   // Must interlock all signals against fork.
   yield* lockmgr(pgrpV(pg).ptr("pg_lock"), LK_EXCLUSIVE);
   yield* pgrp_foreach(pg, function* (p) {
-    // The member's state and flags under pg_lock alone, not its p_token: ksignal re-tests under it.
-    if (p.p_pid <= 1 || data_race(() => p.p_stat === SZOMB || p.p_flags & P_SYSTEM) || !(yield* CANSIGNAL(p, sig, false))) return;
+    // The member's flags under pg_lock alone, not its p_token: ksignal re-tests under it.
+    if (p.p_pid <= 1 || p.p_stat === SZOMB || data_race(() => p.p_flags & P_SYSTEM) || !(yield* CANSIGNAL(p, sig, false))) return;
     nfound++;
     if (sig) yield* ksignal(p, sig, pg);
   });
