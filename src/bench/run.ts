@@ -217,8 +217,8 @@ const SHAPES = {
      * report it was most of the window (worker us/fork by 2 s windows of a 12 s DragonFly affine
      * run on 2 cpus at load 65: 932, 342, 304, 271, 260). will-it-scale warms up before it
      * samples for the same reason. Not scaled by a budget: a fixed cost of each run. Only the
-     * first round's: the later rounds run on the same, compiled, workers (realRuns) and wait
-     * WARM_AGAIN_SECONDS, init's start of its shells.
+     * first round's: the later rounds run on the same workers (realRuns), with less to compile,
+     * and wait WARM_AGAIN_SECONDS.
      */
     warmSeconds: 1,
     /** Rounds of the host's private-work control (one thread, then two). */
@@ -512,8 +512,15 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   };
 }
 
-/** Seconds before a later round's measured window: init starting its shells, on workers already compiled. */
-const WARM_AGAIN_SECONDS = 0.25;
+/**
+ * Seconds before a later round's measured window. A kept worker still compiles part of each run
+ * anew: every image generates its tables' view classes (src/shm/table.ts makeViewClass, new
+ * Function per table), so the accessors and the kernel code that inlines them are new code each
+ * run -- 177 and 180 TurboFan jobs in a kept pool's second and third DragonFly affine 2-cpu runs
+ * against 270 in its first (--trace-opt, load 55). Half the first round's warm-up, not init's
+ * start of its shells alone.
+ */
+const WARM_AGAIN_SECONDS = 0.5;
 
 /** The real runs' worker threads, kept from run to run: two one-cpu pools (the host control's pair) and a two-cpu one. */
 interface RealPools {
@@ -536,7 +543,8 @@ const round2 = (x: number) => Math.round(x * 100) / 100;
  * pools, which the host control then runs at once): a fresh worker's isolate compiles the kernel
  * as it runs, on V8's compiler threads, and on 2 cpus those took the cores the workers needed --
  * the coordinator's quiet session-6 bench: the DragonFly affine 2-cpu run's workers 0.93 cores,
- * the rest of the process 1.03 (0.04 on 1 cpu). Only the first round pays the full warm-up.
+ * the rest of the process 1.03 (0.04 on 1 cpu). A kept worker compiles less again (see
+ * WARM_AGAIN_SECONDS), so only the first round pays the full warm-up.
  */
 async function realRuns(warm: number, seconds: number, rounds: number, pools: RealPools, r: Results, log: (line: string) => void): Promise<void> {
   const runs = new Map<string, RealRun[]>();
