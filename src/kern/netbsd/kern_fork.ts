@@ -10,7 +10,8 @@ import { THREAD } from "../../shm/core.js";
 import { atomic_add_int, atomic_fetchadd_int, atomic_load_int } from "../../sync/atomic.js";
 import { cv_wait } from "../../sync/condvar.js";
 import { EAGAIN, EINVAL, ENOMEM } from "../../sync/errno.js";
-import { mutex_enter, mutex_exit } from "../../sync/kmutex.js";
+import { mutex_enter, mutex_exit, mutex_tryenter } from "../../sync/kmutex.js";
+import { data_race } from "../../sync/observe.js";
 import { image, sched, type KGen } from "../../sync/seam.js";
 import {
   chgproccnt, cwdinit, cwdshare, fd_new, fd_share, kpause, lim_addref, lim_copy, LIST_INSERT_AFTER, LIST_INSERT_HEAD, lwp_create, lwp_start_thread,
@@ -233,7 +234,14 @@ export function* fork1(l1: LwpView, flags: number, exitsig: number): KGen<ForkRe
   const tracefork = (sl & (PSL_TRACEFORK | PSL_TRACED)) === (PSL_TRACEFORK | PSL_TRACED) && (flags & FORK_PPWAIT) === 0;
   const tracevfork = (sl & (PSL_TRACEVFORK | PSL_TRACED)) === (PSL_TRACEVFORK | PSL_TRACED) && (flags & FORK_PPWAIT) !== 0;
   const tracevforkdone = (sl & (PSL_TRACEVFORK_DONE | PSL_TRACED)) === (PSL_TRACEVFORK_DONE | PSL_TRACED) && (flags & FORK_PPWAIT) !== 0;
-  if (tracefork || tracevfork) proc_changeparent(p2, p1.p_pptr);
+  if (tracefork || tracevfork) {
+    // The seed calls it holding proc_lock (001:486-487); proc_changeparent's lock dance starts
+    // from t's p_lock held, so p2's is taken around the call (p2 is not on allproc yet).
+    const p2lock = p_lock(p2);
+    yield* mutex_enter(p2lock);
+    yield* proc_changeparent(p2, p1.p_pptr);
+    mutex_exit(p2lock);
+  }
   if (tracefork) {
     p1.p_fpid = p2.p_pid;
     p2.p_fpid = p1.p_pid;
@@ -343,14 +351,28 @@ export function nprocs_check(where: string): void {
 /**
  * proc_changeparent (sys_ptrace_common.c; PT_ATTACH in the 2015 sys_process.c 758-775): t becomes
  * traced by p, remembering its parent in p_opptr; a parent that loses a child to a tracer is
- * marked PSL_CHTRACED, so its exit1 forgets itself as that child's p_opptr. proc_lock held.
+ * marked PSL_CHTRACED, so its exit1 forgets itself as that child's p_opptr. proc_lock and t's
+ * p_lock held. p_slflag is written under both locks of its process, so the old parent's p_lock is
+ * taken too, in address order: a parent's lock below t's is only tried, and if that fails t's is
+ * dropped, the parent's taken, then t's again (sys_process.c 762-769) -- a window in which t's
+ * p_lock is free. A lock they share (FORK_SHARESIGS) is held already.
  */
-export function proc_changeparent(t: ProcView, p: number): void {
+export function* proc_changeparent(t: ProcView, p: number): KGen {
   t.p_slflag |= PSL_TRACED;
   t.p_opptr = t.p_pptr;
   if (t.p_pptr === p) return;
-  P(t.p_pptr).p_slflag |= PSL_CHTRACED;
+  const parent = P(t.p_pptr);
+  const plock = p_lock(parent), tlock = p_lock(t);
+  if (plock < tlock) {
+    if (!mutex_tryenter(plock)) {
+      mutex_exit(tlock);
+      yield* mutex_enter(plock);
+      yield* mutex_enter(tlock);
+    }
+  } else if (plock > tlock) yield* mutex_enter(plock);
+  parent.p_slflag |= PSL_CHTRACED;
   proc_reparent(t, p);
+  if (plock !== tlock) mutex_exit(plock);
 }
 
 /**
@@ -359,8 +381,9 @@ export function proc_changeparent(t: ProcView, p: number): void {
  */
 export function* child_return(l: LwpView): KGen {
   const p = P(l.l_proc);
-  if (p.p_slflag & PSL_TRACED) {
-    // Paranoid check (001:621-627).
+  // Read with no lock, then again under proc_lock (the "paranoid check", 001:621-627): the
+  // tracer may detach or exit meanwhile.
+  if (data_race(() => p.p_slflag & PSL_TRACED)) {
     yield* mutex_enter(proc_lock());
     if (!(p.p_slflag & PSL_TRACED)) {
       mutex_exit(proc_lock());

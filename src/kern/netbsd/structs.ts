@@ -80,10 +80,8 @@ export const PROC = defineStruct("proc", {
 }, {
   markedRacy: {
     p_stat: "read under proc_lock only (p_stat_unlocked: wait's find_stopped_child, proc_find -- kern_proc.c 612 \"p_stat might change, since unlocked\" --, proc_reparent, killpg1's scan) while exit1 moves it to SDYING under p_lock only (kern_exit.c 249-251); the states those readers act on, SZOMB and SDEAD, are set under proc_lock. Every other read holds p_lock, as every write does",
+    p_slflag: "the same signal check (issignal_peek) tests PSL_TRACED without p_lock (a traced process's signal goes to its tracer); issignal acts on it under p_lock. Every write holds proc_lock and the process's p_lock (proc_changeparent takes the old parent's too); every other read holds one of them",
     p_siglist: "a sleep's signal check reads the pending set without p_lock (issignal_peek: sigispending in sleepq_block, kern_sig.c 696-712, membar_consumer then plain reads); every other read and every write holds p_lock",
-  },
-  racy: {
-    p_slflag: "the same signal check tests PSL_TRACED without p_lock (a traced process's signal goes to its tracer); issignal acts on it under p_lock",
   },
 });
 

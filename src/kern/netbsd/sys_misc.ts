@@ -51,7 +51,7 @@ export function* sys_ptrace(p: ProcView, req: number, pid: number, data: number)
       mutex_exit(tlock);
       return unlock(ESRCH);
     }
-    proc_changeparent(t, p.h);
+    yield* proc_changeparent(t, p.h);
     mutex_exit(tlock);
     yield* psignal(t, SIGSTOP);
     return unlock(0);
