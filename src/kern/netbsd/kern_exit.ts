@@ -19,7 +19,7 @@ import {
 } from "./kern_proc.js";
 import { lwp_stopwait, proc_stop, psignal, sigacts } from "./kern_sig.js";
 import {
-  G, L, LSZOMB, PGRP, PROC, LW_WEXIT, P, PK_CLDSIGIGN, PK_EXEC, PK_NOCLDWAIT, PL_PPWAIT, proc_lock, PS_STOPEXEC, PS_WEXIT, PSL_TRACED, PSL_TRACEFORK, PSL_TRACEVFORK,
+  G, L, LSZOMB, PG, PROC, LW_WEXIT, P, PK_CLDSIGIGN, PK_EXEC, PK_NOCLDWAIT, PL_PPWAIT, proc_lock, PS_STOPEXEC, PS_WEXIT, PSL_TRACED, PSL_TRACEFORK, PSL_TRACEVFORK,
   PSL_CHTRACED, PSL_TRACEVFORK_DONE, SDEAD, SDYING, SIGACTS, SIGCHLD, SIGKILL, SIGSTOP, SSTOP, SZOMB, W_STOPCODE, WALLSIG, WALTSIG, WNOHANG, WUNTRACED,
   type LwpView, type ProcView,
 } from "./structs.js";
@@ -197,7 +197,7 @@ function matches(child: ProcView, parent: ProcView, pid: number, options: number
   const pgid = pid === 0 ? (parent.p_pgrp === NULL ? -1 : pgidOf(parent)) : -pid;
   return pgidOf(child) === pgid;
 }
-const pgidOf = (p: ProcView): number => (p.p_pgrp === NULL ? 0 : image.table(PGRP).view(p.p_pgrp).pg_id);
+const pgidOf = (p: ProcView): number => (p.p_pgrp === NULL ? 0 : PG(p.p_pgrp).pg_id);
 
 /**
  * wait4 (do_sys_wait + find_stopped_child, kern_exit.c 710-815): reap a zombie child or report a

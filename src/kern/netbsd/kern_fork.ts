@@ -22,7 +22,7 @@ import {
   AFORK, CLONE_CSIGNAL, CLONE_FILES, CLONE_FS, CLONE_PID, CLONE_PTRACE, CLONE_SIGHAND, CLONE_VFORK, CLONE_VM, COPY_FIELDS, FORK_CLEANFILES, FORK_NOWAIT,
   FORK_PPWAIT, FORK_SHARECWD, FORK_SHAREFILES, FORK_SHARESIGS, FORK_SHAREVM, FORK_SYSTEM, G, L, LP_VFORKWAIT, LSRUN, LSSTOP, P, PK_32, PK_CLDSIGIGN,
   PK_NOCLDWAIT, PK_SUGID, PK_SYSTEM, PL_CONTROLT, PL_PPWAIT, proc_lock, PS_NOCLDSTOP, PS_STOPEXEC, PS_STOPFORK, PSL_CHTRACED, PSL_TRACED, PSL_TRACEFORK,
-  PSL_TRACEVFORK, PSL_TRACEVFORK_DONE, PGRP, PROC, ROOT, SACTIVE, SESSION, SIGCHLD, SIGTRAP, SSTOP, ZERO_FIELDS, _NSIG,
+  PSL_TRACEVFORK, PSL_TRACEVFORK_DONE, PG, PROC, ROOT, SACTIVE, SESSION, SIGCHLD, SIGTRAP, SSTOP, ZERO_FIELDS, _NSIG,
   type LwpView, type ProcView,
 } from "./structs.js";
 
@@ -224,7 +224,7 @@ export function* fork1(l1: LwpView, flags: number, exitsig: number): KGen<ForkRe
   // Now the scheduler and other processes may see the child (001:465-469).
   yield* mutex_enter(proc_lock());
 
-  if (image.table(SESSION).view(image.table(PGRP).view(p1.p_pgrp).pg_session).s_ttyvp !== NULL && p1.p_lflag & PL_CONTROLT) p2.p_lflag |= PL_CONTROLT; // 001:471-472
+  if (image.table(SESSION).view(PG(p1.p_pgrp).pg_session).s_ttyvp !== NULL && p1.p_lflag & PL_CONTROLT) p2.p_lflag |= PL_CONTROLT; // 001:471-472
 
   LIST_INSERT_HEAD(parent, "p_children", p2.h, P, "p_sibling"); // 001:474
   p2.p_exitsig = exitsig; // 001:475

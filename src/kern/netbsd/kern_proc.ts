@@ -18,7 +18,7 @@ import { refcount_acquire, refcount_init, refcount_release } from "../../sync/re
 import { curthread, image, sched, startThread, type KGen } from "../../sync/seam.js";
 import { tsleep } from "../../sync/sleep.js";
 import {
-  CWDINFO, FILEDESC, G, KMUTEXOBJ, L, LSIDL, LWP, P, PGRP, PID_MAX, PID_TABLE, pid_table, PLIMIT, PROC, proc_lock, PT_PER_RECORD, p_lock, SACTIVE, SESSION, SIDL, SIGACTS, SIGCHLD, SSTOP, SZOMB, UAREA, UIDINFO, VMSPACE,
+  CWDINFO, FILEDESC, G, KMUTEXOBJ, L, LSIDL, LWP, P, PG, PGRP, PID_MAX, PID_TABLE, pid_table, PLIMIT, PROC, proc_lock, PT_PER_RECORD, p_lock, SACTIVE, SESSION, SIDL, SIGACTS, SIGCHLD, SSTOP, SZOMB, UAREA, UIDINFO, VMSPACE,
   type GlobalsView, type LwpView, type ProcView,
 } from "./structs.js";
 
@@ -78,8 +78,6 @@ export function* LIST_ITER(first: Handle, view: (h: Handle) => AnyView, next: st
   }
 }
 
-const pgrpv = (h: Handle) => image.table(PGRP).view(h);
-
 // ---- lookups (proc_lock held) -----------------------------------------------------------------
 
 /**
@@ -113,7 +111,7 @@ export function pgrp_find(pgid: number): Handle {
   KKASSERT(mutex_owned(proc_lock()), "proc-lock-not-held", "pgrp_find without proc_lock");
   const pg = pid_table(pgid & G().pid_tbl_mask).pt_pgrp;
   if (pg === NULL) return NULL;
-  const v = pgrpv(pg);
+  const v = PG(pg);
   return v.pg_id !== pgid || v.pg_members === NULL ? NULL : pg;
 }
 
@@ -122,21 +120,21 @@ export function pgrp_find(pgid: number): Handle {
 /** Join pgrp (p_pgrp/p_pglist links and the member list). */
 export function pgrp_join(p: ProcView, pg: Handle): void {
   p.p_pgrp = pg;
-  LIST_INSERT_HEAD(pgrpv(pg), "pg_members", p.h, P, "p_pglist");
+  LIST_INSERT_HEAD(PG(pg), "pg_members", p.h, P, "p_pglist");
 }
 
 /** proc_leavepgrp: leave the process group; the last member frees it (pg_delete). */
 export function proc_leavepgrp(p: ProcView): void {
   const pgh = p.p_pgrp;
   if (pgh === NULL) return;
-  const pg = pgrpv(pgh);
+  const pg = PG(pgh);
   if (!LIST_REMOVE(pg, "pg_members", p.h, P, "p_pglist")) violation("pgrp-list", `pid ${p.p_pid} missing from its pgrp ${pg.pg_id}`);
   p.p_pgrp = NULL;
   if (pg.pg_members === NULL) pg_delete(pgh);
 }
 
 function pg_delete(pgh: Handle): void {
-  const pg = pgrpv(pgh);
+  const pg = PG(pgh);
   pg_remove(pg.pg_id);
   const sh = pg.pg_session;
   pool_put(image.table(PGRP), pgh, "pg_delete");
@@ -180,7 +178,7 @@ export function pgrp_create(p: ProcView, newsession: boolean, session: Handle): 
     s.s_leader = p.h;
   }
   image.table(SESSION).view(sh).s_count++;
-  const pg = pgrpv(pgh);
+  const pg = PG(pgh);
   pg.pg_id = p.p_pid;
   pg.pg_session = sh;
   // proc_enterpgrp's DIAGNOSTIC check, then the group takes its id's slot (kern_proc.c 955-962).
@@ -286,7 +284,7 @@ function* expand_pid_table(): KGen {
       pid = (old.pt_next + pt_size) & ~pt_size; // up the use count so that the link is valid
       rpid = 0;
       link = pid;
-      if (pgrp !== NULL) pid = pgrpv(pgrp).pg_id;
+      if (pgrp !== NULL) pid = PG(pgrp).pg_id;
     } else {
       pid = old.pt_pid;
       rpid = pid;

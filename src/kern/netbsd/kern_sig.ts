@@ -21,7 +21,7 @@ import { tsleep_signal } from "../../sync/sleep.js";
 import { THREAD } from "../../shm/core.js";
 import { LIST_ITER, p_lock, p_stat_unlocked, pgrp_find, proc_find } from "./kern_proc.js";
 import {
-  _NSIG, DFL_IGNORE, G, L, LSONPROC, LSSTOP, LW_WEXIT, P, PGRP, PK_CLDSIGIGN, PK_NOCLDWAIT, proc_lock, PS_NOCLDSTOP, PSL_TRACED, ROOT, SA_NOCLDSTOP,
+  _NSIG, DFL_IGNORE, G, L, LSONPROC, LSSTOP, LW_WEXIT, P, PG, PK_CLDSIGIGN, PK_NOCLDWAIT, proc_lock, PS_NOCLDSTOP, PSL_TRACED, ROOT, SA_NOCLDSTOP,
   SA_NOCLDWAIT, SACTIVE, SIDL, SIG_CATCH, SIG_IGN, SIGACTS, SIGCHLD, SIGCONT, SIGKILL, SIGSTOP, sigmask, SSTOP, STOPSIGMASK, SZOMB, SDEAD, SDYING,
   type LwpView, type ProcView,
 } from "./structs.js";
@@ -248,7 +248,7 @@ export function* killpg1(p1: ProcView, pgid: number, sig: number, own: boolean):
   }
   let nfound = 0;
   let denied = false;
-  for (const h of LIST_ITER(image.table(PGRP).view(pgh).pg_members, P, "p_pglist")) {
+  for (const h of LIST_ITER(PG(pgh).pg_members, P, "p_pglist")) {
     const p = P(h);
     if (p.p_pid <= 1 || p_stat_unlocked(p) === SZOMB || p_stat_unlocked(p) === SDEAD || p_stat_unlocked(p) === SIDL) continue;
     if (!cansignal(p1, p)) {

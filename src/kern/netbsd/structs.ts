@@ -361,6 +361,7 @@ export const procs = () => image.table(PROC);
 export const lwps = () => image.table(LWP);
 export const P = (h: Handle) => image.table(PROC).view(h);
 export const L = (h: Handle) => image.table(LWP).view(h);
+export const PG = (h: Handle) => image.table(PGRP).view(h);
 export const G = () => {
   const t = image.table(GLOBALS);
   return t.view(t.handleAt(0));

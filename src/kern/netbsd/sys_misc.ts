@@ -15,7 +15,7 @@ import {
 } from "./kern_proc.js";
 import { proc_unstop, psignal } from "./kern_sig.js";
 import {
-  G, LSRUN, LW_WEXIT, P, PGRP, PK_SUGID, proc_lock, PS_STOPEXEC, PS_STOPFORK, PS_WEXIT, PSL_TRACED, PSL_TRACEFORK, PSL_TRACEVFORK, PSL_TRACEVFORK_DONE,
+  G, LSRUN, LW_WEXIT, P, PG, PK_SUGID, proc_lock, PS_STOPEXEC, PS_STOPFORK, PS_WEXIT, PSL_TRACED, PSL_TRACEFORK, PSL_TRACEVFORK, PSL_TRACEVFORK_DONE,
   PT_ATTACH, PT_CONTINUE, PT_DETACH, PT_KILL, PT_SET_EVENT_MASK, PT_TRACE_ME, PTRACE_FORK, PTRACE_VFORK, PTRACE_VFORK_DONE, ROOT, SESSION, SIGKILL,
   SIGSTOP, SSTOP,
   type LwpView, type ProcView,
@@ -99,7 +99,6 @@ function unlock(e: number): number {
   return e;
 }
 
-const pgview = (h: number) => image.table(PGRP).view(h);
 
 /** sys_setpgid: a process may move itself or a child into a group of its own session. */
 export function* sys_setpgid(cur: ProcView, pid: number, pgid: number): KGen<number> {
@@ -110,18 +109,18 @@ export function* sys_setpgid(cur: ProcView, pid: number, pgid: number): KGen<num
     const th = proc_find(pid);
     if (th === NULL || P(th).p_pptr !== cur.h) return unlock(ESRCH);
     t = P(th);
-    if (pgview(t.p_pgrp).pg_session !== pgview(cur.p_pgrp).pg_session) return unlock(EPERM);
+    if (PG(t.p_pgrp).pg_session !== PG(cur.p_pgrp).pg_session) return unlock(EPERM);
   }
-  const session = pgview(t.p_pgrp).pg_session;
+  const session = PG(t.p_pgrp).pg_session;
   if (image.table(SESSION).view(session).s_leader === t.h) return unlock(EPERM);
   if (pgid === 0) pgid = t.p_pid;
-  if (pgview(t.p_pgrp).pg_id === pgid) return unlock(0);
+  if (PG(t.p_pgrp).pg_id === pgid) return unlock(0);
   let pg = pgrp_find(pgid);
   if (pg === NULL) {
     if (pgid !== t.p_pid) return unlock(EPERM);
     pg = pgrp_create(t, false, session);
     if (pg === NULL) return unlock(ENOMEM);
-  } else if (pgview(pg).pg_session !== session) return unlock(EPERM);
+  } else if (PG(pg).pg_session !== session) return unlock(EPERM);
   proc_leavepgrp(t);
   pgrp_join(t, pg);
   return unlock(0);
