@@ -96,7 +96,7 @@ export class Table<F extends FieldWidths = FieldWidths> {
     this.end = this.base + capacity * layout.stride;
     this.fieldIndex = new Int32Array(layout.stride).fill(-1);
     layout.names.forEach((f, i) => (this.fieldIndex[layout.offsets[f]] = i));
-    this.View = this.makeViewClass(null);
+    this.View = this.viewClass(false);
     this.used = new InUseBitmap(i32, bitmapAt, capacity);
   }
 
@@ -117,9 +117,13 @@ export class Table<F extends FieldWidths = FieldWidths> {
    * before the switch keep their class, so switch before the run starts.
    */
   observe(observer: AccessObserver | null, freed: FreeObserver | null = null): void {
-    this.View = this.makeViewClass(observer);
+    this.observer = observer;
+    this.View = this.viewClass(observer !== null);
     this.freed = freed;
   }
+
+  /** The observer the observed views call (read by the generated accessors: see viewClass). */
+  observer: AccessObserver | null = null;
 
   private freed: FreeObserver | null = null;
 
@@ -300,7 +304,7 @@ export class Table<F extends FieldWidths = FieldWidths> {
    * both cold at 60,000 processes, where a fork's pid search dereferences ~234 records (fork-hold).
    */
   view(h: Handle): View<F> {
-    return new this.View(h, this.checked(h, "deref"), genOf(h)) as unknown as View<F>;
+    return new this.View(h, this.checked(h, "deref"), this) as unknown as View<F>;
   }
 
   /** Report a dereference through a handle that no longer names a live record. */
@@ -331,13 +335,18 @@ export class Table<F extends FieldWidths = FieldWidths> {
   }
 
   /**
-   * The record view class, generated from the declaration for this table alone: a getter and a
-   * setter per one-word field, each a scheduling point that then checks the generation -- a view
-   * can outlive its record, and the record can be freed and reused by whoever ran at that very
-   * point -- and then reads or writes the word; ptr() is a switch on the field name. Generated
-   * code per table, with the offsets as constants, because closures shared by all tables see
-   * every table's view shape and every field name at each property access and go megamorphic;
-   * and no class fields, because at ES2022 each is a defineProperty per instance.
+   * The record view class for this table's layout: a getter and a setter per one-word field, each
+   * a scheduling point that then checks the generation -- a view can outlive its record, and the
+   * record can be freed and reused by whoever ran at that very point -- and then reads or writes
+   * the word; ptr() is a switch on the field name. Generated code per layout, with the offsets as
+   * constants, because closures shared by all tables see every table's view shape and every field
+   * name at each property access and go megamorphic; and no class fields, because at ES2022 each
+   * is a defineProperty per instance.
+   *
+   * One class per layout for the whole thread (viewClasses), the table (hence the image) read
+   * from the view: a pooled worker runs image after image, and a class made per image was new
+   * code each run -- its accessors and the kernel code that inlines them compiled again, and the
+   * kernel's property accesses saw a new view map every run.
    *
    * With an observer, every access also reports (address, write) right before it is made, after
    * its point: what a field-level detector needs (see AccessObserver). A read of a field declared
@@ -345,35 +354,47 @@ export class Table<F extends FieldWidths = FieldWidths> {
    * the value it loaded (src/detect racyRead), so the detector must look after the load, or a
    * free-mode cpu could load a value whose publication it did not see.
    */
-  private makeViewClass(observer: AccessObserver | null): ViewClass {
-    const { offsets, names } = this.layout;
-    const racy = { ...this.decl.notes.racy, ...this.decl.notes.markedRacy };
-    const live = (what: string) =>
-      `if ((i32[this.$b + ${HDR_GEN}] & ${GEN_MASK}) !== this.$g || i32[this.$b + ${HDR_STATE}] !== ${ST_USED}) throw table.stale(this.h, ${what});`;
-    const observe = (off: number, write: boolean) => (observer === null ? "" : `observer(this.$b + ${off}, ${write});`);
-    const accessors = names
-      .filter((f) => this.decl.fields[f] === 1)
-      .map((f) => {
-        const name = JSON.stringify(f);
-        const off = offsets[f];
-        const get = f in racy && observer !== null
-          ? `const v = i32[this.$b + ${off}]; ${observe(off, false)} return v;`
-          : `${observe(off, false)} return i32[this.$b + ${off}];`;
-        return `get [${name}]() { point(); ${live(name)} ${get} }
-          set [${name}](v) { point(); ${live(name)} ${observe(off, true)} i32[this.$b + ${off}] = v; }`;
-      });
-    const source = `const OFF = new Map([${names.map((f) => `[${JSON.stringify(f)}, ${offsets[f]}]`).join(", ")}]);
-    return class ${this.name.replace(/\W/g, "_")}_view {
-      constructor(h, b, g) { this.h = h; this.$b = b; this.$g = g; }
+  private viewClass(observed: boolean): ViewClass {
+    const source = viewSource(this.name, this.layout, this.decl, observed);
+    let View = viewClasses.get(source);
+    if (View === undefined) {
+      View = new Function("point", source)(point) as ViewClass;
+      viewClasses.set(source, View);
+    }
+    return View;
+  }
+}
+
+/** The view classes made so far, by their source (see Table.viewClass). */
+const viewClasses = new Map<string, ViewClass>();
+
+/** The source of a view class: the layout's offsets and racy notes, the table's name, observed or not. */
+function viewSource(name: string, layout: FieldLayout, decl: StructDecl<FieldWidths>, observed: boolean): string {
+  const { offsets, names } = layout;
+  const racy = { ...decl.notes.racy, ...decl.notes.markedRacy };
+  const live = (what: string) =>
+    `if (((i32[b + ${HDR_GEN}] ^ (this.h >>> 16)) & ${GEN_MASK}) !== 0 || i32[b + ${HDR_STATE}] !== ${ST_USED}) throw t.stale(this.h, ${what});`;
+  const observe = (off: number, write: boolean) => (observed ? `t.observer(b + ${off}, ${write});` : "");
+  const accessors = names
+    .filter((f) => decl.fields[f] === 1)
+    .map((f) => {
+      const field = JSON.stringify(f);
+      const off = offsets[f];
+      const get = f in racy && observed ? `const v = i32[b + ${off}]; ${observe(off, false)} return v;` : `${observe(off, false)} return i32[b + ${off}];`;
+      return `get [${field}]() { point(); const t = this.$t, i32 = t.i32, b = this.$b; ${live(field)} ${get} }
+        set [${field}](v) { point(); const t = this.$t, i32 = t.i32, b = this.$b; ${live(field)} ${observe(off, true)} i32[b + ${off}] = v; }`;
+    });
+  return `const OFF = new Map([${names.map((f) => `[${JSON.stringify(f)}, ${offsets[f]}]`).join(", ")}]);
+    return class ${name.replace(/\W/g, "_")}_view {
+      constructor(h, b, t) { this.h = h; this.$b = b; this.$t = t; }
       ptr(field) {
+        const t = this.$t, i32 = t.i32, b = this.$b;
         ${live('field === undefined ? "&" : field')}
-        return field === undefined ? this.$b : this.$b + OFF.get(field);
+        return field === undefined ? b : b + OFF.get(field);
       }
       ${accessors.join("\n")}
     };
-    //# sourceURL=forkstorm:view/${this.name}`;
-    return new Function("i32", "table", "point", "observer", source)(this.i32, this, point, observer) as ViewClass;
-  }
+    //# sourceURL=forkstorm:view/${name}${observed ? "/observed" : ""}`;
 }
 
 /**
@@ -496,24 +517,25 @@ class InUseBitmap {
 
 /** A view's own members (the View type adds the fields). */
 interface ViewBase {
+  /** The handle; its generation names the record while the header still carries it. */
   readonly h: Handle;
   /** Base word of the record. */
   readonly $b: number;
-  /** Generation of h: the record is the one named while its header still carries it. */
-  readonly $g: number;
+  /** The table, hence the image, of the record (one view class serves every image of a layout). */
+  readonly $t: Table;
   ptr(field?: string): Addr;
 }
 
 /** A view's own members: a struct field of one of these names would be shadowed by it. */
-const VIEW_MEMBERS = ["h", "$b", "$g", "ptr", "constructor"];
+const VIEW_MEMBERS = ["h", "$b", "$t", "ptr", "constructor"];
 
-type ViewClass = new (h: Handle, b: number, g: number) => ViewBase;
+type ViewClass = new (h: Handle, b: number, t: Table) => ViewBase;
 
 /**
  * The seam for field-level detectors. A happens-before race detector (FastTrack) needs, at every
  * shared field access, the address, whether it reads or writes, and the running thread (which
  * it asks the scheduler for: curthread() in src/sync/seam.ts). Table.observe() installs one;
- * the table then generates its views a second time with accessors that call it. The plain
+ * the table's views then take its layout's observed class, whose accessors call it. The plain
  * accessors carry no test or call for it, so a run without a detector pays nothing.
  */
 export type AccessObserver = (addr: Addr, write: boolean) => void;

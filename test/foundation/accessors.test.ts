@@ -145,6 +145,23 @@ describe("access observer (the seam for field-level detectors)", () => {
   });
 });
 
+describe("one view class per layout (a pooled worker runs image after image)", () => {
+  it("two images' views share their class, and each reads, writes and reports in its own image", () => {
+    const [one, two] = [Image.create([{ decl: REC, capacity: 1 }]).table(REC), Image.create([{ decl: REC, capacity: 1 }]).table(REC)];
+    const seen: string[] = [];
+    one.observe(() => seen.push("one"));
+    two.observe(() => seen.push("two"));
+    const [a, b] = [one.view(one.alloc()), two.view(two.alloc())];
+    expect(Object.getPrototypeOf(a)).toBe(Object.getPrototypeOf(b));
+    a.a = 1;
+    b.a = 2;
+    expect([a.a, b.a]).toEqual([1, 2]);
+    expect([one.i32[one.recordBase(0) + one.layout.offsets.a], two.i32[two.recordBase(0) + two.layout.offsets.a]]).toEqual([1, 2]);
+    expect(seen).toEqual(["one", "two", "one", "two"]);
+    expect(Object.getPrototypeOf(t.view(t.alloc()))).not.toBe(Object.getPrototypeOf(a)); // observed or not: two classes
+  });
+});
+
 describe("struct regions (fork1's bcopy and bzero of p_startcopy..p_endcopy)", () => {
   it("copy and zero exactly the listed fields, field by field in list order, through the accessors", () => {
     const w = Image.create([{ decl: WIDE, capacity: 2 }]).table(WIDE);
