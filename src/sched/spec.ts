@@ -69,10 +69,11 @@ export function imageTables(spec: MachineSpec): TableSpec[] {
     { decl: RTCTL, capacity: 1 },
     { decl: globaldataDecl(spec.maxThreads), capacity: spec.cpus },
     { decl: THREAD, capacity: spec.maxThreads },
-    { decl: SLEEPQ, capacity: SLEEPQ_BUCKETS },
     ...(spec.strategy.name === "virtual" ? [{ decl: VTIME, capacity: 1 }] : []),
     ...spec.tables,
-    // Last: the kernel's addresses (hashed into every controlled run's events) do not move.
+    // After the kernel's tables: their addresses (hashed into every controlled run's events, and
+    // into virtual mode's cache lines) do not move with these tables' sizes.
+    { decl: SLEEPQ, capacity: SLEEPQ_BUCKETS },
     { decl: COVER, capacity: COVER_SLOTS },
     { decl: RTCOUNT, capacity: 1 },
   ];
