@@ -2,7 +2,7 @@
  * What a machine is made of, as plain data: the orchestrator builds the image from it and hands
  * it to every cpu, which rebuilds the identical layout and loads the same program modules.
  */
-import { globaldataDecl, RTCOUNT, RTCTL, SLEEPQ, SLEEPQ_BUCKETS, THREAD } from "../shm/core.js";
+import { globaldataDecl, RTCOUNT, RTCTL, THREAD } from "../shm/core.js";
 import type { TableSpec } from "../shm/image.js";
 import type { Placement } from "./placement.js";
 import { defineStruct } from "../shm/struct.js";
@@ -15,7 +15,10 @@ export interface MachineSpec {
   cpus: number;
   /** Capacity of the thread table. */
   maxThreads: number;
-  /** Kernel and test tables, after the runtime's own. */
+  /**
+   * Kernel and test tables, after the runtime's own. They include the sleep queues (shm/core.ts
+   * SLEEPQ), last, so that the size each kernel gives them moves none of its other addresses.
+   */
   tables: TableSpec[];
   /** Modules (paths relative to the package root, compiled JS) that register programs. */
   modules: string[];
@@ -71,9 +74,7 @@ export function imageTables(spec: MachineSpec): TableSpec[] {
     { decl: THREAD, capacity: spec.maxThreads },
     ...(spec.strategy.name === "virtual" ? [{ decl: VTIME, capacity: 1 }] : []),
     ...spec.tables,
-    // After the kernel's tables: their addresses (hashed into every controlled run's events, and
-    // into virtual mode's cache lines) do not move with these tables' sizes.
-    { decl: SLEEPQ, capacity: SLEEPQ_BUCKETS },
+    // Last: the kernel's addresses (hashed into every controlled run's events) do not move.
     { decl: COVER, capacity: COVER_SLOTS },
     { decl: RTCOUNT, capacity: 1 },
   ];

@@ -5,6 +5,7 @@
  */
 import { CONDVAR, defineStruct, KMUTEX, LOCKMGR, SPINLOCK, TOKEN } from "../shm/struct.js";
 import type { MachineSpec } from "../sched/spec.js";
+import { SLEEPQ } from "../shm/core.js";
 
 export const LAB = defineStruct("lab", {
   tok: TOKEN,
@@ -67,6 +68,9 @@ export const SCRATCH = defineStruct("scratch", {
 
 export const LAB_MODULE = "src/selftest/programs.js";
 
+/** The lab's sleep-queue buckets: more than its threads (64), as a kernel sizes them from its process limit. */
+const LAB_SLEEPQS = 127;
+
 export function labSpec(cpus: number, over: Partial<MachineSpec> = {}): MachineSpec {
   return {
     cpus,
@@ -74,6 +78,7 @@ export function labSpec(cpus: number, over: Partial<MachineSpec> = {}): MachineS
     tables: [
       { decl: LAB, capacity: 1 },
       { decl: SCRATCH, capacity: 32 },
+      { decl: SLEEPQ, capacity: LAB_SLEEPQS },
     ],
     modules: [LAB_MODULE],
     strategy: { name: "free", seed: 1, chaos: 0 },

@@ -56,9 +56,13 @@ export const TDF_EXITWAIT = 0x10; // someone sleeps on the record until TDF_EXIT
  */
 export const TDF_ONSLPQ = 0x100;
 
-/** Sleep-queue hash buckets (kern_synch.c slpque). */
+/**
+ * A sleep-queue hash bucket (DragonFly's slpque, NetBSD's sleeptab): the threads asleep on every
+ * wait channel that hashes here, which each tsleep, wakeup and dequeue of such a channel walks
+ * (sync/sleep.ts). The kernel model declares the table, sized as its kernel sizes it (its
+ * tables()): how many sleepers a walk passes is the kernel's, not ours.
+ */
 export const SLEEPQ = defineStruct("sleepq", { sq_lock: SPINLOCK, sq_head: 1 });
-export const SLEEPQ_BUCKETS = 256;
 
 /** Per-CPU globaldata: doorbell (the model's IPI) and the inbox of threads made runnable here. */
 export function globaldataDecl(maxThreads: number) {

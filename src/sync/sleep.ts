@@ -28,7 +28,7 @@
  */
 import { sleepPoint } from "../shm/hooks.js";
 import { ev, EV } from "../shm/trace.js";
-import { SLEEPQ, SLEEPQ_BUCKETS, TDF_DESCHED, TDF_EXITING, TDF_EXITWAIT, TDF_ONSLPQ, TDF_SINTR, TDF_TSLEEPQ, THREAD, wmesgId } from "../shm/core.js";
+import { SLEEPQ, TDF_DESCHED, TDF_EXITING, TDF_EXITWAIT, TDF_ONSLPQ, TDF_SINTR, TDF_TSLEEPQ, THREAD, wmesgId } from "../shm/core.js";
 import { slotOf, type Addr, type Handle, type Table } from "../shm/table.js";
 import { takeStack } from "../sched/kstack.js";
 import { EWOULDBLOCK } from "./errno.js";
@@ -40,7 +40,7 @@ export const PINTERLOCKED = 0x400;
 
 /** Thread-record offsets, fixed once the image is known. */
 let T: { base: number; stride: number; flags: number; wchan: number; next: number; timeout: number; res: number; wmesg: number };
-let SQ: { base: number; stride: number; lock: number; head: number };
+let SQ: { base: number; stride: number; lock: number; head: number; buckets: number };
 let threads: Table;
 
 export function initSleepQueues(): void {
@@ -49,11 +49,20 @@ export function initSleepQueues(): void {
   const o = t.layout.offsets;
   T = { base: t.base, stride: t.layout.stride, flags: o.td_flags, wchan: o.td_wchan, next: o.td_slnext, timeout: o.td_timeout, res: o.td_sleepres, wmesg: o.td_wmesg };
   const q = image.table(SLEEPQ);
-  SQ = { base: q.base, stride: q.layout.stride, lock: q.layout.offsets.sq_lock, head: q.layout.offsets.sq_head };
+  SQ = { base: q.base, stride: q.layout.stride, lock: q.layout.offsets.sq_lock, head: q.layout.offsets.sq_head, buckets: q.capacity };
 }
 
 const tdw = (h: Handle, off: number): number => T.base + slotOf(h) * T.stride + off;
-const bucketOf = (ident: Addr): number => SQ.base + ((Math.imul(ident, 0x9e3779b1) >>> 24) % SLEEPQ_BUCKETS) * SQ.stride;
+/**
+ * A channel's bucket: the whole 32-bit hash modulo the table's size, as DragonFly's LOOKUP takes
+ * its hash modulo the prime slpque_tablesize (kern_synch.c 328-330). The hash's high bits folded
+ * into its low ones, so a power-of-two table (NetBSD's 128) is spread too. The kernels hash their
+ * own byte addresses, whose layout the model's are not: what the model keeps is the table size.
+ */
+function bucketOf(ident: Addr): number {
+  const h = Math.imul(ident, 0x9e3779b1);
+  return SQ.base + (((h ^ (h >>> 16)) >>> 0) % SQ.buckets) * SQ.stride;
+}
 
 /** The queue locks are the runtime's own, below the kernel: not in lockstat, witness or points. */
 function qlock(b: number): void {

@@ -3,7 +3,7 @@
  * session, the globals), call encoding for scripts, ps and audits.
  */
 import { DRAGONFLY_MAYBLOCK_SITES } from "./kern_proc.js";
-import { THREAD } from "../../shm/core.js";
+import { SLEEPQ, THREAD } from "../../shm/core.js";
 import type { Image, TableSpec } from "../../shm/image.js";
 import { NULL, slotOf } from "../../shm/table.js";
 import type { Machine } from "../../sched/machine.js";
@@ -195,7 +195,27 @@ function tables(limits: Limits): TableSpec[] {
     { decl: VMSPACE, capacity: cap("vmspace", mp + 16) },
     { decl: FORKLIST, capacity: cap("forklist", 16) },
     MAYBLOCK_TABLE,
+    { decl: SLEEPQ, capacity: slpque_tablesize(mp) },
   ];
+}
+
+/**
+ * How many sleep-queue buckets DragonFly makes: sched_dyninit's slpque_tablesize (kern_synch.c
+ * 1527-1563 at d9d67b59), a prime at or above maxproc so that sleepers do not pile up on a bucket
+ * (its comment: a large number of sleeping processes), capped at 2000003. Its own search: odd
+ * candidates from maxproc | 1, none divisible by 3 or 5, then trial division by the odd numbers
+ * from 7 below (candidate / 2) | 1 -- which takes a candidate only when that bound is reached, so
+ * below 13 it finds nothing and 13 is the least it gives. LOOKUP (328-330) takes the hash modulo
+ * this prime: sync/sleep.ts bucketOf does the same.
+ */
+function slpque_tablesize(maxproc: number): number {
+  for (let size = maxproc | 1; ; size += 2) {
+    if (size % 3 === 0 || size % 5 === 0) continue;
+    const bound = Math.floor(size / 2) | 1;
+    let n = 7;
+    while (n < bound && size % n !== 0) n += 2;
+    if (n === bound) return Math.min(size, 2000003);
+  }
 }
 
 /** The value sysctl_kern_randompid stores for a request of `pid` (kern_proc.c 163-179). */

@@ -4,7 +4,7 @@
  */
 import { MAYBLOCK_TABLE } from "../../sync/mayblock.js";
 import { NETBSD_MAYBLOCK_SITES } from "./kern_proc.js";
-import { THREAD } from "../../shm/core.js";
+import { SLEEPQ, THREAD } from "../../shm/core.js";
 import type { Image, TableSpec } from "../../shm/image.js";
 import { KernelPanic } from "../../shm/hooks.js";
 import { NULL } from "../../shm/table.js";
@@ -65,8 +65,18 @@ function tables(limits: Limits): TableSpec[] {
     // Room for the largest pid table the processes and orphaned groups can make it grow to.
     { decl: PID_TABLE, capacity: pidTableEntriesFor(t.proc + t.pgrp) / PT_PER_RECORD },
     MAYBLOCK_TABLE,
+    { decl: SLEEPQ, capacity: SLEEPTAB_HASH_SIZE },
   ];
 }
+
+/**
+ * NetBSD's sleep table has a fixed 128 buckets whatever maxproc is (sys/sleepq.h 46-49:
+ * SLEEPTAB_HASH_SHIFT 7; kern_sleepq.c 68, 76-85 at krytarowski/netbsd-current-src-sys a5dbcfbb),
+ * so with thousands of sleepers each wakeup walks a long bucket (sleepq_wake checks every lwp on
+ * it for its wchan, kern_sleepq.c 311-321). The model keeps that size, small as it is: it is
+ * never safer, nor faster, than the kernel in ways that matter, and a walk's length is one.
+ */
+const SLEEPTAB_HASH_SIZE = 1 << 7;
 
 function must(h: number, what: string): number {
   if (h === NULL) throw new Error(`netbsd boot: no room for ${what}`);
