@@ -57,10 +57,12 @@ export interface ScalingRow {
   kernel: Kernel;
   workload: string;
   cpus: number;
-  /** Over the measured window, after the warm-up (SHAPES' warmSeconds): the median of the rounds (`rounds`). */
+  /** Over the measured window, after the warm-up (`warmSeconds`): the median of the rounds (`rounds`). */
   forksPerSecond: number;
   /** Each round's forks per second, in the order they ran. */
   rounds: number[];
+  /** Each round's warm-up: seconds before its window, until V8 had compiled its code (settled) or SHAPES' warm.most. */
+  warmSeconds: number[];
   /**
    * Over the same kernel and workload on one cpu: the median of each round's ratio to the 1-cpu run
    * made right before it (1 on one cpu).
@@ -206,21 +208,12 @@ const SHAPES = {
   quick: {
     primitiveRounds: 2,
     batonRounds: 1,
-    /** Seconds per real run: long enough to average a few scheduler quanta of a loaded host. */
+    /** Seconds of a real run's measured window, once it has warmed up: 28,000-50,000 forks on a quiet 2-core host. */
     realSeconds: 1,
     /** Rounds of the real runs (realRuns): a 2-cpu run alone varies by 2x on this host. */
     realRounds: 3,
-    /**
-     * Seconds of each real run before its measured window: its workers are fresh isolates whose
-     * code V8 compiles as it runs, and on 2 cpus that is done twice, at half the rate, with the
-     * compiler threads on the cores the workers need -- in a 1.5 s run from its first progress
-     * report it was most of the window (worker us/fork by 2 s windows of a 12 s DragonFly affine
-     * run on 2 cpus at load 65: 932, 342, 304, 271, 260). will-it-scale warms up before it
-     * samples for the same reason. Not scaled by a budget: a fixed cost of each run. Only the
-     * first round's: the later rounds run on the same workers (realRuns), with less to compile,
-     * and wait WARM_AGAIN_SECONDS.
-     */
-    warmSeconds: 1,
+    /** A real run's warm-up, in seconds: until settled (realRun), at least `least`, at most `most`. */
+    warm: { least: 0.5, most: 4 },
     /** Rounds of the host's private-work control (one thread, then two). */
     privateRounds: 3,
     /** The virtual sweep's cpu counts. */
@@ -240,7 +233,7 @@ const SHAPES = {
     batonRounds: 3,
     realSeconds: 4,
     realRounds: 3,
-    warmSeconds: 2,
+    warm: { least: 0.5, most: 6 },
     privateRounds: 5,
     sweep: [1, 2, 4, 8, 16, 32, 64],
     forkTimes: 60,
@@ -272,6 +265,9 @@ const QUIET = {
   batonRound: 1.5,
   /** A free run's start-up and drain, beyond its seconds. */
   runStart: 0.35,
+  /** A real run's warm-up on workers that ran its kernel before; and what the pools' first runs of each kernel add, compiling it (quiet, fresh workers: a 2-cpu run settles in 1.8-3 s, a 1-cpu run in 0.8 s). */
+  settledWarm: 0.6,
+  compile: 5,
   /** A round of the private-work control: one thread, then two, 150 ms of work each. */
   privateRound: 0.4,
   /** The virtual model's calibration (line transfer, wake-up, two counting runs). */
@@ -313,26 +309,77 @@ function topLock(locks: readonly LockStat[]): { name: string; share: number } {
 
 interface RealRun {
   report: StressReport;
+  /** Seconds before the window: the warm-up it took. */
+  warmSeconds: number;
   forksPerSecond: number;
   cpuUsPerFork: number;
   threads: (busiest: number) => ThreadCores | null;
 }
 
+/** A real run's warm-up: until settled, at least `least` seconds (init starting its shells), at most `most`. */
+export interface Warm {
+  least: number;
+  most: number;
+}
+
+/** Cores the process's other threads may use in a settled run: V8's compiler took ~1 core while it compiled a 2-cpu run, 0-0.1 once done (quiet, DragonFly affine). */
+const SETTLED_REST_CORES = 0.2;
+/** A settled run's fork rate rose by less than this over its last progress interval. */
+const SETTLED_RISE = 1.1;
+
+interface Mark {
+  seconds: number;
+  ops: number;
+  cpuUs: number;
+  ticks: Map<string, number> | null;
+}
+
+const rateOf = (a: Mark, b: Mark) => (b.ops - a.ops) / (b.seconds - a.seconds);
+
 /**
- * A real run of `warm` + `seconds`: its forks per second and process cpu time per fork over the
- * measured window, from the first progress report past the warm-up to the last one (start-up,
- * warm-up and drain left out).
+ * Has the run warmed up at `m`, its progress report after `prev` and `before`: its workers' code
+ * is compiled once the rest of the process (V8's compiler threads, beside the orchestrator) is
+ * nearly idle and the rate has stopped rising. A worker isolate compiles the kernel as it runs,
+ * on the platform's threads, which on 2 cpus take the cores the workers need: a fresh 2-cpu
+ * DragonFly affine run took 1.8-3 s to settle on a quiet host (its rate 4,000 -> 50,000 forks/s
+ * meanwhile), a 1-cpu run 0.8 s; a fixed warm-up shorter than that measured the compiler.
  */
-async function realRun(kernel: Kernel, workload: string, cpus: number, warm: number, seconds: number, pool: CpuPool): Promise<RealRun> {
-  const marks: { seconds: number; ops: number; cpuUs: number; ticks: Map<string, number> | null }[] = [];
-  const onProgress = (p: { seconds: number; ops: number }) => void (p.seconds >= warm && marks.push({ seconds: p.seconds, ops: p.ops, cpuUs: processCpuUs(), ticks: threadTicks() }));
-  const { report } = await stress({ kernel, scenario: workload, cpus, seconds: warm + seconds, mode: "free", seed: 1, chaos: 0, bugs: [], keepGoing: false, lockSites: true, onProgress, detectors: [], pool });
-  if (report.verdict !== "clean") throw new Error(`bench: ${kernel} ${workload} on ${cpus} cpus ended ${report.verdict}`);
-  const [from, to] = [marks[0], marks.at(-1)];
-  if (!from || to === from) throw new Error(`bench: ${kernel} ${workload} on ${cpus} cpus: fewer than two progress reports after the warm-up`);
-  const windowForks = Math.max(1, (to!.ops - from.ops) * (forks(report) / Math.max(1, report.ops.total)));
-  const threads = (busiest: number) => (from.ticks && to!.ticks ? threadCores(from.ticks, to!.ticks, to!.seconds - from.seconds, busiest) : null);
-  return { report, forksPerSecond: windowForks / (to!.seconds - from.seconds), cpuUsPerFork: Math.round((to!.cpuUs - from.cpuUs) / windowForks), threads };
+function settled(before: Mark | undefined, prev: Mark | undefined, m: Mark, cpus: number, warm: Warm): boolean {
+  if (m.seconds >= warm.most) return true;
+  if (m.seconds < warm.least || !prev || !before) return false;
+  const rest = prev.ticks && m.ticks ? threadCores(prev.ticks, m.ticks, m.seconds - prev.seconds, cpus).rest : 0;
+  return rest <= SETTLED_REST_CORES && rateOf(prev, m) <= SETTLED_RISE * rateOf(before, prev);
+}
+
+/**
+ * A real run: warmed up until settled (above), then measured over a window of `seconds`, from that
+ * progress report to the first one `seconds` later (the run is then stopped): its forks per second
+ * and process cpu time per fork over the window (start-up, warm-up and drain left out).
+ */
+async function realRun(kernel: Kernel, workload: string, cpus: number, warm: Warm, seconds: number, pool: CpuPool): Promise<RealRun> {
+  const marks: Mark[] = [];
+  let from: Mark | undefined;
+  let to: Mark | undefined;
+  const stop = new AbortController();
+  const onProgress = (p: { seconds: number; ops: number }) => {
+    if (to) return;
+    const m = { seconds: p.seconds, ops: p.ops, cpuUs: processCpuUs(), ticks: threadTicks() };
+    if (!from && settled(marks.at(-2), marks.at(-1), m, cpus, warm)) from = m;
+    else if (from && m.seconds - from.seconds >= seconds) {
+      to = m;
+      stop.abort();
+    }
+    marks.push(m);
+  };
+  // Its length is a bound: the window's end stops it.
+  const { report } = await stress({ kernel, scenario: workload, cpus, seconds: warm.most + seconds + 1, mode: "free", seed: 1, chaos: 0, bugs: [], keepGoing: false, lockSites: true, onProgress, detectors: [], pool, signal: stop.signal });
+  if (report.verdict !== "clean" && !(report.verdict === "interrupted" && to)) throw new Error(`bench: ${kernel} ${workload} on ${cpus} cpus ended ${report.verdict}`);
+  to ??= marks.at(-1);
+  if (!from || !to || to === from) throw new Error(`bench: ${kernel} ${workload} on ${cpus} cpus: fewer than two progress reports after the warm-up`);
+  const [a, b] = [from, to];
+  const windowForks = Math.max(1, (b.ops - a.ops) * (forks(report) / Math.max(1, report.ops.total)));
+  const threads = (busiest: number) => (a.ticks && b.ticks ? threadCores(a.ticks, b.ticks, b.seconds - a.seconds, busiest) : null);
+  return { report, warmSeconds: round2(a.seconds), forksPerSecond: windowForks / (b.seconds - a.seconds), cpuUsPerFork: Math.round((b.cpuUs - a.cpuUs) / windowForks), threads };
 }
 
 /** What the sections measure, filled in as they run (a section the budget cut leaves its part empty). */
@@ -374,20 +421,20 @@ function sections(shape: Shape, sweep: number[], r: Results, log: (line: string)
       name: "scaling",
       minScale: LEAST.realSeconds / shape.realSeconds / shape.realRounds,
       cost: (s) => {
-        const run = (warm: number) => QUIET.runStart + warm + shape.realSeconds * lengthAt(shape.realRounds, s);
-        return (REAL_RUNS + CONTROL.runs) * run(shape.warmSeconds) + REAL_RUNS * (roundsAt(shape.realRounds, s) - 1) * run(WARM_AGAIN_SECONDS) + shape.privateRounds * QUIET.privateRound;
+        const run = QUIET.runStart + QUIET.settledWarm + shape.realSeconds * lengthAt(shape.realRounds, s);
+        return QUIET.compile + (REAL_RUNS * roundsAt(shape.realRounds, s) + CONTROL.runs) * run + shape.privateRounds * QUIET.privateRound;
       },
       async run(s) {
         const rounds = roundsAt(shape.realRounds, s);
         const seconds = round1(shape.realSeconds * lengthAt(shape.realRounds, s));
         const pools = { one: [new CpuPool(1), new CpuPool(1)] as const, two: new CpuPool(2) };
         try {
-          await realRuns(shape.warmSeconds, seconds, rounds, pools, r, log);
-          await hostControl(shape.warmSeconds, seconds, shape.privateRounds, pools.one, r, log);
+          await realRuns(shape.warm, seconds, rounds, pools, r, log);
+          await hostControl(shape.warm, seconds, shape.privateRounds, pools.one, r, log);
         } finally {
           await Promise.all([...pools.one, pools.two].map((p) => p.discard()));
         }
-        return `${plural(rounds, "round")} of ${REAL_RUNS} runs and the host control of ${seconds} s after ${shape.warmSeconds} s of warm-up${rounds > 1 ? `, ${WARM_AGAIN_SECONDS} s in later rounds` : ""}`;
+        return `${plural(rounds, "round")} of ${REAL_RUNS} runs and the host control of ${seconds} s, each after its warm-up (${shape.warm.least} to ${shape.warm.most} s)`;
       },
     },
     {
@@ -512,16 +559,6 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   };
 }
 
-/**
- * Seconds before a later round's measured window. A kept worker still compiles part of each run
- * anew: every image generates its tables' view classes (src/shm/table.ts makeViewClass, new
- * Function per table), so the accessors and the kernel code that inlines them are new code each
- * run -- 177 and 180 TurboFan jobs in a kept pool's second and third DragonFly affine 2-cpu runs
- * against 270 in its first (--trace-opt, load 55). Half the first round's warm-up, not init's
- * start of its shells alone.
- */
-const WARM_AGAIN_SECONDS = 0.5;
-
 /** The real runs' worker threads, kept from run to run: two one-cpu pools (the host control's pair) and a two-cpu one. */
 interface RealPools {
   one: readonly [CpuPool, CpuPool];
@@ -539,25 +576,26 @@ const round2 = (x: number) => Math.round(x * 100) / 100;
  * round; the 2-cpu ratio is the median of each round's 2-cpu run over the 1-cpu run beside it,
  * kept with the least and greatest of them.
  *
- * The runs keep their workers (`pools`; a round's 1-cpu runs alternate between the two one-cpu
- * pools, which the host control then runs at once): a fresh worker's isolate compiles the kernel
- * as it runs, on V8's compiler threads, and on 2 cpus those took the cores the workers needed --
- * the coordinator's quiet session-6 bench: the DragonFly affine 2-cpu run's workers 0.93 cores,
- * the rest of the process 1.03 (0.04 on 1 cpu). A kept worker compiles less again (see
- * WARM_AGAIN_SECONDS), so only the first round pays the full warm-up.
+ * The runs keep their workers (`pools`): a fresh worker's isolate compiles the kernel as it runs,
+ * on V8's compiler threads, and on 2 cpus those took the cores the workers needed (the
+ * coordinator's quiet session-6 bench: the DragonFly affine 2-cpu run's workers 0.93 cores, the
+ * rest of the process 1.03; 0.04 on 1 cpu). A kept worker has that code compiled, so each run's
+ * warm-up (realRun) is long on a pool's first run of a kernel and short after it. The 1-cpu runs
+ * alternate between the two one-cpu pools so that each has run both kernels in the first round
+ * (the host control then runs both at once, warm).
  */
-async function realRuns(warm: number, seconds: number, rounds: number, pools: RealPools, r: Results, log: (line: string) => void): Promise<void> {
+async function realRuns(warm: Warm, seconds: number, rounds: number, pools: RealPools, r: Results, log: (line: string) => void): Promise<void> {
   const runs = new Map<string, RealRun[]>();
   const ratios = new Map<string, number[]>();
   const add = <T>(m: Map<string, T[]>, key: string, x: T) => m.set(key, [...(m.get(key) ?? []), x]);
   for (let round = 0; round < rounds; round++)
-    for (const workload of WORKLOADS)
-      for (const kernel of KERNELS) {
-        const w = round === 0 ? warm : WARM_AGAIN_SECONDS;
+    for (const [w, workload] of WORKLOADS.entries())
+      for (const [k, kernel] of KERNELS.entries()) {
         const [one, two] = [1, 2].map((cpus) => `${kernel}/${workload}/${cpus}`);
+        const onePool = pools.one[(round + w + k) % 2];
         for (const cpus of [1, 2]) {
-          log(`real, round ${round + 1} of ${rounds}: ${kernel} ${workload} on ${cpus} cpu${cpus > 1 ? "s" : ""} for ${seconds} s after ${w} s of warm-up...`);
-          add(runs, cpus === 1 ? one : two, await realRun(kernel, workload, cpus, w, seconds, cpus === 1 ? pools.one[round % 2] : pools.two));
+          log(`real, round ${round + 1} of ${rounds}: ${kernel} ${workload} on ${cpus} cpu${cpus > 1 ? "s" : ""} for ${seconds} s after its warm-up...`);
+          add(runs, cpus === 1 ? one : two, await realRun(kernel, workload, cpus, warm, seconds, cpus === 1 ? onePool : pools.two));
         }
         add(ratios, two, runs.get(two)!.at(-1)!.forksPerSecond / runs.get(one)!.at(-1)!.forksPerSecond);
       }
@@ -572,7 +610,7 @@ async function realRuns(warm: number, seconds: number, rounds: number, pools: Re
         r.real.set(key, median(fps));
         if (workload === AFFINE && cpus === 1) r.cpuUsPerFork.set(kernel, cpuUs);
         r.scaling.push({
-          kernel, workload, cpus, forksPerSecond: Math.round(median(fps)), rounds: fps.map(Math.round), ratio: round2(median(rs)), ratioSpread: [round2(Math.min(...rs)), round2(Math.max(...rs))],
+          kernel, workload, cpus, forksPerSecond: Math.round(median(fps)), rounds: fps.map(Math.round), warmSeconds: all.map((x) => x.warmSeconds), ratio: round2(median(rs)), ratioSpread: [round2(Math.min(...rs)), round2(Math.max(...rs))],
           syscallsPerSecond: Math.round(report.ops.total / report.elapsedSeconds), cpuUsPerFork: cpuUs, topLock: topLock(report.lockstat).name, schedstat: report.schedstat ?? null, threads: threads(cpus), elapsedSeconds: report.elapsedSeconds,
         });
         r.lockTables.push({ kernel, workload, cpus, mode: "free", locks: report.lockstat.slice(0, TABLE_LOCKS) });
@@ -580,9 +618,9 @@ async function realRuns(warm: number, seconds: number, rounds: number, pools: Re
 }
 
 /** Two independent one-cpu machines at once, against the one-cpu run of the same kernel and workload; and the host's private-work ceiling. */
-async function hostControl(warm: number, seconds: number, privateRounds: number, pools: RealPools["one"], r: Results, log: (line: string) => void): Promise<void> {
+async function hostControl(warm: Warm, seconds: number, privateRounds: number, pools: RealPools["one"], r: Results, log: (line: string) => void): Promise<void> {
   const { kernel, workload } = CONTROL;
-  log(`host control: two ${kernel} ${workload} machines of 1 cpu at once for ${seconds} s after ${warm} s of warm-up...`);
+  log(`host control: two ${kernel} ${workload} machines of 1 cpu at once for ${seconds} s after their warm-up...`);
   const pair = await Promise.all(pools.map((pool) => realRun(kernel, workload, 1, warm, seconds, pool)));
   const one = r.real.get(`${kernel}/${workload}/1`)!;
   const both = pair.map((p) => Math.round(p.forksPerSecond));
@@ -726,7 +764,7 @@ export function benchSummary(r: BenchReport): string {
   const b = r.primitives.baton;
   lines.push(b ? `baton hand-off ${b.batonNs} ns = ${b.ratio}x the ping-pong floor (${b.floorNs} ns); ${b.pairs} floor and hand-off pairs, alternating: ${b.ratioMin}x to ${b.ratioMax}x; goal <= 2x` : "baton hand-off: not run (see the time budget below)");
   lines.push("", "real-parallel scaling (free, no chaos, side by side in this run; medians of the rounds, each 2-cpu run over the 1-cpu run beside it):");
-  table(r.scaling.map((s) => ({ kernel: s.kernel, workload: s.workload, cpus: s.cpus, "forks/s": s.forksPerSecond, ratio: s.ratio, "ratio spread": ratioSpread(s), rounds: s.rounds.join(" "), "cpu us/fork": s.cpuUsPerFork, "top lock": s.topLock })));
+  table(r.scaling.map((s) => ({ kernel: s.kernel, workload: s.workload, cpus: s.cpus, "forks/s": s.forksPerSecond, ratio: s.ratio, "ratio spread": ratioSpread(s), rounds: s.rounds.join(" "), "warm-up s": s.warmSeconds.join(" "), "cpu us/fork": s.cpuUsPerFork, "top lock": s.topLock })));
   const h = r.hostControl;
   if (h) lines.push("", ...ceilingLines(r.scaling, h));
   lines.push("", "virtual time, validated against the real runs (on host: on 2 cpus, the model with its cpus off their cores as this host takes them):");

@@ -21,7 +21,7 @@ style affine variant, with lock tables in lock_stat's terms; and a virtual-time 
 its cost model calibrated from this runtime and validated against the real runs; what lockstat,
 witness and the event ring cost (each off, all off); the fork rate with 1,000 (--quick) or 5,000
 processes held against 100 (fork-hold). Several minutes on 2 cores; --quick in about a minute
-on a quiet machine (fewer rounds, 1.5 s runs, the sweep to 8 cpus).
+on a quiet machine (1-s windows after each run's warm-up, the sweep to 8 cpus).
 
 --time-budget S fits the bench (full or --quick) to S seconds: the sections' durations are
 planned from the budget and planned again as they run (a loaded host stretches them); what does
