@@ -218,10 +218,10 @@ export async function huntHtml(r: HuntReport, command: string): Promise<string> 
   const reproduce = r.bugs.flatMap((b) => (b.reproduce ?? []).map((c) => `${b.id}: ${c}`));
   const body = [
     `<h1>forkstorm hunt</h1>`,
-    `<p><span class="verdict ${ok ? "ok" : "bad"}">${esc(r.verdict.toUpperCase())}</span> ${esc(Object.entries(cfg).filter(([, v]) => v !== undefined && v !== null).map(([k, v]) => `${k} ${Array.isArray(v) ? v.join(",") : v}`).join(", "))}</p>`,
+    `<p><span class="verdict ${ok ? "ok" : "bad"}">${esc(r.verdict.toUpperCase())}</span> ${esc(Object.entries(cfg).filter(([k, v]) => v !== undefined && v !== null && (k !== "chaos" || cfg.mode === "free")).map(([k, v]) => `${k} ${Array.isArray(v) ? v.join(",") : v}`).join(", "))}</p>`,
     `<p>Run it again: <code>${esc(command)}</code></p>`,
     `<h2>Clean baseline</h2>`,
-    table(["kernel", "runs", "seconds", "violations"], r.baseline.map((b) => [b.kernel, b.runs, b.seconds, b.violations]), 1),
+    table(["kernel", "runs", "executions", "seconds", "violations", "laws"], r.baseline.map((b) => [b.kernel, b.runs, b.executions ?? "-", b.seconds, b.violations, b.laws.join(", ") || "-"]), 1),
     `<h2>Detection</h2>`,
     table(["bug", "kernel", "interlock", "detected", "median s to detect", "s to detect (each run)", "executions to detect", "detected by"],
       r.bugs.map((b) => [b.id, b.kernel, b.interlock, `${b.detected}/${b.runs}`, b.medianSecondsToDetect?.toFixed(2) ?? "-", b.secondsToDetect.map((s) => s.toFixed(2)).join(" "), b.executionsToDetect?.join(" ") ?? "-", b.detectedBy.join(", ") || "-"]), 3),

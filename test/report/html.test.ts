@@ -11,7 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { BenchReport } from "../../src/bench/run.js";
-import { benchHtml } from "../../src/report/html.js";
+import { benchHtml, huntHtml } from "../../src/report/html.js";
+import type { HuntReport } from "../../src/run/hunt.js";
 import { stress } from "../../src/run/stress.js";
 import { HIST_BUCKETS, type LockStat } from "../../src/sync/lockstat.js";
 import { countColour, decodePng, type Pixels } from "./png.js";
@@ -109,5 +110,20 @@ describe("HTML reports in a headless browser", () => {
     const shot = screenshot(html, "stress");
     expect(countColour(shot, "#bb2222", 8)).toBeGreaterThan(50); // the verdict badge and the cards' edge
     expect(countColour(shot, BLUE) + countColour(shot, ORANGE)).toBeGreaterThan(200); // the timeline's lanes
+  });
+
+  it("a hunt page: the configuration says chaos only in free mode, the baseline its executions and laws", async () => {
+    const hunt = (mode: "free" | "pct"): HuntReport => ({
+      schema: 1, tool: "forkstorm", version: "0", command: "hunt", verdict: "pass",
+      config: { kernel: "netbsd", bugs: ["nb.allproc-unlocked"], seeds: 1, budget: 10, cpus: 4, mode, seed: 1, chaos: 0.001 },
+      baseline: [{ kernel: "netbsd", runs: 1, seconds: 10.9, violations: 0, laws: [], executions: mode === "pct" ? 7 : undefined }],
+      bugs: [], coverage: { runs: 1, planned: 1, cut: 0, notRun: [] }, interlocks: [], runLog: [],
+    });
+    const pct = await huntHtml(hunt("pct"), "forkstorm hunt --mode pct");
+    selfContained(pct);
+    expect(pct).toContain("mode pct");
+    expect(pct).not.toContain("chaos");
+    expect(pct).toMatch(/<td[^>]*>netbsd<\/td><td[^>]*>1<\/td><td[^>]*>7<\/td>/);
+    expect(await huntHtml(hunt("free"), "forkstorm hunt")).toContain("chaos 0.001");
   });
 });
