@@ -324,8 +324,8 @@ export interface Warm {
 
 /** Cores the process's other threads may use in a settled run: V8's compiler took ~1 core while it compiled a 2-cpu run, 0-0.1 once done (quiet, DragonFly affine). */
 const SETTLED_REST_CORES = 0.2;
-/** A settled run's fork rate rose by less than this over its last progress interval. */
-const SETTLED_RISE = 1.1;
+/** A settled run's process cpu time per system call fell by less than this share over its last progress interval. */
+const SETTLED_FALL = 0.1;
 
 interface Mark {
   seconds: number;
@@ -334,21 +334,23 @@ interface Mark {
   ticks: Map<string, number> | null;
 }
 
-const rateOf = (a: Mark, b: Mark) => (b.ops - a.ops) / (b.seconds - a.seconds);
+const cpuPerOp = (a: Mark, b: Mark) => (b.cpuUs - a.cpuUs) / Math.max(1, b.ops - a.ops);
 
 /**
  * Has the run warmed up at `m`, its progress report after `prev` and `before`: its workers' code
  * is compiled once the rest of the process (V8's compiler threads, beside the orchestrator) is
- * nearly idle and the rate has stopped rising. A worker isolate compiles the kernel as it runs,
- * on the platform's threads, which on 2 cpus take the cores the workers need: a fresh 2-cpu
- * DragonFly affine run took 1.8-3 s to settle on a quiet host (its rate 4,000 -> 50,000 forks/s
- * meanwhile), a 1-cpu run 0.8 s; a fixed warm-up shorter than that measured the compiler.
+ * nearly idle and the process's cpu time per system call has stopped falling. A worker isolate
+ * compiles the kernel as it runs, on the platform's threads, which on 2 cpus take the cores the
+ * workers need: a fresh 2-cpu DragonFly affine run took 1.8-3 s to settle on a quiet host (its
+ * rate 4,000 -> 50,000 forks/s meanwhile), a 1-cpu run 0.8 s; a fixed warm-up shorter than that
+ * measured the compiler. Cpu time, not the rate: on a loaded host the compiler threads get
+ * little of a core and the rate is the host's, but unoptimized code still costs more a call.
  */
 function settled(before: Mark | undefined, prev: Mark | undefined, m: Mark, cpus: number, warm: Warm): boolean {
   if (m.seconds >= warm.most) return true;
   if (m.seconds < warm.least || !prev || !before) return false;
   const rest = prev.ticks && m.ticks ? threadCores(prev.ticks, m.ticks, m.seconds - prev.seconds, cpus).rest : 0;
-  return rest <= SETTLED_REST_CORES && rateOf(prev, m) <= SETTLED_RISE * rateOf(before, prev);
+  return rest <= SETTLED_REST_CORES && cpuPerOp(prev, m) >= (1 - SETTLED_FALL) * cpuPerOp(before, prev);
 }
 
 /**
