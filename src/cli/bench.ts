@@ -20,8 +20,8 @@ throughput of both kernels on 1 and 2 cpus for the fork-exit-wait scenario and i
 style affine variant, with lock tables in lock_stat's terms; and a virtual-time sweep to 64 cpus,
 its cost model calibrated from this runtime and validated against the real runs; what lockstat,
 witness and the event ring cost (each off, all off); the fork rate with 1,000 (--quick) or 5,000
-processes held against 100 (fork-hold). Several minutes on 2 cores; --quick in about a minute
-on a quiet machine (1-s windows after each run's warm-up, the sweep to 8 cpus).
+processes held against 100 (fork-hold). Several minutes on 2 cores; --quick in under two
+minutes on a quiet machine (1-s windows after each run's warm-up, the sweep to 8 cpus).
 
 --time-budget S fits the bench (full or --quick) to S seconds: the sections' durations are
 planned from the budget and planned again as they run (a loaded host stretches them); what does
