@@ -92,7 +92,8 @@ export async function benchHtml(r: BenchReport): Promise<string> {
   const real = r.scaling.map((s) => ({ series: `${s.kernel} ${s.workload}`, cpus: s.cpus, forksPerSecond: s.forksPerSecond }));
   const sweep = r.virtual.filter((v) => v.workload === "fork-exit-wait-affine").map((v) => ({ series: v.kernel, cpus: v.cpus, forksPerSecond: v.forksPerSecond }));
   const realPlot = await svgOf(scalingSpec("real parallel: forks/s against cpus (dashed: linear)", real, false));
-  const sweepPlot = await svgOf(scalingSpec("virtual time, will-it-scale fork: forks per virtual second (dashed: linear)", sweep, true));
+  // No sweep (calibration refused, or the budget cut it): a note where its plot goes, not empty axes.
+  const sweepPlot = sweep.length ? await svgOf(scalingSpec("virtual time, will-it-scale fork: forks per virtual second (dashed: linear)", sweep, true)) : `<p class="note">No virtual sweep in this run: ${esc(r.calibrationRefused ?? "the time budget left it out")}.</p>`;
   const loaded = r.host.loadAverage[0] > r.host.cores / 2;
   const body = [
     `<h1>forkstorm bench${r.quick ? " --quick" : ""}</h1>`,

@@ -94,6 +94,11 @@ describe("HTML reports in a headless browser", () => {
     expect(html).toContain("not covered: baton: did not fit: 2 s left");
     expect(html).toContain("The baton hand-off was not measured");
     expect(await benchHtml(plain)).not.toContain("covered:");
+    // A refused calibration: the sweep's place says why, and no plot with empty axes is drawn.
+    const why = "calibration refused: dragonfly's one-cpu run cost 633 us of cpu time a fork";
+    const refused = await benchHtml({ ...plain, virtual: [], calibrationRefused: why });
+    expect(refused).toContain(`No virtual sweep in this run: ${why}`);
+    expect(refused.match(/<svg/g)?.length).toBe((await benchHtml(plain)).match(/<svg/g)!.length - 1);
   });
 
   it("a stress report with a violation: verdict, reproduction command, a card per violation, timeline", async () => {
