@@ -164,6 +164,13 @@ export const SIGACTS = defineStruct("sigacts", {
   sa_mutex: KMUTEX,
   sa_catch: 1, // signals with a handler: bit (sig - 1)
   sa_ignore: 1, // signals set to SIG_IGN: bit (sig - 1)
+}, {
+  // The kernel's ps_sigignore (every ignored signal, SIG_IGN or a default-ignored SIG_DFL) is
+  // sa_ignore, and sa_catch for the default-ignored ones, in the model.
+  markedRacy: {
+    sa_ignore: "a sleep's signal check reads the ignored set without a lock (sigispending in sleepq_block, kern_sig.c 701-705: membar_consumer, then plain reads of ps_sigignore); every write another thread can meet holds sa_mutex and p_lock (sigactsinit fills a table no one else has yet, execve resets its own unshared one as the process's only lwp), every other read holds one of them",
+    sa_catch: "the same check (issignal_peek) tells a caught default-ignored signal from an ignored one by it, where the kernel's unlocked sigispending reads ps_sigignore (kern_sig.c 705); the writes and the other reads are sa_ignore's",
+  },
 });
 
 export const FILEDESC = defineStruct("filedesc", { fd_refcnt: 1, fd_nfiles: 1 });
