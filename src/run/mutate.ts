@@ -249,10 +249,14 @@ async function settled(run: RunFn, pool: CpuPool, scenario: string, seed: number
  * issignal's p_lock race partner is lwp-churn's sigaction, not the scenarios where issignal meets
  * other holders most -- nor where no clean execution happened to fire it (a re-check, a stall with
  * holders): every scenario then ranks 0 and the most hits won. The function's other interlocks
- * running concurrently is the nearest sign that the site's partner accesses run there. The
- * executions are shared round robin, so a mutant costs what it did.
+ * running concurrently is the nearest sign that the site's partner accesses run there. Before
+ * them come the scenarios built for the site's function (`targeting`: their `targets` name it) that
+ * reached the site: a race its scenario was designed for can be one no clean reach execution
+ * happened to show concurrently (sys_vfork's hold on its child, reaped by another lwp in the few
+ * steps before the pid is read: ps-wait). The executions are shared (scenarioOf), so a mutant
+ * costs what it did.
  */
-export function scenariosFor(key: string, reach: Pick<Reach, "bySite">): string[] {
+export function scenariosFor(key: string, reach: Pick<Reach, "bySite">, targeting: readonly string[] = []): string[] {
   const per = reach.bySite.get(key);
   if (!per) return [];
   const fn = functionConcurrency(key, reach);
@@ -261,7 +265,25 @@ export function scenariosFor(key: string, reach: Pick<Reach, "bySite">): string[
   const chosen = [...per.keys()].sort((a, b) => conc(b) - conc(a) || f(b) - f(a) || hits(b) - hits(a)).slice(0, 2);
   const byFunction = [...per.keys()].sort((a, b) => f(b) - f(a) || conc(b) - conc(a) || hits(b) - hits(a))[0];
   if (f(byFunction) > 0 && !chosen.includes(byFunction)) chosen.push(byFunction);
-  return chosen;
+  const built = targeting.filter((s) => per.has(s));
+  return [...built, ...chosen.filter((s) => !built.includes(s))];
+}
+
+/**
+ * Execution e's scenario: round robin over `scenarios`, except that when the first `built` of them
+ * were built for the site's function (and others follow), every other execution is theirs -- the
+ * race they were designed to make is one a clean reach execution may not have shown.
+ */
+export function scenarioOf(e: number, scenarios: readonly string[], built: number): string {
+  if (built === 0 || built === scenarios.length) return scenarios[e % scenarios.length];
+  const half = Math.floor(e / 2);
+  return e % 2 === 0 ? scenarios[half % built] : scenarios[built + (half % (scenarios.length - built))];
+}
+
+/** The scenarios of `kernel` built to drive the function of site `key` (their `targets`). */
+export function scenariosTargeting(kernel: KernelName, key: string): string[] {
+  const fn = key.slice(key.indexOf(":") + 1, key.lastIndexOf(":"));
+  return SCENARIOS.filter((s) => s.kernel === kernel && s.targets?.includes(fn)).map((s) => s.name);
 }
 
 /** Scenario -> concurrent hits of every site in the function of the site `key` (its key up to the operator's part). */
@@ -277,12 +299,14 @@ function functionConcurrency(key: string, reach: Pick<Reach, "bySite">): Map<str
 
 export async function runMutant(o: Pick<MutateOptions, "kernel" | "executions" | "cpus" | "ops" | "depth" | "seed" | "signal">, mu: Mutant, reach: Reach, eq: ReadonlyMap<string, string>, pool: CpuPool, run: RunFn): Promise<MutantRow> {
   const t0 = performance.now();
-  const scenarios = scenariosFor(mu.site.key, reach);
+  const targeting = scenariosTargeting(o.kernel, mu.site.key);
+  const scenarios = scenariosFor(mu.site.key, reach, targeting);
+  const built = targeting.filter((s) => scenarios.includes(s)).length;
   const reachConcurrent = scenarios.reduce((n, s) => n + (reach.bySite.get(mu.site.key)?.get(s)?.[1] ?? 0), 0);
   const row: MutantRow = { mutant: mu.name, site: mu.site.key, line: mu.site.line, kind: mu.site.kind, operator: mu.op, status: "not-reached", executions: 0, scenarios, reachConcurrent, seconds: 0 };
   let reached = false;
   for (let e = 0; e < o.executions && scenarios.length && !o.signal?.aborted; e++) {
-    const scenario = scenarios[e % scenarios.length];
+    const scenario = scenarioOf(e, scenarios, built);
     const seed = o.seed + e;
     const { r, end } = await settled(run, pool, scenario, seed, reach.steps.get(scenario), mu.name);
     row.executions = e + 1;

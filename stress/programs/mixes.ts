@@ -53,6 +53,12 @@ export const MIX = {
   psWait: { psWait: 1 },
   // NetBSD: traced processes forking from several lwps (proc_stop / lwp_stopwait / proc_unstop).
   tracedThreads: { tracedThreads: 2, vforkExec: 1 },
+  // Both kernels: lwps forking while another changes a signal's disposition and signals arrive.
+  sigFork: { sigFork: 1 },
+  // DragonFly: a reaper daemon's procctl(REAP_STATUS) beside its acquire, its nest's exits and its release.
+  reaperStatus: { reaperStatus: 1 },
+  // DragonFly: a credential replaced (setuid) while ps scans and kill -0 polls read it.
+  psSetuid: { psSetuid: 1 },
 } as const satisfies Record<string, Mix>;
 
 export const MIXES: readonly Mix[] = Object.values(MIX);

@@ -262,8 +262,10 @@ const vforkCall = (u: User) => (u.kernel === "netbsd" && u.rng.below(2) ? "__vfo
  * 2-minute reaper-collapse run 649 of about 950 daemons found their reaper gone once their nest
  * was reaped) or pgsignalVsFork's killer's in mixed (its group's orphans then go to init, which
  * reaps them under the killpg walk: findings D7). The daemon's exit takes the lwp with it.
+ * `status` > 0: an lwp asks REAP_STATUS that many times meanwhile, from before the acquire.
  */
-function* reaperNest(u: User, race: number): KGen<boolean> {
+function* reaperNest(u: User, race: number, status = 0): KGen<boolean> {
+  if (status && gone(yield* u.spawn("lwp_create", {}, "reapstatus", [status]))) return false;
   if (gone(yield* u.call("procctl", { cmd: "REAP_ACQUIRE" }))) return false;
   if (!(yield* forkAndReap(u, "nestreaper", [2 + u.rng.below(2), race, 0]))) return false;
   if (!race && !(yield* reapAll(u))) return false;
@@ -280,6 +282,10 @@ export const dragonflyReach: { extra: Extra; programs: Programs } = {
     *reaperCollapse(u) {
       return yield* forkAndReap(u, "reapdaemon", []);
     },
+    /** reaperCollapse's daemon, with an lwp reading REAP_STATUS from before its acquire to after its release. */
+    *reaperStatus(u) {
+      return yield* forkAndReap(u, "statusdaemon", []);
+    },
     /** The worker is the daemon: built to reach D8, it meets D6 however its lwps interleave (findings D6, D8). */
     *reaperExitRace(u) {
       return yield* reaperNest(u, 1);
@@ -288,6 +294,17 @@ export const dragonflyReach: { extra: Extra; programs: Programs } = {
   programs: {
     *reapdaemon(u) {
       if (yield* reaperNest(u, 0)) yield* u.call("exit", { status: 0 });
+    },
+    *statusdaemon(u) {
+      if (yield* reaperNest(u, 0, 6 + u.rng.below(6))) yield* u.call("exit", { status: 0 });
+    },
+    /**
+     * procctl(REAP_STATUS) n times -- the reaper's flags and refs and the first child's pid, read
+     * under p_token shared (000:986-995) -- while the other lwps acquire, fork, reap and release; then lwp_exit.
+     */
+    *reapstatus(u, [n]) {
+      for (let i = 0; i < n; i++) if (gone(yield* u.call("procctl", { cmd: "REAP_STATUS" }))) return;
+      yield* u.call("lwp_exit");
     },
     *reaprelease(u) {
       if (gone(yield* u.call("procctl", { cmd: "REAP_RELEASE" }))) return;
@@ -330,6 +347,9 @@ export const dragonflyPs: { extra: Extra; programs: Programs } = {
     *psWait(u) {
       return yield* forkAndReap(u, "pswaitparent", [2 + u.rng.below(3), 1 + u.rng.below(2), u.rng.below(3) === 0 ? 1 : 0]);
     },
+    *psSetuid(u) {
+      return yield* forkAndReap(u, "pssetuidparent", [2 + u.rng.below(3)]);
+    },
   },
   programs: {
     /** A ps lwp, then children made one way or another and reaped by waiter lwps; exit, early or once they are reaped. */
@@ -346,6 +366,34 @@ export const dragonflyPs: { extra: Extra; programs: Programs } = {
       if (!exitEarly && !(yield* reapAll(u))) return;
       yield* u.call("exit", { status: 0 });
     },
+    /**
+     * A child changing its credential 2n times (setuid: root to a uid, then that uid again, each a
+     * new credential replacing the old one) while two ps lwps scan it and a poller lwp kill -0s
+     * it: pcredcache's crhold and CANSIGNAL's read of p_ucred against the replacement, and the
+     * scans' LWPHOLD against a failing lwp_create.
+     */
+    *pssetuidparent(u, [n]) {
+      const child = yield* u.spawn("fork", {}, "setuider", [1000 + u.rng.below(3), n]);
+      if (gone(child)) return;
+      if (child.errno === 0) {
+        for (let i = 0; i < 2; i++) if (gone(yield* u.spawn("lwp_create", {}, "pslwp", [2 * n + 2, child.ret]))) return;
+        if (gone(yield* u.spawn("lwp_create", {}, "pollchild", [child.ret, n]))) return;
+        if (!(yield* reap(u, child.ret))) return;
+      }
+      yield* u.call("exit", { status: 0 });
+    },
+    /**
+     * setuid 2n times; between two, an lwp_create whose copyout of the tid faults: the new lwp is
+     * in the tree across that copyout's sleep, where a ps lwp may LWPHOLD it, and the fail path
+     * waits for such holders before it takes the lwp out again (lwp_create1, 000:257-275).
+     */
+    *setuider(u, [uid, n]) {
+      for (let i = 0; i < 2 * n; i++) {
+        if (gone(yield* u.call("setuid", { uid }))) return;
+        if (i % 2 && gone(yield* u.call("lwp_create", { fault: true }))) return;
+      }
+      yield* u.call("exit", { status: 0 });
+    },
     /** ps n times: the whole table or `ps -p pid` (0: none), with every lwp or only the first; then lwp_exit. */
     *pslwp(u, [n, pid]) {
       for (let i = 0; i < n; i++) {
@@ -357,14 +405,58 @@ export const dragonflyPs: { extra: Extra; programs: Programs } = {
   },
 };
 
-/** NetBSD: __clone children sharing the file table and cwd, exiting while the parent clones on. */
+/**
+ * NetBSD: __clone children sharing the file table and cwd, exiting while the parent clones on; lwps
+ * forking while another changes a signal's disposition.
+ */
 export const netbsdReach: { extra: Extra; programs: Programs } = {
   extra: {
+    /**
+     * A threaded process forking from two lwps while a third changes SIGUSR1's disposition, and
+     * SIGUSR1s arriving meanwhile: fork copies the parent's signal actions (sigactsinit, under its
+     * lock) as sigaction writes them, and a post races sigaction's SIG_IGN flush of the pending set.
+     * Half the time the main lwp then execs while the others still run (exec's exit_lwps).
+     */
+    *sigFork(u) {
+      const r = yield* u.spawn("fork", {}, "sigforker", [2 + u.rng.below(3), u.rng.below(2)]);
+      if (gone(r)) return false;
+      if (r.errno !== 0) return true;
+      for (let i = 0; i < 1 + u.rng.below(3); i++) if (gone(yield* u.call("kill", { pid: r.ret, sig: SIGUSR1 }))) return false;
+      return yield* reap(u, r.ret);
+    },
+
     *cloneShare(u) {
       return yield* forkAndReap(u, "cloner", [2 + u.rng.below(3)]);
     },
   },
   programs: {
+    /**
+     * SIGUSR1 caught first (the action's SIGUSR1s are caught or ignored, never fatal), then a
+     * disposition-changing lwp and a forking lwp beside the main lwp's own forks; the children are
+     * reaped by pid. Then exec (`execLast`: exit_lwps tells the other lwps to exit and waits for
+     * them) or not, and exit.
+     */
+    *sigforker(u, [n, execLast]) {
+      if (gone(yield* u.call("sigaction", { sig: SIGUSR1, handler: "catch" }))) return;
+      if (gone(yield* u.spawn("lwp_create", {}, "usr1lwp", [n]))) return;
+      if (gone(yield* u.spawn("lwp_create", {}, "forkreaper", [n]))) return;
+      for (let i = 0; i < n; i++) if (!(yield* forkAndReap(u, "linger", [u.rng.below(2)]))) return;
+      if (execLast && gone(yield* u.call("exec"))) return;
+      yield* u.call("exit", { status: 0 });
+    },
+
+    /** SIGUSR1 caught or ignored, n times, then lwp_exit. */
+    *usr1lwp(u, [n]) {
+      for (let i = 0; i < n; i++) if (gone(yield* u.call("sigaction", { sig: SIGUSR1, handler: u.rng.below(2) ? "catch" : "ignore" }))) return;
+      yield* u.call("lwp_exit");
+    },
+
+    /** Fork and reap n children, each by pid, then lwp_exit. */
+    *forkreaper(u, [n]) {
+      for (let i = 0; i < n; i++) if (!(yield* forkAndReap(u, "linger", [u.rng.below(2)]))) return;
+      yield* u.call("lwp_exit");
+    },
+
     *cloner(u, [n]) {
       for (let i = 0; i < n; i++) {
         const flags = CLONE_FILES | (u.rng.below(2) ? CLONE_FS : 0) | (u.rng.below(3) === 0 ? CLONE_VM : 0);

@@ -50,7 +50,7 @@ export const SCENARIOS: readonly Scenario[] = [
   scenario("netbsd", "pgsignal-vs-fork", "killpg racing forks inside the signalled group", MIX.pgsignalVsFork, 6),
   scenario("netbsd", "maxproc-pressure", "forks at maxproc and RLIMIT_NPROC: EAGAIN paths, root's bypass", MIX.maxprocPressure, 8, { maxproc: 40, nproc: 12, tables: { thread: 512 } }),
   scenario("netbsd", "traced-forks", "forks and vforks of traced processes: PTRACE_VFORK_DONE stops, SIGTRAP (PTRACE_FORK: findings N3, PTRACE_VFORK: N1)", MIX.tracedFork, 6),
-  scenario("netbsd", "traced-threads", "traced-forks with tracees forking from several lwps: a stop stops and wakes the other lwps (proc_stop, lwp_stopwait) while the debugger continues them (proc_unstop)", MIX.tracedThreads, 6),
+  scenario("netbsd", "traced-threads", "traced-forks with tracees forking from several lwps: a stop stops and wakes the other lwps (proc_stop, lwp_stopwait) while the debugger continues them (proc_unstop)", MIX.tracedThreads, 6, ROOMY, ["proc_stop", "lwp_stopwait", "proc_unstop"]),
   scenario("netbsd", "mixed", "everything at once under the one proc_lock, near maxproc", MIX.netbsdMixed, 8, AT_THE_EDGE),
   forkHold("netbsd"),
   ...REACH_SCENARIOS,

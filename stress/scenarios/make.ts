@@ -72,6 +72,6 @@ export const holdersOf = (held: number): number => Math.ceil(Math.sqrt(held));
 /** Slots past the held processes and their holders: init, a shell per cpu (64 at most) and each shell's child. */
 const HOLD_ROOM = 256;
 
-export function scenario(kernel: KernelName, name: string, description: string, mix: Mix, population: number, limits: Scenario["limits"] = ROOMY): Scenario {
-  return { kernel, name, description, limits: { ...NEAR_WRAP[kernel], ...limits }, module: MODULE[kernel], init: `${kernel}.init`, initArgs: [population, mixIndex(mix), 0] };
+export function scenario(kernel: KernelName, name: string, description: string, mix: Mix, population: number, limits: Scenario["limits"] = ROOMY, targets?: readonly string[]): Scenario {
+  return { kernel, name, description, limits: { ...NEAR_WRAP[kernel], ...limits }, module: MODULE[kernel], init: `${kernel}.init`, initArgs: [population, mixIndex(mix), 0], ...(targets ? { targets } : {}) };
 }

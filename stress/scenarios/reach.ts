@@ -4,7 +4,7 @@
  * with two cpus inside at once; "reach" runs them all together.
  */
 import { MIX } from "../programs/mixes.js";
-import { scenario } from "./make.js";
+import { ROOMY, scenario } from "./make.js";
 import type { Scenario } from "./types.js";
 
 export const REACH_SCENARIOS: readonly Scenario[] = [
@@ -16,7 +16,9 @@ export const REACH_SCENARIOS: readonly Scenario[] = [
   scenario("dragonfly", "reaper-exit-race", "nested reapers exiting at once: a child exiting under a reaper past its exit loop moves its children into it (reaches the seed's defect D8, and D6 through nests ignoring SIGCHLD, docs/findings.md)", MIX.reaperExitRace, 6),
   scenario("dragonfly", "wait-two", "two waiter lwps and the main one waiting for one child as it becomes a zombie: a waiter's PHOLDZOMB held inside the reaper's PSTALL windows", MIX.waitTwo, 6),
   scenario("dragonfly", "kill-poll", "kill(pid, 0) polls holding processes (pfind, zpfind: PHOLD) while they fork, exec, exit and are reaped: holders inside sys_fork's own hold and every PSTALL window", MIX.killPoll, 6),
-  scenario("dragonfly", "ps-wait", "ps (sysctl kern.proc: PHOLD, p_token shared, LWPHOLD, a copyout that sleeps) scanning zombies and live processes while threaded parents fork, vfork and rfork children their waiter lwps reap, and sometimes exit under them: holders inside every reap PSTALL, kern_wait's zomblwp wait and sys_fork's hold on its child", MIX.psWait, 6),
+  scenario("dragonfly", "ps-wait", "ps (sysctl kern.proc: PHOLD, p_token shared, LWPHOLD, a copyout that sleeps) scanning zombies and live processes while threaded parents fork, vfork and rfork children their waiter lwps reap, and sometimes exit under them: holders inside every reap PSTALL, kern_wait's zomblwp wait and sys_fork's hold on its child", MIX.psWait, 6, ROOMY, ["sys_fork", "sys_vfork", "sys_rfork", "sysctl_kern_proc", "sysctl_out_proc", "kern_wait", "proc_remove_zombie", "proc_move_allproc_zombie"]),
+  scenario("dragonfly", "reaper-status", "reaper-collapse's daemon with an lwp reading procctl(REAP_STATUS) -- p_reaper, the reaper's refs, p_children, under p_token shared -- while its other lwps acquire, its nest exits into it and two lwps release it", MIX.reaperStatus, 6, ROOMY, ["sys_procctl"]),
+  scenario("dragonfly", "ps-setuid", "a process replacing its credential (setuid) while ps scans it (pcredcache: p_spin) and a poller kill -0s it (CANSIGNAL under its p_token); between two setuids an lwp_create that faults, its lwp LWPHOLD'd by the scans meanwhile", MIX.psSetuid, 6, ROOMY, ["sys_setuid", "pcredcache", "lwp_create1"]),
   scenario("dragonfly", "reach", "every reach workload at once: wait, pgrp, vfork, lwp, reaper and fork-vs-exit races", MIX.dragonflyReach, 8),
   scenario("netbsd", "wait-exit-threaded", "a threaded parent waiting from several lwps while its children exit, and while it exits itself", MIX.waitExitThreaded, 6),
   scenario("netbsd", "pgrp-resurrect", "setpgid joining a process group while its last member leaves, under proc_lock", MIX.pgrpResurrect, 6),
@@ -26,5 +28,6 @@ export const REACH_SCENARIOS: readonly Scenario[] = [
   scenario("netbsd", "wait-two", "two waiter lwps and the main one waiting for one child as it becomes a zombie", MIX.waitTwo, 6),
   scenario("netbsd", "fork-vs-exit", "children linked by one lwp's fork while the parent exits", MIX.forkVsExit, 6),
   scenario("netbsd", "kill-poll", "kill(pid, 0) polls of a forking parent and of a child being reaped, under proc_lock", MIX.killPoll, 6),
+  scenario("netbsd", "sig-fork", "lwps forking (sigactsinit's copy of the signal actions under sa_mutex) while another lwp catches and ignores SIGUSR1 and SIGUSR1s arrive", MIX.sigFork, 6, ROOMY, ["sigactsinit", "sys_sigaction"]),
   scenario("netbsd", "reach", "every reach workload at once under the one proc_lock", MIX.netbsdReach, 8),
 ];

@@ -17,6 +17,11 @@ export interface Scenario {
   /** The program init runs instead of the scripted one, and its arguments (population, mix, persistent). */
   readonly init: string;
   readonly initArgs: readonly number[];
+  /**
+   * The kernel functions the scenario was built to drive concurrently (issue 16 item 3): mutate
+   * runs the mutants of their interlock sites here first, whatever the reach phase's counts say.
+   */
+  readonly targets?: readonly string[];
   /** Where new threads start (src/sched/placement.ts); default spread. */
   readonly placement?: Placement;
 }

@@ -2,10 +2,11 @@
  * Which scenarios `forkstorm mutate` runs a mutant on (src/run/mutate.ts scenariosFor): the two
  * reaching its site most concurrently, and a third where the site's function ran most
  * concurrently -- the nearest sign that the site's partner accesses run there -- when the site's
- * own count, a global lock's or a re-check's that no clean run fired, points elsewhere.
+ * own count, a global lock's or a re-check's that no clean run fired, points elsewhere; and first
+ * of all the scenarios built for the site's function (their declared targets).
  */
 import { describe, expect, it } from "vitest";
-import { scenariosFor } from "../../src/run/mutate.js";
+import { scenarioOf, scenariosFor, scenariosTargeting } from "../../src/run/mutate.js";
 
 type Per = Record<string, [number, number]>;
 const reach = (sites: Record<string, Per>) => ({
@@ -37,5 +38,25 @@ describe("mutate: the scenarios a mutant runs on", () => {
     expect(scenariosFor(SITE, reach({ [SITE]: { a: [5, 4], b: [9, 1], c: [50, 0] } }))).toEqual(["a", "b"]);
     expect(scenariosFor(SITE, reach({ [SITE]: { a: [5, 0], b: [9, 0], c: [50, 0] } }))).toEqual(["c", "b"]);
     expect(scenariosFor("dragonfly/kern_exit.ts:kern_wait:retest#9", reach({ [SITE]: { a: [5, 4] } }))).toEqual([]);
+  });
+
+  it("a scenario built for the site's function comes first, if it reached the site", () => {
+    const r = reach({ [SITE]: { hold: [90, 5], fork: [80, 3], ps: [4, 0] } });
+    expect(scenariosFor(SITE, r, ["ps"])).toEqual(["ps", "hold", "fork"]);
+    expect(scenariosFor(SITE, r, ["fork"])).toEqual(["fork", "hold"]);
+    expect(scenariosFor(SITE, r, ["never-reached"])).toEqual(["hold", "fork"]);
+  });
+
+  it("every other execution runs on a scenario built for the function; without one, round robin", () => {
+    const run = (scenarios: string[], built: number) => Array.from({ length: 6 }, (_, e) => scenarioOf(e, scenarios, built));
+    expect(run(["ps", "hold", "fork"], 1)).toEqual(["ps", "hold", "ps", "fork", "ps", "hold"]);
+    expect(run(["hold", "fork", "waits"], 0)).toEqual(["hold", "fork", "waits", "hold", "fork", "waits"]);
+    expect(run(["ps"], 1)).toEqual(["ps", "ps", "ps", "ps", "ps", "ps"]);
+  });
+
+  it("the scenarios built for a function are those whose targets name it", () => {
+    expect(scenariosTargeting("dragonfly", "dragonfly/kern_fork.ts:sys_vfork:PHOLD#1")).toEqual(["ps-wait"]);
+    expect(scenariosTargeting("netbsd", "netbsd/kern_proc.ts:sigactsinit:mutex_enter#1")).toEqual(["sig-fork"]);
+    expect(scenariosTargeting("dragonfly", "dragonfly/kern_fork.ts:fork1:lockmgr#1")).toEqual([]);
   });
 });
