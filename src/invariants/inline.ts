@@ -66,6 +66,26 @@ export function dragonflyNprocsCovered(where: string): void {
   KKASSERT(nprocs >= records, "nprocs-undercount", `${where}: nprocs ${nprocs} is below the ${records} proc records in use: a count was lost`);
 }
 
+/**
+ * freed-while-named (gap class G4, a hold nobody checks): a reference-counted record a process
+ * names through its own field -- its vmspace (p_vmspace), signal actions (p_sigacts), arguments
+ * (p_args) -- is freed while a process in use still names it there. Each holder takes its
+ * reference before it stores the handle (vm_fork's refcount_acquire for RFMEM, fork1's for
+ * RFSIGSHARE) and lets go of the field before it drops the reference (kern_wait clears it,
+ * exec and vmspace_unshare store the new one first: vm_map.c 4030-4033), so when the last
+ * reference goes nobody names the record: a process that still does has a reference that was
+ * never taken, or dropped twice. Checked at the free, before the record is handed out again and
+ * long before that process's next use of it. Exact where nothing else runs (controlled modes);
+ * in free mode a fork may be between its acquire and its store on another cpu.
+ */
+export function dragonflyFreedUnnamed(field: "p_vmspace" | "p_sigacts" | "p_args", h: Handle, site: string): void {
+  if (!sched.alone()) return;
+  const procs = image.table(PROC);
+  for (const p of procs.handles()) {
+    KKASSERT(peek(procs, p, field) !== h, "freed-while-named", `${site} frees the ${field.slice(2)} pid ${peek(procs, p, "p_pid")} still names in ${field}: a reference of it was never taken or was dropped twice`);
+  }
+}
+
 /** A record the kernel code names through its view; the laws use only ptr(), which is no scheduling point. */
 interface KernelRecord {
   readonly h: Handle;

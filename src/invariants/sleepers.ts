@@ -29,12 +29,12 @@
  * The laws read the image raw (./raw.ts): the same code runs on the orchestrator and inside a
  * worker, where a view's scheduling point would change the run.
  */
-import { TDF_DESCHED, THREAD, wmesgId } from "../shm/core.js";
+import { TDF_COMMITTED, TDF_DESCHED, TDF_OWEWAKE, THREAD, wmesgId } from "../shm/core.js";
 import type { Image } from "../shm/image.js";
 import { NULL, slotOf, type Handle, type Table } from "../shm/table.js";
 import type { AuditFinding } from "../kern/kernel.js";
 import { CALL_NAMES as DF_CALLS } from "../kern/dragonfly/calls.js";
-import { LWP as DF_LWP, P_PPWAIT, P_WEXIT, PGRP as DF_PGRP, PROC as DF_PROC, SIGCHLD as DF_SIGCHLD, SZOMB as DF_SZOMB, WAIT_ANY, WLINUXCLONE } from "../kern/dragonfly/structs.js";
+import { KGLOBALS as DF_GLOBALS, LWP as DF_LWP, P_PPWAIT, P_WEXIT, PGRP as DF_PGRP, PROC as DF_PROC, SIGCHLD as DF_SIGCHLD, SZOMB as DF_SZOMB, WAIT_ANY, WLINUXCLONE } from "../kern/dragonfly/structs.js";
 import { CALL_NAMES as NB_CALLS } from "../kern/netbsd/calls.js";
 import {
   GLOBALS as NB_GLOBALS, PGRP as NB_PGRP, PL_PPWAIT, PROC as NB_PROC, PSL_TRACED, SIGCHLD as NB_SIGCHLD, SSTOP as NB_SSTOP, SZOMB as NB_SZOMB, WALLSIG, WALTSIG,
@@ -48,12 +48,15 @@ import { addrOf, listOf, peek } from "./raw.js";
  * samples these laws over 60,000 threads, and a controlled run checks them at every system call's
  * entry. Only a sleeper the laws go on to judge is read further.
  */
-function nextSleeper(threads: Table, slot: number): number {
+const nextSleeper = (threads: Table, slot: number): number => nextFlagged(threads, slot, TDF_DESCHED, true);
+
+/** The first slot at or after `slot` whose thread has `flag` in td_flags (and, if `queued`, a wait channel), or -1. */
+function nextFlagged(threads: Table, slot: number, flag: number, queued: boolean): number {
   const { i32 } = threads;
   const flagsAt = threads.layout.offsets.td_flags, wchanAt = threads.layout.offsets.td_wchan;
   for (let s = threads.nextUsed(slot); s >= 0; s = threads.nextUsed(s + 1)) {
     const b = threads.recordBase(s);
-    if (i32[b + flagsAt] & TDF_DESCHED && i32[b + wchanAt] !== 0) return s;
+    if (i32[b + flagsAt] & flag && (!queued || i32[b + wchanAt] !== 0)) return s;
   }
   return -1;
 }
@@ -176,6 +179,68 @@ export function dragonflySleepLaws(img: Image, settled = false): AuditFinding[] 
       const pid = peek(procs, p, "p_pid");
       out.push(finding("wait-lost-wakeup", threads, td, pid, "wait", `pid ${pid} sleeps in wait(${argOf(threads, td, 0)}) although its child pid ${peek(procs, z, "p_pid")} is a zombie it waits for and has finished exiting: its wakeup was lost`));
     }
+  }
+  return out;
+}
+
+/*
+ * lost-wakeup (gap class G1): a wakeup that finds a thread committed to sleep on its channel but
+ * not yet queued -- an untimed tsleep without PINTERLOCKED between its entry and its queueing
+ * (TDF_COMMITTED, src/sync/sleep.ts) -- while the condition that sleep waits for already holds.
+ * The thread tested the condition before it called tsleep and will sleep without testing it
+ * again; this wakeup, the one the change it waits for was announced by, passes it by. Judged at
+ * the wakeup, so a later wakeup for another reason (a child's exit, a signal) cannot hide it.
+ * The sleeps whose conditions are known:
+ *  - exit1: the task leader waits for its RFTHREAD peers to leave the chain, p_peers NULL
+ *    (kern_exit.c 336-337); each peer unlinks itself and wakes the leader (381-387);
+ *  - ppwait: the vfork parent, no child with P_PPWAIT (000:924-929; exec and exit1 clear and wake);
+ *  - deadlwp: deadlwp_task's untimed sleep, taken when the list was empty; lwp_exit queues an lwp
+ *    on it and wakes the task.
+ * No verdict while another thread owes a wakeup (TDF_OWEWAKE: it made such a condition true and
+ * has not woken yet): the sleeper may be that wakeup's, still to come.
+ */
+const EXIT1 = wmesgId("exit1");
+const DEADLWP = wmesgId("deadlwp");
+
+/** What thread td, committed to sleep, waits for if a wakeup of `ident` is its, and that holds now; else null. */
+function dragonflyConditionMet(img: Image, td: Handle, ident: number): string | null {
+  const threads = img.table(THREAD);
+  const procs = img.table(DF_PROC);
+  const wmesg = peek(threads, td, "td_wmesg");
+  if (wmesg === DEADLWP) {
+    const g = img.table(DF_GLOBALS);
+    const h = g.handleAt(0);
+    return ident === addrOf(g, h, "deadlwp") && peek(g, h, "deadlwp") !== NULL ? "the deadlwp list is not empty" : null;
+  }
+  const p = peek(threads, td, "td_proc");
+  if (!procs.valid(p) || ident !== addrOf(procs, p)) return null;
+  if (wmesg === EXIT1) return peek(procs, p, "p_peers") === NULL ? "its RFTHREAD peer chain is empty (p_peers NULL)" : null;
+  if (wmesg === PPWAIT) return dragonflyVforkPending(procs, p) ? null : "no child of it has P_PPWAIT any more";
+  return null;
+}
+
+/** A thread other than `waker` owes a wakeup. */
+function othersOwe(threads: Table, waker: Handle): boolean {
+  for (let s = nextFlagged(threads, 0, TDF_OWEWAKE, false); s >= 0; s = nextFlagged(threads, s + 1, TDF_OWEWAKE, false)) if (threads.handleAt(s) !== waker) return true;
+  return false;
+}
+
+/** A thread's pid, 0 for a kernel thread. */
+function pidOf(img: Image, td: Handle): number {
+  const procs = img.table(DF_PROC);
+  const p = peek(img.table(THREAD), td, "td_proc");
+  return procs.valid(p) ? peek(procs, p, "p_pid") : 0;
+}
+
+export function dragonflyLostWakeup(img: Image, ident: number, waker: Handle): AuditFinding[] {
+  const threads = img.table(THREAD);
+  const out: AuditFinding[] = [];
+  for (let s = nextFlagged(threads, 0, TDF_COMMITTED, false); s >= 0; s = nextFlagged(threads, s + 1, TDF_COMMITTED, false)) {
+    const td = threads.handleAt(s);
+    const met = dragonflyConditionMet(img, td, ident);
+    if (met === null || othersOwe(threads, waker)) continue;
+    const pid = pidOf(img, td), call = DF_CALLS[callOf(threads, td)] ?? "kernel thread";
+    out.push(finding("lost-wakeup", threads, td, pid, call, `wakeup of ${img.describe(ident)} by pid ${pidOf(img, waker)} found thread ${slotOf(td)} (pid ${pid}, ${call}) committed to sleep on it but not yet queued, although ${met}: the sleep was tested before the queueing with no tsleep_interlock, and this wakeup is lost`));
   }
   return out;
 }

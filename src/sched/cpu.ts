@@ -15,11 +15,12 @@ import { ev, EV, evNote, installTrace, lastEvents, type TraceEvent } from "../sh
 import { installFreedBy, slotOf, type Handle } from "../shm/table.js";
 import { lockstatSnapshot, resetLockstat, type LockStat } from "../sync/lockstat.js";
 import { installSync, STACK_PEEK, SWITCH_SLEEP, SWITCH_TOKEN, type SyncThread } from "../sync/seam.js";
-import { initSleepQueues, sleepq_deadline, sleepq_park, sleepq_exitwakeup, sleepq_remove, sleepq_threadexit, sleepq_timeout, sleepq_wchan, wmesgs } from "../sync/sleep.js";
+import { initSleepQueues, installWakeupCheck, sleepq_deadline, sleepq_park, sleepq_exitwakeup, sleepq_remove, sleepq_threadexit, sleepq_timeout, sleepq_wchan, wmesgs } from "../sync/sleep.js";
 import { gd_spinlocks } from "../sync/spinlock.js";
 import { lwkt_getalltokens, lwkt_relalltokens, tokensHeld } from "../sync/token.js";
 import { resetWitness, witnessEdges, type WitnessEdges } from "../sync/witness.js";
 import { installBugs } from "../bugs/switch.js";
+import { checkWakeupLaws } from "./quiescent.js";
 import { installDetectors } from "../detect/index.js";
 import type { Detector } from "../detect/detector.js";
 import { syncObs } from "../sync/observe.js";
@@ -200,6 +201,7 @@ export class Cpu {
       alone: () => cpu.strategy instanceof Baton && cpu.strategy.holding(),
     });
     initSleepQueues();
+    installWakeupCheck(this.strategy instanceof Baton ? checkWakeupLaws : null);
     this.detector = installDetectors(
       this.image,
       this.shadow && { detectors: this.spec.detectors ?? [], shadow: this.shadow, cpu: this.cpuid, maxThreads: this.spec.maxThreads, concurrent: !(this.strategy instanceof Baton), cpus: this.spec.cpus, siteAddrs: this.spec.siteAddrs ?? [] },

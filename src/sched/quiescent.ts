@@ -8,10 +8,14 @@
  * image that has its tables (a pooled worker may have loaded both kernels and run either); they
  * read the image raw, so checking them changes neither the schedule nor the run's hash. A
  * finding is reported once per cpu and run.
+ *
+ * The lost-wakeup law is judged at another instant of a controlled run: each kernel wakeup made
+ * by the baton holder, before it takes anyone off its queue (src/sync/sleep.ts).
  */
 import { violation } from "../shm/hooks.js";
 import type { Image } from "../shm/image.js";
-import { image } from "../sync/seam.js";
+import type { Addr, Handle } from "../shm/table.js";
+import { image, sched } from "../sync/seam.js";
 import type { AuditFinding } from "../kern/kernel.js";
 
 /** Each kernel's laws, by the name of a table only its images have. */
@@ -32,4 +36,18 @@ export function checkSettledLaws(reported: Set<string>, where: string): void {
     reported.add(key);
     violation(f.law, `${f.message} (${where})`);
   }
+}
+
+/** Each kernel's lost-wakeup law: the findings of a wakeup of `ident` by thread `waker`. */
+const wakeupLaws = new Map<string, (img: Image, ident: Addr, waker: Handle) => AuditFinding[]>();
+
+/** Register a kernel's lost-wakeup law, for images that have the table `tableName`. */
+export function setWakeupLaws(tableName: string, check: (img: Image, ident: Addr, waker: Handle) => AuditFinding[]): void {
+  wakeupLaws.set(tableName, check);
+}
+
+/** A wakeup of `ident` by `waker`: judged only while nothing else runs (the baton holder). */
+export function checkWakeupLaws(ident: Addr, waker: Handle): void {
+  if (!sched.alone()) return;
+  for (const [table, check] of wakeupLaws) if (image.hasTable(table)) for (const f of check(image, ident, waker)) violation(f.law, f.message);
 }

@@ -50,6 +50,14 @@ export const TDF_SINTR = 0x4; // sleeping interruptibly (PCATCH): a signal may w
 export const TDF_EXITING = 0x8; // the thread has ended for good (its last switch-out); set once, by the runtime
 export const TDF_EXITWAIT = 0x10; // someone sleeps on the record until TDF_EXITING (DragonFly TDF_MP_EXITWAIT)
 /**
+ * Controlled modes only, for the lost-wakeup law (src/sync/sleep.ts): TDF_COMMITTED while an
+ * untimed tsleep without PINTERLOCKED is between its entry (the caller has tested its condition)
+ * and its queueing -- a wakeup then finds no sleeper; TDF_OWEWAKE from a kernel write that makes
+ * a sleeper's condition true (wakeup_owed) until the thread's next wakeup.
+ */
+export const TDF_COMMITTED = 0x20;
+export const TDF_OWEWAKE = 0x40;
+/**
  * Linked on a sleep-queue bucket's list: set and cleared only by the list operations themselves,
  * beside the pointer writes, under the bucket lock. A record freed with it set is still on a list
  * (the next walk of that bucket reads the poisoned record): sleep.ts refuses that free.

@@ -28,7 +28,7 @@
  */
 import { sleepPoint } from "../shm/hooks.js";
 import { ev, EV } from "../shm/trace.js";
-import { SLEEPQ, TDF_DESCHED, TDF_EXITING, TDF_EXITWAIT, TDF_ONSLPQ, TDF_SINTR, TDF_TSLEEPQ, THREAD, wmesgId } from "../shm/core.js";
+import { SLEEPQ, TDF_COMMITTED, TDF_DESCHED, TDF_EXITING, TDF_EXITWAIT, TDF_ONSLPQ, TDF_OWEWAKE, TDF_SINTR, TDF_TSLEEPQ, THREAD, wmesgId } from "../shm/core.js";
 import { slotOf, type Addr, type Handle, type Table } from "../shm/table.js";
 import { takeStack } from "../sched/kstack.js";
 import { EWOULDBLOCK } from "./errno.js";
@@ -175,7 +175,7 @@ export function tsleep_interlock(ident: Addr, flags: number): void {
  */
 export function* tsleep(ident: Addr, flags: number, wmesg: string, timo: number): KGen<number> {
   const td = curthread();
-  if (!(flags & PINTERLOCKED)) tsleep_interlock(ident, flags);
+  if (!(flags & PINTERLOCKED)) queueLate(td.h, ident, flags, wmesg, timo);
   if (flags & PCATCH && td.sigcheck) {
     const sig = td.sigcheck();
     if (sig !== 0) {
@@ -204,6 +204,43 @@ export function* tsleep(ident: Addr, flags: number, wmesg: string, timo: number)
   return res;
 }
 
+/**
+ * The queueing of a sleep that did not interlock: its caller tested the condition before this
+ * call, so a wakeup made before the thread is on the queue finds no sleeper and is lost. Where the
+ * lost-wakeup law watches (installWakeupCheck), an untimed such sleep is marked committed across
+ * the queueing's scheduling point, its wmesg set already (the law picks the sleep's condition by
+ * it). A timed sleep is the kernel's poll (deadlwp_task's, the drains'): a lost wakeup costs it a
+ * tick, not its end.
+ */
+function queueLate(h: Handle, ident: Addr, flags: number, wmesg: string, timo: number): void {
+  const watched = wakeupCheck !== null && timo === 0;
+  if (watched) {
+    mem[tdw(h, T.wmesg)] = wmesgIdOf(wmesg);
+    Atomics.or(mem, tdw(h, T.flags), TDF_COMMITTED);
+  }
+  tsleep_interlock(ident, flags);
+  if (watched) Atomics.and(mem, tdw(h, T.flags), ~TDF_COMMITTED);
+}
+
+/**
+ * The lost-wakeup law (src/sched/quiescent.ts), installed on each cpu of a controlled run: called
+ * at every kernel wakeup with the channel and the waker, before the wakeup takes anyone off.
+ */
+let wakeupCheck: ((ident: Addr, waker: Handle) => void) | null = null;
+
+export function installWakeupCheck(check: typeof wakeupCheck): void {
+  wakeupCheck = check;
+}
+
+/**
+ * The current thread has just made a sleeper's condition true, and its next wakeup announces it:
+ * a model annotation (like data_race(); the kernel has no such call) made right after the write.
+ * Until that wakeup, the lost-wakeup law gives no verdict on a sleep the condition ends.
+ */
+export function wakeup_owed(): void {
+  if (wakeupCheck !== null) Atomics.or(mem, tdw(curthread().h, T.flags), TDF_OWEWAKE);
+}
+
 const wmesgIds = new Map<string, number>();
 function wmesgIdOf(wmesg: string): number {
   let id = wmesgIds.get(wmesg);
@@ -217,6 +254,11 @@ export const wmesgs = new Map<Handle, string>();
 /** Wake up to `max` threads sleeping on ident; returns how many were woken. */
 function wakeupN(ident: Addr, max: number): number {
   sleepPoint();
+  if (wakeupCheck !== null) {
+    const h = curthread().h;
+    wakeupCheck(ident, h);
+    Atomics.and(mem, tdw(h, T.flags), ~TDF_OWEWAKE);
+  }
   return wakeChannel(ident, max);
 }
 

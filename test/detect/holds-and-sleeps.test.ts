@@ -3,22 +3,25 @@
  * (proc-held, lwp-held), the leave-too-early laws (vfork-left-early, stopped-lwp-runs,
  * exit-not-alone) and the
  * predicate-aware sleep laws (vfork-lost-wakeup, wait-lost-wakeup; src/invariants/sleepers.ts).
+ * Session 8's, checked the moment the state breaks: lost-wakeup (G1, at each wakeup: a thread
+ * committed to an un-interlocked sleep, not yet queued, whose condition holds) and
+ * freed-while-named (G4, at the free of a vmspace, sigacts or pargs a process still names).
  * Each silent on a real state and firing on the same state corrupted by hand; in runs, each fires
  * on a mutant that breaks it and stays silent on the clean kernel's same run.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dragonflyLastThread, dragonflyLwpDrained, dragonflyProcDrained, netbsdStopWaited, vforkWaited } from "../../src/invariants/inline.js";
-import { dragonflySleepLaws, netbsdSleepLaws } from "../../src/invariants/sleepers.js";
+import { dragonflyFreedUnnamed, dragonflyLastThread, dragonflyLwpDrained, dragonflyProcDrained, netbsdStopWaited, vforkWaited } from "../../src/invariants/inline.js";
+import { dragonflyLostWakeup, dragonflySleepLaws, netbsdSleepLaws } from "../../src/invariants/sleepers.js";
 import { dragonfly } from "../../src/kern/dragonfly/model.js";
 import { netbsd } from "../../src/kern/netbsd/model.js";
-import { lwpV, procV } from "../../src/kern/dragonfly/globals.js";
+import { G, lwpV, procV } from "../../src/kern/dragonfly/globals.js";
 import { lwpsOf, procByPid } from "../../src/kern/dragonfly/walk.js";
 import { CALL_NAMES as DF_CALLS } from "../../src/kern/dragonfly/calls.js";
 import { CALL_NAMES as NB_CALLS } from "../../src/kern/netbsd/calls.js";
 import { P_PPWAIT, P_WEXIT, SZOMB as DF_SZOMB } from "../../src/kern/dragonfly/structs.js";
 import { LWP as NB_LWP, PL_PPWAIT, SSTOP as NB_SSTOP, SZOMB as NB_SZOMB } from "../../src/kern/netbsd/structs.js";
 import { allproc, globals, lwpsOf as nbLwpsOf, procView } from "../../src/kern/netbsd/walk.js";
-import { TDF_DESCHED, THREAD, wmesgId } from "../../src/shm/core.js";
+import { TDF_COMMITTED, TDF_DESCHED, TDF_OWEWAKE, THREAD, wmesgId } from "../../src/shm/core.js";
 import { installViolationSink, type ViolationInfo } from "../../src/shm/hooks.js";
 import type { Image } from "../../src/shm/image.js";
 import type { Handle } from "../../src/shm/table.js";
@@ -103,6 +106,53 @@ describe("dragonfly: hold and sleep laws on a hand-driven machine", () => {
     expect(sleepAfter(() => ((P(child).p_flags = P(child).p_flags | P_PPWAIT), ppwait()))).toEqual([]);
     expect(sleepAfter(ppwait)).toEqual(["vfork-lost-wakeup"]);
   });
+
+  const threadOf = (pid: number): Handle => lwpV(lwpsOf(img, procByPid(img, pid))[0], img).lwp_thread;
+  /** Thread td between its tsleep's entry and its queueing, for `wmesg`; or owing a wakeup. */
+  const flag = (td: Handle, bit: number, wmesg = "") => {
+    const t = img.table(THREAD).view(td);
+    t.td_flags = t.td_flags | bit;
+    if (wmesg) t.td_wmesg = wmesgId(wmesg);
+  };
+  /** The laws a wakeup of `ident` by the child's thread finds, after `corrupt`. */
+  const wakeupAfter = (corrupt: () => void, ident: () => number): string[] => m.after(corrupt, () => laws(dragonflyLostWakeup(img, ident(), threadOf(child))));
+  const parentChan = () => P(parent).ptr();
+
+  it("lost-wakeup, ppwait: fires once no child has P_PPWAIT; silent while one has, while another owes a wakeup, or with no committed sleeper", () => {
+    const committed = () => flag(parentThread(), TDF_COMMITTED, "ppwait");
+    expect(wakeupAfter(committed, parentChan)).toEqual(["lost-wakeup"]);
+    expect(wakeupAfter(() => (committed(), (P(child).p_flags = P(child).p_flags | P_PPWAIT)), parentChan)).toEqual([]);
+    expect(wakeupAfter(() => (committed(), flag(threadOf(1), TDF_OWEWAKE)), parentChan)).toEqual([]);
+    // owed by the waker itself: this is the wakeup it owed
+    expect(wakeupAfter(() => (committed(), flag(threadOf(child), TDF_OWEWAKE)), parentChan)).toEqual(["lost-wakeup"]);
+    expect(wakeupAfter(() => {}, parentChan)).toEqual([]);
+    expect(wakeupAfter(committed, () => P(child).ptr())).toEqual([]); // another channel
+  });
+
+  it("lost-wakeup, exit1: the task leader committed to its sleep while p_peers is NULL", () => {
+    const committed = () => flag(parentThread(), TDF_COMMITTED, "exit1");
+    expect(wakeupAfter(committed, parentChan)).toEqual(["lost-wakeup"]);
+    expect(wakeupAfter(() => (committed(), (P(parent).p_peers = procByPid(img, child))), parentChan)).toEqual([]);
+  });
+
+  it("lost-wakeup, deadlwp: deadlwp_task committed to its untimed sleep while the list holds an lwp", () => {
+    const deadlwp = () => G(img).ptr("deadlwp");
+    const committed = () => flag(parentThread(), TDF_COMMITTED, "deadlwp");
+    const queued = () => void (G(img).deadlwp = lwpsOf(img, procByPid(img, child))[0]);
+    expect(wakeupAfter(() => (committed(), queued()), deadlwp)).toEqual(["lost-wakeup"]);
+    expect(wakeupAfter(committed, deadlwp)).toEqual([]);
+  });
+
+  it("freed-while-named: fires when a process still names the record freed; silent once every namer let go of it", () => {
+    const freed = (field: "p_vmspace" | "p_sigacts", h: () => number) => () => dragonflyFreedUnnamed(field, h(), "test");
+    let vm = 0;
+    expect(inlineAfter(() => (vm = P(child).p_vmspace), freed("p_vmspace", () => vm))).toEqual(["freed-while-named"]);
+    expect(inlineAfter(() => ((vm = P(child).p_vmspace), (P(child).p_vmspace = 0)), freed("p_vmspace", () => vm))).toEqual([]); // fork copied it: the parent has its own
+    let ps = 0;
+    expect(inlineAfter(() => (ps = P(child).p_sigacts), freed("p_sigacts", () => ps))).toEqual(["freed-while-named"]);
+    expect(inlineAfter(() => ((ps = P(child).p_sigacts), (P(child).p_sigacts = 0)), freed("p_sigacts", () => ps))).toEqual([]);
+    expect(inlineAfter(() => ((ps = P(child).p_sigacts), (P(child).p_sigacts = 0), (P(parent).p_sigacts = ps)), freed("p_sigacts", () => ps))).toEqual(["freed-while-named"]);
+  });
 });
 
 describe("netbsd: sleep laws on a hand-driven machine", () => {
@@ -159,6 +209,7 @@ describe("in runs: each law fires on a mutant that breaks it, and not on the cle
     ["proc-held", { stepBound: 120028, mutant: "dragonfly/kern_exit.ts:proc_move_allproc_zombie:PSTALL#1:skip-wait" }, "proc_move_allproc_zombie"],
     ["vfork-left-early", { kernel: "netbsd", stepBound: 81566, mutant: "netbsd/kern_fork.ts:fork1:retest#1:skip-recheck" }, "fork1"],
     ["wait-lost-wakeup", { kernel: "netbsd", scenario: "clone-flags", stepBound: 83453, mutant: "netbsd/kern_exit.ts:exit1:cv_broadcast#3:drop-wakeup" }, ""],
+    ["lost-wakeup", { scenario: "lwp-churn", ops: 300, seed: 10, watchdogSeconds: 60, mutant: "dragonfly/kern_exit.ts:deadlwp_task:tsleep_interlock#1:skip-interlock" }, "lwp_exit"],
   ];
   for (const [law, o, where] of cases) {
     it(`${law}: ${o.mutant}`, async () => {
@@ -167,6 +218,26 @@ describe("in runs: each law fires on a mutant that breaks it, and not on the cle
       expect(v, JSON.stringify(bad.violations.map((x) => x.law))).toBeDefined();
       expect(v!.stack).toContain(where);
       const clean = (await stress(pct({ ...o, mutant: undefined }))).report;
+      expect(clean.violations.map((x) => x.law)).toEqual([]);
+    }, 120_000);
+  }
+});
+
+describe("in runs: the laws checked at the moment a catalogue bug breaks them; the clean kernel's same run is clean", () => {
+  const pct = (o: Partial<StressOptions>): StressOptions => ({ kernel: "dragonfly", cpus: 2, ops: 300, mode: "pct", depth: 20, chaos: 0, keepGoing: false, watchdogSeconds: 60, scenario: "rfork-flags", seed: 1, bugs: [], ...o });
+  const cases: [string, Partial<StressOptions>, string, string][] = [
+    // RFSIGSHARE without refcount_acquire: the child's reap frees the sigacts its parent names.
+    ["freed-while-named", { bugs: ["df.fork-sigshare-no-ref"] }, "kern_wait", "frees the sigacts"],
+    // The vfork wait tested before tsleep queues it: the exec's wakeup passes the committed parent.
+    ["lost-wakeup", { scenario: "vfork-exec", seed: 4, bugs: ["df.ppwait-no-interlock"] }, "kern_exec", "no child of it has P_PPWAIT"],
+  ];
+  for (const [law, o, where, what] of cases) {
+    it(`${law}: ${o.bugs![0]}`, async () => {
+      const bad = (await stress(pct(o))).report;
+      expect(bad.violations.map((x) => x.law)).toEqual([law]);
+      expect(bad.violations[0].stack).toContain(where);
+      expect(bad.violations[0].message).toContain(what);
+      const clean = (await stress(pct({ ...o, bugs: [] }))).report;
       expect(clean.violations.map((x) => x.law)).toEqual([]);
     }, 120_000);
   }

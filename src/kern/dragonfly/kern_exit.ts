@@ -4,7 +4,7 @@
  * end of the vfork wait.
  */
 import { KKASSERT, violation } from "../../shm/hooks.js";
-import { dragonflyLastThread, dragonflyLwpDrained, dragonflyNprocsCovered, dragonflyProcDrained } from "../../invariants/inline.js";
+import { dragonflyFreedUnnamed, dragonflyLastThread, dragonflyLwpDrained, dragonflyNprocsCovered, dragonflyProcDrained } from "../../invariants/inline.js";
 import { THREAD } from "../../shm/core.js";
 import { NULL, type Handle } from "../../shm/table.js";
 import { atomic_add_int, atomic_clear_int, atomic_fetchadd_int, atomic_load_int, atomic_set_int } from "../../sync/atomic.js";
@@ -12,7 +12,7 @@ import { image, type KGen } from "../../sync/seam.js";
 import { EALREADY, ECHILD } from "../../sync/errno.js";
 import { LWPHOLD, LWPRELE, PHOLD, PHOLDZOMB, PRELE, PRELEZOMB, PSTALL, holdcount } from "../../sync/phold.js";
 import { refcount_release } from "../../sync/refcount.js";
-import { PCATCH, PINTERLOCKED, tsleep, tsleep_interlock, tsleep_signal, tsleep_threadexit, wakeup } from "../../sync/sleep.js";
+import { PCATCH, PINTERLOCKED, tsleep, tsleep_interlock, tsleep_signal, tsleep_threadexit, wakeup, wakeup_owed } from "../../sync/sleep.js";
 import { spin_lock, spin_unlock } from "../../sync/spinlock.js";
 import { lwkt_gettoken, lwkt_reltoken, lwkt_yield } from "../../sync/token.js";
 import { mayblock } from "../../sync/mayblock.js";
@@ -195,6 +195,7 @@ export function* exit1(rv: number): KGen {
     let q = p.p_leader;
     while (procV(q).p_peers !== p.h) q = procV(q).p_peers;
     procV(q).p_peers = p.p_peers;
+    wakeup_owed(); // the leader's "exit1" test may have been before this write
     wakeup(procV(p.p_leader).ptr());
   }
 
@@ -209,6 +210,7 @@ export function* exit1(rv: number): KGen {
   if (p.p_flags & P_PPWAIT && !ppwaitLate) {
     if (p.p_pptr !== NULL) atomic_add_int(procV(p.p_pptr).ptr("p_upmap_invfork"), -1);
     atomic_clear_int(p.ptr("p_flags"), P_PPWAIT);
+    wakeup_owed(); // the vfork parent's test may have been before this clear
     if (!bug("df.exit-ppwait-no-wakeup")) wakeup(procV(p.p_pptr).ptr()); // wrong: the vforker sleeps on
   }
 
@@ -216,6 +218,7 @@ export function* exit1(rv: number): KGen {
   if (p.p_flags & P_PPWAIT && ppwaitLate) {
     if (p.p_pptr !== NULL) atomic_add_int(procV(p.p_pptr).ptr("p_upmap_invfork"), -1);
     atomic_clear_int(p.ptr("p_flags"), P_PPWAIT);
+    wakeup_owed();
     wakeup(procV(p.p_pptr).ptr());
   }
   atomic_add_int(procV(p.p_pptr).ptr("p_waitgen"), 1);
@@ -348,6 +351,7 @@ export function* lwp_exit(master: boolean, waddr: number): KGen {
     yield* lwkt_gettoken(g.ptr("deadlwp_token"));
     lp.lwp_reap_entry = g.deadlwp;
     g.deadlwp = lp.h;
+    wakeup_owed(); // deadlwp_task may be on its way to an untimed sleep
     lwkt_reltoken(g.ptr("deadlwp_token"));
     wakeup(g.ptr("deadlwp"));
   } else {
@@ -498,10 +502,16 @@ export function* kern_wait(pid: number, options: number): KGen<WaitResult> {
       crfree(cr);
       const pa = p.p_args;
       p.p_args = NULL;
-      if (pa !== NULL && refcount_release(pargsV(pa).ptr("ar_ref"))) kfree(PARGS, pa, "kern_wait pargs");
+      if (pa !== NULL && refcount_release(pargsV(pa).ptr("ar_ref"))) {
+        dragonflyFreedUnnamed("p_args", pa, "kern_wait");
+        kfree(PARGS, pa, "kern_wait pargs");
+      }
       const ps = p.p_sigacts;
       p.p_sigacts = NULL;
-      if (ps !== NULL && refcount_release(sigactsV(ps).ptr("ps_refcnt"))) kfree(SIGACTS, ps, "kern_wait sigacts");
+      if (ps !== NULL && refcount_release(sigactsV(ps).ptr("ps_refcnt"))) {
+        dragonflyFreedUnnamed("p_sigacts", ps, "kern_wait");
+        kfree(SIGACTS, ps, "kern_wait sigacts");
+      }
       yield* PSTALL(p.ptr("p_lock"), "reap4", 0);
       dragonflyProcDrained(p, 0, "reap4");
       lwkt_reltoken(q.ptr("p_token"));
@@ -598,7 +608,10 @@ export function* kern_exec(): KGen<number> {
     nps.ps_sigignore = old.ps_sigignore;
     nps.ps_sigcatch = old.ps_sigcatch;
     p.p_sigacts = nps.h;
-    if (refcount_release(old.ptr("ps_refcnt"))) kfree(SIGACTS, old.h, "exec sigacts");
+    if (refcount_release(old.ptr("ps_refcnt"))) {
+      dragonflyFreedUnnamed("p_sigacts", old.h, "exec");
+      kfree(SIGACTS, old.h, "exec sigacts");
+    }
   }
   const ps = sigactsV(p.p_sigacts);
   ps.ps_sigcatch = 0;
@@ -607,6 +620,7 @@ export function* kern_exec(): KGen<number> {
   if (p.p_pptr !== NULL && p.p_flags & P_PPWAIT) {
     atomic_add_int(procV(p.p_pptr).ptr("p_upmap_invfork"), -1);
     atomic_clear_int(p.ptr("p_flags"), P_PPWAIT);
+    wakeup_owed(); // the vfork parent's test may have been before this clear
     if (!bug("df.exec-ppwait-no-wakeup")) wakeup(procV(p.p_pptr).ptr()); // wrong: the vforker sleeps on
   }
   p.p_flags = p.p_flags & ~P_INEXEC;

@@ -5,7 +5,7 @@
  * Where the seed leaves a function to another file, it is modelled as far as the interlocks need.
  */
 import { KernelPanic, KKASSERT, violation } from "../../shm/hooks.js";
-import { dragonflyPidGiven } from "../../invariants/inline.js";
+import { dragonflyFreedUnnamed, dragonflyPidGiven } from "../../invariants/inline.js";
 import { bug } from "../../bugs/switch.js";
 import { zalloc_waitok, zfree } from "../../sync/kmem.js";
 import { mayblock } from "../../sync/mayblock.js";
@@ -817,9 +817,12 @@ export function* vm_fork(p1: ProcV, p2: ProcV | null, flags: number, RFMEM: numb
   if (p2 === null) {
     if (flags & RFMEM) return;
     if (vmV(p1.p_vmspace).vm_refcnt > 1) {
+      // vmspace_unshare (vm_map.c 4017-4033): the new vmspace replaces the old in p1
+      // (pmap_replacevm) before the old one is released, so p1 never names a freed vmspace.
       const nv = yield* vmspace_alloc();
-      vmspace_rel(p1.p_vmspace);
+      const ov = p1.p_vmspace;
       p1.p_vmspace = nv;
+      vmspace_rel(ov);
     }
     return;
   }
@@ -834,7 +837,9 @@ export function* vm_fork(p1: ProcV, p2: ProcV | null, flags: number, RFMEM: numb
   }
 }
 export function vmspace_rel(vm: Handle): void {
-  if (refcount_release(vmV(vm).ptr("vm_refcnt"))) kfree(VMSPACE, vm, "vmspace_rel");
+  if (!refcount_release(vmV(vm).ptr("vm_refcnt"))) return;
+  dragonflyFreedUnnamed("p_vmspace", vm, "vmspace_rel");
+  kfree(VMSPACE, vm, "vmspace_rel");
 }
 
 // ---------------------------------------------------------------- messages
