@@ -91,7 +91,7 @@ describe("README.md", () => {
     const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8" });
     expect(r.status, `${example![1]}: pick a seed that finds it again (forkstorm hunt --mode pct prints one)`).toBe(1);
     const found = JSON.parse(readFileSync(report, "utf8"));
-    expect(found.violations[0].law).toBe("vfork-lost-wakeup");
+    expect(found.violations[0].law).toBe("lost-wakeup");
     expect(found.config.bugs).toEqual([example![2]]);
     expect(forkstorm("replay", report)).toMatch(/REPRODUCED$/);
   });
