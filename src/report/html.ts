@@ -46,7 +46,7 @@ export function fmtNs(ns: number): string {
   return `${Math.round(ns)} ns`;
 }
 
-const WAIT_NOTE = "Wait totals are summed over the waiting threads: several threads waiting at once all count, so a total can exceed the run's length (as lock_stat's waittime-total). Hold times are sampled (one acquisition in 16) and the totals scaled; per-function acquisitions are sampled (one in 256) and scaled.";
+const WAIT_NOTE = "Wait totals are summed over the waiting threads: several threads waiting at once all count, so a total can exceed the run's length (as lock_stat's waittime-total). Hold times are sampled (one acquisition in 64) and the totals scaled. Per function, acquisitions are sampled (one in 256) and scaled, and so are contentions and their wait past a class's first 32 on a cpu (one in 16: naming the function reads the stack while the lock is held).";
 
 /**
  * A lock table in lock_stat's terms: per lock class, then per kernel function that acquired it

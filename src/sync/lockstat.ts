@@ -10,7 +10,8 @@
  *
  * With sites on (resetLockstat(true): benchmarks, HTML reports), each class also keeps its
  * kernel functions: the one that acquired (sampled, one acquisition in SITE_SAMPLE, scaled) and
- * the one that waited (every contention) -- the first caller outside src/sync on the stack.
+ * the one that waited (a class's first CONTENDED_SITES_EXACT contentions, then one in
+ * CONTENDED_SITE_SAMPLE, scaled) -- the first caller outside src/sync on the stack.
  */
 import { callSites } from "../shm/callsites.js";
 import type { Addr } from "../shm/table.js";
@@ -24,7 +25,7 @@ export interface LockSite {
   fn: string;
   /** Acquisitions made in this function (sampled and scaled: an estimate). */
   acquisitions: number;
-  /** Contended acquisitions that waited in this function, and their wait (exact). */
+  /** Contended acquisitions that waited in this function, and their wait (exact for a class's first CONTENDED_SITES_EXACT, then sampled and scaled). */
   contended: number;
   waitNs: number;
   waitMaxNs: number;
@@ -53,6 +54,15 @@ export interface LockStat {
 /** One hold in 64 is timed: a timed hold reads the clock twice, and at one in 16 that was an eighth of an uncontended token's get+release. */
 const HOLD_SAMPLE = 64;
 const SITE_SAMPLE = 256;
+/**
+ * A contention names its function while its waiter holds the lock (the primitives call
+ * lockstat_contended once their CAS won), and reading the stack costs ~8 us: named at every
+ * contention, NetBSD's proc_lock on 2 cpus (~7 contentions a fork, holds of ~3 us) was held for
+ * the stack walks, which made more contentions (bench's NetBSD 2-cpu rows at 0.3x one cpu). A
+ * class's first contentions are each named (a rare one stays exact), later ones one in a sample.
+ */
+const CONTENDED_SITES_EXACT = 32;
+const CONTENDED_SITE_SAMPLE = 16;
 
 interface ClassStat extends Omit<LockStat, "sites"> {
   siteMap: Map<string, LockSite>;
@@ -236,9 +246,11 @@ export function lockstat_contended(lock: Addr, ns: number): void {
   if (ns > s.waitMaxNs) s.waitMaxNs = ns;
   s.waitHist[histBucket(ns)]++;
   if (!sitesOn) return;
+  const weight = s.contended <= CONTENDED_SITES_EXACT ? 1 : s.contended % CONTENDED_SITE_SAMPLE === 0 ? CONTENDED_SITE_SAMPLE : 0;
+  if (weight === 0) return;
   const site = siteOf(s, callerFn());
-  site.contended++;
-  site.waitNs += ns;
+  site.contended += weight;
+  site.waitNs += ns * weight;
   if (ns > site.waitMaxNs) site.waitMaxNs = ns;
 }
 
