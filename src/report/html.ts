@@ -175,23 +175,31 @@ function threadRows(threads: readonly ThreadDump[]): string {
   return table(["cpu", "tid", "pid", "program", "syscall", "state", "wait channel", "holds", "waits for"], threads.map((t) => [t.cpu, t.tid, t.pid, t.program, t.syscall || "-", t.state, t.wchan ?? "-", t.holds.join(", ") || "-", t.waitsFor ?? "-"]), 0);
 }
 
-function eventsOf(v: ViolationRecord): string {
+/** An event's operand in words: the call of a system call or return, the object of a lock or sleep event (trace.ts describeEvent's cases), the number otherwise. */
+export interface EventNames {
+  describe: (addr: number) => string;
+  callName: (n: number) => string;
+}
+const ON_OBJECT = new Set(["sleep", "woken", "wakeup", "lock_wait", "lock_got", "lock_rel"]);
+const operand = (type: string, a: number, n: EventNames): string | number => (type === "syscall" || type === "sysret" ? n.callName(a) : ON_OBJECT.has(type) ? n.describe(a) : a);
+
+function eventsOf(v: ViolationRecord, names: EventNames): string {
   const per = v.events as { cpu: number; events: { us: number; type: string; tid: number; pid: number; a: number; b: number }[] }[];
   if (!per.length) return "";
-  return per.map((c) => `<h4>cpu ${c.cpu}${c.cpu === v.cpu ? " (the violation's)" : ""}: last ${c.events.length} events</h4>` + table(["µs", "event", "tid", "pid", "a", "b"], c.events.map((e) => [e.us.toFixed(1), e.type, e.tid, e.pid, e.a, e.b]), 0)).join("");
+  return per.map((c) => `<h4>cpu ${c.cpu}${c.cpu === v.cpu ? " (the violation's)" : ""}: last ${c.events.length} events</h4>` + table(["µs", "event", "tid", "pid", "on", "b"], c.events.map((e) => [e.us.toFixed(1), e.type, e.tid, e.pid, operand(e.type, e.a, names), e.b]), 0)).join("");
 }
 
-function violationCard(v: ViolationRecord, threads: readonly ThreadDump[]): string {
+function violationCard(v: ViolationRecord, threads: readonly ThreadDump[], names: EventNames): string {
   // The kernel's frames: not the runtime's that record the violation.
   const site = v.stack.split("\n").slice(1).filter((l) => !/[/\\](sched|shm)[/\\]/.test(l)).slice(0, 8).join("\n");
   return `<div class="card"><h3>${esc(v.law)}</h3><p>${esc(v.message)}</p>` +
     table(["cpu", "tid", "pid", "system call", "at", "step"], [[v.cpu, v.tid, v.pid, v.syscall || "-", `${v.atSeconds} s`, v.step]], 0) +
     (site ? `<h4>site</h4><pre>${esc(site)}</pre>` : "") +
     (threads.length ? `<h4>thread dump</h4>${threadRows(threads)}` : "") +
-    eventsOf(v) + "</div>";
+    eventsOf(v, names) + "</div>";
 }
 
-export async function stressHtml(r: StressReport, reproduce: string, timeline: RunTimeline, threads: readonly ThreadDump[]): Promise<string> {
+export async function stressHtml(r: StressReport, reproduce: string, timeline: RunTimeline, threads: readonly ThreadDump[], names: EventNames): Promise<string> {
   const ok = r.verdict === "clean";
   const c = r.config;
   const timelinePlot = timeline.spans.length ? await svgOf(timelineSpec("per-cpu timeline (system calls, lock waits and holds, sleeps; red: a violation)", timeline.spans, timeline.marks)) : "<p class=\"note\">no events were kept</p>";
@@ -202,7 +210,7 @@ export async function stressHtml(r: StressReport, reproduce: string, timeline: R
     `<h2>Per-cpu timeline</h2>`,
     `<div class="plots">${timelinePlot}</div>`,
     `<h2>Violations (${r.violations.length})</h2>`,
-    r.violations.length ? r.violations.map((v) => violationCard(v, threads)).join("\n") : "<p>none</p>",
+    r.violations.length ? r.violations.map((v) => violationCard(v, threads, names)).join("\n") : "<p>none</p>",
     ...(r.hang ? [`<h2>Hang: every thread</h2>`, threadRows(r.hang.threads)] : []),
     `<h2>Lock table</h2>`,
     lockTable(r.lockstat.slice(0, 10)),

@@ -269,7 +269,7 @@ export async function stress(o: StressOptions): Promise<StressOutcome> {
   const callName = (n: number) => Object.keys(model.calls)[n] ?? `call#${n}`;
   const unwritten: WriteFailure[] = [];
   const trace = () => chromeTrace(results, (a) => m.image.describe(a), callName);
-  const html = o.html ? await stressHtml(report, stressCommand(config), timelineOf(trace()), results.flatMap((r) => r.threads)) : "";
+  const html = o.html ? await stressHtml(report, stressCommand(config), timelineOf(trace()), results.flatMap((r) => r.threads), { describe: (a) => m.image.describe(a), callName }) : "";
   await reportWriter.runExclusive(() => {
     const note = (f: WriteFailure | null) => f && unwritten.push(f);
     if (o.report) note(writeJsonOrSave(o.report, report));

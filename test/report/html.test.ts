@@ -112,6 +112,9 @@ describe("HTML reports in a headless browser", () => {
     expect(html.match(/class="card"/g)?.length).toBe(report.violations.length);
     expect(html).toContain(report.violations[0].law);
     expect(html).toContain("per-cpu timeline");
+    // The last events name what they were on: a lock or sleep event its object, a system call its call.
+    expect(html).toMatch(/<td>lock_got<\/td><td>\d+<\/td><td>\d+<\/td><td>\w+\[\d+\]\.\w+<\/td>/);
+    expect(html).toMatch(/<td>syscall<\/td><td>\d+<\/td><td>\d+<\/td><td>[a-z_]+<\/td>/);
     const shot = screenshot(html, "stress");
     expect(countColour(shot, "#bb2222", 8)).toBeGreaterThan(50); // the verdict badge and the cards' edge
     expect(countColour(shot, BLUE) + countColour(shot, ORANGE)).toBeGreaterThan(200); // the timeline's lanes
