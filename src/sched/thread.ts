@@ -12,6 +12,7 @@ export class Thread implements SyncThread {
   readonly held: HeldLock[] = [];
   waitfor: Addr = 0;
   sleptAt: Error | null = null;
+  sleepWmesg: string | null = null;
   sigcheck: (() => number) | null = null;
   /** Value handed to the generator when it resumes. */
   resume = 0;
@@ -19,6 +20,8 @@ export class Thread implements SyncThread {
   needTokens = false;
   /** Parked with a timeout (counted in rt_timed). */
   timed = false;
+  /** When it last parked on its cpu (the cpu's count of parks), for hang dumps' order. */
+  parkedAt = 0;
   /** src/sites/runtime.ts keeps the thread's open interlock regions here (null until it needs them). */
   sites: object | null = null;
   /** For reports: the process and the syscall in progress. */

@@ -95,6 +95,8 @@ export interface SyncThread {
   waitfor: Addr;
   /** Its kernel stack where it sleeps, left by tsleep when a dump peeks (STACK_PEEK); else null. */
   sleptAt: Error | null;
+  /** What it sleeps for (tsleep's wmesg) while asleep in tsleep, for hang dumps; else null. */
+  sleepWmesg: string | null;
   /** Signal check for PCATCH sleeps: 0, EINTR or ERESTART (installed by the kernel model). */
   sigcheck: (() => number) | null;
 }

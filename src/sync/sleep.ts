@@ -190,13 +190,13 @@ export function* tsleep(ident: Addr, flags: number, wmesg: string, timo: number)
   }
   mem[tdw(td.h, T.timeout)] = timo > 0 ? sched.ticks() + timo : 0;
   mem[tdw(td.h, T.res)] = 0;
-  wmesgs.set(td.h, wmesg);
+  td.sleepWmesg = wmesg;
   mem[tdw(td.h, T.wmesg)] = wmesgIdOf(wmesg);
   ev(EV.SLEEP, ident);
   while ((yield SWITCH_SLEEP) === STACK_PEEK) td.sleptAt = takeStack(); // a hang dump looks, then it sleeps on
   if (syncObs !== null) syncObs.resumed();
   td.sleptAt = null;
-  wmesgs.delete(td.h);
+  td.sleepWmesg = null;
   mem[tdw(td.h, T.timeout)] = 0;
   const res = mem[tdw(td.h, T.res)];
   ev(EV.WOKEN, ident, res);
@@ -247,9 +247,6 @@ function wmesgIdOf(wmesg: string): number {
   if (id === undefined) wmesgIds.set(wmesg, (id = wmesgId(wmesg)));
   return id;
 }
-
-/** The wait message of a sleeping thread of this cpu, for hang dumps. */
-export const wmesgs = new Map<Handle, string>();
 
 /** Wake up to `max` threads sleeping on ident; returns how many were woken. */
 function wakeupN(ident: Addr, max: number): number {
