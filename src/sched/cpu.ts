@@ -128,6 +128,12 @@ export class Cpu {
   private parks = 0;
   /** The sleepers with a timeout (t.timed): what checkTimeouts walks at every switch, not every sleeper (fork-hold's 30,000 a cpu). */
   private readonly timedSleepers = new Set<Thread>();
+  /**
+   * No timed sleeper's deadline is before this tick: until then checkTimeouts has nothing to wake
+   * and the next deadline is this one, so it skips the walk (fork-hold's holders: a cold load each,
+   * at every switch). -Infinity when not known (a timed sleeper left, or one is due): walk.
+   */
+  private timedFrom = -Infinity;
   private readonly violations: ViolationRecord[] = [];
   private readonly i32: Int32Array;
   private readonly rt: Readonly<Record<string, number>>;
@@ -329,6 +335,7 @@ export class Cpu {
     if (!t.timed) return;
     t.timed = false;
     this.timedSleepers.delete(t);
+    this.timedFrom = -Infinity;
     Atomics.sub(this.i32, this.rt.rt_timed, 1);
   }
 
@@ -340,18 +347,25 @@ export class Cpu {
       return next;
     }
     const now = this.ticks();
+    if (now < this.timedFrom) {
+      if (this.i32[this.nexttoWord] !== this.timedFrom) this.i32[this.nexttoWord] = this.timedFrom;
+      return this.timedFrom - now;
+    }
+    let earliest = Infinity; // of the sleepers left timed
     for (const t of this.timedSleepers) {
       const at = sleepq_deadline(t.h);
-      if (at <= now) {
-        if (sleepq_timeout(t.h)) {
-          this.sleeping[slotOf(t.h)] = undefined;
-          this.untime(t);
-          Atomics.add(this.i32, this.rt.rt_runnable, 1);
-          t.needTokens = true;
-          this.runq.push(t);
-        }
-      } else next = Math.min(next, at - now);
+      if (at <= now && sleepq_timeout(t.h)) {
+        this.sleeping[slotOf(t.h)] = undefined;
+        this.untime(t);
+        Atomics.add(this.i32, this.rt.rt_runnable, 1);
+        t.needTokens = true;
+        this.runq.push(t);
+        continue;
+      }
+      earliest = Math.min(earliest, at);
+      if (at > now) next = Math.min(next, at - now);
     }
+    this.timedFrom = earliest;
     this.i32[this.nexttoWord] = next === Infinity ? 0 : now + next;
     return next;
   }
@@ -421,6 +435,7 @@ export class Cpu {
         if (sleepq_deadline(t.h) !== 0) {
           t.timed = true;
           this.timedSleepers.add(t);
+          this.timedFrom = Math.min(this.timedFrom, sleepq_deadline(t.h));
           Atomics.add(this.i32, this.rt.rt_timed, 1);
         }
         return;
