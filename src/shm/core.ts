@@ -63,6 +63,12 @@ export const TDF_OWEWAKE = 0x40;
  * (the next walk of that bucket reads the poisoned record): sleep.ts refuses that free.
  */
 export const TDF_ONSLPQ = 0x100;
+/**
+ * Queued on a condition variable's queue (CVQ), not on the sleep-queue hash (SLEEPQ): set or
+ * cleared by the thread itself before it publishes td_wchan, so a dequeuer that reads td_wchan
+ * finds the queue it names (sync/sleep.ts).
+ */
+export const TDF_CVQ = 0x200;
 
 /**
  * A sleep-queue hash bucket (DragonFly's slpque, NetBSD's sleeptab): the threads asleep on every
@@ -71,6 +77,14 @@ export const TDF_ONSLPQ = 0x100;
  * tables()): how many sleepers a walk passes is the kernel's, not ours.
  */
 export const SLEEPQ = defineStruct("sleepq", { sq_lock: SPINLOCK, sq_head: 1 });
+
+/**
+ * NetBSD's condition variables each have a sleep queue of their own (kern_condvar.c 62,
+ * CV_SLEEPQ(cv)): cv_broadcast looks at that queue only (338-345), never at the sleeptab hash that
+ * tsleep and wakeup share. The model keeps them in a table of their own, hashed by the cv's address
+ * and sized for about one cv a bucket, with SLEEPQ's layout; a kernel without condvars has none.
+ */
+export const CVQ = defineStruct("cvq", { sq_lock: SPINLOCK, sq_head: 1 });
 
 /** Per-CPU globaldata: doorbell (the model's IPI) and the inbox of threads made runnable here. */
 export function globaldataDecl(maxThreads: number) {

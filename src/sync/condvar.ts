@@ -3,18 +3,20 @@
  * before it releases the mutex, sleeps, and re-enters the mutex after; so a waker that changes the
  * predicate and broadcasts under the same mutex cannot be missed. A broadcast made without the
  * mutex can be, as in the kernel. Wake-ups may be spurious: callers loop on their predicate.
+ * Each condvar's sleepers are on its own queue, as CV_SLEEPQ(cv) is (kern_condvar.c 62), not on
+ * the sleeptab hash that tsleep shares: a broadcast walks its own waiters only.
  */
 import { violation } from "../shm/hooks.js";
 import type { Addr } from "../shm/table.js";
 import { image, type KGen } from "./seam.js";
 import { mutex_enter, mutex_exit, mutex_owned } from "./kmutex.js";
-import { PCATCH, PINTERLOCKED, tsleep, tsleep_interlock, wakeup, wakeup_one } from "./sleep.js";
+import { PCATCH, PINTERLOCKED, tsleep, tsleep_interlock_cv, wakeup_cv } from "./sleep.js";
 
 function* wait(cv: Addr, mtx: Addr, flags: number, timo: number): KGen<number> {
   if (!mutex_owned(mtx)) {
     violation("cv-wait-unlocked", `cv_wait(${image.describe(cv)}) without holding ${image.describe(mtx)}`);
   }
-  tsleep_interlock(cv, flags);
+  tsleep_interlock_cv(cv, flags);
   mutex_exit(mtx);
   const error = yield* tsleep(cv, flags | PINTERLOCKED, "cv", timo);
   yield* mutex_enter(mtx);
@@ -36,10 +38,10 @@ export function* cv_timedwait(cv: Addr, mtx: Addr, timo: number): KGen<number> {
 
 /** Returns how many waiters were woken (0 or 1). */
 export function cv_signal(cv: Addr): number {
-  return wakeup_one(cv);
+  return wakeup_cv(cv, 1);
 }
 
 /** Returns how many waiters were woken. */
 export function cv_broadcast(cv: Addr): number {
-  return wakeup(cv);
+  return wakeup_cv(cv, Infinity);
 }

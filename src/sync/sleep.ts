@@ -28,7 +28,7 @@
  */
 import { sleepPoint } from "../shm/hooks.js";
 import { ev, EV } from "../shm/trace.js";
-import { SLEEPQ, TDF_COMMITTED, TDF_DESCHED, TDF_EXITING, TDF_EXITWAIT, TDF_ONSLPQ, TDF_OWEWAKE, TDF_SINTR, TDF_TSLEEPQ, THREAD, wmesgId } from "../shm/core.js";
+import { CVQ, SLEEPQ, TDF_COMMITTED, TDF_DESCHED, TDF_EXITING, TDF_EXITWAIT, TDF_CVQ, TDF_ONSLPQ, TDF_OWEWAKE, TDF_SINTR, TDF_TSLEEPQ, THREAD, wmesgId } from "../shm/core.js";
 import { slotOf, type Addr, type Handle, type Table } from "../shm/table.js";
 import { takeStack } from "../sched/kstack.js";
 import { EWOULDBLOCK } from "./errno.js";
@@ -40,7 +40,11 @@ export const PINTERLOCKED = 0x400;
 
 /** Thread-record offsets, fixed once the image is known. */
 let T: { base: number; stride: number; flags: number; wchan: number; next: number; timeout: number; res: number; wmesg: number };
-let SQ: { base: number; stride: number; lock: number; head: number; buckets: number };
+/** A hash of queues: SLEEPQ's buckets, or the condvars' (CVQ, the same layout). */
+interface Queues { base: number; stride: number; lock: number; head: number; buckets: number }
+let SQ: Queues;
+/** The condvars' queues; SQ itself where the image has none (a kernel without condvars). */
+let CQ: Queues;
 let threads: Table;
 
 export function initSleepQueues(): void {
@@ -48,8 +52,13 @@ export function initSleepQueues(): void {
   t.guardFree(refuseLinkedFree);
   const o = t.layout.offsets;
   T = { base: t.base, stride: t.layout.stride, flags: o.td_flags, wchan: o.td_wchan, next: o.td_slnext, timeout: o.td_timeout, res: o.td_sleepres, wmesg: o.td_wmesg };
-  const q = image.table(SLEEPQ);
-  SQ = { base: q.base, stride: q.layout.stride, lock: q.layout.offsets.sq_lock, head: q.layout.offsets.sq_head, buckets: q.capacity };
+  SQ = queues(SLEEPQ);
+  CQ = image.hasTable(CVQ.name) ? queues(CVQ) : SQ;
+}
+
+function queues(decl: typeof SLEEPQ): Queues {
+  const q = image.table(decl);
+  return { base: q.base, stride: q.layout.stride, lock: q.layout.offsets.sq_lock, head: q.layout.offsets.sq_head, buckets: q.capacity };
 }
 
 const tdw = (h: Handle, off: number): number => T.base + slotOf(h) * T.stride + off;
@@ -59,10 +68,13 @@ const tdw = (h: Handle, off: number): number => T.base + slotOf(h) * T.stride + 
  * into its low ones, so a power-of-two table (NetBSD's 128) is spread too. The kernels hash their
  * own byte addresses, whose layout the model's are not: what the model keeps is the table size.
  */
-function bucketOf(ident: Addr): number {
+function bucketOf(ident: Addr, q: Queues): number {
   const h = Math.imul(ident, 0x9e3779b1);
-  return SQ.base + (((h ^ (h >>> 16)) >>> 0) % SQ.buckets) * SQ.stride;
+  return q.base + (((h ^ (h >>> 16)) >>> 0) % q.buckets) * q.stride;
 }
+
+/** The bucket thread h's record says it is queued on for `wchan`: its condvar's (TDF_CVQ) or the sleep hash's. */
+const bucketOfThread = (h: Handle, wchan: Addr): number => bucketOf(wchan, Atomics.load(mem, tdw(h, T.flags)) & TDF_CVQ ? CQ : SQ);
 
 /** The queue locks are the runtime's own, below the kernel: not in lockstat, witness or points. */
 function qlock(b: number): void {
@@ -124,7 +136,8 @@ function dequeue(h: Handle, signal: boolean): number {
   for (;;) {
     const wchan = Atomics.load(mem, tdw(h, T.wchan));
     if (wchan === 0) return 0;
-    const b = bucketOf(wchan);
+    // The flag may be a newer queueing's (h requeued since the load): then td_wchan differs below.
+    const b = bucketOfThread(h, wchan);
     qlock(b);
     if (Atomics.load(mem, tdw(h, T.wchan)) !== wchan) {
       qunlock(b);
@@ -155,12 +168,24 @@ function resume(h: Handle, old: number, res: number): void {
 
 /** tsleep_interlock: queue the current thread on ident without descheduling it. */
 export function tsleep_interlock(ident: Addr, flags: number): void {
+  interlock(ident, flags, SQ);
+}
+
+/** cv_wait's queueing (NetBSD sleepq_enqueue on CV_SLEEPQ(cv)): on the condvar's own queue. */
+export function tsleep_interlock_cv(cv: Addr, flags: number): void {
+  interlock(cv, flags, CQ);
+}
+
+function interlock(ident: Addr, flags: number, q: Queues): void {
   const h = curthread().h;
   sleepPoint();
   const cur = Atomics.load(mem, tdw(h, T.wchan));
   if (cur === ident && Atomics.load(mem, tdw(h, T.flags)) & TDF_TSLEEPQ) return;
   if (cur !== 0) dequeue(h, false);
-  const b = bucketOf(ident);
+  // Before td_wchan is published: a dequeuer that reads the new channel picks the right queue.
+  if (q === CQ && CQ !== SQ) Atomics.or(mem, tdw(h, T.flags), TDF_CVQ);
+  else Atomics.and(mem, tdw(h, T.flags), ~TDF_CVQ);
+  const b = bucketOf(ident, q);
   qlock(b);
   link(b, h);
   Atomics.store(mem, tdw(h, T.wchan), ident);
@@ -248,20 +273,20 @@ function wmesgIdOf(wmesg: string): number {
   return id;
 }
 
-/** Wake up to `max` threads sleeping on ident; returns how many were woken. */
-function wakeupN(ident: Addr, max: number): number {
+/** Wake up to `max` threads sleeping on ident (in queues q); returns how many were woken. */
+function wakeupN(ident: Addr, max: number, q: Queues): number {
   sleepPoint();
   if (wakeupCheck !== null) {
     const h = curthread().h;
     wakeupCheck(ident, h);
     Atomics.and(mem, tdw(h, T.flags), ~TDF_OWEWAKE);
   }
-  return wakeChannel(ident, max);
+  return wakeChannel(ident, max, q);
 }
 
 /** wakeupN without the scheduling point: the runtime's own wakeup (sleepq_exitwakeup). */
-function wakeChannel(ident: Addr, max: number): number {
-  const b = bucketOf(ident);
+function wakeChannel(ident: Addr, max: number, q: Queues): number {
+  const b = bucketOf(ident, q);
   const woken: [Handle, number][] = [];
   qlock(b);
   let prev = 0;
@@ -283,12 +308,17 @@ function wakeChannel(ident: Addr, max: number): number {
 
 /** wakeup: every thread sleeping on ident (returns how many: interlock coverage reads it). */
 export function wakeup(ident: Addr): number {
-  return wakeupN(ident, Infinity);
+  return wakeupN(ident, Infinity, SQ);
 }
 
 /** wakeup_one: the first thread sleeping on ident (returns 1 if there was one). */
 export function wakeup_one(ident: Addr): number {
-  return wakeupN(ident, 1);
+  return wakeupN(ident, 1, SQ);
+}
+
+/** cv_broadcast / cv_signal: up to `max` threads off the condvar's own queue (kern_condvar.c 338-345). */
+export function wakeup_cv(cv: Addr, max: number): number {
+  return wakeupN(cv, max, CQ);
 }
 
 /** A signal reached a thread: end its PCATCH sleep (the sleep returns the signal's error). */
@@ -357,7 +387,7 @@ export function sleepq_threadexit(h: Handle): boolean {
  * scheduling point, and no thread of the kernel's.
  */
 export function sleepq_exitwakeup(h: Handle): void {
-  wakeChannel(tdw(h, 0), Infinity);
+  wakeChannel(tdw(h, 0), Infinity, SQ);
 }
 
 /** A thread that exits while still interlocked on a queue leaves it. */
