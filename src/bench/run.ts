@@ -24,7 +24,7 @@ import { budgetLines, runSections, type BudgetCut, type BudgetReport, type Budge
 import { DETECTOR_RUNS, detectorCost, type DetectorCostRow, type DetectorRuns } from "./detect.js";
 import { holdRun, type HoldRun } from "./hold.js";
 import { privateWork, threadCores, threadTicks, type PrivateWork, type ThreadCores } from "./host.js";
-import { measureOverhead, OVERHEAD_CONFIGS, processCpuUs, type OverheadRow } from "./overhead.js";
+import { measureOverhead, notClean, OVERHEAD_CONFIGS, processCpuUs, type OverheadRow } from "./overhead.js";
 import { calibrate, CalibrationRefused, LONG_WAIT_NS, measureCrossCpu, offCoreOf, virtualForksPerSecond, virtualRun, type Calibration } from "./virtual.js";
 import type { CostModel, OffCore } from "../sched/virtual.js";
 
@@ -375,7 +375,7 @@ async function realRun(kernel: Kernel, workload: string, cpus: number, warm: War
   };
   // Its length is a bound: the window's end stops it.
   const { report } = await stress({ kernel, scenario: workload, cpus, seconds: warm.most + seconds + 1, mode: "free", seed: 1, chaos: 0, bugs: [], keepGoing: false, lockSites: true, onProgress, detectors: [], pool, signal: stop.signal });
-  if (report.verdict !== "clean" && !(report.verdict === "interrupted" && to)) throw new Error(`bench: ${kernel} ${workload} on ${cpus} cpus ended ${report.verdict}`);
+  if (report.verdict !== "clean" && !(report.verdict === "interrupted" && to)) throw new Error(`bench: ${kernel} ${workload} on ${cpus} cpus ${notClean(report)}`);
   to ??= marks.at(-1);
   if (!from || !to || to === from) throw new Error(`bench: ${kernel} ${workload} on ${cpus} cpus: fewer than two progress reports after the warm-up`);
   const [a, b] = [from, to];
