@@ -111,7 +111,7 @@ export interface MutateReport {
   executions: number;
   mutants: MutantRow[];
   /** Violations of the clean kernel in the reach phase (false positives or seed defects to look at), and its timeouts (law "timeout"). */
-  cleanFailures: { scenario: string; seed: number; law: string }[];
+  cleanFailures: { scenario: string; seed: number; law: string; seedDefect?: string }[];
   /** Entries of docs/mutants-equivalent.md naming no mutant of this build (to review). */
   staleEquivalents: string[];
   /** The reach phase's coverage of the clean kernel. */
@@ -198,7 +198,7 @@ async function reachPhase(o: MutateOptions, lanes: CpuPool[], run: RunFn): Promi
   await inLanes(lanes, jobs, async (pool, { scenario, e }) => {
     const seed = o.seed + 1_000_003 * (e + 1);
     const { r, end } = await settled(run, pool, scenario, seed, undefined);
-    if (end !== "clean") cleanFailures.push({ scenario, seed, law: end === "timeout" ? "timeout" : end.law });
+    if (end !== "clean") cleanFailures.push(cleanFailure(o.kernel, scenario, seed, end === "timeout" ? "timeout" : end.law));
     if (r.pctSteps && end !== "timeout") steps.set(scenario, [...(steps.get(scenario) ?? []), r.pctSteps]);
     coverage = coverage ? mergeCoverage(coverage, r.coverage) : r.coverage;
     for (const row of r.coverage.rows) {
@@ -215,6 +215,19 @@ async function reachPhase(o: MutateOptions, lanes: CpuPool[], run: RunFn): Promi
     coverage: coverage ?? coverageOf(o.kernel, [], manifest(PACKAGE_ROOT)),
     cleanFailures,
   };
+}
+
+/** A clean reach execution that did not end clean, with the seed defect its scenario reaches by that law, if any. */
+export function cleanFailure(kernel: KernelName, scenario: string, seed: number, law: string): Reach["cleanFailures"][number] {
+  const known = SCENARIOS.find((s) => s.kernel === kernel && s.name === scenario)?.seedDefects?.find((d) => d.laws.includes(law));
+  return { scenario, seed, law, ...(known ? { seedDefect: known.finding } : {}) };
+}
+
+/** The summary's line for a clean reach execution that did not end clean. */
+export function cleanFailureLine(f: Reach["cleanFailures"][number]): string {
+  if (f.law === "timeout") return `the clean kernel timed out twice in ${f.scenario} (seed ${f.seed}): the host, or a hang to look at`;
+  const what = f.seedDefect ? `the seed's defect ${f.seedDefect} (docs/findings.md), which ${f.scenario} reaches on purpose and which breaks this law` : "a false positive or a seed defect to look at";
+  return `the clean kernel broke ${f.law} in ${f.scenario} (seed ${f.seed}): ${what}`;
 }
 
 /**
@@ -404,8 +417,7 @@ export function mutateSummary(r: MutateReport): string {
   const width = Math.max(20, ...r.mutants.map((x) => x.mutant.length));
   lines.push("", `${"mutant".padEnd(width)}  ${"status".padEnd(11)} execs  law / reason`);
   for (const x of r.mutants) lines.push(`${x.mutant.padEnd(width)}  ${x.status.padEnd(11)} ${String(x.executions).padStart(5)}  ${x.law ?? x.reason ?? survivorNote(x)}`);
-  for (const f of r.cleanFailures)
-    lines.push(f.law === "timeout" ? `the clean kernel timed out twice in ${f.scenario} (seed ${f.seed}): the host, or a hang to look at` : `the clean kernel broke ${f.law} in ${f.scenario} (seed ${f.seed}): a false positive or a seed defect to look at`);
+  for (const f of r.cleanFailures) lines.push(cleanFailureLine(f));
   const spurious = r.mutants.filter((x) => x.cleanAlso?.length).length;
   if (spurious) lines.push(`${spurious} mutants had executions whose violation the clean kernel breaks too (not counted as kills: cleanAlso in the JSON)`);
   for (const s of r.staleEquivalents) lines.push(`stale entry in ${EQUIVALENTS_FILE}: ${s} names no mutant of this build`);

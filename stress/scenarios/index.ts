@@ -4,7 +4,7 @@
  */
 import { UsageError, type KernelName } from "../../src/kern/kernel.js";
 import { MIX, mixIndex } from "../programs/mixes.js";
-import { AT_THE_EDGE, holdLimits, ROOMY, scenario } from "./make.js";
+import { AT_THE_EDGE, D6, D8, holdLimits, ROOMY, scenario } from "./make.js";
 import { REACH_SCENARIOS } from "./reach.js";
 import type { Scenario } from "./types.js";
 
@@ -36,11 +36,11 @@ export const SCENARIOS: readonly Scenario[] = [
   scenario("dragonfly", "vfork-exec", "vfork parents asleep on P_PPWAIT until the child execs or exits", MIX.vforkExec, 8),
   scenario("dragonfly", "rfork-flags", "rfork with every flag combination, valid and invalid, with and without RFPROC", MIX.rforkFlags, 8),
   scenario("dragonfly", "lwp-storm", "threaded processes creating lwps that exit on their own, and exiting under them", MIX.lwpStorm, 6),
-  scenario("dragonfly", "reaper-churn", "nested procctl reapers acquiring, releasing and exiting; orphans reparenting; RFNOWAIT (nested reapers exiting reach the seed's defect D8, docs/findings.md)", MIX.reaperChurn, 6),
+  { ...scenario("dragonfly", "reaper-churn", "nested procctl reapers acquiring, releasing and exiting; orphans reparenting; RFNOWAIT (nested reapers exiting reach the seed's defect D8, docs/findings.md)", MIX.reaperChurn, 6), seedDefects: [D8] },
   scenario("dragonfly", "pgsignal-vs-fork", "killpg racing forks inside the signalled group (pg_lock interlock, ERESTART)", MIX.pgsignalVsFork, 6),
   scenario("dragonfly", "maxproc-pressure", "forks at maxproc and RLIMIT_NPROC: EAGAIN paths, root's last ten slots", MIX.maxprocPressure, 8, { maxproc: 40, nproc: 12, tables: { thread: 512 } }),
   scenario("dragonfly", "wait-race", "several lwps of one process waiting at once while its children exit", MIX.waitRace, 6),
-  scenario("dragonfly", "wait-race-ignored", "wait-race with SIGCHLD ignored: exiting children hand themselves to the reaper while being reaped (reaches the seed's defect D6, docs/findings.md)", MIX.waitRaceIgnored, 6),
+  { ...scenario("dragonfly", "wait-race-ignored", "wait-race with SIGCHLD ignored: exiting children hand themselves to the reaper while being reaped (reaches the seed's defect D6, docs/findings.md)", MIX.waitRaceIgnored, 6), seedDefects: [D6] },
   scenario("dragonfly", "mixed", "everything at once: every syscall, every interlock, near maxproc", MIX.dragonflyMixed, 8, AT_THE_EDGE),
   forkHold("dragonfly"),
   scenario("netbsd", "fork-exit-wait", "shells forking children that exit at once, and reaping them", MIX.forkExitWait, 8),

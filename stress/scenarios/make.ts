@@ -6,7 +6,7 @@ import { PID_MAX } from "../../src/kern/dragonfly/structs.js";
 import { PID_MAX as NB_PID_MAX } from "../../src/kern/netbsd/structs.js";
 import type { KernelName, Limits } from "../../src/kern/kernel.js";
 import { mixIndex, type Mix } from "../programs/mixes.js";
-import type { Scenario, ScenarioLimits } from "./types.js";
+import type { Scenario, ScenarioLimits, SeedDefect } from "./types.js";
 
 const MODULE: Record<KernelName, string> = {
   dragonfly: "stress/programs/dragonfly.js",
@@ -71,6 +71,11 @@ export const holdersOf = (held: number): number => Math.ceil(Math.sqrt(held));
 
 /** Slots past the held processes and their holders: init, a shell per cpu (64 at most) and each shell's child. */
 const HOLD_ROOM = 256;
+
+/** docs/findings.md D6: kern_wait reaps a zombie that reparented itself, unlinking it under the old parent's token. */
+export const D6: SeedDefect = { finding: "D6", laws: ["token-not-held"] };
+/** docs/findings.md D8: children given to a reaper past its exit loop outlive it (its freed record read through their p_pptr). */
+export const D8: SeedDefect = { finding: "D8", laws: ["use-after-free", "parent-child", "conservation", "lwp-tree"] };
 
 export function scenario(kernel: KernelName, name: string, description: string, mix: Mix, population: number, limits: Scenario["limits"] = ROOMY, targets?: readonly string[]): Scenario {
   return { kernel, name, description, limits: { ...NEAR_WRAP[kernel], ...limits }, module: MODULE[kernel], init: `${kernel}.init`, initArgs: [population, mixIndex(mix), 0], ...(targets ? { targets } : {}) };

@@ -4,7 +4,7 @@
  * with two cpus inside at once; "reach" runs them all together.
  */
 import { MIX } from "../programs/mixes.js";
-import { ROOMY, scenario } from "./make.js";
+import { D6, D8, ROOMY, scenario } from "./make.js";
 import type { Scenario } from "./types.js";
 
 export const REACH_SCENARIOS: readonly Scenario[] = [
@@ -13,7 +13,7 @@ export const REACH_SCENARIOS: readonly Scenario[] = [
   scenario("dragonfly", "vfork-threads", "concurrent vforks from several lwps of one process, which may exit meanwhile", MIX.vforkThreads, 6),
   scenario("dragonfly", "lwp-churn", "lwps created while others exit, signals walking the lwp tree (LWPHOLD), the process killed under them", MIX.lwpChurn, 6),
   scenario("dragonfly", "reaper-collapse", "nested reapers exiting while their orphans are reparented; children reparenting themselves (SIGCHLD ignored) racing exit", MIX.reaperCollapse, 6),
-  scenario("dragonfly", "reaper-exit-race", "nested reapers exiting at once: a child exiting under a reaper past its exit loop moves its children into it (reaches the seed's defect D8, and D6 through nests ignoring SIGCHLD, docs/findings.md)", MIX.reaperExitRace, 6),
+  { ...scenario("dragonfly", "reaper-exit-race", "nested reapers exiting at once: a child exiting under a reaper past its exit loop moves its children into it (reaches the seed's defect D8, and D6 through nests ignoring SIGCHLD, docs/findings.md)", MIX.reaperExitRace, 6), seedDefects: [D8, D6] },
   scenario("dragonfly", "wait-two", "two waiter lwps and the main one waiting for one child as it becomes a zombie: a waiter's PHOLDZOMB held inside the reaper's PSTALL windows", MIX.waitTwo, 6),
   scenario("dragonfly", "kill-poll", "kill(pid, 0) polls holding processes (pfind, zpfind: PHOLD) while they fork, exec, exit and are reaped: holders inside sys_fork's own hold and every PSTALL window", MIX.killPoll, 6),
   scenario("dragonfly", "ps-wait", "ps (sysctl kern.proc: PHOLD, p_token shared, LWPHOLD, a copyout that sleeps) scanning zombies and live processes while threaded parents fork, vfork and rfork children their waiter lwps reap, and sometimes exit under them: holders inside every reap PSTALL, kern_wait's zomblwp wait and sys_fork's hold on its child", MIX.psWait, 6, ROOMY, ["sys_fork", "sys_vfork", "sys_rfork", "sysctl_kern_proc", "sysctl_out_proc", "kern_wait", "proc_remove_zombie", "proc_move_allproc_zombie"]),

@@ -22,8 +22,20 @@ export interface Scenario {
    * runs the mutants of their interlock sites here first, whatever the reach phase's counts say.
    */
   readonly targets?: readonly string[];
+  /**
+   * The seed defects (docs/findings.md) the scenario reaches on purpose, each with the laws it
+   * breaks on the clean kernel: a clean run's violation of one of them there is most likely that
+   * defect, not a false positive of ours (mutate's reach phase says so).
+   */
+  readonly seedDefects?: readonly SeedDefect[];
   /** Where new threads start (src/sched/placement.ts); default spread. */
   readonly placement?: Placement;
+}
+
+/** A defect of the seed kernels (docs/findings.md, e.g. "D6") and the laws it breaks. */
+export interface SeedDefect {
+  readonly finding: string;
+  readonly laws: readonly string[];
 }
 
 export type ScenarioLimits = Partial<Omit<Limits, "tables">> & { tables?: Record<string, number> };

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { StressReport } from "../../src/report/report.js";
-import { endingOf, runMutant, summarize, type Reach, type RunFn } from "../../src/run/mutate.js";
+import { cleanFailure, cleanFailureLine, endingOf, runMutant, summarize, type Reach, type RunFn } from "../../src/run/mutate.js";
 import { PACKAGE_ROOT, type CpuPool } from "../../src/sched/machine.js";
 import { coverageOf } from "../../src/sites/coverage.js";
 import { manifest } from "../../src/sites/manifest.js";
@@ -76,5 +76,15 @@ describe("mutate: an execution's ending", () => {
     expect(r.counts).toMatchObject({ reached: 3, killed: 1, survived: 1, timeout: 1 });
     expect(r.score).toBe(0.5);
     expect(r.scoreTimeoutsSurvived).toBe(0.3333);
+  });
+
+  it("a clean kernel's violation is named as the seed defect its scenario reaches by that law, and only then", () => {
+    const d6 = cleanFailure("dragonfly", "wait-race-ignored", 2000007, "token-not-held");
+    expect(d6).toEqual({ scenario: "wait-race-ignored", seed: 2000007, law: "token-not-held", seedDefect: "D6" });
+    expect(cleanFailureLine(d6)).toContain("the seed's defect D6 (docs/findings.md)");
+    for (const other of [cleanFailure("dragonfly", "wait-race-ignored", 1, "data-race"), cleanFailure("dragonfly", "wait-race", 1, "token-not-held"), cleanFailure("netbsd", "wait-race-ignored", 1, "token-not-held")]) {
+      expect(other.seedDefect).toBeUndefined();
+      expect(cleanFailureLine(other)).toContain("a false positive or a seed defect to look at");
+    }
   });
 });
