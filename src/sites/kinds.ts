@@ -18,7 +18,7 @@ export const OPERATORS: readonly Operator[] = ["skip-lock", "skip-hold", "split-
 
 export const OPERATOR_MEANING: Readonly<Record<Operator, string>> = {
   "skip-lock": "the acquisition is skipped, and so is the release that pairs with it",
-  "skip-hold": "the reference is not taken (the same thread's paired release is skipped too)",
+  "skip-hold": "the reference is not taken (a PHOLD's or LWPHOLD's paired release by the same thread is skipped too; a refcount_acquire's release is made: the count is one short)",
   "split-atomic": "the atomic is a load, a scheduling point and a store",
   "skip-interlock": "no early queueing: the sleep that follows queues itself late",
   "drop-wakeup": "the wakeup is not issued",

@@ -366,11 +366,21 @@ function op(site: number, p: Addr): boolean {
   return true;
 }
 
-/** A hold (PHOLD, LWPHOLD, refcount_acquire) to take for real: false when skip-hold skips it. */
-function takesHold(site: number, w: Addr): boolean {
+/**
+ * A hold (PHOLD, LWPHOLD, refcount_acquire) to take for real: false when skip-hold skips it.
+ * A skipped PHOLD or LWPHOLD is a path's hold, given back by the same path: its paired release is
+ * skipped too (`paired`), so that the kill is the missing protection, not the count's underflow.
+ * A refcount_acquire takes the reference an object keeps (a child's vmspace, sigacts, limits, a
+ * group's or credential's holder), given back when that object goes, by whichever thread that
+ * is: its release is made, and the count is one short -- the C that forgot the acquire. Paired
+ * with the same thread's next release of the word, vm_fork's skipped reference for a vfork child
+ * met the parent's release of it when reaping the child, and the count balanced (FOLLOWUPS,
+ * detect s8).
+ */
+function takesHold(site: number, w: Addr, paired: boolean): boolean {
   if (!op(site, w)) return true;
   if (mutated(site, "skip-hold")) {
-    pushRegion(w, site, SKIPPED, -1);
+    if (paired) pushRegion(w, site, SKIPPED, -1);
     return false;
   }
   // Nested under a skipped hold of the same word: remember it, so that releases pair LIFO.
@@ -386,13 +396,13 @@ function dropsHold(site: number, w: Addr): boolean {
 const splits = (site: number): boolean => mutated(site, "split-atomic");
 
 export function PHOLD(s: number, w: Addr): void {
-  if (takesHold(s, w)) splits(s) ? split(w, () => holds.PHOLD(w)) : holds.PHOLD(w);
+  if (takesHold(s, w, true)) splits(s) ? split(w, () => holds.PHOLD(w)) : holds.PHOLD(w);
 }
 export function LWPHOLD(s: number, w: Addr): void {
-  if (takesHold(s, w)) splits(s) ? split(w, () => holds.LWPHOLD(w)) : holds.LWPHOLD(w);
+  if (takesHold(s, w, true)) splits(s) ? split(w, () => holds.LWPHOLD(w)) : holds.LWPHOLD(w);
 }
 export function refcount_acquire(s: number, p: Addr): void {
-  if (takesHold(s, p)) splits(s) ? split(p, () => refcount.refcount_acquire(p)) : refcount.refcount_acquire(p);
+  if (takesHold(s, p, false)) splits(s) ? split(p, () => refcount.refcount_acquire(p)) : refcount.refcount_acquire(p);
 }
 export function PRELE(s: number, w: Addr): void {
   if (dropsHold(s, w)) splits(s) ? split(w, () => holds.PRELE(w)) : holds.PRELE(w);
