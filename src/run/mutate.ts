@@ -19,6 +19,7 @@
  * core busy whatever its cpu count, so lanes = cores. `shard` k/N runs every N-th mutant (the
  * reach phase runs in full in every shard, so each shard chooses the same scenarios).
  */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { SCENARIOS } from "../../stress/scenarios/index.js";
 import type { KernelName } from "../kern/kernel.js";
@@ -26,7 +27,7 @@ import { VERSION, type StressReport } from "../report/report.js";
 import { CpuPool, PACKAGE_ROOT } from "../sched/machine.js";
 import { coverageOf, keyedRows, mergeCoverage, type CoverageReport } from "../sites/coverage.js";
 import type { Operator, SiteKind } from "../sites/kinds.js";
-import { manifest } from "../sites/manifest.js";
+import { manifest, type Manifest } from "../sites/manifest.js";
 import { mutantsOf, type Mutant } from "../sites/mutant.js";
 import { HUNT_DEPTH, median, type Shard } from "./hunt.js";
 import { stress, type StressOptions } from "./stress.js";
@@ -114,6 +115,11 @@ export interface MutateReport {
   cleanFailures: { scenario: string; seed: number; law: string; seedDefect?: string }[];
   /** Entries of docs/mutants-equivalent.md naming no mutant of this build (to review). */
   staleEquivalents: string[];
+  /**
+   * Entries of docs/mutants-equivalent.md whose quoted source is no longer at their mutant's site
+   * (an earlier call of the primitive renumbered the ordinals): not applied, to review.
+   */
+  slidEquivalents: string[];
   /** The reach phase's coverage of the clean kernel. */
   coverage: CoverageReport;
 }
@@ -139,9 +145,35 @@ export interface Reach {
   cleanFailures: MutateReport["cleanFailures"];
 }
 
-/** The equivalent mutants the repository's review kept: `KEY:OPERATOR` -> why. */
-export function equivalents(): Map<string, string> {
-  return new Map(keyedRows(join(PACKAGE_ROOT, EQUIVALENTS_FILE), 2).map(([k, why]) => [k, why]));
+/** A reviewed row: the source it quotes from its site (see siteQuotes), and why the mutant is equivalent. */
+export interface EquivalentRow {
+  quote: string;
+  why: string;
+}
+
+/** The equivalent mutants the repository's review kept: `KEY:OPERATOR` -> its row. */
+export function equivalents(): Map<string, EquivalentRow> {
+  return new Map(keyedRows(join(PACKAGE_ROOT, EQUIVALENTS_FILE), 3).map(([k, quote, why]) => [k, { quote, why }]));
+}
+
+/** Lines of a row's site its quote may come from: the call's line and the first lines of what it guards. */
+const QUOTE_LINES = 4;
+
+/**
+ * Whether the row's quoted source is still at its mutant's site: in the site's line or the
+ * QUOTE_LINES - 1 after it. A site key counts the function's calls of one primitive, so a call
+ * added earlier in the function moves the key -- and a row keyed by it -- onto the next call.
+ */
+export function siteQuotes(m: Manifest, key: string, quote: string, root = PACKAGE_ROOT): boolean {
+  const site = m.sites.find((x) => x.key === key.slice(0, key.lastIndexOf(":")));
+  if (!site) return false;
+  const lines = readFileSync(join(root, site.file), "utf8").split("\n").slice(site.line - 1, site.line - 1 + QUOTE_LINES);
+  return quote !== "" && lines.join("\n").includes(quote);
+}
+
+/** The rows of `kernel` that name a mutant of this build but whose quote is not at its site. */
+export function slidEquivalents(kernel: KernelName, rows: ReadonlyMap<string, EquivalentRow>, m: Manifest, names: ReadonlySet<string>): string[] {
+  return [...rows].filter(([k, r]) => k.startsWith(`${kernel}/`) && names.has(k) && !siteQuotes(m, k, r.quote)).map(([k]) => k);
 }
 
 export async function mutate(o: MutateOptions): Promise<{ report: MutateReport; exitCode: number }> {
@@ -160,7 +192,8 @@ export async function mutate(o: MutateOptions): Promise<{ report: MutateReport; 
   let reach: Reach;
   try {
     reach = await reachPhase(o, lanes, run);
-    const eq = equivalents();
+    const slid = new Set(slidEquivalents(o.kernel, equivalents(), m, new Set(all.map((mu) => mu.name))));
+    const eq = new Map([...equivalents()].filter(([k]) => !slid.has(k)).map(([k, r]) => [k, r.why]));
     let done = 0;
     await inLanes(lanes, chosen, async (pool, mu) => {
       const row = await runMutant(o, mu, reach, eq, pool, run);
@@ -172,7 +205,7 @@ export async function mutate(o: MutateOptions): Promise<{ report: MutateReport; 
   }
   const order = new Map(chosen.map((mu, i) => [mu.name, i]));
   rows.sort((a, b) => order.get(a.mutant)! - order.get(b.mutant)!);
-  const report = summarize(o, rows, reach, executions, (performance.now() - t0) / 1000, new Set(all.map((mu) => mu.name)));
+  const report = summarize(o, rows, reach, executions, (performance.now() - t0) / 1000, new Set(all.map((mu) => mu.name)), m);
   return { report, exitCode: o.signal?.aborted ? 130 : report.verdict === "pass" ? 0 : 1 };
 }
 
@@ -359,7 +392,7 @@ function judge(row: MutantRow, reached: boolean, why: string | undefined): void 
   else if (reached) row.status = "survived";
 }
 
-export function summarize(o: MutateOptions, rows: MutantRow[], reach: Reach, executions: number, seconds: number, names: ReadonlySet<string>): MutateReport {
+export function summarize(o: MutateOptions, rows: MutantRow[], reach: Reach, executions: number, seconds: number, names: ReadonlySet<string>, m: Manifest = manifest(PACKAGE_ROOT)): MutateReport {
   const count = (rs: MutantRow[]) => {
     const n = (s: MutantStatus) => rs.filter((r) => r.status === s).length;
     return { mutants: rs.length, reached: rs.length - n("not-reached"), killed: n("killed"), equivalent: n("equivalent"), survived: n("survived"), timeout: n("timeout") };
@@ -386,6 +419,7 @@ export function summarize(o: MutateOptions, rows: MutantRow[], reach: Reach, exe
     mutants: rows,
     cleanFailures: reach.cleanFailures,
     staleEquivalents: staleEquivalents(o.kernel, equivalents().keys(), names),
+    slidEquivalents: slidEquivalents(o.kernel, equivalents(), m, names),
     coverage: reach.coverage,
   };
 }
@@ -421,5 +455,6 @@ export function mutateSummary(r: MutateReport): string {
   const spurious = r.mutants.filter((x) => x.cleanAlso?.length).length;
   if (spurious) lines.push(`${spurious} mutants had executions whose violation the clean kernel breaks too (not counted as kills: cleanAlso in the JSON)`);
   for (const s of r.staleEquivalents) lines.push(`stale entry in ${EQUIVALENTS_FILE}: ${s} names no mutant of this build`);
+  for (const s of r.slidEquivalents) lines.push(`entry in ${EQUIVALENTS_FILE} not applied: ${s} no longer has the source its row quotes (an earlier call renumbered the site?): review it`);
   return lines.join("\n");
 }

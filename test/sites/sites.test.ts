@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { stress, type StressOptions } from "../../src/run/stress.js";
 import { PACKAGE_ROOT } from "../../src/sched/machine.js";
 import { coverageReasons, coverageTable, mergeCoverage } from "../../src/sites/coverage.js";
-import { equivalents, staleEquivalents } from "../../src/run/mutate.js";
+import { equivalents, slidEquivalents, staleEquivalents } from "../../src/run/mutate.js";
 import { enumerate } from "../../src/sites/enumerate.js";
 import { isInterlock, manifest } from "../../src/sites/manifest.js";
 import { mutantsOf } from "../../src/sites/mutant.js";
@@ -215,6 +215,12 @@ describe("reach scenarios and a hunt's coverage", () => {
     expect(staleEquivalents("dragonfly", [nb, gone], names)).toEqual([gone]);
     expect(staleEquivalents("netbsd", [nb, gone], names)).toEqual([]);
     expect(staleEquivalents("netbsd", [`${nb}x`], names)).toEqual([`${nb}x`]);
+    // Each row quotes its site's source; a row whose key slid onto the next call of the primitive does not.
+    const rows = equivalents();
+    for (const kernel of ["dragonfly", "netbsd"] as const) expect(slidEquivalents(kernel, rows, m, names)).toEqual([]);
+    const first = "dragonfly/kern_exit.ts:exit1:atomic_clear_int#1:split-atomic";
+    const slid = new Map([[first.replace("#1", "#2"), rows.get(first)!]]);
+    expect(slidEquivalents("dragonfly", slid, m, new Set([...slid.keys()]))).toEqual([first.replace("#1", "#2")]);
   });
 
   it("the reach scenarios run clean and reach the interlocks they were written for", async () => {
