@@ -5,7 +5,7 @@
  */
 import { CONDVAR, defineStruct, KMUTEX, LOCKMGR, SPINLOCK, TOKEN } from "../shm/struct.js";
 import type { MachineSpec } from "../sched/spec.js";
-import { CVQ, SLEEPQ } from "../shm/core.js";
+import { OBJQ, SLEEPQ } from "../shm/core.js";
 
 export const LAB = defineStruct("lab", {
   tok: TOKEN,
@@ -79,7 +79,7 @@ export function labSpec(cpus: number, over: Partial<MachineSpec> = {}): MachineS
       { decl: LAB, capacity: 1 },
       { decl: SCRATCH, capacity: 32 },
       { decl: SLEEPQ, capacity: LAB_SLEEPQS },
-      { decl: CVQ, capacity: LAB_SLEEPQS },
+      { decl: OBJQ, capacity: LAB_SLEEPQS },
     ],
     modules: [LAB_MODULE],
     strategy: { name: "free", seed: 1, chaos: 0 },

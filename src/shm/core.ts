@@ -64,11 +64,11 @@ export const TDF_OWEWAKE = 0x40;
  */
 export const TDF_ONSLPQ = 0x100;
 /**
- * Queued on a condition variable's queue (CVQ), not on the sleep-queue hash (SLEEPQ): set or
- * cleared by the thread itself before it publishes td_wchan, so a dequeuer that reads td_wchan
- * finds the queue it names (sync/sleep.ts).
+ * Queued on its wait object's own queue (OBJQ: a condvar's, a mutex's turnstile), not on the
+ * sleep-queue hash (SLEEPQ): set or cleared by the thread itself before it publishes td_wchan, so
+ * a dequeuer that reads td_wchan finds the queue it names (sync/sleep.ts).
  */
-export const TDF_CVQ = 0x200;
+export const TDF_OBJQ = 0x200;
 
 /**
  * A sleep-queue hash bucket (DragonFly's slpque, NetBSD's sleeptab): the threads asleep on every
@@ -79,12 +79,16 @@ export const TDF_CVQ = 0x200;
 export const SLEEPQ = defineStruct("sleepq", { sq_lock: SPINLOCK, sq_head: 1 });
 
 /**
- * NetBSD's condition variables each have a sleep queue of their own (kern_condvar.c 62,
- * CV_SLEEPQ(cv)): cv_broadcast looks at that queue only (338-345), never at the sleeptab hash that
- * tsleep and wakeup share. The model keeps them in a table of their own, hashed by the cv's address
- * and sized for about one cv a bucket, with SLEEPQ's layout; a kernel without condvars has none.
+ * NetBSD's wait objects each have a sleep queue of their own, never the sleeptab hash that tsleep
+ * and wakeup share: a condition variable's is CV_SLEEPQ(cv) (kern_condvar.c 62), which cv_broadcast
+ * alone looks at (338-345); an adaptive mutex's waiters block on the turnstile of that mutex
+ * (kern_mutex.c 682, turnstile_block's sleepq_enqueue on ts_sleepq, kern_turnstile.c 412-420),
+ * which mutex_exit wakes (kern_mutex.c 763-770) after a lookup that passes only the turnstiles of
+ * locks contended now (kern_turnstile.c 164-175). The model keeps these queues in a table of their
+ * own, hashed by the object's address and sized for about one object a bucket, with SLEEPQ's
+ * layout; a kernel without such objects has none.
  */
-export const CVQ = defineStruct("cvq", { sq_lock: SPINLOCK, sq_head: 1 });
+export const OBJQ = defineStruct("objq", { sq_lock: SPINLOCK, sq_head: 1 });
 
 /** Per-CPU globaldata: doorbell (the model's IPI) and the inbox of threads made runnable here. */
 export function globaldataDecl(maxThreads: number) {

@@ -10,13 +10,13 @@ import { violation } from "../shm/hooks.js";
 import type { Addr } from "../shm/table.js";
 import { image, type KGen } from "./seam.js";
 import { mutex_enter, mutex_exit, mutex_owned } from "./kmutex.js";
-import { PCATCH, PINTERLOCKED, tsleep, tsleep_interlock_cv, wakeup_cv } from "./sleep.js";
+import { PCATCH, PINTERLOCKED, tsleep, tsleep_interlock_obj, wakeup_obj } from "./sleep.js";
 
 function* wait(cv: Addr, mtx: Addr, flags: number, timo: number): KGen<number> {
   if (!mutex_owned(mtx)) {
     violation("cv-wait-unlocked", `cv_wait(${image.describe(cv)}) without holding ${image.describe(mtx)}`);
   }
-  tsleep_interlock_cv(cv, flags);
+  tsleep_interlock_obj(cv, flags);
   mutex_exit(mtx);
   const error = yield* tsleep(cv, flags | PINTERLOCKED, "cv", timo);
   yield* mutex_enter(mtx);
@@ -38,10 +38,10 @@ export function* cv_timedwait(cv: Addr, mtx: Addr, timo: number): KGen<number> {
 
 /** Returns how many waiters were woken (0 or 1). */
 export function cv_signal(cv: Addr): number {
-  return wakeup_cv(cv, 1);
+  return wakeup_obj(cv, 1);
 }
 
 /** Returns how many waiters were woken. */
 export function cv_broadcast(cv: Addr): number {
-  return wakeup_cv(cv, Infinity);
+  return wakeup_obj(cv, Infinity);
 }

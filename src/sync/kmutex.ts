@@ -1,7 +1,8 @@
 /*
  * NetBSD kmutex (kern_mutex.c, NOTES A6): adaptive, non-recursive, owner-checked. The owner word
- * holds the owning thread; a contended enterer spins briefly, then sleeps on the mutex's address
- * after announcing itself in the waiters word (the interlocked sleep means no lost wakeup).
+ * holds the owning thread; a contended enterer spins briefly, then sleeps on the mutex's own queue
+ * (its turnstile, kern_mutex.c 682: never the sleeptab hash that kpause's sleepers fill) after
+ * announcing itself in the waiters word (the interlocked sleep means no lost wakeup).
  * A NetBSD mutex is held across sleeps (unlike a token), so it makes witness edges.
  */
 import { syncPoint, violation } from "../shm/hooks.js";
@@ -10,7 +11,7 @@ import type { Addr } from "../shm/table.js";
 import { lockstat_acquired, lockstat_contended, lockstat_released } from "./lockstat.js";
 import { HOW_MUTEX, HOW_SLEEPS, syncObs } from "./observe.js";
 import { curthread, DONE, dropHeld, heldIndex, image, mem, sched, type KGen, type SyncThread } from "./seam.js";
-import { PINTERLOCKED, tsleep, tsleep_interlock, wakeup } from "./sleep.js";
+import { PINTERLOCKED, tsleep, tsleep_interlock_obj, wakeup_obj } from "./sleep.js";
 import { witness_order } from "./witness.js";
 
 const WAITERS = 1;
@@ -39,7 +40,7 @@ function* contended(td: SyncThread, mtx: Addr): KGen {
       sched.spinWait();
       continue;
     }
-    tsleep_interlock(mtx, 0);
+    tsleep_interlock_obj(mtx, 0);
     Atomics.add(mem, mtx + WAITERS, 1);
     if (Atomics.load(mem, mtx) !== 0) yield* tsleep(mtx, PINTERLOCKED, "mutex", 0);
     Atomics.sub(mem, mtx + WAITERS, 1);
@@ -77,7 +78,7 @@ export function mutex_exit(mtx: Addr): void {
   syncPoint();
   if (syncObs !== null) syncObs.release(td, mtx, HOW_MUTEX);
   Atomics.store(mem, mtx, 0);
-  if (Atomics.load(mem, mtx + WAITERS) > 0) wakeup(mtx);
+  if (Atomics.load(mem, mtx + WAITERS) > 0) wakeup_obj(mtx, Infinity);
 }
 
 /** mutex_owned: the current thread holds it. */

@@ -28,7 +28,7 @@
  */
 import { sleepPoint } from "../shm/hooks.js";
 import { ev, EV } from "../shm/trace.js";
-import { CVQ, SLEEPQ, TDF_COMMITTED, TDF_DESCHED, TDF_EXITING, TDF_EXITWAIT, TDF_CVQ, TDF_ONSLPQ, TDF_OWEWAKE, TDF_SINTR, TDF_TSLEEPQ, THREAD, wmesgId } from "../shm/core.js";
+import { OBJQ, SLEEPQ, TDF_COMMITTED, TDF_DESCHED, TDF_EXITING, TDF_EXITWAIT, TDF_OBJQ, TDF_ONSLPQ, TDF_OWEWAKE, TDF_SINTR, TDF_TSLEEPQ, THREAD, wmesgId } from "../shm/core.js";
 import { slotOf, type Addr, type Handle, type Table } from "../shm/table.js";
 import { takeStack } from "../sched/kstack.js";
 import { EWOULDBLOCK } from "./errno.js";
@@ -40,11 +40,11 @@ export const PINTERLOCKED = 0x400;
 
 /** Thread-record offsets, fixed once the image is known. */
 let T: { base: number; stride: number; flags: number; wchan: number; next: number; timeout: number; res: number; wmesg: number };
-/** A hash of queues: SLEEPQ's buckets, or the condvars' (CVQ, the same layout). */
+/** A hash of queues: SLEEPQ's buckets, or the wait objects' own (OBJQ, the same layout). */
 interface Queues { base: number; stride: number; lock: number; head: number; buckets: number }
 let SQ: Queues;
-/** The condvars' queues; SQ itself where the image has none (a kernel without condvars). */
-let CQ: Queues;
+/** The wait objects' own queues; SQ itself where the image has none (DragonFly: no condvars, no turnstiles). */
+let OQ: Queues;
 let threads: Table;
 
 export function initSleepQueues(): void {
@@ -53,7 +53,7 @@ export function initSleepQueues(): void {
   const o = t.layout.offsets;
   T = { base: t.base, stride: t.layout.stride, flags: o.td_flags, wchan: o.td_wchan, next: o.td_slnext, timeout: o.td_timeout, res: o.td_sleepres, wmesg: o.td_wmesg };
   SQ = queues(SLEEPQ);
-  CQ = image.hasTable(CVQ.name) ? queues(CVQ) : SQ;
+  OQ = image.hasTable(OBJQ.name) ? queues(OBJQ) : SQ;
 }
 
 function queues(decl: typeof SLEEPQ): Queues {
@@ -73,8 +73,8 @@ function bucketOf(ident: Addr, q: Queues): number {
   return q.base + (((h ^ (h >>> 16)) >>> 0) % q.buckets) * q.stride;
 }
 
-/** The bucket thread h's record says it is queued on for `wchan`: its condvar's (TDF_CVQ) or the sleep hash's. */
-const bucketOfThread = (h: Handle, wchan: Addr): number => bucketOf(wchan, Atomics.load(mem, tdw(h, T.flags)) & TDF_CVQ ? CQ : SQ);
+/** The bucket thread h's record says it is queued on for `wchan`: its object's own (TDF_OBJQ) or the sleep hash's. */
+const bucketOfThread = (h: Handle, wchan: Addr): number => bucketOf(wchan, Atomics.load(mem, tdw(h, T.flags)) & TDF_OBJQ ? OQ : SQ);
 
 /** The queue locks are the runtime's own, below the kernel: not in lockstat, witness or points. */
 function qlock(b: number): void {
@@ -171,9 +171,12 @@ export function tsleep_interlock(ident: Addr, flags: number): void {
   interlock(ident, flags, SQ);
 }
 
-/** cv_wait's queueing (NetBSD sleepq_enqueue on CV_SLEEPQ(cv)): on the condvar's own queue. */
-export function tsleep_interlock_cv(cv: Addr, flags: number): void {
-  interlock(cv, flags, CQ);
+/**
+ * The queueing on a wait object's own queue (OBJQ): cv_wait's on CV_SLEEPQ(cv), a contended
+ * mutex_enter's on its turnstile (NetBSD sleepq_enqueue on either).
+ */
+export function tsleep_interlock_obj(obj: Addr, flags: number): void {
+  interlock(obj, flags, OQ);
 }
 
 function interlock(ident: Addr, flags: number, q: Queues): void {
@@ -183,8 +186,8 @@ function interlock(ident: Addr, flags: number, q: Queues): void {
   if (cur === ident && Atomics.load(mem, tdw(h, T.flags)) & TDF_TSLEEPQ) return;
   if (cur !== 0) dequeue(h, false);
   // Before td_wchan is published: a dequeuer that reads the new channel picks the right queue.
-  if (q === CQ && CQ !== SQ) Atomics.or(mem, tdw(h, T.flags), TDF_CVQ);
-  else Atomics.and(mem, tdw(h, T.flags), ~TDF_CVQ);
+  if (q === OQ && OQ !== SQ) Atomics.or(mem, tdw(h, T.flags), TDF_OBJQ);
+  else Atomics.and(mem, tdw(h, T.flags), ~TDF_OBJQ);
   const b = bucketOf(ident, q);
   qlock(b);
   link(b, h);
@@ -316,9 +319,12 @@ export function wakeup_one(ident: Addr): number {
   return wakeupN(ident, 1, SQ);
 }
 
-/** cv_broadcast / cv_signal: up to `max` threads off the condvar's own queue (kern_condvar.c 338-345). */
-export function wakeup_cv(cv: Addr, max: number): number {
-  return wakeupN(cv, max, CQ);
+/**
+ * Up to `max` threads off a wait object's own queue: cv_broadcast / cv_signal's (kern_condvar.c
+ * 338-345), mutex_exit's turnstile_wakeup (kern_mutex.c 763-770).
+ */
+export function wakeup_obj(obj: Addr, max: number): number {
+  return wakeupN(obj, max, OQ);
 }
 
 /** A signal reached a thread: end its PCATCH sleep (the sleep returns the signal's error). */

@@ -4,7 +4,7 @@
  */
 import { MAYBLOCK_TABLE } from "../../sync/mayblock.js";
 import { NETBSD_MAYBLOCK_SITES } from "./kern_proc.js";
-import { CVQ, SLEEPQ, THREAD } from "../../shm/core.js";
+import { OBJQ, SLEEPQ, THREAD } from "../../shm/core.js";
 import type { Image, TableSpec } from "../../shm/image.js";
 import { KernelPanic } from "../../shm/hooks.js";
 import { NULL } from "../../shm/table.js";
@@ -66,8 +66,9 @@ function tables(limits: Limits): TableSpec[] {
     { decl: PID_TABLE, capacity: pidTableEntriesFor(t.proc + t.pgrp) / PT_PER_RECORD },
     MAYBLOCK_TABLE,
     { decl: SLEEPQ, capacity: SLEEPTAB_HASH_SIZE },
-    // Each condvar's own queue (core.ts CVQ): a bucket a process, far more than cvs with waiters.
-    { decl: CVQ, capacity: t.proc },
+    // The condvars' and mutexes' own queues (core.ts OBJQ): a bucket a process, far more than
+    // objects with waiters.
+    { decl: OBJQ, capacity: t.proc },
   ];
 }
 
