@@ -34,7 +34,7 @@ import { violation } from "../shm/hooks.js";
 import type { Image } from "../shm/image.js";
 import { THREAD } from "../shm/core.js";
 import { HDR_GEN, HDR_STATE, HDR_WORDS } from "../shm/struct.js";
-import { GEN_MASK, slotOf, ST_USED, type Addr, type AccessObserver, type Handle, type Table } from "../shm/table.js";
+import { GEN_MASK, slotOf, ST_USED, type Addr, type FieldObserver, type Handle, type Table } from "../shm/table.js";
 import { AT_ACQUIRE, AT_COUNT, AT_WRITE, HOW_ATOMIC, HOW_SHARED, HOW_SLEEPS, HOW_TOKEN, type SyncObserver } from "../sync/observe.js";
 import { PLOCK_MASK } from "../sync/phold.js";
 import type { SyncThread } from "../sync/seam.js";
@@ -138,7 +138,7 @@ interface Access {
   site: number;
 }
 
-export class Detector implements SyncObserver {
+export class Detector implements SyncObserver, FieldObserver {
   private readonly i32: Int32Array;
   private readonly tables: readonly Table[];
   private readonly flags: Uint8Array;
@@ -227,8 +227,8 @@ export class Detector implements SyncObserver {
     }
   }
 
-  /** The field observer to install on every table (Table.observe). */
-  readonly access: AccessObserver = (addr, write) => {
+  /** A field access through an observed view (Table.observe). */
+  access(addr: Addr, write: boolean): void {
     const td = this.current();
     if (td === null) return;
     const t = this.threads[slotOf(td.h)];
@@ -247,7 +247,7 @@ export class Detector implements SyncObserver {
     if (this.sampled && !this.watched(addr)) return;
     if (write) this.write(t, td, addr, PLAIN);
     else this.read(t, td, addr);
-  };
+  }
 
   /**
    * Free mode: is addr's block watched in this cpu's window? The window word sits in the shadow
@@ -308,7 +308,7 @@ export class Detector implements SyncObserver {
    * Only blocks whose shadow was written are read (Shadow.wrote: every write to a field shadow
    * marks its block first), so a free costs what was checked of the record, not its size.
    */
-  readonly freed = (base: number, words: number): void => {
+  freed(base: number, words: number): void {
     this.stateOfCurrent()?.owned.delete(base);
     const end = base + words;
     for (let a = base; a < end; ) {
@@ -321,7 +321,7 @@ export class Detector implements SyncObserver {
       }
       a = next;
     }
-  };
+  }
 
   /** The field shadows of image words [from, to) cleared, their clocks back in the pool (each under its lock: see freed). */
   private clearFields(from: Addr, to: Addr): void {

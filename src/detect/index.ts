@@ -54,7 +54,7 @@ export function installDetectors(img: Image, setup: DetectSetup | null, current:
     siteAddrs: new Set(setup.siteAddrs),
     cpu: setup.cpu,
   }, current);
-  for (const t of img.allTables()) t.observe(det.access, det.freed);
+  for (const t of img.allTables()) t.observe(det);
   installSyncObserver(det);
   return det;
 }

@@ -8,7 +8,7 @@
  * this cpu's inbox and rings the doorbell. With nothing runnable the cpu waits on its doorbell.
  * No thread is preempted between switches, as in LWKT.
  */
-import { KernelPanic, installPoint, installViolationSink, type ViolationInfo } from "../shm/hooks.js";
+import { KernelPanic, installPoint, installViolationSink, type PointKind, type ViolationInfo } from "../shm/hooks.js";
 import { DRAIN_ASKED, runControlWords, THREAD } from "../shm/core.js";
 import { Image } from "../shm/image.js";
 import { ev, EV, evNote, installTrace, lastEvents, type TraceEvent } from "../shm/trace.js";
@@ -29,9 +29,9 @@ import { EventLogWriter } from "./eventlog.js";
 import { Inboxes } from "./inbox.js";
 import { kernelChain, takeStack } from "./kstack.js";
 import { collect, programById, resetCollectors } from "./programs.js";
-import { placer } from "./placement.js";
+import { placeNewThread } from "./placement.js";
 import { makeStrategy } from "./strategies.js";
-import { virtualNanotime } from "./virtual.js";
+import { virtualNanoclocks } from "./virtual.js";
 import { imageTables, type MachineSpec } from "./spec.js";
 import type { Strategy } from "./strategy.js";
 import { Thread } from "./thread.js";
@@ -139,6 +139,8 @@ export class Cpu {
   private readonly rt: Readonly<Record<string, number>>;
   private readonly td: { base: number; stride: number; flags: number; prog: number; args: number };
   private readonly epochMs: number;
+  /** A virtual run's cpu clocks (this cpu's is its time), null for wall time. */
+  private readonly nanoclocks: Float64Array | null;
   private exited = 0;
   /** The field-level detectors, when the spec turns any on (src/detect). */
   private detector: Detector | null = null;
@@ -162,11 +164,12 @@ export class Cpu {
     this.gdOps = this.inbox.opsWord(cpuid);
     this.nexttoWord = this.inbox.words(cpuid).nextto;
     this.epochMs = Atomics.load(this.i32, this.rt.rt_epoch_hi) * 2 ** 31 + Atomics.load(this.i32, this.rt.rt_epoch_lo);
+    this.nanoclocks = virtualNanoclocks(spec, this.image);
     this.strategy = makeStrategy(spec, this.image, this.inbox, cpuid, () => this.runq.length);
     this.opsLookEvery = this.strategy instanceof Baton ? 1 : OPS_LOOK_FREE;
     this.onThreadExit = (t) => this.image.table(THREAD).free(t.h, "thread exit");
+    thisCpu = this; // before install(): the hooks it installs act on thisCpu
     this.install();
-    thisCpu = this;
   }
 
   private gdOps = 0;
@@ -191,49 +194,67 @@ export class Cpu {
     if (drain === DRAIN_ASKED || ops >= limit!) Atomics.compareExchange(this.i32, this.rt.rt_drain, drain, ops);
   }
 
+  /*
+   * The hooks a cpu installs in the primitives, the same functions run after run: a pooled worker
+   * runs one machine after another, and a closure made per machine was a new call target at
+   * every call site that had inlined the last one's (the kernel's every point and curthread), so
+   * each pooled worker's second run deoptimized and compiled the kernel again ("wrong call
+   * target", --trace-deopt). They act on the cpu of the machine running now (thisCpu).
+   */
+  private static readonly running = (): Thread | null => current;
+  private static readonly atPoint = (kind: PointKind): number => thisCpu!.strategy.atPoint(kind);
+  private static readonly sink = (v: ViolationInfo): void => thisCpu!.record(v);
+  private static readonly freedBy = (record: number): number => {
+    evNote(EV.FREE, record);
+    return (thisCpu!.cpuid << 16) | (current ? slotOf(current.h) + 1 : 0);
+  };
+  private static readonly hooks = {
+    current: (): SyncThread => current ?? thisCpu!.noThread(),
+    ready: (h: Handle): void => {
+      if (syncObs !== null && current !== null) syncObs.wake(h); // a new thread starts after its creator
+      thisCpu!.inbox.ready(h);
+    },
+    ticks: (): number => thisCpu!.ticks(),
+    spinWait: (): void => {
+      // A holder that died (a panicked thread keeps its spin lock) never releases: a spinner
+      // must still notice the machine stopping, or its worker never returns.
+      if (thisCpu!.stopped()) throw new MachineStopping();
+      thisCpu!.strategy.spinWait();
+    },
+    alone: (): boolean => thisCpu!.strategy instanceof Baton && thisCpu!.strategy.holding(),
+    nanotime: (): number => {
+      const c = thisCpu!;
+      return c.nanoclocks !== null ? c.nanoclocks[c.cpuid] : performance.now() * 1e6;
+    },
+    newThreadCpu: (): number => {
+      const c = thisCpu!;
+      return placeNewThread(c.spec.placement ?? "spread", c.rt.rt_nextcpu, c.spec.cpus, c.cpuid, current?.pid ?? 0);
+    },
+  };
+
   private install(): void {
-    const cpu = this;
     // A pooled worker runs one machine after another: start every per-cpu record afresh.
     const off = this.spec.instrumentsOff ?? [];
     resetLockstat(this.spec.lockSites, !off.includes("lockstat"));
     resetWitness(!off.includes("witness"));
     resetCollectors();
-    installSync(this.image, {
-      current: () => current ?? cpu.noThread(),
-      ready: (h) => {
-        if (syncObs !== null && current !== null) syncObs.wake(h); // a new thread starts after its creator
-        cpu.inbox.ready(h);
-      },
-      ticks: () => cpu.ticks(),
-      spinWait: () => {
-        // A holder that died (a panicked thread keeps its spin lock) never releases: a spinner
-        // must still notice the machine stopping, or its worker never returns.
-        if (cpu.stopped()) throw new MachineStopping();
-        cpu.strategy.spinWait();
-      },
-      nanotime: virtualNanotime(this.spec, this.image, this.cpuid) ?? (() => performance.now() * 1e6),
-      newThreadCpu: placer(this.spec.placement ?? "spread", this.rt.rt_nextcpu, this.spec.cpus, this.cpuid, () => current?.pid ?? 0),
-      alone: () => cpu.strategy instanceof Baton && cpu.strategy.holding(),
-    });
+    installSync(this.image, Cpu.hooks);
     initSleepQueues();
     installWakeupCheck(this.strategy instanceof Baton ? checkWakeupLaws : null);
     this.detector = installDetectors(
       this.image,
       this.shadow && { detectors: this.spec.detectors ?? [], shadow: this.shadow, cpu: this.cpuid, maxThreads: this.spec.maxThreads, concurrent: !(this.strategy instanceof Baton), cpus: this.spec.cpus, siteAddrs: this.spec.siteAddrs ?? [] },
-      () => current,
+      Cpu.running,
     );
     installBugs(this.spec.bugs ?? []);
     if (!(this.strategy instanceof Baton)) for (const t of this.image.allTables()) t.allocateApart(this.cpuid, this.spec.cpus);
-    installPoint((kind) => cpu.strategy.atPoint(kind), this.strategy.first());
-    installViolationSink((v) => cpu.record(v));
-    installFreedBy((record) => {
-      evNote(EV.FREE, record);
-      return (cpu.cpuid << 16) | (current ? slotOf(current.h) + 1 : 0);
-    });
+    installPoint(Cpu.atPoint, this.strategy.first());
+    installViolationSink(Cpu.sink);
+    installFreedBy(Cpu.freedBy);
     const baton = this.strategy instanceof Baton ? this.strategy : null;
     const mix = baton && ((type: number, tid: number, a: number, b: number) => baton.mix((type << 24) ^ (tid << 12) ^ a ^ Math.imul(b, 31)));
     installTrace(
-      () => current,
+      Cpu.running,
       this.epochMs,
       mix && this.spec.eventLog ? this.loggedMix(mix, baton!, new EventLogWriter(this.spec.eventLog)) : mix,
       baton && { i32: this.i32, at: this.rt.rt_baton, me: this.cpuid },

@@ -17,12 +17,9 @@ export type Placement = "spread" | "affine";
 /** The pid of init, whose children are spread under either placement. */
 const INIT_PID = 1;
 
-export function placer(placement: Placement, nextcpu: number, cpus: number, cpuid: number, creatorPid: () => number): () => number {
-  const spread = () => (atomic_fetchadd_int(nextcpu, 1) >>> 0) % cpus;
-  if (placement === "spread") return spread;
-  return () => {
-    if (creatorPid() === INIT_PID) return spread();
-    syncPoint();
-    return cpuid;
-  };
+/** The cpu a new thread starts on, created by a thread of process creatorPid on cpu cpuid. */
+export function placeNewThread(placement: Placement, nextcpu: number, cpus: number, cpuid: number, creatorPid: number): number {
+  if (placement === "spread" || creatorPid === INIT_PID) return (atomic_fetchadd_int(nextcpu, 1) >>> 0) % cpus;
+  syncPoint();
+  return cpuid;
 }

@@ -121,12 +121,11 @@ export class VirtualClocks {
 
 /**
  * In a virtual run, a cpu's time is its clock: lockstat's waits and holds are then virtual
- * nanoseconds, as the throughput is. Null for any other strategy (wall time).
+ * nanoseconds, as the throughput is. The cpus' clocks (indexed by cpu id), or null for any
+ * other strategy (wall time).
  */
-export function virtualNanotime(spec: MachineSpec, img: Image, cpuid: number): (() => number) | null {
-  if (spec.strategy.name !== "virtual") return null;
-  const clock = new VirtualClocks(img, spec.cpus).clock;
-  return () => clock[cpuid];
+export function virtualNanoclocks(spec: MachineSpec, img: Image): Float64Array | null {
+  return spec.strategy.name === "virtual" ? new VirtualClocks(img, spec.cpus).clock : null;
 }
 
 export interface VirtualSummary {

@@ -112,20 +112,17 @@ export class Table<F extends FieldWidths = FieldWidths> {
   }
 
   /**
-   * Report every field access through this table's views to `observer` (null: stop), and every
-   * free, before the record is poisoned, to `freed` (base word, words per record). Views made
-   * before the switch keep their class, so switch before the run starts.
+   * Report every field access through this table's views, and every free before the record is
+   * poisoned, to `observer` (null: stop). Views made before the switch keep their class, so
+   * switch before the run starts.
    */
-  observe(observer: AccessObserver | null, freed: FreeObserver | null = null): void {
+  observe(observer: FieldObserver | null): void {
     this.observer = observer;
     this.View = this.viewClass(observer !== null);
-    this.freed = freed;
   }
 
   /** The observer the observed views call (read by the generated accessors: see viewClass). */
-  observer: AccessObserver | null = null;
-
-  private freed: FreeObserver | null = null;
+  observer: FieldObserver | null = null;
 
   /** A check every free of this table's records makes first (null: none). */
   private freeGuard: FreeGuard | null = null;
@@ -250,7 +247,7 @@ export class Table<F extends FieldWidths = FieldWidths> {
       violation("double-free", `${this.name}[${slotOf(h)}] freed twice (second free at ${site})`);
       return;
     }
-    if (this.freed !== null) this.freed(b, this.layout.stride);
+    if (this.observer !== null) this.observer.freed(b, this.layout.stride);
     this.i32.fill(POISON, b + HDR_FREED_BY + 1, b + this.layout.stride);
     this.i32[b + HDR_FREED_SITE] = siteId(site);
     this.i32[b + HDR_FREED_BY] = freedBy(b);
@@ -349,7 +346,7 @@ export class Table<F extends FieldWidths = FieldWidths> {
    * kernel's property accesses saw a new view map every run.
    *
    * With an observer, every access also reports (address, write) right before it is made, after
-   * its point: what a field-level detector needs (see AccessObserver). A read of a field declared
+   * its point: what a field-level detector needs (see FieldObserver). A read of a field declared
    * racy reports right after it: such a read orders its thread after the atomics that published
    * the value it loaded (src/detect racyRead), so the detector must look after the load, or a
    * free-mode cpu could load a value whose publication it did not see.
@@ -374,7 +371,7 @@ function viewSource(name: string, layout: FieldLayout, decl: StructDecl<FieldWid
   const racy = { ...decl.notes.racy, ...decl.notes.markedRacy };
   const live = (what: string) =>
     `if (((i32[b + ${HDR_GEN}] ^ (this.h >>> 16)) & ${GEN_MASK}) !== 0 || i32[b + ${HDR_STATE}] !== ${ST_USED}) throw t.stale(this.h, ${what});`;
-  const observe = (off: number, write: boolean) => (observed ? `t.observer(b + ${off}, ${write});` : "");
+  const observe = (off: number, write: boolean) => (observed ? `t.observer.access(b + ${off}, ${write});` : "");
   const accessors = names
     .filter((f) => decl.fields[f] === 1)
     .map((f) => {
@@ -537,11 +534,17 @@ type ViewClass = new (h: Handle, b: number, t: Table) => ViewBase;
  * it asks the scheduler for: curthread() in src/sync/seam.ts). Table.observe() installs one;
  * the table's views then take its layout's observed class, whose accessors call it. The plain
  * accessors carry no test or call for it, so a run without a detector pays nothing.
+ *
+ * An object whose methods the accessors call, not a pair of closures: a pooled worker makes a
+ * new detector every run, and a closure per detector was a new call target at every accessor
+ * inlined into the kernel, so each run after the first deoptimized the whole kernel ("wrong
+ * call target", --trace-deopt); a method is the same function whichever detector it runs for.
  */
-export type AccessObserver = (addr: Addr, write: boolean) => void;
-
-/** A record at `base`, `words` long, is being freed (its words still hold their last values). */
-export type FreeObserver = (base: Addr, words: number) => void;
+export interface FieldObserver {
+  access(addr: Addr, write: boolean): void;
+  /** A record at `base`, `words` long, is being freed (its words still hold their last values). */
+  freed(base: Addr, words: number): void;
+}
 
 /** Record h (at `base`) is about to be freed at `site`: throws to refuse it (see Table.guardFree). */
 export type FreeGuard = (h: Handle, base: Addr, site: string) => void;

@@ -73,9 +73,13 @@ let cpuBit = 0;
 let coverBase = -1;
 let mutantSite = -1;
 let mutantOp: Operator | null = null;
-let clock: () => number = () => 0;
-/** The clock for a stamp that compares nothing: clock itself, or in free mode a recent reading of it. */
-let stampClock: () => number = () => 0;
+/** Controlled modes: the baton whose steps are the clock (null in free mode: the wall clock). */
+let stepClock: Baton | null = null;
+/** Free mode: the wall clock's origin against the run's epoch (ms), its last reading (us), stamps made with that reading, and this cpu's waits when it was read. */
+let originMs = 0;
+let read = 0;
+let stampsSince = 0;
+let waitsThen = -1;
 let windowTicks = WINDOW_STEPS;
 /** Regions this cpu has open, per COVER record (by index): the cpu's bit in C_MASK stays set while any is. */
 const openHere = new Int32Array(COVER_SLOTS);
@@ -117,27 +121,37 @@ function attach(c: Cpu | null): void {
   [C_KEY, C_MASK, C_OVERLAP, C_LAST, C_STAMP, C_WAKE] = [o.cv_key, o.cv_mask, o.cv_overlap, o.cv_last, o.cv_stamp, o.cv_wake];
   mutantSite = c.spec.mutant?.site ?? -1;
   mutantOp = (c.spec.mutant?.op as Operator | undefined) ?? null;
-  const strategy = c.strategy;
-  if (strategy instanceof Baton) {
-    clock = stampClock = () => strategy.currentStep();
+  [read, stampsSince, waitsThen] = [0, 0, -1];
+  if (c.strategy instanceof Baton) {
+    stepClock = c.strategy;
     windowTicks = WINDOW_STEPS;
   } else {
+    stepClock = null;
     const rt = c.image.table(RTCTL);
     const at = rt.recordBase(0);
     const epochMs = c.image.i32[at + rt.layout.offsets.rt_epoch_hi] * 2 ** 31 + c.image.i32[at + rt.layout.offsets.rt_epoch_lo];
     // performance.timeOrigin is a getter: read once, not at every operation.
-    const originMs = performance.timeOrigin - epochMs;
-    let read = 0; // the last reading, in us
-    let stampsSince = 0; // stamps made with it
-    let waitsThen = -1; // this cpu's waits when it was read
-    clock = () => {
-      stampsSince = 0;
-      waitsThen = waitsSoFar();
-      return (read = Math.floor((originMs + performance.now()) * 1000) | 0);
-    };
-    stampClock = () => (++stampsSince < STAMP_READS && waitsSoFar() === waitsThen ? read : clock());
+    originMs = performance.timeOrigin - epochMs;
     windowTicks = WINDOW_US;
   }
+}
+
+/*
+ * The clocks are module functions over module state set by attach, not closures made per
+ * machine: a pooled worker attaches machine after machine, and a new closure was a new call
+ * target at every inlined single operation, deoptimizing them each run ("wrong call target").
+ */
+function clock(): number {
+  if (stepClock !== null) return stepClock.currentStep();
+  stampsSince = 0;
+  waitsThen = waitsSoFar();
+  return (read = Math.floor((originMs + performance.now()) * 1000) | 0);
+}
+
+/** The clock for a stamp that compares nothing: clock itself, or in free mode a recent reading of it. */
+function stampClock(): number {
+  if (stepClock !== null) return stepClock.currentStep();
+  return ++stampsSince < STAMP_READS && waitsSoFar() === waitsThen ? read : clock();
 }
 
 const mutated = (site: number, op: Operator): boolean => site === mutantSite && op === mutantOp;

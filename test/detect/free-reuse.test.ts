@@ -48,7 +48,7 @@ class Cpu {
     this.img = Image.attach(sab, SPECS);
     this.sh = new Shadow(shadow, shadowSize(this.img.i32.length, 8), true);
     this.det = new Detector(this.img, this.sh, { race: true, stale: false, sample, siteAddrs: new Set(), cpu }, () => this.td);
-    for (const t of this.img.allTables()) t.observe(this.det.access, this.det.freed);
+    for (const t of this.img.allTables()) t.observe(this.det);
   }
   /** A new thread on this cpu, running from now on. */
   start(h: Handle): DetectThread {

@@ -39,7 +39,7 @@ class Cpu {
     this.img = Image.attach(sab, SPECS);
     const sh = new Shadow(shadow, shadowSize(this.img.i32.length, 8), true);
     this.det = new Detector(this.img, sh, { race: true, stale: false, sample: 1, siteAddrs: new Set(), cpu }, () => this.td);
-    for (const t of this.img.allTables()) t.observe(this.det.access, this.det.freed);
+    for (const t of this.img.allTables()) t.observe(this.det);
   }
   start(h: Handle): DetectThread {
     this.td = { h, cpu: this.cpu, pid: 100 + (h & 0xffff), syscall: "test", toks: [], held: [], waitfor: 0, sleptAt: null, sleepWmesg: null, sigcheck: null };
@@ -124,5 +124,15 @@ describe("a thread started in a live thread's slot (a stale handle readied)", ()
     void c1.lab.counter;
     expect(found.map((v) => v.law)).toEqual(["data-race"]);
     expect(found[0].message).toContain("lab[0].counter");
+  });
+});
+
+describe("one detector after another (a pooled worker's runs)", () => {
+  it("report through the same access and free functions: code compiled for one run's detector calls the next one's", () => {
+    const img = Image.create(SPECS);
+    const shadow = Shadow.create(shadowSize(img.i32.length, 8));
+    const [a, b] = [0, 1].map((c) => new Cpu(img.sab, shadow, c));
+    expect(a.det.access).toBe(b.det.access);
+    expect(a.det.freed).toBe(b.det.freed);
   });
 });

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Image } from "../../src/shm/image.js";
 import { installPoint, installViolationSink, KernelPanic, type ViolationInfo } from "../../src/shm/hooks.js";
 import { defineStruct, TOKEN } from "../../src/shm/struct.js";
-import { regionCopier, regionZeroer, type Table } from "../../src/shm/table.js";
+import { regionCopier, regionZeroer, type FieldObserver, type Table } from "../../src/shm/table.js";
 
 const REC = defineStruct("rec", { a: 1, lock: TOKEN, b: 1 });
 const WIDE = defineStruct("wide", { x: 1, y: 1, z: 1 });
@@ -112,10 +112,13 @@ describe("dereference", () => {
   });
 });
 
+/** An observer of field accesses only. */
+const fields = (access: (addr: number, write: boolean) => unknown): FieldObserver => ({ access, freed: () => {} });
+
 describe("access observer (the seam for field-level detectors)", () => {
   it("reports every field read and write with its address, after the point; nothing once removed", () => {
     const seen: [number, boolean][] = [];
-    t.observe((addr, write) => seen.push([addr, write]));
+    t.observe(fields((addr, write) => seen.push([addr, write])));
     const h = t.alloc();
     const v = t.view(h);
     v.a = 3;
@@ -134,9 +137,11 @@ describe("access observer (the seam for field-level detectors)", () => {
   it("reports a read of a field declared racy after its load, every other read before it", () => {
     // The observer stores into the word it is told of: a read it runs after returns the old value.
     const racy = Image.create([{ decl: RACY, capacity: 1 }]).table(RACY);
-    racy.observe((addr, write) => {
-      if (!write) racy.i32[addr] = 7;
-    });
+    racy.observe(
+      fields((addr, write) => {
+        if (!write) racy.i32[addr] = 7;
+      }),
+    );
     const v = racy.view(racy.alloc());
     v.count = 1;
     v.link = 1;
@@ -149,8 +154,8 @@ describe("one view class per layout (a pooled worker runs image after image)", (
   it("two images' views share their class, and each reads, writes and reports in its own image", () => {
     const [one, two] = [Image.create([{ decl: REC, capacity: 1 }]).table(REC), Image.create([{ decl: REC, capacity: 1 }]).table(REC)];
     const seen: string[] = [];
-    one.observe(() => seen.push("one"));
-    two.observe(() => seen.push("two"));
+    one.observe(fields(() => seen.push("one")));
+    two.observe(fields(() => seen.push("two")));
     const [a, b] = [one.view(one.alloc()), two.view(two.alloc())];
     expect(Object.getPrototypeOf(a)).toBe(Object.getPrototypeOf(b));
     a.a = 1;
@@ -166,7 +171,7 @@ describe("struct regions (fork1's bcopy and bzero of p_startcopy..p_endcopy)", (
   it("copy and zero exactly the listed fields, field by field in list order, through the accessors", () => {
     const w = Image.create([{ decl: WIDE, capacity: 2 }]).table(WIDE);
     const seen: [number, boolean][] = [];
-    w.observe((addr, write) => seen.push([addr - w.recordBase(0), write]));
+    w.observe(fields((addr, write) => seen.push([addr - w.recordBase(0), write])));
     const [src, dst] = [w.view(w.alloc()), w.view(w.alloc())];
     Object.assign(src, { x: 1, y: 2, z: 3 });
     dst.z = 7;
