@@ -61,6 +61,19 @@ function noPeerRace(flags: number): number {
   return flags & RFNOWAIT ? flags & ~RFTHREAD : flags;
 }
 
+/**
+ * The RFTHREAD leader's exit wait (kern_exit.c 336-337, docs/findings.md D12): a forked leader
+ * rforks RFTHREAD peer A, A rforks RFTHREAD peer B -- B's p_leader is the leader, its parent A --
+ * and exits; the leader reaps A and exits, killing B, which then unlinks itself and wakes the
+ * leader: the only wakeup the leader's "exit1" sleep gets. B pauses until that SIGKILL, so no two
+ * peers unlink at once (D9 keeps that race out of the rfork workloads too).
+ */
+function* rforkPeers(u: User): KGen<boolean> {
+  const r = yield* u.spawn("fork", {}, "peerleader", []);
+  if (gone(r)) return false;
+  return r.errno === 0 ? yield* reap(u, r.ret) : true;
+}
+
 function* rforkAction(u: User): KGen<boolean> {
   const flags = rforkFlags(u);
   const r = yield* u.spawn("rfork", { flags }, "exit", [0]);
@@ -137,9 +150,19 @@ function* pgsignalVsFork(u: User): KGen<boolean> {
 
 registerUserPrograms({
   model: dragonfly,
-  extra: { rforkFlags: rforkAction, reaperChurn, reaperChurnFlat: noNestedReapers, pgsignalVsFork, ...reachActions, ...dragonflyReach.extra, ...dragonflyPs.extra },
+  extra: { rforkPeers, rforkFlags: rforkAction, reaperChurn, reaperChurnFlat: noNestedReapers, pgsignalVsFork, ...reachActions, ...dragonflyReach.extra, ...dragonflyPs.extra },
   extraPrograms: {
     ...reachPrograms,
+    *peerleader(u) {
+      const a = yield* u.spawn("rfork", { flags: RFPROC | RFTHREAD }, "peermid", []);
+      if (gone(a)) return;
+      if (a.errno === 0 && !(yield* reap(u, a.ret))) return;
+      yield* u.call("exit", { status: 0 });
+    },
+    *peermid(u) {
+      if (gone(yield* u.spawn("rfork", { flags: RFPROC | RFTHREAD }, "linger", [400]))) return;
+      yield* u.call("exit", { status: 0 });
+    },
     ...dragonflyReach.programs,
     ...dragonflyPs.programs,
     /** pgsignalVsFork's group: lead it, fork the forkers, exit without reaping them. */

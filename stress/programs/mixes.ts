@@ -36,6 +36,7 @@ export const MIX = {
   },
   // Reach (stress/programs/reach.ts): one interlock of the historical reports each.
   waitExitThreaded: { waitExitThreaded: 1 },
+  rforkPeers: { rforkPeers: 1 },
   pgrpResurrect: { pgrpResurrect: 1 },
   vforkThreads: { vforkThreads: 1 },
   lwpChurn: { lwpChurn: 1 },

@@ -31,7 +31,7 @@ export const ACTIONS = [
   "forkExitWait", "vforkExec", "rforkFlags", "lwpStorm", "reaperChurn", "reaperChurnFlat", "pgsignalVsFork", "maxprocBurst", "waitRace", "waitRaceIgnored", "setuidFork", "cloneFlags", "tracedFork",
   // reach.ts: the historical reports' interlocks, driven concurrently
   "waitExitThreaded", "pgrpResurrect", "vforkThreads", "lwpChurn", "waitTwo", "forkVsExit", "reaperCollapse", "reaperExitRace", "cloneShare", "killPoll", "pgrpResurrectWaitAny",
-  "psWait", "tracedThreads", "sigFork", "psSetuid", "reaperStatus",
+  "psWait", "tracedThreads", "sigFork", "psSetuid", "reaperStatus", "rforkPeers",
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 

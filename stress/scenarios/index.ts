@@ -4,7 +4,7 @@
  */
 import { UsageError, type KernelName } from "../../src/kern/kernel.js";
 import { MIX, mixIndex } from "../programs/mixes.js";
-import { AT_THE_EDGE, D6, D8, holdLimits, ROOMY, scenario } from "./make.js";
+import { AT_THE_EDGE, D6, D8, D9, D12, holdLimits, ROOMY, scenario } from "./make.js";
 import { REACH_SCENARIOS } from "./reach.js";
 import type { Scenario } from "./types.js";
 
@@ -43,6 +43,7 @@ export const SCENARIOS: readonly Scenario[] = [
   { ...scenario("dragonfly", "wait-race-ignored", "wait-race with SIGCHLD ignored: exiting children hand themselves to the reaper while being reaped (reaches the seed's defect D6, docs/findings.md)", MIX.waitRaceIgnored, 6), seedDefects: [D6] },
   scenario("dragonfly", "mixed", "everything at once: every syscall, every interlock, near maxproc", MIX.dragonflyMixed, 8, AT_THE_EDGE),
   forkHold("dragonfly"),
+  { ...scenario("dragonfly", "rfork-peers", "an RFTHREAD task leader exiting while its grandchild peer exits: the leader's un-interlocked wait for its peer chain (reaches the seed's defect D12, and D9 when the drain ends a peer, docs/findings.md)", MIX.rforkPeers, 6), seedDefects: [D12, D9] },
   scenario("netbsd", "fork-exit-wait", "shells forking children that exit at once, and reaping them", MIX.forkExitWait, 8),
   affine("netbsd"),
   scenario("netbsd", "vfork-exec", "vfork and __vfork14 parents in cv_wait on p_waitcv until the child execs or exits", MIX.vforkExec, 8),

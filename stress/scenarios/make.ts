@@ -76,6 +76,10 @@ const HOLD_ROOM = 256;
 export const D6: SeedDefect = { finding: "D6", laws: ["token-not-held"] };
 /** docs/findings.md D8: children given to a reaper past its exit loop outlive it (its freed record read through their p_pptr). */
 export const D8: SeedDefect = { finding: "D8", laws: ["use-after-free", "parent-child", "conservation", "lwp-tree"] };
+/** docs/findings.md D9: the RFTHREAD peer chain changed by two exits with no lock in common (a peer ended by the drain's kill races the other's unlink). */
+export const D9: SeedDefect = { finding: "D9", laws: ["data-race", "non-atomic-update", "use-after-free", "null-deref", "conservation", "lwp-tree"] };
+/** docs/findings.md D12: the RFTHREAD leader tests p_peers and sleeps with no interlock; the last peer's wakeup falls between. */
+export const D12: SeedDefect = { finding: "D12", laws: ["lost-wakeup"] };
 
 export function scenario(kernel: KernelName, name: string, description: string, mix: Mix, population: number, limits: Scenario["limits"] = ROOMY, targets?: readonly string[]): Scenario {
   return { kernel, name, description, limits: { ...NEAR_WRAP[kernel], ...limits }, module: MODULE[kernel], init: `${kernel}.init`, initArgs: [population, mixIndex(mix), 0], ...(targets ? { targets } : {}) };
