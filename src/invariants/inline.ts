@@ -12,7 +12,7 @@
  * would without them.
  */
 import { KKASSERT } from "../shm/hooks.js";
-import { type Addr, type Handle, type Table } from "../shm/table.js";
+import { slotOf, type Addr, type Handle, type Table } from "../shm/table.js";
 import { countOnList, listOf, peek } from "./raw.js";
 import { image, sched } from "../sync/seam.js";
 import { PLOCK_MASK } from "../sync/phold.js";
@@ -64,6 +64,17 @@ export function dragonflyNprocsCovered(where: string): void {
   const nprocs = peek(g.t, g.h, "nprocs");
   const records = image.table(PROC).inUse();
   KKASSERT(nprocs >= records, "nprocs-undercount", `${where}: nprocs ${nprocs} is below the ${records} proc records in use: a count was lost`);
+}
+
+/**
+ * The wait channel of the process p names in `field` (its parent, its task leader), read raw as a
+ * law reads: what wakeup_owed records beside the kernel's own wakeup of that process, with no
+ * field access of its own -- a read through the accessors would be a scheduling point the kernel
+ * does not have, and would move every pinned schedule.
+ */
+export function dragonflyProcChannel(p: { readonly h: Handle }, field: "p_pptr" | "p_leader"): Addr {
+  const procs = image.table(PROC);
+  return procs.recordBase(slotOf(peek(procs, p.h, field)));
 }
 
 /**

@@ -216,6 +216,10 @@ function dragonflyConditionMet(img: Image, td: Handle, ident: number): string | 
   if (!procs.valid(p) || ident !== addrOf(procs, p)) return null;
   if (wmesg === EXIT1) return peek(procs, p, "p_peers") === NULL ? "its RFTHREAD peer chain is empty (p_peers NULL)" : null;
   if (wmesg === PPWAIT) return dragonflyVforkPending(procs, p) ? null : "no child of it has P_PPWAIT any more";
+  if (wmesg === WAIT && callOf(threads, td) === DF_WAIT_CALL) {
+    const z = dragonflyReapable(img, p, argOf(threads, td, 0), argOf(threads, td, 1));
+    return z === NULL ? null : `its child pid ${peek(procs, z, "p_pid")} is a zombie it waits for`;
+  }
   return null;
 }
 
@@ -241,6 +245,32 @@ export function dragonflyLostWakeup(img: Image, ident: number, waker: Handle): A
     if (met === null || othersOwe(threads, waker)) continue;
     const pid = pidOf(img, td), call = DF_CALLS[callOf(threads, td)] ?? "kernel thread";
     out.push(finding("lost-wakeup", threads, td, pid, call, `wakeup of ${img.describe(ident)} by pid ${pidOf(img, waker)} found thread ${slotOf(td)} (pid ${pid}, ${call}) committed to sleep on it but not yet queued, although ${met}: the sleep was tested before the queueing with no tsleep_interlock, and this wakeup is lost`));
+  }
+  return out;
+}
+
+/*
+ * lost-wakeup's other half (a dropped wakeup): thread `ower` made a sleeper's condition true and
+ * owes the wakeup of `owed` that announces it (wakeup_owed, src/sync/sleep.ts), and is now seen
+ * going on without it -- it wakes another channel, its system call ends, it exits. Each owed
+ * wakeup follows its write on every path with no other wakeup between, so in a kernel that makes
+ * it this is never judged. A thread asleep on `owed` (or committed to sleep on it) whose condition
+ * holds has then lost its wakeup: nothing will end its sleep but a later wakeup for another reason.
+ * Sleeps judged: those lost-wakeup knows (exit1, ppwait, deadlwp), and wait(2), whose zombie a
+ * reparent handed to a reaper (exit1 wakes the reaper after moving a zombie to it).
+ */
+export function dragonflyUnpaidWakeup(img: Image, owed: number, ower: Handle, instead: string): AuditFinding[] {
+  const threads = img.table(THREAD);
+  if (othersOwe(threads, ower)) return [];
+  const out: AuditFinding[] = [];
+  for (let s = nextFlagged(threads, 0, TDF_COMMITTED | TDF_DESCHED, false); s >= 0; s = nextFlagged(threads, s + 1, TDF_COMMITTED | TDF_DESCHED, false)) {
+    const td = threads.handleAt(s);
+    const committed = (peek(threads, td, "td_flags") & TDF_COMMITTED) !== 0;
+    if (!committed && peek(threads, td, "td_wchan") !== owed) continue;
+    const met = dragonflyConditionMet(img, td, owed);
+    if (met === null) continue;
+    const pid = pidOf(img, td), call = DF_CALLS[callOf(threads, td)] ?? "kernel thread";
+    out.push(finding("lost-wakeup", threads, td, pid, call, `pid ${pidOf(img, ower)} owed a wakeup of ${img.describe(owed)} and ${instead}, while thread ${slotOf(td)} (pid ${pid}, ${call}) ${committed ? "is committed to sleep" : "sleeps"} on it although ${met}: that wakeup is lost`));
   }
   return out;
 }

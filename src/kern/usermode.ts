@@ -15,7 +15,7 @@ import { ev, EV } from "../shm/trace.js";
 import { errnoName } from "../sync/errno.js";
 import { curthread, image, type KGen } from "../sync/seam.js";
 import { syncObs } from "../sync/observe.js";
-import { PCATCH, PINTERLOCKED, tsleep, tsleep_interlock } from "../sync/sleep.js";
+import { PCATCH, PINTERLOCKED, tsleep, tsleep_interlock, wakeup_debt } from "../sync/sleep.js";
 import type { RawResult } from "./kernel.js";
 
 /** What a dispatch returns when the calling thread ended (exit, a fatal signal). */
@@ -71,6 +71,7 @@ export function* syscall(entry: KernelEntry, call: number, args: readonly number
   if (syncObs !== null) syncObs.kernelEntry();
   ev(EV.SYSCALL, call);
   const r = yield* entry.syscall(call, args);
+  wakeup_debt(td, "its system call ended");
   if (syncObs !== null) syncObs.kernelEntry(); // userret is a path of its own: nothing carries over
   if (r !== EXITED) rec.td_syscall = 0;
   if (r === EXITED) return r;

@@ -15,12 +15,12 @@ import { ev, EV, evNote, installTrace, lastEvents, type TraceEvent } from "../sh
 import { installFreedBy, slotOf, type Handle } from "../shm/table.js";
 import { lockstatSnapshot, resetLockstat, type LockStat } from "../sync/lockstat.js";
 import { installSync, STACK_PEEK, SWITCH_SLEEP, SWITCH_TOKEN, type SyncThread } from "../sync/seam.js";
-import { initSleepQueues, installWakeupCheck, sleepq_deadline, sleepq_park, sleepq_exitwakeup, sleepq_remove, sleepq_threadexit, sleepq_timeout, sleepq_wchan } from "../sync/sleep.js";
+import { initSleepQueues, installWakeupCheck, sleepq_deadline, sleepq_park, sleepq_exitwakeup, sleepq_remove, sleepq_threadexit, sleepq_timeout, sleepq_wchan, wakeup_debt } from "../sync/sleep.js";
 import { gd_spinlocks } from "../sync/spinlock.js";
 import { lwkt_getalltokens, lwkt_relalltokens, tokensHeld } from "../sync/token.js";
 import { resetWitness, witnessEdges, type WitnessEdges } from "../sync/witness.js";
 import { installBugs } from "../bugs/switch.js";
-import { checkWakeupLaws } from "./quiescent.js";
+import { wakeupChecks } from "./quiescent.js";
 import { installDetectors } from "../detect/index.js";
 import type { Detector } from "../detect/detector.js";
 import { syncObs } from "../sync/observe.js";
@@ -240,7 +240,7 @@ export class Cpu {
     resetCollectors();
     installSync(this.image, Cpu.hooks);
     initSleepQueues();
-    installWakeupCheck(this.strategy instanceof Baton ? checkWakeupLaws : null);
+    installWakeupCheck(this.strategy instanceof Baton ? wakeupChecks : null);
     this.detector = installDetectors(
       this.image,
       this.shadow && { detectors: this.spec.detectors ?? [], shadow: this.shadow, cpu: this.cpuid, maxThreads: this.spec.maxThreads, concurrent: !(this.strategy instanceof Baton), cpus: this.spec.cpus, siteAddrs: this.spec.siteAddrs ?? [] },
@@ -480,6 +480,7 @@ export class Cpu {
     }
     sleepq_remove(t.h);
     current = t;
+    wakeup_debt(t, "it exited");
     ev(EV.THREAD_EXIT);
     if (syncObs !== null) syncObs.threadExit(t);
     current = null;

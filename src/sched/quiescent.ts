@@ -9,8 +9,9 @@
  * read the image raw, so checking them changes neither the schedule nor the run's hash. A
  * finding is reported once per cpu and run.
  *
- * The lost-wakeup law is judged at another instant of a controlled run: each kernel wakeup made
- * by the baton holder, before it takes anyone off its queue (src/sync/sleep.ts).
+ * The lost-wakeup law is judged at other instants of a controlled run: each kernel wakeup made
+ * by the baton holder, before it takes anyone off its queue, and the first moment a thread that
+ * owes a wakeup is seen going on without it (src/sync/sleep.ts).
  */
 import { violation } from "../shm/hooks.js";
 import type { Image } from "../shm/image.js";
@@ -38,16 +39,31 @@ export function checkSettledLaws(reported: Set<string>, where: string): void {
   }
 }
 
-/** Each kernel's lost-wakeup law: the findings of a wakeup of `ident` by thread `waker`. */
-const wakeupLaws = new Map<string, (img: Image, ident: Addr, waker: Handle) => AuditFinding[]>();
+/**
+ * Each kernel's lost-wakeup law, both halves: `made`, the findings of a wakeup of `ident` by thread
+ * `waker` (a committed sleeper it passes by); `unpaid`, the findings when thread `ower`, which owes
+ * a wakeup of `owed`, goes on without it (`instead` says how: it woke another channel, its system
+ * call ended, it exited).
+ */
+export interface WakeupLaws {
+  made(img: Image, ident: Addr, waker: Handle): AuditFinding[];
+  unpaid(img: Image, owed: Addr, ower: Handle, instead: string): AuditFinding[];
+}
+const wakeupLaws = new Map<string, WakeupLaws>();
 
 /** Register a kernel's lost-wakeup law, for images that have the table `tableName`. */
-export function setWakeupLaws(tableName: string, check: (img: Image, ident: Addr, waker: Handle) => AuditFinding[]): void {
+export function setWakeupLaws(tableName: string, check: WakeupLaws): void {
   wakeupLaws.set(tableName, check);
 }
 
-/** A wakeup of `ident` by `waker`: judged only while nothing else runs (the baton holder). */
-export function checkWakeupLaws(ident: Addr, waker: Handle): void {
+/** Judged only while nothing else runs (the baton holder): report what `judge` finds in the running image. */
+function judgeWakeups(judge: (laws: WakeupLaws) => AuditFinding[]): void {
   if (!sched.alone()) return;
-  for (const [table, check] of wakeupLaws) if (image.hasTable(table)) for (const f of check(image, ident, waker)) violation(f.law, f.message);
+  for (const [table, laws] of wakeupLaws) if (image.hasTable(table)) for (const f of judge(laws)) violation(f.law, f.message);
 }
+
+/** The checks src/sync/sleep.ts calls in a controlled run (installWakeupCheck). */
+export const wakeupChecks = {
+  made: (ident: Addr, waker: Handle): void => judgeWakeups((laws) => laws.made(image, ident, waker)),
+  unpaid: (owed: Addr, ower: Handle, instead: string): void => judgeWakeups((laws) => laws.unpaid(image, owed, ower, instead)),
+};

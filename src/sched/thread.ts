@@ -13,6 +13,7 @@ export class Thread implements SyncThread {
   waitfor: Addr = 0;
   sleptAt: Error | null = null;
   sleepWmesg: string | null = null;
+  owes: Addr = 0;
   sigcheck: (() => number) | null = null;
   /** Value handed to the generator when it resumes. */
   resume = 0;

@@ -97,6 +97,8 @@ export interface SyncThread {
   sleptAt: Error | null;
   /** What it sleeps for (tsleep's wmesg) while asleep in tsleep, for hang dumps; else null. */
   sleepWmesg: string | null;
+  /** The wait channel whose wakeup it owes (wakeup_owed, controlled modes), 0 when none. */
+  owes: Addr;
   /** Signal check for PCATCH sleeps: 0, EINTR or ERESTART (installed by the kernel model). */
   sigcheck: (() => number) | null;
 }

@@ -33,7 +33,7 @@ import { slotOf, type Addr, type Handle, type Table } from "../shm/table.js";
 import { takeStack } from "../sched/kstack.js";
 import { EWOULDBLOCK } from "./errno.js";
 import { syncObs } from "./observe.js";
-import { curthread, image, mem, sched, STACK_PEEK, SWITCH_SLEEP, type KGen } from "./seam.js";
+import { curthread, image, mem, sched, STACK_PEEK, SWITCH_SLEEP, type KGen, type SyncThread } from "./seam.js";
 
 export const PCATCH = 0x100;
 export const PINTERLOCKED = 0x400;
@@ -251,22 +251,47 @@ function queueLate(h: Handle, ident: Addr, flags: number, wmesg: string, timo: n
 }
 
 /**
- * The lost-wakeup law (src/sched/quiescent.ts), installed on each cpu of a controlled run: called
- * at every kernel wakeup with the channel and the waker, before the wakeup takes anyone off.
+ * The lost-wakeup law (src/sched/quiescent.ts), installed on each cpu of a controlled run: `made`
+ * is called at every kernel wakeup with the channel and the waker, before the wakeup takes anyone
+ * off; `unpaid` when a thread that owes a wakeup (wakeup_owed) goes on without making it.
  */
-let wakeupCheck: ((ident: Addr, waker: Handle) => void) | null = null;
+let wakeupCheck: {
+  made(ident: Addr, waker: Handle): void;
+  unpaid(owed: Addr, ower: Handle, instead: string): void;
+} | null = null;
 
 export function installWakeupCheck(check: typeof wakeupCheck): void {
   wakeupCheck = check;
 }
 
 /**
- * The current thread has just made a sleeper's condition true, and its next wakeup announces it:
- * a model annotation (like data_race(); the kernel has no such call) made right after the write.
- * Until that wakeup, the lost-wakeup law gives no verdict on a sleep the condition ends.
+ * The current thread has just made true the condition a sleeper on `chan` waits for, and its next
+ * wakeup -- of `chan` -- announces it: a model annotation (like data_race(); the kernel has no such
+ * call) made right after the write, only where that wakeup follows on every path. Until it is
+ * made, the lost-wakeup law gives no verdict on a sleep the condition ends; once the thread is
+ * seen going on without it (wakeup_debt), the debt is judged.
  */
-export function wakeup_owed(): void {
-  if (wakeupCheck !== null) Atomics.or(mem, tdw(curthread().h, T.flags), TDF_OWEWAKE);
+export function wakeup_owed(chan: Addr): void {
+  if (wakeupCheck === null) return;
+  const td = curthread();
+  td.owes = chan;
+  Atomics.or(mem, tdw(td.h, T.flags), TDF_OWEWAKE);
+}
+
+/**
+ * The first moment an owed wakeup is provably not made: the owing thread wakes another channel
+ * (`instead` says which), its system call ends, or it exits. The law judges whether a sleeper on
+ * the owed channel is left waiting for a condition that already holds; the debt is settled either way.
+ */
+export function wakeup_debt(td: SyncThread, instead: string): void {
+  if (wakeupCheck === null || td.owes === 0) return;
+  wakeupCheck.unpaid(td.owes, td.h, instead);
+  paid(td);
+}
+
+function paid(td: SyncThread): void {
+  td.owes = 0;
+  Atomics.and(mem, tdw(td.h, T.flags), ~TDF_OWEWAKE);
 }
 
 const wmesgIds = new Map<string, number>();
@@ -280,9 +305,10 @@ function wmesgIdOf(wmesg: string): number {
 function wakeupN(ident: Addr, max: number, q: Queues): number {
   sleepPoint();
   if (wakeupCheck !== null) {
-    const h = curthread().h;
-    wakeupCheck(ident, h);
-    Atomics.and(mem, tdw(h, T.flags), ~TDF_OWEWAKE);
+    const td = curthread();
+    if (td.owes !== 0 && td.owes !== ident) wakeup_debt(td, `woke ${image.describe(ident)} instead`);
+    wakeupCheck.made(ident, td.h);
+    paid(td);
   }
   return wakeChannel(ident, max, q);
 }

@@ -52,7 +52,7 @@ class Cpu {
   }
   /** A new thread on this cpu, running from now on. */
   start(h: Handle): DetectThread {
-    this.td = { h, cpu: this.cpu, pid: 100 + (h & 0xffff), syscall: "test", toks: [], held: [], waitfor: 0, sleptAt: null, sleepWmesg: null, sigcheck: null };
+    this.td = { h, cpu: this.cpu, pid: 100 + (h & 0xffff), syscall: "test", toks: [], held: [], waitfor: 0, sleptAt: null, sleepWmesg: null, owes: 0, sigcheck: null };
     this.det.threadStart(this.td);
     return this.td;
   }

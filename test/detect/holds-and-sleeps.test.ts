@@ -4,14 +4,15 @@
  * exit-not-alone) and the
  * predicate-aware sleep laws (vfork-lost-wakeup, wait-lost-wakeup; src/invariants/sleepers.ts).
  * Session 8's, checked the moment the state breaks: lost-wakeup (G1, at each wakeup: a thread
- * committed to an un-interlocked sleep, not yet queued, whose condition holds) and
+ * committed to an un-interlocked sleep, not yet queued, whose condition holds; session 9: an owed
+ * wakeup its thread goes on without, while a sleeper on that channel waits for a condition that holds) and
  * freed-while-named (G4, at the free of a vmspace, sigacts or pargs a process still names).
  * Each silent on a real state and firing on the same state corrupted by hand; in runs, each fires
  * on a mutant that breaks it and stays silent on the clean kernel's same run.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dragonflyFreedUnnamed, dragonflyLastThread, dragonflyLwpDrained, dragonflyProcDrained, netbsdStopWaited, vforkWaited } from "../../src/invariants/inline.js";
-import { dragonflyLostWakeup, dragonflySleepLaws, netbsdSleepLaws } from "../../src/invariants/sleepers.js";
+import { dragonflyLostWakeup, dragonflySleepLaws, dragonflyUnpaidWakeup, netbsdSleepLaws } from "../../src/invariants/sleepers.js";
 import { dragonfly } from "../../src/kern/dragonfly/model.js";
 import { netbsd } from "../../src/kern/netbsd/model.js";
 import { G, lwpV, procV } from "../../src/kern/dragonfly/globals.js";
@@ -143,6 +144,22 @@ describe("dragonfly: hold and sleep laws on a hand-driven machine", () => {
     expect(wakeupAfter(committed, deadlwp)).toEqual([]);
   });
 
+  /** The laws the child's thread meets when, owing a wakeup of `owed`, it goes on without it. */
+  const unpaidAfter = (corrupt: () => void, owed: () => number): string[] =>
+    m.after(corrupt, () => laws(dragonflyUnpaidWakeup(img, owed(), threadOf(child), "woke another channel instead")));
+
+  it("lost-wakeup, an owed wakeup not made: fires on a sleeper on the owed channel whose condition holds; silent otherwise", () => {
+    const exit1 = () => asleep(img, parentThread(), P(parent).ptr(), "exit1", DF_CALLS.indexOf("exit"), [0, 0]);
+    expect(unpaidAfter(exit1, parentChan)).toEqual(["lost-wakeup"]);
+    expect(unpaidAfter(() => (exit1(), (P(parent).p_peers = procByPid(img, child))), parentChan)).toEqual([]); // a peer is left: the sleep is right
+    expect(unpaidAfter(() => (exit1(), flag(threadOf(1), TDF_OWEWAKE)), parentChan)).toEqual([]); // another may still make it
+    expect(unpaidAfter(exit1, () => P(child).ptr())).toEqual([]); // nobody sleeps on the owed channel
+    expect(unpaidAfter(() => flag(parentThread(), TDF_COMMITTED, "exit1"), parentChan)).toEqual(["lost-wakeup"]); // not yet queued
+    // wait(2): a reaper asleep although a zombie it waits for was handed to it
+    expect(unpaidAfter(() => (zombie(), waiting(-1)), parentChan)).toEqual(["lost-wakeup"]);
+    expect(unpaidAfter(() => waiting(-1), parentChan)).toEqual([]);
+  });
+
   it("freed-while-named: fires when a process still names the record freed; silent once every namer let go of it", () => {
     const freed = (field: "p_vmspace" | "p_sigacts", h: () => number) => () => dragonflyFreedUnnamed(field, h(), "test");
     let vm = 0;
@@ -210,6 +227,9 @@ describe("in runs: each law fires on a mutant that breaks it, and not on the cle
     ["vfork-left-early", { kernel: "netbsd", stepBound: 81566, mutant: "netbsd/kern_fork.ts:fork1:retest#1:skip-recheck" }, "fork1"],
     ["wait-lost-wakeup", { kernel: "netbsd", scenario: "clone-flags", stepBound: 83453, mutant: "netbsd/kern_exit.ts:exit1:cv_broadcast#3:drop-wakeup" }, ""],
     ["lost-wakeup", { scenario: "lwp-churn", ops: 300, seed: 10, watchdogSeconds: 60, mutant: "dragonfly/kern_exit.ts:deadlwp_task:tsleep_interlock#1:skip-interlock" }, "lwp_exit"],
+    // A grandchild RFTHREAD peer unlinks itself and drops its wakeup of the leader asleep in
+    // "exit1": judged at its next wakeup, of its own p_nthreads, in lwp_exit.
+    ["lost-wakeup", { scenario: "rfork-peers", ops: 30, seed: 1, watchdogSeconds: 60, mutant: "dragonfly/kern_exit.ts:exit1:wakeup#1:drop-wakeup" }, "lwp_exit"],
   ];
   for (const [law, o, where] of cases) {
     it(`${law}: ${o.mutant}`, async () => {

@@ -6,7 +6,7 @@
 import { registerProgram } from "../../sched/programs.js";
 import { registerKernelEntry } from "../usermode.js";
 import { setSettledLaws, setWakeupLaws } from "../../sched/quiescent.js";
-import { dragonflyLostWakeup, dragonflySleepLaws } from "../../invariants/sleepers.js";
+import { dragonflyLostWakeup, dragonflyUnpaidWakeup, dragonflySleepLaws } from "../../invariants/sleepers.js";
 import { KGLOBALS } from "./structs.js";
 import { CALL_NAMES } from "./calls.js";
 import { deadlwp_task } from "./kern_exit.js";
@@ -15,7 +15,7 @@ import { dfly_syscall, dfly_userret } from "./syscalls.js";
 
 registerKernelEntry("dragonfly", { names: CALL_NAMES, syscall: dfly_syscall, userret: dfly_userret });
 setSettledLaws(KGLOBALS.name, (img) => dragonflySleepLaws(img, true));
-setWakeupLaws(KGLOBALS.name, dragonflyLostWakeup);
+setWakeupLaws(KGLOBALS.name, { made: dragonflyLostWakeup, unpaid: dragonflyUnpaidWakeup });
 registerProgram("dragonfly.deadlwp", () => deadlwp_task());
 registerProgram("dragonfly.lab.pgsignal_paused", (args) => lab_pgsignal_paused(args));
 registerProgram("dragonfly.lab.reaper_lock_paused", () => lab_reaper_lock_paused());

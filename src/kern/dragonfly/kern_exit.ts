@@ -4,7 +4,7 @@
  * end of the vfork wait.
  */
 import { KKASSERT, violation } from "../../shm/hooks.js";
-import { dragonflyFreedUnnamed, dragonflyLastThread, dragonflyLwpDrained, dragonflyNprocsCovered, dragonflyProcDrained } from "../../invariants/inline.js";
+import { dragonflyFreedUnnamed, dragonflyLastThread, dragonflyProcChannel, dragonflyLwpDrained, dragonflyNprocsCovered, dragonflyProcDrained } from "../../invariants/inline.js";
 import { THREAD } from "../../shm/core.js";
 import { NULL, type Handle } from "../../shm/table.js";
 import { atomic_add_int, atomic_clear_int, atomic_fetchadd_int, atomic_load_int, atomic_set_int } from "../../sync/atomic.js";
@@ -195,7 +195,7 @@ export function* exit1(rv: number): KGen {
     let q = p.p_leader;
     while (procV(q).p_peers !== p.h) q = procV(q).p_peers;
     procV(q).p_peers = p.p_peers;
-    wakeup_owed(); // the leader's "exit1" test may have been before this write
+    wakeup_owed(dragonflyProcChannel(p, "p_leader")); // the leader's "exit1" test may have been before this write
     wakeup(procV(p.p_leader).ptr());
   }
 
@@ -210,7 +210,7 @@ export function* exit1(rv: number): KGen {
   if (p.p_flags & P_PPWAIT && !ppwaitLate) {
     if (p.p_pptr !== NULL) atomic_add_int(procV(p.p_pptr).ptr("p_upmap_invfork"), -1);
     atomic_clear_int(p.ptr("p_flags"), P_PPWAIT);
-    wakeup_owed(); // the vfork parent's test may have been before this clear
+    wakeup_owed(dragonflyProcChannel(p, "p_pptr")); // the vfork parent's test may have been before this clear
     if (!bug("df.exit-ppwait-no-wakeup")) wakeup(procV(p.p_pptr).ptr()); // wrong: the vforker sleeps on
   }
 
@@ -218,7 +218,7 @@ export function* exit1(rv: number): KGen {
   if (p.p_flags & P_PPWAIT && ppwaitLate) {
     if (p.p_pptr !== NULL) atomic_add_int(procV(p.p_pptr).ptr("p_upmap_invfork"), -1);
     atomic_clear_int(p.ptr("p_flags"), P_PPWAIT);
-    wakeup_owed();
+    wakeup_owed(dragonflyProcChannel(p, "p_pptr"));
     wakeup(procV(p.p_pptr).ptr());
   }
   atomic_add_int(procV(p.p_pptr).ptr("p_waitgen"), 1);
@@ -275,6 +275,7 @@ export function* exit1(rv: number): KGen {
       PRELE(qv.ptr("p_lock"));
     }
     lwkt_reltoken(reproc.ptr("p_token"));
+    if (movedZombie) wakeup_owed(reproc.ptr()); // a reaper asleep in wait(2) now has a zombie to reap
     wakeup(reproc.ptr());
     if (movedZombie) wake_init_waiter(reproc);
   }
@@ -351,7 +352,7 @@ export function* lwp_exit(master: boolean, waddr: number): KGen {
     yield* lwkt_gettoken(g.ptr("deadlwp_token"));
     lp.lwp_reap_entry = g.deadlwp;
     g.deadlwp = lp.h;
-    wakeup_owed(); // deadlwp_task may be on its way to an untimed sleep
+    wakeup_owed(g.ptr("deadlwp")); // deadlwp_task may be on its way to an untimed sleep
     lwkt_reltoken(g.ptr("deadlwp_token"));
     wakeup(g.ptr("deadlwp"));
   } else {
@@ -620,7 +621,7 @@ export function* kern_exec(): KGen<number> {
   if (p.p_pptr !== NULL && p.p_flags & P_PPWAIT) {
     atomic_add_int(procV(p.p_pptr).ptr("p_upmap_invfork"), -1);
     atomic_clear_int(p.ptr("p_flags"), P_PPWAIT);
-    wakeup_owed(); // the vfork parent's test may have been before this clear
+    wakeup_owed(dragonflyProcChannel(p, "p_pptr")); // the vfork parent's test may have been before this clear
     if (!bug("df.exec-ppwait-no-wakeup")) wakeup(procV(p.p_pptr).ptr()); // wrong: the vforker sleeps on
   }
   p.p_flags = p.p_flags & ~P_INEXEC;
