@@ -172,6 +172,8 @@ export class Cpu {
     this.install();
   }
 
+  /** Init's children made on this cpu, which spread-shells places in turn (placement.ts). */
+  initChildren = 0;
   private gdOps = 0;
   private nexttoWord = 0;
   /**
@@ -228,7 +230,7 @@ export class Cpu {
     },
     newThreadCpu: (): number => {
       const c = thisCpu!;
-      return placeNewThread(c.spec.placement ?? "spread", c.rt.rt_nextcpu, c.spec.cpus, c.cpuid, current?.pid ?? 0);
+      return placeNewThread(c.spec.placement ?? "spread", c.rt.rt_nextcpu, c.spec.cpus, c.cpuid, current?.pid ?? 0, c);
     },
   };
 
