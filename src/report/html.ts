@@ -9,7 +9,7 @@ import { ceilingLines, offCoreNote, ratioSpread, type BenchReport, type LockTabl
 import type { HuntReport } from "../run/hunt.js";
 import type { ThreadDump, ViolationRecord } from "../sched/cpu.js";
 import type { LockStat } from "../sync/lockstat.js";
-import { histogramSpec, scalingSpec, svgOf, timelineSpec, type HistogramBar, type TimelineSpan } from "./plots.js";
+import type { HistogramBar, TimelineSpan } from "./plots.js";
 import type { StressReport } from "./report.js";
 
 const CSS = `
@@ -68,8 +68,16 @@ export function lockTable(locks: readonly LockStat[]): string {
   return table(["lock class / acquiring or waiting function", "acquisitions", "contentions", "contended", "wait min", "wait avg", "wait max", "wait total (summed over threads)", "hold min", "hold avg", "hold max", "hold total"], rows, 1, (i) => cls[i]) + `<p class="note">${esc(WAIT_NOTE)}</p>`;
 }
 
+/**
+ * The plotting module, loaded by the first report that draws: vega and vega-lite cost about 0.2 s
+ * of CPU to load, and every process of a command that writes no HTML (each stress, hunt and test
+ * run) paid it at start-up.
+ */
+const plots = () => import("./plots.js");
+
 /** Wait and hold histograms of the most contended lock classes. */
 async function lockHistograms(locks: readonly LockStat[], what: string): Promise<string> {
+  const { histogramSpec, svgOf } = await plots();
   const top = locks.filter((l) => l.contended > 0).slice(0, 3);
   const held = locks.slice(0, 3);
   const bars = (ls: readonly LockStat[], pick: (l: LockStat) => number[]): HistogramBar[] => ls.flatMap((l) => pick(l).map((count, bucket) => ({ series: l.lock, bucket, count })));
@@ -89,6 +97,7 @@ const batonNote = (b: BatonCost | null) =>
   b ? `Controlled-mode baton hand-off: ${b.batonNs} ns, ${b.ratio}x the Atomics.wait/notify ping-pong floor (${b.floorNs} ns).` : "The baton hand-off was not measured (the time budget cut it).";
 
 export async function benchHtml(r: BenchReport): Promise<string> {
+  const { scalingSpec, svgOf } = await plots();
   const real = r.scaling.map((s) => ({ series: `${s.kernel} ${s.workload}`, cpus: s.cpus, forksPerSecond: s.forksPerSecond }));
   const sweep = r.virtual.filter((v) => v.workload === "fork-exit-wait-affine").map((v) => ({ series: v.kernel, cpus: v.cpus, forksPerSecond: v.forksPerSecond }));
   const realPlot = await svgOf(scalingSpec("real parallel: forks/s against cpus (dashed: linear)", real, false));
@@ -200,6 +209,7 @@ function violationCard(v: ViolationRecord, threads: readonly ThreadDump[], names
 }
 
 export async function stressHtml(r: StressReport, reproduce: string, timeline: RunTimeline, threads: readonly ThreadDump[], names: EventNames): Promise<string> {
+  const { svgOf, timelineSpec } = await plots();
   const ok = r.verdict === "clean";
   const c = r.config;
   const timelinePlot = timeline.spans.length ? await svgOf(timelineSpec("per-cpu timeline (system calls, lock waits and holds, sleeps; red: a violation)", timeline.spans, timeline.marks)) : "<p class=\"note\">no events were kept</p>";
