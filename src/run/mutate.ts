@@ -326,10 +326,11 @@ export function scenarioOf(e: number, scenarios: readonly string[], built: numbe
   return e % 2 === 0 ? scenarios[half % built] : scenarios[built + (half % (scenarios.length - built))];
 }
 
-/** The scenarios of `kernel` built to drive the function of site `key` (their `targets`). */
+/** The scenarios of `kernel` built to drive the function of site `key`, or that one site (their `targets`). */
 export function scenariosTargeting(kernel: KernelName, key: string): string[] {
-  const fn = key.slice(key.indexOf(":") + 1, key.lastIndexOf(":"));
-  return SCENARIOS.filter((s) => s.kernel === kernel && s.targets?.includes(fn)).map((s) => s.name);
+  const site = key.slice(key.indexOf(":") + 1);
+  const fn = site.slice(0, site.lastIndexOf(":"));
+  return SCENARIOS.filter((s) => s.kernel === kernel && (s.targets?.includes(fn) || s.targets?.includes(site))).map((s) => s.name);
 }
 
 /** Scenario -> concurrent hits of every site in the function of the site `key` (its key up to the operator's part). */

@@ -34,7 +34,9 @@ export const SCENARIOS: readonly Scenario[] = [
   affine("dragonfly"),
   scenario("dragonfly", "fork-exit-wait-randompid", "32 fork-exit-wait shells with kern.randompid 100 (the least the sysctl takes): pid bases drawn at random, so forks and reaps in flight meet on one allproc chain (about one pair in 100)", MIX.forkExitWait, 32, { ...ROOMY, randompid: 100 }),
   scenario("dragonfly", "vfork-exec", "vfork parents asleep on P_PPWAIT until the child execs or exits", MIX.vforkExec, 8),
-  scenario("dragonfly", "rfork-flags", "rfork with every flag combination, valid and invalid, with and without RFPROC", MIX.rforkFlags, 8),
+  // RFNOWAIT gives the child to the reaper, and fork1 links it there under the reaper's p_token
+  // (000:618-631): the one fork whose new parent is not the forker, whose token fork1 already holds.
+  scenario("dragonfly", "rfork-flags", "rfork with every flag combination, valid and invalid, with and without RFPROC", MIX.rforkFlags, 8, ROOMY, ["fork1:lwkt_gettoken#4"]),
   scenario("dragonfly", "lwp-storm", "threaded processes creating lwps that exit on their own, and exiting under them", MIX.lwpStorm, 6),
   { ...scenario("dragonfly", "reaper-churn", "nested procctl reapers acquiring, releasing and exiting; orphans reparenting; RFNOWAIT (nested reapers exiting reach the seed's defect D8, docs/findings.md)", MIX.reaperChurn, 6), seedDefects: [D8] },
   scenario("dragonfly", "pgsignal-vs-fork", "killpg racing forks inside the signalled group (pg_lock interlock, ERESTART)", MIX.pgsignalVsFork, 6),

@@ -18,8 +18,9 @@ export interface Scenario {
   readonly init: string;
   readonly initArgs: readonly number[];
   /**
-   * The kernel functions the scenario was built to drive concurrently (issue 16 item 3): mutate
-   * runs the mutants of their interlock sites here first, whatever the reach phase's counts say.
+   * The kernel functions the scenario was built to drive concurrently (issue 16 item 3), or single
+   * interlock sites (`function:primitive#n`, a site key without its file) whose race only it makes:
+   * mutate runs the mutants of those sites here first, whatever the reach phase's counts say.
    */
   readonly targets?: readonly string[];
   /**

@@ -58,5 +58,8 @@ describe("mutate: the scenarios a mutant runs on", () => {
     expect(scenariosTargeting("dragonfly", "dragonfly/kern_fork.ts:sys_vfork:PHOLD#1")).toEqual(["ps-wait"]);
     expect(scenariosTargeting("netbsd", "netbsd/kern_proc.ts:sigactsinit:mutex_enter#1")).toEqual(["sig-fork"]);
     expect(scenariosTargeting("dragonfly", "dragonfly/kern_fork.ts:fork1:lockmgr#1")).toEqual([]);
+    // ... or name the one site: fork1's link under the reaper's token, which only RFNOWAIT makes another process's.
+    expect(scenariosTargeting("dragonfly", "dragonfly/kern_fork.ts:fork1:lwkt_gettoken#4")).toEqual(["rfork-flags"]);
+    expect(scenariosTargeting("dragonfly", "dragonfly/kern_fork.ts:fork1:lwkt_gettoken#3")).toEqual([]);
   });
 });

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { stress, type StressOptions } from "../../src/run/stress.js";
+import { SCENARIOS } from "../../stress/scenarios/index.js";
 import { PACKAGE_ROOT } from "../../src/sched/machine.js";
 import { coverageReasons, coverageTable, mergeCoverage } from "../../src/sites/coverage.js";
 import { equivalents, slidEquivalents, staleEquivalents } from "../../src/run/mutate.js";
@@ -215,6 +216,8 @@ describe("reach scenarios and a hunt's coverage", () => {
     expect(staleEquivalents("dragonfly", [nb, gone], names)).toEqual([gone]);
     expect(staleEquivalents("netbsd", [nb, gone], names)).toEqual([]);
     expect(staleEquivalents("netbsd", [`${nb}x`], names)).toEqual([`${nb}x`]);
+    // A scenario's targets name functions of its kernel's model, or sites of it.
+    for (const sc of SCENARIOS) for (const t of sc.targets ?? []) expect(m.sites.some((x) => x.kernel === sc.kernel && (x.fn === t || x.key.endsWith(`:${t}`))), `${sc.name}: ${t}`).toBe(true);
     // Each row quotes its site's source; a row whose key slid onto the next call of the primitive does not.
     const rows = equivalents();
     for (const kernel of ["dragonfly", "netbsd"] as const) expect(slidEquivalents(kernel, rows, m, names)).toEqual([]);
