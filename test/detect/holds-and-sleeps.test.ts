@@ -224,7 +224,7 @@ describe("in runs: each law fires on a mutant that breaks it, and not on the cle
   const pct = (o: Partial<StressOptions>): StressOptions => ({ kernel: "dragonfly", scenario: "vfork-threads", cpus: 2, ops: 200, mode: "pct", depth: 20, seed: 1, chaos: 0, bugs: [], keepGoing: true, watchdogSeconds: 10, ...o });
   const cases: [string, Partial<StressOptions>, string][] = [
     ["proc-held", { stepBound: 120028, mutant: "dragonfly/kern_exit.ts:proc_move_allproc_zombie:PSTALL#1:skip-wait" }, "proc_move_allproc_zombie"],
-    ["vfork-left-early", { kernel: "netbsd", stepBound: 81566, mutant: "netbsd/kern_fork.ts:fork1:retest#1:skip-recheck" }, "fork1"],
+    ["vfork-left-early", { kernel: "netbsd", scenario: "vfork-exec", ops: 40, mutant: "netbsd/kern_fork.ts:fork1:retest#1:skip-recheck" }, "fork1"],
     ["wait-lost-wakeup", { kernel: "netbsd", scenario: "clone-flags", stepBound: 83453, mutant: "netbsd/kern_exit.ts:exit1:cv_broadcast#3:drop-wakeup" }, ""],
     ["lost-wakeup", { scenario: "lwp-churn", ops: 300, seed: 10, watchdogSeconds: 60, mutant: "dragonfly/kern_exit.ts:deadlwp_task:tsleep_interlock#1:skip-interlock" }, "lwp_exit"],
     // A grandchild RFTHREAD peer unlinks itself and drops its wakeup of the leader asleep in
