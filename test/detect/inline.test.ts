@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dragonflyNprocsCovered, dragonflyPidGiven, dragonflyTidGiven } from "../../src/invariants/inline.js";
+import { dragonflyLiveLaws } from "../../src/invariants/live.js";
 import { dragonfly } from "../../src/kern/dragonfly/model.js";
 import { G, lwpV, procglob, procV, tbl } from "../../src/kern/dragonfly/globals.js";
 import { lwpsOf, procByPid } from "../../src/kern/dragonfly/walk.js";
@@ -63,6 +64,30 @@ describe("dragonfly in-line laws on a hand-driven machine", () => {
     expect(lawsAfter(() => {}, () => dragonflyTidGiven(p, l2, tid(l2)))).toEqual([]);
     expect(lawsAfter(() => void (lwpV(l2, img).lwp_tid = tid(l1)), () => dragonflyTidGiven(p, l2, tid(l2)))).toEqual(["tid-duplicate"]);
     expect(lawsAfter(() => void (lwpV(l2, img).lwp_tid = -0x80000000), () => dragonflyTidGiven(p, l2, tid(l2)))).toEqual(["tid-range"]);
+  });
+
+  it("live nprocs-undercount: silent on a fork that counts and allocates between its two loads, firing on a lost count", () => {
+    const live = () => dragonflyLiveLaws(img).map((f) => f.law).filter((l) => l === "nprocs-undercount");
+    expect(live()).toEqual([]);
+    const procs = tbl(PROC, img);
+    const inUse = procs.inUse;
+    // The sampler's first load of nprocs has been made; a fork counts and allocates before it counts the records.
+    procs.inUse = function () {
+      G(img).nprocs = G(img).nprocs + 1;
+      return inUse.call(this) + 1;
+    };
+    try {
+      expect(live()).toEqual([]);
+    } finally {
+      procs.inUse = inUse;
+      restore();
+    }
+    G(img).nprocs = G(img).nprocs - 1; // a count lost for good: below in both loads
+    try {
+      expect(live()).toEqual(["nprocs-undercount"]);
+    } finally {
+      restore();
+    }
   });
 
   it("nprocs: silent while nprocs covers the proc records; nprocs-undercount one below", () => {
