@@ -151,6 +151,8 @@ export class Detector implements SyncObserver, FieldObserver {
   private readonly threads: (DThread | undefined)[] = [];
   /** Ended threads' state, for the next threads to start (DThread.reset). */
   private readonly spare: DThread[] = [];
+  /** Per runtime thread slot: its thread's own epoch when an entry of its clock last rose (clock.ts joinInto's `learned`). */
+  private readonly learned: Int32Array;
   private readonly width: number;
   /** cfg.race and cfg.stale, read at every access. */
   private readonly raceOn: boolean;
@@ -187,6 +189,7 @@ export class Detector implements SyncObserver, FieldObserver {
     this.handles = new Uint8Array(words);
     this.recBase = new Int32Array(words).fill(-1);
     this.width = sh.size.dtids;
+    this.learned = new Int32Array(sh.size.threads);
     const index = new Map(this.tables.map((t, i) => [t.name, i]));
     this.tables.forEach((t, ti) => this.mapTable(t, ti, index));
     for (const a of cfg.siteAddrs) this.flags[a] |= F_SITE;
@@ -305,30 +308,32 @@ export class Detector implements SyncObserver, FieldObserver {
    * under the same lock, that the record is still the one it operated on (live()); so it either
    * lands before this clear or not at all -- never a read clock freed twice (the pool would hand
    * it to two owners, and the second would lose its edges) nor a stamp left for the next owner.
-   * Only blocks whose shadow was written are read (Shadow.wrote: every write to a field shadow
-   * marks its block first), so a free costs what was checked of the record, not its size.
+   * Only words whose shadow was written are read (Shadow.wrote: every write to a field shadow
+   * marks its word first), so a free costs what was checked of the record, not its size.
    */
   freed(base: number, words: number): void {
     this.stateOfCurrent()?.owned.delete(base);
     const end = base + words;
     for (let a = base; a < end; ) {
       const b = a >>> BLOCK_SHIFT;
-      const next = Math.min((b + 1) << BLOCK_SHIFT, end);
-      if (this.sh.isWritten(b)) {
-        this.clearFields(a, next);
-        // Clear now only if the block is wholly this record's: a neighbour's fields in it may not be.
-        if (a === b << BLOCK_SHIFT && next === (b + 1) << BLOCK_SHIFT) this.sh.clean(b);
+      const first = b << BLOCK_SHIFT;
+      const next = Math.min(first + (1 << BLOCK_SHIFT), end);
+      // This record's words of the block (a neighbour's may share it), those of them marked.
+      const mask = this.sh.writtenIn(b) & ((1 << (next - first)) - 1) & ~((1 << (a - first)) - 1);
+      if (mask !== 0) {
+        this.clearFields(first, mask);
+        this.sh.clean(b, mask);
       }
       a = next;
     }
   }
 
-  /** The field shadows of image words [from, to) cleared, their clocks back in the pool (each under its lock: see freed). */
-  private clearFields(from: Addr, to: Addr): void {
+  /** The field shadows of image words first + i, for each bit i of mask, cleared, their clocks back in the pool (each under its lock: see freed). */
+  private clearFields(first: Addr, mask: number): void {
     const sh = this.sh;
     const i32 = sh.i32;
-    for (let a = from; a < to; a++) {
-      const s = sh.at(a);
+    for (let m = mask; m !== 0; m &= m - 1) {
+      const s = sh.at(first + 31 - Math.clz32(m & -m));
       sh.lock(s + LOCK);
       if (i32[s + R_CLK] === SHARED) sh.freeClock(i32[s + R_TID]);
       if (i32[s + SYNC_L] !== 0) sh.freeClock(i32[s + SYNC_L]);
@@ -342,11 +347,22 @@ export class Detector implements SyncObserver, FieldObserver {
   /**
    * Is the record holding addr still the one of generation `gen` (the whole header word), in
    * use? Words outside every record always are. Read under the field's lock, after freed()'s
-   * table.free marked the record freeing, so a clear in progress is seen.
+   * table.free marked the record freeing, so a clear in progress is seen. Where no other cpu is
+   * inside the detectors at once (!concurrent), no free can run between atomic()'s look and the
+   * lock: the look under it (relive) is that one again, and plain loads see every free before.
    */
   private live(addr: Addr, gen: number): boolean {
     const b = this.recBase[addr];
-    return b < 0 || (Atomics.load(this.i32, b + HDR_STATE) === ST_USED && Atomics.load(this.i32, b + HDR_GEN) === gen);
+    if (b < 0) return true;
+    const i32 = this.i32;
+    return this.sh.concurrent
+      ? Atomics.load(i32, b + HDR_STATE) === ST_USED && Atomics.load(i32, b + HDR_GEN) === gen
+      : i32[b + HDR_STATE] === ST_USED && i32[b + HDR_GEN] === gen;
+  }
+
+  /** live() again under the field's lock, for an atomic's report: only another cpu's free, at once, can have changed it. */
+  private relive(addr: Addr, gen: number): boolean {
+    return !this.sh.concurrent || this.live(addr, gen);
   }
 
   // ---------------------------------------------------------------- threads
@@ -369,6 +385,7 @@ export class Detector implements SyncObserver, FieldObserver {
     const wc = this.sh.wakeClock(t.d);
     if (wc === 0) return this.standDown("the vector-clock pool is empty");
     acquireClock(this.sh, t.C, wc);
+    this.learned[slot] = t.C[t.d]; // all of its clock is news
     t.C[t.d]++;
   }
 
@@ -380,7 +397,7 @@ export class Detector implements SyncObserver, FieldObserver {
     if (t.d < 0) return;
     const wc = this.sh.wakeClock(t.d);
     if (wc === 0) return this.standDown("the vector-clock pool is empty");
-    joinInto(this.sh, wc, t.C, t.d);
+    joinInto(this.sh, wc, t.C, t.d, this.learned[t.slot]);
     this.sh.releaseDtid(t.slot);
   }
 
@@ -455,8 +472,13 @@ export class Detector implements SyncObserver, FieldObserver {
     }
     if (t.d < 0) return;
     const s = this.sh.at(addr);
-    acquireClock(this.sh, t.C, this.sh.i32[s + SYNC_L]);
-    if (!(how & HOW_SHARED)) acquireClock(this.sh, t.C, this.sh.i32[s + SYNC_LR]);
+    this.acquireFrom(t, this.sh.i32[s + SYNC_L]);
+    if (!(how & HOW_SHARED)) this.acquireFrom(t, this.sh.i32[s + SYNC_LR]);
+  }
+
+  /** t's clock joined with pool clock vc: a rise is what its next release must pass on in full (clock.ts joinInto). */
+  private acquireFrom(t: DThread, vc: number): void {
+    if (acquireClock(this.sh, t.C, vc)) this.learned[t.slot] = t.C[t.d];
   }
 
   release(td: SyncThread, addr: Addr, how: number): void {
@@ -470,7 +492,7 @@ export class Detector implements SyncObserver, FieldObserver {
     if (t.d < 0 || !this.raceOn) return;
     const slot = this.sh.at(addr) + (how & HOW_SHARED && !(how & HOW_ATOMIC) ? SYNC_LR : SYNC_L);
     this.sh.wrote(addr);
-    if (!releaseClock(this.sh, slot, t.C, t.d)) return this.standDown("the vector-clock pool is empty");
+    if (!releaseClock(this.sh, slot, t.C, t.d, this.learned[t.slot])) return this.standDown("the vector-clock pool is empty");
     t.C[t.d]++;
   }
 
@@ -487,7 +509,7 @@ export class Detector implements SyncObserver, FieldObserver {
     t.atomicAt = -1;
     if (t.d < 0 || !this.raceOn || this.sh.exhausted() || !this.live(addr, gen)) return;
     // (Unlocked, this acquire could meet a clear in progress: it can only learn too much, never too little.)
-    if (how & AT_ACQUIRE) acquireClock(this.sh, t.C, this.sh.i32[this.sh.at(addr) + SYNC_L]);
+    if (how & AT_ACQUIRE) this.acquireFrom(t, this.sh.i32[this.sh.at(addr) + SYNC_L]);
     // Checked whether its block is watched or not: its shadow line is the edge's, and its stamp is
     // what a plain access in a later window races (killpg's atomic pg_sigseq bump, fork1's read).
     if (how & AT_WRITE) this.write(t, td, addr, gen);
@@ -536,14 +558,14 @@ export class Detector implements SyncObserver, FieldObserver {
     const d = this.sh.dtid(slotOf(target));
     const wc = d < 0 ? 0 : this.sh.wakeClock(d);
     if (wc === 0) return this.standDown(d < 0 ? "more threads alive at once than the shadow has detector threads" : "the vector-clock pool is empty");
-    joinInto(this.sh, wc, t.C, t.d);
+    joinInto(this.sh, wc, t.C, t.d, this.learned[t.slot]);
     t.C[t.d]++;
   }
 
   resumed(): void {
     const t = this.stateOfCurrent();
     if (t === undefined || t.d < 0) return;
-    acquireClock(this.sh, t.C, this.sh.i32[this.sh.wakeOf + t.d]);
+    this.acquireFrom(t, this.sh.i32[this.sh.wakeOf + t.d]);
   }
 
   /**
@@ -577,7 +599,7 @@ export class Detector implements SyncObserver, FieldObserver {
    */
   private racyRead(t: DThread, addr: Addr): void {
     const s = this.sh.at(addr);
-    acquireClock(this.sh, t.C, this.sh.i32[s + SYNC_L]);
+    this.acquireFrom(t, this.sh.i32[s + SYNC_L]);
     if (!this.sampled || this.watched(addr)) this.noteRead(t, addr, this.sh.i32[s + VERSION]);
   }
 
@@ -635,7 +657,7 @@ export class Detector implements SyncObserver, FieldObserver {
     if (this.racyOnPurpose(this.flags[addr])) return;
     const s = this.sh.at(addr);
     this.sh.lock(s + LOCK);
-    const prior = this.sh.i32[s + W_TID] & MARKED || !this.live(addr, gen) ? null : this.unorderedWrite(t, addr, s);
+    const prior = this.sh.i32[s + W_TID] & MARKED || !this.relive(addr, gen) ? null : this.unorderedWrite(t, addr, s);
     this.sh.unlock(s + LOCK);
     if (prior !== null) this.race(td, addr, prior, false, true);
   }
@@ -650,7 +672,7 @@ export class Detector implements SyncObserver, FieldObserver {
     const atomic = gen !== PLAIN;
     sh.wrote(addr);
     sh.lock(s + LOCK);
-    if (atomic && !this.live(addr, gen)) return sh.unlock(s + LOCK);
+    if (atomic && !this.relive(addr, gen)) return sh.unlock(s + LOCK);
     const lost = this.bumpVersion(t, addr, s, atomic);
     const mine = atomic ? (d + 1) | MARKED : d + 1;
     if (i32[s + W_TID] === mine && i32[s + W_CLK] === C[d]) {

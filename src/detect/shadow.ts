@@ -17,9 +17,10 @@
  *    written with it and means something only while the epoch's tid word is non-zero;
  *  - a pool of vector clocks, each VC_HDR words of header then one clock per dtid;
  *  - a string table: function names recorded by one cpu, named in a report by another;
- *  - per block of 2^BLOCK_SHIFT image words, a byte: 1 once a field shadow of the block has been
- *    written since the block was last cleared. A freed record's shadow is cleared block by block,
- *    and a block nothing wrote is not read at all (free mode writes few: it watches few blocks).
+ *  - per block of 2^BLOCK_SHIFT image words, a 16-bit mask: bit i set once the field shadow of
+ *    the block's word i has been written since it was last cleared. A freed record's shadow is
+ *    cleared word by word where marked, and a word nothing wrote is not read at all (free mode
+ *    writes few: it watches few blocks; and a record's checked fields are a third of its words).
  *
  * Dtids are compact (lowest free first) so vector-clock loops stop at the high-water mark of
  * threads alive at once (H_HWM), not at the thread table's capacity. In controlled modes one cpu
@@ -114,7 +115,7 @@ function layout(s: ShadowSize) {
   const strings = pool + (s.clocks + 1) * vcWords; // clock 0 is never handed out
   const written = strings + STR_WORDS;
   const blocks = (s.imageWords >>> BLOCK_SHIFT) + 1;
-  return { dtidOf, ownerOf, wakeOf, fields, sides, pool, vcWords, strings, written, words: written + ((blocks + 3) >>> 2) };
+  return { dtidOf, ownerOf, wakeOf, fields, sides, pool, vcWords, strings, written, words: written + ((blocks + 1) >>> 1) };
 }
 
 export function shadowBytes(s: ShadowSize): number {
@@ -132,8 +133,8 @@ export class Shadow {
   readonly vcWords: number;
   private readonly strings: number;
   private readonly chars: Uint16Array;
-  /** Per block, 1 once one of its field shadows was written since its last clear (wrote, clean). */
-  private readonly written: Uint8Array;
+  /** Per block, bit i set once its word i's field shadow was written since its last clear (wrote, clean). */
+  private readonly written: Uint16Array;
   /** Names this cpu knows, by id (its own and those it looked up). */
   private readonly names = new Map<number, string>();
 
@@ -156,7 +157,7 @@ export class Shadow {
     this.vcWords = l.vcWords;
     this.strings = l.strings;
     this.chars = new Uint16Array(sab, (l.strings + STR_ENTRIES * 3) * 4, STR_CHARS);
-    this.written = new Uint8Array(sab, l.written * 4, (size.imageWords >>> BLOCK_SHIFT) + 1);
+    this.written = new Uint16Array(sab, l.written * 4, (size.imageWords >>> BLOCK_SHIFT) + 1);
   }
 
   static create(size: ShadowSize): SharedArrayBuffer {
@@ -216,28 +217,29 @@ export class Shadow {
   // ---------------------------------------------------------------- written marks
 
   /**
-   * A field shadow of image word addr's block is about to be written. Marked before the write, with
-   * a sequentially consistent store when cpus run at once: a free on another cpu marks its record
-   * freeing and then reads the mark, and the only writes to a freeing record's shadow are an ordered
-   * atomic's late report, which looks (live, under the field's lock) after its mark -- so either
-   * the free sees the mark or the report sees the record freeing and writes nothing.
+   * The field shadow of image word addr is about to be written. Marked before the write, with a
+   * sequentially consistent update when cpus run at once: a free on another cpu marks its record
+   * freeing and then reads the marks, and the only writes to a freeing record's shadow are an
+   * ordered atomic's late report, which looks (live, under the field's lock) after its mark -- so
+   * either the free sees the mark or the report sees the record freeing and writes nothing.
    */
   wrote(addr: number): void {
     const b = addr >>> BLOCK_SHIFT;
-    if (this.written[b] !== 0) return;
-    if (this.concurrent) Atomics.store(this.written, b, 1);
-    else this.written[b] = 1;
+    const bit = 1 << (addr & ((1 << BLOCK_SHIFT) - 1));
+    if ((this.written[b] & bit) !== 0) return;
+    if (this.concurrent) Atomics.or(this.written, b, bit);
+    else this.written[b] |= bit;
   }
 
-  /** Has a field shadow of block b been written since it was last cleared? */
-  isWritten(b: number): boolean {
-    return (this.concurrent ? Atomics.load(this.written, b) : this.written[b]) !== 0;
+  /** The words of block b (bit i: its word i) whose field shadows were written since they were last cleared. */
+  writtenIn(b: number): number {
+    return this.concurrent ? Atomics.load(this.written, b) : this.written[b];
   }
 
-  /** Block b's field shadows are all clear again (its whole block was a freed record's). */
-  clean(b: number): void {
-    if (this.concurrent) Atomics.store(this.written, b, 0);
-    else this.written[b] = 0;
+  /** The words of block b in `mask` have clear field shadows again (a freed record's). */
+  clean(b: number, mask: number): void {
+    if (this.concurrent) Atomics.and(this.written, b, ~mask);
+    else this.written[b] &= ~mask;
   }
 
   // ---------------------------------------------------------------- locks (free mode only)

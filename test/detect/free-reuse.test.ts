@@ -24,7 +24,7 @@ import { Worker } from "node:worker_threads";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Detector, watchedIn, type DetectThread } from "../../src/detect/detector.js";
 import { FREE_SAMPLE, shadowSize } from "../../src/detect/index.js";
-import { FW, Shadow, SYNC_L, VC_LOCK, VC_PURE } from "../../src/detect/shadow.js";
+import { BLOCK_SHIFT, FW, Shadow, SYNC_L, VC_LOCK, VC_PURE } from "../../src/detect/shadow.js";
 import { LAB, SCRATCH } from "../../src/selftest/lab.js";
 import { THREAD } from "../../src/shm/core.js";
 import { installViolationSink } from "../../src/shm/hooks.js";
@@ -243,7 +243,7 @@ describe("free mode's sampling: the blocks of the image watched in a window, the
   });
 });
 
-describe("freed: a record's field shadows cleared block by block, where something wrote them", () => {
+describe("freed: a record's field shadows cleared word by word, where something wrote them", () => {
   const shadowOf = (c: Cpu, p: number) => [...c.sh.i32.subarray(c.sh.at(p), c.sh.at(p) + FW)];
 
   it("a write, a read or a release at a word of the record (each on a fresh machine): after the free its field shadow is clear", () => {
@@ -275,6 +275,26 @@ describe("freed: a record's field shadows cleared block by block, where somethin
     c0.sh.i32[c0.sh.at(p)] = 7; // planted, not written by a check: no block mark
     scratch.free(h, "test");
     expect(c0.sh.i32[c0.sh.at(p)]).toBe(7);
+  });
+
+  it("nor is a word nothing wrote beside one a check wrote: the marks are per word, and a free clears them", () => {
+    const { cpus, thread } = machine();
+    const [c0] = cpus;
+    c0.start(thread());
+    const scratch = c0.img.table(SCRATCH);
+    const h = scratch.alloc();
+    const p = c0.rec(h).ptr("value");
+    const q = [c0.rec(h).ptr("owner"), c0.rec(h).ptr("next")].find((a) => a >>> BLOCK_SHIFT === p >>> BLOCK_SHIFT)!;
+    expect(q).toBeDefined(); // two fields of one block
+    c0.rec(h).value = 1;
+    c0.sh.i32[c0.sh.at(q)] = 7; // planted, not written by a check: no mark
+    scratch.free(h, "test");
+    expect(shadowOf(c0, p)).toEqual(new Array(FW).fill(0));
+    expect(c0.sh.i32[c0.sh.at(q)]).toBe(7);
+    // The free took the marks off: a clear planted now stays too, the word not read again.
+    c0.sh.i32[c0.sh.at(p)] = 9;
+    scratch.free(scratch.alloc(), "test");
+    expect(c0.sh.i32[c0.sh.at(p)]).toBe(9);
   });
 });
 
