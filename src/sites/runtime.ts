@@ -23,6 +23,11 @@
  * clock read costs more than the rest of the operation, and an early stamp can only make a
  * later comparison see the operation as older, by the time of a few operations (microseconds,
  * against a 500 us window).
+ *
+ * One cpu (solo): no region or operation can overlap another cpu's, so there is no concurrency
+ * of that kind to find -- no COVER record is read or written, no clock read -- and without a
+ * mutant there is no skipped acquisition to pair either: no region is kept at all. Per machine,
+ * at attach; the counts (hits, and the concurrency a re-check or a wakeup shows) are the same.
  */
 import { syncPoint } from "../shm/hooks.js";
 import { RTCTL } from "../shm/core.js";
@@ -81,6 +86,10 @@ let read = 0;
 let stampsSince = 0;
 let waitsThen = -1;
 let windowTicks = WINDOW_STEPS;
+/** One cpu (see above): no COVER record is used. */
+let solo = false;
+/** Regions are kept: false when solo without a mutant (nothing to cover, nothing skipped to pair). */
+let keepRegions = true;
 /** Regions this cpu has open, per COVER record (by index): the cpu's bit in C_MASK stays set while any is. */
 const openHere = new Int32Array(COVER_SLOTS);
 
@@ -121,6 +130,8 @@ function attach(c: Cpu | null): void {
   [C_KEY, C_MASK, C_OVERLAP, C_LAST, C_STAMP, C_WAKE] = [o.cv_key, o.cv_mask, o.cv_overlap, o.cv_last, o.cv_stamp, o.cv_wake];
   mutantSite = c.spec.mutant?.site ?? -1;
   mutantOp = (c.spec.mutant?.op as Operator | undefined) ?? null;
+  solo = c.spec.cpus === 1;
+  keepRegions = !solo || mutantSite >= 0;
   [read, stampsSince, waitsThen] = [0, 0, -1];
   if (c.strategy instanceof Baton) {
     stepClock = c.strategy;
@@ -232,7 +243,7 @@ function hasSkipped(obj: Addr): boolean {
 /** A lock acquisition at `site`: open a region (or record the skip when the mutant is on). */
 function openRegion(site: number, obj: Addr, skipped: boolean): void {
   if (skipped) return pushRegion(obj, site, SKIPPED, -1);
-  const i = coverIndex(obj);
+  const i = solo ? -1 : coverIndex(obj);
   if (i < 0) return pushRegion(obj, site, UNTRACKED, -1);
   const at = coverAt(i);
   const mine = openHere[i]++;
@@ -273,6 +284,7 @@ const waitsSoFar = (): number => schedstat.idleWaits + schedstat.spinWaits + sch
 
 /** A single operation on a word: concurrent when another cpu operated on it within the window. */
 function touch(site: number, addr: Addr): void {
+  if (solo) return;
   const at = slotOf(addr);
   if (at < 0) return;
   const last = mem[at + C_LAST];
@@ -318,6 +330,7 @@ const zero = (): KGen<number> => finished(0);
 /** An acquisition at `site`: false when the mutant skips it (the region records the skip). */
 function acquires(site: number, obj: Addr): boolean {
   hits[site]++;
+  if (!keepRegions) return true;
   const skipped = mutated(site, "skip-lock");
   openRegion(site, obj, skipped);
   return !skipped;
@@ -326,7 +339,7 @@ function acquires(site: number, obj: Addr): boolean {
 /** A release: false when its acquisition was skipped (so is it). */
 function releases(site: number, obj: Addr): boolean {
   hits[site]++;
-  return !closeRegion(obj);
+  return !keepRegions || !closeRegion(obj);
 }
 
 export function lwkt_gettoken(s: number, tok: Addr): KGen {
@@ -398,13 +411,13 @@ function takesHold(site: number, w: Addr, paired: boolean): boolean {
     return false;
   }
   // Nested under a skipped hold of the same word: remember it, so that releases pair LIFO.
-  if (hasSkipped(w)) pushRegion(w, site, UNTRACKED, -1);
+  if (keepRegions && hasSkipped(w)) pushRegion(w, site, UNTRACKED, -1);
   return true;
 }
 
 /** A release of a hold to make for real: false when it pairs with a skipped hold. */
 function dropsHold(site: number, w: Addr): boolean {
-  return !op(site, w) || threadSites().regions.length === 0 || !closeRegion(w);
+  return !op(site, w) || !keepRegions || threadSites().regions.length === 0 || !closeRegion(w);
 }
 
 const splits = (site: number): boolean => mutated(site, "split-atomic");
@@ -496,7 +509,7 @@ export function tsleep(s: number, ident: Addr, flags: number, wmesg: string, tim
     st.lateIdent = 0;
     flags &= ~sleep.PINTERLOCKED;
   }
-  if (st.ilkIdent !== ident || st.ilkSite < 0) return sleep.tsleep(ident, flags, wmesg, timo);
+  if (solo || st.ilkIdent !== ident || st.ilkSite < 0) return sleep.tsleep(ident, flags, wmesg, timo);
   const ilk = st.ilkSite;
   st.ilkSite = -1;
   return observedSleep(ilk, ident, sleep.tsleep(ident, flags, wmesg, timo));
@@ -514,6 +527,7 @@ function wakes(site: number, ident: Addr): boolean {
   if (!onCpu()) return true;
   hits[site]++;
   if (mutated(site, "drop-wakeup")) return false;
+  if (solo) return true;
   const at = slotOf(ident);
   if (at >= 0) mem[at + C_WAKE] = cpuTag;
   return true;

@@ -115,6 +115,20 @@ describe("coverage and mutants in runs", () => {
     expect(r.config.mutant).toBe("dragonfly/kern_fork.ts:fork1:lwkt_gettoken#1:skip-lock");
   });
 
+  it("on one cpu, where no region is covered, a skipped acquisition still takes its paired release with it, and wakeups and re-checks still count", async () => {
+    const mutant = "dragonfly/kern_fork.ts:fork1:lwkt_gettoken#1:skip-lock";
+    const r = (await stress(pct({ scenario: "fork-exit-wait", cpus: 1, ops: 200, keepGoing: true, mutant }))).report;
+    const laws = r.violations.map((v) => v.law);
+    for (const trivial of ["token-release-order", "thread-exit-holding-locks", "lockmgr-release-not-held", "mutex-not-owned"]) expect(laws).not.toContain(trivial);
+    const clean = (await stress(pct({ scenario: "fork-exit-wait", cpus: 1, ops: 200 }))).report;
+    expect(clean.verdict).toBe("clean");
+    const row = (key: string) => clean.coverage.rows.find((x) => x.site === key)!;
+    expect(row("dragonfly/kern_fork.ts:fork1:lwkt_gettoken#1").hits).toBeGreaterThan(0);
+    expect(row("dragonfly/kern_fork.ts:fork1:lwkt_gettoken#1").concurrent).toBe(0); // no other cpu
+    expect(row("dragonfly/kern_exit.ts:lwp_exit:wakeup#3").concurrent).toBeGreaterThan(0); // it woke the waiting parent
+    expect(r.eventHash).not.toBe(clean.eventHash); // the mutant acted: fork1 took no p_token, traced none
+  });
+
   it("a skipped refcount_acquire leaves the count one short: its release is made, wherever it comes", async () => {
     // vm_fork's reference for a vfork child is given back by the parent when it reaps the child:
     // paired with that release (same thread, same word), the count balanced and nothing was seen.
