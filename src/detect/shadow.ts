@@ -231,6 +231,16 @@ export class Shadow {
     else this.written[b] |= bit;
   }
 
+  /**
+   * Has the field shadow of image word addr been written since it was last cleared? If not, it is
+   * all zero but for its lock word. Where another cpu may be marking it this moment, a false here
+   * is a look before that cpu's mark, and so before its write.
+   */
+  marked(addr: number): boolean {
+    const b = addr >>> BLOCK_SHIFT;
+    return ((this.concurrent ? Atomics.load(this.written, b) : this.written[b]) & (1 << (addr & ((1 << BLOCK_SHIFT) - 1)))) !== 0;
+  }
+
   /** The words of block b (bit i: its word i) whose field shadows were written since they were last cleared. */
   writtenIn(b: number): number {
     return this.concurrent ? Atomics.load(this.written, b) : this.written[b];

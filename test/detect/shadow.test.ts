@@ -40,3 +40,17 @@ describe("Shadow vector-clock pool", () => {
     expect(words(sh, vc, SIZE.dtids)).toEqual(new Array(VC_HDR - VC_LOCK - 1 + SIZE.dtids).fill(0));
   });
 });
+
+describe("Shadow written marks", () => {
+  it("mark one word at a time: a word beside a marked one reads unmarked, and a clean unmarks only its mask", () => {
+    for (const concurrent of [false, true]) {
+      const sh = new Shadow(Shadow.create(SIZE), SIZE, concurrent);
+      sh.wrote(17);
+      sh.wrote(20);
+      expect([16, 17, 18, 20].map((a) => sh.marked(a))).toEqual([false, true, false, true]);
+      expect(sh.writtenIn(1)).toBe((1 << 1) | (1 << 4));
+      sh.clean(1, 1 << 1);
+      expect([17, 20].map((a) => sh.marked(a))).toEqual([false, true]);
+    }
+  });
+});
