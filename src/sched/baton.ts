@@ -199,10 +199,10 @@ export class Baton implements Strategy {
     }
   }
 
-  /** Give the baton to `c`; wake it only if it went to sleep. */
-  private handTo(c: number): void {
+  /** Give the baton to `c`, publishing what travels with it if this cpu `holding`; wake `c` only if it went to sleep. */
+  private handTo(c: number, holding: boolean): void {
     const { i32 } = this;
-    this.publish();
+    if (holding) this.writeBack();
     Atomics.store(i32, this.rt.baton, c);
     if (Atomics.load(i32, this.idleW[c]) === 0) return;
     Atomics.add(i32, this.bellW[c], 1);
@@ -221,8 +221,11 @@ export class Baton implements Strategy {
 
   /** Write what travels with the baton back to the image (before the baton leaves this cpu). */
   publish(): void {
+    if (this.holding()) this.writeBack(); // else not the holder: its copies are stale
+  }
+
+  private writeBack(): void {
     const { i32, rt, chooserState } = this;
-    if (Atomics.load(i32, rt.baton) !== this.me) return; // not the holder: its copies are stale
     i32[rt.step] = this.step;
     i32[rt.choices] = this.choices;
     i32[rt.hash0] = this.hash0;
@@ -247,7 +250,10 @@ export class Baton implements Strategy {
 
   /** Mix a value into the run's hash (called only by the baton holder). */
   mix(v: number): void {
-    if (Atomics.load(this.i32, this.rt.baton) !== this.me) return; // stopping: what runs now is not the run
+    if (this.holding()) this.mixHeld(v); // else stopping: what runs now is not the run
+  }
+
+  private mixHeld(v: number): void {
     this.hash0 = Math.imul(this.hash0 ^ v, 0x01000193);
     this.hash1 = Math.imul((this.hash1 + v) ^ (this.hash1 >>> 15), 0x85ebca6b);
   }
@@ -297,7 +303,13 @@ export class Baton implements Strategy {
    */
   private decide(selfRunnable: boolean, spinning: boolean, kind: PointKind): boolean {
     const { i32, rt, nc, me } = this;
-    if (Atomics.load(i32, rt.baton) === -1) return true; // stopping: everyone runs free
+    // The decision's one look at the baton (an Atomics call costs as much as a tenth of a
+    // hand-off, issue 13): -1, stopping, everyone runs free; another cpu's, this one runs free
+    // after seeing rt_stop before the -1, and neither mixes nor publishes. Otherwise this cpu
+    // holds it until it hands it on, unless the decision stops the run itself (below).
+    const look = Atomics.load(i32, rt.baton);
+    if (look === -1) return true;
+    let holding = look === me;
     // A spinning cpu still has its thread mid-run: others must see it runnable, only this
     // decision passes it over.
     const here = this.runnableHere();
@@ -311,7 +323,10 @@ export class Baton implements Strategy {
       let any = false;
       for (let c = 0; c < nc; c++) if (c !== me && i32[this.spinW[c]] !== 0) (i32[this.spinW[c]] = 0), (any = true);
       if (any) n = this.collectRunnable(selfCan, spinning, i32[rt.ticks]);
-      if (n === 0) checkSettledLaws(this.settledFindings, "every cpu idle or asleep");
+      if (n === 0) {
+        checkSettledLaws(this.settledFindings, "every cpu idle or asleep");
+        holding = this.holding(); // a law broken here stops the run
+      }
     }
     if (n === 0 && this.advanceTime()) n = this.collectRunnable(selfCan, spinning, i32[rt.ticks]);
     let chosen = -1;
@@ -328,10 +343,10 @@ export class Baton implements Strategy {
     const nth = this.sincePoint++;
     this.chooser.atDecision?.(this.runnable, n, me, kind, spinning, i32);
     if (chosen < 0) chosen = n === 1 ? this.runnable[0] : this.chooser.choose(this.runnable, n, me, step, this.choices++, kind, this.points, nth);
-    this.mix((step << 6) ^ chosen);
+    if (holding) this.mixHeld((step << 6) ^ chosen);
     this.record(step, chosen);
     if (chosen !== me) {
-      this.handTo(chosen);
+      this.handTo(chosen, holding);
       this.waitTurn();
     }
     return true;

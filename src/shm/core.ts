@@ -136,17 +136,17 @@ export const RTCTL = defineStruct("rtctl", {
   // The record keeps its size and rt_baton its place (every kernel table after it keeps its
   // addresses, which controlled runs hash).
   rt_pad0: 19,
-  // Controlled modes. The baton word has a cache line of its own: waiting cpus spin on it, and
-  // a store to a line they read loses it to them again. What travels with the baton (baton.ts)
-  // sits on the next line, written in one burst by the holder, read once by the receiver.
+  // Controlled modes. What travels with the baton (baton.ts) shares the baton word's line:
+  // waiting cpus spin on that line and the holder writes it only in one burst as it hands the
+  // baton on, so the receiver gets the baton and all it carries in one line transfer. On a line
+  // of their own they were a second transfer on every hand-off's critical path (issue 13).
   rt_baton: 1, // the one cpu allowed to run; -1 = every cpu (stopping)
-  rt_pad1: 15,
   rt_step: 1, // scheduling decisions taken so far (written back at hand-offs: baton.ts)
   rt_choices: 1, // decisions where more than one cpu could run (PCT's steps)
   rt_hash0: 1, // hash of the decision and event sequence (two 32-bit halves)
   rt_hash1: 1,
   rt_chooser: 68, // the strategy's state, shared so every cpu decides alike
-  rt_pad2: 15,
+  rt_pad1: 30,
 });
 
 /**
