@@ -214,7 +214,8 @@ export class Table<F extends FieldWidths = FieldWidths> {
         this.used.set(slot);
         i32.fill(0, b + HDR_WORDS, b + this.layout.stride);
         Atomics.add(i32, this.ctrl + 1, 1);
-        return ((Atomics.load(i32, b + HDR_GEN) & GEN_MASK) << 16) | (slot + 1);
+        // The generation only changes at a free, by this slot's owner: now this cpu.
+        return ((i32[b + HDR_GEN] & GEN_MASK) << 16) | (slot + 1);
       }
       probed++;
       slot = (slot + 1) % capacity;
@@ -251,25 +252,26 @@ export class Table<F extends FieldWidths = FieldWidths> {
     this.i32.fill(POISON, b + HDR_FREED_BY + 1, b + this.layout.stride);
     this.i32[b + HDR_FREED_SITE] = siteId(site);
     this.i32[b + HDR_FREED_BY] = freedBy(b);
-    Atomics.store(this.i32, b + HDR_GEN, ((this.i32[b + HDR_GEN] + 1) & GEN_MASK) || 1);
+    // Plain: the state's store below publishes it to the next allocator's compare-and-swap.
+    this.i32[b + HDR_GEN] = ((this.i32[b + HDR_GEN] + 1) & GEN_MASK) || 1;
     Atomics.sub(this.i32, this.ctrl + 1, 1);
     Atomics.store(this.i32, b + HDR_STATE, ST_FREE);
     this.used.clear(slotOf(h));
   }
 
-  /** True while h names a live record (no report when it does not). */
+  /**
+   * True while h names a live record (no report when it does not). Plain loads, as checked()'s
+   * (an Atomics call costs tens of plain loads, and the kernel asks at every thread wakeup).
+   */
   valid(h: Handle): boolean {
-    const slot = slotOf(h);
-    if (h === NULL || slot < 0 || slot >= this.capacity) return false;
-    const b = this.recordBase(slot);
-    return Atomics.load(this.i32, b + HDR_STATE) === ST_USED && (Atomics.load(this.i32, b + HDR_GEN) & GEN_MASK) === genOf(h);
+    return this.liveBase(h) >= 0;
   }
 
-  /** Handle of the live record in a slot, or NULL (for audits walking a table). */
+  /** Handle of the live record in a slot, or NULL (audits walking a table; procglob at every pid lookup). Plain loads, as checked()'s. */
   handleAt(slot: number): Handle {
     const b = this.recordBase(slot);
-    if (Atomics.load(this.i32, b + HDR_STATE) !== ST_USED) return NULL;
-    return ((Atomics.load(this.i32, b + HDR_GEN) & GEN_MASK) << 16) | (slot + 1);
+    if (this.i32[b + HDR_STATE] !== ST_USED) return NULL;
+    return ((this.i32[b + HDR_GEN] & GEN_MASK) << 16) | (slot + 1);
   }
 
   /**
