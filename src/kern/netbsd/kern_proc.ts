@@ -30,25 +30,49 @@ type AnyView = any;
 /** Each LIST's le_prev field, by its next field: the previous element, NULL for the first. */
 const LE_PREV: Record<string, string> = { p_list: "p_list_prev", p_sibling: "p_sibling_prev", p_pglist: "p_pglist_prev", l_sibling: "l_sibling_prev" };
 
-export function LIST_INSERT_HEAD(owner: AnyView, head: string, h: Handle, view: (h: Handle) => AnyView, next: string): void {
-  const prev = LE_PREV[next];
-  const e = view(h);
-  const first: Handle = owner[head];
-  e[next] = first;
-  if (first !== NULL) view(first)[prev] = h;
-  owner[head] = h;
-  e[prev] = NULL;
+/*
+ * Each macro's body is made once per (head, next) pair it is used with, naming its fields outright
+ * (`e["p_sibling"] = first`): written with `e[next]`, each access was one keyed site seeing every
+ * list's field names, which V8 leaves megamorphic -- a runtime call at every access through a
+ * view's accessor (LIST_INSERT_HEAD and LIST_REMOVE were 6 % of a one-cpu NetBSD worker). The
+ * same accesses in the same order, so the same scheduling points and the same event hash.
+ */
+type Made<F> = Map<string, Map<string, F>>;
+function made<F>(cache: Made<F>, next: string, head: string, body: (q: (f: string) => string) => string, params: string): F {
+  let byHead = cache.get(next);
+  if (byHead === undefined) cache.set(next, (byHead = new Map()));
+  let f = byHead.get(head);
+  if (f === undefined) {
+    const named: Record<string, string> = { next, prev: LE_PREV[next], head };
+    f = new Function(...params.split(","), body((k) => JSON.stringify(named[k]))) as F;
+    byHead.set(head, f);
+  }
+  return f;
 }
 
-export function LIST_INSERT_AFTER(after: Handle, h: Handle, view: (h: Handle) => AnyView, next: string): void {
-  const prev = LE_PREV[next];
-  const a = view(after);
-  const e = view(h);
-  const nx: Handle = a[next];
-  e[next] = nx;
-  if (nx !== NULL) view(nx)[prev] = h;
-  a[next] = h;
-  e[prev] = after;
+type ViewOf = (h: Handle) => AnyView;
+const insertHeads: Made<(owner: AnyView, h: Handle, view: ViewOf) => void> = new Map();
+const insertAfters: Made<(after: Handle, h: Handle, view: ViewOf) => void> = new Map();
+const removes: Made<(owner: AnyView, h: Handle, view: ViewOf) => boolean> = new Map();
+const nextOf: Made<(v: AnyView) => Handle> = new Map();
+
+export function LIST_INSERT_HEAD(owner: AnyView, head: string, h: Handle, view: ViewOf, next: string): void {
+  made(insertHeads, next, head, (q) => `const e = view(h);
+    const first = owner[${q("head")}];
+    e[${q("next")}] = first;
+    if (first !== ${NULL}) view(first)[${q("prev")}] = h;
+    owner[${q("head")}] = h;
+    e[${q("prev")}] = ${NULL};`, "owner,h,view")(owner, h, view);
+}
+
+export function LIST_INSERT_AFTER(after: Handle, h: Handle, view: ViewOf, next: string): void {
+  made(insertAfters, next, "", (q) => `const a = view(after);
+    const e = view(h);
+    const nx = a[${q("next")}];
+    e[${q("next")}] = nx;
+    if (nx !== ${NULL}) view(nx)[${q("prev")}] = h;
+    a[${q("next")}] = h;
+    e[${q("prev")}] = after;`, "after,h,view")(after, h, view);
 }
 
 /**
@@ -56,23 +80,23 @@ export function LIST_INSERT_AFTER(after: Handle, h: Handle, view: (h: Handle) =>
  * leads back to h (sys/queue.h QUEUEDEBUG_LIST_OP): false when it does not -- h is not on the
  * owner's list, a corrupted list the caller reports. h's own links are cleared.
  */
-export function LIST_REMOVE(owner: AnyView, head: string, h: Handle, view: (h: Handle) => AnyView, next: string): boolean {
-  const prevf = LE_PREV[next];
-  const e = view(h);
-  const prev: Handle = e[prevf];
-  if ((prev === NULL ? owner[head] : view(prev)[next]) !== h) return false;
-  const nx: Handle = e[next];
-  if (nx !== NULL) view(nx)[prevf] = prev;
-  if (prev === NULL) owner[head] = nx;
-  else view(prev)[next] = nx;
-  e[next] = NULL;
-  e[prevf] = NULL;
-  return true;
+export function LIST_REMOVE(owner: AnyView, head: string, h: Handle, view: ViewOf, next: string): boolean {
+  return made(removes, next, head, (q) => `const e = view(h);
+    const prev = e[${q("prev")}];
+    if ((prev === ${NULL} ? owner[${q("head")}] : view(prev)[${q("next")}]) !== h) return false;
+    const nx = e[${q("next")}];
+    if (nx !== ${NULL}) view(nx)[${q("prev")}] = prev;
+    if (prev === ${NULL}) owner[${q("head")}] = nx;
+    else view(prev)[${q("next")}] = nx;
+    e[${q("next")}] = ${NULL};
+    e[${q("prev")}] = ${NULL};
+    return true;`, "owner,h,view")(owner, h, view);
 }
 
-export function* LIST_ITER(first: Handle, view: (h: Handle) => AnyView, next: string): Generator<Handle> {
+export function* LIST_ITER(first: Handle, view: ViewOf, next: string): Generator<Handle> {
+  const nextIn = made(nextOf, next, "", (q) => `return v[${q("next")}];`, "v");
   for (let h = first; h !== NULL; ) {
-    const nx = view(h)[next];
+    const nx = nextIn(view(h));
     yield h;
     h = nx;
   }

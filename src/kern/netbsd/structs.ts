@@ -377,24 +377,27 @@ export type ProcView = ReturnType<typeof P>;
 export type LwpView = ReturnType<typeof L>;
 export type GlobalsView = ReturnType<typeof G>;
 
-const ptNames = (f: string) => [0, 1, 2, 3].map((k) => `${f}${k}`);
-const PT_PROC = ptNames("pt_proc"), PT_PGRP = ptNames("pt_pgrp"), PT_PID = ptNames("pt_pid"), PT_NEXT = ptNames("pt_next");
 /** pid_table[i] through the record that holds it. */
-export class PidTableEntry {
-  constructor(private readonly v: Record<string, number>, private readonly k: number) {}
-  get pt_proc(): Handle { return this.v[PT_PROC[this.k]]; }
-  set pt_proc(h: Handle) { this.v[PT_PROC[this.k]] = h; }
-  get pt_pgrp(): Handle { return this.v[PT_PGRP[this.k]]; }
-  set pt_pgrp(h: Handle) { this.v[PT_PGRP[this.k]] = h; }
-  get pt_pid(): number { return this.v[PT_PID[this.k]]; }
-  set pt_pid(pid: number) { this.v[PT_PID[this.k]] = pid; }
-  get pt_next(): number { return this.v[PT_NEXT[this.k]]; }
-  set pt_next(x: number) { this.v[PT_NEXT[this.k]] = x; }
+export interface PidTableEntry {
+  pt_proc: Handle;
+  pt_pgrp: Handle;
+  pt_pid: number;
+  pt_next: number;
 }
+/**
+ * The entry classes, one per place k of an entry in its record, each naming its record's fields
+ * (`pt_pid2`) outright: one class reading `v[PT_PID[k]]` was a keyed access site seeing four
+ * names, which V8 leaves megamorphic -- a runtime call at every access through a view's accessor
+ * (the set pt_* accessors were 2 % of a one-cpu NetBSD worker). The same accesses, in the same order.
+ */
+const PT_ENTRY: (new (v: Record<string, number>) => PidTableEntry)[] = Array.from({ length: PT_PER_RECORD }, (_, k) => {
+  const field = (f: string) => `get ${f}() { return this.v.${f}${k}; } set ${f}(x) { this.v.${f}${k} = x; }`;
+  return new Function(`return class pid_table_entry${k} { constructor(v) { this.v = v; } ${["pt_proc", "pt_pgrp", "pt_pid", "pt_next"].map(field).join(" ")} };`)();
+});
 /** &pid_table[i] in an image (the kernel's, or the orchestrator's while the machine is still). */
 export function pidTableEntry(img: Image, i: number): PidTableEntry {
   const t = img.table(PID_TABLE);
-  return new PidTableEntry(t.view(t.handleAt(Math.floor(i / PT_PER_RECORD))) as unknown as Record<string, number>, i % PT_PER_RECORD);
+  return new PT_ENTRY[i % PT_PER_RECORD](t.view(t.handleAt(Math.floor(i / PT_PER_RECORD))) as unknown as Record<string, number>);
 }
 export const pid_table = (i: number): PidTableEntry => pidTableEntry(image, i);
 
