@@ -40,7 +40,7 @@ import { PLOCK_MASK } from "../sync/phold.js";
 import type { SyncThread } from "../sync/seam.js";
 import { acquireClock, joinInto, releaseClock } from "./clock.js";
 import {
-  BLOCK_SHIFT, FW, LOCK, MARKED, R_CLK, R_TID, S_PREV, S_READ, S_WRITE, SHARED, SIDE_PID, SIDE_SITE, SIDE_SYS, SIDE_WHO, SW_SIDE, SYNC_L, SYNC_LR, VERSION, W_CLK, W_TID,
+  BLOCK_SHIFT, FW, LOCK, MARKED, R_CLK, R_TID, S_READ, S_WRITE, SHARED, SIDE_PID, SIDE_SITE, SIDE_SYS, SIDE_WHO, SW_SIDE, SYNC_L, SYNC_LR, VERSION, W_CLK, W_TID,
   type Shadow,
 } from "./shadow.js";
 import { DThread, MAX_LOADS, RMW_WAYS } from "./thread.js";
@@ -652,7 +652,7 @@ export class Detector implements SyncObserver, FieldObserver {
   /** Read-shared: the last reader's side becomes the one before (a reader of another thread reads next). */
   private keepPrevious(addr: Addr): void {
     const c = this.sh.side(addr);
-    this.sh.i32.copyWithin(c + S_PREV, c + S_READ, c + S_READ + SW_SIDE);
+    this.sh.i32.copyWithin(this.sh.prev(addr), c + S_READ, c + S_READ + SW_SIDE);
   }
 
   /** An atomic read: it races only a plain write it is not ordered after (unless the field's reads are racy on purpose). */
@@ -733,15 +733,17 @@ export class Detector implements SyncObserver, FieldObserver {
       // Name the last or the one before, if one this write is not ordered after, else any such.
       const b = sh.clocks(rtid);
       const last = (i32[c + S_READ + SIDE_WHO] >>> WHO_DTID) - 1;
-      const before = (i32[c + S_PREV + SIDE_WHO] >>> WHO_DTID) - 1;
+      const p = sh.prev(addr);
+      const before = (i32[p + SIDE_WHO] >>> WHO_DTID) - 1;
       let found: Access | null = null;
       if (i32[b + last] > t.C[last]) found = this.accessAt(c + S_READ, false, false);
-      else if (before >= 0 && i32[b + before] > t.C[before]) found = this.accessAt(c + S_PREV, false, false);
+      else if (before >= 0 && i32[b + before] > t.C[before]) found = this.accessAt(p, false, false);
       for (let i = sh.hwm() - 1; i >= 0 && found === null; i--) if (i32[b + i] > t.C[i]) found = { ...this.accessAt(c + S_READ, false, false), who: -1, site: 0, pid: 0, sys: 0 };
       sh.freeClock(rtid);
       i32[s + R_CLK] = 0;
       i32[s + R_TID] = 0;
-      i32.fill(0, c + S_READ, c + S_PREV + SW_SIDE);
+      i32.fill(0, c + S_READ, c + S_READ + SW_SIDE);
+      i32.fill(0, p, p + SW_SIDE);
       return found;
     }
     if (rtid === 0 || rclk <= t.C[rtid - 1]) return null;

@@ -12,9 +12,12 @@
  *    (non-atomic-update) -- 32 bytes, two fields to a cache line. Free mode checks the accesses
  *    to a sample of the image (detector.ts watched) and leaves the rest alone, so a check finds
  *    every word it needs in this one line;
- *  - per image word, SW words read only by a report: who made those accesses, where, and
- *    which reader came before the last (WHO, SITE, PID, SYS each). An epoch's side is
- *    written with it and means something only while the epoch's tid word is non-zero;
+ *  - per image word, SW words read only by a report: who made the last write and the last read,
+ *    and where (WHO, SITE, PID, SYS each) -- 32 bytes, the two sides a stamp writes in one line
+ *    (at 48 bytes with the third below, a quarter of the words had them on two). An epoch's side
+ *    is written with it and means something only while the epoch's tid word is non-zero;
+ *  - per image word, SW_SIDE words: read-shared, which reader came before the last (Shadow.prev),
+ *    written only when a read makes or keeps a field read-shared;
  *  - a pool of vector clocks, each VC_HDR words of header then one clock per dtid;
  *  - a string table: function names recorded by one cpu, named in a report by another;
  *  - per block of 2^BLOCK_SHIFT image words, a 16-bit mask: bit i set once the field shadow of
@@ -57,11 +60,10 @@ export const SYNC_L = 5; // vector clock of exclusive releases and ordered atomi
 export const SYNC_LR = 6; // vector clock of shared (reader) releases
 export const VERSION = 7; // writes so far (non-atomic-update), changed under LOCK
 
-// ---- per image word, for reports (Shadow.side): three sides of SW_SIDE words
-export const SW = 12;
+// ---- per image word, for reports (Shadow.side): two sides of SW_SIDE words, and a third apart (Shadow.prev)
+export const SW = 8;
 export const S_WRITE = 0; // the last write's (valid while W_TID is non-zero)
 export const S_READ = 4; // the last read's (valid while R_TID is non-zero)
-export const S_PREV = 8; // read-shared: the reader's before the last one, when another thread
 export const SW_SIDE = 4;
 export const SIDE_WHO = 0; // (dtid + 1) << 22 | cpu << 16 | runtime thread slot
 export const SIDE_SITE = 1; // function-name id of the access (0: not recorded)
@@ -109,13 +111,14 @@ function layout(s: ShadowSize) {
   const ownerOf = dtidOf + s.threads;
   const wakeOf = ownerOf + s.dtids;
   const fields = (wakeOf + s.dtids + 15) & ~15; // cache-line aligned: a field's FW words in one line
-  const sides = fields + s.imageWords * FW;
-  const pool = sides + s.imageWords * SW;
+  const sides = fields + s.imageWords * FW; // 32-byte aligned: a word's two sides in one line
+  const prevs = sides + s.imageWords * SW;
+  const pool = prevs + s.imageWords * SW_SIDE;
   const vcWords = VC_HDR + s.dtids;
   const strings = pool + (s.clocks + 1) * vcWords; // clock 0 is never handed out
   const written = strings + STR_WORDS;
   const blocks = (s.imageWords >>> BLOCK_SHIFT) + 1;
-  return { dtidOf, ownerOf, wakeOf, fields, sides, pool, vcWords, strings, written, words: written + ((blocks + 1) >>> 1) };
+  return { dtidOf, ownerOf, wakeOf, fields, sides, prevs, pool, vcWords, strings, written, words: written + ((blocks + 1) >>> 1) };
 }
 
 export function shadowBytes(s: ShadowSize): number {
@@ -129,6 +132,7 @@ export class Shadow {
   readonly wakeOf: number;
   readonly fields: number;
   readonly sides: number;
+  readonly prevs: number;
   readonly pool: number;
   readonly vcWords: number;
   private readonly strings: number;
@@ -153,6 +157,7 @@ export class Shadow {
     this.wakeOf = l.wakeOf;
     this.fields = l.fields;
     this.sides = l.sides;
+    this.prevs = l.prevs;
     this.pool = l.pool;
     this.vcWords = l.vcWords;
     this.strings = l.strings;
@@ -171,9 +176,14 @@ export class Shadow {
     return this.fields + addr * FW;
   }
 
-  /** The report sides of image word `addr` (S_WRITE, S_READ, S_PREV from here). */
+  /** The report sides of image word `addr` (S_WRITE, S_READ from here). */
   side(addr: number): number {
     return this.sides + addr * SW;
+  }
+
+  /** Read-shared image word `addr`: the side of the reader before the last one, when another thread. */
+  prev(addr: number): number {
+    return this.prevs + addr * SW_SIDE;
   }
 
   /** The first clock of vector clock `vc`. */

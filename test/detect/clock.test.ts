@@ -16,6 +16,7 @@ import { LAB, SCRATCH } from "../../src/selftest/lab.js";
 import { THREAD } from "../../src/shm/core.js";
 import { installViolationSink } from "../../src/shm/hooks.js";
 import { Image, type TableSpec } from "../../src/shm/image.js";
+import { slotOf } from "../../src/shm/table.js";
 import { HOW_MUTEX } from "../../src/sync/observe.js";
 
 const SPECS: TableSpec[] = [
@@ -116,5 +117,22 @@ describe("joinInto's own-clock fast path", () => {
     run(c);
     void lab.counter;
     expect(found.map((v) => v.law)).toEqual(["data-race"]);
+  });
+});
+
+describe("read-shared report sides (Shadow.side, Shadow.prev)", () => {
+  it("a write ordered after the last reader but not the one before names that one", () => {
+    const { lab, start, run, locked } = cpu();
+    const a = start();
+    const b = start();
+    const w = start();
+    run(a);
+    void lab.counter;
+    run(b);
+    locked("mtx", () => void lab.counter); // read-shared: A's side kept as the one before B's
+    run(w);
+    locked("mtx", () => void (lab.counter = 1)); // ordered after B's read, not A's
+    expect(found.map((v) => v.law)).toEqual(["data-race"]);
+    expect(found[0].message).toContain(`an earlier read by cpu 0 thread ${slotOf(a.h)} (pid 100`);
   });
 });
