@@ -9,9 +9,11 @@
  *
  * A law is not the kernel: it reads the image straight (peek), with no scheduling point and
  * nothing the field-level detectors see, so a run takes the same schedule with the laws as it
- * would without them.
+ * would without them. Each builds its report only once it is broken (`if (broken) violation`):
+ * a KKASSERT's message argument was built at every call, a law's template strings and number
+ * conversions at every fork.
  */
-import { KKASSERT } from "../shm/hooks.js";
+import { violation } from "../shm/hooks.js";
 import { slotOf, type Addr, type Handle, type Table } from "../shm/table.js";
 import { countOnList, listOf, peek } from "./raw.js";
 import { image, sched } from "../sync/seam.js";
@@ -31,11 +33,11 @@ function globals(): { t: Table; h: Handle } {
  * caller holds: the chain holds still.
  */
 export function dragonflyPidGiven(pid: number): void {
-  KKASSERT(pid > 0 && pid <= PID_MAX, "pid-range", `proc_add_allproc gave pid ${pid}, outside 1..${PID_MAX}`);
+  if (!(pid > 0 && pid <= PID_MAX)) violation("pid-range", `proc_add_allproc gave pid ${pid}, outside 1..${PID_MAX}`);
   const procs = image.table(PROC);
   const chains = image.table(PROCGLOB);
   const holders = countOnList(procs, peek(chains, chains.handleAt(ALLPROC_HASH(pid)), "allproc"), "p_list", "p_pid", pid);
-  KKASSERT(holders <= 1, "pid-duplicate", `proc_add_allproc gave pid ${pid}, which ${holders - 1} other process(es) on its allproc chain have`);
+  if (holders > 1) violation("pid-duplicate", `proc_add_allproc gave pid ${pid}, which ${holders - 1} other process(es) on its allproc chain have`);
 }
 
 /**
@@ -44,11 +46,11 @@ export function dragonflyPidGiven(pid: number): void {
  * lwp of the process has it. p's p_token held: the tree holds still.
  */
 export function dragonflyTidGiven(p: Handle, lp: Handle, tid: number): void {
-  KKASSERT(tid > 0, "tid-range", `lwp_fork gave tid ${tid}, outside 1..INT_MAX`);
+  if (tid <= 0) violation("tid-range", `lwp_fork gave tid ${tid}, outside 1..INT_MAX`);
   const lwps = image.table(LWP);
   let holders = 0;
   for (const l of listOf(lwps, peek(image.table(PROC), p, "p_lwp_tree"), "lwp_rbnode")) if (l !== lp && peek(lwps, l, "lwp_tid") === tid) holders++;
-  KKASSERT(holders === 0, "tid-duplicate", `lwp_fork gave tid ${tid} of pid ${peek(image.table(PROC), p, "p_pid")}, which ${holders} other lwp(s) of it have`);
+  if (holders !== 0) violation("tid-duplicate", `lwp_fork gave tid ${tid} of pid ${peek(image.table(PROC), p, "p_pid")}, which ${holders} other lwp(s) of it have`);
 }
 
 /**
@@ -63,7 +65,7 @@ export function dragonflyNprocsCovered(where: string): void {
   const g = globals();
   const nprocs = peek(g.t, g.h, "nprocs");
   const records = image.table(PROC).inUse();
-  KKASSERT(nprocs >= records, "nprocs-undercount", `${where}: nprocs ${nprocs} is below the ${records} proc records in use: a count was lost`);
+  if (nprocs < records) violation("nprocs-undercount", `${where}: nprocs ${nprocs} is below the ${records} proc records in use: a count was lost`);
 }
 
 /**
@@ -93,7 +95,7 @@ export function dragonflyFreedUnnamed(field: "p_vmspace" | "p_sigacts" | "p_args
   if (!sched.alone()) return;
   const procs = image.table(PROC);
   for (const p of procs.handles()) {
-    KKASSERT(peek(procs, p, field) !== h, "freed-while-named", `${site} frees the ${field.slice(2)} pid ${peek(procs, p, "p_pid")} still names in ${field}: a reference of it was never taken or was dropped twice`);
+    if (peek(procs, p, field) === h) violation("freed-while-named", `${site} frees the ${field.slice(2)} pid ${peek(procs, p, "p_pid")} still names in ${field}: a reference of it was never taken or was dropped twice`);
   }
 }
 
@@ -127,7 +129,7 @@ const DRAINED_FOR: { readonly [wmesg: string]: string } = {
 export function dragonflyProcDrained(p: KernelRecord, n: number, wmesg: string): void {
   if (!sched.alone()) return;
   const holds = image.i32[p.ptr("p_lock")] & PLOCK_MASK;
-  KKASSERT(holds <= n, "proc-held", `pid ${image.i32[p.ptr("p_pid")]} ${DRAINED_FOR[wmesg] ?? wmesg} with ${holds} hold(s) on it (PSTALL "${wmesg}" leaves at most ${n})`);
+  if (holds > n) violation("proc-held", `pid ${image.i32[p.ptr("p_pid")]} ${DRAINED_FOR[wmesg] ?? wmesg} with ${holds} hold(s) on it (PSTALL "${wmesg}" leaves at most ${n})`);
 }
 
 /**
@@ -140,7 +142,7 @@ export function dragonflyProcDrained(p: KernelRecord, n: number, wmesg: string):
 export function dragonflyLwpDrained(lp: KernelRecord, wmesg: string): void {
   if (!sched.alone()) return;
   const holds = image.i32[lp.ptr("lwp_lock")];
-  KKASSERT(holds === 0, "lwp-held", `tid ${image.i32[lp.ptr("lwp_tid")]} past "${wmesg}" with ${holds} LWPHOLD(s) on it`);
+  if (holds !== 0) violation("lwp-held", `tid ${image.i32[lp.ptr("lwp_tid")]} past "${wmesg}" with ${holds} LWPHOLD(s) on it`);
 }
 
 /**
@@ -153,7 +155,7 @@ export function dragonflyLwpDrained(lp: KernelRecord, wmesg: string): void {
 export function vforkWaited(p2: KernelRecord, kernel: "dragonfly" | "netbsd"): void {
   const [t, field, flag, name] = kernel === "dragonfly" ? [image.table(PROC), "p_flags", P_PPWAIT, "P_PPWAIT"] : [image.table(NB_PROC), "p_lflag", PL_PPWAIT, "PL_PPWAIT"];
   if (!t.valid(p2.h)) return;
-  KKASSERT(!(image.i32[p2.ptr(field)] & flag), "vfork-left-early", `the vfork parent of pid ${image.i32[p2.ptr("p_pid")]} left its wait while the child still has ${name}: it returns to user mode before the child exec'd or exited`);
+  if (image.i32[p2.ptr(field)] & flag) violation("vfork-left-early", `the vfork parent of pid ${image.i32[p2.ptr("p_pid")]} left its wait while the child still has ${name}: it returns to user mode before the child exec'd or exited`);
 }
 
 /**
@@ -164,7 +166,7 @@ export function vforkWaited(p2: KernelRecord, kernel: "dragonfly" | "netbsd"): v
  */
 export function netbsdStopWaited(p: KernelRecord, l: KernelRecord): void {
   const stopped = image.i32[p.ptr("p_stat")] === NB_SSTOP && !(image.i32[p.ptr("p_siglist")] & sigmask(SIGKILL)) && !(image.i32[l.ptr("l_flag")] & LW_WEXIT);
-  KKASSERT(!stopped, "stopped-lwp-runs", `lid ${image.i32[l.ptr("l_lid")]} of pid ${image.i32[p.ptr("p_pid")]} left its stop wait while the process is still stopped`);
+  if (stopped) violation("stopped-lwp-runs", `lid ${image.i32[l.ptr("l_lid")]} of pid ${image.i32[p.ptr("p_pid")]} left its stop wait while the process is still stopped`);
 }
 
 /**
@@ -174,5 +176,5 @@ export function netbsdStopWaited(p: KernelRecord, l: KernelRecord): void {
  */
 export function dragonflyLastThread(p: KernelRecord): void {
   const n = image.i32[p.ptr("p_nthreads")];
-  KKASSERT(n <= 1, "exit-not-alone", `pid ${image.i32[p.ptr("p_pid")]} goes on with its exit while ${n - 1} other thread(s) of it remain`);
+  if (n > 1) violation("exit-not-alone", `pid ${image.i32[p.ptr("p_pid")]} goes on with its exit while ${n - 1} other thread(s) of it remain`);
 }
