@@ -96,13 +96,18 @@ function windowSalt(window: number): number {
   return h ^ (h >>> 16);
 }
 
-/** A block's place in [0, 2^32) for this window (Fibonacci hashing: the top bits mix every bit). */
+/**
+ * A block's place in [0, 2^32) for this window (Fibonacci hashing: the top bits mix every bit),
+ * less 2^31: an int32 (the sign bit flipped), so that the compare with watchThreshold at every
+ * access is an integer one, not a conversion to double and a float compare.
+ */
 function blockHash(addr: Addr, salt: number): number {
-  return Math.imul((addr >>> BLOCK_SHIFT) ^ salt, 0x9e3779b1) >>> 0;
+  return Math.imul((addr >>> BLOCK_SHIFT) ^ salt, 0x9e3779b1) ^ -0x80000000;
 }
 
+/** Blocks whose place is below 2^32 / sample are watched (less 2^31, as blockHash). */
 function watchThreshold(sample: number): number {
-  return Math.floor(2 ** 32 / sample);
+  return Math.floor(2 ** 32 / sample) - 2 ** 31;
 }
 
 /**
@@ -230,18 +235,18 @@ export class Detector implements SyncObserver, FieldObserver {
     }
   }
 
-  /** A field access through an observed view (Table.observe). */
-  access(addr: Addr, write: boolean): void {
+  /** A field access through an observed view (Table.observe), to the record at `base` (-1: outside every record). */
+  access(addr: Addr, write: boolean, base: Addr): void {
     const td = this.current();
     if (td === null) return;
     const t = this.threads[slotOf(td.h)];
     if (t === undefined) return;
     const f = this.flags[addr];
     if (this.staleOn) {
-      if (t.loads.size !== 0) this.use(t, td, addr);
+      if (t.loads.size !== 0) this.use(t, td, addr, base);
       if (f & F_HANDLE) {
-        if (write) this.handleWrite(t, td, addr);
-        else this.load(t, addr);
+        if (write) this.handleWrite(t, td, addr, base);
+        else this.load(t, addr, base);
       }
     }
     if (!this.raceOn || t.d < 0 || f & F_UNLOCKED || this.sh.exhausted()) return;
@@ -297,7 +302,7 @@ export class Detector implements SyncObserver, FieldObserver {
   }
 
   plain(addr: Addr, write: boolean): void {
-    this.access(addr, write);
+    this.access(addr, write, this.recBase[addr]);
   }
 
   /**
@@ -312,7 +317,7 @@ export class Detector implements SyncObserver, FieldObserver {
    * marks its word first), so a free costs what was checked of the record, not its size.
    */
   freed(base: number, words: number): void {
-    this.stateOfCurrent()?.owned.delete(base);
+    this.stateOfCurrent()?.owned.set(base, 0);
     const end = base + words;
     for (let a = base; a < end; ) {
       const b = a >>> BLOCK_SHIFT;
@@ -467,7 +472,7 @@ export class Detector implements SyncObserver, FieldObserver {
     if (t === undefined) return;
     if (this.staleOn) {
       if (how & (HOW_TOKEN | HOW_SLEEPS)) this.mayHaveBlocked(t); // a contended take switches the thread out
-      if (t.loads.size !== 0) this.use(t, td as DetectThread, addr);
+      if (t.loads.size !== 0) this.use(t, td as DetectThread, addr, this.recBase[addr]);
       if (how & HOW_TOKEN) t.pushGuard(addr);
     }
     if (t.d < 0 || !this.sh.marked(addr)) return; // no release marked it: no clock there (racyRead)
@@ -501,7 +506,7 @@ export class Detector implements SyncObserver, FieldObserver {
     if (td === null) return;
     const t = this.threads[slotOf(td.h)];
     if (t === undefined) return;
-    if (this.staleOn && t.loads.size !== 0) this.use(t, td, addr);
+    if (this.staleOn && t.loads.size !== 0) this.use(t, td, addr, this.recBase[addr]);
     if (how & AT_COUNT && !(this.flags[addr] & F_COUNT)) this.markCount(addr);
     // An ordered atomic reports after it operated: on the record it published at (release()),
     // which another cpu may have freed since if this operation dropped the last right to it.
@@ -529,9 +534,9 @@ export class Detector implements SyncObserver, FieldObserver {
     const b = this.recBase[addr];
     if (t === undefined || !this.staleOn || b < 0) return;
     // A thread may drop holds others took (kern_wait drops the exiting lwp's): never below none.
-    const n = (t.holds.get(b) ?? 0) + delta;
-    if (n > 0) return void t.holds.set(b, n);
-    t.holds.delete(b);
+    const n = t.holds.get(b) + delta;
+    t.holds.set(b, n);
+    if (n > 0) return;
     // The hold was checked when taken (a use) and kept the record in place across every block
     // since: a pointer to it is now as good as one loaded here, under the tokens held here (killlwps
     // drops its LWPHOLD and goes on from that lwp to the next).
@@ -543,8 +548,7 @@ export class Detector implements SyncObserver, FieldObserver {
     const t = this.stateOfCurrent();
     const b = this.recBase[addr];
     if (t === undefined || !this.staleOn || b < 0) return;
-    if (owned) t.owned.add(b);
-    else t.owned.delete(b);
+    t.owned.set(b, owned ? 1 : 0);
   }
 
   private stateOfCurrent(): DThread | undefined {
@@ -793,8 +797,12 @@ export class Detector implements SyncObserver, FieldObserver {
 
   /** The generation of the record holding addr (its header word). */
   private generationAt(addr: Addr): number {
-    const b = this.recBase[addr];
-    return b < 0 ? 0 : this.i32[b + HDR_GEN];
+    return this.generationOf(this.recBase[addr]);
+  }
+
+  /** The generation of the record at `base` (0 for -1: no record). */
+  private generationOf(base: number): number {
+    return base < 0 ? 0 : this.i32[base + HDR_GEN];
   }
 
   /** This thread's own write moves its remembered version along (it is no one else's update). */
@@ -822,18 +830,20 @@ export class Detector implements SyncObserver, FieldObserver {
    * A handle read from a handle field: a recheck field's is remembered while a token covers it;
    * any fresh load forgets an older one of the same record.
    */
-  private load(t: DThread, addr: Addr): void {
+  private load(t: DThread, addr: Addr, b: Addr): void {
     if (t.readAt.size >= MAX_LOADS) t.readAt.clear();
-    t.readAt.set(addr, ++t.seq, this.generationAt(addr));
+    t.readAt.set(addr, ++t.seq, this.generationOf(b));
+    const guarded = this.recheck[addr] !== 0;
+    // Nothing to forget and nothing to remember (no token held, or a field that is no recheck one).
+    if (t.loads.size === 0 && (!guarded || t.guardSeq.length === 0)) return;
     const h = this.i32[addr];
     if (h === 0) return;
-    const guarded = this.recheck[addr] !== 0;
     const table = this.tables[(guarded ? this.recheck[addr] : this.handles[addr]) - 1];
     const slot = (h & 0xffff) - 1;
     if (slot < 0 || slot >= table.capacity) return;
     const base = table.recordBase(slot);
     t.loads.delete(base);
-    if (!guarded || t.guardSeq.length === 0 || t.owned.has(this.recBase[addr])) return;
+    if (!guarded || t.guardSeq.length === 0 || t.owned.has(b)) return;
     t.setLoad(base, ++t.seq, addr, h >>> 16);
   }
 
@@ -846,13 +856,12 @@ export class Detector implements SyncObserver, FieldObserver {
    * allocated again since the read: the write is to a new record (lwp_fork's fresh lwp in a slot
    * the thread read while it held another lwp), and no decision rests on the old one's field.
    */
-  private handleWrite(t: DThread, td: DetectThread, addr: Addr): void {
+  private handleWrite(t: DThread, td: DetectThread, addr: Addr, b: Addr): void {
     const read = t.readAt.get(addr);
     const readGen = t.readAt.genOf(addr);
-    const gen = this.generationAt(addr);
+    const gen = this.generationOf(b);
     t.readAt.set(addr, ++t.seq, gen);
     if (read < 0 || read > t.blockSeq || readGen !== gen) return;
-    const b = this.recBase[addr];
     if (t.owned.has(b) || t.own.includes(b) || this.namesOwn(t, addr)) return;
     const here = kernelFunction();
     this.reportOnce(
@@ -872,9 +881,8 @@ export class Detector implements SyncObserver, FieldObserver {
     return slot >= 0 && slot < table.capacity && t.own.includes(table.recordBase(slot));
   }
 
-  /** The thread touches the record containing addr: is its pointer to it one loaded before its tokens went? */
-  private use(t: DThread, td: DetectThread, addr: Addr): void {
-    const b = this.recBase[addr];
+  /** The thread touches the record at `b` (-1: none) containing addr: is its pointer to it one loaded before its tokens went? */
+  private use(t: DThread, td: DetectThread, addr: Addr, b: Addr): void {
     if (b < 0 || (b === t.missBase && t.loadSets === t.missAt)) return; // a thread uses one record's fields in a row
     const { loads } = t;
     const i = loads.indexOf(b);

@@ -143,6 +143,68 @@ export class Loads {
   }
 }
 
+/**
+ * A count per record base, none kept at 0: what a Map<number, number> does here (a thread's
+ * holds; the records it owns, at 1), as two arrays scanned. A thread has a few at a time (a
+ * fork's PHOLDs, kern_wait's LWPHOLD) and most have none, where every pointer use asks: a Map's
+ * has() is a builtin call and a hash even when empty, and its clear() at every thread start
+ * makes a new table.
+ */
+export class RecordCounts {
+  private readonly bases: number[];
+  private readonly counts: number[];
+
+  constructor() {
+    this.bases = [];
+    this.counts = [];
+  }
+
+  get size(): number {
+    return this.bases.length;
+  }
+
+  private indexOf(base: number): number {
+    const { bases } = this;
+    for (let i = bases.length - 1; i >= 0; i--) if (bases[i] === base) return i;
+    return -1;
+  }
+
+  has(base: number): boolean {
+    return this.indexOf(base) >= 0;
+  }
+
+  /** The count at `base`, 0 when none. */
+  get(base: number): number {
+    const i = this.indexOf(base);
+    return i < 0 ? 0 : this.counts[i];
+  }
+
+  /** The count at `base` is now n (0 or below: none). */
+  set(base: number, n: number): void {
+    const i = this.indexOf(base);
+    if (n > 0) {
+      if (i >= 0) this.counts[i] = n;
+      else {
+        this.bases.push(base);
+        this.counts.push(n);
+      }
+      return;
+    }
+    if (i < 0) return;
+    // Order is nothing here: the last takes the gone one's place.
+    const last = this.bases.length - 1;
+    this.bases[i] = this.bases[last];
+    this.counts[i] = this.counts[last];
+    this.bases.pop();
+    this.counts.pop();
+  }
+
+  clear(): void {
+    this.bases.length = 0;
+    this.counts.length = 0;
+  }
+}
+
 export class DThread {
   /** FastTrack's C_t: what this thread has seen of every detector thread, its own clock at [d]. */
   readonly C: Int32Array;
@@ -177,13 +239,13 @@ export class DThread {
   declare missBase: number;
   declare missAt: number;
   /** Holds taken on records (PHOLD, LWPHOLD, refcounts), by record base. */
-  readonly holds: Map<number, number>;
+  readonly holds: RecordCounts;
   /** This thread's event count at its last switch or point where it may have blocked. */
   declare blockSeq: number;
   /** Handle fields this thread read, by address, with the event count of the read (missed-recheck). */
   readonly readAt: SeqByAddr;
-  /** Records this thread has to itself (PHOLDZOMB, a refcount it took to 0): their fields cannot change under it. */
-  readonly owned: Set<number>;
+  /** Records this thread has to itself (PHOLDZOMB, a refcount it took to 0), at 1: their fields cannot change under it. */
+  readonly owned: RecordCounts;
   /** Record bases of this thread's own thread, lwp and process: they cannot go away under it. */
   declare own: number[];
   /** The system call the last stamp was made in, and its name id (the shadow's). */
@@ -206,9 +268,9 @@ export class DThread {
     this.guardAddr = [];
     this.guardSeq = [];
     this.loads = new Loads();
-    this.holds = new Map();
+    this.holds = new RecordCounts();
     this.readAt = new SeqByAddr();
-    this.owned = new Set();
+    this.owned = new RecordCounts();
     this.reset(slot);
   }
 

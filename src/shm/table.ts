@@ -373,7 +373,7 @@ function viewSource(name: string, layout: FieldLayout, decl: StructDecl<FieldWid
   const racy = { ...decl.notes.racy, ...decl.notes.markedRacy };
   const live = (what: string) =>
     `if (((i32[b + ${HDR_GEN}] ^ (this.h >>> 16)) & ${GEN_MASK}) !== 0 || i32[b + ${HDR_STATE}] !== ${ST_USED}) throw t.stale(this.h, ${what});`;
-  const observe = (off: number, write: boolean) => (observed ? `t.observer.access(b + ${off}, ${write});` : "");
+  const observe = (off: number, write: boolean) => (observed ? `t.observer.access(b + ${off}, ${write}, b);` : "");
   const accessors = names
     .filter((f) => decl.fields[f] === 1)
     .map((f) => {
@@ -543,7 +543,8 @@ type ViewClass = new (h: Handle, b: number, t: Table) => ViewBase;
  * call target", --trace-deopt); a method is the same function whichever detector it runs for.
  */
 export interface FieldObserver {
-  access(addr: Addr, write: boolean): void;
+  /** `base`: the base of the record holding addr (the view has it: a lookup by address is a cache miss per access). */
+  access(addr: Addr, write: boolean, base: Addr): void;
   /** A record at `base`, `words` long, is being freed (its words still hold their last values). */
   freed(base: Addr, words: number): void;
 }

@@ -200,6 +200,18 @@ describe("free mode's sampling: the blocks of the image watched in a window, the
     return c0.sh.i32.slice(c0.sh.at(addr), c0.sh.at(addr) + FW);
   }
 
+  it("watches one block in `sample` in each window, a different set each window, and every block with a sample of 1", () => {
+    for (const sample of [2, FREE_SAMPLE, 7]) {
+      let watched = 0;
+      const blocks = 1 << 14;
+      for (let b = 0; b < blocks; b++) if (watchedIn(b << BLOCK_SHIFT, 12, sample)) watched++;
+      expect(Math.abs(watched / blocks - 1 / sample)).toBeLessThan(0.02);
+    }
+    const inWindow = (w: number) => Array.from({ length: 256 }, (_, b) => watchedIn(b << BLOCK_SHIFT, w, FREE_SAMPLE));
+    expect(inWindow(3)).not.toEqual(inWindow(4));
+    expect(Array.from({ length: 256 }, (_, b) => watchedIn(b << BLOCK_SHIFT, 3, 1)).every(Boolean)).toBe(true);
+  });
+
   it("a race in a watched block is reported; in a block left out, no check is made and no shadow word is written", () => {
     expect([...unorderedWrites(false)]).toEqual(new Array(FW).fill(0));
     expect(found).toEqual([]);

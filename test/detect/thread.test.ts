@@ -56,7 +56,7 @@ describe("DThread", () => {
     t.missBase = 80;
     t.holds.set(80, 1);
     t.readAt.set(81, 1);
-    t.owned.add(120);
+    t.owned.set(120, 1);
     t.own = [160];
     t.sysName = "fork";
     t.sysId = 12;

@@ -113,12 +113,12 @@ describe("dereference", () => {
 });
 
 /** An observer of field accesses only. */
-const fields = (access: (addr: number, write: boolean) => unknown): FieldObserver => ({ access, freed: () => {} });
+const fields = (access: (addr: number, write: boolean, base: number) => unknown): FieldObserver => ({ access, freed: () => {} });
 
 describe("access observer (the seam for field-level detectors)", () => {
-  it("reports every field read and write with its address, after the point; nothing once removed", () => {
-    const seen: [number, boolean][] = [];
-    t.observe(fields((addr, write) => seen.push([addr, write])));
+  it("reports every field read and write with its address and its record's base, after the point; nothing once removed", () => {
+    const seen: [number, boolean, number][] = [];
+    t.observe(fields((addr, write, b) => seen.push([addr, write, b])));
     const h = t.alloc();
     const v = t.view(h);
     v.a = 3;
@@ -126,8 +126,8 @@ describe("access observer (the seam for field-level detectors)", () => {
     v.ptr("lock"); // an address is not an access
     const base = t.recordBase(0);
     expect(seen).toEqual([
-      [base + t.layout.offsets.a, true],
-      [base + t.layout.offsets.b, false],
+      [base + t.layout.offsets.a, true, base],
+      [base + t.layout.offsets.b, false, base],
     ]);
     t.observe(null);
     expect(t.view(h).a).toBe(3);
