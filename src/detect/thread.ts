@@ -128,14 +128,20 @@ export class Loads {
     if (i >= 0) this.removeAt(i);
   }
 
-  /** Forget load i; the newer ones move down, keeping their order. */
+  /**
+   * Forget load i; the newer ones move down, keeping their order. A loop, not copyWithin: a few
+   * entries move (a load of a record already loaded moves it from near the end), and four
+   * builtin calls cost more than that.
+   */
   removeAt(i: number): void {
     const end = --this.size;
-    if (i === end) return;
-    this.bases.copyWithin(i, i + 1, end + 1);
-    this.seq.copyWithin(i, i + 1, end + 1);
-    this.from.copyWithin(i, i + 1, end + 1);
-    this.gen.copyWithin(i, i + 1, end + 1);
+    const { bases, seq, from, gen } = this;
+    for (let j = i; j < end; j++) {
+      bases[j] = bases[j + 1];
+      seq[j] = seq[j + 1];
+      from[j] = from[j + 1];
+      gen[j] = gen[j + 1];
+    }
   }
 
   clear(): void {
