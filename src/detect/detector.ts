@@ -124,6 +124,8 @@ const F_COUNT = 0x10;
 const F_ATOMIC = 0x20;
 /** Reads racy on purpose only where the kernel marks them (FieldNotes.markedRacy, data_race()). */
 const F_MARKED = 0x40;
+/** A recheck handle field (structs.ts): its loads under a token are remembered (with F_HANDLE). */
+const F_RECHECK = 0x80;
 
 /** write()'s generation for a plain write (the accessor checked the record; a generation is never negative). */
 const PLAIN = -1;
@@ -147,10 +149,12 @@ export class Detector implements SyncObserver, FieldObserver {
   private readonly i32: Int32Array;
   private readonly tables: readonly Table[];
   private readonly flags: Uint8Array;
-  /** Per image word: 1 + the index of the table a recheck field's handle points into, else 0. */
-  private readonly recheck: Uint8Array;
-  /** Per image word: the same for other handle fields (their loads only refresh). */
-  private readonly handles: Uint8Array;
+  /**
+   * Per image word: 1 + the index of the table a handle field points into, else 0 (F_RECHECK
+   * says which are recheck fields; the others' loads only refresh). One array, not one per kind:
+   * a load reads one word of it, a cache miss fewer.
+   */
+  private readonly handleTo: Uint8Array;
   /** Per image word: the base of the record it belongs to, -1 outside every record. */
   private readonly recBase: Int32Array;
   private readonly threads: (DThread | undefined)[] = [];
@@ -190,8 +194,7 @@ export class Detector implements SyncObserver, FieldObserver {
     this.tables = img.allTables();
     const words = img.i32.length;
     this.flags = new Uint8Array(words);
-    this.recheck = new Uint8Array(words);
-    this.handles = new Uint8Array(words);
+    this.handleTo = new Uint8Array(words);
     this.recBase = new Int32Array(words).fill(-1);
     this.width = sh.size.dtids;
     this.learned = new Int32Array(sh.size.threads);
@@ -222,14 +225,14 @@ export class Detector implements SyncObserver, FieldObserver {
       for (const [f, target] of Object.entries(notes.recheck ?? {})) {
         const to = index.get(target as string);
         if (to === undefined) throw new Error(`struct ${t.name}: recheck field ${f} points into ${target}, not a table of this image`);
-        this.recheck[b + offsets[f]] = to + 1;
-        this.flags[b + offsets[f]] |= F_HANDLE;
+        this.handleTo[b + offsets[f]] = to + 1;
+        this.flags[b + offsets[f]] |= F_HANDLE | F_RECHECK;
       }
       // A handle field into a table this image lacks (a runtime table's td_proc in the lab) is no path here.
       for (const [f, target] of Object.entries(notes.handles ?? {})) {
         const to = index.get(target as string);
-        if (to === undefined) continue;
-        this.handles[b + offsets[f]] = to + 1;
+        if (to === undefined || this.handleTo[b + offsets[f]] !== 0) continue;
+        this.handleTo[b + offsets[f]] = to + 1;
         this.flags[b + offsets[f]] |= F_HANDLE;
       }
     }
@@ -246,7 +249,7 @@ export class Detector implements SyncObserver, FieldObserver {
       if (t.loads.size !== 0) this.use(t, td, addr, base);
       if (f & F_HANDLE) {
         if (write) this.handleWrite(t, td, addr, base);
-        else this.load(t, addr, base);
+        else this.load(t, addr, base, f);
       }
     }
     if (!this.raceOn || t.d < 0 || f & F_UNLOCKED || this.sh.exhausted()) return;
@@ -830,15 +833,15 @@ export class Detector implements SyncObserver, FieldObserver {
    * A handle read from a handle field: a recheck field's is remembered while a token covers it;
    * any fresh load forgets an older one of the same record.
    */
-  private load(t: DThread, addr: Addr, b: Addr): void {
+  private load(t: DThread, addr: Addr, b: Addr, f: number): void {
     if (t.readAt.size >= MAX_LOADS) t.readAt.clear();
     t.readAt.set(addr, ++t.seq, this.generationOf(b));
-    const guarded = this.recheck[addr] !== 0;
+    const guarded = (f & F_RECHECK) !== 0;
     // Nothing to forget and nothing to remember (no token held, or a field that is no recheck one).
     if (t.loads.size === 0 && (!guarded || t.guardSeq.length === 0)) return;
     const h = this.i32[addr];
     if (h === 0) return;
-    const table = this.tables[(guarded ? this.recheck[addr] : this.handles[addr]) - 1];
+    const table = this.tables[this.handleTo[addr] - 1];
     const slot = (h & 0xffff) - 1;
     if (slot < 0 || slot >= table.capacity) return;
     const base = table.recordBase(slot);
@@ -874,7 +877,7 @@ export class Detector implements SyncObserver, FieldObserver {
   /** Does the handle field at addr name one of the thread's own records (reap->p of its own process: only it changes that)? */
   private namesOwn(t: DThread, addr: Addr): boolean {
     const h = this.i32[addr];
-    const target = this.recheck[addr] | this.handles[addr];
+    const target = this.handleTo[addr];
     if (h === 0 || target === 0) return false;
     const table = this.tables[target - 1];
     const slot = (h & 0xffff) - 1;
