@@ -157,21 +157,20 @@ export class Loads {
  * makes a new table.
  */
 export class RecordCounts {
+  /** Entries [0, size) are in use: the arrays never shrink (an array's length set is a runtime call, ~0.1 us even when empty). */
   private readonly bases: number[];
   private readonly counts: number[];
+  declare size: number;
 
   constructor() {
     this.bases = [];
     this.counts = [];
-  }
-
-  get size(): number {
-    return this.bases.length;
+    this.size = 0;
   }
 
   private indexOf(base: number): number {
     const { bases } = this;
-    for (let i = bases.length - 1; i >= 0; i--) if (bases[i] === base) return i;
+    for (let i = this.size - 1; i >= 0; i--) if (bases[i] === base) return i;
     return -1;
   }
 
@@ -190,24 +189,25 @@ export class RecordCounts {
     const i = this.indexOf(base);
     if (n > 0) {
       if (i >= 0) this.counts[i] = n;
-      else {
+      else if (this.size === this.bases.length) {
         this.bases.push(base);
         this.counts.push(n);
+        this.size++;
+      } else {
+        this.bases[this.size] = base;
+        this.counts[this.size++] = n;
       }
       return;
     }
     if (i < 0) return;
     // Order is nothing here: the last takes the gone one's place.
-    const last = this.bases.length - 1;
+    const last = --this.size;
     this.bases[i] = this.bases[last];
     this.counts[i] = this.counts[last];
-    this.bases.pop();
-    this.counts.pop();
   }
 
   clear(): void {
-    this.bases.length = 0;
-    this.counts.length = 0;
+    this.size = 0;
   }
 }
 
@@ -284,8 +284,11 @@ export class DThread {
   reset(slot: number): void {
     this.C.fill(0);
     this.forgetReads();
-    this.guardAddr.length = 0;
-    this.guardSeq.length = 0;
+    // (Setting an array's length is a runtime call even when it is 0 already: a thread mostly ends with none held.)
+    if (this.guardAddr.length !== 0) {
+      this.guardAddr.length = 0;
+      this.guardSeq.length = 0;
+    }
     this.loads.clear();
     this.holds.clear();
     this.readAt.clear();

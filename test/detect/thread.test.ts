@@ -63,8 +63,10 @@ describe("DThread", () => {
     t.blockSeq = 4;
     t.reset(5);
     const fresh = new DThread(5, 4);
-    // (readAt's slots keep old keys under an old mark, loads' arrays old entries past its size: compared by what they answer.)
-    expect({ ...t, rmwAddr: [...t.rmwAddr], C: [...t.C], readAt: null, loads: null }).toEqual({ ...fresh, rmwAddr: [...fresh.rmwAddr], C: [...fresh.C], readAt: null, loads: null });
+    // (readAt's slots keep old keys under an old mark, loads', holds' and owned's arrays old entries past their size: compared by what they answer.)
+    const answered = { readAt: null, loads: null, holds: null, owned: null };
+    expect({ ...t, rmwAddr: [...t.rmwAddr], C: [...t.C], ...answered }).toEqual({ ...fresh, rmwAddr: [...fresh.rmwAddr], C: [...fresh.C], ...answered });
+    expect([t.holds.size, t.holds.get(80), t.owned.size, t.owned.has(120)]).toEqual([0, 0, 0, false]);
     expect([t.readAt.size, t.readAt.get(81)]).toEqual([0, -1]);
     expect([t.loads.size, t.loads.indexOf(80)]).toEqual([0, -1]);
     expect(t.rmwAddr).toEqual(new Int32Array(RMW_WAYS).fill(-1));
