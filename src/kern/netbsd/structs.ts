@@ -16,7 +16,7 @@
  */
 import { CONDVAR, defineStruct, KMUTEX } from "../../shm/struct.js";
 import type { Image } from "../../shm/image.js";
-import type { Handle } from "../../shm/table.js";
+import type { Handle, View } from "../../shm/table.js";
 import { image } from "../../sync/seam.js";
 
 /** struct proc. */
@@ -369,9 +369,18 @@ export const lwps = () => image.table(LWP);
 export const P = (h: Handle) => image.table(PROC).view(h);
 export const L = (h: Handle) => image.table(LWP).view(h);
 export const PG = (h: Handle) => image.table(PGRP).view(h);
-export const G = () => {
-  const t = image.table(GLOBALS);
-  return t.view(t.handleAt(0));
+/** The globals record's view and proc_lock's address, made once per image (boot makes the record; it never moves or goes). */
+let gImage: Image | null = null;
+let gView: View<(typeof GLOBALS)["fields"]> | null = null;
+let procLockAt = 0;
+export const G = (): View<(typeof GLOBALS)["fields"]> => {
+  if (gImage !== image || gView === null) {
+    const t = image.table(GLOBALS);
+    gView = t.view(t.handleAt(0));
+    procLockAt = gView.ptr("proc_lock");
+    gImage = image;
+  }
+  return gView;
 };
 export type ProcView = ReturnType<typeof P>;
 export type LwpView = ReturnType<typeof L>;
@@ -416,6 +425,6 @@ export function pidTableEntriesFor(inUse: number): number {
 }
 
 /** &proc_lock */
-export const proc_lock = (): number => G().ptr("proc_lock");
+export const proc_lock = (): number => (gImage === image ? procLockAt : (G(), procLockAt));
 /** p->p_lock: the address of the process's (possibly shared) mutex. */
 export const p_lock = (p: ProcView): number => image.table(KMUTEXOBJ).view(p.p_lock).ptr("mo_lock");
