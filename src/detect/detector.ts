@@ -178,6 +178,14 @@ export class Detector implements SyncObserver, FieldObserver {
   private windowLeft = 0;
   /** Inside data_race() (a cpu runs one thread at a time, and data_race's reads cannot block). */
   private marked = 0;
+  /**
+   * The thread access() ran for last, and its state: the scheduler's running thread is the same
+   * object for as long as it runs, so while it is, the lookup by slot is skipped. Forgotten
+   * wherever threads[] changes (threadStart, threadExit): a slot's next thread, or a spare state
+   * handed to another, is looked up afresh.
+   */
+  private lastTd: DetectThread | null = null;
+  private lastT: DThread | undefined = undefined;
   private readonly reported = new Set<string>();
   private readonly sysIds = new Map<string, number>();
   /** The kernel's proc and lwp tables, when the image has them (a thread's own records). */
@@ -242,7 +250,7 @@ export class Detector implements SyncObserver, FieldObserver {
   access(addr: Addr, write: boolean, base: Addr): void {
     const td = this.current();
     if (td === null) return;
-    const t = this.threads[slotOf(td.h)];
+    const t = td === this.lastTd ? this.lastT : this.stateOf(td);
     if (t === undefined) return;
     const f = this.flags[addr];
     if (this.staleOn) {
@@ -384,6 +392,7 @@ export class Detector implements SyncObserver, FieldObserver {
     if (t === undefined) t = new DThread(slot, this.width);
     else t.reset(slot);
     this.threads[slot] = t;
+    this.lastTd = null;
     t.own = this.ownRecords(td.h);
     if (!this.raceOn) return;
     t.d = this.sh.dtid(slot);
@@ -400,6 +409,7 @@ export class Detector implements SyncObserver, FieldObserver {
   threadExit(td: SyncThread): void {
     const t = this.threads[slotOf(td.h)];
     this.threads[slotOf(td.h)] = undefined;
+    this.lastTd = null;
     if (t === undefined) return;
     this.spare.push(t); // nothing keeps t past this call: the next thread to start may have it
     if (t.d < 0) return;
@@ -552,6 +562,12 @@ export class Detector implements SyncObserver, FieldObserver {
     const b = this.recBase[addr];
     if (t === undefined || !this.staleOn || b < 0) return;
     t.owned.set(b, owned ? 1 : 0);
+  }
+
+  /** td's state (undefined: none), remembered as the last thread's (see lastTd). */
+  private stateOf(td: DetectThread): DThread | undefined {
+    this.lastTd = td;
+    return (this.lastT = this.threads[slotOf(td.h)]);
   }
 
   private stateOfCurrent(): DThread | undefined {

@@ -5,7 +5,9 @@
  *
  *  - a handle load with no token held and no pointer remembered does nothing but note the read;
  *    with a pointer remembered it must still forget the older load of the same record;
- *  - holds and owned records are kept in small arrays, not a Map and a Set.
+ *  - holds and owned records are kept in small arrays, not a Map and a Set;
+ *  - access() remembers the last thread's state: each access is still charged to the thread
+ *    running it, across switches, and to none once that thread has ended.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Detector, type DetectThread } from "../../src/detect/detector.js";
@@ -51,7 +53,10 @@ function machine() {
   const scratch = img.table(SCRATCH);
   lab.link = scratch.alloc();
   const tok = lab.ptr("tok");
-  return { det, lab, scratch, tok, start };
+  const run = (td: DetectThread | null) => {
+    running = td;
+  };
+  return { det, lab, scratch, tok, start, run };
 }
 
 describe("stale-pointer short cuts", () => {
@@ -93,6 +98,41 @@ describe("stale-pointer short cuts", () => {
     expect(found).toEqual([]);
     det.own(rec.ptr("refs"), false);
     rec.value = 3;
+    expect(found.map((v) => v.law)).toEqual(["stale-pointer"]);
+  });
+});
+
+describe("the running thread's state, remembered between accesses", () => {
+  it("charges each access to the thread running it, across switches, and to none once it ended", () => {
+    const { det, lab, scratch, tok, start, run } = machine();
+    const a = start();
+    const b = start();
+    const staleLoad = (td: DetectThread): Handle => {
+      det.acquire(td, tok, HOW_TOKEN);
+      const h = lab.link; // kept: loaded under tok
+      det.release(td, tok, HOW_TOKEN); // stale from here
+      return h;
+    };
+    run(a);
+    const h = staleLoad(a);
+    det.switchOut(a);
+    run(b);
+    scratch.view(h).value = 1; // b loaded nothing
+    expect(found).toEqual([]);
+    det.switchOut(b);
+    run(a);
+    scratch.view(h).value = 2; // a's stale pointer
+    expect(found.map((v) => v.law)).toEqual(["stale-pointer"]);
+    // a keeps another stale pointer, of the other scratch record, and ends: its state goes to the spares.
+    run(null); // (outside any thread: unchecked)
+    lab.link = scratch.alloc();
+    run(a);
+    const h2 = staleLoad(a);
+    det.threadExit(a);
+    scratch.view(h2).value = 3; // an access with the ended thread still current: no thread, no check
+    const c = start(); // the spare state, fresh, for another thread
+    expect(c).not.toBe(a);
+    scratch.view(h2).value = 4;
     expect(found.map((v) => v.law)).toEqual(["stale-pointer"]);
   });
 });
