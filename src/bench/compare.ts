@@ -19,10 +19,13 @@
  *   - baton hand-off over the wait/notify ping-pong floor, both builds: the median ratio of 10
  *     floor and hand-off pairs timed alternately (the floor is bimodal by the host's placement of
  *     the two threads, baton.ts), and their spread;
- *   - with --only controlled (not by default: it is no figure of the issue's), a controlled run as
- *     hunts make them -- pct, mixed, 3 cpus, seed 1, 3,000 system calls, every detector on -- of
- *     each kernel: baton steps per second of wall time and of process cpu time; the one-cpu free
- *     figures above do not show what a change does to a run whose cpus take turns on the baton;
+ *   - with --only controlled (not by default: it is no figure of the issue's), controlled runs as
+ *     hunts make them -- pct, seed 1, every detector on -- of each kernel: baton steps per second
+ *     of wall time and of process cpu time, for fork-exit-wait on 2 cpus (30,000 calls: the
+ *     issue's workload, whose actions are those of d42010b) and mixed on 3 cpus (3,000 calls:
+ *     every hunt's baseline; its actions grew after d42010b -- the reach actions, the boundary
+ *     states --, so against an older build its figure compares different work). The one-cpu
+ *     free figures above do not show what a change does to runs whose cpus take turns on the baton;
  * and then each ratio's median, min and max over the rounds, and each build's fastest round of
  * forks/s with their ratio: on a loaded machine a round's figure is what the build got of a core,
  * and interference only ever slows a round down, so the fastest rounds are the nearest to each
@@ -148,16 +151,18 @@ function main(): void {
           );
         }
     if (o.only === "controlled")
-      for (const kernel of ["dragonfly", "netbsd"]) {
-        const [b, t] = sideBySide(o, round, ["controlled", kernel, "3000"]);
-        const [x, xc] = [t.stepsPerSecond / b.stepsPerSecond, t.stepsPerCpuSecond / b.stepsPerCpuSecond];
-        note(`${kernel}, pct mixed 3 cpus: steps/s, this over baseline`, x);
-        note(`${kernel}, pct mixed 3 cpus: steps per cpu second, this over baseline`, xc);
-        console.log(
-          `  ${kernel.padEnd(9)} pct mixed 3 cpus (${b.steps} / ${t.steps} steps): steps/s baseline ${b.stepsPerSecond.toFixed(0)}, this ${t.stepsPerSecond.toFixed(0)} (x${x.toFixed(2)}); ` +
-            `per cpu second: baseline ${b.stepsPerCpuSecond.toFixed(0)}, this ${t.stepsPerCpuSecond.toFixed(0)} (x${xc.toFixed(2)})`,
-        );
-      }
+      for (const [scenario, cpus, ops] of [["fork-exit-wait", 2, 30000], ["mixed", 3, 3000]] as const)
+        for (const kernel of ["dragonfly", "netbsd"]) {
+          const [b, t] = sideBySide(o, round, ["controlled", kernel, scenario, String(cpus), String(ops)]);
+          const [x, xc] = [t.stepsPerSecond / b.stepsPerSecond, t.stepsPerCpuSecond / b.stepsPerCpuSecond];
+          const what = `${kernel}, pct ${scenario} ${cpus} cpus`;
+          note(`${what}: steps/s, this over baseline`, x);
+          note(`${what}: steps per cpu second, this over baseline`, xc);
+          console.log(
+            `  ${what} (${b.steps} / ${t.steps} steps): steps/s baseline ${b.stepsPerSecond.toFixed(0)}, this ${t.stepsPerSecond.toFixed(0)} (x${x.toFixed(2)}); ` +
+              `per cpu second: baseline ${b.stepsPerCpuSecond.toFixed(0)}, this ${t.stepsPerCpuSecond.toFixed(0)} (x${xc.toFixed(2)})`,
+          );
+        }
     if (want("token")) {
       const [b, t] = sideBySide(o, round, ["token"]);
       note("token get+release / CAS floor, baseline", b.tokenNs / b.casNs);

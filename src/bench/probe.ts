@@ -20,11 +20,11 @@
  *                         hand-off pairs a round, alternating -- the medians, and the pairs'
  *                         median ratio and spread (a build older than that: one floor, then one
  *                         hand-off)
- *   controlled KERNEL OPS a controlled run as hunts make them (pct, mixed, 3 cpus, seed 1, OPS system
- *                         calls, every detector on): baton steps per second of wall time and per
- *                         second of the process's cpu time (its cpus take turns, so their threads'
- *                         time is what the run cost); the same steps on both builds when the event
- *                         hash is the same, so the ratio is the hunt's speed-up
+ *   controlled KERNEL SCENARIO CPUS OPS  a controlled run as hunts make them (pct, seed 1, OPS
+ *                         system calls, every detector on): baton steps per second of wall time and
+ *                         per second of the process's cpu time (its cpus take turns, so their
+ *                         threads' time is what the run cost). Steps are the unit: two builds whose
+ *                         scheduling points differ take different steps for the same calls
  *   hash KERNEL MODE SEED [BUG]  a controlled run (mixed, 3 cpus, 300 ops; with BUG, 800 ops and
  *                         --keep-going): its event hash, steps, verdict and violations
  *
@@ -196,14 +196,14 @@ async function baton(rounds: number): Promise<Record<string, number>> {
 }
 
 
-async function controlled(kernel: string, ops: number): Promise<Record<string, number>> {
+async function controlled(kernel: string, scenario: string, cpus: number, ops: number): Promise<Record<string, number>> {
   const { stress } = await load("src/run/stress.js");
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const { report } = await stress({ kernel, scenario: "mixed", cpus: 3, ops, mode: "pct", seed: 1, chaos: 0, bugs: [], keepGoing: false });
+  const { report } = await stress({ kernel, scenario, cpus, ops, mode: "pct", seed: 1, chaos: 0, bugs: [], keepGoing: false });
   const wallS = (performance.now() - t0) / 1e3;
   const cpu = process.cpuUsage(cpu0);
-  if (report.verdict !== "clean") throw new Error(`${kernel} pct mixed ended ${report.verdict}`);
+  if (report.verdict !== "clean") throw new Error(`${kernel} pct ${scenario} ended ${report.verdict}`);
   return { steps: report.steps, stepsPerSecond: report.steps / wallS, stepsPerCpuSecond: report.steps / ((cpu.user + cpu.system) / 1e6) };
 }
 
@@ -220,9 +220,9 @@ async function main(): Promise<void> {
   else if (what === "token") out = await token();
   else if (what === "token-parts") out = await tokenParts();
   else if (what === "baton") out = await baton(Number(rest[0] ?? 2));
-  else if (what === "controlled") out = await controlled(rest[0], Number(rest[1] ?? 3000));
+  else if (what === "controlled") out = await controlled(rest[0], rest[1], Number(rest[2]), Number(rest[3]));
   else if (what === "hash") out = await hash(rest[0], rest[1], Number(rest[2]), rest[3]);
-  else throw new Error(`probe: unknown measurement ${what} (forks KERNEL SECONDS [on|off] | token | token-parts | baton [ROUNDS] | controlled KERNEL OPS | hash KERNEL MODE SEED [BUG])`);
+  else throw new Error(`probe: unknown measurement ${what} (forks KERNEL SECONDS [on|off] | token | token-parts | baton [ROUNDS] | controlled KERNEL SCENARIO CPUS OPS | hash KERNEL MODE SEED [BUG])`);
   console.log(JSON.stringify(out));
 }
 
