@@ -40,7 +40,7 @@ import { PLOCK_MASK } from "../sync/phold.js";
 import type { SyncThread } from "../sync/seam.js";
 import { acquireClock, joinInto, releaseClock } from "./clock.js";
 import {
-  BLOCK_SHIFT, FW, LOCK, MARKED, R_CLK, R_TID, S_READ, S_WRITE, SHARED, SIDE_PID, SIDE_SITE, SIDE_SYS, SIDE_WHO, SW_SIDE, SYNC_L, SYNC_LR, VERSION, W_CLK, W_TID,
+  BLOCK_SHIFT, FW, LOCK, MARKED, R_CLK, R_TID, SHARED, SITE_PREV, SITE_READ, SITE_WRITE, SYNC_L, SYNC_LR, TID_MASK, VC_LAST, VC_PREV, VERSION, W_CLK, W_TID,
   type Shadow,
 } from "./shadow.js";
 import { DThread, MAX_LOADS, RMW_WAYS } from "./thread.js";
@@ -130,15 +130,16 @@ const F_RECHECK = 0x80;
 /** write()'s generation for a plain write (the accessor checked the record; a generation is never negative). */
 const PLAIN = -1;
 
-/** SIDE_WHO: (dtid + 1) << WHO_DTID | cpu << 16 | runtime thread slot. */
-const WHO_DTID = 22;
+/** Access.who: one of several readers, not the last. */
+const SEVERAL = -1;
+/** Access.who: a stamp older than its dtid's ring in the identity log (Shadow.identity). */
+const UNKNOWN = -2;
 
 /** One side of a conflicting pair, for the report. */
 interface Access {
   write: boolean;
   atomic: boolean;
-  dtid: number;
-  /** Its SIDE_WHO word; -1: one of several readers, not the last. */
+  /** cpu << 16 | runtime thread slot, or SEVERAL, UNKNOWN. */
   who: number;
   pid: number;
   sys: number;
@@ -162,6 +163,9 @@ export class Detector implements SyncObserver, FieldObserver {
   private readonly spare: DThread[] = [];
   /** Per runtime thread slot: its thread's own epoch when an entry of its clock last rose (clock.ts joinInto's `learned`). */
   private readonly learned: Int32Array;
+  /** Per runtime thread slot: the tid word of its thread's stamps (tidOf), and the pid it was logged with. */
+  private readonly tids: Int32Array;
+  private readonly tidPids: Int32Array;
   private readonly width: number;
   /** cfg.race and cfg.stale, read at every access. */
   private readonly raceOn: boolean;
@@ -206,6 +210,8 @@ export class Detector implements SyncObserver, FieldObserver {
     this.recBase = new Int32Array(words).fill(-1);
     this.width = sh.size.dtids;
     this.learned = new Int32Array(sh.size.threads);
+    this.tids = new Int32Array(sh.size.threads);
+    this.tidPids = new Int32Array(sh.size.threads);
     const index = new Map(this.tables.map((t, i) => [t.name, i]));
     this.tables.forEach((t, ti) => this.mapTable(t, ti, index));
     for (const a of cfg.siteAddrs) this.flags[a] |= F_SITE;
@@ -641,41 +647,50 @@ export class Detector implements SyncObserver, FieldObserver {
     this.noteRead(t, addr, i32[s + VERSION]);
     const rclk = i32[s + R_CLK];
     const rtid = i32[s + R_TID];
-    if ((rclk === C[d] && rtid === d + 1) || (rclk === SHARED && i32[sh.clocks(rtid) + d] === C[d])) {
+    if ((rclk === C[d] && (rtid & TID_MASK) === d + 1) || (rclk === SHARED && i32[sh.clocks(rtid) + d] === C[d])) {
       sh.unlock(s + LOCK);
       return;
     }
     const prior = this.unorderedWrite(t, addr, s);
-    const r = sh.side(addr) + S_READ;
+    const tid = this.tidOf(t, td);
     if (rclk === SHARED) {
       i32[sh.clocks(rtid) + d] = C[d];
-      if (i32[r + SIDE_WHO] >>> WHO_DTID !== d + 1) this.keepPrevious(addr);
-      this.stamp(t, td, addr, s + R_CLK, r, false);
-      i32[s + R_CLK] = SHARED;
-      i32[s + R_TID] = rtid;
-    } else if (rtid === 0 || rclk <= C[rtid - 1]) {
-      this.stamp(t, td, addr, s + R_CLK, r, false);
+      const last = sh.vcHeader(rtid, VC_LAST);
+      if ((i32[last] & TID_MASK) !== d + 1) this.keepPrevious(addr, rtid, i32[last]);
+      i32[last] = tid;
+    } else if (rtid === 0 || rclk <= C[(rtid & TID_MASK) - 1]) {
+      i32[s + R_CLK] = C[d];
+      i32[s + R_TID] = tid;
     } else {
       const vc = sh.allocClock();
       if (vc === 0) {
         sh.unlock(s + LOCK);
         return this.standDown("the vector-clock pool is empty");
       }
-      i32[sh.clocks(vc) + rtid - 1] = rclk;
+      i32[sh.clocks(vc) + (rtid & TID_MASK) - 1] = rclk;
       i32[sh.clocks(vc) + d] = C[d];
-      this.keepPrevious(addr);
-      this.stamp(t, td, addr, s + R_CLK, r, false);
+      this.keepPrevious(addr, vc, rtid);
+      i32[sh.vcHeader(vc, VC_LAST)] = tid;
       i32[s + R_CLK] = SHARED;
       i32[s + R_TID] = vc;
     }
+    if (this.flags[addr] & F_SITE) this.stampSite(addr, SITE_READ);
     sh.unlock(s + LOCK);
     if (prior !== null) this.race(td, addr, prior, false, false);
   }
 
-  /** Read-shared: the last reader's side becomes the one before (a reader of another thread reads next). */
-  private keepPrevious(addr: Addr): void {
-    const c = this.sh.side(addr);
-    this.sh.i32.copyWithin(this.sh.prev(addr), c + S_READ, c + S_READ + SW_SIDE);
+  /**
+   * Read-shared in read clock vc: the last reader, tid word `last`, becomes the one before (a
+   * reader of another thread reads next). Its epoch is its entry in vc, moved since only by its
+   * own next read, which makes it the last again.
+   */
+  private keepPrevious(addr: Addr, vc: number, last: number): void {
+    const i32 = this.sh.i32;
+    i32[this.sh.vcHeader(vc, VC_PREV)] = last;
+    if (this.flags[addr] & F_SITE) {
+      const site = this.sh.site(addr);
+      i32[site + SITE_PREV] = i32[site + SITE_READ];
+    }
   }
 
   /** An atomic read: it races only a plain write it is not ordered after (unless the field's reads are racy on purpose). */
@@ -701,7 +716,7 @@ export class Detector implements SyncObserver, FieldObserver {
     if (atomic && !this.relive(addr, gen)) return sh.unlock(s + LOCK);
     const lost = this.bumpVersion(t, addr, s, atomic);
     const mine = atomic ? (d + 1) | MARKED : d + 1;
-    if (i32[s + W_TID] === mine && i32[s + W_CLK] === C[d]) {
+    if ((i32[s + W_TID] & (TID_MASK | MARKED)) === mine && i32[s + W_CLK] === C[d]) {
       sh.unlock(s + LOCK);
       if (lost !== null) this.nonAtomic(td, addr, lost);
       return;
@@ -710,7 +725,9 @@ export class Detector implements SyncObserver, FieldObserver {
     const user = !atomic && f & (F_COUNT | F_ATOMIC) ? this.countInUse(t, addr, s, f) : null;
     const prior = atomic && i32[s + W_TID] & MARKED ? null : this.unorderedWrite(t, addr, s);
     const reader = this.unorderedRead(t, addr, s);
-    this.stamp(t, td, addr, s + W_CLK, sh.side(addr) + S_WRITE, atomic);
+    i32[s + W_CLK] = C[d];
+    i32[s + W_TID] = atomic ? this.tidOf(t, td) | MARKED : this.tidOf(t, td);
+    if (f & F_SITE) this.stampSite(addr, SITE_WRITE);
     sh.unlock(s + LOCK);
     if (prior !== null) this.race(td, addr, prior, true, atomic);
     else if (reader !== null) this.race(td, addr, reader, true, atomic);
@@ -731,7 +748,7 @@ export class Detector implements SyncObserver, FieldObserver {
     const n = this.i32[addr] & PLOCK_MASK; // a hold word keeps flags above its holders
     if (f & F_COUNT && n >= 2) return `it counted ${n}`;
     const wtid = this.sh.i32[s + W_TID];
-    if (wtid !== 0 && wtid !== t.d + 1) return `after an ${this.describeSide(this.accessAt(this.sh.side(addr) + S_WRITE, true, (wtid & MARKED) !== 0))}`;
+    if (wtid !== 0 && (wtid & (TID_MASK | MARKED)) !== t.d + 1) return `after an ${this.describeSide(this.lastWrite(addr, s))}`;
     return f & F_ATOMIC && this.readInPath(t, addr) ? "read and written back with plain accesses" : null;
   }
 
@@ -740,9 +757,8 @@ export class Detector implements SyncObserver, FieldObserver {
     const i32 = this.sh.i32;
     const wtid = i32[s + W_TID];
     if (wtid === 0) return null;
-    const u = (wtid & ~MARKED) - 1;
-    if (i32[s + W_CLK] <= t.C[u]) return null;
-    return this.accessAt(this.sh.side(addr) + S_WRITE, true, (wtid & MARKED) !== 0);
+    if (i32[s + W_CLK] <= t.C[(wtid & TID_MASK) - 1]) return null;
+    return this.lastWrite(addr, s);
   }
 
   /** A read this write is not ordered after (and the reads are forgotten: the write covers them). */
@@ -751,48 +767,57 @@ export class Detector implements SyncObserver, FieldObserver {
     const i32 = sh.i32;
     const rclk = i32[s + R_CLK];
     const rtid = i32[s + R_TID];
-    const c = sh.side(addr);
     if (rclk === SHARED) {
       // Name the last or the one before, if one this write is not ordered after, else any such.
       const b = sh.clocks(rtid);
-      const last = (i32[c + S_READ + SIDE_WHO] >>> WHO_DTID) - 1;
-      const p = sh.prev(addr);
-      const before = (i32[p + SIDE_WHO] >>> WHO_DTID) - 1;
+      const lastTid = i32[sh.vcHeader(rtid, VC_LAST)];
+      const prevTid = i32[sh.vcHeader(rtid, VC_PREV)];
+      const last = (lastTid & TID_MASK) - 1;
+      const before = (prevTid & TID_MASK) - 1;
       let found: Access | null = null;
-      if (i32[b + last] > t.C[last]) found = this.accessAt(c + S_READ, false, false);
-      else if (before >= 0 && i32[b + before] > t.C[before]) found = this.accessAt(p, false, false);
-      for (let i = sh.hwm() - 1; i >= 0 && found === null; i--) if (i32[b + i] > t.C[i]) found = { ...this.accessAt(c + S_READ, false, false), who: -1, site: 0, pid: 0, sys: 0 };
+      if (i32[b + last] > t.C[last]) found = this.accessOf(addr, lastTid, i32[b + last], SITE_READ, false, false);
+      else if (before >= 0 && i32[b + before] > t.C[before]) found = this.accessOf(addr, prevTid, i32[b + before], SITE_PREV, false, false);
+      for (let i = sh.hwm() - 1; i >= 0 && found === null; i--) if (i32[b + i] > t.C[i]) found = { write: false, atomic: false, who: SEVERAL, site: 0, pid: 0, sys: 0 };
       sh.freeClock(rtid);
       i32[s + R_CLK] = 0;
       i32[s + R_TID] = 0;
-      i32.fill(0, c + S_READ, c + S_READ + SW_SIDE);
-      i32.fill(0, p, p + SW_SIDE);
       return found;
     }
-    if (rtid === 0 || rclk <= t.C[rtid - 1]) return null;
-    return this.accessAt(c + S_READ, false, false);
+    if (rtid === 0 || rclk <= t.C[(rtid & TID_MASK) - 1]) return null;
+    return this.accessOf(addr, rtid, rclk, SITE_READ, false, false);
   }
 
-  /** One side of a pair, from its report words (at: the side's first word). */
-  private accessAt(at: number, write: boolean, atomic: boolean): Access {
-    const i32 = this.sh.i32;
-    const who = i32[at + SIDE_WHO];
-    return { write, atomic, dtid: (who >>> WHO_DTID) - 1, who, site: i32[at + SIDE_SITE], pid: i32[at + SIDE_PID], sys: i32[at + SIDE_SYS] };
+  /** The field's last write (W_TID non-zero), for a report. */
+  private lastWrite(addr: Addr, s: number): Access {
+    const wtid = this.sh.i32[s + W_TID];
+    return this.accessOf(addr, wtid, this.sh.i32[s + W_CLK], SITE_WRITE, true, (wtid & MARKED) !== 0);
   }
 
-  /** Record this access as the field's last write (or read): its epoch at `clk`, who and where at `side`. */
-  private stamp(t: DThread, td: DetectThread, addr: Addr, clk: number, side: number, atomic: boolean): void {
-    const i32 = this.sh.i32;
-    i32[clk] = t.C[t.d];
-    i32[clk + (W_TID - W_CLK)] = atomic ? (t.d + 1) | MARKED : t.d + 1;
-    i32[side + SIDE_SITE] = this.flags[addr] & F_SITE ? this.sh.nameId(kernelFunction()) : 0;
-    i32[side + SIDE_WHO] = ((t.d + 1) << WHO_DTID) | (this.cfg.cpu << 16) | t.slot;
-    i32[side + SIDE_PID] = td.pid;
+  /** One side of a pair: the access stamped with tid word `tid` at clock `epoch`, its function at site word `site` (F_SITE words). */
+  private accessOf(addr: Addr, tid: number, epoch: number, site: number, write: boolean, atomic: boolean): Access {
+    const id = this.sh.identity(tid, epoch);
+    const fn = this.flags[addr] & F_SITE ? this.sh.i32[this.sh.site(addr) + site] : 0;
+    if (id === null) return { write, atomic, who: UNKNOWN, site: fn, pid: 0, sys: 0 };
+    return { write, atomic, who: id.who, site: fn, pid: id.pid, sys: id.sys };
+  }
+
+  /**
+   * The tid word of t's stamps: its dtid and its entry in the identity log, appended when its
+   * pid or system call changed since (a thread's first stamp finds sysName null).
+   */
+  private tidOf(t: DThread, td: DetectThread): number {
+    if (td.syscall === t.sysName && td.pid === this.tidPids[t.slot]) return this.tids[t.slot];
     if (td.syscall !== t.sysName) {
       t.sysName = td.syscall;
       t.sysId = this.sysId(td.syscall);
     }
-    i32[side + SIDE_SYS] = t.sysId;
+    this.tidPids[t.slot] = td.pid;
+    return (this.tids[t.slot] = this.sh.logIdentity(t.d, t.C[t.d], (this.cfg.cpu << 16) | t.slot, td.pid, t.sysId));
+  }
+
+  /** The function making this access, at site word `which` of an F_SITE word (a second run's). */
+  private stampSite(addr: Addr, which: number): void {
+    this.sh.i32[this.sh.site(addr) + which] = this.sh.nameId(kernelFunction());
   }
 
   /** Fields reported with an unknown earlier function: a second run records them (controlled modes). */
@@ -839,8 +864,8 @@ export class Detector implements SyncObserver, FieldObserver {
   /** Another thread's write between this thread's read and its plain write, with no switch of its own between. */
   private lostUpdate(t: DThread, addr: Addr, s: number, before: number): Access | null {
     if (!this.readInPath(t, addr) || t.rmwVer[addr & (RMW_WAYS - 1)] === before) return null;
-    // Every write that moves a version stamps itself under the same lock: the last write's side is the other's, or a later one's.
-    return this.accessAt(this.sh.side(addr) + S_WRITE, true, (this.sh.i32[s + W_TID] & MARKED) !== 0);
+    // Every write that moves a version stamps itself under the same lock: the last write is the other's, or a later one's.
+    return this.lastWrite(addr, s);
   }
 
   // ---------------------------------------------------------------- stale pointers
@@ -936,7 +961,8 @@ export class Detector implements SyncObserver, FieldObserver {
 
   private describeSide(a: Access): string {
     const kind = `${a.atomic ? "atomic " : ""}${a.write ? "write" : "read"}`;
-    if (a.who === -1) return `${kind} by one of the threads that read it since its last write`;
+    if (a.who === SEVERAL) return `${kind} by one of the threads that read it since its last write`;
+    if (a.who === UNKNOWN) return `${kind} by an unknown thread (the detector's log of threads has moved past it)`;
     const sys = this.sh.name(a.sys);
     const site = a.site !== 0 ? this.sh.name(a.site) : null;
     return `${kind} by cpu ${(a.who >>> 16) & 0x3f} thread ${a.who & 0xffff} (pid ${a.pid}${sys && sys !== "(no system call)" ? `, ${sys}` : ""})${site ? ` in ${site}` : ""}`;

@@ -12,13 +12,16 @@
  *    (non-atomic-update) -- 32 bytes, two fields to a cache line. Free mode checks the accesses
  *    to a sample of the image (detector.ts watched) and leaves the rest alone, so a check finds
  *    every word it needs in this one line;
- *  - per image word, SW words read only by a report: who made the last write and the last read,
- *    and where (WHO, SITE, PID, SYS each) -- 32 bytes, the two sides a stamp writes in one line
- *    (at 48 bytes with the third below, a quarter of the words had them on two). An epoch's side
- *    is written with it and means something only while the epoch's tid word is non-zero;
- *  - per image word, SW_SIDE words: read-shared, which reader came before the last (Shadow.prev),
- *    written only when a read makes or keeps a field read-shared;
- *  - a pool of vector clocks, each VC_HDR words of header then one clock per dtid;
+ *  - per image word, SITES words read only by a report, and written only for the words a second
+ *    run records sites at (detector.ts F_SITE): the functions of the last write, the last read,
+ *    and, read-shared, the reader before the last;
+ *  - the identity log: per dtid a ring of LOG_N entries, each who made an access, in which
+ *    process and system call. A stamp's tid word names its entry (TID_MASK, SEQ_SHIFT), so a
+ *    check stores two words in the field's line and no report side (32 more bytes per word, on
+ *    another cold line: a tenth of a checked fork's time). A thread appends when its pid or its
+ *    system call changed since its last entry (a few times per system call, not per access);
+ * *  - a pool of vector clocks, each VC_HDR words of header then one clock per dtid; a read clock
+ *    (R_CLK SHARED) keeps the tid words of its last reader and the one before in its header;
  *  - a string table: function names recorded by one cpu, named in a report by another;
  *  - per block of 2^BLOCK_SHIFT image words, a 16-bit mask: bit i set once the field shadow of
  *    the block's word i has been written since it was last cleared. A freed record's shadow is
@@ -60,15 +63,35 @@ export const SYNC_L = 5; // vector clock of exclusive releases and ordered atomi
 export const SYNC_LR = 6; // vector clock of shared (reader) releases
 export const VERSION = 7; // writes so far (non-atomic-update), changed under LOCK
 
-// ---- per image word, for reports (Shadow.side): two sides of SW_SIDE words, and a third apart (Shadow.prev)
-export const SW = 8;
-export const S_WRITE = 0; // the last write's (valid while W_TID is non-zero)
-export const S_READ = 4; // the last read's (valid while R_TID is non-zero)
-export const SW_SIDE = 4;
-export const SIDE_WHO = 0; // (dtid + 1) << 22 | cpu << 16 | runtime thread slot
-export const SIDE_SITE = 1; // function-name id of the access (0: not recorded)
-export const SIDE_PID = 2;
-export const SIDE_SYS = 3; // name id of the system call it was made in
+// ---- per image word, for reports on F_SITE words (Shadow.site)
+export const SITES = 3;
+export const SITE_WRITE = 0; // function-name id of the last write (valid while W_TID is non-zero)
+export const SITE_READ = 1; // of the last read (valid while R_TID is non-zero)
+export const SITE_PREV = 2; // read-shared: of the reader before the last (valid while VC_PREV is non-zero)
+
+// ---- tid words: W_TID, R_TID (not read-shared), VC_LAST, VC_PREV
+/** A tid word's dtid + 1 (0: none). */
+export const TID_MASK = 0x1ff;
+/** Above TID_MASK, below MARKED: the stamper's entry in the identity log, by its sequence number (mod SEQ_MASK + 1). */
+export const SEQ_SHIFT = 9;
+const SEQ_MASK = (1 << 21) - 1;
+/** Entries of a dtid's ring. A stamp older than LOG_N appends of its dtid reports "an unknown thread". */
+export const LOG_N = 256;
+const LOG_W = 8;
+const L_SEQ = 0; // the entry's sequence number (-1 while written)
+const L_EPOCH = 1; // the dtid's clock when it was appended: every stamp naming it is at or past it
+const L_WHO = 2; // cpu << 16 | runtime thread slot
+const L_PID = 3;
+const L_SYS = 4; // name id of the system call
+
+/** Who made an access, from the identity log. */
+export interface Identity {
+  /** cpu << 16 | runtime thread slot. */
+  who: number;
+  pid: number;
+  /** Name id of its system call. */
+  sys: number;
+}
 /** In W_TID: the last write was an atomic (a marked access: atomics never race each other). */
 export const MARKED = 0x40000000;
 export const SHARED = -1;
@@ -77,7 +100,11 @@ export const SHARED = -1;
 export const VC_LOCK = 0;
 /** One word saying what the clock is (clock.ts): 0 all zeros, (d + 1) << PURE_SHIFT | c exactly dtid d's clock at c, -1 mixed. */
 export const VC_PURE = 1;
-const VC_NEXT = 2;
+const VC_NEXT = 2; // while the clock is free
+/** A read clock's: the tid word of its last reader (VC_NEXT's word: a clock in use has none). */
+export const VC_LAST = 2;
+/** A read clock's: the tid word of the reader before the last, when another thread (0: none). */
+export const VC_PREV = 3;
 export const VC_HDR = 4;
 export const PURE_SHIFT = 22;
 export const PURE_MAX = 1 << PURE_SHIFT;
@@ -111,14 +138,15 @@ function layout(s: ShadowSize) {
   const ownerOf = dtidOf + s.threads;
   const wakeOf = ownerOf + s.dtids;
   const fields = (wakeOf + s.dtids + 15) & ~15; // cache-line aligned: a field's FW words in one line
-  const sides = fields + s.imageWords * FW; // 32-byte aligned: a word's two sides in one line
-  const prevs = sides + s.imageWords * SW;
-  const pool = prevs + s.imageWords * SW_SIDE;
+  const logs = fields + s.imageWords * FW; // 32-byte aligned: an entry in one half line
+  const logHeads = logs + s.dtids * LOG_N * LOG_W;
+  const sites = logHeads + s.dtids;
+  const pool = sites + s.imageWords * SITES;
   const vcWords = VC_HDR + s.dtids;
   const strings = pool + (s.clocks + 1) * vcWords; // clock 0 is never handed out
   const written = strings + STR_WORDS;
   const blocks = (s.imageWords >>> BLOCK_SHIFT) + 1;
-  return { dtidOf, ownerOf, wakeOf, fields, sides, prevs, pool, vcWords, strings, written, words: written + ((blocks + 1) >>> 1) };
+  return { dtidOf, ownerOf, wakeOf, fields, logs, logHeads, sites, pool, vcWords, strings, written, words: written + ((blocks + 1) >>> 1) };
 }
 
 export function shadowBytes(s: ShadowSize): number {
@@ -131,8 +159,9 @@ export class Shadow {
   readonly ownerOf: number;
   readonly wakeOf: number;
   readonly fields: number;
-  readonly sides: number;
-  readonly prevs: number;
+  private readonly logs: number;
+  private readonly logHeads: number;
+  private readonly sites: number;
   readonly pool: number;
   readonly vcWords: number;
   private readonly strings: number;
@@ -156,8 +185,9 @@ export class Shadow {
     this.ownerOf = l.ownerOf;
     this.wakeOf = l.wakeOf;
     this.fields = l.fields;
-    this.sides = l.sides;
-    this.prevs = l.prevs;
+    this.logs = l.logs;
+    this.logHeads = l.logHeads;
+    this.sites = l.sites;
     this.pool = l.pool;
     this.vcWords = l.vcWords;
     this.strings = l.strings;
@@ -176,14 +206,9 @@ export class Shadow {
     return this.fields + addr * FW;
   }
 
-  /** The report sides of image word `addr` (S_WRITE, S_READ from here). */
-  side(addr: number): number {
-    return this.sides + addr * SW;
-  }
-
-  /** Read-shared image word `addr`: the side of the reader before the last one, when another thread. */
-  prev(addr: number): number {
-    return this.prevs + addr * SW_SIDE;
+  /** The site words of image word `addr` (SITE_WRITE, SITE_READ, SITE_PREV from here). */
+  site(addr: number): number {
+    return this.sites + addr * SITES;
   }
 
   /** The first clock of vector clock `vc`. */
@@ -352,6 +377,54 @@ export class Shadow {
       this.unlock(H_DTID_LOCK);
     }
     return vc;
+  }
+
+  // ---------------------------------------------------------------- the identity log
+
+  private logEntry(d: number, seq: number): number {
+    return this.logs + (d * LOG_N + (seq & (LOG_N - 1))) * LOG_W;
+  }
+
+  /**
+   * Dtid d, its clock at `epoch`, accesses as `who` in process pid and system call sys: the tid
+   * word its stamps carry from here. Only d's owner appends to d's ring, and a dtid changes owner
+   * under H_DTID_LOCK. The same identity as one of the last two entries (a parent between fork
+   * and wait) takes that entry's word again: it stays in the ring for LOG_N - 2 appends more.
+   */
+  logIdentity(d: number, epoch: number, who: number, pid: number, sys: number): number {
+    const i32 = this.i32;
+    const head = i32[this.logHeads + d];
+    for (let n = head - 1; n >= 0 && n >= head - 2; n--) {
+      const e = this.logEntry(d, n);
+      if (i32[e + L_WHO] === who && i32[e + L_PID] === pid && i32[e + L_SYS] === sys) return d + 1 + ((n & SEQ_MASK) << SEQ_SHIFT);
+    }
+    // Another cpu may be reading the entry this overwrites (identity): it sees -1, or a changed sequence number after.
+    const e = this.logEntry(d, head);
+    if (this.concurrent) Atomics.store(i32, e + L_SEQ, -1);
+    i32[e + L_EPOCH] = epoch;
+    i32[e + L_WHO] = who;
+    i32[e + L_PID] = pid;
+    i32[e + L_SYS] = sys;
+    if (this.concurrent) Atomics.store(i32, e + L_SEQ, head);
+    else i32[e + L_SEQ] = head;
+    i32[this.logHeads + d] = head + 1;
+    return d + 1 + ((head & SEQ_MASK) << SEQ_SHIFT);
+  }
+
+  /**
+   * Who made the access stamped with tid word `tid` (MARKED or not) at clock `epoch`, or null
+   * when its entry has left the ring. An entry's sequence number names it among the ring's
+   * passes, and its epoch catches a stamp 2^21 appends old whose number comes round again.
+   */
+  identity(tid: number, epoch: number): Identity | null {
+    const i32 = this.i32;
+    const d = (tid & TID_MASK) - 1;
+    const seq = (tid >>> SEQ_SHIFT) & SEQ_MASK;
+    const e = this.logEntry(d, seq);
+    const at = Atomics.load(i32, e + L_SEQ);
+    if (at < 0 || (at & SEQ_MASK) !== seq || i32[e + L_EPOCH] > epoch) return null;
+    const found = { who: i32[e + L_WHO], pid: i32[e + L_PID], sys: i32[e + L_SYS] };
+    return Atomics.load(i32, e + L_SEQ) === at ? found : null;
   }
 
   // ---------------------------------------------------------------- names of functions

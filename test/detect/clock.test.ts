@@ -5,13 +5,16 @@
  * two releases passes that on in full, and one that learned nothing still passes on its own
  * writes since the last.
  *
+ * And the reports' names for the earlier access, from the shadow's identity log: a stamp's tid
+ * word names the entry of who made it, exactly as the per-word report sides it replaces did.
+ *
  * One cpu's detectors (one cpu: the shadow unlocked, as a one-cpu run has it), threads switched by
  * hand in the order the primitives call them.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Detector, type DetectThread } from "../../src/detect/detector.js";
 import { shadowSize } from "../../src/detect/index.js";
-import { Shadow } from "../../src/detect/shadow.js";
+import { LOG_N, Shadow } from "../../src/detect/shadow.js";
 import { LAB, SCRATCH } from "../../src/selftest/lab.js";
 import { THREAD } from "../../src/shm/core.js";
 import { installViolationSink } from "../../src/shm/hooks.js";
@@ -120,19 +123,96 @@ describe("joinInto's own-clock fast path", () => {
   });
 });
 
-describe("read-shared report sides (Shadow.side, Shadow.prev)", () => {
-  it("a write ordered after the last reader but not the one before names that one", () => {
+/** The thread's current system call and pid, as the runtime would change them (a test's threads are plain objects). */
+const enter = (t: DetectThread, syscall: string, pid = t.pid) => Object.assign(t, { syscall, pid });
+
+describe("reports name the earlier access from the identity log (Shadow.logIdentity)", () => {
+  it("a read-shared field's write ordered after the last reader but not the one before names that one", () => {
     const { lab, start, run, locked } = cpu();
     const a = start();
     const b = start();
     const w = start();
+    enter(a, "fork", 101);
+    enter(b, "wait4", 102);
     run(a);
     void lab.counter;
     run(b);
-    locked("mtx", () => void lab.counter); // read-shared: A's side kept as the one before B's
+    locked("mtx", () => void lab.counter); // read-shared: A kept as the reader before B
     run(w);
     locked("mtx", () => void (lab.counter = 1)); // ordered after B's read, not A's
     expect(found.map((v) => v.law)).toEqual(["data-race"]);
-    expect(found[0].message).toContain(`an earlier read by cpu 0 thread ${slotOf(a.h)} (pid 100`);
+    expect(found[0].message).toContain(`an earlier read by cpu 0 thread ${slotOf(a.h)} (pid 101, fork)`);
+  });
+
+  it("and one ordered after none names the last", () => {
+    const { lab, start, run } = cpu();
+    const a = start();
+    const b = start();
+    const c = start();
+    const w = start();
+    enter(a, "fork", 101);
+    enter(b, "wait4", 102);
+    enter(c, "exit", 103);
+    for (const reader of [a, b, c]) {
+      run(reader);
+      void lab.counter;
+    }
+    run(w);
+    lab.counter = 1;
+    expect(found[0].message).toContain(`an earlier read by cpu 0 thread ${slotOf(c.h)} (pid 103, exit)`);
+  });
+
+  it("a stamp kept across a change of system call at one epoch names the call it was made in", () => {
+    const { lab, start, run } = cpu();
+    const a = start();
+    const b = start();
+    run(a);
+    enter(a, "fork");
+    lab.counter = 1;
+    enter(a, "wait4", 300); // no release between: the same epoch
+    lab.counter = 2; // the same epoch's write: its stamp (fork's) stays
+    lab.flag = 1; // a stamp made in wait4
+    run(b);
+    lab.counter = 3;
+    expect(found.map((v) => v.law)).toEqual(["data-race"]);
+    expect(found[0].message).toContain(`an earlier write by cpu 0 thread ${slotOf(a.h)} (pid 100, fork)`);
+  });
+
+  it("a parent between two system calls keeps its entries: a stamp many calls old is still named", () => {
+    const { lab, start, run, locked } = cpu();
+    const a = start();
+    const b = start();
+    run(a);
+    enter(a, "fork");
+    lab.counter = 1;
+    for (let i = 0; i < 2 * LOG_N; i++) {
+      enter(a, i % 2 ? "fork" : "wait4");
+      locked("mtx", () => void (lab.flag = i)); // a stamp at a fresh epoch in each call
+    }
+    run(b);
+    lab.counter = 2;
+    expect(found[0].message).toContain(`an earlier write by cpu 0 thread ${slotOf(a.h)} (pid 100, fork)`);
+  });
+
+  it(`a stamp ${LOG_N} appends old is named an unknown thread (a weaker text, the same race); one less is still named`, () => {
+    for (const appends of [LOG_N - 1, LOG_N]) {
+      found = [];
+      const { lab, start, run, locked } = cpu();
+      const a = start();
+      const b = start();
+      run(a);
+      enter(a, "call-first");
+      lab.counter = 1;
+      for (let i = 0; i < appends; i++) {
+        enter(a, `call-${i % 3}`); // three in turn: none is one of the last two
+        locked("mtx", () => void (lab.flag = i));
+      }
+      run(b);
+      lab.counter = 2;
+      expect(found.map((v) => v.law)).toEqual(["data-race"]);
+      expect(found[0].message).toContain(
+        appends < LOG_N ? `an earlier write by cpu 0 thread ${slotOf(a.h)} (pid 100, call-first)` : "an earlier write by an unknown thread",
+      );
+    }
   });
 });

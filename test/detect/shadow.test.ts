@@ -5,7 +5,7 @@
  * left it.
  */
 import { describe, expect, it } from "vitest";
-import { Shadow, VC_HDR, VC_LOCK, type ShadowSize } from "../../src/detect/shadow.js";
+import { LOG_N, MARKED, Shadow, VC_HDR, VC_LOCK, type ShadowSize } from "../../src/detect/shadow.js";
 
 const SIZE: ShadowSize = { imageWords: 64, dtids: 16, threads: 16, clocks: 4 };
 
@@ -51,6 +51,28 @@ describe("Shadow written marks", () => {
       expect(sh.writtenIn(1)).toBe((1 << 1) | (1 << 4));
       sh.clean(1, 1 << 1);
       expect([17, 20].map((a) => sh.marked(a))).toEqual([false, true]);
+    }
+  });
+});
+
+describe("Shadow identity log", () => {
+  it("names a tid word's entry (marked or not) while it is in the ring and at or past its epoch; the same entry again for one of the last two", () => {
+    for (const concurrent of [false, true]) {
+      const sh = new Shadow(Shadow.create(SIZE), SIZE, concurrent);
+      const first = sh.logIdentity(3, 10, 5, 100, 7);
+      expect(sh.identity(first, 10)).toEqual({ who: 5, pid: 100, sys: 7 });
+      expect(sh.identity(first | MARKED, 12)).toEqual({ who: 5, pid: 100, sys: 7 });
+      expect(sh.identity(first, 9)).toBeNull(); // a stamp from before the entry: an older pass of the ring
+      const other = sh.logIdentity(3, 11, 5, 100, 8);
+      expect(other).not.toBe(first);
+      expect(sh.logIdentity(3, 12, 5, 100, 7)).toBe(first); // fork, wait, fork: no append
+      expect(sh.logIdentity(4, 12, 5, 100, 7)).not.toBe(first); // another dtid's ring
+      for (let i = 0; i < LOG_N - 2; i++) sh.logIdentity(3, 20 + i, 6, 100 + (i % 3), 9);
+      expect(sh.identity(first, 30)).toEqual({ who: 5, pid: 100, sys: 7 });
+      expect(sh.identity(other, 30)).toEqual({ who: 5, pid: 100, sys: 8 });
+      sh.logIdentity(3, 400, 6, 999, 9); // the LOG_Nth append after the first
+      expect(sh.identity(first, 500)).toBeNull();
+      expect(sh.identity(other, 500)).toEqual({ who: 5, pid: 100, sys: 8 });
     }
   });
 });
