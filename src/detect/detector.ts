@@ -34,7 +34,7 @@ import { violation } from "../shm/hooks.js";
 import type { Image } from "../shm/image.js";
 import { THREAD } from "../shm/core.js";
 import { HDR_GEN, HDR_STATE, HDR_WORDS } from "../shm/struct.js";
-import { GEN_MASK, slotOf, ST_USED, type Addr, type FieldObserver, type Handle, type Table } from "../shm/table.js";
+import { FIELD_HANDLE, FIELD_MARKED, FIELD_RACY, FIELD_UNLOCKED, GEN_MASK, slotOf, ST_USED, type Addr, type FieldObserver, type Handle, type Table } from "../shm/table.js";
 import { AT_ACQUIRE, AT_COUNT, AT_WRITE, HOW_ATOMIC, HOW_SHARED, HOW_SLEEPS, HOW_TOKEN, type SyncObserver } from "../sync/observe.js";
 import { PLOCK_MASK } from "../sync/phold.js";
 import type { SyncThread } from "../sync/seam.js";
@@ -112,18 +112,20 @@ function watchThreshold(sample: number): number {
 
 /**
  * Per image word, worker-local (flags), fixed at install: reads racy on purpose; every plain
- * access racy on purpose; a handle field (recheck or other); accesses record their function.
+ * access racy on purpose; a handle field (recheck or other) into a table of this image; accesses
+ * record their function. The first three and F_MARKED are the bits of a field's kind too
+ * (table.ts FIELD_*), which an observed accessor passes with each access.
  */
-const F_RACY = 0x1;
-const F_UNLOCKED = 0x2;
-const F_HANDLE = 0x4;
+const F_RACY = FIELD_RACY;
+const F_UNLOCKED = FIELD_UNLOCKED;
+const F_HANDLE = FIELD_HANDLE;
 const F_SITE = 0x8;
 /** A count the primitives update atomically (AT_COUNT), in every record of its table once one is. */
 const F_COUNT = 0x10;
 /** A word its struct declares changed only with atomics (FieldNotes.atomics): a count or flags. */
 const F_ATOMIC = 0x20;
 /** Reads racy on purpose only where the kernel marks them (FieldNotes.markedRacy, data_race()). */
-const F_MARKED = 0x40;
+const F_MARKED = FIELD_MARKED;
 /** A recheck handle field (structs.ts): its loads under a token are remembered (with F_HANDLE). */
 const F_RECHECK = 0x80;
 
@@ -252,23 +254,30 @@ export class Detector implements SyncObserver, FieldObserver {
     }
   }
 
-  /** A field access through an observed view (Table.observe), to the record at `base` (-1: outside every record). */
-  access(addr: Addr, write: boolean, base: Addr): void {
+  /**
+   * A field access through an observed view (Table.observe), to the record at `base` (-1: outside
+   * every record), of a field of kind `kind` (table.ts FIELD_*: the view's constant for the field,
+   * the same bits as flags[addr] has -- but for F_HANDLE, which flags has only where the target
+   * table is in this image: looked up there for handle fields alone).
+   */
+  access(addr: Addr, write: boolean, base: Addr, kind: number): void {
     const td = this.current();
     if (td === null) return;
     const t = td === this.lastTd ? this.lastT : this.stateOf(td);
     if (t === undefined) return;
-    const f = this.flags[addr];
     if (this.staleOn) {
       if (t.loads.size !== 0) this.use(t, td, addr, base);
-      if (f & F_HANDLE) {
-        if (write) this.handleWrite(t, td, addr, base);
-        else this.load(t, addr, base, f);
+      if (kind & F_HANDLE) {
+        const f = this.flags[addr];
+        if (f & F_HANDLE) {
+          if (write) this.handleWrite(t, td, addr, base);
+          else this.load(t, addr, base, f);
+        }
       }
     }
-    if (!this.raceOn || t.d < 0 || f & F_UNLOCKED || this.sh.exhausted()) return;
+    if (!this.raceOn || t.d < 0 || kind & F_UNLOCKED || this.sh.exhausted()) return;
     // A racy read is a sync edge, not a check: followed at every read, never sampled away.
-    if (!write && this.racyOnPurpose(f)) return this.racyRead(t, addr);
+    if (!write && this.racyOnPurpose(kind)) return this.racyRead(t, addr);
     if (this.sampled && !this.watched(addr)) return;
     if (write) this.write(t, td, addr, PLAIN);
     else this.read(t, td, addr);
@@ -319,7 +328,7 @@ export class Detector implements SyncObserver, FieldObserver {
   }
 
   plain(addr: Addr, write: boolean): void {
-    this.access(addr, write, this.recBase[addr]);
+    this.access(addr, write, this.recBase[addr], this.flags[addr]);
   }
 
   /**

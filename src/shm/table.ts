@@ -32,6 +32,17 @@ export const GEN_MASK = 0x7fff;
 /** Table control words, before the records: allocation rotor and records in use. */
 export const TABLE_CTRL_WORDS = 2;
 
+/**
+ * A field's kind, as its struct's notes (FieldNotes) declare it, passed by the observed accessors
+ * with each access (FieldObserver.access): reads racy on purpose (`racy`), every plain access
+ * (`unlocked`), a handle field (`recheck` or `handles`: the detector checks its target table is
+ * in the image), reads racy where marked (`markedRacy`).
+ */
+export const FIELD_RACY = 0x1;
+export const FIELD_UNLOCKED = 0x2;
+export const FIELD_HANDLE = 0x4;
+export const FIELD_MARKED = 0x40;
+
 export const slotOf = (h: Handle): number => (h & 0xffff) - 1;
 export const genOf = (h: Handle): number => (h >>> 16) & GEN_MASK;
 
@@ -373,15 +384,16 @@ function viewSource(name: string, layout: FieldLayout, decl: StructDecl<FieldWid
   const racy = { ...decl.notes.racy, ...decl.notes.markedRacy };
   const live = (what: string) =>
     `if (((i32[b + ${HDR_GEN}] ^ (this.h >>> 16)) & ${GEN_MASK}) !== 0 || i32[b + ${HDR_STATE}] !== ${ST_USED}) throw t.stale(this.h, ${what});`;
-  const observe = (off: number, write: boolean) => (observed ? `t.observer.access(b + ${off}, ${write}, b);` : "");
+  const observe = (off: number, write: boolean, kind: number) => (observed ? `t.observer.access(b + ${off}, ${write}, b, ${kind});` : "");
   const accessors = names
     .filter((f) => decl.fields[f] === 1)
     .map((f) => {
       const field = JSON.stringify(f);
       const off = offsets[f];
-      const get = f in racy && observed ? `const v = i32[b + ${off}]; ${observe(off, false)} return v;` : `${observe(off, false)} return i32[b + ${off}];`;
+      const kind = fieldKind(decl.notes, f);
+      const get = f in racy && observed ? `const v = i32[b + ${off}]; ${observe(off, false, kind)} return v;` : `${observe(off, false, kind)} return i32[b + ${off}];`;
       return `get [${field}]() { point(); const t = this.$t, i32 = t.i32, b = this.$b; ${live(field)} ${get} }
-        set [${field}](v) { point(); const t = this.$t, i32 = t.i32, b = this.$b; ${live(field)} ${observe(off, true)} i32[b + ${off}] = v; }`;
+        set [${field}](v) { point(); const t = this.$t, i32 = t.i32, b = this.$b; ${live(field)} ${observe(off, true, kind)} i32[b + ${off}] = v; }`;
     });
   return `const OFF = new Map([${names.map((f) => `[${JSON.stringify(f)}, ${offsets[f]}]`).join(", ")}]);
     return class ${name.replace(/\W/g, "_")}_view {
@@ -394,6 +406,16 @@ function viewSource(name: string, layout: FieldLayout, decl: StructDecl<FieldWid
       ${accessors.join("\n")}
     };
     //# sourceURL=forkstorm:view/${name}${observed ? "/observed" : ""}`;
+}
+
+/** A field's kind (FIELD_*) by its struct's notes: what the observed accessors pass with each access. */
+function fieldKind(notes: StructDecl<FieldWidths>["notes"], f: string): number {
+  return (
+    (f in (notes.racy ?? {}) ? FIELD_RACY : 0) |
+    (f in (notes.unlocked ?? {}) ? FIELD_UNLOCKED : 0) |
+    (f in (notes.recheck ?? {}) || f in (notes.handles ?? {}) ? FIELD_HANDLE : 0) |
+    (f in (notes.markedRacy ?? {}) ? FIELD_MARKED : 0)
+  );
 }
 
 /**
@@ -543,8 +565,12 @@ type ViewClass = new (h: Handle, b: number, t: Table) => ViewBase;
  * call target", --trace-deopt); a method is the same function whichever detector it runs for.
  */
 export interface FieldObserver {
-  /** `base`: the base of the record holding addr (the view has it: a lookup by address is a cache miss per access). */
-  access(addr: Addr, write: boolean, base: Addr): void;
+  /**
+   * `base`: the base of the record holding addr (the view has it: a lookup by address is a cache
+   * miss per access); `kind`: the field's FIELD_* bits, from its struct's notes (a constant in
+   * each accessor: a lookup by address is another miss).
+   */
+  access(addr: Addr, write: boolean, base: Addr, kind: number): void;
   /** A record at `base`, `words` long, is being freed (its words still hold their last values). */
   freed(base: Addr, words: number): void;
 }
