@@ -171,6 +171,14 @@ export class Detector implements SyncObserver, FieldObserver {
   private readonly width: number;
   /** cfg.race and cfg.stale, read at every access. */
   private readonly raceOn: boolean;
+  /**
+   * raceOn, and no cpu had stood the race detector down when this cpu last looked (Shadow
+   * exhausted): read by access() instead of the shadow's word. Looked at again at each thread
+   * start, kernel entry and resume, and false at once when this cpu stands it down. A cpu that has
+   * not looked yet only checks more accesses than it needs to: every report asks the shadow again
+   * (reportable), and nothing a check writes matters once the detector stood down.
+   */
+  private raceLive: boolean;
   private readonly staleOn: boolean;
   /** Offsets in a thread record of its process and lwp handles (its own records), -1 when the layout has none. */
   private readonly tdProcAt: number;
@@ -220,6 +228,7 @@ export class Detector implements SyncObserver, FieldObserver {
     this.procs = img.hasTable("proc") ? this.tables[index.get("proc")!] : null;
     this.lwps = img.hasTable("lwp") ? this.tables[index.get("lwp")!] : null;
     this.raceOn = cfg.race;
+    this.raceLive = cfg.race && !sh.exhausted();
     this.staleOn = cfg.stale;
     this.sampled = cfg.sample > 1;
     this.threshold = watchThreshold(cfg.sample);
@@ -275,7 +284,7 @@ export class Detector implements SyncObserver, FieldObserver {
         }
       }
     }
-    if (!this.raceOn || t.d < 0 || kind & F_UNLOCKED || this.sh.exhausted()) return;
+    if (!this.raceLive || t.d < 0 || kind & F_UNLOCKED) return;
     // A racy read is a sync edge, not a check: followed at every read, never sampled away.
     if (!write && this.racyOnPurpose(kind)) return this.racyRead(t, addr);
     if (this.sampled && !this.watched(addr)) return;
@@ -408,6 +417,7 @@ export class Detector implements SyncObserver, FieldObserver {
     else t.reset(slot);
     this.threads[slot] = t;
     this.lastTd = null;
+    this.lookAtShadow();
     t.own = this.ownRecords(td.h);
     if (!this.raceOn) return;
     t.d = this.sh.dtid(slot);
@@ -460,6 +470,7 @@ export class Detector implements SyncObserver, FieldObserver {
   }
 
   kernelEntry(): void {
+    this.lookAtShadow();
     const t = this.stateOfCurrent();
     if (t === undefined) return;
     // (Map.clear makes a new table even for an empty map: one per system call adds up.)
@@ -601,6 +612,7 @@ export class Detector implements SyncObserver, FieldObserver {
   }
 
   resumed(): void {
+    this.lookAtShadow();
     const t = this.stateOfCurrent();
     if (t === undefined || t.d < 0) return;
     this.acquireFrom(t, this.sh.i32[this.sh.wakeOf + t.d]);
@@ -611,9 +623,15 @@ export class Detector implements SyncObserver, FieldObserver {
    * from here on it could only report races that are not, so it stops, and says why once.
    */
   private standDown(why: string): void {
+    this.raceLive = false;
     if (this.sh.exhausted()) return;
     this.sh.giveUp();
     this.notes.push(`race detector stood down at cpu ${this.cfg.cpu}: ${why}`);
+  }
+
+  /** Has another cpu stood the race detector down? (raceLive) */
+  private lookAtShadow(): void {
+    this.raceLive = this.raceOn && !this.sh.exhausted();
   }
 
   /** What the detectors have to say besides violations (a stand-down), for the cpu's result. */
