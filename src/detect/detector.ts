@@ -126,8 +126,10 @@ const F_COUNT = 0x10;
 const F_ATOMIC = 0x20;
 /** Reads racy on purpose only where the kernel marks them (FieldNotes.markedRacy, data_race()). */
 const F_MARKED = FIELD_MARKED;
-/** A recheck handle field (structs.ts): its loads under a token are remembered (with F_HANDLE). */
-const F_RECHECK = 0x80;
+
+/** handleTo: a recheck field (structs.ts), whose loads under a token are remembered; the table index + 1 is above it. */
+const TO_RECHECK = 0x1;
+const TO_SHIFT = 1;
 
 /** write()'s generation for a plain write (the accessor checked the record; a generation is never negative). */
 const PLAIN = -1;
@@ -153,9 +155,9 @@ export class Detector implements SyncObserver, FieldObserver {
   private readonly tables: readonly Table[];
   private readonly flags: Uint8Array;
   /**
-   * Per image word: 1 + the index of the table a handle field points into, else 0 (F_RECHECK
-   * says which are recheck fields; the others' loads only refresh). One array, not one per kind:
-   * a load reads one word of it, a cache miss fewer.
+   * Per image word of a handle field (F_HANDLE): 1 + the index of the table it points into,
+   * shifted by TO_SHIFT, | TO_RECHECK for a recheck field (the others' loads only refresh); 0
+   * elsewhere. All a handle access needs in one array: one cache miss, not one per array.
    */
   private readonly handleTo: Uint8Array;
   /** Per image word: the base of the record it belongs to, -1 outside every record. */
@@ -223,6 +225,7 @@ export class Detector implements SyncObserver, FieldObserver {
     this.tids = new Int32Array(sh.size.threads);
     this.tidPids = new Int32Array(sh.size.threads);
     const index = new Map(this.tables.map((t, i) => [t.name, i]));
+    if (this.tables.length >= 0xff >>> TO_SHIFT) throw new Error(`detectors: ${this.tables.length} tables, handleTo has room for ${(0xff >>> TO_SHIFT) - 1}`);
     this.tables.forEach((t, ti) => this.mapTable(t, ti, index));
     for (const a of cfg.siteAddrs) this.flags[a] |= F_SITE;
     this.procs = img.hasTable("proc") ? this.tables[index.get("proc")!] : null;
@@ -250,14 +253,14 @@ export class Detector implements SyncObserver, FieldObserver {
       for (const [f, target] of Object.entries(notes.recheck ?? {})) {
         const to = index.get(target as string);
         if (to === undefined) throw new Error(`struct ${t.name}: recheck field ${f} points into ${target}, not a table of this image`);
-        this.handleTo[b + offsets[f]] = to + 1;
-        this.flags[b + offsets[f]] |= F_HANDLE | F_RECHECK;
+        this.handleTo[b + offsets[f]] = ((to + 1) << TO_SHIFT) | TO_RECHECK;
+        this.flags[b + offsets[f]] |= F_HANDLE;
       }
       // A handle field into a table this image lacks (a runtime table's td_proc in the lab) is no path here.
       for (const [f, target] of Object.entries(notes.handles ?? {})) {
         const to = index.get(target as string);
         if (to === undefined || this.handleTo[b + offsets[f]] !== 0) continue;
-        this.handleTo[b + offsets[f]] = to + 1;
+        this.handleTo[b + offsets[f]] = (to + 1) << TO_SHIFT;
         this.flags[b + offsets[f]] |= F_HANDLE;
       }
     }
@@ -267,7 +270,7 @@ export class Detector implements SyncObserver, FieldObserver {
    * A field access through an observed view (Table.observe), to the record at `base` (-1: outside
    * every record), of a field of kind `kind` (table.ts FIELD_*: the view's constant for the field,
    * the same bits as flags[addr] has -- but for F_HANDLE, which flags has only where the target
-   * table is in this image: looked up there for handle fields alone).
+   * table is in this image: handleTo says, looked up for handle fields alone).
    */
   access(addr: Addr, write: boolean, base: Addr, kind: number): void {
     const td = this.current();
@@ -277,10 +280,10 @@ export class Detector implements SyncObserver, FieldObserver {
     if (this.staleOn) {
       if (t.loads.size !== 0) this.use(t, td, addr, base);
       if (kind & F_HANDLE) {
-        const f = this.flags[addr];
-        if (f & F_HANDLE) {
+        const to = this.handleTo[addr];
+        if (to !== 0) {
           if (write) this.handleWrite(t, td, addr, base);
-          else this.load(t, addr, base, f);
+          else this.load(t, addr, base, to);
         }
       }
     }
@@ -598,7 +601,7 @@ export class Detector implements SyncObserver, FieldObserver {
 
   private stateOfCurrent(): DThread | undefined {
     const td = this.current();
-    return td === null ? undefined : this.threads[slotOf(td.h)];
+    return td === null ? undefined : td === this.lastTd ? this.lastT : this.stateOf(td);
   }
 
   wake(target: Handle): void {
@@ -901,15 +904,15 @@ export class Detector implements SyncObserver, FieldObserver {
    * A handle read from a handle field: a recheck field's is remembered while a token covers it;
    * any fresh load forgets an older one of the same record.
    */
-  private load(t: DThread, addr: Addr, b: Addr, f: number): void {
+  private load(t: DThread, addr: Addr, b: Addr, to: number): void {
     if (t.readAt.size >= MAX_LOADS) t.readAt.clear();
     t.readAt.set(addr, ++t.seq, this.generationOf(b));
-    const guarded = (f & F_RECHECK) !== 0;
+    const guarded = (to & TO_RECHECK) !== 0;
     // Nothing to forget and nothing to remember (no token held, or a field that is no recheck one).
     if (t.loads.size === 0 && (!guarded || t.guardSeq.length === 0)) return;
     const h = this.i32[addr];
     if (h === 0) return;
-    const table = this.tables[this.handleTo[addr] - 1];
+    const table = this.tables[(to >>> TO_SHIFT) - 1];
     const slot = (h & 0xffff) - 1;
     if (slot < 0 || slot >= table.capacity) return;
     const base = table.recordBase(slot);
@@ -945,7 +948,7 @@ export class Detector implements SyncObserver, FieldObserver {
   /** Does the handle field at addr name one of the thread's own records (reap->p of its own process: only it changes that)? */
   private namesOwn(t: DThread, addr: Addr): boolean {
     const h = this.i32[addr];
-    const target = this.handleTo[addr];
+    const target = this.handleTo[addr] >>> TO_SHIFT;
     if (h === 0 || target === 0) return false;
     const table = this.tables[target - 1];
     const slot = (h & 0xffff) - 1;
