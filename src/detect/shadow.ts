@@ -141,8 +141,11 @@ function layout(s: ShadowSize) {
   const logs = fields + s.imageWords * FW; // 32-byte aligned: an entry in one half line
   const logHeads = logs + s.dtids * LOG_N * LOG_W;
   const sites = logHeads + s.dtids;
-  const pool = sites + s.imageWords * SITES;
-  const vcWords = VC_HDR + s.dtids;
+  // Clocks start on a cache line: the header and the first 12 entries (or a read clock's VC_LAST
+  // and its reader's entry) share one, and the entries below the mark of a thread count near
+  // 20 take two lines, not three for a clock starting late in its first.
+  const pool = (sites + s.imageWords * SITES + 15) & ~15;
+  const vcWords = (VC_HDR + s.dtids + 15) & ~15;
   const strings = pool + (s.clocks + 1) * vcWords; // clock 0 is never handed out
   const written = strings + STR_WORDS;
   const blocks = (s.imageWords >>> BLOCK_SHIFT) + 1;

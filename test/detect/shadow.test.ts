@@ -41,6 +41,16 @@ describe("Shadow vector-clock pool", () => {
   });
 });
 
+describe("Shadow layout", () => {
+  it("starts every clock, and every other field shadow (two to a line), on a cache line (16 words), whatever the widths", () => {
+    for (const size of [SIZE, { imageWords: 1001, dtids: 7, threads: 9, clocks: 5 }, { imageWords: 153_000, dtids: 256, threads: 300, clocks: 8 }]) {
+      const sh = new Shadow(Shadow.create(size), size, false);
+      for (let vc = 1; vc <= size.clocks; vc++) expect(sh.vcHeader(vc, VC_LOCK) % 16).toBe(0);
+      for (const addr of [0, 2, (size.imageWords - 2) & ~1]) expect(sh.at(addr) % 16).toBe(0);
+    }
+  });
+});
+
 describe("Shadow written marks", () => {
   it("mark one word at a time: a word beside a marked one reads unmarked, and a clean unmarks only its mask", () => {
     for (const concurrent of [false, true]) {
