@@ -13,6 +13,7 @@ import { DRAIN_ASKED, runControlWords, THREAD } from "../shm/core.js";
 import { Image } from "../shm/image.js";
 import { ev, EV, evNote, installTrace, lastEvents, type TraceEvent } from "../shm/trace.js";
 import { installFreedBy, slotOf, type Handle } from "../shm/table.js";
+import { installWords } from "../shm/words.js";
 import { lockstatSnapshot, resetLockstat, type LockStat } from "../sync/lockstat.js";
 import { installSync, STACK_PEEK, SWITCH_SLEEP, SWITCH_TOKEN, type SyncThread } from "../sync/seam.js";
 import { initSleepQueues, installWakeupCheck, sleepq_deadline, sleepq_park, sleepq_exitwakeup, sleepq_remove, sleepq_threadexit, sleepq_timeout, sleepq_wchan, wakeup_debt } from "../sync/sleep.js";
@@ -240,6 +241,7 @@ export class Cpu {
     resetLockstat(this.spec.lockSites, !off.includes("lockstat"));
     resetWitness(!off.includes("witness"));
     resetCollectors();
+    installWords(this.spec.cpus);
     installSync(this.image, Cpu.hooks);
     initSleepQueues();
     installWakeupCheck(this.strategy instanceof Baton ? wakeupChecks : null);

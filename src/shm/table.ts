@@ -15,6 +15,7 @@
  */
 import { HDR_FREED_BY, HDR_FREED_SITE, HDR_GEN, HDR_STATE, HDR_WORDS, type FieldLayout, type FieldWidths, type StructDecl } from "./struct.js";
 import { passPoints, point, violation, KernelPanic } from "./hooks.js";
+import { words } from "./words.js";
 
 /** A word index into the image: the model's kernel address (`&p->p_token`). */
 export type Addr = number;
@@ -176,7 +177,7 @@ export class Table<F extends FieldWidths = FieldWidths> {
 
   /** Records currently allocated. */
   inUse(): number {
-    return Atomics.load(this.i32, this.ctrl + 1);
+    return words.load(this.i32, this.ctrl + 1);
   }
 
   /**
@@ -198,7 +199,7 @@ export class Table<F extends FieldWidths = FieldWidths> {
 
   /** Where the next allocation starts looking. */
   private nextStart(): number {
-    if (this.rotor < 0) return (Atomics.add(this.i32, this.ctrl, 1) >>> 0) % this.capacity;
+    if (this.rotor < 0) return (words.add(this.i32, this.ctrl, 1) >>> 0) % this.capacity;
     const s = this.rotor;
     this.rotor = s + 1 === this.capacity ? 0 : s + 1;
     return s;
@@ -221,10 +222,10 @@ export class Table<F extends FieldWidths = FieldWidths> {
       if (probed === capacity) break;
       const b = this.recordBase(slot);
       point();
-      if (Atomics.compareExchange(i32, b + HDR_STATE, ST_FREE, ST_USED) === ST_FREE) {
+      if (words.compareExchange(i32, b + HDR_STATE, ST_FREE, ST_USED) === ST_FREE) {
         this.used.set(slot);
         i32.fill(0, b + HDR_WORDS, b + this.layout.stride);
-        Atomics.add(i32, this.ctrl + 1, 1);
+        words.add(i32, this.ctrl + 1, 1);
         // The generation only changes at a free, by this slot's owner: now this cpu.
         return ((i32[b + HDR_GEN] & GEN_MASK) << 16) | (slot + 1);
       }
@@ -255,7 +256,7 @@ export class Table<F extends FieldWidths = FieldWidths> {
   free(h: Handle, site: string): void {
     const b = this.checked(h, "free");
     if (this.freeGuard !== null) this.freeGuard(h, b, site);
-    if (Atomics.compareExchange(this.i32, b + HDR_STATE, ST_USED, ST_FREEING) !== ST_USED) {
+    if (words.compareExchange(this.i32, b + HDR_STATE, ST_USED, ST_FREEING) !== ST_USED) {
       violation("double-free", `${this.name}[${slotOf(h)}] freed twice (second free at ${site})`);
       return;
     }
@@ -265,8 +266,8 @@ export class Table<F extends FieldWidths = FieldWidths> {
     this.i32[b + HDR_FREED_BY] = freedBy(b);
     // Plain: the state's store below publishes it to the next allocator's compare-and-swap.
     this.i32[b + HDR_GEN] = ((this.i32[b + HDR_GEN] + 1) & GEN_MASK) || 1;
-    Atomics.sub(this.i32, this.ctrl + 1, 1);
-    Atomics.store(this.i32, b + HDR_STATE, ST_FREE);
+    words.sub(this.i32, this.ctrl + 1, 1);
+    words.store(this.i32, b + HDR_STATE, ST_FREE);
     this.used.clear(slotOf(h));
   }
 
@@ -481,15 +482,15 @@ class InUseBitmap {
   set(slot: number): void {
     const w = slot >>> 5;
     const bit = 1 << (slot & 31);
-    if ((Atomics.or(this.i32, this.at + w, bit) | bit) !== -1) return;
-    Atomics.or(this.i32, this.full + (w >>> 5), 1 << (w & 31));
-    if (Atomics.load(this.i32, this.at + w) !== -1) Atomics.and(this.i32, this.full + (w >>> 5), ~(1 << (w & 31)));
+    if ((words.or(this.i32, this.at + w, bit) | bit) !== -1) return;
+    words.or(this.i32, this.full + (w >>> 5), 1 << (w & 31));
+    if (words.load(this.i32, this.at + w) !== -1) words.and(this.i32, this.full + (w >>> 5), ~(1 << (w & 31)));
   }
 
   clear(slot: number): void {
     const w = slot >>> 5;
-    Atomics.and(this.i32, this.at + w, ~(1 << (slot & 31)));
-    Atomics.and(this.i32, this.full + (w >>> 5), ~(1 << (w & 31)));
+    words.and(this.i32, this.at + w, ~(1 << (slot & 31)));
+    words.and(this.i32, this.full + (w >>> 5), ~(1 << (w & 31)));
   }
 
   /** Slots from `slot` on, in rotor order, to the first free one (capacity when none is). */

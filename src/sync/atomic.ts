@@ -12,6 +12,7 @@ import { syncPoint } from "../shm/hooks.js";
 import type { Addr } from "../shm/table.js";
 import { AT_ACQUIRE, AT_COUNT, AT_WRITE, HOW_ATOMIC, syncObs } from "./observe.js";
 import { curthread, mem } from "./seam.js";
+import { words } from "../shm/words.js";
 
 /**
  * A relaxed atomic access is made (a write when `write`): reported before it operates, while the
@@ -33,7 +34,7 @@ export function orderedAfter(p: Addr, write: boolean, count = false): void {
 
 export function atomic_load_int(p: Addr): number {
   syncPoint();
-  const v = Atomics.load(mem, p);
+  const v = words.load(mem, p);
   relaxed(p, false);
   return v;
 }
@@ -41,20 +42,20 @@ export function atomic_load_int(p: Addr): number {
 export function atomic_store_int(p: Addr, v: number): void {
   syncPoint();
   relaxed(p, true);
-  Atomics.store(mem, p, v);
+  words.store(mem, p, v);
 }
 
 export function atomic_add_int(p: Addr, v: number): void {
   syncPoint();
   relaxed(p, true);
-  Atomics.add(mem, p, v);
+  words.add(mem, p, v);
 }
 
 /** Returns the value before the add. */
 export function atomic_fetchadd_int(p: Addr, v: number): number {
   syncPoint();
   orderedBefore(p);
-  const old = Atomics.add(mem, p, v);
+  const old = words.add(mem, p, v);
   orderedAfter(p, true);
   return old;
 }
@@ -62,20 +63,20 @@ export function atomic_fetchadd_int(p: Addr, v: number): number {
 export function atomic_set_int(p: Addr, bits: number): void {
   syncPoint();
   relaxed(p, true);
-  Atomics.or(mem, p, bits);
+  words.or(mem, p, bits);
 }
 
 export function atomic_clear_int(p: Addr, bits: number): void {
   syncPoint();
   relaxed(p, true);
-  Atomics.and(mem, p, ~bits);
+  words.and(mem, p, ~bits);
 }
 
 /** atomic_cmpset_int: true when *p was `old` and is now `v`. */
 export function atomic_cmpset_int(p: Addr, old: number, v: number): boolean {
   syncPoint();
   orderedBefore(p);
-  const ok = Atomics.compareExchange(mem, p, old, v) === old;
+  const ok = words.compareExchange(mem, p, old, v) === old;
   orderedAfter(p, ok && old !== v); // cmpset(f, f) only tests: it never changes the word
   return ok;
 }
@@ -83,7 +84,7 @@ export function atomic_cmpset_int(p: Addr, old: number, v: number): boolean {
 export function atomic_swap_int(p: Addr, v: number): number {
   syncPoint();
   orderedBefore(p);
-  const old = Atomics.exchange(mem, p, v);
+  const old = words.exchange(mem, p, v);
   orderedAfter(p, true);
   return old;
 }

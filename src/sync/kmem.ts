@@ -11,6 +11,7 @@ import { NULL, type Handle, type Table } from "../shm/table.js";
 import { curthread, DONE, finished, mem, type KGen } from "./seam.js";
 import { mayblock, myLab } from "./mayblock.js";
 import { PINTERLOCKED, sleepq_remove, tsleep, tsleep_interlock, wakeup } from "./sleep.js";
+import { words } from "../shm/words.js";
 
 /** The wait message of a thread asleep for a record of `table` (scripts and hang dumps read it). */
 export const memwaitMessage = (table: string): string => `memwait:${table}`;
@@ -39,7 +40,7 @@ function* allocAfter(point: KGen, t: Table): KGen<Handle> {
 function* zoneWait(t: Table): KGen<Handle> {
   const waiters = myLab()!.kmemWaiters;
   const chan = zoneChannel(t);
-  Atomics.add(mem, waiters, 1);
+  words.add(mem, waiters, 1);
   try {
     for (;;) {
       // Count, then interlock, then look: a free that did not see us counted came before the look.
@@ -52,7 +53,7 @@ function* zoneWait(t: Table): KGen<Handle> {
       yield* tsleep(chan, PINTERLOCKED, memwaitMessage(t.name), 0);
     }
   } finally {
-    Atomics.sub(mem, waiters, 1);
+    words.sub(mem, waiters, 1);
   }
 }
 
@@ -60,5 +61,5 @@ function* zoneWait(t: Table): KGen<Handle> {
 export function zfree(t: Table, h: Handle, site: string): void {
   t.free(h, site);
   const l = myLab();
-  if (l !== null && Atomics.load(mem, l.kmemWaiters) !== 0) wakeup(zoneChannel(t));
+  if (l !== null && words.load(mem, l.kmemWaiters) !== 0) wakeup(zoneChannel(t));
 }

@@ -13,6 +13,7 @@ import { HOW_MUTEX, HOW_SLEEPS, syncObs } from "./observe.js";
 import { curthread, DONE, dropHeld, heldIndex, image, mem, sched, type KGen, type SyncThread } from "./seam.js";
 import { PINTERLOCKED, tsleep, tsleep_interlock_obj, wakeup_obj } from "./sleep.js";
 import { witness_order } from "./witness.js";
+import { words } from "../shm/words.js";
 
 const WAITERS = 1;
 const SPINS = 64;
@@ -20,13 +21,13 @@ const SPINS = 64;
 /** mutex_enter. Uncontended, it returns no generator (see DONE in seam.ts); it sleeps only contended. */
 export function mutex_enter(mtx: Addr): KGen {
   const td = curthread();
-  if (Atomics.load(mem, mtx) === td.h) {
+  if (words.load(mem, mtx) === td.h) {
     violation("mutex-recursion", `mutex_enter(${image.describe(mtx)}): locking against myself`);
     return DONE;
   }
   witness_order(mtx, td.held);
   syncPoint();
-  if (Atomics.compareExchange(mem, mtx, 0, td.h) !== 0) return contended(td, mtx);
+  if (words.compareExchange(mem, mtx, 0, td.h) !== 0) return contended(td, mtx);
   entered(td, mtx);
   return DONE;
 }
@@ -35,15 +36,15 @@ function* contended(td: SyncThread, mtx: Addr): KGen {
   const t0 = sched.nanotime();
   td.waitfor = mtx;
   evLock(EV.LOCK_WAIT, td, mtx, 0);
-  for (let spins = 0; Atomics.compareExchange(mem, mtx, 0, td.h) !== 0; spins++) {
+  for (let spins = 0; words.compareExchange(mem, mtx, 0, td.h) !== 0; spins++) {
     if (spins < SPINS) {
       sched.spinWait();
       continue;
     }
     tsleep_interlock_obj(mtx, 0);
-    Atomics.add(mem, mtx + WAITERS, 1);
-    if (Atomics.load(mem, mtx) !== 0) yield* tsleep(mtx, PINTERLOCKED, "mutex", 0);
-    Atomics.sub(mem, mtx + WAITERS, 1);
+    words.add(mem, mtx + WAITERS, 1);
+    if (words.load(mem, mtx) !== 0) yield* tsleep(mtx, PINTERLOCKED, "mutex", 0);
+    words.sub(mem, mtx + WAITERS, 1);
   }
   td.waitfor = 0;
   lockstat_contended(mtx, sched.nanotime() - t0);
@@ -59,7 +60,7 @@ function entered(td: SyncThread, mtx: Addr): void {
 export function mutex_tryenter(mtx: Addr): boolean {
   const td = curthread();
   syncPoint();
-  if (Atomics.compareExchange(mem, mtx, 0, td.h) !== 0) return false;
+  if (words.compareExchange(mem, mtx, 0, td.h) !== 0) return false;
   if (syncObs !== null) syncObs.acquire(td, mtx, HOW_MUTEX);
   td.held.push({ lock: mtx, kind: "mutex", shared: false, since: lockstat_acquired(mtx) });
   return true;
@@ -67,7 +68,7 @@ export function mutex_tryenter(mtx: Addr): boolean {
 
 export function mutex_exit(mtx: Addr): void {
   const td = curthread();
-  if (Atomics.load(mem, mtx) !== td.h) {
+  if (words.load(mem, mtx) !== td.h) {
     violation("mutex-not-owned", `mutex_exit(${image.describe(mtx)}) by a thread that does not own it`);
     return;
   }
@@ -77,11 +78,11 @@ export function mutex_exit(mtx: Addr): void {
   dropHeld(td, i);
   syncPoint();
   if (syncObs !== null) syncObs.release(td, mtx, HOW_MUTEX);
-  Atomics.store(mem, mtx, 0);
-  if (Atomics.load(mem, mtx + WAITERS) > 0) wakeup_obj(mtx, Infinity);
+  words.store(mem, mtx, 0);
+  if (words.load(mem, mtx + WAITERS) > 0) wakeup_obj(mtx, Infinity);
 }
 
 /** mutex_owned: the current thread holds it. */
 export function mutex_owned(mtx: Addr): boolean {
-  return Atomics.load(mem, mtx) === curthread().h;
+  return words.load(mem, mtx) === curthread().h;
 }

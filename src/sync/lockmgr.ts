@@ -13,6 +13,7 @@ import { HOW_SHARED, HOW_SLEEPS, syncObs } from "./observe.js";
 import { curthread, dropHeld, finished, heldIndex, image, mem, sched, type KGen, type SyncThread } from "./seam.js";
 import { PINTERLOCKED, tsleep, tsleep_interlock, wakeup } from "./sleep.js";
 import { witness_order } from "./witness.js";
+import { words } from "../shm/words.js";
 
 export const LKC_EXREQ = 0x80000000 | 0;
 export const LKC_SHREQ = 0x40000000;
@@ -35,7 +36,7 @@ export const LK_CANRECURSE = 0x40;
 const HOLDER = 1; // lk_lockholder word, after lk_count
 
 function cas(lk: Addr, o: number, n: number): boolean {
-  return Atomics.compareExchange(mem, lk, o, n) === o;
+  return words.compareExchange(mem, lk, o, n) === o;
 }
 
 /** Record the hold for witness, dumps and lockstat. */
@@ -89,7 +90,7 @@ function passRecursive(lk: Addr, c: number, flags: number): number {
 
 function passShared(td: SyncThread, lk: Addr, flags: number): number {
   syncPoint();
-  const c = Atomics.load(mem, lk);
+  const c = words.load(mem, lk);
   if (c & LKC_EXCL && mem[lk + HOLDER] === td.h) return passRecursive(lk, c, flags);
   if (!(c & (LKC_EXCL | LKC_EXREQ | LKC_UPREQ))) return cas(lk, c, c + 1) ? GOT : RETRY;
   if (flags & LK_NOWAIT) return EBUSY;
@@ -99,7 +100,7 @@ function passShared(td: SyncThread, lk: Addr, flags: number): number {
 
 function passExclusive(td: SyncThread, lk: Addr, flags: number): number {
   syncPoint();
-  const c = Atomics.load(mem, lk);
+  const c = words.load(mem, lk);
   if (c & LKC_EXCL && mem[lk + HOLDER] === td.h) return passRecursive(lk, c, flags);
   if ((c & LKC_MASK) === 0 && !(c & LKC_EXCL)) {
     if (!cas(lk, c, (c & ~(LKC_EXREQ | LKC_SHREQ)) | LKC_EXCL | 1)) return RETRY;
@@ -143,7 +144,7 @@ function release(td: SyncThread, lk: Addr): number {
   }
   for (;;) {
     syncPoint();
-    const c = Atomics.load(mem, lk);
+    const c = words.load(mem, lk);
     const count = c & LKC_MASK;
     if (count === 0) {
       violation("lockmgr-underflow", `lockmgr: release of unheld ${image.describe(lk)}`);
@@ -178,7 +179,7 @@ function release(td: SyncThread, lk: Addr): number {
 function* upgrade(td: SyncThread, lk: Addr, flags: number, excl: boolean): KGen<number> {
   for (;;) {
     syncPoint();
-    const c = Atomics.load(mem, lk);
+    const c = words.load(mem, lk);
     if (excl && c & LKC_UPREQ) {
       // Another upgrade is ahead of us: fail rather than let an exclusive holder in between; the
       // share is released on failure (kern_lock.c lockmgr_upgrade, LK_EXCLUPGRADE).
@@ -216,7 +217,7 @@ function* upgrade(td: SyncThread, lk: Addr, flags: number, excl: boolean): KGen<
     const t0 = sched.nanotime();
     for (;;) {
       tsleep_interlock(lk, 0);
-      const d = Atomics.load(mem, lk);
+      const d = words.load(mem, lk);
       if (d & LKC_UPGRANT) {
         if (cas(lk, d, d & ~LKC_UPGRANT)) break;
         continue;
@@ -234,14 +235,14 @@ function* upgrade(td: SyncThread, lk: Addr, flags: number, excl: boolean): KGen<
 
 function downgrade(td: SyncThread, lk: Addr): number {
   const h = td.held.findLast((l) => l.lock === lk);
-  const c = Atomics.load(mem, lk);
+  const c = words.load(mem, lk);
   if (!h || h.shared || !(c & LKC_EXCL) || mem[lk + HOLDER] !== td.h) {
     violation("lockmgr-downgrade", `LK_DOWNGRADE of ${image.describe(lk)} not held exclusively`);
     return EBUSY;
   }
   if (syncObs !== null) syncObs.release(td, lk, 0); // what it wrote, for the readers it lets in
   mem[lk + HOLDER] = 0;
-  const old = Atomics.and(mem, lk, ~(LKC_EXCL | LKC_EXREQ | LKC_SHREQ));
+  const old = words.and(mem, lk, ~(LKC_EXCL | LKC_EXREQ | LKC_SHREQ));
   h.shared = true;
   if (old & (LKC_SHREQ | LKC_EXREQ)) wakeup(lk);
   return 0;
@@ -274,13 +275,13 @@ export function lockmgr(lk: Addr, flags: number): KGen<number> {
 
 /** lockstatus: LK_EXCLUSIVE if the current thread holds it exclusively, LK_SHARED if shared by anyone, else 0. */
 export function lockstatus(lk: Addr): number {
-  const c = Atomics.load(mem, lk);
+  const c = words.load(mem, lk);
   if (c & LKC_EXCL) return mem[lk + HOLDER] === curthread().h ? LK_EXCLUSIVE : 0;
   return c & LKC_MASK ? LK_SHARED : 0;
 }
 
 /** Holders, for audits: the exclusive holder's thread handle or 0, and the hold count. */
 export function lockinfo(lk: Addr): { excl: boolean; count: number; holder: number } {
-  const c = Atomics.load(mem, lk);
+  const c = words.load(mem, lk);
   return { excl: (c & LKC_EXCL) !== 0, count: c & LKC_MASK, holder: mem[lk + HOLDER] };
 }

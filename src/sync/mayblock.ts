@@ -24,6 +24,7 @@ import { curthread, DONE, image, mem, SWITCH_YIELD, type KGen } from "./seam.js"
 import { syncObs } from "./observe.js";
 import { PINTERLOCKED, tsleep, tsleep_interlock, wakeup } from "./sleep.js";
 import { lwkt_relalltokens } from "./token.js";
+import { words } from "../shm/words.js";
 
 /** Calls that can be held at a may-block point at once. */
 export const LAB_SLOTS = 8;
@@ -84,7 +85,7 @@ function releaseTokens(): void {
 export function mayblock(site: string): KGen {
   if (syncObs !== null) syncObs.mayBlock();
   const l = myLab();
-  if (l !== null && Atomics.load(mem, l.armed) !== 0) {
+  if (l !== null && words.load(mem, l.armed) !== 0) {
     const slot = heldHere(l, site);
     if (slot >= 0) return labHold(l, slot, site);
   }

@@ -9,6 +9,7 @@ import { DONE, image, mem, type KGen } from "./seam.js";
 import { orderedAfter, orderedBefore } from "./atomic.js";
 import { AT_ACQUIRE, AT_COUNT, AT_WRITE, syncObs } from "./observe.js";
 import { PINTERLOCKED, tsleep, tsleep_interlock, wakeup } from "./sleep.js";
+import { words } from "../shm/words.js";
 
 export const PLOCK_WAITING = 0x40000000;
 export const PLOCK_ZOMB = 0x20000000;
@@ -16,7 +17,7 @@ export const PLOCK_MASK = 0x1fffffff;
 
 export function PHOLD(p_lock: Addr): void {
   syncPoint();
-  Atomics.add(mem, p_lock, 1);
+  words.add(mem, p_lock, 1);
   relaxedHold(p_lock, 1);
 }
 
@@ -31,13 +32,13 @@ export function PRELE(p_lock: Addr): void {
   orderedBefore(p_lock); // a staller that sees the hold gone sees what the holder did
   for (;;) {
     syncPoint();
-    const o = Atomics.load(mem, p_lock);
+    const o = words.load(mem, p_lock);
     if ((o & PLOCK_MASK) === 0) {
       violation("phold-underflow", `PRELE(${image.describe(p_lock)}) with no hold`);
       return;
     }
     // Any release wakes a staller (PSTALL waits for "at most n", not only for zero).
-    if (Atomics.compareExchange(mem, p_lock, o, (o - 1) & ~PLOCK_WAITING) === o) {
+    if (words.compareExchange(mem, p_lock, o, (o - 1) & ~PLOCK_WAITING) === o) {
       orderedAfter(p_lock, true, true);
       if (syncObs !== null) syncObs.hold(p_lock, -1);
       if (o & PLOCK_WAITING) wakeup(p_lock);
@@ -49,7 +50,7 @@ export function PRELE(p_lock: Addr): void {
 /** PSTALL: wait until at most n holds remain. No generator when there is nothing to wait for (seam.ts, DONE). */
 export function PSTALL(p_lock: Addr, wmesg: string, n: number): KGen {
   syncPoint();
-  const o = Atomics.load(mem, p_lock);
+  const o = words.load(mem, p_lock);
   if ((o & PLOCK_MASK) > n) return stall(p_lock, wmesg, n, o);
   stalled(p_lock);
   return DONE;
@@ -61,9 +62,9 @@ function stalled(p_lock: Addr): void {
 }
 
 function* stall(p_lock: Addr, wmesg: string, n: number, seen: number): KGen {
-  for (let o = seen; (o & PLOCK_MASK) > n; o = Atomics.load(mem, p_lock)) {
+  for (let o = seen; (o & PLOCK_MASK) > n; o = words.load(mem, p_lock)) {
     tsleep_interlock(p_lock, 0);
-    if (Atomics.compareExchange(mem, p_lock, o, o | PLOCK_WAITING) === o) yield* tsleep(p_lock, PINTERLOCKED, wmesg, 0);
+    if (words.compareExchange(mem, p_lock, o, o | PLOCK_WAITING) === o) yield* tsleep(p_lock, PINTERLOCKED, wmesg, 0);
     syncPoint();
   }
   stalled(p_lock);
@@ -76,9 +77,9 @@ function* stall(p_lock: Addr, wmesg: string, n: number, seen: number): KGen {
 export function* PHOLDZOMB(p_lock: Addr): KGen<number> {
   for (;;) {
     syncPoint();
-    const o = Atomics.load(mem, p_lock);
+    const o = words.load(mem, p_lock);
     if (!(o & PLOCK_ZOMB)) {
-      if (Atomics.compareExchange(mem, p_lock, o, (o + 1) | PLOCK_ZOMB) === o) {
+      if (words.compareExchange(mem, p_lock, o, (o + 1) | PLOCK_ZOMB) === o) {
         orderedAfter(p_lock, true, true); // the zombie reaper comes after the last one's PRELEZOMB
         if (syncObs !== null) syncObs.own(p_lock, true);
         return 0;
@@ -86,7 +87,7 @@ export function* PHOLDZOMB(p_lock: Addr): KGen<number> {
       continue;
     }
     tsleep_interlock(p_lock, 0);
-    if (Atomics.compareExchange(mem, p_lock, o, o | PLOCK_WAITING) === o) {
+    if (words.compareExchange(mem, p_lock, o, o | PLOCK_WAITING) === o) {
       yield* tsleep(p_lock, PINTERLOCKED, "phldz", 0);
       return 1;
     }
@@ -97,12 +98,12 @@ export function PRELEZOMB(p_lock: Addr): void {
   orderedBefore(p_lock);
   for (;;) {
     syncPoint();
-    const o = Atomics.load(mem, p_lock);
+    const o = words.load(mem, p_lock);
     if (!(o & PLOCK_ZOMB) || (o & PLOCK_MASK) === 0) {
       violation("phold-underflow", `PRELEZOMB(${image.describe(p_lock)}) without the zombie hold`);
       return;
     }
-    if (Atomics.compareExchange(mem, p_lock, o, (o - 1) & ~(PLOCK_ZOMB | PLOCK_WAITING)) === o) {
+    if (words.compareExchange(mem, p_lock, o, (o - 1) & ~(PLOCK_ZOMB | PLOCK_WAITING)) === o) {
       orderedAfter(p_lock, true, true);
       if (syncObs !== null) syncObs.own(p_lock, false);
       if (o & PLOCK_WAITING) wakeup(p_lock);
@@ -114,7 +115,7 @@ export function PRELEZOMB(p_lock: Addr): void {
 /** LWPHOLD / LWPRELE: an atomic count that keeps an lwp in its tree while an iterator blocks. */
 export function LWPHOLD(lwp_lock: Addr): void {
   syncPoint();
-  Atomics.add(mem, lwp_lock, 1);
+  words.add(mem, lwp_lock, 1);
   relaxedHold(lwp_lock, 1);
 }
 
@@ -122,7 +123,7 @@ export function LWPHOLD(lwp_lock: Addr): void {
 export function LWPRELE(lwp_lock: Addr): void {
   syncPoint();
   orderedBefore(lwp_lock);
-  const old = Atomics.add(mem, lwp_lock, -1);
+  const old = words.add(mem, lwp_lock, -1);
   orderedAfter(lwp_lock, true, true);
   if (syncObs !== null) syncObs.hold(lwp_lock, -1);
   if (old <= 0) violation("lwphold-underflow", `LWPRELE(${image.describe(lwp_lock)}) with no hold`);
@@ -130,5 +131,5 @@ export function LWPRELE(lwp_lock: Addr): void {
 
 /** The hold count, for assertions (`p->p_lock & PLOCK_MASK`). */
 export function holdcount(p_lock: Addr): number {
-  return Atomics.load(mem, p_lock) & PLOCK_MASK;
+  return words.load(mem, p_lock) & PLOCK_MASK;
 }

@@ -8,15 +8,16 @@ import type { Addr } from "../shm/table.js";
 import { orderedAfter, orderedBefore } from "./atomic.js";
 import { AT_COUNT, AT_WRITE, syncObs } from "./observe.js";
 import { image, mem } from "./seam.js";
+import { words } from "../shm/words.js";
 
 export function refcount_init(p: Addr, n: number): void {
-  Atomics.store(mem, p, n);
+  words.store(mem, p, n);
   if (syncObs !== null) syncObs.atomic(p, AT_WRITE | AT_COUNT);
 }
 
 export function refcount_acquire(p: Addr): void {
   syncPoint();
-  const old = Atomics.add(mem, p, 1);
+  const old = words.add(mem, p, 1);
   if (syncObs !== null) {
     syncObs.atomic(p, AT_WRITE | AT_COUNT); // relaxed: taking a reference orders nothing
     syncObs.hold(p, 1);
@@ -28,7 +29,7 @@ export function refcount_acquire(p: Addr): void {
 export function refcount_release(p: Addr): boolean {
   syncPoint();
   orderedBefore(p); // the last releaser frees: it must see what every other holder did
-  const old = Atomics.add(mem, p, -1);
+  const old = words.add(mem, p, -1);
   orderedAfter(p, true, true);
   if (syncObs !== null) {
     syncObs.hold(p, -1);

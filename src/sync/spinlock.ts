@@ -9,6 +9,7 @@ import { lockstat_acquired, lockstat_contended, lockstat_released } from "./lock
 import { syncObs } from "./observe.js";
 import { curthread, dropHeld, heldIndex, image, mem, sched } from "./seam.js";
 import { witness_order } from "./witness.js";
+import { words } from "../shm/words.js";
 
 /** Spin locks held on this cpu (gd_spinlocks). */
 export let gd_spinlocks = 0;
@@ -17,10 +18,10 @@ export function spin_lock(spin: Addr): void {
   const td = curthread();
   witness_order(spin, td.held);
   syncPoint();
-  if (Atomics.compareExchange(mem, spin, 0, 1) !== 0) {
+  if (words.compareExchange(mem, spin, 0, 1) !== 0) {
     const t0 = sched.nanotime();
     td.waitfor = spin;
-    while (Atomics.compareExchange(mem, spin, 0, 1) !== 0) sched.spinWait();
+    while (words.compareExchange(mem, spin, 0, 1) !== 0) sched.spinWait();
     td.waitfor = 0;
     lockstat_contended(spin, sched.nanotime() - t0);
   }
@@ -32,7 +33,7 @@ export function spin_lock(spin: Addr): void {
 
 export function spin_trylock(spin: Addr): boolean {
   syncPoint();
-  if (Atomics.compareExchange(mem, spin, 0, 1) !== 0) return false;
+  if (words.compareExchange(mem, spin, 0, 1) !== 0) return false;
   const td = curthread();
   mem[spin + 1] = td.h;
   gd_spinlocks++;
@@ -51,5 +52,5 @@ export function spin_unlock(spin: Addr): void {
   mem[spin + 1] = 0;
   syncPoint();
   if (syncObs !== null) syncObs.release(td, spin, 0);
-  Atomics.store(mem, spin, 0);
+  words.store(mem, spin, 0);
 }
