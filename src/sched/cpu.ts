@@ -18,7 +18,7 @@ import { lockstatSnapshot, resetLockstat, type LockStat } from "../sync/lockstat
 import { installSync, STACK_PEEK, SWITCH_SLEEP, SWITCH_TOKEN, type SyncThread } from "../sync/seam.js";
 import { initSleepQueues, installWakeupCheck, sleepq_deadline, sleepq_park, sleepq_exitwakeup, sleepq_remove, sleepq_threadexit, sleepq_timeout, sleepq_wchan, wakeup_debt } from "../sync/sleep.js";
 import { gd_spinlocks } from "../sync/spinlock.js";
-import { lwkt_getalltokens, lwkt_relalltokens, tokensHeld } from "../sync/token.js";
+import { lwkt_getalltokens, lwkt_relalltokens, tokenStack, tokensHeld } from "../sync/token.js";
 import { resetWitness, witnessEdges, type WitnessEdges } from "../sync/witness.js";
 import { installBugs } from "../bugs/switch.js";
 import { wakeupChecks } from "./quiescent.js";
@@ -451,7 +451,7 @@ export class Cpu {
     lwkt_relalltokens(t);
     if (syncObs !== null) syncObs.switchOut(t);
     t.resume = 0;
-    t.needTokens = t.toks.length > 0;
+    t.needTokens = t.ntoks > 0;
     if (r.value === SWITCH_SLEEP) {
       if (sleepq_park(t.h)) {
         this.sleeping[slotOf(t.h)] = t;
@@ -473,7 +473,7 @@ export class Cpu {
 
   /** A thread's generator ended; `panicked`: unwound by a KernelPanic, its locks left as the panic found them. */
   private finish(t: Thread, panicked = false): void {
-    if (t.toks.length || t.held.length) {
+    if (t.ntoks || t.held.length) {
       const what = [...tokensHeld(t), ...t.held.map((l) => l.lock)].map((a) => this.image.describe(a)).join(", ");
       current = t;
       // After a panic the locks are still held because the panic unwound the thread, not because
@@ -509,7 +509,7 @@ export class Cpu {
       state,
       wchan: wchan ? `${t.sleepWmesg ?? "?"} on ${d(wchan)}` : null,
       holds: [...tokensHeld(t), ...t.held.map((l) => l.lock)].map(d),
-      tokens: t.toks.map((r) => d(r.tok)),
+      tokens: tokenStack(t).map((r) => d(r.tok)),
       waitsFor: t.waitfor ? d(t.waitfor) : null,
       waitsForHolders: [],
       stack: state === "sleeping" && withStack ? this.sleepingStack(t) : "",

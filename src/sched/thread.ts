@@ -5,10 +5,11 @@
  */
 import type { Handle } from "../shm/table.js";
 import type { Addr } from "../shm/table.js";
-import type { HeldLock, KGen, SyncThread, TokRef } from "../sync/seam.js";
+import { tokRef, type HeldLock, type KGen, type SyncThread, type TokRef } from "../sync/seam.js";
 
 export class Thread implements SyncThread {
-  readonly toks: TokRef[] = [];
+  readonly toks: TokRef[] = [tokRef()];
+  ntoks = 0;
   readonly held: HeldLock[] = [];
   waitfor: Addr = 0;
   sleptAt: Error | null = null;

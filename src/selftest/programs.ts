@@ -767,9 +767,9 @@ registerProgram("lab.token-misuse", function* ([mode]) {
   if (mode === 0) return; // ends holding tok
   yield* lwkt_gettoken(tok2);
   lwkt_reltoken(tok); // not the top of the stack
-  res(l, 0, curthread().toks.length);
+  res(l, 0, curthread().ntoks);
   lwkt_reltoken(tok2);
-  res(l, 1, curthread().toks.length);
+  res(l, 1, curthread().ntoks);
   finish();
 });
 

@@ -26,18 +26,37 @@ export const EV = {
 
 export const EV_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(EV).map(([k, v]) => [v, k.toLowerCase()]));
 
-/** Room for a few hundred system calls with their token events (a power of two). */
-export const EVENTS_PER_CPU = 8192;
-const MASK = EVENTS_PER_CPU - 1;
-const W = 5; // type, tid, pid, a, b
-/** In the type word: an event recorded without a time (evLock). */
-const UNTIMED = 0x100;
-/**
- * In the type word of a token's LOCK_GOT: its LOCK_REL came next, with nothing between, and was
- * folded into this entry (evTokenReleased). lastEvents() gives both events back, so the trace
- * is the same; the ring writes one word instead of an entry for the commonest pair there is.
+/*
+ * The ring's layout and the type word's flags, a const enum: its members compile to literals,
+ * where a module constant is a load and a hole check in the bytecode, and the token events'
+ * functions are kept small enough for V8 to inline into the token primitives (issue 13).
  */
-const RELEASED = 0x200;
+const enum Ring {
+  /** Room for a few hundred system calls with their token events (a power of two). */
+  EVENTS = 8192,
+  MASK = EVENTS - 1,
+  /** Words an entry: type, tid, pid, a, b. */
+  W = 5,
+  /** In the type word: an event recorded without a time (evLock). */
+  UNTIMED = 0x100,
+  /**
+   * In the type word of a token's LOCK_GOT: its LOCK_REL came next, with nothing between, and was
+   * folded into this entry (evTokenReleased). lastEvents() gives both events back, so the trace
+   * is the same; the ring writes one word instead of an entry for the commonest pair there is.
+   */
+  RELEASED = 0x200,
+  /**
+   * In the type word: a token's event (evToken), whose entry is three words, not five -- the
+   * thread's slot rides in the type word's top half (TID_SHIFT) and b is 0 -- as each word written
+   * between the token's two Atomics calls costs (the second waits for them to drain).
+   */
+  TOKEN = 0x400,
+  TID_SHIFT = 16,
+  /** The event type's bits of the type word. */
+  TYPE = 0xff,
+}
+
+export const EVENTS_PER_CPU: number = Ring.EVENTS;
 
 export interface TraceEvent {
   /** Microseconds since the machine's epoch. */
@@ -50,10 +69,21 @@ export interface TraceEvent {
 }
 
 const times = new Float64Array(EVENTS_PER_CPU);
-const words = new Int32Array(EVENTS_PER_CPU * W);
-/** The next entry to write; `full` once the ring went round. */
-let next = 0;
-let full = false;
+const words = new Int32Array(Ring.EVENTS * Ring.W);
+/*
+ * The ring's cursor and its common case, read and written at every event: elements of a typed
+ * array, as a module `let` read in optimized code is a hole check and a type test each (the
+ * token path pays one per event; issue 13). NEXT: the next entry to write; FULL: 1 once the ring
+ * went round; DIRECT: 1 while recording with no baton to ask -- every event is kept, put's
+ * common case.
+ */
+const enum At {
+  NEXT,
+  FULL,
+  DIRECT,
+}
+const cursor = new Int32Array(3);
+cursor[At.DIRECT] = 1;
 /** The thread running on this cpu, or null: read at every event, so it makes no object. */
 let who: () => RunningThread | null = () => null;
 /** performance.timeOrigin - the machine's epoch, ms: timeOrigin is a getter, read once here. */
@@ -70,8 +100,6 @@ let onEvent: ((type: number, tid: number, a: number, b: number) => void) | null 
 let baton: { i32: Int32Array; at: number; me: number } | null = null;
 /** False: the ring switched off (bench measures its cost); events are still hashed. */
 let recording = true;
-/** Recording with no baton to ask: every event is kept, put's common case. */
-let direct = true;
 
 /** What an event names of its thread. */
 type RunningThread = { readonly h: Handle; readonly pid: number };
@@ -82,27 +110,27 @@ export function installTrace(current: () => RunningThread | null, epoch: number,
   originMs = performance.timeOrigin - epoch;
   onEvent = hashEvent;
   baton = batonWord;
-  direct = on && batonWord === null;
-  next = 0;
-  full = false;
+  cursor[At.DIRECT] = on && batonWord === null ? 1 : 0;
+  cursor[At.NEXT] = 0;
+  cursor[At.FULL] = 0;
+  words.fill(0);
 }
 
 /**
  * Write one entry; returns its index (-1: not part of the run, or the ring is off: not kept).
  * Short enough for V8 to inline into the lock primitives, which record an event at every hold
- * and release (issue 13); the checks `direct` stands for are kept's.
+ * and release (issue 13); the checks DIRECT stands for are kept's.
  */
 function put(type: number, tid: number, pid: number, a: number, b: number): number {
-  if (!direct && !kept()) return -1;
-  const i = next;
-  const o = i * W;
+  if (cursor[At.DIRECT] === 0 && !kept()) return -1;
+  const i = cursor[At.NEXT];
+  const o = i * Ring.W;
   words[o] = type;
   words[o + 1] = tid;
   words[o + 2] = pid;
   words[o + 3] = a;
   words[o + 4] = b;
-  next = (i + 1) & MASK;
-  if (next === 0) full = true;
+  if ((cursor[At.NEXT] = (i + 1) & Ring.MASK) === 0) cursor[At.FULL] = 1;
   return i;
 }
 
@@ -133,7 +161,7 @@ function stamp(i: number): void {
 export function evLock(type: number, td: RunningThread, a: number, b: number): void {
   const tid = slotOf(td.h);
   onEvent?.(type, tid, a, b);
-  put(type | UNTIMED, tid, td.pid, a, b);
+  put(type | Ring.UNTIMED, tid, td.pid, a, b);
 }
 
 /**
@@ -142,17 +170,27 @@ export function evLock(type: number, td: RunningThread, a: number, b: number): v
  * when each token event happens, so the hash loses nothing and every recorded hash stays valid.
  */
 export function evToken(type: number, td: RunningThread, a: number): void {
-  put(type | UNTIMED, slotOf(td.h), td.pid, a, 0);
+  if (cursor[At.DIRECT] === 0 && !kept()) return;
+  const w = words; // one load of the module binding, not one a store
+  const i = cursor[At.NEXT];
+  const o = i * Ring.W;
+  w[o] = type | Ring.UNTIMED | Ring.TOKEN | (slotOf(td.h) << Ring.TID_SHIFT);
+  w[o + 2] = td.pid;
+  w[o + 3] = a;
+  if ((cursor[At.NEXT] = (i + 1) & Ring.MASK) === 0) cursor[At.FULL] = 1;
 }
 
-/** evToken(EV.LOCK_REL, td, a): folded into the ring's newest entry when that is the same thread's LOCK_GOT of it. */
+/**
+ * evToken(EV.LOCK_REL, td, a), folded into the ring's newest entry when that is the same thread's
+ * LOCK_GOT of it. (An empty ring's "newest" entry is zeros: installTrace clears the ring.)
+ */
 export function evTokenReleased(td: RunningThread, a: number): void {
-  if (!direct && !kept()) return;
-  const i = next;
-  const o = ((i - 1) & MASK) * W;
-  const got = EV.LOCK_GOT | UNTIMED;
-  if (words[o] === got && words[o + 3] === a && words[o + 1] === slotOf(td.h) && words[o + 2] === td.pid && (i !== 0 || full)) words[o] = got | RELEASED;
-  else put(EV.LOCK_REL | UNTIMED, slotOf(td.h), td.pid, a, 0);
+  if (cursor[At.DIRECT] === 0 && !kept()) return;
+  const w = words;
+  const o = ((cursor[At.NEXT] - 1) & Ring.MASK) * Ring.W;
+  const got = EV.LOCK_GOT | Ring.UNTIMED | Ring.TOKEN | (slotOf(td.h) << Ring.TID_SHIFT);
+  if (w[o] === got && w[o + 3] === a && w[o + 2] === td.pid) w[o] = got | Ring.RELEASED;
+  else evToken(EV.LOCK_REL, td, a);
 }
 
 /**
@@ -174,16 +212,20 @@ export function evNote(type: number, a: number, b = 0): void {
  */
 export function lastEvents(n = EVENTS_PER_CPU): TraceEvent[] {
   const want = Math.min(n, EVENTS_PER_CPU);
-  const entries = full ? EVENTS_PER_CPU : next;
+  const next = cursor[At.NEXT];
+  const entries = cursor[At.FULL] ? EVENTS_PER_CPU : next;
   const out: TraceEvent[] = []; // newest first until reversed
   for (let j = 1; j <= entries && out.length < want; j++) {
-    const i = (next - j) & MASK;
-    const o = i * W;
-    const type = words[o] & ~(UNTIMED | RELEASED);
-    const us = words[o] & UNTIMED ? NaN : times[i] * 1000;
-    const event = (t: number): TraceEvent => ({ us, type: EV_NAMES[t] ?? String(t), tid: words[o + 1], pid: words[o + 2], a: words[o + 3], b: words[o + 4] });
-    if (words[o] & RELEASED) out.push(event(EV.LOCK_REL));
-    out.push(event(type));
+    const i = (next - j) & Ring.MASK;
+    const o = i * Ring.W;
+    const word = words[o];
+    const token = (word & Ring.TOKEN) !== 0;
+    const us = word & Ring.UNTIMED ? NaN : times[i] * 1000;
+    const tid = token ? word >>> Ring.TID_SHIFT : words[o + 1];
+    const b = token ? 0 : words[o + 4];
+    const event = (t: number): TraceEvent => ({ us, type: EV_NAMES[t] ?? String(t), tid, pid: words[o + 2], a: words[o + 3], b });
+    if (word & Ring.RELEASED) out.push(event(EV.LOCK_REL));
+    out.push(event(word & Ring.TYPE));
   }
   out.length = Math.min(out.length, want);
   out.reverse();

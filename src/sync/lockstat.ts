@@ -70,13 +70,22 @@ interface ClassStat extends Omit<LockStat, "sites"> {
 
 const byAddr = new Map<Addr, ClassStat>();
 const byClass = new Map<string, ClassStat>();
-let sampleTick = 0;
 let siteTick = 0;
 let sitesOn = false;
 /** False: lockstat switched off (bench measures its cost); nothing is counted. */
 let counting = true;
-/** Counting, with no sites and no acquire observer: lockstat_acquired's common case. */
-let plainCount = true;
+/*
+ * What lockstat_acquired reads and writes at every acquisition: elements of a typed array, as a
+ * module `let` read in optimized code is a hole check and a type test each (issue 13).
+ * SAMPLE_TICK: acquisitions since the last sampled hold; PLAIN: 1 while counting, with no sites
+ * and no acquire observer -- lockstat_acquired's common case.
+ */
+const enum At {
+  SAMPLE_TICK,
+  PLAIN,
+}
+const hot = new Int32Array(2);
+hot[At.PLAIN] = 1;
 
 /*
  * A direct-mapped cache in front of byAddr, on the path of every acquisition: fork takes a few
@@ -170,7 +179,7 @@ let acquireObserver: ((lock: Addr) => void) | null = null;
 
 export function setAcquireObserver(fn: ((lock: Addr) => void) | null): void {
   acquireObserver = fn;
-  plainCount = counting && !sitesOn && acquireObserver === null;
+  hot[At.PLAIN] = counting && !sitesOn && acquireObserver === null ? 1 : 0;
 }
 
 /**
@@ -179,11 +188,11 @@ export function setAcquireObserver(fn: ((lock: Addr) => void) | null): void {
  * is kept short enough for V8 to inline into the primitive; the rest is acquiredNoted's.
  */
 export function lockstat_acquired(lock: Addr): number {
-  if (!plainCount) return acquiredNoted(lock);
+  if (hot[At.PLAIN] === 0) return acquiredNoted(lock);
   const i = cacheIndex(lock);
   if (cachedLock[i] !== lock) statMiss(lock, i);
   if (++cachedCount[i] === COUNT_FLUSH) flushCount(i);
-  return ++sampleTick < HOLD_SAMPLE ? 0 : stampHold();
+  return ++hot[At.SAMPLE_TICK] < HOLD_SAMPLE ? 0 : stampHold();
 }
 
 /** Add what cache entry i counted to its class. */
@@ -207,12 +216,12 @@ function acquiredNoted(lock: Addr): number {
     siteTick = 0;
     siteOf(s, callerFn()).acquisitions += SITE_SAMPLE;
   }
-  return ++sampleTick < HOLD_SAMPLE ? 0 : stampHold();
+  return ++hot[At.SAMPLE_TICK] < HOLD_SAMPLE ? 0 : stampHold();
 }
 
 /** Start timing a sampled hold: a ring entry for its start, and the handle naming it. */
 function stampHold(): number {
-  sampleTick = 0;
+  hot[At.SAMPLE_TICK] = 0;
   const slot = stampNext;
   if ((stampNext = slot + 1) === STAMPS) {
     stampNext = 0;
@@ -320,5 +329,5 @@ export function resetLockstat(sites = false, on = true): void {
   byClass.clear();
   sitesOn = sites;
   siteTick = 0;
-  plainCount = counting && !sitesOn && acquireObserver === null;
+  hot[At.PLAIN] = counting && !sitesOn && acquireObserver === null ? 1 : 0;
 }

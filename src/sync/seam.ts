@@ -67,13 +67,16 @@ class Finished<T> {
 
 export const finished = <T>(value: T): KGen<T> => new Finished(value) as unknown as KGen<T>;
 
-/** One entry of a thread's LIFO token stack (lwkt_tokref). */
+/** One reference of a thread's LIFO token stack (lwkt_tokref): the thread's for good, reused (token.ts). */
 export interface TokRef {
   tok: Addr;
   shared: boolean;
   /** lockstat: a hold-stamp handle (lockstat_acquired) when sampled, 0 otherwise; negative in token.ts for a reference not holding the word. */
   since: number;
 }
+
+/** A spare token reference: a thread starts with one, and token.ts adds one when its stack outgrows them. */
+export const tokRef = (): TokRef => ({ tok: 0, shared: false, since: 0 });
 
 /** A non-token lock the thread holds (lockmgr, spin, mutex): these make witness edges. */
 export interface HeldLock {
@@ -89,7 +92,10 @@ export interface SyncThread {
   readonly cpu: number;
   /** The process it runs for (0 until the kernel says), for trace events. */
   readonly pid: number;
+  /** Its token references (td_toks_array): toks[0..ntoks) is the token stack; those above are spare. */
   readonly toks: TokRef[];
+  /** The token stack's depth (td_toks_stop). */
+  ntoks: number;
   readonly held: HeldLock[];
   /** The lock this thread is waiting for, for hang dumps (0 when none). */
   waitfor: Addr;

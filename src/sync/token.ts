@@ -20,26 +20,12 @@ import type { Addr } from "../shm/table.js";
 import { EV, evToken, evTokenReleased } from "../shm/trace.js";
 import { lockstat_acquired, lockstat_contended, lockstat_released } from "./lockstat.js";
 import { HOW_SHARED, HOW_TOKEN, syncObs } from "./observe.js";
-import { curthread, DONE, image, mem, sched, SWITCH_TOKEN, SWITCH_YIELD, type KGen, type SyncThread, type TokRef } from "./seam.js";
+import { curthread, DONE, image, mem, sched, SWITCH_TOKEN, SWITCH_YIELD, tokRef, type KGen, type SyncThread, type TokRef } from "./seam.js";
 
 export const TOK_EXCLUSIVE = 0x1;
 export const TOK_EXCLREQ = 0x2;
 export const TOK_INCR = 0x4;
 export const LWKT_MAXTOKENS = 32;
-
-/**
- * Take the word for one reference; true when this thread now holds it. The uncontended case --
- * a free word -- is one compare-and-swap from 0 with no load before it (an Atomics call costs
- * as much as the rest of the path); a miss goes on from the value the CAS saw (trySeen).
- */
-function trytoken(td: SyncThread, tok: Addr, shared: boolean): boolean {
-  syncPoint();
-  const m = mem; // one load of the module binding: each costs about a nanosecond on this path
-  const c = Atomics.compareExchange(m, tok, 0, shared ? TOK_INCR : TOK_EXCLUSIVE);
-  if (c !== 0) return trySeen(td, tok, shared, c);
-  if (!shared) m[tok + 1] = td.h;
-  return true;
-}
 
 /** trytoken after its first CAS saw `c` (not 0): recursion, a share to add, or contention. */
 function trySeen(td: SyncThread, tok: Addr, shared: boolean, c: number): boolean {
@@ -65,15 +51,18 @@ function trySeen(td: SyncThread, tok: Addr, shared: boolean, c: number): boolean
 }
 
 function holdsShared(td: SyncThread, tok: Addr): boolean {
-  for (const r of td.toks) if (r.tok === tok && r.shared && r.since >= 0) return true;
+  for (let i = 0; i < td.ntoks; i++) {
+    const r = td.toks[i];
+    if (r.tok === tok && r.shared && r.since >= 0) return true;
+  }
   return false;
 }
 
-/** Does an earlier reference of this thread already hold the token's word? */
-function coveredBelow(td: SyncThread, ref: TokRef): boolean {
-  for (const r of td.toks) {
-    if (r === ref) return false;
-    if (r.tok === ref.tok && r.since !== HELD_NOT) return true;
+/** Does a reference below depth d already hold the token's word? */
+function coveredBelow(td: SyncThread, d: number, tok: Addr): boolean {
+  for (let i = 0; i < d; i++) {
+    const r = td.toks[i];
+    if (r.tok === tok && r.since !== HELD_NOT) return true;
   }
   return false;
 }
@@ -85,28 +74,34 @@ const HELD_BELOW = -2;
 
 /**
  * Give back the word one reference holds; `traced`: record the release (not a failed switch-in's).
- * Kept small, as is everything an uncontended get+release runs: V8 inlines only short functions,
- * and a call costs as much as a field store or two (issue 13).
+ * Kept small, as is everything an uncontended get+release runs: V8 inlines a caller's callees
+ * only up to a total size, and a call costs as much as a field store or two (issue 13).
  */
 function untake(td: SyncThread, ref: TokRef, traced: boolean): void {
   const since = ref.since;
   if (since < 0) return; // HELD_NOT, HELD_BELOW
   const tok = ref.tok;
   if (since > 0) lockstat_released(tok, since);
-  const m = mem;
-  const shared = ref.shared && givesShare(td, m, tok);
-  if (syncObs !== null) syncObs.release(td, tok, shared ? HOW_TOKEN | HOW_SHARED : HOW_TOKEN);
-  let old: number;
-  if (shared) {
-    old = Atomics.sub(m, tok, TOK_INCR);
-  } else {
-    m[tok + 1] = 0;
-    old = Atomics.and(m, tok, ~TOK_EXCLUSIVE);
-  }
+  const old = ref.shared ? giveShare(td, tok) : giveWord(td, tok);
   ref.since = HELD_NOT;
   if (traced) evTokenReleased(td, tok);
   // A contender may have parked its cpu on the word (see the scheduler's token wait): tell it.
-  if (old & TOK_EXCLREQ) Atomics.notify(m, tok);
+  if (old & TOK_EXCLREQ) Atomics.notify(mem, tok);
+}
+
+/** Give back an exclusive hold; returns the word as it was. */
+function giveWord(td: SyncThread, tok: Addr): number {
+  if (syncObs !== null) syncObs.release(td, tok, HOW_TOKEN);
+  const m = mem;
+  m[tok + 1] = 0;
+  return Atomics.and(m, tok, ~TOK_EXCLUSIVE);
+}
+
+/** Give back a shared reference's share, or the thread's exclusive hold it recursed on; returns the word as it was. */
+function giveShare(td: SyncThread, tok: Addr): number {
+  if (!givesShare(td, mem, tok)) return giveWord(td, tok);
+  if (syncObs !== null) syncObs.release(td, tok, HOW_TOKEN | HOW_SHARED);
+  return Atomics.sub(mem, tok, TOK_INCR);
 }
 
 /**
@@ -119,56 +114,83 @@ function givesShare(td: SyncThread, m: Int32Array, tok: Addr): boolean {
 }
 
 /*
- * References are recycled: a token stack only grows and shrinks at its top, so a reference
- * popped off one is free, and fork takes and drops a dozen tokens. Per cpu, like the stacks.
+ * The token stack is the thread's array of references (td_toks_array) and a depth (td_toks_stop):
+ * a reference is the thread's for good, filled when the stack grows onto it and left as it is
+ * when the stack shrinks below it, so a get+release makes, pushes and pops nothing. Only
+ * toks[0..ntoks) is the stack. A thread starts with one reference (tokRef, seam.ts); the array
+ * grows by one when a push finds no more.
  */
-const spareRefs: TokRef[] = [];
-
-function newRef(tok: Addr, shared: boolean, since: number): TokRef {
-  if (spareRefs.length === 0) return { tok, shared, since };
-  const ref = spareRefs.pop()!;
+function push(td: SyncThread, tok: Addr, shared: boolean, since: number): TokRef {
+  const d = td.ntoks;
+  if (d === td.toks.length) td.toks.push(tokRef());
+  const ref = td.toks[d];
   ref.tok = tok;
   ref.shared = shared;
   ref.since = since;
+  td.ntoks = d + 1;
   return ref;
 }
 
-/** lwkt_gettoken and lwkt_gettoken_shared. The common case first: nothing held below, so no recursion to look for. */
+/**
+ * lwkt_gettoken and lwkt_gettoken_shared. Only the common case is here -- nothing held yet, and
+ * a free word -- small enough for V8 to inline whole, with the release, into a caller (V8
+ * inlines a caller's callees only up to a total size, and a call costs as much as a field store
+ * or two): nesting, recursion, a word already taken and contention go on in acquireNested and
+ * acquireSeen.
+ */
 function acquire(tok: Addr, shared: boolean): KGen {
   const td = curthread();
-  if (td.toks.length !== 0) return acquireNested(td, tok, shared);
-  if (trytoken(td, tok, shared)) return took(td, tok, shared);
-  const ref = newRef(tok, shared, HELD_NOT);
-  td.toks.push(ref);
-  return contended(td, ref);
+  if (td.ntoks !== 0) return acquireNested(td, tok, shared);
+  const c = trytoken(td, tok, shared);
+  return c === 0 ? took(td, tok, shared) : acquireSeen(td, tok, shared, c);
+}
+
+/**
+ * Take the word for one reference: 0 when this thread now holds it, else the value the CAS saw.
+ * The uncontended case -- a free word -- is one compare-and-swap from 0 with no load before it
+ * (an Atomics call costs as much as the rest of the path).
+ */
+function trytoken(td: SyncThread, tok: Addr, shared: boolean): number {
+  syncPoint();
+  const m = mem; // one load of the module binding: each costs about a nanosecond on this path
+  const c = Atomics.compareExchange(m, tok, 0, shared ? TOK_INCR : TOK_EXCLUSIVE);
+  if (c === 0 && !shared) m[tok + 1] = td.h;
+  return c;
 }
 
 /** The word is this thread's: push the reference holding it, count and trace the hold. */
 function took(td: SyncThread, tok: Addr, shared: boolean): KGen {
-  td.toks.push(newRef(tok, shared, lockstat_acquired(tok)));
+  push(td, tok, shared, lockstat_acquired(tok));
   evToken(EV.LOCK_GOT, td, tok);
-  if (syncObs !== null) syncObs.acquire(td, tok, shared ? HOW_TOKEN | HOW_SHARED : HOW_TOKEN);
+  if (syncObs !== null) observeAcquire(td, tok, shared);
   return DONE;
 }
 
+/** The detectors' acquire hook; apart, so that the token path stays short when there are none. */
+function observeAcquire(td: SyncThread, tok: Addr, shared: boolean): void {
+  syncObs!.acquire(td, tok, shared ? HOW_TOKEN | HOW_SHARED : HOW_TOKEN);
+}
+
+/** A first token whose CAS saw `c`: a share to add, or contention. */
+function acquireSeen(td: SyncThread, tok: Addr, shared: boolean, c: number): KGen {
+  if (trySeen(td, tok, shared, c)) return took(td, tok, shared);
+  return contended(td, push(td, tok, shared, HELD_NOT));
+}
+
+/** A token taken over others: recursion (an earlier reference holds the word) is no new hold. */
 function acquireNested(td: SyncThread, tok: Addr, shared: boolean): KGen {
-  const ref = newRef(tok, shared, HELD_NOT);
-  const depth = td.toks.push(ref);
-  if (depth > LWKT_MAXTOKENS) violation("token-stack-overflow", `more than ${LWKT_MAXTOKENS} tokens held`);
-  if (coveredBelow(td, ref)) {
+  const d = td.ntoks;
+  if (d >= LWKT_MAXTOKENS) violation("token-stack-overflow", `more than ${LWKT_MAXTOKENS} tokens held`);
+  if (coveredBelow(td, d, tok)) {
     if (!shared && holdsShared(td, tok) && !(Atomics.load(mem, tok) & TOK_EXCLUSIVE)) {
       violation("token-excl-after-shared", `exclusive ${image.describe(tok)} requested while holding it shared: livelock`);
     }
-    ref.since = HELD_BELOW;
+    push(td, tok, shared, HELD_BELOW);
     return DONE;
   }
-  if (trytoken(td, tok, shared)) {
-    ref.since = lockstat_acquired(tok);
-    evToken(EV.LOCK_GOT, td, tok);
-    if (syncObs !== null) syncObs.acquire(td, tok, shared ? HOW_TOKEN | HOW_SHARED : HOW_TOKEN);
-    return DONE;
-  }
-  return contended(td, ref);
+  const c = trytoken(td, tok, shared);
+  if (c === 0 || trySeen(td, tok, shared, c)) return took(td, tok, shared);
+  return contended(td, push(td, tok, shared, HELD_NOT));
 }
 
 function* contended(td: SyncThread, ref: TokRef): KGen {
@@ -196,29 +218,34 @@ export function lwkt_gettoken_shared(tok: Addr): KGen {
 /** lwkt_reltoken: releases must come in reverse order of acquisition. */
 export function lwkt_reltoken(tok: Addr): void {
   const td = curthread();
-  const toks = td.toks;
-  const n = toks.length;
-  if (n === 0 || toks[n - 1].tok !== tok) return releaseOutOfOrder(td, tok);
-  const ref = toks[n - 1];
-  untake(td, ref, true);
-  toks.pop();
-  spareRefs.push(ref);
+  const d = td.ntoks - 1;
+  if (d < 0 || td.toks[d].tok !== tok) return releaseOutOfOrder(td, tok);
+  untake(td, td.toks[d], true);
+  td.ntoks = d;
   syncPoint();
 }
 
-/** A release that is not of the top of the stack: reported, then the reference is given back where it is. */
+/**
+ * A release that is not of the top of the stack: reported, then the reference is given back
+ * where it is, and moved to just above the stack's new top (the references stay the thread's).
+ */
 function releaseOutOfOrder(td: SyncThread, tok: Addr): void {
-  const top = td.toks.at(-1);
-  violation("token-release-order", `lwkt_reltoken(${image.describe(tok)}) is not the top of the token stack${top ? ` (top: ${image.describe(top.tok)})` : " (no token held)"}`);
-  const i = td.toks.findLastIndex((r) => r.tok === tok);
+  const n = td.ntoks;
+  violation("token-release-order", `lwkt_reltoken(${image.describe(tok)}) is not the top of the token stack${n > 0 ? ` (top: ${image.describe(td.toks[n - 1].tok)})` : " (no token held)"}`);
+  let i = n - 1;
+  while (i >= 0 && td.toks[i].tok !== tok) i--;
   if (i < 0) return;
-  untake(td, td.toks[i], true);
-  spareRefs.push(td.toks.splice(i, 1)[0]);
+  const ref = td.toks[i];
+  untake(td, ref, true);
+  td.toks.copyWithin(i, i + 1, n);
+  td.toks[n - 1] = ref;
+  td.ntoks = n - 1;
 }
 
 /** LWKT_TOKEN_HELD_ANY: the current thread holds the token (in either mode). */
 export function lwkt_token_held(tok: Addr): boolean {
-  for (const r of curthread().toks) if (r.tok === tok) return true;
+  const td = curthread();
+  for (let i = 0; i < td.ntoks; i++) if (td.toks[i].tok === tok) return true;
   return false;
 }
 
@@ -239,7 +266,7 @@ export function lwkt_relalltokens(td: SyncThread): void {
 }
 
 function releaseAll(td: SyncThread, traced: boolean): void {
-  for (let i = td.toks.length - 1; i >= 0; i--) {
+  for (let i = td.ntoks - 1; i >= 0; i--) {
     const ref = td.toks[i];
     if (ref.since === HELD_BELOW) ref.since = HELD_NOT;
     else untake(td, ref, traced);
@@ -252,30 +279,37 @@ function releaseAll(td: SyncThread, traced: boolean): void {
  * thread stays runnable. Only a complete switch-in is traced: the holds it starts.
  */
 export function lwkt_getalltokens(td: SyncThread): boolean {
-  const n = td.toks.length;
+  const n = td.ntoks;
   if (n === 0) return true;
-  const order = n === 1 ? td.toks : [...td.toks].sort((a, b) => a.tok - b.tok);
+  const stack = td.toks.slice(0, n);
+  const order = n === 1 ? stack : [...stack].sort((a, b) => a.tok - b.tok);
   for (let i = 0; i < n; i++) {
     const ref = order[i];
     if (ref.since !== HELD_NOT) continue;
-    const first = td.toks.find((r) => r.tok === ref.tok)!;
+    const first = stack.find((r) => r.tok === ref.tok)!;
     if (first !== ref) {
       ref.since = HELD_BELOW;
       continue;
     }
-    const shared = td.toks.every((r) => r.tok !== ref.tok || r.shared);
-    if (!trytoken(td, ref.tok, shared)) {
+    const shared = stack.every((r) => r.tok !== ref.tok || r.shared);
+    const c = trytoken(td, ref.tok, shared);
+    if (c !== 0 && !trySeen(td, ref.tok, shared, c)) {
       releaseAll(td, false);
       return false;
     }
     ref.since = lockstat_acquired(ref.tok);
-    if (syncObs !== null) syncObs.acquire(td, ref.tok, shared ? HOW_TOKEN | HOW_SHARED : HOW_TOKEN);
+    if (syncObs !== null) observeAcquire(td, ref.tok, shared);
   }
-  for (const ref of td.toks) if (ref.since !== HELD_BELOW) evToken(EV.LOCK_GOT, td, ref.tok);
+  for (const ref of stack) if (ref.since !== HELD_BELOW) evToken(EV.LOCK_GOT, td, ref.tok);
   return true;
 }
 
 /** The tokens a thread holds, for hang dumps. */
 export function tokensHeld(td: SyncThread): Addr[] {
-  return td.toks.filter((r) => r.since !== HELD_NOT).map((r) => r.tok);
+  return td.toks.slice(0, td.ntoks).filter((r) => r.since !== HELD_NOT).map((r) => r.tok);
+}
+
+/** The token stack: every reference the thread has pushed and not yet released, bottom first. */
+export function tokenStack(td: SyncThread): readonly TokRef[] {
+  return td.toks.slice(0, td.ntoks);
 }
