@@ -74,6 +74,8 @@ const HELD_BELOW = -2;
 
 /**
  * Give back the word one reference holds; `traced`: record the release (not a failed switch-in's).
+ * The reference's `since` is left as it was: a release lowers the stack below it, and a switch
+ * (releaseAll) marks what it gave back.
  * Kept small, as is everything an uncontended get+release runs: V8 inlines a caller's callees
  * only up to a total size, and a call costs as much as a field store or two (issue 13).
  */
@@ -83,7 +85,6 @@ function untake(td: SyncThread, ref: TokRef, traced: boolean): void {
   const tok = ref.tok;
   if (since > 0) lockstat_released(tok, since);
   const old = ref.shared ? giveShare(td, tok) : giveWord(td, tok);
-  ref.since = HELD_NOT;
   if (traced) evTokenReleased(td, tok);
   // A contender may have parked its cpu on the word (see the scheduler's token wait): tell it.
   if (old & TOK_EXCLREQ) Atomics.notify(mem, tok);
@@ -133,16 +134,27 @@ function push(td: SyncThread, tok: Addr, shared: boolean, since: number): TokRef
 
 /**
  * lwkt_gettoken and lwkt_gettoken_shared. Only the common case is here -- nothing held yet, and
- * a free word -- small enough for V8 to inline whole, with the release, into a caller (V8
- * inlines a caller's callees only up to a total size, and a call costs as much as a field store
- * or two): nesting, recursion, a word already taken and contention go on in acquireNested and
- * acquireSeen.
+ * a free word -- in one function with no layers below it (trytoken and took, in place): V8
+ * inlines a caller's callees only up to a total size, and a path cut part way into calls is the
+ * slowest there is (issue 13). Nesting, recursion, a word already taken and contention go on in
+ * acquireNested and acquireSeen.
  */
 function acquire(tok: Addr, shared: boolean): KGen {
   const td = curthread();
   if (td.ntoks !== 0) return acquireNested(td, tok, shared);
-  const c = trytoken(td, tok, shared);
-  return c === 0 ? took(td, tok, shared) : acquireSeen(td, tok, shared, c);
+  syncPoint();
+  const m = mem;
+  const c = Atomics.compareExchange(m, tok, 0, shared ? TOK_INCR : TOK_EXCLUSIVE);
+  if (c !== 0) return acquireSeen(td, tok, shared, c);
+  if (!shared) m[tok + 1] = td.h;
+  const ref = td.toks[0]; // a thread has one reference from its start
+  ref.tok = tok;
+  ref.shared = shared;
+  ref.since = lockstat_acquired(tok);
+  td.ntoks = 1;
+  evToken(EV.LOCK_GOT, td, tok);
+  if (syncObs !== null) observeAcquire(td, tok, shared);
+  return DONE;
 }
 
 /**
@@ -268,8 +280,8 @@ export function lwkt_relalltokens(td: SyncThread): void {
 function releaseAll(td: SyncThread, traced: boolean): void {
   for (let i = td.ntoks - 1; i >= 0; i--) {
     const ref = td.toks[i];
-    if (ref.since === HELD_BELOW) ref.since = HELD_NOT;
-    else untake(td, ref, traced);
+    if (ref.since !== HELD_BELOW) untake(td, ref, traced);
+    ref.since = HELD_NOT;
   }
 }
 
