@@ -73,16 +73,16 @@ const words = new Int32Array(Ring.EVENTS * Ring.W);
 /*
  * The ring's cursor and its common case, read and written at every event: elements of a typed
  * array, as a module `let` read in optimized code is a hole check and a type test each (the
- * token path pays one per event; issue 13). NEXT: the next entry to write; FULL: 1 once the ring
- * went round; DIRECT: 1 while recording with no baton to ask -- every event is kept, put's
- * common case.
+ * token path pays one per event; issue 13). NEXT: the next entry to write; DIRECT: 1 while
+ * recording with no baton to ask -- every event is kept, put's common case. Whether the ring
+ * went round is not kept: installTrace clears it, so it has iff the entry at NEXT was written
+ * (no written type word is 0).
  */
 const enum At {
   NEXT,
-  FULL,
   DIRECT,
 }
-const cursor = new Int32Array(3);
+const cursor = new Int32Array(2);
 cursor[At.DIRECT] = 1;
 /** The thread running on this cpu, or null: read at every event, so it makes no object. */
 let who: () => RunningThread | null = () => null;
@@ -112,7 +112,6 @@ export function installTrace(current: () => RunningThread | null, epoch: number,
   baton = batonWord;
   cursor[At.DIRECT] = on && batonWord === null ? 1 : 0;
   cursor[At.NEXT] = 0;
-  cursor[At.FULL] = 0;
   words.fill(0);
 }
 
@@ -130,7 +129,7 @@ function put(type: number, tid: number, pid: number, a: number, b: number): numb
   words[o + 2] = pid;
   words[o + 3] = a;
   words[o + 4] = b;
-  if ((cursor[At.NEXT] = (i + 1) & Ring.MASK) === 0) cursor[At.FULL] = 1;
+  cursor[At.NEXT] = (i + 1) & Ring.MASK;
   return i;
 }
 
@@ -177,12 +176,12 @@ export function evToken(type: number, td: RunningThread, a: number): void {
   w[o] = type | Ring.UNTIMED | Ring.TOKEN | (slotOf(td.h) << Ring.TID_SHIFT);
   w[o + 2] = td.pid;
   w[o + 3] = a;
-  if ((cursor[At.NEXT] = (i + 1) & Ring.MASK) === 0) cursor[At.FULL] = 1;
+  cursor[At.NEXT] = (i + 1) & Ring.MASK;
 }
 
 /**
  * evToken(EV.LOCK_REL, td, a), folded into the ring's newest entry when that is the same thread's
- * LOCK_GOT of it. (An empty ring's "newest" entry is zeros: installTrace clears the ring.)
+ * LOCK_GOT of it. (An empty ring's "newest" entry is zeros.)
  */
 export function evTokenReleased(td: RunningThread, a: number): void {
   if (cursor[At.DIRECT] === 0 && !kept()) return;
@@ -213,7 +212,7 @@ export function evNote(type: number, a: number, b = 0): void {
 export function lastEvents(n = EVENTS_PER_CPU): TraceEvent[] {
   const want = Math.min(n, EVENTS_PER_CPU);
   const next = cursor[At.NEXT];
-  const entries = cursor[At.FULL] ? EVENTS_PER_CPU : next;
+  const entries = words[next * Ring.W] !== 0 ? EVENTS_PER_CPU : next;
   const out: TraceEvent[] = []; // newest first until reversed
   for (let j = 1; j <= entries && out.length < want; j++) {
     const i = (next - j) & Ring.MASK;

@@ -10,7 +10,7 @@ import { THREAD } from "../../src/shm/core.js";
 import { installViolationSink } from "../../src/shm/hooks.js";
 import { Image } from "../../src/shm/image.js";
 import { slotOf } from "../../src/shm/table.js";
-import { installTrace, lastEvents } from "../../src/shm/trace.js";
+import { EVENTS_PER_CPU, installTrace, lastEvents } from "../../src/shm/trace.js";
 import { imageTables } from "../../src/sched/spec.js";
 import { Thread } from "../../src/sched/thread.js";
 import { LAB, labSpec } from "../../src/selftest/lab.js";
@@ -210,6 +210,24 @@ describe("token events and lockstat", () => {
       ["lock_got", slotOf(b.h), tok2],
       ["lock_rel", slotOf(a.h), tok],
     ]);
+  });
+
+  it("the ring goes round and gives back its newest events; installed afresh, only the new ones", () => {
+    const { s, tok, tok2 } = t;
+    for (let i = 0; i < 3000; i++) {
+      // Three entries: LOCK_GOT tok, LOCK_GOT tok2 with its LOCK_REL folded in, LOCK_REL tok.
+      get(lwkt_gettoken(tok));
+      get(lwkt_gettoken(tok2));
+      lwkt_reltoken(tok2);
+      lwkt_reltoken(tok);
+    }
+    const all = lastEvents();
+    expect(all.length).toBe(EVENTS_PER_CPU);
+    expect(all.slice(-4).map((e) => [e.type, e.a])).toEqual([["lock_got", tok], ["lock_got", tok2], ["lock_rel", tok2], ["lock_rel", tok]]);
+    installTrace(() => s.cur, 0);
+    get(lwkt_gettoken(tok));
+    lwkt_reltoken(tok);
+    expect(lastEvents().map((e) => e.type)).toEqual(["lock_got", "lock_rel"]);
   });
 
   it("lockstat counts every hold and times one in 64", () => {
