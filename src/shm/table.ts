@@ -109,6 +109,7 @@ export class Table<F extends FieldWidths = FieldWidths> {
     this.fieldIndex = new Int32Array(layout.stride).fill(-1);
     layout.names.forEach((f, i) => (this.fieldIndex[layout.offsets[f]] = i));
     this.View = this.viewClass(false);
+    this.view = viewMaker(this.View);
     this.used = new InUseBitmap(i32, bitmapAt, capacity);
   }
 
@@ -131,6 +132,7 @@ export class Table<F extends FieldWidths = FieldWidths> {
   observe(observer: FieldObserver | null): void {
     this.observer = observer;
     this.View = this.viewClass(observer !== null);
+    this.view = viewMaker(this.View);
   }
 
   /** The observer the observed views call (read by the generated accessors: see viewClass). */
@@ -313,10 +315,12 @@ export class Table<F extends FieldWidths = FieldWidths> {
    * reported here). A view is three words that die young, and making one costs less than finding
    * a kept one: a cache of one view per slot was an array slot and an object beside the record,
    * both cold at 60,000 processes, where a fork's pid search dereferences ~234 records (fork-hold).
+   *
+   * A function of the view class (viewMaker), not a method: a method's `new this.View` is one
+   * construct site for every table's class, megamorphic, a generic call; `procV`'s call of its
+   * table's maker sees one target, which the compiler inlines with its `new` of a known class.
    */
-  view(h: Handle): View<F> {
-    return new this.View(h, this.checked(h, "deref"), this) as unknown as View<F>;
-  }
+  view: (h: Handle) => View<F>;
 
   /** Report a dereference through a handle that no longer names a live record. */
   stale(h: Handle, what: string): KernelPanic {
@@ -378,6 +382,19 @@ export class Table<F extends FieldWidths = FieldWidths> {
 
 /** The view classes made so far, by their source (see Table.viewClass). */
 const viewClasses = new Map<string, ViewClass>();
+/** Each view class's Table.view, one per class for the thread (a pooled worker's next image calls the same function). */
+const viewMakers = new Map<ViewClass, (this: Table, h: Handle) => ViewBase>();
+
+function viewMaker<F extends FieldWidths>(View: ViewClass): (h: Handle) => View<F> {
+  let make = viewMakers.get(View);
+  if (make === undefined) {
+    make = function (this: Table, h: Handle): ViewBase {
+      return new View(h, this.checked(h, "deref"), this);
+    };
+    viewMakers.set(View, make);
+  }
+  return make as unknown as (h: Handle) => View<F>;
+}
 
 /** The source of a view class: the layout's offsets and racy notes, the table's name, observed or not. */
 function viewSource(name: string, layout: FieldLayout, decl: StructDecl<FieldWidths>, observed: boolean): string {

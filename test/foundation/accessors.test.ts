@@ -158,12 +158,17 @@ describe("one view class per layout (a pooled worker runs image after image)", (
     two.observe(fields(() => seen.push("two")));
     const [a, b] = [one.view(one.alloc()), two.view(two.alloc())];
     expect(Object.getPrototypeOf(a)).toBe(Object.getPrototypeOf(b));
+    expect(one.view).toBe(two.view); // one maker per class too: the kernel's call of it sees the same target run after run
     a.a = 1;
     b.a = 2;
     expect([a.a, b.a]).toEqual([1, 2]);
     expect([one.i32[one.recordBase(0) + one.layout.offsets.a], two.i32[two.recordBase(0) + two.layout.offsets.a]]).toEqual([1, 2]);
     expect(seen).toEqual(["one", "two", "one", "two"]);
-    expect(Object.getPrototypeOf(t.view(t.alloc()))).not.toBe(Object.getPrototypeOf(a)); // observed or not: two classes
+    const plain = t.view(t.alloc());
+    expect(Object.getPrototypeOf(plain)).not.toBe(Object.getPrototypeOf(a)); // observed or not: two classes
+    const wide = Image.create([{ decl: WIDE, capacity: 1 }]).table(WIDE);
+    expect(Object.getPrototypeOf(wide.view(wide.alloc()))).not.toBe(Object.getPrototypeOf(plain)); // each layout's maker makes its own views
+    expect(wide.view).not.toBe(t.view); // a maker per class: one method for every table is one megamorphic construct site
   });
 });
 
