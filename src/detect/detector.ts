@@ -421,7 +421,7 @@ export class Detector implements SyncObserver, FieldObserver {
     this.threads[slot] = t;
     this.lastTd = null;
     this.lookAtShadow();
-    t.own = this.ownRecords(td.h);
+    this.ownRecords(t, td.h);
     if (!this.raceOn) return;
     t.d = this.sh.dtid(slot);
     if (t.d < 0) return this.standDown("more threads alive at once than the shadow has detector threads");
@@ -491,20 +491,19 @@ export class Detector implements SyncObserver, FieldObserver {
     t.blockSeq = ++t.seq;
   }
 
-  /** The records a thread can always use (their bases): its own thread, lwp and process. */
-  private ownRecords(h: Handle): number[] {
+  /** The records thread t (handle h) can always use (their bases): its own thread, lwp and process. */
+  private ownRecords(t: DThread, h: Handle): void {
     const b = this.img.table(THREAD).recordBase(slotOf(h));
-    const own = [b];
-    this.ownRecord(own, b, this.tdProcAt, this.procs);
-    this.ownRecord(own, b, this.tdLwpAt, this.lwps);
-    return own;
+    t.ownTd = b;
+    t.ownProc = this.ownRecord(b, this.tdProcAt, this.procs);
+    t.ownLwp = this.ownRecord(b, this.tdLwpAt, this.lwps);
   }
 
-  /** The record the thread record at `b` names at offset `at` in `table`, pushed onto `own`. */
-  private ownRecord(own: number[], b: number, at: number, table: Table | null): void {
-    if (at < 0 || table === null) return;
+  /** The record the thread record at `b` names at offset `at` in `table` (-1: none). */
+  private ownRecord(b: number, at: number, table: Table | null): number {
+    if (at < 0 || table === null) return -1;
     const x = this.i32[b + at];
-    if (x !== 0) own.push(table.recordBase(slotOf(x)));
+    return x === 0 ? -1 : table.recordBase(slotOf(x));
   }
 
   // ---------------------------------------------------------------- sync edges
@@ -931,12 +930,10 @@ export class Detector implements SyncObserver, FieldObserver {
    * the thread read while it held another lwp), and no decision rests on the old one's field.
    */
   private handleWrite(t: DThread, td: DetectThread, addr: Addr, b: Addr): void {
-    const read = t.readAt.get(addr);
-    const readGen = t.readAt.genOf(addr);
     const gen = this.generationOf(b);
-    t.readAt.set(addr, ++t.seq, gen);
-    if (read < 0 || read > t.blockSeq || readGen !== gen) return;
-    if (t.owned.has(b) || t.own.includes(b) || this.namesOwn(t, addr)) return;
+    const read = t.readAt.set(addr, ++t.seq, gen);
+    if (read < 0 || read > t.blockSeq || t.readAt.replacedGen !== gen) return;
+    if (t.owned.has(b) || t.isOwn(b) || this.namesOwn(t, addr)) return;
     const here = kernelFunction();
     this.reportOnce(
       "missed-recheck",
@@ -952,7 +949,7 @@ export class Detector implements SyncObserver, FieldObserver {
     if (h === 0 || target === 0) return false;
     const table = this.tables[target - 1];
     const slot = (h & 0xffff) - 1;
-    return slot >= 0 && slot < table.capacity && t.own.includes(table.recordBase(slot));
+    return slot >= 0 && slot < table.capacity && t.isOwn(table.recordBase(slot));
   }
 
   /** The thread touches the record at `b` (-1: none) containing addr: is its pointer to it one loaded before its tokens went? */
@@ -970,7 +967,7 @@ export class Detector implements SyncObserver, FieldObserver {
       return;
     }
     if (t.heldSince(loads.seq[i])) return; // a token held at the load is still held
-    if (t.holds.has(b) || t.owned.has(b) || t.own.includes(b)) return;
+    if (t.holds.has(b) || t.owned.has(b) || t.isOwn(b)) return;
     const from = loads.from[i];
     loads.removeAt(i);
     const here = kernelFunction();

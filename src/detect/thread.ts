@@ -30,39 +30,34 @@ export class SeqByAddr {
   private mark = 1;
   /** Entries in use; at most half the slots (the table doubles past that). */
   size = 0;
+  /** The generation stored with the entry the last set() replaced, -1 when it added one. */
+  replacedGen = -1;
 
-  /** The count at `addr`, or -1 when none. */
-  get(addr: number): number {
-    const { keys, marks } = this;
-    const mask = keys.length - 1;
-    for (let i = slotHash(addr) & mask; marks[i] === this.mark; i = (i + 1) & mask) if (keys[i] === addr) return this.vals[i];
-    return -1;
-  }
-
-  /** The record generation stored with `addr`'s count, or -1 when none. */
-  genOf(addr: number): number {
-    const { keys, marks } = this;
-    const mask = keys.length - 1;
-    for (let i = slotHash(addr) & mask; marks[i] === this.mark; i = (i + 1) & mask) if (keys[i] === addr) return this.gens[i];
-    return -1;
-  }
-
-  set(addr: number, seq: number, gen = 0): void {
+  /**
+   * `addr`'s count is now seq (with the record generation gen): returns the count it replaces, -1
+   * when none (and its generation in replacedGen). One probe for the look and the store: a handle
+   * write asks what the last read was and records itself.
+   */
+  set(addr: number, seq: number, gen = 0): number {
     const { keys, marks } = this;
     const mask = keys.length - 1;
     let i = slotHash(addr) & mask;
     for (; marks[i] === this.mark; i = (i + 1) & mask) {
       if (keys[i] === addr) {
+        const before = this.vals[i];
+        this.replacedGen = this.gens[i];
         this.vals[i] = seq;
         this.gens[i] = gen;
-        return;
+        return before;
       }
     }
     marks[i] = this.mark;
     keys[i] = addr;
     this.vals[i] = seq;
     this.gens[i] = gen;
+    this.replacedGen = -1;
     if (++this.size * 2 > keys.length) this.grow();
+    return -1;
   }
 
   clear(): void {
@@ -252,8 +247,13 @@ export class DThread {
   readonly readAt: SeqByAddr;
   /** Records this thread has to itself (PHOLDZOMB, a refcount it took to 0), at 1: their fields cannot change under it. */
   readonly owned: RecordCounts;
-  /** Record bases of this thread's own thread, lwp and process: they cannot go away under it. */
-  declare own: number[];
+  /**
+   * Record bases of this thread's own thread, lwp and process (-1: none): they cannot go away
+   * under it. Three words, not an array: set at every thread start, asked at pointer uses.
+   */
+  declare ownTd: number;
+  declare ownLwp: number;
+  declare ownProc: number;
   /** The system call the last stamp was made in, and its name id (the shadow's). */
   declare sysName: string | null;
   declare sysId: number;
@@ -302,7 +302,9 @@ export class DThread {
     this.missBase = -1;
     this.missAt = 0;
     this.blockSeq = 0;
-    this.own = [];
+    this.ownTd = -1;
+    this.ownLwp = -1;
+    this.ownProc = -1;
     this.sysName = null;
     this.sysId = 0;
     this.atomicAt = -1;
@@ -312,6 +314,11 @@ export class DThread {
   /** No read so far can be the load of an update this thread writes back (non-atomic-update). */
   forgetReads(): void {
     this.rmwAddr.fill(-1); // the other rmw words are read only where rmwAddr matches
+  }
+
+  /** Is the record at `base` one of this thread's own (its thread, lwp or process)? */
+  isOwn(base: number): boolean {
+    return base >= 0 && (base === this.ownTd || base === this.ownProc || base === this.ownLwp);
   }
 
   /** Took token `addr`. */

@@ -57,7 +57,9 @@ describe("DThread", () => {
     t.holds.set(80, 1);
     t.readAt.set(81, 1);
     t.owned.set(120, 1);
-    t.own = [160];
+    t.ownTd = 160;
+    t.ownLwp = 176;
+    t.ownProc = 192;
     t.sysName = "fork";
     t.sysId = 12;
     t.blockSeq = 4;
@@ -67,9 +69,19 @@ describe("DThread", () => {
     const answered = { readAt: null, loads: null, holds: null, owned: null };
     expect({ ...t, rmwAddr: [...t.rmwAddr], C: [...t.C], ...answered }).toEqual({ ...fresh, rmwAddr: [...fresh.rmwAddr], C: [...fresh.C], ...answered });
     expect([t.holds.size, t.holds.get(80), t.owned.size, t.owned.has(120)]).toEqual([0, 0, 0, false]);
-    expect([t.readAt.size, t.readAt.get(81)]).toEqual([0, -1]);
+    expect([t.readAt.size, t.readAt.set(81, 2)]).toEqual([0, -1]);
     expect([t.loads.size, t.loads.indexOf(80)]).toEqual([0, -1]);
     expect(t.rmwAddr).toEqual(new Int32Array(RMW_WAYS).fill(-1));
+    expect([t.isOwn(160), t.isOwn(176), t.isOwn(192), t.isOwn(-1)]).toEqual([false, false, false, false]);
+  });
+
+  it("its own records are the three it was given, and no record when it has fewer", () => {
+    const t = new DThread(3, 4);
+    t.ownTd = 160;
+    t.ownProc = 192;
+    expect([160, 176, 192, -1, 0].map((b) => t.isOwn(b))).toEqual([true, false, true, false, false]);
+    t.ownLwp = 176;
+    expect([160, 176, 192, -1, 0].map((b) => t.isOwn(b))).toEqual([true, true, true, false, false]);
   });
 });
 
@@ -117,9 +129,10 @@ describe("Loads", () => {
 });
 
 describe("SeqByAddr", () => {
-  it("answers get, genOf, set, size and clear as a Map does, through growth, collisions and many clears", () => {
+  it("answers set (the count and generation it replaces), size and clear as a Map does, through growth, collisions and many clears", () => {
     const table = new SeqByAddr();
     const model = new Map<number, number>();
+    const gens = new Map<number, number>();
     let x = 12345;
     const rand = (n: number) => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 8) % n;
     for (let op = 0; op < 20_000; op++) {
@@ -129,16 +142,17 @@ describe("SeqByAddr", () => {
       if (r < 1) {
         table.clear();
         model.clear();
-      } else if (r < 60) {
-        table.set(addr, op, op & 0xffff);
-        model.set(addr, op);
+        gens.clear();
       } else {
-        expect(table.get(addr)).toBe(model.get(addr) ?? -1);
-        expect(table.genOf(addr)).toBe(model.has(addr) ? model.get(addr)! & 0xffff : -1);
+        const gen = rand(1 << 15);
+        expect(table.set(addr, op, gen)).toBe(model.get(addr) ?? -1);
+        expect(table.replacedGen).toBe(gens.get(addr) ?? -1);
+        model.set(addr, op);
+        gens.set(addr, gen);
       }
       expect(table.size).toBe(model.size);
     }
-    for (const [k, v] of model) expect(table.get(k)).toBe(v);
+    for (const [k, v] of model) expect(table.set(k, 0)).toBe(v);
     expect(model.size).toBeGreaterThan(0);
   });
 });
