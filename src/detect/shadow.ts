@@ -77,6 +77,8 @@ export const SEQ_SHIFT = 9;
 const SEQ_MASK = (1 << 21) - 1;
 /** Entries of a dtid's ring. A stamp older than LOG_N appends of its dtid reports "an unknown thread". */
 export const LOG_N = 256;
+/** An identity among its dtid's last LOG_REUSE entries is not appended again: a NetBSD parent goes "", fork, "", wait, "", fork ... */
+const LOG_REUSE = 4;
 const LOG_W = 8;
 const L_SEQ = 0; // the entry's sequence number (-1 while written)
 const L_EPOCH = 1; // the dtid's clock when it was appended: every stamp naming it is at or past it
@@ -391,13 +393,14 @@ export class Shadow {
   /**
    * Dtid d, its clock at `epoch`, accesses as `who` in process pid and system call sys: the tid
    * word its stamps carry from here. Only d's owner appends to d's ring, and a dtid changes owner
-   * under H_DTID_LOCK. The same identity as one of the last two entries (a parent between fork
-   * and wait) takes that entry's word again: it stays in the ring for LOG_N - 2 appends more.
+   * under H_DTID_LOCK. The same identity as one of the last LOG_REUSE entries (a parent between
+   * fork and wait) takes that entry's word again: it stays in the ring for LOG_N - LOG_REUSE
+   * appends more, and a parent's ring stops filling.
    */
   logIdentity(d: number, epoch: number, who: number, pid: number, sys: number): number {
     const i32 = this.i32;
     const head = i32[this.logHeads + d];
-    for (let n = head - 1; n >= 0 && n >= head - 2; n--) {
+    for (let n = head - 1; n >= 0 && n >= head - LOG_REUSE; n--) {
       const e = this.logEntry(d, n);
       if (i32[e + L_WHO] === who && i32[e + L_PID] === pid && i32[e + L_SYS] === sys) return d + 1 + ((n & SEQ_MASK) << SEQ_SHIFT);
     }

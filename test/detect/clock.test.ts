@@ -186,7 +186,7 @@ describe("reports name the earlier access from the identity log (Shadow.logIdent
     enter(a, "fork");
     lab.counter = 1;
     for (let i = 0; i < 2 * LOG_N; i++) {
-      enter(a, i % 2 ? "fork" : "wait4");
+      enter(a, ["", "wait4", "", "fork"][i % 4]); // a NetBSD parent: its calls and userret between
       locked("mtx", () => void (lab.flag = i)); // a stamp at a fresh epoch in each call
     }
     run(b);
@@ -204,7 +204,7 @@ describe("reports name the earlier access from the identity log (Shadow.logIdent
       enter(a, "call-first");
       lab.counter = 1;
       for (let i = 0; i < appends; i++) {
-        enter(a, `call-${i % 3}`); // three in turn: none is one of the last two
+        enter(a, `call-${i % 5}`); // five in turn: none is one of the last four
         locked("mtx", () => void (lab.flag = i));
       }
       run(b);

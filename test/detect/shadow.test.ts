@@ -66,7 +66,7 @@ describe("Shadow written marks", () => {
 });
 
 describe("Shadow identity log", () => {
-  it("names a tid word's entry (marked or not) while it is in the ring and at or past its epoch; the same entry again for one of the last two", () => {
+  it("names a tid word's entry (marked or not) while it is in the ring and at or past its epoch; the same entry again for one of the last four", () => {
     for (const concurrent of [false, true]) {
       const sh = new Shadow(Shadow.create(SIZE), SIZE, concurrent);
       const first = sh.logIdentity(3, 10, 5, 100, 7);
@@ -77,7 +77,10 @@ describe("Shadow identity log", () => {
       expect(other).not.toBe(first);
       expect(sh.logIdentity(3, 12, 5, 100, 7)).toBe(first); // fork, wait, fork: no append
       expect(sh.logIdentity(4, 12, 5, 100, 7)).not.toBe(first); // another dtid's ring
-      for (let i = 0; i < LOG_N - 2; i++) sh.logIdentity(3, 20 + i, 6, 100 + (i % 3), 9);
+      sh.logIdentity(3, 13, 5, 100, 10);
+      sh.logIdentity(3, 14, 5, 100, 11);
+      expect(sh.logIdentity(3, 15, 5, 100, 7)).toBe(first); // the fourth last
+      for (let i = 0; i < LOG_N - 4; i++) sh.logIdentity(3, 20 + i, 6, 1000 + i, 9);
       expect(sh.identity(first, 30)).toEqual({ who: 5, pid: 100, sys: 7 });
       expect(sh.identity(other, 30)).toEqual({ who: 5, pid: 100, sys: 8 });
       sh.logIdentity(3, 400, 6, 999, 9); // the LOG_Nth append after the first
