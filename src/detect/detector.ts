@@ -915,9 +915,8 @@ export class Detector implements SyncObserver, FieldObserver {
     const slot = (h & 0xffff) - 1;
     if (slot < 0 || slot >= table.capacity) return;
     const base = table.recordBase(slot);
-    t.loads.delete(base);
-    if (!guarded || t.guardSeq.length === 0 || t.owned.has(b)) return;
-    t.setLoad(base, ++t.seq, addr, h >>> 16);
+    if (!guarded || t.guardSeq.length === 0 || t.owned.has(b)) return t.loads.delete(base);
+    t.putLoad(base, ++t.seq, addr, h >>> 16);
   }
 
   /**

@@ -108,8 +108,25 @@ export class Loads {
     return -1;
   }
 
+  /**
+   * The load of the record at `base` is now this one, the newest: an older one of the record is
+   * forgotten (in place when it is the newest already, as most re-loads find it), and past
+   * MAX_LOADS the oldest.
+   */
+  put(base: number, seq: number, from: number, gen: number): void {
+    const last = this.size - 1;
+    if (last >= 0 && this.bases[last] === base) {
+      this.seq[last] = seq;
+      this.from[last] = from;
+      this.gen[last] = gen;
+      return;
+    }
+    this.delete(base);
+    this.add(base, seq, from, gen);
+  }
+
   /** Remember a load of the record at `base` (none of it held): past MAX_LOADS the oldest is forgotten. */
-  add(base: number, seq: number, from: number, gen: number): void {
+  private add(base: number, seq: number, from: number, gen: number): void {
     if (this.size === MAX_LOADS) this.removeAt(0);
     const i = this.size++;
     this.bases[i] = base;
@@ -353,9 +370,9 @@ export class DThread {
     return this.guardSeq.length !== 0 && this.guardSeq[0] < seq;
   }
 
-  /** Remember a pointer load of the record at `base` (the caller has deleted any older one). */
-  setLoad(base: number, seq: number, from: number, gen: number): void {
-    this.loads.add(base, seq, from, gen);
+  /** Remember a pointer load of the record at `base`, in place of any older one of it. */
+  putLoad(base: number, seq: number, from: number, gen: number): void {
+    this.loads.put(base, seq, from, gen);
     this.loadSets++;
   }
 }

@@ -52,7 +52,7 @@ describe("DThread", () => {
     t.switches = 5;
     t.rmwAddr[7] = 7;
     t.pushGuard(40);
-    t.setLoad(80, 1, 81, 2);
+    t.putLoad(80, 1, 81, 2);
     t.missBase = 80;
     t.holds.set(80, 1);
     t.readAt.set(81, 1);
@@ -86,7 +86,7 @@ describe("DThread", () => {
 });
 
 describe("Loads", () => {
-  it("answers as the Map in insertion order it replaces: lookups, deletes, the oldest forgotten past MAX_LOADS, clears", () => {
+  it("answers as the Map in insertion order it replaces: lookups, puts (in place for the newest), deletes, the oldest forgotten past MAX_LOADS, clears", () => {
     const loads = new Loads();
     const model = new Map<number, { seq: number; from: number; gen: number }>();
     let x = 777;
@@ -95,20 +95,21 @@ describe("Loads", () => {
     for (let op = 0; op < 40_000; op++) {
       const r = rand(1000);
       // Few records most of the time; now and then a run past MAX_LOADS distinct ones.
-      const base = op % 5000 < 4000 ? 16 * rand(20) : 16 * rand(4 * MAX_LOADS);
+      const newest = [...model.keys()].pop();
+      // A third of the puts load the newest record again (put's in-place case).
+      const base = r < 150 && newest !== undefined ? newest : op % 5000 < 4000 ? 16 * rand(20) : 16 * rand(4 * MAX_LOADS);
       if (r < 2) {
         loads.clear();
         model.clear();
       } else if (r < 500) {
-        // The detector's way: forget the record's older load, then add (the oldest goes when full).
-        loads.delete(base);
+        // A put: the record's older load goes, the new one is the newest (the oldest goes when full).
         model.delete(base);
         if (model.size >= MAX_LOADS) {
           model.delete(model.keys().next().value!);
           evicted++;
         }
-        model.set(base, { seq: op * 1e6, from: base + 3, gen: op & 0xffff });
-        loads.add(base, op * 1e6, base + 3, op & 0xffff);
+        model.set(base, { seq: op * 1e6, from: op, gen: op & 0xffff });
+        loads.put(base, op * 1e6, op, op & 0xffff);
       } else if (r < 600) {
         const i = loads.indexOf(base);
         if (i >= 0) loads.removeAt(i);
