@@ -34,7 +34,7 @@ import { violation } from "../shm/hooks.js";
 import type { Image } from "../shm/image.js";
 import { THREAD } from "../shm/core.js";
 import { HDR_GEN, HDR_STATE, HDR_WORDS } from "../shm/struct.js";
-import { FIELD_HANDLE, FIELD_MARKED, FIELD_RACY, FIELD_UNLOCKED, GEN_MASK, slotOf, ST_USED, type Addr, type FieldObserver, type Handle, type Table } from "../shm/table.js";
+import { FIELD_HANDLE, FIELD_MARKED, FIELD_RACY, FIELD_UNLOCKED, fieldKind, GEN_MASK, slotOf, ST_USED, type Addr, type FieldObserver, type Handle, type Table } from "../shm/table.js";
 import { AT_ACQUIRE, AT_COUNT, AT_WRITE, HOW_ATOMIC, HOW_SHARED, HOW_SLEEPS, HOW_TOKEN, type SyncObserver } from "../sync/observe.js";
 import { PLOCK_MASK } from "../sync/phold.js";
 import type { SyncThread } from "../sync/seam.js";
@@ -131,6 +131,18 @@ const F_MARKED = FIELD_MARKED;
 const TO_RECHECK = 0x1;
 const TO_SHIFT = 1;
 
+/** handleTo's word for field f of table t: its target table and TO_RECHECK, 0 for no handle field into this image. */
+function handleTarget(t: Table, f: string, index: ReadonlyMap<string, number>): number {
+  const { recheck, handles } = t.decl.notes;
+  const target = recheck?.[f] ?? handles?.[f];
+  if (target === undefined) return 0;
+  const to = index.get(target);
+  if (to === undefined && recheck?.[f] !== undefined) throw new Error(`struct ${t.name}: recheck field ${f} points into ${target}, not a table of this image`);
+  // A handle field into a table this image lacks (a runtime table's td_proc in the lab) is no path here.
+  if (to === undefined) return 0;
+  return ((to + 1) << TO_SHIFT) | (recheck?.[f] !== undefined ? TO_RECHECK : 0);
+}
+
 /** write()'s generation for a plain write (the accessor checked the record; a generation is never negative). */
 const PLAIN = -1;
 
@@ -226,7 +238,7 @@ export class Detector implements SyncObserver, FieldObserver {
     this.tidPids = new Int32Array(sh.size.threads);
     const index = new Map(this.tables.map((t, i) => [t.name, i]));
     if (this.tables.length >= 0xff >>> TO_SHIFT) throw new Error(`detectors: ${this.tables.length} tables, handleTo has room for ${(0xff >>> TO_SHIFT) - 1}`);
-    this.tables.forEach((t, ti) => this.mapTable(t, ti, index));
+    for (const t of this.tables) this.mapTable(t, index);
     for (const a of cfg.siteAddrs) this.flags[a] |= F_SITE;
     this.procs = img.hasTable("proc") ? this.tables[index.get("proc")!] : null;
     this.lwps = img.hasTable("lwp") ? this.tables[index.get("lwp")!] : null;
@@ -240,29 +252,24 @@ export class Detector implements SyncObserver, FieldObserver {
     this.tdLwpAt = tdOffsets.td_lwp ?? -1;
   }
 
-  private mapTable(t: Table, ti: number, index: ReadonlyMap<string, number>): void {
+  private mapTable(t: Table, index: ReadonlyMap<string, number>): void {
     const { offsets, stride } = t.layout;
     const notes = t.decl.notes;
+    // What every record has at each noted field, worked out once for the table: the field's kind
+    // as its views pass it, but F_HANDLE only where handleTo names a table of this image; F_ATOMIC.
+    const fieldFlags: [number, number][] = [];
+    const fieldTo: [number, number][] = [];
+    for (const f of t.layout.names) {
+      const to = handleTarget(t, f, index);
+      const bits = (fieldKind(notes, f) & ~F_HANDLE) | (f in (notes.atomics ?? {}) ? F_ATOMIC : 0) | (to !== 0 ? F_HANDLE : 0);
+      if (bits !== 0) fieldFlags.push([offsets[f], bits]);
+      if (to !== 0) fieldTo.push([offsets[f], to]);
+    }
     for (let s = 0; s < t.capacity; s++) {
       const b = t.recordBase(s);
       this.recBase.fill(b, b, b + stride);
-      for (const f of Object.keys(notes.racy ?? {})) this.flags[b + offsets[f]] |= F_RACY;
-      for (const f of Object.keys(notes.markedRacy ?? {})) this.flags[b + offsets[f]] |= F_MARKED;
-      for (const f of Object.keys(notes.unlocked ?? {})) this.flags[b + offsets[f]] |= F_UNLOCKED;
-      for (const f of Object.keys(notes.atomics ?? {})) this.flags[b + offsets[f]] |= F_ATOMIC;
-      for (const [f, target] of Object.entries(notes.recheck ?? {})) {
-        const to = index.get(target as string);
-        if (to === undefined) throw new Error(`struct ${t.name}: recheck field ${f} points into ${target}, not a table of this image`);
-        this.handleTo[b + offsets[f]] = ((to + 1) << TO_SHIFT) | TO_RECHECK;
-        this.flags[b + offsets[f]] |= F_HANDLE;
-      }
-      // A handle field into a table this image lacks (a runtime table's td_proc in the lab) is no path here.
-      for (const [f, target] of Object.entries(notes.handles ?? {})) {
-        const to = index.get(target as string);
-        if (to === undefined || this.handleTo[b + offsets[f]] !== 0) continue;
-        this.handleTo[b + offsets[f]] = (to + 1) << TO_SHIFT;
-        this.flags[b + offsets[f]] |= F_HANDLE;
-      }
+      for (const [off, bits] of fieldFlags) this.flags[b + off] = bits;
+      for (const [off, to] of fieldTo) this.handleTo[b + off] = to;
     }
   }
 

@@ -20,7 +20,7 @@
  *    check stores two words in the field's line and no report side (32 more bytes per word, on
  *    another cold line: a tenth of a checked fork's time). A thread appends when its pid or its
  *    system call changed since its last entry (a few times per system call, not per access);
- * *  - a pool of vector clocks, each VC_HDR words of header then one clock per dtid; a read clock
+ *  - a pool of vector clocks, each VC_HDR words of header then one clock per dtid; a read clock
  *    (R_CLK SHARED) keeps the tid words of its last reader and the one before in its header;
  *  - a string table: function names recorded by one cpu, named in a report by another;
  *  - per block of 2^BLOCK_SHIFT image words, a 16-bit mask: bit i set once the field shadow of

@@ -427,7 +427,7 @@ function viewSource(name: string, layout: FieldLayout, decl: StructDecl<FieldWid
 }
 
 /** A field's kind (FIELD_*) by its struct's notes: what the observed accessors pass with each access. */
-function fieldKind(notes: StructDecl<FieldWidths>["notes"], f: string): number {
+export function fieldKind(notes: StructDecl<FieldWidths>["notes"], f: string): number {
   return (
     (f in (notes.racy ?? {}) ? FIELD_RACY : 0) |
     (f in (notes.unlocked ?? {}) ? FIELD_UNLOCKED : 0) |

@@ -179,6 +179,11 @@ let acquireObserver: ((lock: Addr) => void) | null = null;
 
 export function setAcquireObserver(fn: ((lock: Addr) => void) | null): void {
   acquireObserver = fn;
+  settlePlain();
+}
+
+/** hot[At.PLAIN] from what it stands for. */
+function settlePlain(): void {
   hot[At.PLAIN] = counting && !sitesOn && acquireObserver === null ? 1 : 0;
 }
 
@@ -329,5 +334,5 @@ export function resetLockstat(sites = false, on = true): void {
   byClass.clear();
   sitesOn = sites;
   siteTick = 0;
-  hot[At.PLAIN] = counting && !sitesOn && acquireObserver === null ? 1 : 0;
+  settlePlain();
 }
