@@ -293,7 +293,7 @@ function releaseAll(td: SyncThread, traced: boolean): void {
 export function lwkt_getalltokens(td: SyncThread): boolean {
   const n = td.ntoks;
   if (n === 0) return true;
-  const stack = td.toks.slice(0, n);
+  const stack = tokenStack(td);
   const order = n === 1 ? stack : [...stack].sort((a, b) => a.tok - b.tok);
   for (let i = 0; i < n; i++) {
     const ref = order[i];
@@ -318,7 +318,7 @@ export function lwkt_getalltokens(td: SyncThread): boolean {
 
 /** The tokens a thread holds, for hang dumps. */
 export function tokensHeld(td: SyncThread): Addr[] {
-  return td.toks.slice(0, td.ntoks).filter((r) => r.since !== HELD_NOT).map((r) => r.tok);
+  return tokenStack(td).filter((r) => r.since !== HELD_NOT).map((r) => r.tok);
 }
 
 /** The token stack: every reference the thread has pushed and not yet released, bottom first. */
