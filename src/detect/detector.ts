@@ -8,7 +8,8 @@
  *    race. Atomics are marked accesses: they never race each other, they do race plain ones.
  *  - non-atomic-update: a plain write by a thread that read the field earlier in the same kernel
  *    path (system call, userret) with no switch of its own in between, while another thread wrote
- *    it in between: its update lost that write.
+ *    it in between, unordered with this write (no lock taken again since carried it here): its
+ *    update lost that write.
  *  - plain-count-write: a plain write to a word the kernel changes only with atomics (a count of
  *    refcount, PHOLD, LWPHOLD: the primitives say so, AT_COUNT; or a word its struct declares
  *    so, `atomics`) after another thread used it -- the lost update non-atomic-update needs an
@@ -897,11 +898,19 @@ export class Detector implements SyncObserver, FieldObserver {
     return this.notesOf(t).rmwAddr[w] === addr && t.rmwSw[w] === t.switches && t.rmwGen[w] === this.generationAt(addr);
   }
 
-  /** Another thread's write between this thread's read and its plain write, with no switch of its own between. */
+  /**
+   * Another thread's write between this thread's read and its plain write, with no switch of its
+   * own between, and not ordered before this write. A write that is ordered before it reached this
+   * thread through a lock it took again after its read (expand_pid_table retakes proc_lock after
+   * proc_alloc_pid read the full table's last link, and rewrites that entry from what it reads
+   * under the new hold): the kernel re-reads what it needs after such a take, and whether the
+   * store rests on the old load or a new one is data flow the detector cannot see -- silent, as
+   * across a switch.
+   */
   private lostUpdate(t: DThread, addr: Addr, s: number, before: number): Access | null {
     if (!this.readInPath(t, addr) || t.rmwVer[addr & (RMW_WAYS - 1)] === before) return null;
     // Every write that moves a version stamps itself under the same lock: the last write is the other's, or a later one's.
-    return this.lastWrite(addr, s);
+    return this.unorderedWrite(t, addr, s);
   }
 
   // ---------------------------------------------------------------- stale pointers

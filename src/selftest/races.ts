@@ -271,6 +271,27 @@ registerProgram("lab.rmw-entry", function* ([n, how]) {
 });
 
 /**
+ * lab.counter read under lab.mtx, the mutex dropped and taken again with no switch between, and
+ * the counter stored under the new hold (expand_pid_table rewriting a pid_table entry after
+ * proc_alloc_pid read its link under an earlier hold of proc_lock). Another cpu's store under the
+ * mutex (lab.mutex) meanwhile reaches this thread through the retake: no lost update is claimed.
+ * Its stores without the mutex (lab.unprotected) reach it through nothing: that one is. args: n.
+ */
+registerProgram("lab.relock", function* ([n]) {
+  const l = lab();
+  const mtx = l.ptr("mtx");
+  for (let i = 0; i < n; i++) {
+    yield* mutex_enter(mtx);
+    void l.counter;
+    mutex_exit(mtx);
+    yield* mutex_enter(mtx);
+    l.counter = i;
+    mutex_exit(mtx);
+  }
+  done();
+});
+
+/**
  * reaper_get's collapse (000:1151-1164), reduced to its ordering: thread 0, a walker standing on
  * a node, reads its link (lab.counter, "next->parent") under its own lock (lab.tok, shared),
  * lets it go and drops its reference (refcount_release of lab.racyword, a count declared racy);

@@ -115,6 +115,14 @@ describe("non-atomic-update", () => {
     expect(laws(across.o)).toContain("data-race"); // the adds did run meanwhile: the plain store races them
     expect(laws(across.o)).not.toContain("non-atomic-update");
   }, 30_000);
+
+  it("is silent when the other's store reaches the writer through a lock it took again after its read; not when nothing orders it", async () => {
+    const random = { ...pct(7), strategy: { name: "random" as const, seed: 7 } };
+    const ordered = await runLab([["lab.relock", [300], 0], ["lab.mutex", [300], 1]], random);
+    expect(ordered.o.violations).toEqual([]);
+    const unordered = await runLab([["lab.relock", [300], 0], ["lab.unprotected", [300], 1]], random);
+    expect(laws(unordered.o)).toContain("non-atomic-update");
+  }, 30_000);
 });
 
 describe("plain-count-write", () => {

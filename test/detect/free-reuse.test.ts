@@ -220,8 +220,9 @@ describe("free mode's sampling: the blocks of the image watched in a window, the
   });
 
   /**
-   * Thread A (cpu 0) reads lab.counter, B (cpu 1) writes it, A writes it: each under the mutex,
-   * so the only finding can be A's lost update. `middle`: A reads the counter again between B's
+   * Thread A (cpu 0) reads lab.counter, B (cpu 1) writes it, A writes it: A under the mutex, B
+   * without it, so nothing orders B's store before A's (a data race too; a store the mutex had
+   * carried to A would be no lost update: detectors.test.ts). `middle`: A reads the counter again between B's
    * write and its own, in a window that leaves its block out, and writes in a later window that
    * watches it -- its write is made on that second read, so nothing is lost.
    */
@@ -230,9 +231,7 @@ describe("free mode's sampling: the blocks of the image watched in a window, the
     a.lock();
     const seen = a.lab.counter;
     a.unlock();
-    b.lock();
     b.lab.counter = seen + 1;
-    b.unlock();
     a.lock();
     let value = seen;
     if (middle) {
@@ -246,12 +245,13 @@ describe("free mode's sampling: the blocks of the image watched in a window, the
 
   it("non-atomic-update: a read and write back in one watched window around another thread's write is a lost update", () => {
     lostUpdate(false);
-    expect(found.map((v) => v.law)).toEqual(["non-atomic-update"]);
+    expect(found.map((v) => v.law)).toContain("non-atomic-update");
   });
 
   it("a read left out never lets an older one stand for it: a thread's notes end with the window", () => {
     lostUpdate(true);
-    expect(found).toEqual([]);
+    expect(found.map((v) => v.law)).toContain("data-race");
+    expect(found.map((v) => v.law)).not.toContain("non-atomic-update");
   });
 });
 
