@@ -222,9 +222,9 @@ describe("free mode's sampling: the blocks of the image watched in a window, the
   /**
    * Thread A (cpu 0) reads lab.counter, B (cpu 1) writes it, A writes it: A under the mutex, B
    * without it, so nothing orders B's store before A's (a data race too; a store the mutex had
-   * carried to A would be no lost update: detectors.test.ts). `middle`: A reads the counter again between B's
-   * write and its own, in a window that leaves its block out, and writes in a later window that
-   * watches it -- its write is made on that second read, so nothing is lost.
+   * carried to A would be no lost update: detectors.test.ts). `middle`: A reads the counter
+   * again between B's write and its own, in a window that leaves its block out, and writes in a
+   * later window that watches it -- its write is made on that second read, so nothing is lost.
    */
   function lostUpdate(middle: boolean) {
     const { c0: a, c1: b, addr } = onCounter(true);
